@@ -1,0 +1,52 @@
+//! Everything the domain can refuse, each naming the thing refused and why, in the words staff use.
+
+use chrono::NaiveDate;
+use ulid::Ulid;
+
+use crate::event::Outcome;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DomainError {
+    #[error("{field}不能为空")]
+    EmptyText { field: &'static str },
+    #[error("{field}过长：{len} 字节，上限 {max} 字节")]
+    TextTooLong { field: &'static str, len: usize, max: usize },
+    #[error("{field}含有控制字符（U+{code:04X}）")]
+    ControlCharacter { field: &'static str, code: u32 },
+    #[error("日期 {on} 晚于今天（{today}）：不能记录尚未发生的事实")]
+    InFuture { on: NaiveDate, today: NaiveDate },
+    #[error("日期 {on} 早于承诺 {id} 的作出日期 {made_on}")]
+    BeforeMade { id: Ulid, on: NaiveDate, made_on: NaiveDate },
+    #[error("日期 {on} 早于答复 {id} 的签发日期 {signed_on}")]
+    BeforeSigned { id: Ulid, on: NaiveDate, signed_on: NaiveDate },
+    #[error("期限 {due} 早于答复的签发日期 {signed_on}")]
+    DueBeforeSigned { due: NaiveDate, signed_on: NaiveDate },
+    #[error("承诺 {id} 已于 {on} 办结（{}），不能再记录此事；如需继续，请先重新打开（reopen）", outcome.label())]
+    AlreadyClosed { id: Ulid, on: NaiveDate, outcome: Outcome },
+    #[error("承诺 {id} 已于 {on} 撤销，不能再记录此事；如属误撤，请先重新打开（reopen）")]
+    AlreadyDismissed { id: Ulid, on: NaiveDate },
+    #[error("承诺 {id} 尚未办结或撤销，无需重新打开")]
+    NotClosed { id: Ulid },
+    #[error("承诺 {id} 的期限已是 {due}，变更期限须说明理由（--reason）")]
+    DueChangeNeedsReason { id: Ulid, due: NaiveDate },
+    #[error("承诺 {id} 的期限已是 {due}，无需重复设定")]
+    DueUnchanged { id: Ulid, due: NaiveDate },
+    #[error("承诺 {id} 已由 {owner} 负责，无需调整")]
+    SameOwner { id: Ulid, owner: String },
+    #[error("进度百分比 {percent} 超出 0–100")]
+    PercentOutOfRange { percent: u8 },
+    #[error("承诺不能与自身重复（{id}）")]
+    DuplicateOfItself { id: Ulid },
+    #[error("{event} 不属于{expected}")]
+    WrongStream { event: &'static str, expected: &'static str },
+    #[error("{id} 尚无登记记录")]
+    NotRegistered { id: Ulid },
+    #[error("{id} 已登记，不能重复登记")]
+    AlreadyRegistered { id: Ulid },
+    #[error("编号“{input}”无效：须为至少 6 位的 ULID 前缀（字符 0-9、A-Z，不含 I L O U）")]
+    BadId { input: String },
+    #[error("找不到编号以 {prefix} 开头的{what}")]
+    UnknownId { what: &'static str, prefix: String },
+    #[error("编号前缀 {prefix} 不唯一，可指：{}（请多写几位）", candidates.join("、"))]
+    AmbiguousId { prefix: String, candidates: Vec<String> },
+}

@@ -1,0 +1,515 @@
+//! The facts duban records: one serde enum of past-tense events, and the envelope each is stored in.
+//!
+//! A serialized tag or field name is never renamed; a new meaning is a new variant or a new optional field.
+//! `tests` at the bottom pins the JSON of every variant so a rename cannot slip through.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use ulid::Ulid;
+
+/// The schema version written into every envelope. Bump it when an event's stored form changes in a way an older
+/// reader would misread; a store holding a newer version is refused rather than misread.
+pub const SCHEMA_VERSION: u16 = 1;
+
+/// One recorded fact with everything needed to order, attribute and chain it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Envelope {
+    /// Global position in the log, starting at 1, without gaps.
+    pub seq: u64,
+    pub id: Ulid,
+    /// The reply or commitment this fact is about.
+    pub stream: Ulid,
+    /// Position within the stream, starting at 1.
+    pub version: u32,
+    /// The business date of the fact (when it happened, not when it was written down).
+    pub occurred_on: NaiveDate,
+    /// When it was written to the log (UTC).
+    pub recorded_at: DateTime<Utc>,
+    pub actor: String,
+    pub schema: u16,
+    /// Hex SHA-256 of the previous envelope (64 zeros for the first).
+    pub prev_hash: String,
+    /// Hex SHA-256 over `prev_hash` and this envelope's canonical form without `hash`.
+    pub hash: String,
+    pub event: Event,
+}
+
+/// Everything duban can record. Reply streams hold `ReplyRegistered` and `ReplyEvaluated`; every other event belongs to
+/// a commitment stream.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Event {
+    ReplyRegistered(ReplyRegistered),
+    ReplyEvaluated(ReplyEvaluated),
+    CommitmentMade(CommitmentMade),
+    ProgressReported(ProgressReported),
+    DueDateSet(DueDateSet),
+    Reassigned(Reassigned),
+    Closed(Closed),
+    Reopened(Reopened),
+    NoteAdded(NoteAdded),
+    Dismissed(Dismissed),
+}
+
+/// Which kind of stream an event belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StreamKind {
+    Reply,
+    Commitment,
+}
+
+impl Event {
+    pub fn stream_kind(&self) -> StreamKind {
+        match self {
+            Event::ReplyRegistered(_) | Event::ReplyEvaluated(_) => StreamKind::Reply,
+            _ => StreamKind::Commitment,
+        }
+    }
+
+    /// Whether this event opens a stream (and may only stand first in it).
+    pub fn opens_stream(&self) -> bool {
+        matches!(self, Event::ReplyRegistered(_) | Event::CommitmentMade(_))
+    }
+
+    /// The stable tag, as it is serialized.
+    pub fn tag(&self) -> &'static str {
+        match self {
+            Event::ReplyRegistered(_) => "ReplyRegistered",
+            Event::ReplyEvaluated(_) => "ReplyEvaluated",
+            Event::CommitmentMade(_) => "CommitmentMade",
+            Event::ProgressReported(_) => "ProgressReported",
+            Event::DueDateSet(_) => "DueDateSet",
+            Event::Reassigned(_) => "Reassigned",
+            Event::Closed(_) => "Closed",
+            Event::Reopened(_) => "Reopened",
+            Event::NoteAdded(_) => "NoteAdded",
+            Event::Dismissed(_) => "Dismissed",
+        }
+    }
+
+    /// A Chinese label for timelines.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Event::ReplyRegistered(_) => "登记答复",
+            Event::ReplyEvaluated(_) => "代表委员评价",
+            Event::CommitmentMade(_) => "作出承诺",
+            Event::ProgressReported(_) => "报告进展",
+            Event::DueDateSet(_) => "设定期限",
+            Event::Reassigned(_) => "调整责任单位",
+            Event::Closed(_) => "办结",
+            Event::Reopened(_) => "重新打开",
+            Event::NoteAdded(_) => "备注",
+            Event::Dismissed(_) => "撤销",
+        }
+    }
+
+    /// A one-line Chinese summary for timelines.
+    pub fn summary(&self) -> String {
+        match self {
+            Event::ReplyRegistered(r) => format!("{} {}", r.organ, r.doc_no),
+            Event::ReplyEvaluated(e) => e.satisfaction.label().to_string(),
+            Event::CommitmentMade(c) => c.text.clone(),
+            Event::ProgressReported(p) => match p.percent {
+                Some(percent) => format!("{}（{percent}%）", p.summary),
+                None => p.summary.clone(),
+            },
+            Event::DueDateSet(d) => match &d.reason {
+                Some(reason) => format!("期限 {}（{reason}）", d.due),
+                None => format!("期限 {}", d.due),
+            },
+            Event::Reassigned(r) => format!("改由 {}（{}）", r.owner, r.reason),
+            Event::Closed(c) => format!("{}：{}", c.outcome.label(), c.summary),
+            Event::Reopened(r) => r.reason.clone(),
+            Event::NoteAdded(n) => n.text.clone(),
+            Event::Dismissed(d) => match &d.duplicate_of {
+                Some(of) => format!("{}（与 {of} 重复）", d.reason),
+                None => d.reason.clone(),
+            },
+        }
+    }
+
+    /// Evidence references attached to the fact, if any.
+    pub fn evidence(&self) -> &[String] {
+        match self {
+            Event::ProgressReported(p) => &p.evidence,
+            Event::Closed(c) => &c.evidence,
+            _ => &[],
+        }
+    }
+}
+
+/// 提案 (CPPCC proposal) or 建议 (NPC suggestion).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProposalKind {
+    Proposal,
+    Suggestion,
+}
+
+impl ProposalKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            ProposalKind::Proposal => "提案",
+            ProposalKind::Suggestion => "建议",
+        }
+    }
+
+    /// Accepts the Chinese label or the English code.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim() {
+            "提案" | "proposal" => Some(ProposalKind::Proposal),
+            "建议" | "suggestion" => Some(ProposalKind::Suggestion),
+            _ => None,
+        }
+    }
+}
+
+/// The proposal or suggestion a reply answers: `区政协 十五届五次会议 第155105号提案`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProposalRef {
+    pub assembly: Option<String>,
+    pub session: Option<String>,
+    /// As written, leading zeros kept (`0873`).
+    pub number: Option<String>,
+    pub kind: Option<ProposalKind>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contact {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub address: Option<String>,
+    pub postcode: Option<String>,
+}
+
+/// Where a reply came from, when it was imported from a document.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Source {
+    pub file_name: String,
+    /// Hex SHA-256 of the document's bytes.
+    pub sha256: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplyRegistered {
+    /// 答复 or 会办意见.
+    pub doc_type: Option<String>,
+    pub organ: String,
+    pub doc_no: String,
+    pub proposal: ProposalRef,
+    pub proposers: Vec<String>,
+    pub title: Option<String>,
+    /// 办理结果 as written (解决采纳, 部分采纳或解决, A, B, …).
+    pub result: Option<String>,
+    pub disclosure: Option<String>,
+    /// The lead organ a 会办意见 is addressed to; none for a 答复.
+    pub addressee: Option<String>,
+    pub signed_on: NaiveDate,
+    pub printed_on: Option<NaiveDate>,
+    pub contact: Option<Contact>,
+    pub cc: Vec<String>,
+    pub source: Option<Source>,
+}
+
+/// 满意 / 基本满意 / 不满意: the proposer's view of a reply, recorded apart from fulfilment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Satisfaction {
+    Satisfied,
+    BasicallySatisfied,
+    Dissatisfied,
+}
+
+impl Satisfaction {
+    pub fn label(self) -> &'static str {
+        match self {
+            Satisfaction::Satisfied => "满意",
+            Satisfaction::BasicallySatisfied => "基本满意",
+            Satisfaction::Dissatisfied => "不满意",
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Satisfaction::Satisfied => "satisfied",
+            Satisfaction::BasicallySatisfied => "basically_satisfied",
+            Satisfaction::Dissatisfied => "dissatisfied",
+        }
+    }
+
+    /// Accepts the Chinese label or the English code (`-` or `_`).
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim().replace('-', "_").as_str() {
+            "满意" | "satisfied" => Some(Satisfaction::Satisfied),
+            "基本满意" | "basically_satisfied" => Some(Satisfaction::BasicallySatisfied),
+            "不满意" | "dissatisfied" => Some(Satisfaction::Dissatisfied),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplyEvaluated {
+    pub satisfaction: Satisfaction,
+    pub comment: Option<String>,
+}
+
+/// Where in the reply a commitment stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Section {
+    /// The forward-looking closing section (下一步, 下阶段, 今后).
+    NextSteps,
+    /// A sentence in the body announcing work not yet done.
+    Body,
+}
+
+impl Section {
+    pub fn code(self) -> &'static str {
+        match self {
+            Section::NextSteps => "next_steps",
+            Section::Body => "body",
+        }
+    }
+}
+
+/// Where a commitment's text stands in its source document's normalised text.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Locator {
+    pub paragraph: u32,
+    pub start: u32,
+    pub end: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommitmentMade {
+    pub reply: Ulid,
+    /// The promise as quoted from the reply.
+    pub text: String,
+    pub section: Section,
+    pub owner: String,
+    pub co_handlers: Vec<String>,
+    pub due: Option<NaiveDate>,
+    /// The phrase the due date was read from (`年底前`), when it came from the text.
+    pub due_phrase: Option<String>,
+    pub locator: Option<Locator>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgressReported {
+    pub summary: String,
+    pub evidence: Vec<String>,
+    pub percent: Option<u8>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DueDateSet {
+    pub due: NaiveDate,
+    /// Required when an existing due date is changed.
+    pub reason: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reassigned {
+    pub owner: String,
+    pub reason: String,
+}
+
+/// How a closed commitment ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Fulfilled,
+    PartiallyFulfilled,
+    NotFulfilled,
+}
+
+impl Outcome {
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::Fulfilled => "已落实",
+            Outcome::PartiallyFulfilled => "部分落实",
+            Outcome::NotFulfilled => "未落实",
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Outcome::Fulfilled => "fulfilled",
+            Outcome::PartiallyFulfilled => "partially_fulfilled",
+            Outcome::NotFulfilled => "not_fulfilled",
+        }
+    }
+
+    /// Accepts the Chinese label or the English code (`-` or `_`).
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim().replace('-', "_").as_str() {
+            "已落实" | "fulfilled" => Some(Outcome::Fulfilled),
+            "部分落实" | "partially_fulfilled" => Some(Outcome::PartiallyFulfilled),
+            "未落实" | "not_fulfilled" => Some(Outcome::NotFulfilled),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Closed {
+    pub outcome: Outcome,
+    pub summary: String,
+    pub evidence: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reopened {
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoteAdded {
+    pub text: String,
+}
+
+/// A commitment that should never have been recorded: by mistake, or as a duplicate of another.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dismissed {
+    pub reason: String,
+    pub duplicate_of: Option<Ulid>,
+}
+
+/// A fact as a command proposes it, before the store gives it a place in the log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewEvent {
+    pub id: Ulid,
+    pub stream: Ulid,
+    pub occurred_on: NaiveDate,
+    pub recorded_at: DateTime<Utc>,
+    pub actor: String,
+    pub event: Event,
+}
+
+impl NewEvent {
+    /// Places the fact in the log: the store supplies the position and the chain hashes.
+    pub fn sealed(self, seq: u64, version: u32, prev_hash: String, hash: String) -> Envelope {
+        Envelope {
+            seq,
+            id: self.id,
+            stream: self.stream,
+            version,
+            occurred_on: self.occurred_on,
+            recorded_at: self.recorded_at,
+            actor: self.actor,
+            schema: SCHEMA_VERSION,
+            prev_hash,
+            hash,
+            event: self.event,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn date(text: &str) -> NaiveDate {
+        text.parse().unwrap()
+    }
+
+    /// Pins the serialized form of every variant: stored logs and exports depend on these spellings.
+    #[test]
+    fn every_variant_serializes_to_its_pinned_json() {
+        let reply: Ulid = "01JBZZZZZZZZZZZZZZZZZZZZZZ".parse().unwrap();
+        let cases: Vec<(Event, &str)> = vec![
+            (
+                Event::ReplyRegistered(ReplyRegistered {
+                    doc_type: Some("答复".into()),
+                    organ: "上海市测试局".into(),
+                    doc_no: "测〔2025〕1号".into(),
+                    proposal: ProposalRef {
+                        assembly: Some("市政协".into()),
+                        session: Some("十四届三次会议".into()),
+                        number: Some("0873".into()),
+                        kind: Some(ProposalKind::Proposal),
+                    },
+                    proposers: vec!["张三".into()],
+                    title: Some("关于测试".into()),
+                    result: Some("解决采纳".into()),
+                    disclosure: Some("主动公开".into()),
+                    addressee: None,
+                    signed_on: date("2025-05-29"),
+                    printed_on: Some(date("2025-06-05")),
+                    contact: Some(Contact { name: Some("李四".into()), ..Contact::default() }),
+                    cc: vec!["市政协提案办".into()],
+                    source: Some(Source { file_name: "a.txt".into(), sha256: "ab".into() }),
+                }),
+                r#"{"ReplyRegistered":{"doc_type":"答复","organ":"上海市测试局","doc_no":"测〔2025〕1号","proposal":{"assembly":"市政协","session":"十四届三次会议","number":"0873","kind":"proposal"},"proposers":["张三"],"title":"关于测试","result":"解决采纳","disclosure":"主动公开","addressee":null,"signed_on":"2025-05-29","printed_on":"2025-06-05","contact":{"name":"李四","phone":null,"address":null,"postcode":null},"cc":["市政协提案办"],"source":{"file_name":"a.txt","sha256":"ab"}}}"#,
+            ),
+            (
+                Event::ReplyEvaluated(ReplyEvaluated { satisfaction: Satisfaction::BasicallySatisfied, comment: None }),
+                r#"{"ReplyEvaluated":{"satisfaction":"basically_satisfied","comment":null}}"#,
+            ),
+            (
+                Event::CommitmentMade(CommitmentMade {
+                    reply,
+                    text: "年底前建成平台".into(),
+                    section: Section::NextSteps,
+                    owner: "市测试局".into(),
+                    co_handlers: vec!["市财政局".into()],
+                    due: Some(date("2025-12-31")),
+                    due_phrase: Some("年底前".into()),
+                    locator: Some(Locator { paragraph: 3, start: 10, end: 20 }),
+                }),
+                r#"{"CommitmentMade":{"reply":"01JBZZZZZZZZZZZZZZZZZZZZZZ","text":"年底前建成平台","section":"next_steps","owner":"市测试局","co_handlers":["市财政局"],"due":"2025-12-31","due_phrase":"年底前","locator":{"paragraph":3,"start":10,"end":20}}}"#,
+            ),
+            (
+                Event::ProgressReported(ProgressReported {
+                    summary: "完成招标".into(),
+                    evidence: vec!["文件1".into()],
+                    percent: Some(40),
+                }),
+                r#"{"ProgressReported":{"summary":"完成招标","evidence":["文件1"],"percent":40}}"#,
+            ),
+            (
+                Event::DueDateSet(DueDateSet { due: date("2026-06-30"), reason: Some("资金延迟".into()) }),
+                r#"{"DueDateSet":{"due":"2026-06-30","reason":"资金延迟"}}"#,
+            ),
+            (
+                Event::Reassigned(Reassigned { owner: "区科委".into(), reason: "职能调整".into() }),
+                r#"{"Reassigned":{"owner":"区科委","reason":"职能调整"}}"#,
+            ),
+            (
+                Event::Closed(Closed {
+                    outcome: Outcome::PartiallyFulfilled,
+                    summary: "一期建成".into(),
+                    evidence: vec![],
+                }),
+                r#"{"Closed":{"outcome":"partially_fulfilled","summary":"一期建成","evidence":[]}}"#,
+            ),
+            (Event::Reopened(Reopened { reason: "复查未达标".into() }), r#"{"Reopened":{"reason":"复查未达标"}}"#),
+            (Event::NoteAdded(NoteAdded { text: "电话督办".into() }), r#"{"NoteAdded":{"text":"电话督办"}}"#),
+            (
+                Event::Dismissed(Dismissed { reason: "重复登记".into(), duplicate_of: Some(reply) }),
+                r#"{"Dismissed":{"reason":"重复登记","duplicate_of":"01JBZZZZZZZZZZZZZZZZZZZZZZ"}}"#,
+            ),
+        ];
+        for (event, pinned) in cases {
+            assert_eq!(serde_json::to_string(&event).unwrap(), pinned, "{}", event.tag());
+            let back: Event = serde_json::from_str(pinned).unwrap();
+            assert_eq!(back, event);
+            assert!(pinned.starts_with(&format!("{{\"{}\"", event.tag())));
+        }
+    }
+
+    #[test]
+    fn labels_and_codes_parse_back() {
+        for outcome in [Outcome::Fulfilled, Outcome::PartiallyFulfilled, Outcome::NotFulfilled] {
+            assert_eq!(Outcome::parse(outcome.label()), Some(outcome));
+            assert_eq!(Outcome::parse(outcome.code()), Some(outcome));
+            assert_eq!(Outcome::parse(&outcome.code().replace('_', "-")), Some(outcome));
+        }
+        for satisfaction in [Satisfaction::Satisfied, Satisfaction::BasicallySatisfied, Satisfaction::Dissatisfied] {
+            assert_eq!(Satisfaction::parse(satisfaction.label()), Some(satisfaction));
+            assert_eq!(Satisfaction::parse(satisfaction.code()), Some(satisfaction));
+        }
+        assert_eq!(ProposalKind::parse("建议"), Some(ProposalKind::Suggestion));
+        assert_eq!(Outcome::parse("done"), None);
+    }
+}

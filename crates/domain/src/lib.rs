@@ -1,0 +1,52 @@
+//! duban's domain: the events it records, the fold that turns them into state, the status rules, and the checks
+//! that run before anything is appended. No I/O, no clock: "today" is always a parameter.
+//!
+//! From events to a status:
+//!
+//! ```
+//! use duban_domain::*;
+//! use chrono::{NaiveDate, TimeZone, Utc};
+//!
+//! let day = |text: &str| text.parse::<NaiveDate>().unwrap();
+//! let reply = ulid::Ulid::new();
+//! let promise = ulid::Ulid::new();
+//! let recorded_at = Utc.with_ymd_and_hms(2025, 6, 1, 0, 0, 0).unwrap();
+//! let fact = |version, occurred_on, event| {
+//!     NewEvent { id: ulid::Ulid::new(), stream: promise, occurred_on, recorded_at, actor: "王芳".into(), event }
+//!         .sealed(version as u64, version, String::new(), String::new())
+//! };
+//! let log = [
+//!     fact(1, day("2025-05-29"), Event::CommitmentMade(CommitmentMade {
+//!         reply, text: "年底前建成概念验证平台".into(), section: Section::NextSteps,
+//!         owner: "市科委".into(), co_handlers: vec![], due: Some(day("2025-12-31")),
+//!         due_phrase: Some("年底前".into()), locator: None,
+//!     })),
+//!     fact(2, day("2025-09-01"), Event::ProgressReported(ProgressReported {
+//!         summary: "完成选址".into(), evidence: vec![], percent: Some(30),
+//!     })),
+//! ];
+//! let state = CommitmentState::fold(&log);
+//! let policy = Policy::default();
+//! assert_eq!(status(&state, day("2025-10-01"), policy), Status::InProgress);
+//! assert_eq!(status(&state, day("2026-01-05"), policy), Status::Overdue);
+//! assert_eq!(Status::Overdue.label(), "逾期");
+//! ```
+
+mod error;
+mod event;
+mod horizon;
+mod ids;
+mod state;
+mod status;
+mod validate;
+
+#[cfg(test)]
+mod tests;
+
+pub use error::DomainError;
+pub use event::*;
+pub use horizon::{Folded, Horizon};
+pub use ids::{normalize_prefix, resolve_prefix, short_id, MIN_PREFIX};
+pub use state::{Closure, CommitmentState, ReplyState};
+pub use status::{status, Policy, Status};
+pub use validate::{check_commitment_event, check_reply_event, check_text, MAX_TEXT_BYTES};

@@ -1,0 +1,161 @@
+//! Folded state of a reply and of a commitment: `apply` is total and pure, and holds no business rules.
+//!
+//! Rules about what may be recorded live in `validate`; `apply` accepts whatever the log holds, so that any log —
+//! including one restored from an export — folds without error.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use ulid::Ulid;
+
+use crate::event::{Envelope, Event, Outcome, ProposalRef, ReplyRegistered, Satisfaction, Section};
+
+/// A reply as its events describe it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplyState {
+    pub id: Option<Ulid>,
+    /// Stream version: how many events have been folded.
+    pub version: u32,
+    pub registered: Option<ReplyRegistered>,
+    /// The latest evaluation: `(date, satisfaction)`.
+    pub evaluation: Option<(NaiveDate, Satisfaction)>,
+}
+
+impl ReplyState {
+    pub fn apply(&mut self, envelope: &Envelope) {
+        self.id.get_or_insert(envelope.stream);
+        self.version = envelope.version;
+        match &envelope.event {
+            Event::ReplyRegistered(registered) => self.registered = Some(registered.clone()),
+            Event::ReplyEvaluated(evaluated) => {
+                // The evaluation that happened last counts; on equal dates the later record wins.
+                if self.evaluation.is_none_or(|(on, _)| on <= envelope.occurred_on) {
+                    self.evaluation = Some((envelope.occurred_on, evaluated.satisfaction));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    pub fn organ(&self) -> &str {
+        self.registered.as_ref().map_or("", |r| r.organ.as_str())
+    }
+
+    pub fn doc_no(&self) -> &str {
+        self.registered.as_ref().map_or("", |r| r.doc_no.as_str())
+    }
+
+    pub fn signed_on(&self) -> Option<NaiveDate> {
+        self.registered.as_ref().map(|r| r.signed_on)
+    }
+
+    pub fn proposal(&self) -> Option<&ProposalRef> {
+        self.registered.as_ref().map(|r| &r.proposal)
+    }
+}
+
+/// How a commitment was closed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Closure {
+    pub outcome: Outcome,
+    pub on: NaiveDate,
+    pub summary: String,
+}
+
+/// A commitment as its events describe it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommitmentState {
+    pub id: Option<Ulid>,
+    pub version: u32,
+    pub reply: Option<Ulid>,
+    pub text: String,
+    pub section: Option<Section>,
+    pub owner: String,
+    pub co_handlers: Vec<String>,
+    /// The business date of `CommitmentMade`.
+    pub made_on: Option<NaiveDate>,
+    pub due: Option<NaiveDate>,
+    /// How many times an existing due date was changed.
+    pub due_changes: u32,
+    /// The latest `occurred_on` of any progress report (back-filled reports may arrive out of order).
+    pub last_progress_on: Option<NaiveDate>,
+    pub progress_reports: u32,
+    pub percent: Option<u8>,
+    pub closure: Option<Closure>,
+    pub dismissed_on: Option<NaiveDate>,
+    pub reopened: u32,
+    pub notes: u32,
+}
+
+impl CommitmentState {
+    pub fn apply(&mut self, envelope: &Envelope) {
+        self.id.get_or_insert(envelope.stream);
+        self.version = envelope.version;
+        let on = envelope.occurred_on;
+        match &envelope.event {
+            Event::CommitmentMade(made) => {
+                self.reply = Some(made.reply);
+                self.text.clone_from(&made.text);
+                self.section = Some(made.section);
+                self.owner.clone_from(&made.owner);
+                self.co_handlers.clone_from(&made.co_handlers);
+                self.made_on = Some(on);
+                self.due = made.due;
+            }
+            Event::ProgressReported(progress) => {
+                self.progress_reports += 1;
+                if self.last_progress_on.is_none_or(|last| last <= on) {
+                    self.last_progress_on = Some(on);
+                    if progress.percent.is_some() {
+                        self.percent = progress.percent;
+                    }
+                }
+            }
+            Event::DueDateSet(set) => {
+                if self.due.is_some_and(|due| due != set.due) {
+                    self.due_changes += 1;
+                }
+                self.due = Some(set.due);
+            }
+            Event::Reassigned(reassigned) => self.owner.clone_from(&reassigned.owner),
+            Event::Closed(closed) => {
+                self.closure = Some(Closure { outcome: closed.outcome, on, summary: closed.summary.clone() })
+            }
+            Event::Reopened(_) => {
+                self.closure = None;
+                self.dismissed_on = None;
+                self.reopened += 1;
+            }
+            Event::NoteAdded(_) => self.notes += 1,
+            Event::Dismissed(_) => self.dismissed_on = Some(on),
+            Event::ReplyRegistered(_) | Event::ReplyEvaluated(_) => {}
+        }
+    }
+
+    /// Folds a stream's events from the beginning.
+    pub fn fold<'a>(events: impl IntoIterator<Item = &'a Envelope>) -> Self {
+        let mut state = Self::default();
+        for envelope in events {
+            state.apply(envelope);
+        }
+        state
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closure.is_some()
+    }
+
+    pub fn is_dismissed(&self) -> bool {
+        self.dismissed_on.is_some()
+    }
+}
+
+impl ReplyState {
+    /// Folds a stream's events from the beginning.
+    pub fn fold<'a>(events: impl IntoIterator<Item = &'a Envelope>) -> Self {
+        let mut state = Self::default();
+        for envelope in events {
+            state.apply(envelope);
+        }
+        state
+    }
+}

@@ -1,0 +1,191 @@
+//! Validation before append: every "you can't do that" lives here, so `apply` never has to refuse anything.
+//!
+//! A check sees the folded state of the stream (and, for commitments, of its reply), the proposed fact, and today's
+//! date as a parameter — never a clock.
+
+use chrono::NaiveDate;
+
+use crate::error::DomainError;
+use crate::event::Event;
+use crate::state::{CommitmentState, ReplyState};
+
+/// The longest free text accepted in any field (a quoted paragraph is a few KiB).
+pub const MAX_TEXT_BYTES: usize = 64 * 1024;
+
+/// Free text must say something, be of sane length, and hold no control characters other than line breaks and tabs.
+pub fn check_text(field: &'static str, text: &str) -> Result<(), DomainError> {
+    if text.trim().is_empty() {
+        return Err(DomainError::EmptyText { field });
+    }
+    check_optional_text(field, text)
+}
+
+/// Like [`check_text`] but empty is allowed.
+fn check_optional_text(field: &'static str, text: &str) -> Result<(), DomainError> {
+    if text.len() > MAX_TEXT_BYTES {
+        return Err(DomainError::TextTooLong { field, len: text.len(), max: MAX_TEXT_BYTES });
+    }
+    if let Some(bad) = text.chars().find(|c| c.is_control() && !matches!(c, '\n' | '\t')) {
+        return Err(DomainError::ControlCharacter { field, code: u32::from(bad) });
+    }
+    Ok(())
+}
+
+fn check_not_future(on: NaiveDate, today: NaiveDate) -> Result<(), DomainError> {
+    if on > today {
+        Err(DomainError::InFuture { on, today })
+    } else {
+        Ok(())
+    }
+}
+
+/// Checks a fact about a reply before it is appended to the reply's stream.
+pub fn check_reply_event(
+    reply: &ReplyState,
+    occurred_on: NaiveDate,
+    event: &Event,
+    today: NaiveDate,
+) -> Result<(), DomainError> {
+    check_not_future(occurred_on, today)?;
+    match event {
+        Event::ReplyRegistered(registered) => {
+            if let (Some(id), Some(_)) = (reply.id, &reply.registered) {
+                return Err(DomainError::AlreadyRegistered { id });
+            }
+            check_text("答复单位", &registered.organ)?;
+            check_text("文号", &registered.doc_no)?;
+            check_not_future(registered.signed_on, today)?;
+            let optional = [&registered.doc_type, &registered.title, &registered.result, &registered.disclosure]
+                .into_iter()
+                .chain([&registered.addressee, &registered.proposal.assembly, &registered.proposal.session])
+                .chain([&registered.proposal.number]);
+            for text in optional.flatten() {
+                check_optional_text("答复信息", text)?;
+            }
+            for text in registered.proposers.iter().chain(&registered.cc) {
+                check_text("提出人或抄送单位", text)?;
+            }
+            Ok(())
+        }
+        Event::ReplyEvaluated(evaluated) => {
+            let (Some(id), Some(signed_on)) = (reply.id, reply.signed_on()) else {
+                return Err(DomainError::WrongStream { event: event.tag(), expected: "已登记的答复" });
+            };
+            if occurred_on < signed_on {
+                return Err(DomainError::BeforeSigned { id, on: occurred_on, signed_on });
+            }
+            if let Some(comment) = &evaluated.comment {
+                check_text("评价意见", comment)?;
+            }
+            Ok(())
+        }
+        _ => Err(DomainError::WrongStream { event: event.tag(), expected: "答复" }),
+    }
+}
+
+/// Checks a fact about a commitment before it is appended to the commitment's stream.
+pub fn check_commitment_event(
+    commitment: &CommitmentState,
+    reply: &ReplyState,
+    occurred_on: NaiveDate,
+    event: &Event,
+    today: NaiveDate,
+) -> Result<(), DomainError> {
+    check_not_future(occurred_on, today)?;
+    let (Some(reply_id), Some(signed_on)) = (reply.id, reply.signed_on()) else {
+        return Err(DomainError::WrongStream { event: event.tag(), expected: "已登记答复的承诺" });
+    };
+    if let Event::CommitmentMade(made) = event {
+        if let Some(id) = commitment.id.filter(|_| commitment.made_on.is_some()) {
+            return Err(DomainError::AlreadyRegistered { id });
+        }
+        if occurred_on < signed_on {
+            return Err(DomainError::BeforeSigned { id: reply_id, on: occurred_on, signed_on });
+        }
+        check_text("承诺内容", &made.text)?;
+        check_text("责任单位", &made.owner)?;
+        for handler in &made.co_handlers {
+            check_text("会办单位", handler)?;
+        }
+        if let Some(due) = made.due {
+            check_due(due, signed_on)?;
+        }
+        return Ok(());
+    }
+
+    let (Some(id), Some(made_on)) = (commitment.id, commitment.made_on) else {
+        return Err(DomainError::WrongStream { event: event.tag(), expected: "已作出的承诺" });
+    };
+    if occurred_on < made_on {
+        return Err(DomainError::BeforeMade { id, on: occurred_on, made_on });
+    }
+    let must_be_active = || match (&commitment.closure, commitment.dismissed_on) {
+        (_, Some(on)) => Err(DomainError::AlreadyDismissed { id, on }),
+        (Some(closure), None) => Err(DomainError::AlreadyClosed { id, on: closure.on, outcome: closure.outcome }),
+        (None, None) => Ok(()),
+    };
+    match event {
+        Event::ProgressReported(progress) => {
+            must_be_active()?;
+            check_text("进展情况", &progress.summary)?;
+            check_evidence(&progress.evidence)?;
+            match progress.percent {
+                Some(percent) if percent > 100 => Err(DomainError::PercentOutOfRange { percent }),
+                _ => Ok(()),
+            }
+        }
+        Event::Closed(closed) => {
+            must_be_active()?;
+            check_text("办结情况", &closed.summary)?;
+            check_evidence(&closed.evidence)
+        }
+        Event::Reopened(reopened) => {
+            if !commitment.is_closed() && !commitment.is_dismissed() {
+                return Err(DomainError::NotClosed { id });
+            }
+            check_text("重新打开的理由", &reopened.reason)
+        }
+        Event::DueDateSet(set) => {
+            must_be_active()?;
+            check_due(set.due, signed_on)?;
+            match (commitment.due, &set.reason) {
+                (Some(due), _) if due == set.due => Err(DomainError::DueUnchanged { id, due }),
+                (Some(due), None) => Err(DomainError::DueChangeNeedsReason { id, due }),
+                (_, Some(reason)) => check_text("变更期限的理由", reason),
+                (None, None) => Ok(()),
+            }
+        }
+        Event::Reassigned(reassigned) => {
+            must_be_active()?;
+            check_text("责任单位", &reassigned.owner)?;
+            check_text("调整理由", &reassigned.reason)?;
+            if reassigned.owner.trim() == commitment.owner {
+                return Err(DomainError::SameOwner { id, owner: commitment.owner.clone() });
+            }
+            Ok(())
+        }
+        Event::NoteAdded(note) => check_text("备注", &note.text),
+        Event::Dismissed(dismissed) => {
+            must_be_active()?;
+            if dismissed.duplicate_of == Some(id) {
+                return Err(DomainError::DuplicateOfItself { id });
+            }
+            check_text("撤销理由", &dismissed.reason)
+        }
+        Event::CommitmentMade(_) | Event::ReplyRegistered(_) | Event::ReplyEvaluated(_) => {
+            Err(DomainError::WrongStream { event: event.tag(), expected: "承诺" })
+        }
+    }
+}
+
+fn check_due(due: NaiveDate, signed_on: NaiveDate) -> Result<(), DomainError> {
+    if due < signed_on {
+        Err(DomainError::DueBeforeSigned { due, signed_on })
+    } else {
+        Ok(())
+    }
+}
+
+fn check_evidence(evidence: &[String]) -> Result<(), DomainError> {
+    evidence.iter().try_for_each(|reference| check_text("佐证材料", reference))
+}
