@@ -137,7 +137,8 @@ fn past_its_due_date_and_not_closed_is_overdue_which_beats_stalled() {
 
 #[test]
 fn a_later_due_date_lifts_overdue_and_counts_the_change() {
-    let state = given(&[("2025-05-29", made(Some("2025-06-30"))), ("2025-07-02", due_set("2025-12-31", Some("资金延迟")))]);
+    let state =
+        given(&[("2025-05-29", made(Some("2025-06-30"))), ("2025-07-02", due_set("2025-12-31", Some("资金延迟")))]);
     assert_eq!(status_on(&state, "2025-07-05"), Status::Open);
     assert_eq!(state.due_changes, 1);
     let first_due = given(&[("2025-05-29", made(None)), ("2025-06-01", due_set("2025-12-31", None))]);
@@ -167,7 +168,8 @@ fn reopening_returns_to_the_active_statuses() {
     ]);
     assert_eq!(status_on(&state, "2025-12-01"), Status::Stalled, "last progress was in July");
     assert_eq!(state.reopened, 1);
-    let state = given(&[("2025-05-29", made(None)), ("2025-06-01", closed(Outcome::Fulfilled)), ("2025-06-02", reopened())]);
+    let state =
+        given(&[("2025-05-29", made(None)), ("2025-06-01", closed(Outcome::Fulfilled)), ("2025-06-02", reopened())]);
     assert_eq!(status_on(&state, "2025-06-03"), Status::Open);
 }
 
@@ -175,13 +177,15 @@ fn reopening_returns_to_the_active_statuses() {
 fn dismissed_outranks_everything_and_reopen_undoes_it() {
     let state = given(&[("2025-05-29", made(Some("2025-06-30"))), ("2025-06-05", dismissed())]);
     assert_eq!(status_on(&state, "2026-01-01"), Status::Dismissed);
-    let state = given(&[("2025-05-29", made(Some("2025-06-30"))), ("2025-06-05", dismissed()), ("2025-06-06", reopened())]);
+    let state =
+        given(&[("2025-05-29", made(Some("2025-06-30"))), ("2025-06-05", dismissed()), ("2025-06-06", reopened())]);
     assert_eq!(status_on(&state, "2025-06-07"), Status::Open);
 }
 
 #[test]
 fn back_filled_progress_keeps_the_latest_date() {
-    let state = given(&[("2025-05-29", made(None)), ("2025-09-01", progress("二期")), ("2025-07-01", progress("一期"))]);
+    let state =
+        given(&[("2025-05-29", made(None)), ("2025-09-01", progress("二期")), ("2025-07-01", progress("一期"))]);
     assert_eq!(state.last_progress_on, Some(day("2025-09-01")));
     assert_eq!(state.progress_reports, 2);
 }
@@ -206,7 +210,8 @@ fn the_horizon_cuts_by_occurrence_and_by_recording() {
     ];
     for (index, envelope) in log.iter_mut().enumerate() {
         envelope.seq = index as u64 + 1;
-        envelope.recorded_at = Utc.with_ymd_and_hms(2025, 12, 1, 0, 0, 0).unwrap() + chrono::Duration::days(index as i64);
+        envelope.recorded_at =
+            Utc.with_ymd_and_hms(2025, 12, 1, 0, 0, 0).unwrap() + chrono::Duration::days(index as i64);
     }
     let everything = Folded::fold(&log, Horizon::ALL);
     assert_eq!(status(&everything.commitments[&promise_id()], day("2025-12-31"), Policy::default()), Status::Fulfilled);
@@ -331,7 +336,9 @@ fn text_must_be_present_sane_and_printable() {
     });
     check_accepted(&state, "2025-06-01", progress("第一行\n第二行\t制表"));
     let with_blank_evidence =
-        Event::ProgressReported(ProgressReported { summary: "完成".into(), evidence: vec!["".into()], percent: None });
+        Event::ProgressReported(ProgressReported {
+            summary: "完成".into(), evidence: vec!["".into()], percent: None
+        });
     check_refused(&state, "2025-06-01", with_blank_evidence, |e| matches!(e, DomainError::EmptyText { .. }));
 }
 
@@ -345,8 +352,7 @@ fn percent_reassignment_and_dismissal_rules() {
     check_refused(&state, "2025-06-01", same_owner, |e| matches!(e, DomainError::SameOwner { .. }));
     let itself = Event::Dismissed(Dismissed { reason: "重复".into(), duplicate_of: Some(promise_id()) });
     check_refused(&state, "2025-06-01", itself, |e| matches!(e, DomainError::DuplicateOfItself { .. }));
-    let reply_event =
-        Event::ReplyEvaluated(ReplyEvaluated { satisfaction: Satisfaction::Satisfied, comment: None });
+    let reply_event = Event::ReplyEvaluated(ReplyEvaluated { satisfaction: Satisfaction::Satisfied, comment: None });
     check_refused(&state, "2025-06-01", reply_event, |e| matches!(e, DomainError::WrongStream { .. }));
 }
 
@@ -359,8 +365,8 @@ fn reply_rules() {
     assert!(matches!(error, DomainError::AlreadyRegistered { .. }), "{error:?}");
 
     let future = ReplyRegistered { signed_on: day("2026-02-01"), ..reply.registered.clone().unwrap() };
-    let error =
-        check_reply_event(&ReplyState::default(), day("2026-01-01"), &Event::ReplyRegistered(future), today).unwrap_err();
+    let error = check_reply_event(&ReplyState::default(), day("2026-01-01"), &Event::ReplyRegistered(future), today)
+        .unwrap_err();
     assert!(matches!(error, DomainError::InFuture { .. }), "{error:?}");
 
     let nameless = ReplyRegistered { organ: " ".into(), ..reply.registered.clone().unwrap() };
@@ -368,8 +374,7 @@ fn reply_rules() {
         .unwrap_err();
     assert!(matches!(error, DomainError::EmptyText { field: "答复单位" }), "{error:?}");
 
-    let evaluation =
-        Event::ReplyEvaluated(ReplyEvaluated { satisfaction: Satisfaction::Dissatisfied, comment: None });
+    let evaluation = Event::ReplyEvaluated(ReplyEvaluated { satisfaction: Satisfaction::Dissatisfied, comment: None });
     assert!(check_reply_event(&reply, day("2025-06-01"), &evaluation, today).is_ok());
     let error = check_reply_event(&reply, day("2025-05-01"), &evaluation, today).unwrap_err();
     assert!(matches!(error, DomainError::BeforeSigned { .. }), "{error:?}");

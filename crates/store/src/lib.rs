@@ -1,1 +1,349 @@
-pub fn x(){}
+//! duban's event log on sled: an append-only, hash-chained log of envelopes, and a status projection updated in
+//! the same transaction as every append, so reads of current state never replay the log.
+//!
+//! Trees (keys sort in the order they are read):
+//! - `log`: big-endian seq → envelope JSON.
+//! - `streams`: stream id (16 bytes) + big-endian version → seq.
+//! - `heads`: stream id → current version (the optimistic-concurrency check).
+//! - `meta`: `schema` → u16, `head` → last seq + its hash.
+//! - `replies`, `commitments`: ULID text → folded state JSON (the projection; ULID text so prefixes can be scanned).
+
+mod chain;
+mod error;
+mod transfer;
+mod verify;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use duban_domain::{
+    normalize_prefix, resolve_prefix, CommitmentState, Envelope, NewEvent, ReplyState, StreamKind, SCHEMA_VERSION,
+};
+use serde::de::DeserializeOwned;
+use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
+use sled::Transactional;
+use ulid::Ulid;
+
+pub use chain::GENESIS;
+pub use error::{Result, StoreError};
+pub use verify::{Difference, RebuildReport, VerifyReport};
+
+/// The last event in the log: its position and hash. An empty log has seq 0 and the genesis hash.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Head {
+    pub seq: u64,
+    pub hash: String,
+}
+
+impl Head {
+    fn empty() -> Head {
+        Head { seq: 0, hash: GENESIS.to_string() }
+    }
+
+    fn to_bytes(&self) -> Vec<u8> {
+        let mut bytes = self.seq.to_be_bytes().to_vec();
+        bytes.extend_from_slice(self.hash.as_bytes());
+        bytes
+    }
+
+    fn from_bytes(bytes: &[u8]) -> Option<Head> {
+        let seq = u64::from_be_bytes(bytes.get(..8)?.try_into().ok()?);
+        let hash = std::str::from_utf8(bytes.get(8..)?).ok()?.to_string();
+        Some(Head { seq, hash })
+    }
+}
+
+pub struct Store {
+    path: PathBuf,
+    db: sled::Db,
+    log: sled::Tree,
+    streams: sled::Tree,
+    heads: sled::Tree,
+    meta: sled::Tree,
+    replies: sled::Tree,
+    commitments: sled::Tree,
+    events_read: AtomicU64,
+}
+
+const SCHEMA_KEY: &[u8] = b"schema";
+const HEAD_KEY: &[u8] = b"head";
+
+impl Store {
+    /// Creates a new, empty store at `path`; refuses a path that already holds anything.
+    pub fn create(path: &Path) -> Result<Store> {
+        if path.exists() && (path.is_file() || std::fs::read_dir(path)?.next().is_some()) {
+            return Err(StoreError::AlreadyExists { path: path.to_path_buf() });
+        }
+        let store = Store::open_sled(path)?;
+        store.meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
+        store.meta.insert(HEAD_KEY, Head::empty().to_bytes())?;
+        store.db.flush()?;
+        Ok(store)
+    }
+
+    /// Opens an existing store.
+    pub fn open(path: &Path) -> Result<Store> {
+        if !path.join("conf").is_file() {
+            return Err(StoreError::NotFound { path: path.to_path_buf() });
+        }
+        let store = Store::open_sled(path)?;
+        let schema = store.meta.get(SCHEMA_KEY)?.ok_or_else(|| StoreError::NotAStore { path: path.to_path_buf() })?;
+        let schema = u16::from_be_bytes(
+            schema.as_ref().try_into().map_err(|_| StoreError::NotAStore { path: path.to_path_buf() })?,
+        );
+        if schema > SCHEMA_VERSION {
+            return Err(StoreError::NewerSchema { found: schema, supported: SCHEMA_VERSION });
+        }
+        Ok(store)
+    }
+
+    fn open_sled(path: &Path) -> Result<Store> {
+        let db = sled::Config::new().path(path).open().map_err(|error| match error {
+            sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
+                StoreError::InUse { path: path.to_path_buf() }
+            }
+            other => StoreError::from(other),
+        })?;
+        Ok(Store {
+            path: path.to_path_buf(),
+            log: db.open_tree("log")?,
+            streams: db.open_tree("streams")?,
+            heads: db.open_tree("heads")?,
+            meta: db.open_tree("meta")?,
+            replies: db.open_tree("replies")?,
+            commitments: db.open_tree("commitments")?,
+            db,
+            events_read: AtomicU64::new(0),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// How many stored events this handle has decoded from the log (the projection is not counted).
+    pub fn events_read(&self) -> u64 {
+        self.events_read.load(Ordering::Relaxed)
+    }
+
+    pub fn head(&self) -> Result<Head> {
+        let bytes = self.meta.get(HEAD_KEY)?.ok_or_else(|| StoreError::NotAStore { path: self.path.clone() })?;
+        Head::from_bytes(&bytes).ok_or_else(|| StoreError::NotAStore { path: self.path.clone() })
+    }
+
+    /// The version a stream is at (0 if it has no events).
+    pub fn stream_version(&self, stream: &Ulid) -> Result<u32> {
+        Ok(self.heads.get(stream.to_bytes())?.map_or(0, |bytes| version_from(&bytes)))
+    }
+
+    /// Appends `events` to `stream`, all or nothing, if the stream is still at `expected_version`; updates the
+    /// projection in the same transaction and returns only after the log is flushed.
+    pub fn append(&self, stream: Ulid, expected_version: u32, events: Vec<NewEvent>) -> Result<Vec<Envelope>> {
+        let Some(first) = events.first() else {
+            return Err(StoreError::BadAppend { stream, reason: "no events".into() });
+        };
+        let kind = first.event.stream_kind();
+        for (offset, new) in events.iter().enumerate() {
+            let version = expected_version + offset as u32 + 1;
+            if new.stream != stream || new.event.stream_kind() != kind {
+                return Err(StoreError::BadAppend { stream, reason: "events belong to different streams".into() });
+            }
+            if new.event.opens_stream() != (version == 1) {
+                let reason = format!("{} cannot stand at version {version}", new.event.tag());
+                return Err(StoreError::BadAppend { stream, reason });
+            }
+        }
+        let trees = (&self.log, &self.streams, &self.heads, &self.meta, &self.replies, &self.commitments);
+        let sealed = trees
+            .transaction(|(log, streams, heads, meta, replies, commitments)| {
+                let actual = heads.get(stream.to_bytes())?.map_or(0, |bytes| version_from(&bytes));
+                if actual != expected_version {
+                    return abort(StoreError::Conflict { stream, expected: expected_version, actual });
+                }
+                let projection = if kind == StreamKind::Reply { replies } else { commitments };
+                if actual > 0 && projection.get(stream.to_string())?.is_none() {
+                    return abort(StoreError::BadAppend { stream, reason: "the stream is of another kind".into() });
+                }
+                let mut head = read_head(meta)?;
+                let mut sealed = Vec::with_capacity(events.len());
+                for (offset, new) in events.iter().enumerate() {
+                    let mut envelope =
+                        new.clone().sealed(head.seq + 1, actual + offset as u32 + 1, head.hash.clone(), String::new());
+                    envelope.hash = chain::hash_of(&envelope);
+                    head = Head { seq: envelope.seq, hash: envelope.hash.clone() };
+                    sealed.push(envelope);
+                }
+                write_sealed((log, streams, heads, meta, replies, commitments), &sealed)?;
+                Ok(sealed)
+            })
+            .map_err(from_transaction)?;
+        self.db.flush()?;
+        Ok(sealed)
+    }
+
+    /// One stream's events in order.
+    pub fn read_stream(&self, stream: &Ulid) -> Result<Vec<Envelope>> {
+        let mut events = Vec::new();
+        for entry in self.streams.scan_prefix(stream.to_bytes()) {
+            let (_, seq) = entry?;
+            let seq = u64::from_be_bytes(seq.as_ref().try_into().unwrap_or_default());
+            let bytes = self.log.get(chain::seq_key(seq))?.ok_or_else(|| StoreError::Corrupt {
+                seq,
+                reason: format!("indexed for stream {stream} but missing from the log"),
+            })?;
+            events.push(self.decode_counted(seq, &bytes)?);
+        }
+        Ok(events)
+    }
+
+    /// The whole log in global order, starting at `from_seq`.
+    pub fn read_all(&self, from_seq: u64) -> impl Iterator<Item = Result<Envelope>> + '_ {
+        self.log.range(chain::seq_key(from_seq)..).map(move |entry| {
+            let (key, bytes) = entry?;
+            let seq = u64::from_be_bytes(key.as_ref().try_into().unwrap_or_default());
+            self.decode_counted(seq, &bytes)
+        })
+    }
+
+    fn decode_counted(&self, seq: u64, bytes: &[u8]) -> Result<Envelope> {
+        self.events_read.fetch_add(1, Ordering::Relaxed);
+        chain::decode(seq, bytes)
+    }
+
+    /// A reply's projected state.
+    pub fn reply(&self, id: &Ulid) -> Result<Option<ReplyState>> {
+        self.replies.get(id.to_string())?.map(|bytes| decode_state(&bytes)).transpose()
+    }
+
+    /// A commitment's projected state.
+    pub fn commitment(&self, id: &Ulid) -> Result<Option<CommitmentState>> {
+        self.commitments.get(id.to_string())?.map(|bytes| decode_state(&bytes)).transpose()
+    }
+
+    /// Every reply's projected state, in id order.
+    pub fn replies(&self) -> Result<Vec<ReplyState>> {
+        self.replies.iter().values().map(|bytes| decode_state(&bytes?)).collect()
+    }
+
+    /// Every commitment's projected state, in id order.
+    pub fn commitments(&self) -> Result<Vec<CommitmentState>> {
+        self.commitments.iter().values().map(|bytes| decode_state(&bytes?)).collect()
+    }
+
+    /// Every reply and commitment id, sorted (for short ids).
+    pub fn all_ids(&self) -> Result<Vec<Ulid>> {
+        let mut ids = Vec::new();
+        for key in self.replies.iter().keys().chain(self.commitments.iter().keys()) {
+            if let Some(id) = std::str::from_utf8(&key?).ok().and_then(|text| text.parse().ok()) {
+                ids.push(id);
+            }
+        }
+        ids.sort();
+        Ok(ids)
+    }
+
+    /// The one commitment whose id starts with `input` (at least six characters).
+    pub fn resolve_commitment(&self, input: &str) -> Result<Ulid> {
+        self.resolve(input, "承诺", &[&self.commitments])
+    }
+
+    /// The one reply whose id starts with `input`.
+    pub fn resolve_reply(&self, input: &str) -> Result<Ulid> {
+        self.resolve(input, "答复", &[&self.replies])
+    }
+
+    /// The one reply or commitment whose id starts with `input`.
+    pub fn resolve_stream(&self, input: &str) -> Result<Ulid> {
+        self.resolve(input, "答复或承诺", &[&self.replies, &self.commitments])
+    }
+
+    fn resolve(&self, input: &str, what: &'static str, trees: &[&sled::Tree]) -> Result<Ulid> {
+        let prefix = normalize_prefix(input)?;
+        let mut candidates = Vec::new();
+        for tree in trees {
+            for key in tree.scan_prefix(prefix.as_bytes()).keys().take(5) {
+                if let Some(id) = std::str::from_utf8(&key?).ok().and_then(|text| text.parse().ok()) {
+                    candidates.push(id);
+                }
+            }
+        }
+        Ok(resolve_prefix(&prefix, what, &candidates)?)
+    }
+}
+
+type Trees<'a> = (
+    &'a TransactionalTree,
+    &'a TransactionalTree,
+    &'a TransactionalTree,
+    &'a TransactionalTree,
+    &'a TransactionalTree,
+    &'a TransactionalTree,
+);
+
+type TxResult<T> = std::result::Result<T, ConflictableTransactionError<StoreError>>;
+
+fn abort<T>(error: StoreError) -> TxResult<T> {
+    Err(ConflictableTransactionError::Abort(error))
+}
+
+fn from_transaction(error: TransactionError<StoreError>) -> StoreError {
+    match error {
+        TransactionError::Abort(error) => error,
+        TransactionError::Storage(error) => error.into(),
+    }
+}
+
+fn version_from(bytes: &[u8]) -> u32 {
+    u32::from_be_bytes(bytes.try_into().unwrap_or_default())
+}
+
+fn read_head(meta: &TransactionalTree) -> TxResult<Head> {
+    match meta.get(HEAD_KEY)? {
+        Some(bytes) => match Head::from_bytes(&bytes) {
+            Some(head) => Ok(head),
+            None => abort(StoreError::Corrupt { seq: 0, reason: "the head record is unreadable".into() }),
+        },
+        None => Ok(Head::empty()),
+    }
+}
+
+fn decode_state<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes)
+        .map_err(|error| StoreError::Corrupt { seq: 0, reason: format!("projection entry: {error}") })
+}
+
+/// Writes already-sealed envelopes (consecutive, continuing the head) and folds them into the projection.
+fn write_sealed((log, streams, heads, meta, replies, commitments): Trees<'_>, sealed: &[Envelope]) -> TxResult<()> {
+    for envelope in sealed {
+        log.insert(&chain::seq_key(envelope.seq), chain::encode(envelope))?;
+        streams.insert(&chain::stream_key(&envelope.stream, envelope.version), &chain::seq_key(envelope.seq))?;
+        heads.insert(&envelope.stream.to_bytes(), &envelope.version.to_be_bytes())?;
+        let key = envelope.stream.to_string();
+        match envelope.event.stream_kind() {
+            StreamKind::Reply => {
+                let mut state: ReplyState = project(replies, &key)?;
+                state.apply(envelope);
+                replies.insert(key.as_bytes(), serde_json::to_vec(&state).expect("state serializes"))?;
+            }
+            StreamKind::Commitment => {
+                let mut state: CommitmentState = project(commitments, &key)?;
+                state.apply(envelope);
+                commitments.insert(key.as_bytes(), serde_json::to_vec(&state).expect("state serializes"))?;
+            }
+        }
+    }
+    if let Some(last) = sealed.last() {
+        meta.insert(HEAD_KEY, Head { seq: last.seq, hash: last.hash.clone() }.to_bytes())?;
+    }
+    Ok(())
+}
+
+fn project<T: DeserializeOwned + Default>(tree: &TransactionalTree, key: &str) -> TxResult<T> {
+    match tree.get(key)? {
+        Some(bytes) => decode_state(&bytes).map_err(ConflictableTransactionError::Abort),
+        None => Ok(T::default()),
+    }
+}

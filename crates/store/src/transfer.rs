@@ -1,0 +1,119 @@
+//! Export and restore: the log as JSON Lines, one complete envelope per line, and back into an empty store with the
+//! same chain head and the same statuses.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+
+use duban_domain::{Envelope, StreamKind, SCHEMA_VERSION};
+use sled::Transactional;
+use ulid::Ulid;
+
+use crate::chain;
+use crate::error::{Result, StoreError};
+use crate::{abort, from_transaction, read_head, write_sealed, Head, Store};
+
+/// How many events one restore transaction writes.
+const RESTORE_BATCH: usize = 1000;
+
+impl Store {
+    /// Writes every event, in log order, as one JSON object per line; returns how many.
+    pub fn export(&self, out: &mut dyn Write) -> Result<u64> {
+        let mut count = 0;
+        for envelope in self.read_all(1) {
+            serde_json::to_writer(&mut *out, &envelope?).map_err(|error| StoreError::Io(error.to_string()))?;
+            out.write_all(b"\n")?;
+            count += 1;
+        }
+        out.flush()?;
+        Ok(count)
+    }
+
+    /// Restores an export into this store, which must be empty. The whole file is checked (every line parses, the
+    /// chain and the stream versions hold) before anything is written, so a bad file writes nothing.
+    pub fn import_events(&self, file: &Path) -> Result<u64> {
+        let existing = self.head()?.seq;
+        if existing > 0 {
+            return Err(StoreError::NotEmpty { events: existing });
+        }
+        let count = for_each_envelope(file, &mut ChainCheck::default(), |_| Ok(()))?;
+        let mut batch = Vec::with_capacity(RESTORE_BATCH);
+        for_each_envelope(file, &mut ChainCheck::default(), |envelope| {
+            batch.push(envelope);
+            if batch.len() == RESTORE_BATCH {
+                self.write_restored(&batch)?;
+                batch.clear();
+            }
+            Ok(())
+        })?;
+        self.write_restored(&batch)?;
+        self.db.flush()?;
+        Ok(count)
+    }
+
+    fn write_restored(&self, batch: &[Envelope]) -> Result<()> {
+        let Some(first) = batch.first() else { return Ok(()) };
+        let trees = (&self.log, &self.streams, &self.heads, &self.meta, &self.replies, &self.commitments);
+        trees
+            .transaction(|(log, streams, heads, meta, replies, commitments)| {
+                let head = read_head(meta)?;
+                if head.seq + 1 != first.seq || head.hash != first.prev_hash {
+                    return abort(StoreError::Conflict { stream: first.stream, expected: 0, actual: 0 });
+                }
+                write_sealed((log, streams, heads, meta, replies, commitments), batch)
+            })
+            .map_err(from_transaction)
+    }
+}
+
+/// The invariants a restored log must hold, checked line by line.
+#[derive(Default)]
+struct ChainCheck {
+    head: Option<Head>,
+    streams: HashMap<Ulid, (u32, StreamKind)>,
+}
+
+impl ChainCheck {
+    fn check(&mut self, envelope: &Envelope) -> std::result::Result<(), String> {
+        let head = self.head.get_or_insert_with(Head::empty);
+        if envelope.schema > SCHEMA_VERSION {
+            return Err(format!("schema {} is newer than this duban reads ({SCHEMA_VERSION})", envelope.schema));
+        }
+        if envelope.seq != head.seq + 1 {
+            return Err(format!("expected event {}, found event {}", head.seq + 1, envelope.seq));
+        }
+        if envelope.prev_hash != head.hash {
+            return Err(format!("event {} does not follow its predecessor (prev_hash differs)", envelope.seq));
+        }
+        if chain::hash_of(envelope) != envelope.hash {
+            return Err(format!("event {}'s content does not match its hash", envelope.seq));
+        }
+        let kind = envelope.event.stream_kind();
+        let (version, stream_kind) = self.streams.entry(envelope.stream).or_insert((0, kind));
+        if envelope.version != *version + 1 || *stream_kind != kind || envelope.event.opens_stream() != (*version == 0)
+        {
+            return Err(format!("event {} does not continue stream {}", envelope.seq, envelope.stream));
+        }
+        *version = envelope.version;
+        *head = Head { seq: envelope.seq, hash: envelope.hash.clone() };
+        Ok(())
+    }
+}
+
+fn for_each_envelope(file: &Path, check: &mut ChainCheck, mut each: impl FnMut(Envelope) -> Result<()>) -> Result<u64> {
+    let reader = BufReader::new(std::fs::File::open(file)?);
+    let mut count = 0;
+    for (index, line) in reader.lines().enumerate() {
+        let line_no = index as u64 + 1;
+        let line = line.map_err(|error| StoreError::BadImport { line: line_no, reason: error.to_string() })?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let envelope: Envelope = serde_json::from_str(&line)
+            .map_err(|error| StoreError::BadImport { line: line_no, reason: error.to_string() })?;
+        check.check(&envelope).map_err(|reason| StoreError::BadImport { line: line_no, reason })?;
+        each(envelope)?;
+        count += 1;
+    }
+    Ok(count)
+}

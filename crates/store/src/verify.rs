@@ -1,0 +1,160 @@
+//! Auditing the log: `verify` walks the hash chain; `rebuild` recomputes the projection from the log and reports
+//! where the stored projection differed.
+
+use std::collections::{BTreeMap, HashMap};
+
+use duban_domain::Folded;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use sled::Transactional;
+use ulid::Ulid;
+
+use crate::chain;
+use crate::error::{Result, StoreError};
+use crate::{from_transaction, Head, Store, GENESIS};
+
+/// What `verify` found: how far the chain holds, and the first place it does not.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifyReport {
+    /// Events checked and found sound, in order from seq 1.
+    pub events: u64,
+    /// The head of the sound part of the chain.
+    pub head: Head,
+    /// The first broken sequence number and what is wrong there.
+    pub broken: Option<(u64, String)>,
+}
+
+/// One projection entry that did not match the fold of the log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Difference {
+    pub id: Ulid,
+    /// `missing` (in the log, not in the projection), `extra` (the reverse) or `changed`.
+    pub kind: &'static str,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RebuildReport {
+    pub events: u64,
+    pub replies: usize,
+    pub commitments: usize,
+    pub differences: Vec<Difference>,
+}
+
+impl Store {
+    /// Walks the whole log from seq 1, checking positions, stream versions, the stream index and every hash.
+    pub fn verify(&self) -> Result<VerifyReport> {
+        let mut head = Head { seq: 0, hash: GENESIS.to_string() };
+        let mut versions: HashMap<Ulid, u32> = HashMap::new();
+        let broken = |head: Head, seq: u64, reason: String| {
+            Ok(VerifyReport { events: head.seq, head, broken: Some((seq, reason)) })
+        };
+        for entry in self.log.iter() {
+            let (key, bytes) = entry?;
+            let expected = head.seq + 1;
+            let Ok(key) = <[u8; 8]>::try_from(key.as_ref()) else {
+                return broken(head, expected, "a log key is malformed".into());
+            };
+            let seq = u64::from_be_bytes(key);
+            if seq != expected {
+                return broken(head, expected, format!("event {expected} is missing (the next stored is {seq})"));
+            }
+            let envelope = match chain::decode(seq, &bytes) {
+                Ok(envelope) => envelope,
+                Err(error) => return broken(head, seq, error.to_string()),
+            };
+            if envelope.seq != seq {
+                return broken(head, seq, format!("the event stored at {seq} says it is event {}", envelope.seq));
+            }
+            if envelope.prev_hash != head.hash {
+                return broken(head, seq, "it does not follow its predecessor (prev_hash differs)".into());
+            }
+            if chain::hash_of(&envelope) != envelope.hash {
+                return broken(head, seq, "its content does not match its hash".into());
+            }
+            let version = versions.entry(envelope.stream).or_default();
+            if envelope.version != *version + 1 {
+                let reason =
+                    format!("stream {} jumps from version {} to {}", envelope.stream, version, envelope.version);
+                return broken(head, seq, reason);
+            }
+            *version = envelope.version;
+            let indexed = self.streams.get(chain::stream_key(&envelope.stream, envelope.version))?;
+            if indexed.as_deref() != Some(&chain::seq_key(seq)[..]) {
+                return broken(head, seq, "the stream index does not point at it".into());
+            }
+            head = Head { seq, hash: envelope.hash };
+        }
+        let recorded = self.head()?;
+        if recorded != head {
+            let reason = format!("the store's head says event {} but the log ends at {}", recorded.seq, head.seq);
+            return broken(head.clone(), head.seq + 1, reason);
+        }
+        Ok(VerifyReport { events: head.seq, head, broken: None })
+    }
+
+    /// Recomputes the projection from the log, writes back what differed, and says what that was.
+    pub fn rebuild(&self) -> Result<RebuildReport> {
+        let mut folded = Folded::default();
+        let mut events = 0;
+        for envelope in self.read_all(1) {
+            folded.apply(&envelope?);
+            events += 1;
+        }
+        let stored_replies = stored_states(&self.replies)?;
+        let stored_commitments = stored_states(&self.commitments)?;
+        let reply_fixes = compare(&folded.replies, &stored_replies);
+        let commitment_fixes = compare(&folded.commitments, &stored_commitments);
+        let differences: Vec<Difference> =
+            reply_fixes.iter().chain(&commitment_fixes).map(|(d, _)| d.clone()).collect();
+        if !differences.is_empty() {
+            (&self.replies, &self.commitments)
+                .transaction(|(replies, commitments)| {
+                    for (tree, fixes) in [(replies, &reply_fixes), (commitments, &commitment_fixes)] {
+                        for (difference, value) in fixes {
+                            let key = difference.id.to_string();
+                            match value {
+                                Some(value) => tree.insert(key.as_bytes(), value.as_slice())?,
+                                None => tree.remove(key.as_bytes())?,
+                            };
+                        }
+                    }
+                    Ok::<_, sled::transaction::ConflictableTransactionError<StoreError>>(())
+                })
+                .map_err(from_transaction)?;
+            self.db.flush()?;
+        }
+        Ok(RebuildReport { events, replies: folded.replies.len(), commitments: folded.commitments.len(), differences })
+    }
+}
+
+/// A projection tree keyed by id; an entry that does not decode counts as absent, so rebuild rewrites it.
+fn stored_states<T: DeserializeOwned>(tree: &sled::Tree) -> Result<BTreeMap<Ulid, Option<T>>> {
+    let mut states = BTreeMap::new();
+    for entry in tree.iter() {
+        let (key, bytes) = entry?;
+        if let Some(id) = std::str::from_utf8(&key).ok().and_then(|text| text.parse().ok()) {
+            states.insert(id, serde_json::from_slice(&bytes).ok());
+        }
+    }
+    Ok(states)
+}
+
+/// The differences between the fold and the stored projection, each with the value to write (None: remove).
+fn compare<T: PartialEq + Serialize>(
+    folded: &BTreeMap<Ulid, T>,
+    stored: &BTreeMap<Ulid, Option<T>>,
+) -> Vec<(Difference, Option<Vec<u8>>)> {
+    let mut fixes = Vec::new();
+    for (id, state) in folded {
+        let kind = match stored.get(id) {
+            None => "missing",
+            Some(existing) if existing.as_ref() != Some(state) => "changed",
+            Some(_) => continue,
+        };
+        fixes.push((Difference { id: *id, kind }, Some(serde_json::to_vec(state).expect("state serializes"))));
+    }
+    for id in stored.keys().filter(|id| !folded.contains_key(id)) {
+        fixes.push((Difference { id: *id, kind: "extra" }, None));
+    }
+    fixes
+}
