@@ -1,1 +1,394 @@
+//! End-to-end tests of the `duban` binary: a temp dir, a cleared environment, and a pinned clock (`DUBAN_NOW`).
 
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+struct Output {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// A scratch store and a clock that tests move by hand.
+struct Duban {
+    dir: tempfile::TempDir,
+    now: String,
+}
+
+impl Duban {
+    fn new() -> Duban {
+        let duban = Duban { dir: tempfile::tempdir().unwrap(), now: "2026-01-10T09:00:00+08:00".into() };
+        duban.ok(&["init"]);
+        duban
+    }
+
+    fn store(&self) -> PathBuf {
+        self.dir.path().join("duban.db")
+    }
+
+    fn run_in(&self, store: &Path, args: &[&str]) -> Output {
+        let output = Command::new(env!("CARGO_BIN_EXE_duban"))
+            .env_clear()
+            .env("DUBAN_NOW", &self.now)
+            .env("DUBAN_ACTOR", "王芳")
+            .env("DUBAN_STORE", store)
+            .current_dir(self.dir.path())
+            .args(args)
+            .output()
+            .unwrap();
+        Output {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8(output.stdout).unwrap(),
+            stderr: String::from_utf8(output.stderr).unwrap(),
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.run_in(&self.store(), args)
+    }
+
+    /// Runs a command that must succeed and returns its trimmed stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        let output = self.run(args);
+        assert_eq!(output.code, 0, "{args:?} failed: {}", output.stderr);
+        assert!(output.stderr.is_empty(), "{args:?} wrote to stderr: {}", output.stderr);
+        output.stdout.trim().to_string()
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let mut with_json = args.to_vec();
+        with_json.push("--json");
+        serde_json::from_str(&self.ok(&with_json)).unwrap()
+    }
+
+    /// The whole log as exported: byte-for-byte what the store holds.
+    fn export(&self) -> String {
+        let output = self.run(&["export", "-"]);
+        assert_eq!(output.code, 0, "{}", output.stderr);
+        output.stdout
+    }
+}
+
+/// One reply with two commitments; returns (reply, first, second).
+fn reply_with_two_commitments(duban: &Duban) -> (String, String, String) {
+    let reply = duban.ok(&[
+        "reply",
+        "add",
+        "--organ",
+        "上海市科学技术委员会",
+        "--doc-no",
+        "沪科提复〔2025〕62号",
+        "--signed-on",
+        "2025-10-20",
+        "--kind",
+        "提案",
+        "--assembly",
+        "市政协",
+        "--session",
+        "十四届三次会议",
+        "--number",
+        "1221",
+        "--proposer",
+        "陈勇章",
+        "--proposer",
+        "王淳",
+    ]);
+    let first =
+        duban.ok(&["commit", "add", "--reply", &reply, "--text", "加快建设高质量概念验证平台", "--due", "2026-06-30"]);
+    let second = duban.ok(&["commit", "add", "--reply", &reply, "--text", "推动资本赋能科技成果转化"]);
+    (reply, first, second)
+}
+
+fn status_of(list: &Value, id: &str) -> String {
+    let row = list.as_array().unwrap().iter().find(|row| row["id"] == id).unwrap_or_else(|| panic!("{id} not listed"));
+    row["status"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn a_reply_its_commitments_progress_and_closure() {
+    let duban = Duban::new();
+    let (reply, first, second) = reply_with_two_commitments(&duban);
+    assert_eq!(reply.len(), 26, "reply add prints the new id: {reply}");
+    let progress =
+        duban.ok(&["progress", &first, "--on", "2025-11-01", "--summary", "完成平台选址", "--evidence", "会议纪要"]);
+    assert!(progress.contains("推进中"), "{progress}");
+    duban.ok(&[
+        "close",
+        &first,
+        "--outcome",
+        "fulfilled",
+        "--on",
+        "2025-12-20",
+        "--summary",
+        "平台已运行",
+        "--evidence",
+        "验收报告",
+    ]);
+
+    let list = duban.json(&["list"]);
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    assert_eq!(status_of(&list, &first), "fulfilled");
+    assert_eq!(status_of(&list, &second), "open");
+    let row = &list.as_array().unwrap().iter().find(|row| row["id"] == first.as_str()).unwrap();
+    for field in ["id", "reply_id", "text", "owner", "due", "status", "status_label"] {
+        assert!(row.get(field).is_some(), "list --json lacks {field}");
+    }
+    assert_eq!(row["reply_id"], reply.as_str());
+    assert_eq!(row["owner"], "上海市科学技术委员会", "owner defaults to the replying organ");
+    assert_eq!(row["due"], "2026-06-30");
+    assert_eq!(row["status_label"], "已落实");
+
+    let show = duban.json(&["show", &first]);
+    assert_eq!(show["status"], "fulfilled");
+    let kinds: Vec<&str> = show["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["CommitmentMade", "ProgressReported", "Closed"]);
+    assert_eq!(show["events"][1]["occurred_on"], "2025-11-01");
+    assert_eq!(show["events"][1]["actor"], "王芳");
+    assert_eq!(show["events"][2]["evidence"][0], "验收报告");
+
+    let human = duban.ok(&["list"]);
+    assert!(human.contains("已落实") && human.contains("待推进") && human.contains("共 2 项承诺"), "{human}");
+    let shown = duban.ok(&["show", &first[..12]]);
+    assert!(
+        shown.contains("状态：已落实") && shown.contains("完成平台选址") && shown.contains("第1221号提案"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn as_of_a_date_between_progress_and_closure_shows_the_earlier_status() {
+    let duban = Duban::new();
+    let (_, first, _) = reply_with_two_commitments(&duban);
+    duban.ok(&["progress", &first, "--on", "2025-11-01", "--summary", "完成平台选址"]);
+    duban.ok(&["close", &first, "--outcome", "partially-fulfilled", "--on", "2025-12-20", "--summary", "一期建成"]);
+    assert_eq!(status_of(&duban.json(&["list", "--as-of", "2025-12-01"]), &first), "in_progress");
+    assert_eq!(status_of(&duban.json(&["list", "--as-of", "2025-10-20"]), &first), "open");
+    assert_eq!(status_of(&duban.json(&["list", "--as-of", "2025-12-20"]), &first), "partially_fulfilled");
+    let show = duban.json(&["show", &first, "--as-of", "2025-12-01"]);
+    assert_eq!(show["status"], "in_progress");
+    assert_eq!(show["events"].as_array().unwrap().len(), 2, "the closure had not happened yet");
+    assert_eq!(status_of(&duban.json(&["list", "--as-of", "2026-07-01"]), &first), "partially_fulfilled");
+    // Before the reply was signed the commitments did not exist.
+    assert_eq!(duban.json(&["list", "--as-of", "2025-10-01"]).as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn known_at_hides_back_filled_facts_recorded_later() {
+    let mut duban = Duban::new();
+    let (_, first, _) = reply_with_two_commitments(&duban);
+    // Recorded on 2026-02-03, about something that happened on 2025-11-01.
+    duban.now = "2026-02-03T10:00:00+08:00".into();
+    duban.ok(&["progress", &first, "--on", "2025-11-01", "--summary", "补录：完成平台选址"]);
+
+    let then = duban.json(&["list", "--known-at", "2026-02-02", "--as-of", "2025-12-31"]);
+    assert_eq!(status_of(&then, &first), "open", "the register did not know it yet");
+    let now = duban.json(&["list", "--as-of", "2025-12-31"]);
+    assert_eq!(status_of(&now, &first), "in_progress");
+    let by_day = duban.json(&["show", &first, "--known-at", "2026-02-03"]);
+    assert_eq!(by_day["events"].as_array().unwrap().len(), 2, "the end of that day includes it");
+
+    let log = duban.json(&["log"]);
+    let last_before = log.as_array().unwrap().len() as u64 - 1;
+    let by_seq = duban.json(&["show", &first, "--known-at", &last_before.to_string()]);
+    assert_eq!(by_seq["events"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn export_then_import_events_gives_the_same_register_and_chain_head() {
+    let duban = Duban::new();
+    let (reply, first, second) = reply_with_two_commitments(&duban);
+    duban.ok(&["progress", &first, "--on", "2025-11-01", "--summary", "完成平台选址", "--percent", "40"]);
+    duban.ok(&["due", &second, "2026-03-31"]);
+    duban.ok(&["due", &second, "2026-09-30", "--reason", "资金延迟"]);
+    duban.ok(&["evaluate", &reply, "--satisfaction", "基本满意", "--on", "2025-11-20"]);
+    duban.ok(&["export", "events.jsonl"]);
+    let lines = std::fs::read_to_string(duban.dir.path().join("events.jsonl")).unwrap();
+    assert_eq!(lines.lines().count(), 7);
+    assert!(lines.lines().all(|line| serde_json::from_str::<Value>(line).is_ok()));
+
+    let restored = duban.dir.path().join("restored.db");
+    let output = duban.run_in(&restored, &["import-events", "events.jsonl"]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    let list = |store: &Path| duban.run_in(store, &["list", "--json"]).stdout;
+    assert_eq!(list(&restored), list(&duban.store()));
+    let verify = |store: &Path| duban.run_in(store, &["verify", "--json"]).stdout;
+    let original: Value = serde_json::from_str(&verify(&duban.store())).unwrap();
+    assert_eq!(original["ok"], true);
+    assert_eq!(verify(&restored), verify(&duban.store()), "same chain head");
+    assert_eq!(duban.run_in(&restored, &["export", "-"]).stdout, duban.export());
+
+    let again = duban.run_in(&restored, &["import-events", "events.jsonl"]);
+    assert_eq!(again.code, 1, "a non-empty store is refused");
+    assert!(again.stderr.contains("空事件库"), "{}", again.stderr);
+}
+
+#[test]
+fn a_broken_event_file_creates_no_store() {
+    let duban = Duban::new();
+    std::fs::write(duban.dir.path().join("bad.jsonl"), "{\"not\": \"an event\"}\n").unwrap();
+    let target = duban.dir.path().join("never.db");
+    let output = duban.run_in(&target, &["import-events", "bad.jsonl"]);
+    assert_eq!(output.code, 1, "{}", output.stderr);
+    assert!(output.stderr.contains("第 1 行"), "{}", output.stderr);
+    assert!(!target.exists());
+}
+
+#[test]
+fn every_rejected_command_leaves_the_store_unchanged() {
+    let duban = Duban::new();
+    let (reply, first, second) = reply_with_two_commitments(&duban);
+    duban.ok(&["close", &first, "--outcome", "fulfilled", "--on", "2025-12-20", "--summary", "平台已运行"]);
+    duban.ok(&["due", &second, "2026-03-31"]);
+    let before = duban.export();
+    let ambiguous = &first[..6];
+    let long_text = "长".repeat(25_000);
+    let rejected: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["progress", &first, "--summary", "再报进展"], "已于 2025-12-20 办结"),
+        (vec!["close", &first, "--outcome", "not-fulfilled", "--summary", "再办结一次"], "办结"),
+        (vec!["progress", &second, "--on", "2026-01-11", "--summary", "明天的事"], "晚于今天"),
+        (vec!["progress", &second, "--on", "2025-10-04", "--summary", "承诺之前"], "早于承诺"),
+        (vec!["progress", &second, "--on", "2025-02-30", "--summary", "无效日期"], "无效"),
+        (vec!["progress", "01ZZZZZZ", "--summary", "无此承诺"], "找不到"),
+        (vec!["progress", ambiguous, "--summary", "前缀不唯一"], "不唯一"),
+        (vec!["progress", "01AB", "--summary", "前缀太短"], "至少 6 位"),
+        (vec!["progress", &second, "--summary", "  "], "不能为空"),
+        (vec!["progress", &second, "--summary", "响铃\u{7}"], "控制字符"),
+        (vec!["progress", &second, "--summary", &long_text], "过长"),
+        (vec!["progress", &second, "--summary", "超额", "--percent", "150"], "0–100"),
+        (vec!["due", &second, "2026-09-30"], "须说明理由"),
+        (vec!["due", &second, "2025-01-01", "--reason", "提前"], "早于答复的签发日期"),
+        (vec!["reopen", &second, "--reason", "没有办结"], "尚未办结"),
+        (vec!["assign", &second, "--owner", "上海市科学技术委员会", "--reason", "不变"], "无需调整"),
+        (vec!["dismiss", &second, "--reason", "自我重复", "--duplicate-of", &second], "自身重复"),
+        (vec!["close", &second, "--outcome", "done", "--summary", "结果无效"], "无效"),
+        (vec!["commit", "add", "--reply", &reply, "--text", "期限太早", "--due", "2025-01-01"], "早于答复的签发日期"),
+        (vec!["commit", "add", "--reply", &first, "--text", "不是答复"], "找不到"),
+        (
+            vec![
+                "reply",
+                "add",
+                "--organ",
+                "上海市科学技术委员会",
+                "--doc-no",
+                "沪科提复〔2025〕62号",
+                "--signed-on",
+                "2025-10-20",
+            ],
+            "已登记",
+        ),
+        (
+            vec!["reply", "add", "--organ", "未来局", "--doc-no", "未〔2026〕1号", "--signed-on", "2026-02-01"],
+            "晚于今天",
+        ),
+        (vec!["evaluate", &reply, "--satisfaction", "很好"], "无效"),
+        (vec!["evaluate", &reply, "--satisfaction", "满意", "--on", "2025-10-01"], "早于答复"),
+        (vec!["list", "--status", "finished"], "无效"),
+        (vec!["frobnicate"], "frobnicate"),
+    ];
+    for (args, expected) in rejected {
+        let output = duban.run(&args);
+        assert_eq!(output.code, 1, "{args:?} should be refused: {}", output.stderr);
+        assert!(output.stderr.contains(expected), "{args:?}: expected “{expected}” in: {}", output.stderr);
+        assert!(output.stdout.is_empty(), "{args:?} printed: {}", output.stdout);
+        assert_eq!(duban.export(), before, "{args:?} changed the store");
+    }
+}
+
+#[test]
+fn a_store_in_use_is_refused_clearly() {
+    let duban = Duban::new();
+    let holder = duban_store::Store::open(&duban.store()).unwrap();
+    let output = duban.run(&["list"]);
+    assert_eq!(output.code, 2);
+    assert!(output.stderr.contains("is in use by another duban process"), "{}", output.stderr);
+    drop(holder);
+    duban.ok(&["list"]);
+}
+
+#[test]
+fn commands_on_a_missing_store_say_so_and_create_nothing() {
+    let duban = Duban::new();
+    let missing = duban.dir.path().join("missing.db");
+    let output = duban.run_in(&missing, &["list"]);
+    assert_eq!(output.code, 1);
+    assert!(output.stderr.contains("没有 duban 事件库") && output.stderr.contains("duban init"), "{}", output.stderr);
+    assert!(!missing.exists());
+    let again = duban.run(&["init"]);
+    assert_eq!(again.code, 1, "init refuses an existing store");
+}
+
+#[test]
+fn filters_find_overdue_and_near_due_commitments() {
+    let duban = Duban::new();
+    let (_, first, second) = reply_with_two_commitments(&duban);
+    duban.ok(&["due", &second, "2026-01-05"]);
+    let overdue = duban.json(&["list", "--overdue"]);
+    assert_eq!(overdue.as_array().unwrap().len(), 1);
+    assert_eq!(overdue[0]["id"], second.as_str());
+    assert_eq!(duban.json(&["list", "--due-within", "30"]).as_array().unwrap().len(), 0);
+    let near = duban.json(&["list", "--due-within", "200"]);
+    assert_eq!(near.as_array().unwrap().len(), 1);
+    assert_eq!(near[0]["id"], first.as_str());
+    assert_eq!(duban.json(&["list", "--organ", "科学技术"]).as_array().unwrap().len(), 2);
+    assert_eq!(duban.json(&["list", "--organ", "教育局"]).as_array().unwrap().len(), 0);
+    assert_eq!(duban.json(&["list", "--year", "2025"]).as_array().unwrap().len(), 2);
+    assert_eq!(duban.json(&["list", "--year", "2024"]).as_array().unwrap().len(), 0);
+    assert_eq!(duban.json(&["list", "--proposal", "1221"]).as_array().unwrap().len(), 2);
+    assert_eq!(duban.json(&["list", "--status", "逾期", "--status", "open"]).as_array().unwrap().len(), 2);
+    duban.ok(&["dismiss", &first, "--reason", "误录"]);
+    assert_eq!(duban.json(&["list", "--active"]).as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn reopen_reassign_note_and_log() {
+    let duban = Duban::new();
+    let (_, first, _) = reply_with_two_commitments(&duban);
+    duban.ok(&["close", &first, "--outcome", "fulfilled", "--on", "2025-12-01", "--summary", "办结"]);
+    duban.ok(&["note", &first, "--text", "回头看：运行正常"]);
+    duban.ok(&["reopen", &first, "--reason", "复查发现未达标"]);
+    duban.ok(&["assign", &first, "--owner", "上海市经济和信息化委员会", "--reason", "职能调整"]);
+    let show = duban.json(&["show", &first]);
+    assert_eq!(show["owner"], "上海市经济和信息化委员会");
+    assert_eq!(show["status"], "open");
+    let log = duban.json(&["log", &first]);
+    let kinds: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"].as_object().unwrap().keys().next().unwrap().as_str())
+        .collect();
+    assert_eq!(kinds, ["CommitmentMade", "Closed", "NoteAdded", "Reopened", "Reassigned"]);
+    assert_eq!(duban.json(&["log", "--from", "3", "--limit", "2"]).as_array().unwrap().len(), 2);
+    assert!(duban.ok(&["rebuild"]).contains("无差异"));
+    assert!(duban.ok(&["verify"]).contains("日志完整"));
+}
+
+#[test]
+fn help_and_usage_errors() {
+    let duban = Duban::new();
+    let help = duban.run(&["--help"]);
+    assert_eq!(help.code, 0);
+    assert!(help.stdout.contains("督办") && help.stdout.contains("progress"), "{}", help.stdout);
+    let usage = duban.run(&["progress"]);
+    assert_eq!(usage.code, 1, "a usage error is the user's to fix");
+}
+
+#[test]
+fn the_demo_builds_a_store_and_shows_every_kind_of_status() {
+    let duban = Duban { dir: tempfile::tempdir().unwrap(), now: "2026-11-21T10:00:00+08:00".into() };
+    let output = duban.run(&["demo", "--dir", "demo"]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    for label in ["待推进", "推进中", "停滞", "逾期", "已落实", "部分落实", "已撤销"] {
+        assert!(output.stdout.contains(label), "demo lacks {label}:\n{}", output.stdout);
+    }
+    let store = duban.dir.path().join("demo/duban.db");
+    assert_eq!(duban.run_in(&store, &["verify"]).code, 0);
+    // Running it again replaces its own directory, but never a foreign one.
+    assert_eq!(duban.run(&["demo", "--dir", "demo"]).code, 0);
+    std::fs::create_dir(duban.dir.path().join("mine")).unwrap();
+    std::fs::write(duban.dir.path().join("mine/keep.txt"), "x").unwrap();
+    assert_eq!(duban.run(&["demo", "--dir", "mine"]).code, 1);
+    assert!(duban.dir.path().join("mine/keep.txt").exists());
+}

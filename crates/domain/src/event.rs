@@ -38,7 +38,8 @@ pub struct Envelope {
 /// a commitment stream.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Event {
-    ReplyRegistered(ReplyRegistered),
+    /// Boxed: a registration is several times larger than any other event.
+    ReplyRegistered(Box<ReplyRegistered>),
     ReplyEvaluated(ReplyEvaluated),
     CommitmentMade(CommitmentMade),
     ProgressReported(ProgressReported),
@@ -419,7 +420,7 @@ mod tests {
         let reply: Ulid = "01JBZZZZZZZZZZZZZZZZZZZZZZ".parse().unwrap();
         let cases: Vec<(Event, &str)> = vec![
             (
-                Event::ReplyRegistered(ReplyRegistered {
+                Event::ReplyRegistered(Box::new(ReplyRegistered {
                     doc_type: Some("答复".into()),
                     organ: "上海市测试局".into(),
                     doc_no: "测〔2025〕1号".into(),
@@ -439,7 +440,7 @@ mod tests {
                     contact: Some(Contact { name: Some("李四".into()), ..Contact::default() }),
                     cc: vec!["市政协提案办".into()],
                     source: Some(Source { file_name: "a.txt".into(), sha256: "ab".into() }),
-                }),
+                })),
                 r#"{"ReplyRegistered":{"doc_type":"答复","organ":"上海市测试局","doc_no":"测〔2025〕1号","proposal":{"assembly":"市政协","session":"十四届三次会议","number":"0873","kind":"proposal"},"proposers":["张三"],"title":"关于测试","result":"解决采纳","disclosure":"主动公开","addressee":null,"signed_on":"2025-05-29","printed_on":"2025-06-05","contact":{"name":"李四","phone":null,"address":null,"postcode":null},"cc":["市政协提案办"],"source":{"file_name":"a.txt","sha256":"ab"}}}"#,
             ),
             (

@@ -25,12 +25,10 @@ impl ReplyState {
         self.id.get_or_insert(envelope.stream);
         self.version = envelope.version;
         match &envelope.event {
-            Event::ReplyRegistered(registered) => self.registered = Some(registered.clone()),
-            Event::ReplyEvaluated(evaluated) => {
-                // The evaluation that happened last counts; on equal dates the later record wins.
-                if self.evaluation.is_none_or(|(on, _)| on <= envelope.occurred_on) {
-                    self.evaluation = Some((envelope.occurred_on, evaluated.satisfaction));
-                }
+            Event::ReplyRegistered(registered) => self.registered = Some((**registered).clone()),
+            // The evaluation that happened last counts; on equal dates the later record wins.
+            Event::ReplyEvaluated(evaluated) if self.evaluation.is_none_or(|(on, _)| on <= envelope.occurred_on) => {
+                self.evaluation = Some((envelope.occurred_on, evaluated.satisfaction));
             }
             _ => {}
         }

@@ -37,12 +37,12 @@ fn registered_reply() -> ReplyState {
         reply_id(),
         1,
         "2025-05-29",
-        Event::ReplyRegistered(ReplyRegistered {
+        Event::ReplyRegistered(Box::new(ReplyRegistered {
             organ: "上海市测试局".into(),
             doc_no: "测〔2025〕1号".into(),
             signed_on: day("2025-05-29"),
             ..ReplyRegistered::default()
-        }),
+        })),
     )])
 }
 
@@ -202,7 +202,12 @@ fn reassigning_changes_the_owner() {
 #[test]
 fn the_horizon_cuts_by_occurrence_and_by_recording() {
     let mut log = vec![
-        seal(reply_id(), 1, "2025-05-29", registered_reply().registered.map(Event::ReplyRegistered).unwrap()),
+        seal(
+            reply_id(),
+            1,
+            "2025-05-29",
+            registered_reply().registered.map(|r| Event::ReplyRegistered(Box::new(r))).unwrap(),
+        ),
         seal(promise_id(), 1, "2025-05-29", made(Some("2026-06-30"))),
         seal(promise_id(), 2, "2025-07-01", progress("完成选址")),
         seal(promise_id(), 3, "2025-11-01", closed(Outcome::Fulfilled)),
@@ -360,18 +365,24 @@ fn percent_reassignment_and_dismissal_rules() {
 fn reply_rules() {
     let today = day("2026-01-10");
     let reply = registered_reply();
-    let register_again = reply.registered.clone().map(Event::ReplyRegistered).unwrap();
+    let register_again = reply.registered.clone().map(|r| Event::ReplyRegistered(Box::new(r))).unwrap();
     let error = check_reply_event(&reply, day("2025-05-29"), &register_again, today).unwrap_err();
     assert!(matches!(error, DomainError::AlreadyRegistered { .. }), "{error:?}");
 
     let future = ReplyRegistered { signed_on: day("2026-02-01"), ..reply.registered.clone().unwrap() };
-    let error = check_reply_event(&ReplyState::default(), day("2026-01-01"), &Event::ReplyRegistered(future), today)
-        .unwrap_err();
+    let error =
+        check_reply_event(&ReplyState::default(), day("2026-01-01"), &Event::ReplyRegistered(Box::new(future)), today)
+            .unwrap_err();
     assert!(matches!(error, DomainError::InFuture { .. }), "{error:?}");
 
     let nameless = ReplyRegistered { organ: " ".into(), ..reply.registered.clone().unwrap() };
-    let error = check_reply_event(&ReplyState::default(), day("2025-05-29"), &Event::ReplyRegistered(nameless), today)
-        .unwrap_err();
+    let error = check_reply_event(
+        &ReplyState::default(),
+        day("2025-05-29"),
+        &Event::ReplyRegistered(Box::new(nameless)),
+        today,
+    )
+    .unwrap_err();
     assert!(matches!(error, DomainError::EmptyText { field: "答复单位" }), "{error:?}");
 
     let evaluation = Event::ReplyEvaluated(ReplyEvaluated { satisfaction: Satisfaction::Dissatisfied, comment: None });

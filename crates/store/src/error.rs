@@ -7,29 +7,29 @@ use ulid::Ulid;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("store {} is in use by another duban process", path.display())]
+    #[error("store {} is in use by another duban process（事件库正被另一个 duban 进程使用，请稍后再试）", path.display())]
     InUse { path: PathBuf },
-    #[error("no duban store at {} (create one with `duban init`)", path.display())]
+    #[error("{} 处没有 duban 事件库（可用 `duban init` 新建，或用 --store 指定路径）", path.display())]
     NotFound { path: PathBuf },
-    #[error("{} already exists and is not empty; choose another path", path.display())]
+    #[error("{} 已存在且不为空，请换一个路径", path.display())]
     AlreadyExists { path: PathBuf },
-    #[error("{} is not a duban store", path.display())]
+    #[error("{} 不是 duban 事件库", path.display())]
     NotAStore { path: PathBuf },
-    #[error("store was written by a newer duban (schema {found}; this build reads up to {supported}); upgrade duban")]
+    #[error("事件库由更新版本的 duban 写入（模式版本 {found}，本程序最高读取 {supported}），请升级 duban")]
     NewerSchema { found: u16, supported: u16 },
-    #[error("conflict on stream {stream}: expected version {expected}, but the stream is at version {actual}")]
+    #[error("并发冲突：流 {stream} 预期版本 {expected}，实际已是版本 {actual}；请重新读取后再试")]
     Conflict { stream: Ulid, expected: u32, actual: u32 },
-    #[error("cannot append to stream {stream}: {reason}")]
+    #[error("不能追加到流 {stream}：{reason}")]
     BadAppend { stream: Ulid, reason: String },
-    #[error("stored event {seq} cannot be read: {reason}")]
+    #[error("无法读取第 {seq} 条事件：{reason}")]
     Corrupt { seq: u64, reason: String },
-    #[error("import-events needs an empty store, but this one already holds {events} events")]
+    #[error("import-events 只能还原到空事件库，而此库已有 {events} 条事件")]
     NotEmpty { events: u64 },
-    #[error("line {line} of the event file: {reason}")]
+    #[error("事件文件第 {line} 行：{reason}")]
     BadImport { line: u64, reason: String },
     #[error(transparent)]
     Domain(#[from] DomainError),
-    #[error("store i/o: {0}")]
+    #[error("事件库读写失败：{0}")]
     Io(String),
 }
 

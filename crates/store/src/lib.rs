@@ -143,16 +143,16 @@ impl Store {
     /// projection in the same transaction and returns only after the log is flushed.
     pub fn append(&self, stream: Ulid, expected_version: u32, events: Vec<NewEvent>) -> Result<Vec<Envelope>> {
         let Some(first) = events.first() else {
-            return Err(StoreError::BadAppend { stream, reason: "no events".into() });
+            return Err(StoreError::BadAppend { stream, reason: "没有事件".into() });
         };
         let kind = first.event.stream_kind();
         for (offset, new) in events.iter().enumerate() {
             let version = expected_version + offset as u32 + 1;
             if new.stream != stream || new.event.stream_kind() != kind {
-                return Err(StoreError::BadAppend { stream, reason: "events belong to different streams".into() });
+                return Err(StoreError::BadAppend { stream, reason: "事件分属不同的流".into() });
             }
             if new.event.opens_stream() != (version == 1) {
-                let reason = format!("{} cannot stand at version {version}", new.event.tag());
+                let reason = format!("{} 不能位于版本 {version}", new.event.tag());
                 return Err(StoreError::BadAppend { stream, reason });
             }
         }
@@ -165,7 +165,7 @@ impl Store {
                 }
                 let projection = if kind == StreamKind::Reply { replies } else { commitments };
                 if actual > 0 && projection.get(stream.to_string())?.is_none() {
-                    return abort(StoreError::BadAppend { stream, reason: "the stream is of another kind".into() });
+                    return abort(StoreError::BadAppend { stream, reason: "该流属于另一种类".into() });
                 }
                 let mut head = read_head(meta)?;
                 let mut sealed = Vec::with_capacity(events.len());
@@ -192,7 +192,7 @@ impl Store {
             let seq = u64::from_be_bytes(seq.as_ref().try_into().unwrap_or_default());
             let bytes = self.log.get(chain::seq_key(seq))?.ok_or_else(|| StoreError::Corrupt {
                 seq,
-                reason: format!("indexed for stream {stream} but missing from the log"),
+                reason: format!("流 {stream} 的索引指向它，但日志中没有"),
             })?;
             events.push(self.decode_counted(seq, &bytes)?);
         }
@@ -304,7 +304,7 @@ fn read_head(meta: &TransactionalTree) -> TxResult<Head> {
     match meta.get(HEAD_KEY)? {
         Some(bytes) => match Head::from_bytes(&bytes) {
             Some(head) => Ok(head),
-            None => abort(StoreError::Corrupt { seq: 0, reason: "the head record is unreadable".into() }),
+            None => abort(StoreError::Corrupt { seq: 0, reason: "库头记录无法读取".into() }),
         },
         None => Ok(Head::empty()),
     }
@@ -312,7 +312,7 @@ fn read_head(meta: &TransactionalTree) -> TxResult<Head> {
 
 fn decode_state<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
     serde_json::from_slice(bytes)
-        .map_err(|error| StoreError::Corrupt { seq: 0, reason: format!("projection entry: {error}") })
+        .map_err(|error| StoreError::Corrupt { seq: 0, reason: format!("状态投影条目：{error}") })
 }
 
 /// Writes already-sealed envelopes (consecutive, continuing the head) and folds them into the projection.

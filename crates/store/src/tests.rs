@@ -23,12 +23,12 @@ fn new_event(stream: Ulid, on: NaiveDate, event: Event) -> NewEvent {
 }
 
 fn registration(signed_on: NaiveDate) -> Event {
-    Event::ReplyRegistered(ReplyRegistered {
+    Event::ReplyRegistered(Box::new(ReplyRegistered {
         organ: "上海市测试局".into(),
         doc_no: "测〔2025〕1号".into(),
         signed_on,
         ..ReplyRegistered::default()
-    })
+    }))
 }
 
 fn promise(reply: Ulid, text: &str) -> Event {

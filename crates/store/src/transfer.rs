@@ -77,22 +77,22 @@ impl ChainCheck {
     fn check(&mut self, envelope: &Envelope) -> std::result::Result<(), String> {
         let head = self.head.get_or_insert_with(Head::empty);
         if envelope.schema > SCHEMA_VERSION {
-            return Err(format!("schema {} is newer than this duban reads ({SCHEMA_VERSION})", envelope.schema));
+            return Err(format!("模式版本 {} 高于本程序可读的 {SCHEMA_VERSION}", envelope.schema));
         }
         if envelope.seq != head.seq + 1 {
-            return Err(format!("expected event {}, found event {}", head.seq + 1, envelope.seq));
+            return Err(format!("应为第 {} 条事件，实为第 {} 条", head.seq + 1, envelope.seq));
         }
         if envelope.prev_hash != head.hash {
-            return Err(format!("event {} does not follow its predecessor (prev_hash differs)", envelope.seq));
+            return Err(format!("第 {} 条事件与前一条不衔接（prev_hash 不符）", envelope.seq));
         }
         if chain::hash_of(envelope) != envelope.hash {
-            return Err(format!("event {}'s content does not match its hash", envelope.seq));
+            return Err(format!("第 {} 条事件的内容与其哈希不符", envelope.seq));
         }
         let kind = envelope.event.stream_kind();
         let (version, stream_kind) = self.streams.entry(envelope.stream).or_insert((0, kind));
         if envelope.version != *version + 1 || *stream_kind != kind || envelope.event.opens_stream() != (*version == 0)
         {
-            return Err(format!("event {} does not continue stream {}", envelope.seq, envelope.stream));
+            return Err(format!("第 {} 条事件不能接续流 {}", envelope.seq, envelope.stream));
         }
         *version = envelope.version;
         *head = Head { seq: envelope.seq, hash: envelope.hash.clone() };

@@ -52,41 +52,44 @@ impl Store {
             let (key, bytes) = entry?;
             let expected = head.seq + 1;
             let Ok(key) = <[u8; 8]>::try_from(key.as_ref()) else {
-                return broken(head, expected, "a log key is malformed".into());
+                return broken(head, expected, "日志键格式错误".into());
             };
             let seq = u64::from_be_bytes(key);
             if seq != expected {
-                return broken(head, expected, format!("event {expected} is missing (the next stored is {seq})"));
+                return broken(head, expected, format!("第 {expected} 条事件缺失（其后存有第 {seq} 条）"));
             }
             let envelope = match chain::decode(seq, &bytes) {
                 Ok(envelope) => envelope,
                 Err(error) => return broken(head, seq, error.to_string()),
             };
             if envelope.seq != seq {
-                return broken(head, seq, format!("the event stored at {seq} says it is event {}", envelope.seq));
+                return broken(
+                    head,
+                    seq,
+                    format!("存于第 {seq} 位的事件自称第 {} 条（顺序被调换或有插入）", envelope.seq),
+                );
             }
             if envelope.prev_hash != head.hash {
-                return broken(head, seq, "it does not follow its predecessor (prev_hash differs)".into());
+                return broken(head, seq, "与前一条事件不衔接（prev_hash 不符）".into());
             }
             if chain::hash_of(&envelope) != envelope.hash {
-                return broken(head, seq, "its content does not match its hash".into());
+                return broken(head, seq, "内容与其哈希不符（已被改动）".into());
             }
             let version = versions.entry(envelope.stream).or_default();
             if envelope.version != *version + 1 {
-                let reason =
-                    format!("stream {} jumps from version {} to {}", envelope.stream, version, envelope.version);
+                let reason = format!("流 {} 的版本由 {} 跳到 {}", envelope.stream, version, envelope.version);
                 return broken(head, seq, reason);
             }
             *version = envelope.version;
             let indexed = self.streams.get(chain::stream_key(&envelope.stream, envelope.version))?;
             if indexed.as_deref() != Some(&chain::seq_key(seq)[..]) {
-                return broken(head, seq, "the stream index does not point at it".into());
+                return broken(head, seq, "流索引未指向此事件".into());
             }
             head = Head { seq, hash: envelope.hash };
         }
         let recorded = self.head()?;
         if recorded != head {
-            let reason = format!("the store's head says event {} but the log ends at {}", recorded.seq, head.seq);
+            let reason = format!("库头记录为第 {} 条，而日志止于第 {} 条", recorded.seq, head.seq);
             return broken(head.clone(), head.seq + 1, reason);
         }
         Ok(VerifyReport { events: head.seq, head, broken: None })

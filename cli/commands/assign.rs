@@ -1,0 +1,29 @@
+//! `duban assign`: hand a commitment to another owner.
+
+use chrono::NaiveDate;
+use duban_domain::{Event, Reassigned};
+
+use super::{record, Ctx};
+use crate::time::parse_date;
+
+/// 调整责任单位
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// 承诺编号（或至少 6 位的唯一前缀）
+    pub id: String,
+    /// 新的责任单位
+    #[arg(long, value_name = "ORGAN")]
+    pub owner: String,
+    /// 调整理由
+    #[arg(long, value_name = "TEXT")]
+    pub reason: String,
+    /// 日期（默认今天）
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub on: Option<NaiveDate>,
+}
+
+pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
+    let store = ctx.open()?;
+    let event = Event::Reassigned(Reassigned { owner: args.owner.trim().to_string(), reason: args.reason });
+    record::commitment_fact(ctx, &store, &args.id, args.on, event)
+}

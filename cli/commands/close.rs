@@ -1,0 +1,38 @@
+//! `duban close`: close a commitment with its outcome.
+
+use chrono::NaiveDate;
+use duban_domain::{Closed, Event, Outcome};
+
+use super::{record, Ctx};
+use crate::time::parse_date;
+
+/// 办结：记录承诺的落实结果（已落实 / 部分落实 / 未落实）
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// 承诺编号（或至少 6 位的唯一前缀）
+    pub id: String,
+    /// 结果：fulfilled（已落实）、partially-fulfilled（部分落实）、not-fulfilled（未落实）
+    #[arg(long, value_name = "OUTCOME", value_parser = parse_outcome)]
+    pub outcome: Outcome,
+    /// 办结日期（默认今天）
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub on: Option<NaiveDate>,
+    /// 办结情况
+    #[arg(long, value_name = "TEXT")]
+    pub summary: String,
+    /// 佐证材料（可多次给出）
+    #[arg(long, value_name = "REF")]
+    pub evidence: Vec<String>,
+}
+
+fn parse_outcome(text: &str) -> Result<Outcome, String> {
+    Outcome::parse(text).ok_or_else(|| {
+        format!("结果“{text}”无效：可选 fulfilled、partially-fulfilled、not-fulfilled（或 已落实、部分落实、未落实）")
+    })
+}
+
+pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
+    let store = ctx.open()?;
+    let event = Event::Closed(Closed { outcome: args.outcome, summary: args.summary, evidence: args.evidence });
+    record::commitment_fact(ctx, &store, &args.id, args.on, event)
+}

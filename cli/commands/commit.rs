@@ -1,0 +1,74 @@
+//! `duban commit add`: record a promise made in a registered reply.
+
+use chrono::NaiveDate;
+use duban_domain::{check_commitment_event, CommitmentMade, CommitmentState, Event, Section};
+use ulid::Ulid;
+
+use super::{refuse, Ctx};
+use crate::time::parse_date;
+
+#[derive(clap::Subcommand, Debug)]
+pub enum Command {
+    Add(AddArgs),
+}
+
+/// 登记答复中的一项承诺，输出其编号
+#[derive(clap::Args, Debug)]
+pub struct AddArgs {
+    /// 答复编号（或至少 6 位的唯一前缀）
+    #[arg(long, value_name = "ID")]
+    pub reply: String,
+    /// 承诺原文
+    #[arg(long, value_name = "TEXT")]
+    pub text: String,
+    /// 责任单位（默认为答复单位）
+    #[arg(long, value_name = "ORGAN")]
+    pub owner: Option<String>,
+    /// 会办单位（可多次给出）
+    #[arg(long = "co-handler", value_name = "ORGAN")]
+    pub co_handlers: Vec<String>,
+    /// 期限
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub due: Option<NaiveDate>,
+    /// 作出承诺的日期（默认为答复签发日期）
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub on: Option<NaiveDate>,
+    /// 承诺所在位置：next-steps（下一步工作）或 body（正文）
+    #[arg(long, value_name = "SECTION", default_value = "next-steps", value_parser = parse_section)]
+    pub section: Section,
+}
+
+fn parse_section(text: &str) -> Result<Section, String> {
+    match text.trim().replace('-', "_").as_str() {
+        "next_steps" | "下一步" => Ok(Section::NextSteps),
+        "body" | "正文" => Ok(Section::Body),
+        _ => Err(format!("位置“{text}”无效：可选 next-steps 或 body")),
+    }
+}
+
+pub fn run(ctx: &mut Ctx, Command::Add(args): Command) -> anyhow::Result<()> {
+    let store = ctx.open()?;
+    let reply_id = store.resolve_reply(&args.reply)?;
+    let Some(reply) = store.reply(&reply_id)? else { return refuse(format!("找不到答复 {reply_id}")) };
+    let Some(signed_on) = reply.signed_on() else { return refuse(format!("答复 {reply_id} 尚未登记")) };
+    let owner = args.owner.map(|owner| owner.trim().to_string()).unwrap_or_else(|| reply.organ().to_string());
+    let event = Event::CommitmentMade(CommitmentMade {
+        reply: reply_id,
+        text: args.text.trim().to_string(),
+        section: args.section,
+        owner,
+        co_handlers: args.co_handlers,
+        due: args.due,
+        due_phrase: None,
+        locator: None,
+    });
+    let occurred_on = args.on.unwrap_or(signed_on);
+    check_commitment_event(&CommitmentState::default(), &reply, occurred_on, &event, ctx.today())?;
+    let id = Ulid::from_datetime(ctx.now.into());
+    store.append(id, 0, vec![ctx.new_event(id, occurred_on, event)])?;
+    if ctx.json {
+        return ctx.print_json(&serde_json::json!({ "id": id.to_string(), "reply_id": reply_id.to_string() }));
+    }
+    writeln!(ctx.out, "{id}")?;
+    Ok(())
+}

@@ -1,0 +1,35 @@
+//! `duban dismiss`: withdraw a commitment recorded by mistake or twice.
+
+use chrono::NaiveDate;
+use duban_domain::{Dismissed, Event};
+
+use super::{record, Ctx};
+use crate::time::parse_date;
+
+/// 撤销：误录或与另一项承诺重复时使用（不是“未落实”）
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// 承诺编号（或至少 6 位的唯一前缀）
+    pub id: String,
+    /// 撤销理由
+    #[arg(long, value_name = "TEXT")]
+    pub reason: String,
+    /// 与之重复的承诺编号
+    #[arg(long, value_name = "ID")]
+    pub duplicate_of: Option<String>,
+    /// 日期（默认今天）
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub on: Option<NaiveDate>,
+}
+
+pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
+    let store = ctx.open()?;
+    let duplicate_of = args.duplicate_of.as_deref().map(|input| store.resolve_commitment(input)).transpose()?;
+    record::commitment_fact(
+        ctx,
+        &store,
+        &args.id,
+        args.on,
+        Event::Dismissed(Dismissed { reason: args.reason, duplicate_of }),
+    )
+}

@@ -1,0 +1,34 @@
+//! `duban due`: set or change a commitment's due date.
+
+use chrono::NaiveDate;
+use duban_domain::{DueDateSet, Event};
+
+use super::{record, Ctx};
+use crate::time::parse_date;
+
+/// 设定期限：首次设定无需理由，变更已有期限须说明理由
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// 承诺编号（或至少 6 位的唯一前缀）
+    pub id: String,
+    /// 新的期限（YYYY-MM-DD）
+    #[arg(value_name = "DATE", value_parser = parse_date)]
+    pub due: NaiveDate,
+    /// 变更理由（变更已有期限时必填）
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+    /// 决定变更的日期（默认今天）
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub on: Option<NaiveDate>,
+}
+
+pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
+    let store = ctx.open()?;
+    record::commitment_fact(
+        ctx,
+        &store,
+        &args.id,
+        args.on,
+        Event::DueDateSet(DueDateSet { due: args.due, reason: args.reason }),
+    )
+}

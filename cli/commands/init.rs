@@ -1,0 +1,18 @@
+//! `duban init`: create an empty store.
+
+use duban_store::Store;
+
+use super::Ctx;
+
+/// 新建一个空的事件库（路径由 --store 指定）
+#[derive(clap::Args, Debug)]
+pub struct Args {}
+
+pub fn run(ctx: &mut Ctx, _args: Args) -> anyhow::Result<()> {
+    let store = Store::create(&ctx.store_path)?;
+    if ctx.json {
+        return ctx.print_json(&serde_json::json!({ "store": store.path() }));
+    }
+    writeln!(ctx.out, "已新建事件库：{}", store.path().display())?;
+    Ok(())
+}

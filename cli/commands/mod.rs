@@ -1,0 +1,239 @@
+//! The command line: global options, one `enum Command`, one `match`, and the mapping from errors to exit codes.
+
+mod assign;
+mod close;
+mod commit;
+mod demo;
+mod dismiss;
+mod due;
+mod evaluate;
+mod export;
+mod import_events;
+mod init;
+mod list;
+mod log;
+mod note;
+mod progress;
+mod rebuild;
+mod record;
+mod reopen;
+mod reply;
+mod show;
+mod verify;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use clap::{Parser, Subcommand};
+use duban_domain::{DomainError, Event, NewEvent};
+use duban_store::{Store, StoreError};
+use ulid::Ulid;
+
+use crate::time::{parse_now, today};
+
+/// 督办：跟踪人大代表建议、政协提案答复中的每一项承诺，直到落实。
+///
+/// 每个事实都作为不可更改的事件追加到日志中；任何一天的状态都由事件推算得出。
+#[derive(Parser, Debug)]
+#[command(name = "duban", version, max_term_width = 110)]
+pub struct Cli {
+    /// 事件库路径
+    #[arg(long, global = true, env = "DUBAN_STORE", default_value = "duban.db", value_name = "PATH")]
+    pub store: PathBuf,
+    /// 记录人（默认为当前登录名）
+    #[arg(long, global = true, env = "DUBAN_ACTOR", value_name = "NAME")]
+    pub actor: Option<String>,
+    /// 以 JSON 输出（字段名稳定，供脚本使用）
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// 以此时刻为“现在”（RFC 3339 或 YYYY-MM-DD；用于测试与补录演示）
+    #[arg(long, global = true, env = "DUBAN_NOW", hide = true, value_parser = parse_now)]
+    pub now: Option<DateTime<Utc>>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    Init(init::Args),
+    #[command(subcommand)]
+    Reply(reply::Command),
+    #[command(subcommand)]
+    Commit(commit::Command),
+    Progress(progress::Args),
+    Close(close::Args),
+    Reopen(reopen::Args),
+    Due(due::Args),
+    Assign(assign::Args),
+    Note(note::Args),
+    Dismiss(dismiss::Args),
+    Evaluate(evaluate::Args),
+    List(list::Args),
+    Show(show::Args),
+    Log(log::Args),
+    Verify(verify::Args),
+    Rebuild(rebuild::Args),
+    Export(export::Args),
+    ImportEvents(import_events::Args),
+    Demo(demo::Args),
+}
+
+/// What every command gets: where the store is, who is acting, what time it is, and where to write.
+pub struct Ctx<'a> {
+    pub store_path: PathBuf,
+    pub actor: String,
+    pub now: DateTime<Utc>,
+    pub json: bool,
+    pub out: &'a mut dyn Write,
+}
+
+impl Ctx<'_> {
+    pub fn today(&self) -> NaiveDate {
+        today(self.now)
+    }
+
+    pub fn open(&self) -> anyhow::Result<Store> {
+        Ok(Store::open(&self.store_path)?)
+    }
+
+    pub fn new_event(&self, stream: Ulid, occurred_on: NaiveDate, event: Event) -> NewEvent {
+        let id = Ulid::from_datetime(self.now.into());
+        NewEvent { id, stream, occurred_on, recorded_at: self.now, actor: self.actor.clone(), event }
+    }
+
+    /// Writes a value as pretty JSON followed by a newline.
+    pub fn print_json(&mut self, value: &impl serde::Serialize) -> anyhow::Result<()> {
+        serde_json::to_writer_pretty(&mut *self.out, value)?;
+        writeln!(self.out)?;
+        Ok(())
+    }
+}
+
+/// An error the user can fix by asking differently (exit code 1).
+#[derive(Debug)]
+pub struct UserError(pub String);
+
+impl std::fmt::Display for UserError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UserError {}
+
+/// Fails with a user error.
+pub fn refuse<T>(message: impl Into<String>) -> anyhow::Result<T> {
+    Err(UserError(message.into()).into())
+}
+
+pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
+    let actor = cli.actor.filter(|name| !name.trim().is_empty()).unwrap_or_else(login_name);
+    let mut ctx = Ctx { store_path: cli.store, actor, now: cli.now.unwrap_or_else(Utc::now), json: cli.json, out };
+    match cli.command {
+        Command::Init(args) => init::run(&mut ctx, args),
+        Command::Reply(command) => reply::run(&mut ctx, command),
+        Command::Commit(command) => commit::run(&mut ctx, command),
+        Command::Progress(args) => progress::run(&mut ctx, args),
+        Command::Close(args) => close::run(&mut ctx, args),
+        Command::Reopen(args) => reopen::run(&mut ctx, args),
+        Command::Due(args) => due::run(&mut ctx, args),
+        Command::Assign(args) => assign::run(&mut ctx, args),
+        Command::Note(args) => note::run(&mut ctx, args),
+        Command::Dismiss(args) => dismiss::run(&mut ctx, args),
+        Command::Evaluate(args) => evaluate::run(&mut ctx, args),
+        Command::List(args) => list::run(&mut ctx, args),
+        Command::Show(args) => show::run(&mut ctx, args),
+        Command::Log(args) => log::run(&mut ctx, args),
+        Command::Verify(args) => verify::run(&mut ctx, args),
+        Command::Rebuild(args) => rebuild::run(&mut ctx, args),
+        Command::Export(args) => export::run(&mut ctx, args),
+        Command::ImportEvents(args) => import_events::run(&mut ctx, args),
+        Command::Demo(args) => demo::run(&mut ctx, args),
+    }
+}
+
+fn login_name() -> String {
+    ["USER", "LOGNAME", "USERNAME"]
+        .iter()
+        .find_map(|name| std::env::var(name).ok().filter(|value| !value.trim().is_empty()))
+        .unwrap_or_else(|| "unknown".to_string())
+}
+
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return match error.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => ExitCode::SUCCESS,
+                clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => ExitCode::from(1),
+                _ => ExitCode::from(1),
+            };
+        }
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let result = run(cli, &mut out).and_then(|()| Ok(out.flush()?));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
+        Err(error) => {
+            drop(out);
+            eprintln!("duban: 错误：{error}");
+            for cause in error.chain().skip(1) {
+                eprintln!("  原因：{cause}");
+            }
+            ExitCode::from(exit_code(&error))
+        }
+    }
+}
+
+/// 1 for what the user can fix by asking differently, 2 for store or internal faults.
+pub fn exit_code(error: &anyhow::Error) -> u8 {
+    for cause in error.chain() {
+        if cause.is::<UserError>() || cause.is::<DomainError>() {
+            return 1;
+        }
+        if let Some(store) = cause.downcast_ref::<StoreError>() {
+            return if store.is_user_error() { 1 } else { 2 };
+        }
+    }
+    2
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Refuses to overwrite a file unless asked to.
+pub fn check_writable(path: &Path, force: bool) -> anyhow::Result<()> {
+    if path.exists() && !force {
+        return refuse(format!("{} 已存在；如需覆盖请加 --force", path.display()));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn user_errors_exit_1_and_faults_exit_2() {
+        assert_eq!(exit_code(&UserError("x".into()).into()), 1);
+        assert_eq!(exit_code(&DomainError::NotClosed { id: Ulid::nil() }.into()), 1);
+        assert_eq!(exit_code(&StoreError::Domain(DomainError::NotClosed { id: Ulid::nil() }).into()), 1);
+        assert_eq!(exit_code(&StoreError::InUse { path: "x".into() }.into()), 2);
+        assert_eq!(exit_code(&anyhow::anyhow!("boom")), 2);
+    }
+}

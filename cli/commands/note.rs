@@ -1,0 +1,25 @@
+//! `duban note`: attach a note to a commitment's timeline.
+
+use chrono::NaiveDate;
+use duban_domain::{Event, NoteAdded};
+
+use super::{record, Ctx};
+use crate::time::parse_date;
+
+/// 添加备注（办结或撤销后也可添加）
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// 承诺编号（或至少 6 位的唯一前缀）
+    pub id: String,
+    /// 备注内容
+    #[arg(long, value_name = "TEXT")]
+    pub text: String,
+    /// 日期（默认今天）
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub on: Option<NaiveDate>,
+}
+
+pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
+    let store = ctx.open()?;
+    record::commitment_fact(ctx, &store, &args.id, args.on, Event::NoteAdded(NoteAdded { text: args.text }))
+}

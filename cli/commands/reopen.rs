@@ -1,0 +1,25 @@
+//! `duban reopen`: reopen a closed or dismissed commitment.
+
+use chrono::NaiveDate;
+use duban_domain::{Event, Reopened};
+
+use super::{record, Ctx};
+use crate::time::parse_date;
+
+/// 重新打开：已办结或已撤销的承诺需要继续跟踪时使用
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// 承诺编号（或至少 6 位的唯一前缀）
+    pub id: String,
+    /// 理由
+    #[arg(long, value_name = "TEXT")]
+    pub reason: String,
+    /// 日期（默认今天）
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub on: Option<NaiveDate>,
+}
+
+pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
+    let store = ctx.open()?;
+    record::commitment_fact(ctx, &store, &args.id, args.on, Event::Reopened(Reopened { reason: args.reason }))
+}

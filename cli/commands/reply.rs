@@ -1,0 +1,172 @@
+//! `duban reply add` and `duban reply list`: register a reply document by hand, and see the registered replies.
+
+use chrono::NaiveDate;
+use duban_domain::{check_reply_event, Contact, Event, ProposalKind, ProposalRef, ReplyRegistered, ReplyState};
+use ulid::Ulid;
+
+use super::{refuse, Ctx};
+use crate::output::{clip, date_or_dash, table};
+use crate::time::parse_date;
+use crate::view::{proposal_text, short_ids};
+
+#[derive(clap::Subcommand, Debug)]
+pub enum Command {
+    Add(Box<AddArgs>),
+    List(ListArgs),
+}
+
+/// 登记一份答复（或会办意见），输出其编号
+#[derive(clap::Args, Debug)]
+pub struct AddArgs {
+    /// 答复单位（如 上海市科学技术委员会）
+    #[arg(long, value_name = "ORGAN")]
+    pub organ: String,
+    /// 文号（如 沪科提复〔2025〕62号）
+    #[arg(long, value_name = "NO")]
+    pub doc_no: String,
+    /// 签发日期
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub signed_on: NaiveDate,
+    /// 建议或提案的标题
+    #[arg(long)]
+    pub title: Option<String>,
+    /// 类别：提案 或 建议
+    #[arg(long, value_parser = parse_kind)]
+    pub kind: Option<ProposalKind>,
+    /// 会议主体（如 市政协、区人大）
+    #[arg(long)]
+    pub assembly: Option<String>,
+    /// 届次（如 十四届三次会议）
+    #[arg(long)]
+    pub session: Option<String>,
+    /// 建议或提案编号（照写，保留前导 0）
+    #[arg(long)]
+    pub number: Option<String>,
+    /// 提出人（可多次给出）
+    #[arg(long = "proposer", value_name = "NAME")]
+    pub proposers: Vec<String>,
+    /// 办理结果（如 解决采纳、B）
+    #[arg(long)]
+    pub result: Option<String>,
+    /// 公开属性
+    #[arg(long)]
+    pub disclosure: Option<String>,
+    /// 文种：答复 或 会办意见
+    #[arg(long)]
+    pub doc_type: Option<String>,
+    /// 会办意见的主送单位
+    #[arg(long)]
+    pub addressee: Option<String>,
+    /// 印发日期
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub printed_on: Option<NaiveDate>,
+    /// 联系人
+    #[arg(long)]
+    pub contact_name: Option<String>,
+    /// 联系电话
+    #[arg(long)]
+    pub contact_phone: Option<String>,
+    /// 抄送单位（可多次给出）
+    #[arg(long = "cc", value_name = "ORGAN")]
+    pub cc: Vec<String>,
+}
+
+/// 列出已登记的答复
+#[derive(clap::Args, Debug)]
+pub struct ListArgs {}
+
+fn parse_kind(text: &str) -> Result<ProposalKind, String> {
+    ProposalKind::parse(text).ok_or_else(|| format!("类别“{text}”无效：可选 提案 或 建议"))
+}
+
+pub fn run(ctx: &mut Ctx, command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Add(args) => add(ctx, *args),
+        Command::List(_) => list(ctx),
+    }
+}
+
+fn add(ctx: &mut Ctx, args: AddArgs) -> anyhow::Result<()> {
+    let store = ctx.open()?;
+    let organ = args.organ.trim().to_string();
+    let doc_no = args.doc_no.trim().to_string();
+    if let Some(existing) = store.replies()?.iter().find(|reply| reply.organ() == organ && reply.doc_no() == doc_no) {
+        let id = existing.id.map(|id| id.to_string()).unwrap_or_default();
+        return refuse(format!("{organ} {doc_no} 已登记为答复 {id}，不能重复登记"));
+    }
+    let contact = (args.contact_name.is_some() || args.contact_phone.is_some()).then(|| Contact {
+        name: args.contact_name,
+        phone: args.contact_phone,
+        ..Contact::default()
+    });
+    let registered = ReplyRegistered {
+        doc_type: args.doc_type,
+        organ,
+        doc_no,
+        proposal: ProposalRef { assembly: args.assembly, session: args.session, number: args.number, kind: args.kind },
+        proposers: args.proposers,
+        title: args.title,
+        result: args.result,
+        disclosure: args.disclosure,
+        addressee: args.addressee,
+        signed_on: args.signed_on,
+        printed_on: args.printed_on,
+        contact,
+        cc: args.cc,
+        source: None,
+    };
+    let event = Event::ReplyRegistered(Box::new(registered));
+    check_reply_event(&ReplyState::default(), args.signed_on, &event, ctx.today())?;
+    let id = Ulid::from_datetime(ctx.now.into());
+    store.append(id, 0, vec![ctx.new_event(id, args.signed_on, event)])?;
+    if ctx.json {
+        return ctx.print_json(&serde_json::json!({ "id": id.to_string() }));
+    }
+    writeln!(ctx.out, "{id}")?;
+    Ok(())
+}
+
+fn list(ctx: &mut Ctx) -> anyhow::Result<()> {
+    let store = ctx.open()?;
+    let replies = store.replies()?;
+    let commitments = store.commitments()?;
+    let count = |id: Option<Ulid>| commitments.iter().filter(|c| c.reply == id).count();
+    if ctx.json {
+        let rows: Vec<serde_json::Value> = replies
+            .iter()
+            .map(|reply| {
+                serde_json::json!({
+                    "id": reply.id.map(|id| id.to_string()),
+                    "organ": reply.organ(),
+                    "doc_no": reply.doc_no(),
+                    "signed_on": reply.signed_on(),
+                    "proposal": proposal_text(reply),
+                    "title": reply.registered.as_ref().and_then(|r| r.title.clone()),
+                    "result": reply.registered.as_ref().and_then(|r| r.result.clone()),
+                    "satisfaction": reply.evaluation.map(|(_, s)| s.code()),
+                    "commitments": count(reply.id),
+                })
+            })
+            .collect();
+        return ctx.print_json(&rows);
+    }
+    let ids = store.all_ids()?;
+    let short = short_ids(&ids);
+    let mut out = table(&["编号", "签发日期", "答复单位", "文号", "建议提案", "办理结果", "评价", "承诺"]);
+    for reply in &replies {
+        let registered = reply.registered.as_ref();
+        out.add_row(vec![
+            reply.id.map(|id| short(&id)).unwrap_or_default(),
+            date_or_dash(reply.signed_on()),
+            reply.organ().to_string(),
+            reply.doc_no().to_string(),
+            clip(&proposal_text(reply), 36),
+            registered.and_then(|r| r.result.clone()).unwrap_or_else(|| "—".into()),
+            reply.evaluation.map_or("—", |(_, s)| s.label()).to_string(),
+            count(reply.id).to_string(),
+        ]);
+    }
+    writeln!(ctx.out, "{out}")?;
+    writeln!(ctx.out, "共 {} 件答复", replies.len())?;
+    Ok(())
+}
