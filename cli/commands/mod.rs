@@ -13,6 +13,7 @@ mod init;
 mod list;
 mod log;
 mod note;
+mod parse;
 mod progress;
 mod rebuild;
 mod record;
@@ -77,6 +78,7 @@ pub enum Command {
     Rebuild(rebuild::Args),
     Export(export::Args),
     ImportEvents(import_events::Args),
+    Parse(parse::Args),
     Demo(demo::Args),
 }
 
@@ -150,6 +152,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Rebuild(args) => rebuild::run(&mut ctx, args),
         Command::Export(args) => export::run(&mut ctx, args),
         Command::ImportEvents(args) => import_events::run(&mut ctx, args),
+        Command::Parse(args) => parse::run(&mut ctx, args),
         Command::Demo(args) => demo::run(&mut ctx, args),
     }
 }
@@ -193,7 +196,7 @@ pub fn main() -> ExitCode {
 /// 1 for what the user can fix by asking differently, 2 for store or internal faults.
 pub fn exit_code(error: &anyhow::Error) -> u8 {
     for cause in error.chain() {
-        if cause.is::<UserError>() || cause.is::<DomainError>() {
+        if cause.is::<UserError>() || cause.is::<DomainError>() || cause.is::<duban_ingest::IngestError>() {
             return 1;
         }
         if let Some(store) = cause.downcast_ref::<StoreError>() {
