@@ -222,6 +222,7 @@ pub fn extract(document: &Document, signed_on: Option<NaiveDate>) -> Vec<Propose
         let heading = ITEM_START.is_match(simple) && !simple.contains('。') && simple.chars().count() <= 50;
         if METADATA.is_match(simple)
             || CLOSING.is_match(simple)
+            || is_signature(paragraph)
             || PROCEDURE.is_match(simple) && simple.chars().count() < 60
         {
             in_next = false;
@@ -235,8 +236,6 @@ pub fn extract(document: &Document, signed_on: Option<NaiveDate>) -> Vec<Propose
         } else if in_next || in_list && ITEM_START.is_match(simple) {
             let section = if in_next { "next_steps" } else { "body" };
             extractor.forward(0, section);
-        } else if is_signature(paragraph) {
-            in_list = false;
         } else {
             in_list = false;
             body(&mut extractor, paragraphs.get(index + 1), &mut in_next, &mut in_list);
