@@ -35,6 +35,13 @@ pub fn clip(text: &str, width: usize) -> String {
     out
 }
 
+/// Clips text to `width` columns keeping its end (for paths, whose file name matters most).
+pub fn clip_start(text: &str, width: usize) -> String {
+    let reversed: String = text.chars().rev().collect();
+    let clipped = clip(&reversed, width);
+    clipped.chars().rev().collect()
+}
+
 /// A date or a dash.
 pub fn date_or_dash(date: Option<chrono::NaiveDate>) -> String {
     date.map_or_else(|| "—".to_string(), |date| date.to_string())
@@ -50,6 +57,7 @@ mod tests {
         assert_eq!(clip("短句", 10), "短句");
         assert_eq!(clip("abc\n def", 20), "abc def");
         assert_eq!(clip("abcdefghij", 10), "abcdefghij");
+        assert_eq!(clip_start("/long/path/to/keji-gbk.txt", 14), "…/keji-gbk.txt");
     }
 
     #[test]

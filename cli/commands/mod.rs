@@ -8,6 +8,7 @@ mod dismiss;
 mod due;
 mod evaluate;
 mod export;
+mod import;
 mod import_events;
 mod init;
 mod list;
@@ -71,6 +72,7 @@ pub enum Command {
     Note(note::Args),
     Dismiss(dismiss::Args),
     Evaluate(evaluate::Args),
+    Import(import::Args),
     List(list::Args),
     Show(show::Args),
     Log(log::Args),
@@ -145,6 +147,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Note(args) => note::run(&mut ctx, args),
         Command::Dismiss(args) => dismiss::run(&mut ctx, args),
         Command::Evaluate(args) => evaluate::run(&mut ctx, args),
+        Command::Import(args) => import::run(&mut ctx, args),
         Command::List(args) => list::run(&mut ctx, args),
         Command::Show(args) => show::run(&mut ctx, args),
         Command::Log(args) => log::run(&mut ctx, args),

@@ -17,6 +17,11 @@ pub struct Args {
 
 /// Reads and parses a file, naming the file in any error.
 pub fn read(path: &std::path::Path) -> anyhow::Result<Parsed> {
+    let size = std::fs::metadata(path).with_context(|| format!("无法读取 {}", path.display()))?.len();
+    if size > duban_ingest::MAX_DOCUMENT_BYTES as u64 {
+        let error = duban_ingest::IngestError::TooLarge { size: size as usize, max: duban_ingest::MAX_DOCUMENT_BYTES };
+        return Err(anyhow::Error::new(error).context(format!("无法解析 {}", path.display())));
+    }
     let bytes = std::fs::read(path).with_context(|| format!("无法读取 {}", path.display()))?;
     let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
     duban_ingest::parse(&bytes, &name).with_context(|| format!("无法解析 {}", path.display()))

@@ -79,21 +79,28 @@ fn decode_text(bytes: &[u8], diagnostics: &mut Vec<Diagnostic>) -> Result<(Strin
     if bytes.contains(&0) {
         return Err(IngestError::Binary);
     }
-    let mut detector = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
-    detector.feed(bytes, true);
-    let guess = detector.guess(Some(b"cn"), chardetng::Utf8Detection::Deny);
-    if guess != encoding_rs::UTF_8 {
-        if let Some(text) = guess.decode_without_bom_handling_and_without_replacement(bytes) {
-            if !looks_like_mojibake(&text) {
-                return Ok((text.into_owned(), Encoding::Legacy(guess.name())));
-            }
-        }
-    }
     // Mostly UTF-8 with a few invalid bytes: read it, and say so.
     let lossy = String::from_utf8_lossy(bytes);
     let bad = lossy.chars().filter(|c| *c == '\u{FFFD}').count();
-    if bad * 50 <= lossy.chars().count() {
+    let good = lossy.chars().filter(|c| !c.is_ascii() && *c != '\u{FFFD}').count();
+    if bad * 10 <= good {
         return Ok((utf8_lossy(bytes, diagnostics), Encoding::Utf8));
+    }
+    let mut detector = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
+    detector.feed(bytes, true);
+    let guess = detector.guess(Some(b"cn"), chardetng::Utf8Detection::Deny);
+    // GBK and Big5 overlap: a wrong guess still decodes, into rare characters. Keep the most plausible reading.
+    let best = [guess, encoding_rs::GB18030, encoding_rs::BIG5]
+        .into_iter()
+        .filter_map(|encoding| {
+            let text = encoding.decode_without_bom_handling_and_without_replacement(bytes)?;
+            Some((oddness(&text), encoding, text))
+        })
+        .min_by_key(|(odd, _, _)| *odd);
+    if let Some((odd, encoding, text)) = best {
+        if odd * 5 <= text.chars().count() {
+            return Ok((text.into_owned(), Encoding::Legacy(encoding.name())));
+        }
     }
     Err(IngestError::Binary)
 }
@@ -107,22 +114,20 @@ fn utf8_lossy(bytes: &[u8], diagnostics: &mut Vec<Diagnostic>) -> String {
     text.into_owned()
 }
 
-/// Text decoded from random bytes is full of rare symbols and private-use characters; a reply is mostly common
-/// Chinese characters, ASCII and punctuation.
-fn looks_like_mojibake(text: &str) -> bool {
-    let total = text.chars().count().max(1);
-    let odd = text
-        .chars()
+/// How many characters a reply would hardly contain: decoding with the wrong encoding, or random bytes, yields rare
+/// and private-use characters, while a reply is mostly common Chinese characters, ASCII and punctuation.
+fn oddness(text: &str) -> usize {
+    text.chars()
         .filter(|c| {
             let code = u32::from(*c);
-            !(c.is_ascii()
+            let common = c.is_ascii()
                 || (0x4E00..=0x9FFF).contains(&code)
                 || (0x3000..=0x303F).contains(&code)
                 || (0xFF00..=0xFFEF).contains(&code)
-                || (0x2000..=0x206F).contains(&code))
+                || (0x2000..=0x206F).contains(&code);
+            !common
         })
-        .count();
-    odd * 5 > total
+        .count()
 }
 
 fn looks_like_html(text: &str) -> bool {

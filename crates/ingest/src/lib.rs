@@ -21,6 +21,7 @@ mod fields;
 mod html;
 mod normalize;
 mod patterns;
+mod propose;
 
 use chrono::NaiveDate;
 use serde::Serialize;

@@ -142,41 +142,46 @@ impl Store {
     /// Appends `events` to `stream`, all or nothing, if the stream is still at `expected_version`; updates the
     /// projection in the same transaction and returns only after the log is flushed.
     pub fn append(&self, stream: Ulid, expected_version: u32, events: Vec<NewEvent>) -> Result<Vec<Envelope>> {
-        let Some(first) = events.first() else {
-            return Err(StoreError::BadAppend { stream, reason: "没有事件".into() });
-        };
-        let kind = first.event.stream_kind();
-        for (offset, new) in events.iter().enumerate() {
-            let version = expected_version + offset as u32 + 1;
-            if new.stream != stream || new.event.stream_kind() != kind {
-                return Err(StoreError::BadAppend { stream, reason: "事件分属不同的流".into() });
-            }
-            if new.event.opens_stream() != (version == 1) {
-                let reason = format!("{} 不能位于版本 {version}", new.event.tag());
-                return Err(StoreError::BadAppend { stream, reason });
-            }
+        self.append_streams(vec![(stream, expected_version, events)])
+    }
+
+    /// Appends to several streams in one transaction: every stream's events are written, or none are (an imported
+    /// document's reply and all its commitments). Each stream must still be at its expected version.
+    pub fn append_streams(&self, batches: Vec<(Ulid, u32, Vec<NewEvent>)>) -> Result<Vec<Envelope>> {
+        for (stream, expected_version, events) in &batches {
+            check_batch(*stream, *expected_version, events)?;
         }
         let trees = (&self.log, &self.streams, &self.heads, &self.meta, &self.replies, &self.commitments);
         let sealed = trees
             .transaction(|(log, streams, heads, meta, replies, commitments)| {
-                let actual = heads.get(stream.to_bytes())?.map_or(0, |bytes| version_from(&bytes));
-                if actual != expected_version {
-                    return abort(StoreError::Conflict { stream, expected: expected_version, actual });
-                }
-                let projection = if kind == StreamKind::Reply { replies } else { commitments };
-                if actual > 0 && projection.get(stream.to_string())?.is_none() {
-                    return abort(StoreError::BadAppend { stream, reason: "该流属于另一种类".into() });
-                }
                 let mut head = read_head(meta)?;
-                let mut sealed = Vec::with_capacity(events.len());
-                for (offset, new) in events.iter().enumerate() {
-                    let mut envelope =
-                        new.clone().sealed(head.seq + 1, actual + offset as u32 + 1, head.hash.clone(), String::new());
-                    envelope.hash = chain::hash_of(&envelope);
-                    head = Head { seq: envelope.seq, hash: envelope.hash.clone() };
-                    sealed.push(envelope);
+                let mut sealed = Vec::new();
+                for (stream, expected_version, events) in &batches {
+                    let (stream, expected_version) = (*stream, *expected_version);
+                    let actual = heads.get(stream.to_bytes())?.map_or(0, |bytes| version_from(&bytes));
+                    if actual != expected_version {
+                        return abort(StoreError::Conflict { stream, expected: expected_version, actual });
+                    }
+                    let kind = events[0].event.stream_kind();
+                    let projection = if kind == StreamKind::Reply { replies } else { commitments };
+                    if actual > 0 && projection.get(stream.to_string())?.is_none() {
+                        return abort(StoreError::BadAppend { stream, reason: "该流属于另一种类".into() });
+                    }
+                    let mut batch = Vec::with_capacity(events.len());
+                    for (offset, new) in events.iter().enumerate() {
+                        let mut envelope = new.clone().sealed(
+                            head.seq + 1,
+                            actual + offset as u32 + 1,
+                            head.hash.clone(),
+                            String::new(),
+                        );
+                        envelope.hash = chain::hash_of(&envelope);
+                        head = Head { seq: envelope.seq, hash: envelope.hash.clone() };
+                        batch.push(envelope);
+                    }
+                    write_sealed((log, streams, heads, meta, replies, commitments), &batch)?;
+                    sealed.extend(batch);
                 }
-                write_sealed((log, streams, heads, meta, replies, commitments), &sealed)?;
                 Ok(sealed)
             })
             .map_err(from_transaction)?;
@@ -272,6 +277,25 @@ impl Store {
         }
         Ok(resolve_prefix(&prefix, what, &candidates)?)
     }
+}
+
+/// Checks what can be checked before the transaction: events present, of one stream and kind, opening events first.
+fn check_batch(stream: Ulid, expected_version: u32, events: &[NewEvent]) -> Result<()> {
+    let Some(first) = events.first() else {
+        return Err(StoreError::BadAppend { stream, reason: "没有事件".into() });
+    };
+    let kind = first.event.stream_kind();
+    for (offset, new) in events.iter().enumerate() {
+        let version = expected_version + offset as u32 + 1;
+        if new.stream != stream || new.event.stream_kind() != kind {
+            return Err(StoreError::BadAppend { stream, reason: "事件分属不同的流".into() });
+        }
+        if new.event.opens_stream() != (version == 1) {
+            let reason = format!("{} 不能位于版本 {version}", new.event.tag());
+            return Err(StoreError::BadAppend { stream, reason });
+        }
+    }
+    Ok(())
 }
 
 type Trees<'a> = (

@@ -110,6 +110,29 @@ fn appends_are_all_or_nothing() {
 }
 
 #[test]
+fn several_streams_are_appended_together_or_not_at_all() {
+    let (_dir, store, _, commitment) = seeded();
+    let head_before = store.head().unwrap();
+    let new_reply = Ulid::new();
+    let new_commitment = Ulid::new();
+    let batches = |commitment_version: u32| {
+        vec![
+            (new_reply, 0, vec![new_event(new_reply, day("2025-06-01"), registration(day("2025-06-01")))]),
+            (new_commitment, 0, vec![new_event(new_commitment, day("2025-06-01"), promise(new_reply, "新承诺"))]),
+            (commitment, commitment_version, vec![new_event(commitment, day("2025-08-01"), progress("同批"))]),
+        ]
+    };
+    let error = store.append_streams(batches(1)).unwrap_err();
+    assert!(matches!(error, StoreError::Conflict { expected: 1, actual: 2, .. }), "{error:?}");
+    assert_eq!(store.head().unwrap(), head_before, "the first two streams were not written either");
+    assert!(store.reply(&new_reply).unwrap().is_none());
+    let sealed = store.append_streams(batches(2)).unwrap();
+    assert_eq!(sealed.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![4, 5, 6]);
+    assert_eq!(store.commitment(&new_commitment).unwrap().unwrap().reply, Some(new_reply));
+    assert_eq!(store.verify().unwrap().broken, None);
+}
+
+#[test]
 fn verify_accepts_a_sound_log() {
     let (_dir, store, _, _) = seeded();
     let report = store.verify().unwrap();
