@@ -1,75 +1,11 @@
 //! End-to-end tests of the `duban` binary: a temp dir, a cleared environment, and a pinned clock (`DUBAN_NOW`).
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
+use std::path::Path;
+
+use common::Duban;
 use serde_json::Value;
-
-struct Output {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-/// A scratch store and a clock that tests move by hand.
-struct Duban {
-    dir: tempfile::TempDir,
-    now: String,
-}
-
-impl Duban {
-    fn new() -> Duban {
-        let duban = Duban { dir: tempfile::tempdir().unwrap(), now: "2026-01-10T09:00:00+08:00".into() };
-        duban.ok(&["init"]);
-        duban
-    }
-
-    fn store(&self) -> PathBuf {
-        self.dir.path().join("duban.db")
-    }
-
-    fn run_in(&self, store: &Path, args: &[&str]) -> Output {
-        let output = Command::new(env!("CARGO_BIN_EXE_duban"))
-            .env_clear()
-            .env("DUBAN_NOW", &self.now)
-            .env("DUBAN_ACTOR", "王芳")
-            .env("DUBAN_STORE", store)
-            .current_dir(self.dir.path())
-            .args(args)
-            .output()
-            .unwrap();
-        Output {
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8(output.stdout).unwrap(),
-            stderr: String::from_utf8(output.stderr).unwrap(),
-        }
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.run_in(&self.store(), args)
-    }
-
-    /// Runs a command that must succeed and returns its trimmed stdout.
-    fn ok(&self, args: &[&str]) -> String {
-        let output = self.run(args);
-        assert_eq!(output.code, 0, "{args:?} failed: {}", output.stderr);
-        assert!(output.stderr.is_empty(), "{args:?} wrote to stderr: {}", output.stderr);
-        output.stdout.trim().to_string()
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let mut with_json = args.to_vec();
-        with_json.push("--json");
-        serde_json::from_str(&self.ok(&with_json)).unwrap()
-    }
-
-    /// The whole log as exported: byte-for-byte what the store holds.
-    fn export(&self) -> String {
-        let output = self.run(&["export", "-"]);
-        assert_eq!(output.code, 0, "{}", output.stderr);
-        output.stdout
-    }
-}
 
 /// One reply with two commitments; returns (reply, first, second).
 fn reply_with_two_commitments(duban: &Duban) -> (String, String, String) {
@@ -380,7 +316,7 @@ fn the_demo_builds_a_store_and_shows_every_kind_of_status() {
     let duban = Duban { dir: tempfile::tempdir().unwrap(), now: "2026-11-21T10:00:00+08:00".into() };
     let output = duban.run(&["demo", "--dir", "demo"]);
     assert_eq!(output.code, 0, "{}", output.stderr);
-    for label in ["待推进", "推进中", "停滞", "逾期", "已落实", "部分落实", "已撤销"] {
+    for label in ["待推进", "推进中", "停滞", "逾期", "已落实", "部分落实", "未落实", "已撤销"] {
         assert!(output.stdout.contains(label), "demo lacks {label}:\n{}", output.stdout);
     }
     let store = duban.dir.path().join("demo/duban.db");

@@ -3,12 +3,13 @@
 //! the demo exercises the real parser and the real checks.
 
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use anyhow::Context;
 use clap::Parser;
 use duban_store::Store;
 
-use super::{refuse, Cli, Ctx};
+use super::{refuse, Cli, Command, Ctx};
 
 /// 演示：导入项目自带的样例答复文件，补录一段跟踪记录，并列出各项承诺的状态
 #[derive(clap::Args, Debug)]
@@ -182,19 +183,23 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
         std::fs::write(samples.join(name), bytes)?;
     }
     let store_path = args.dir.join("duban.db");
-    let store_text = store_path.to_string_lossy().to_string();
-    let now = ctx.now.to_rfc3339();
+    let store = Rc::new(Store::create(&store_path)?);
     let step = |words: &[&str]| -> anyhow::Result<String> {
-        let mut argv = vec!["duban", "--store", &store_text, "--actor", "演示", "--now", &now];
-        argv.extend_from_slice(words);
         let mut out = Vec::new();
-        super::run(Cli::try_parse_from(argv)?, &mut out)
-            .with_context(|| format!("演示步骤失败：{}", words.join(" ")))?;
+        let mut step_ctx = Ctx {
+            store_path: store_path.clone(),
+            actor: "演示".into(),
+            now: ctx.now,
+            json: false,
+            out: &mut out,
+            shared_store: Some(Rc::clone(&store)),
+        };
+        let cli = Cli::try_parse_from([&["duban"], words].concat())?;
+        super::dispatch(&mut step_ctx, cli.command).with_context(|| format!("演示步骤失败：{}", words.join(" ")))?;
         Ok(String::from_utf8(out)?.trim().to_string())
     };
-    step(&["init"])?;
     step(&["import", &samples.to_string_lossy()])?;
-    let ids = imported_commitments(&store_path)?;
+    let ids = imported_commitments(&store)?;
     let commitment = |doc_no: &str, index: usize| -> anyhow::Result<String> {
         ids.iter()
             .find(|(number, _)| number == doc_no)
@@ -213,7 +218,7 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
         step(&resolved.iter().map(String::as_str).collect::<Vec<_>>())?;
     }
     for (doc_no, on, satisfaction) in EVALUATIONS {
-        let reply_id = reply_id(&store_path, doc_no)?;
+        let reply_id = reply_id(&store, doc_no)?;
         step(&["evaluate", &reply_id, "--on", on, "--satisfaction", satisfaction])?;
     }
     // A reply entered by hand, too recent to have moved.
@@ -253,14 +258,24 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
     ])?;
     std::fs::write(args.dir.join(MARKER), "duban demo\n")?;
     writeln!(ctx.out, "演示事件库已建立：{}（样例答复文件见 {}）\n", store_path.display(), samples.display())?;
-    super::run(Cli::try_parse_from(["duban", "--store", &store_text, "--now", &now, "list"])?, ctx.out)?;
+    let Command::List(list) = Cli::try_parse_from(["duban", "list"])?.command else {
+        unreachable!("list parses as list")
+    };
+    let mut list_ctx = Ctx {
+        store_path: store_path.clone(),
+        actor: ctx.actor.clone(),
+        now: ctx.now,
+        json: false,
+        out: &mut *ctx.out,
+        shared_store: Some(store),
+    };
+    super::list::run(&mut list_ctx, list)?;
     writeln!(ctx.out, "\n接着可以试试：duban --store {} show <编号>", store_path.display())?;
     Ok(())
 }
 
 /// Each imported document's number with its commitments' ids, in the order they stand in the document.
-fn imported_commitments(store_path: &Path) -> anyhow::Result<Vec<(String, Vec<String>)>> {
-    let store = Store::open(store_path)?;
+fn imported_commitments(store: &Store) -> anyhow::Result<Vec<(String, Vec<String>)>> {
     let mut result = Vec::new();
     for reply in store.replies()? {
         let mut commitments = Vec::new();
@@ -275,8 +290,7 @@ fn imported_commitments(store_path: &Path) -> anyhow::Result<Vec<(String, Vec<St
     Ok(result)
 }
 
-fn reply_id(store_path: &Path, doc_no: &str) -> anyhow::Result<String> {
-    let store = Store::open(store_path)?;
+fn reply_id(store: &Store, doc_no: &str) -> anyhow::Result<String> {
     let reply = store.replies()?.into_iter().find(|reply| reply.doc_no() == doc_no);
     reply.and_then(|reply| reply.id).map(|id| id.to_string()).with_context(|| format!("样例 {doc_no} 未导入"))
 }

@@ -18,7 +18,7 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
         return refuse(format!("找不到文件 {}", args.file.display()));
     }
     let created = !ctx.store_path.exists();
-    let store = if created { Store::create(&ctx.store_path)? } else { ctx.open()? };
+    let store = if created { std::rc::Rc::new(Store::create(&ctx.store_path)?) } else { ctx.open()? };
     let count = match store.import_events(&args.file) {
         Ok(count) => count,
         Err(error) => {

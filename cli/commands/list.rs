@@ -191,7 +191,14 @@ mod tests {
         let now = Utc.with_ymd_and_hms(2026, 1, 10, 4, 0, 0).unwrap();
         let list_json = |argv: &[&str]| {
             let mut out = Vec::new();
-            let mut ctx = Ctx { store_path: path.clone(), actor: "测试".into(), now, json: true, out: &mut out };
+            let mut ctx = Ctx {
+                store_path: path.clone(),
+                actor: "测试".into(),
+                now,
+                json: true,
+                out: &mut out,
+                shared_store: None,
+            };
             let Command::List(args) = Cli::parse_from(argv).command else { unreachable!() };
             list(&mut ctx, &store, &args).unwrap();
             serde_json::from_slice::<serde_json::Value>(&out).unwrap()

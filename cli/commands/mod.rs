@@ -26,6 +26,7 @@ mod verify;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::rc::Rc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Parser, Subcommand};
@@ -91,6 +92,9 @@ pub struct Ctx<'a> {
     pub now: DateTime<Utc>,
     pub json: bool,
     pub out: &'a mut dyn Write,
+    /// A store already opened by the caller (the demo runs many commands on one handle: sled allows one handle per
+    /// store, and reopening right after a drop can race its background threads).
+    pub shared_store: Option<Rc<Store>>,
 }
 
 impl Ctx<'_> {
@@ -98,8 +102,11 @@ impl Ctx<'_> {
         today(self.now)
     }
 
-    pub fn open(&self) -> anyhow::Result<Store> {
-        Ok(Store::open(&self.store_path)?)
+    pub fn open(&self) -> anyhow::Result<Rc<Store>> {
+        match &self.shared_store {
+            Some(store) => Ok(Rc::clone(store)),
+            None => Ok(Rc::new(Store::open(&self.store_path)?)),
+        }
     }
 
     pub fn new_event(&self, stream: Ulid, occurred_on: NaiveDate, event: Event) -> NewEvent {
@@ -134,29 +141,36 @@ pub fn refuse<T>(message: impl Into<String>) -> anyhow::Result<T> {
 
 pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
     let actor = cli.actor.filter(|name| !name.trim().is_empty()).unwrap_or_else(login_name);
-    let mut ctx = Ctx { store_path: cli.store, actor, now: cli.now.unwrap_or_else(Utc::now), json: cli.json, out };
-    match cli.command {
-        Command::Init(args) => init::run(&mut ctx, args),
-        Command::Reply(command) => reply::run(&mut ctx, command),
-        Command::Commit(command) => commit::run(&mut ctx, command),
-        Command::Progress(args) => progress::run(&mut ctx, args),
-        Command::Close(args) => close::run(&mut ctx, args),
-        Command::Reopen(args) => reopen::run(&mut ctx, args),
-        Command::Due(args) => due::run(&mut ctx, args),
-        Command::Assign(args) => assign::run(&mut ctx, args),
-        Command::Note(args) => note::run(&mut ctx, args),
-        Command::Dismiss(args) => dismiss::run(&mut ctx, args),
-        Command::Evaluate(args) => evaluate::run(&mut ctx, args),
-        Command::Import(args) => import::run(&mut ctx, args),
-        Command::List(args) => list::run(&mut ctx, args),
-        Command::Show(args) => show::run(&mut ctx, args),
-        Command::Log(args) => log::run(&mut ctx, args),
-        Command::Verify(args) => verify::run(&mut ctx, args),
-        Command::Rebuild(args) => rebuild::run(&mut ctx, args),
-        Command::Export(args) => export::run(&mut ctx, args),
-        Command::ImportEvents(args) => import_events::run(&mut ctx, args),
-        Command::Parse(args) => parse::run(&mut ctx, args),
-        Command::Demo(args) => demo::run(&mut ctx, args),
+    let now = cli.now.unwrap_or_else(Utc::now);
+    let mut ctx = Ctx { store_path: cli.store, actor, now, json: cli.json, out, shared_store: None };
+    dispatch(&mut ctx, cli.command)
+}
+
+/// Runs one command in a prepared context.
+pub fn dispatch(ctx: &mut Ctx, command: Command) -> anyhow::Result<()> {
+    let ctx = &mut *ctx;
+    match command {
+        Command::Init(args) => init::run(ctx, args),
+        Command::Reply(command) => reply::run(ctx, command),
+        Command::Commit(command) => commit::run(ctx, command),
+        Command::Progress(args) => progress::run(ctx, args),
+        Command::Close(args) => close::run(ctx, args),
+        Command::Reopen(args) => reopen::run(ctx, args),
+        Command::Due(args) => due::run(ctx, args),
+        Command::Assign(args) => assign::run(ctx, args),
+        Command::Note(args) => note::run(ctx, args),
+        Command::Dismiss(args) => dismiss::run(ctx, args),
+        Command::Evaluate(args) => evaluate::run(ctx, args),
+        Command::Import(args) => import::run(ctx, args),
+        Command::List(args) => list::run(ctx, args),
+        Command::Show(args) => show::run(ctx, args),
+        Command::Log(args) => log::run(ctx, args),
+        Command::Verify(args) => verify::run(ctx, args),
+        Command::Rebuild(args) => rebuild::run(ctx, args),
+        Command::Export(args) => export::run(ctx, args),
+        Command::ImportEvents(args) => import_events::run(ctx, args),
+        Command::Parse(args) => parse::run(ctx, args),
+        Command::Demo(args) => demo::run(ctx, args),
     }
 }
 

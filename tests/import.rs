@@ -1,0 +1,184 @@
+//! End-to-end tests of `duban parse` and `duban import`: idempotency, refusals, bad files, and the real seeds.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::Duban;
+use serde_json::Value;
+
+fn samples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/ingest/samples")
+}
+
+fn sample(name: &str) -> String {
+    samples().join(name).to_string_lossy().to_string()
+}
+
+fn files_by_status(summary: &Value, status: &str) -> usize {
+    summary["files"].as_array().unwrap().iter().filter(|f| f["status"] == status).count()
+}
+
+#[test]
+fn importing_the_same_document_twice_adds_nothing_the_second_time() {
+    let duban = Duban::new();
+    let first = duban.json(&["import", &sample("keji-gbk.txt"), &sample("caizheng.docx")]);
+    assert_eq!(first["imported"], 2);
+    assert_eq!(first["commitments"], 6);
+    let before = duban.export();
+    let second = duban.json(&["import", &sample("keji-gbk.txt"), &sample("caizheng.docx")]);
+    assert_eq!((second["imported"].as_u64(), second["skipped"].as_u64()), (Some(0), Some(2)));
+    assert_eq!(duban.export(), before, "nothing was appended");
+    assert_eq!(duban.json(&["list"]).as_array().unwrap().len(), 6);
+    let replies = duban.json(&["reply", "list"]);
+    assert_eq!(replies.as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn a_changed_document_under_the_same_number_is_refused_and_nothing_changes() {
+    let duban = Duban::new();
+    duban.ok(&["import", &sample("jiaoyu.txt")]);
+    let before = duban.export();
+    let changed = std::fs::read_to_string(samples().join("jiaoyu.txt")).unwrap().replace("钱进", "钱多多");
+    std::fs::write(duban.dir.path().join("changed.txt"), changed).unwrap();
+    let output = duban.run(&["import", "changed.txt"]);
+    assert_eq!(output.code, 1);
+    assert!(output.stdout.contains("已登记为答复") && output.stdout.contains("人工核对"), "{}", output.stdout);
+    assert!(output.stderr.contains("1 个文件未能导入"), "{}", output.stderr);
+    assert_eq!(duban.export(), before);
+}
+
+#[test]
+fn bad_files_fail_one_by_one_and_the_good_ones_still_land() {
+    let duban = Duban::new();
+    let dir = duban.dir.path().join("batch");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("a-empty.txt"), b"").unwrap();
+    std::fs::write(dir.join("b-garbage.txt"), (0..2048u32).map(|i| (i * 7919 % 251) as u8).collect::<Vec<_>>())
+        .unwrap();
+    let huge = std::fs::File::create(dir.join("c-huge.txt")).unwrap();
+    huge.set_len(50 * 1024 * 1024).unwrap();
+    std::fs::write(dir.join("d-diary.txt"), "今天天气很好，我们去公园散步。".as_bytes()).unwrap();
+    std::fs::copy(samples().join("jiaotong.html"), dir.join("e-good.html")).unwrap();
+    std::fs::write(dir.join("f-notes.md"), "ignored: not a reply format").unwrap();
+    let output = duban.run(&["--json", "import", "batch"]);
+    assert_eq!(output.code, 1, "{}", output.stderr);
+    let summary: Value = serde_json::from_str(&output.stdout).unwrap();
+    assert_eq!(summary["files"].as_array().unwrap().len(), 5, "the .md file is not read from a directory");
+    assert_eq!(files_by_status(&summary, "imported"), 1);
+    assert_eq!(files_by_status(&summary, "failed"), 4);
+    let reasons: Vec<String> =
+        summary["files"].as_array().unwrap().iter().filter_map(|f| f["reason"].as_str().map(String::from)).collect();
+    for expected in ["文件为空", "二进制", "文件过大", "未找到答复单位"] {
+        assert!(reasons.iter().any(|r| r.contains(expected)), "no reason mentions {expected}: {reasons:?}");
+    }
+    let log = duban.json(&["log"]);
+    assert_eq!(log.as_array().unwrap().len(), 3, "only the good page: its reply and two commitments");
+    assert_eq!(duban.json(&["verify"])["ok"], true);
+}
+
+#[test]
+fn a_dry_run_writes_nothing() {
+    let duban = Duban::new();
+    let before = duban.export();
+    let summary = duban.json(&["import", "--dry-run", &sample("jiaoyu.txt"), &sample("tiyu-big5.txt")]);
+    assert_eq!(files_by_status(&summary, "would_import"), 2);
+    assert_eq!(summary["commitments"], 4);
+    assert_eq!(duban.export(), before);
+}
+
+#[test]
+fn parse_prints_the_reading_and_writes_nothing() {
+    let duban = Duban::new();
+    let before = duban.export();
+    let parsed = duban.json(&["parse", &sample("caizheng.docx")]);
+    assert_eq!(parsed["reply"]["doc_type"], "会办意见");
+    assert_eq!(parsed["commitments"].as_array().unwrap().len(), 2);
+    assert!(parsed["diagnostics"].as_array().unwrap().is_empty());
+    let human = duban.ok(&["parse", &sample("caizheng.docx")]);
+    assert!(human.contains("承诺事项 2 项") && human.contains("区科委"), "{human}");
+    assert_eq!(duban.export(), before);
+
+    let mut broken =
+        "张三委员：\n您提出的《关于示例的提案》收悉，现答复如下：\n下一步，我局将加快建设平台。\n".as_bytes().to_vec();
+    broken.insert(5, 0xFF);
+    std::fs::write(duban.dir.path().join("broken.txt"), broken).unwrap();
+    let parsed = duban.json(&["parse", "broken.txt"]);
+    assert!(parsed["diagnostics"].to_string().contains("invalid_utf8"), "{parsed}");
+    let missing = duban.run(&["parse", "nope.txt"]);
+    assert_eq!(missing.code, 1);
+    assert!(missing.stderr.contains("nope.txt"), "{}", missing.stderr);
+}
+
+/// The acceptance story on the real Shanghai replies: import them, find two promises, follow them up.
+#[test]
+fn following_up_promises_from_the_real_seed_replies() {
+    let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/seeds");
+    assert!(
+        seeds.is_dir(),
+        "this test needs the real replies in {} (CI has them beside the checkout)",
+        seeds.display()
+    );
+    let mut duban = Duban::new();
+    let summary = duban.json(&["import", &seeds.to_string_lossy()]);
+    assert_eq!(summary["imported"], 5, "{summary}");
+    let list = duban.json(&["list"]);
+    let find = |needle: &str| -> String {
+        let rows: Vec<&Value> =
+            list.as_array().unwrap().iter().filter(|r| r["text"].as_str().unwrap().contains(needle)).collect();
+        assert_eq!(rows.len(), 1, "exactly one commitment mentions {needle}");
+        rows[0]["id"].as_str().unwrap().to_string()
+    };
+    let mini_program = find("沿沪宁协同创新集市”小程序");
+    let concept = find("加快建设高质量概念验证平台");
+
+    duban.now = "2026-03-01T10:00:00+08:00".into();
+    duban.ok(&[
+        "progress",
+        &mini_program,
+        "--on",
+        "2025-09-01",
+        "--summary",
+        "小程序完成开发并上线试运行",
+        "--evidence",
+        "上线公告",
+    ]);
+    duban.ok(&[
+        "close",
+        &mini_program,
+        "--outcome",
+        "fulfilled",
+        "--on",
+        "2025-12-15",
+        "--summary",
+        "小程序正式运营",
+        "--evidence",
+        "验收报告",
+    ]);
+    duban.ok(&[
+        "progress",
+        &concept,
+        "--on",
+        "2026-02-10",
+        "--summary",
+        "首批3个概念验证平台启动建设",
+        "--percent",
+        "30",
+    ]);
+
+    let list = duban.json(&["list"]);
+    let status = |id: &str| list.as_array().unwrap().iter().find(|r| r["id"] == id).unwrap()["status"].clone();
+    assert_eq!(status(&mini_program), "fulfilled");
+    assert_eq!(status(&concept), "in_progress");
+    let show = duban.json(&["show", &mini_program]);
+    let kinds: Vec<&str> = show["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["CommitmentMade", "ProgressReported", "Closed"]);
+    assert_eq!(show["organ"], "上海市普陀区科学技术委员会");
+    assert_eq!(show["doc_no"], "普科委〔2025〕29号");
+    assert_eq!(show["section"], "next_steps");
+    let show = duban.json(&["show", &concept]);
+    assert_eq!(show["proposal"], "市政协 十四届三次会议 第1221号提案");
+    assert_eq!(show["events"][1]["summary"], "首批3个概念验证平台启动建设（30%）");
+    // Before the progress was made, the promise had not moved.
+    assert_eq!(duban.json(&["show", &concept, "--as-of", "2026-01-31"])["status"], "stalled");
+}
