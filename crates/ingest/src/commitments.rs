@@ -30,22 +30,31 @@ static LEAD_IN: LazyLock<Regex> = LazyLock::new(|| re(r"[:：]$|以下|如下"))
 static LIST_LEAD_IN: LazyLock<Regex> = LazyLock::new(|| re(r"以下|如下|措施|[:：]$"));
 static QUOTED: LazyLock<Regex> = LazyLock::new(|| re(r"《[^》]*》|“[^”]*”|「[^」]*」"));
 static PROCEDURE: LazyLock<Regex> = LazyLock::new(|| re(r"此复函|回执|审签|答复如下|函复如下|收悉"));
+/// Marks of work not yet done wherever they stand: plain words, and `下一步` opening a clause.
+static FORWARD: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"正在|准备|预计|力争|即将|将于|拟于|年底前|着手|(?:^|[，,。；;：:、）)])\s*(?:下一步|下阶段|下一阶段|下步|今后)",
+    )
+});
+/// `待新建道路投用时…`: waiting for a condition, then acting.
 static WAITING: LazyLock<Regex> = LazyLock::new(|| re(r"待[^，,。；;]{1,24}(?:后|时)"));
-static PLAIN_TRIGGERS: &[&str] = &["正在", "准备", "预计", "力争", "即将", "将于", "拟于", "年底前", "着手"];
 
 /// Whether a sentence (in simplified characters) announces work not yet done.
 fn is_forward(sentence: &str) -> bool {
-    let text = QUOTED.replace_all(sentence, "“”");
+    // Words inside titles and quotations (《…行动计划》, “探索者”计划) say nothing about the organ's own plans.
+    let text =
+        if sentence.contains(['《', '“', '「']) { QUOTED.replace_all(sentence, "“”") } else { sentence.into() };
     let text = text.as_ref();
-    if CLOSING.is_match(text.trim_start_matches(['，', ',', ' '])) || PROCEDURE.is_match(text) {
-        return false;
+    let courtesy = || CLOSING.is_match(text.trim_start_matches(['，', ',', ' '])) || PROCEDURE.is_match(text);
+    if FORWARD.is_match(text) || text.contains('待') && WAITING.is_match(text) {
+        return !courtesy();
     }
-    if PLAIN_TRIGGERS.iter().any(|word| text.contains(word)) || WAITING.is_match(text) || NEXT_INSIDE.is_match(text) {
-        return true;
+    if !text.contains(['划', '拟', '将']) {
+        return false;
     }
     let chars: Vec<char> = text.chars().collect();
     let punctuation = |c: Option<&char>| c.is_none_or(|c| "，,。、；;：:）)”》！？!?".contains(*c));
-    chars.iter().enumerate().any(|(i, c)| {
+    let verb = chars.iter().enumerate().any(|(i, c)| {
         let before = i.checked_sub(1).map(|j| chars[j]);
         let after = chars.get(i + 1);
         match c {
@@ -63,7 +72,8 @@ fn is_forward(sentence: &str) -> bool {
             }
             _ => false,
         }
-    })
+    });
+    verb && !courtesy()
 }
 
 /// Splits a paragraph into sentences (byte ranges of `simple`), keeping closing quotes with their sentence.
@@ -74,14 +84,15 @@ fn sentences(simple: &str, split_clauses: bool) -> Vec<(usize, usize)> {
     let mut index = 0;
     while index < chars.len() {
         let (at, c) = chars[index];
-        let mut end_here = "。！？!?".contains(c);
+        let mut end_here = matches!(c, '。' | '！' | '？' | '!' | '?');
         // `对…建议，将…；对…，将…`: one promise per clause.
         if split_clauses && (c == '；' || c == ';') {
             end_here = simple[at + c.len_utf8()..].trim_start().starts_with('对');
         }
         if end_here {
             let mut end = at + c.len_utf8();
-            while index + 1 < chars.len() && "”’\"」』)）".contains(chars[index + 1].1) {
+            while index + 1 < chars.len() && matches!(chars[index + 1].1, '”' | '’' | '"' | '」' | '』' | ')' | '）')
+            {
                 index += 1;
                 end = chars[index].0 + chars[index].1.len_utf8();
             }
@@ -98,6 +109,9 @@ fn sentences(simple: &str, split_clauses: bool) -> Vec<(usize, usize)> {
 
 /// Positions of a sequential inline list (`一是…二是…`, `（一）…（二）…`): the byte offsets where items start.
 fn inline_items(simple: &str) -> Vec<usize> {
+    if !simple.contains('一') {
+        return Vec::new();
+    }
     const NUMERALS: [&str; 10] = ["一", "二", "三", "四", "五", "六", "七", "八", "九", "十"];
     for style in [0, 1, 2] {
         let mut positions = Vec::new();
@@ -179,7 +193,13 @@ impl Extractor<'_> {
     }
 
     fn sentences_of(&mut self, from: usize, to: usize, section: &'static str, forward_section: bool) {
-        for (start, end) in sentences(&self.paragraph.simple[from..to], forward_section) {
+        let pieces = sentences(&self.paragraph.simple[from..to], forward_section);
+        self.pieces_of(from, &pieces, section, forward_section);
+    }
+
+    /// Like `sentences_of`, over sentences already split (byte ranges relative to `from`).
+    fn pieces_of(&mut self, from: usize, pieces: &[(usize, usize)], section: &'static str, forward_section: bool) {
+        for &(start, end) in pieces {
             let sentence = self.paragraph.simple[from + start..from + end].trim();
             if forward_section {
                 let skip = LEAD_IN.is_match(sentence.trim_end_matches(['”', '"']))
@@ -223,7 +243,7 @@ pub fn extract(document: &Document, signed_on: Option<NaiveDate>) -> Vec<Propose
         if METADATA.is_match(simple)
             || CLOSING.is_match(simple)
             || is_signature(paragraph)
-            || PROCEDURE.is_match(simple) && simple.chars().count() < 60
+            || simple.len() < 180 && PROCEDURE.is_match(simple)
         {
             in_next = false;
             in_list = false;
@@ -250,7 +270,12 @@ pub fn extract(document: &Document, signed_on: Option<NaiveDate>) -> Vec<Propose
 fn body(extractor: &mut Extractor, next: Option<&Paragraph>, in_next: &mut bool, in_list: &mut bool) {
     let simple = extractor.paragraph.simple.clone();
     let pieces = sentences(&simple, false);
-    if let Some(at) = pieces.iter().position(|&(s, e)| NEXT_INSIDE.is_match(&QUOTED.replace_all(&simple[s..e], ""))) {
+    let opens_next = |sentence: &str| {
+        sentence.contains(['下', '今'])
+            && NEXT_INSIDE.is_match(sentence)
+            && NEXT_INSIDE.is_match(&QUOTED.replace_all(sentence, ""))
+    };
+    if let Some(at) = pieces.iter().position(|&(s, e)| opens_next(&simple[s..e])) {
         let from = pieces[at].0;
         extractor.sentences_of(0, from, "body", false);
         *in_next = true;
@@ -281,5 +306,5 @@ fn body(extractor: &mut Extractor, next: Option<&Paragraph>, in_next: &mut bool,
         *in_next = true;
         return;
     }
-    extractor.sentences_of(0, simple.len(), "body", false);
+    extractor.pieces_of(0, &pieces, "body", false);
 }

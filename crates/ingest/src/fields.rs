@@ -87,7 +87,10 @@ pub fn read(document: &Document, diagnostics: &mut Vec<Diagnostic>) -> ReplyFiel
     if fields.result.is_none() {
         static CLASS: LazyLock<Regex> =
             LazyLock::new(|| re(r"(?:办复类别|答复类别|办理类别|类\s*别)\s*[:：]\s*([A-Da-d]\s*类?)"));
-        fields.result = lines.iter().find_map(|line| CLASS.captures(line).map(|c| no_spaces(&c[1])));
+        fields.result = lines
+            .iter()
+            .filter(|line| line.contains('类'))
+            .find_map(|line| CLASS.captures(line).map(|c| no_spaces(&c[1])));
     }
 
     // Document number (and a class written right after it: `平交复函[2017]19号B类`).
@@ -348,7 +351,8 @@ fn read_contact(lines: &[String], original: &[String]) -> Option<ContactFields> 
     static ADDRESS: LazyLock<Regex> = LazyLock::new(|| re(r"联系地址\s*[:：]\s*(.+?)\s*(?:邮政编码|邮编|$)"));
     static POSTCODE: LazyLock<Regex> = LazyLock::new(|| re(r"(?:邮政编码|邮编)\s*[:：]\s*(\d{6})"));
     let mut contact = ContactFields::default();
-    for (index, line) in lines.iter().enumerate() {
+    let contact_like = |line: &str| ["联", "电话", "邮", "承办"].iter().any(|word| line.contains(word));
+    for (index, line) in lines.iter().enumerate().filter(|(_, line)| contact_like(line)) {
         let written = |m: regex::Match| no_spaces(&as_written(&original[index], line, m.start(), m.end()));
         if contact.name.is_none() {
             contact.name = NAME.captures(line).map(|c| written(c.get(1).unwrap()));

@@ -28,6 +28,20 @@ pub struct Document {
     pub paragraphs: Vec<Paragraph>,
 }
 
+/// Characters that only traditional script uses and that virtually every traditional-script reply contains
+/// (答復, 會議, 屆, 號, 建議, 關於, 將, 為, 們, 這, 對, 與 …), sorted for binary search. A document with none of them is read as simplified
+/// script without converting it, which saves most of the conversion's cost.
+const TRADITIONAL_MARKERS: &[char] = &[
+    '來', '個', '們', '傳', '劃', '動', '務', '區', '員', '問', '國', '場', '學', '實', '將', '對', '屆', '後', '從',
+    '復', '應', '於', '時', '會', '條', '業', '機', '為', '現', '產', '發', '經', '網', '縣', '繫', '聯', '與', '處',
+    '號', '見', '設', '說', '議', '辦', '這', '進', '過', '達', '還', '長', '門', '開', '關', '電', '題', '體', '點',
+];
+
+/// Whether a text may be in traditional script and needs converting for matching.
+pub fn may_be_traditional(text: &str) -> bool {
+    text.chars().any(|c| c >= '\u{4E00}' && TRADITIONAL_MARKERS.binary_search(&c).is_ok())
+}
+
 /// Simplified characters for matching; falls back to the original if the conversion would shift offsets.
 pub fn simplify(text: &str) -> String {
     let simple = fast2s::convert(text);
@@ -39,7 +53,12 @@ pub fn simplify(text: &str) -> String {
 }
 
 fn clean(line: &str) -> String {
-    line.replace("**", "").replace(['\u{3000}', '\u{a0}'], " ").trim().to_string()
+    let line = line.trim_matches(|c: char| c.is_whitespace());
+    if line.contains(['*', '\u{3000}', '\u{a0}']) {
+        line.replace("**", "").replace(['\u{3000}', '\u{a0}'], " ").trim().to_string()
+    } else {
+        line.to_string()
+    }
 }
 
 fn ends_sentence(line: &str) -> bool {
@@ -65,12 +84,13 @@ pub fn starts_body(line: &str) -> bool {
 impl Document {
     pub fn new(text: &str) -> Document {
         let mut document = Document::default();
+        let traditional = may_be_traditional(text);
         for raw in text.lines() {
             let line = clean(raw);
             if line.is_empty() {
                 continue;
             }
-            let simple = simplify(&line);
+            let simple = if traditional { simplify(&line) } else { line.clone() };
             if simple.matches('|').count() >= 2 {
                 document.read_table(&simple, &line);
                 continue;
@@ -93,6 +113,7 @@ impl Document {
         let mut index = 0;
         while index < document.lines.len() {
             let mut text = document.original_lines[index].clone();
+            let mut simple = document.lines[index].clone();
             let in_body = index > body_start;
             // A body line that does not end a sentence continues on the next line (a page break or a wrapped line).
             while in_body
@@ -104,8 +125,8 @@ impl Document {
             {
                 index += 1;
                 text.push_str(&document.original_lines[index]);
+                simple.push_str(&document.lines[index]);
             }
-            let simple = simplify(&text);
             let length = text.chars().count();
             document.paragraphs.push(Paragraph { text, simple, offset, in_body });
             offset += length + 1;
@@ -154,6 +175,13 @@ mod tests {
         let document = Document::new(text);
         assert_eq!(document.lines, vec!["正文第一行。"]);
         assert!(document.table.contains(&("发布机构".to_string(), "某县文化和旅游局".to_string())));
+    }
+
+    #[test]
+    fn traditional_markers_are_sorted_and_found() {
+        assert!(TRADITIONAL_MARKERS.windows(2).all(|pair| pair[0] < pair[1]));
+        assert!(may_be_traditional("關於對市十屆人大二次會議第15號建議的答復"));
+        assert!(!may_be_traditional("关于对市十届人大二次会议第15号建议的答复"));
     }
 
     #[test]
