@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use anyhow::Context;
+use chrono::Datelike;
 use clap::Parser;
 use duban_store::Store;
 
@@ -267,10 +268,15 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
         now: ctx.now,
         json: false,
         out: &mut *ctx.out,
-        shared_store: Some(store),
+        shared_store: Some(Rc::clone(&store)),
     };
     super::list::run(&mut list_ctx, list)?;
-    writeln!(ctx.out, "\n接着可以试试：duban --store {} show <编号>", store_path.display())?;
+    // The annual report of the last complete year, as staff would hand it upward.
+    let year = (ctx.today().year() - 1).to_string();
+    let report_path = args.dir.join(format!("report-{year}.html"));
+    step(&["report", "--year", &year, "--format", "html", "--out", &report_path.to_string_lossy()])?;
+    writeln!(ctx.out, "\n{year} 年度跟踪报告（HTML）：{}", report_path.display())?;
+    writeln!(ctx.out, "接着可以试试：duban --store {} show <编号>", store_path.display())?;
     Ok(())
 }
 

@@ -20,6 +20,7 @@ mod rebuild;
 mod record;
 mod reopen;
 mod reply;
+mod report;
 mod show;
 mod verify;
 
@@ -82,6 +83,7 @@ pub enum Command {
     Export(export::Args),
     ImportEvents(import_events::Args),
     Parse(parse::Args),
+    Report(report::Args),
     Demo(demo::Args),
 }
 
@@ -170,6 +172,7 @@ pub fn dispatch(ctx: &mut Ctx, command: Command) -> anyhow::Result<()> {
         Command::Export(args) => export::run(ctx, args),
         Command::ImportEvents(args) => import_events::run(ctx, args),
         Command::Parse(args) => parse::run(ctx, args),
+        Command::Report(args) => report::run(ctx, args),
         Command::Demo(args) => demo::run(ctx, args),
     }
 }
@@ -215,6 +218,9 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
     for cause in error.chain() {
         if cause.is::<UserError>() || cause.is::<DomainError>() || cause.is::<duban_ingest::IngestError>() {
             return 1;
+        }
+        if cause.is::<duban_report::RenderError>() {
+            return 2;
         }
         if let Some(store) = cause.downcast_ref::<StoreError>() {
             return if store.is_user_error() { 1 } else { 2 };

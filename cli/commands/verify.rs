@@ -2,13 +2,25 @@
 
 use super::Ctx;
 
-/// 校验事件日志的哈希链：任何改动、删除、插入或调序都会在其日志序号处被发现
+/// 校验事件日志的哈希链：任何改动、删除、插入或调序都会在其日志序号处被发现。
+/// 加 --seq 与 --head 可核验一份报告（页脚所载的日志序号与链头）确实出自本库
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+pub struct Args {
+    /// 报告页脚所载的日志序号
+    #[arg(long, value_name = "SEQ", requires = "head")]
+    pub seq: Option<u64>,
+    /// 报告页脚所载的链头哈希
+    #[arg(long, value_name = "HASH", requires = "seq")]
+    pub head: Option<String>,
+}
 
-pub fn run(ctx: &mut Ctx, _args: Args) -> anyhow::Result<()> {
+pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
     let store = ctx.open()?;
     let report = store.verify()?;
+    let head_check = match (args.seq, &args.head) {
+        (Some(seq), Some(head)) => Some((seq, head.trim().to_ascii_lowercase(), store.hash_at(seq)?)),
+        _ => None,
+    };
     if ctx.json {
         ctx.print_json(&serde_json::json!({
             "ok": report.broken.is_none(),
@@ -20,6 +32,21 @@ pub fn run(ctx: &mut Ctx, _args: Args) -> anyhow::Result<()> {
         }))?;
     } else if report.broken.is_none() {
         writeln!(ctx.out, "日志完整：共 {} 条事件，链头 #{} {}", report.events, report.head.seq, report.head.hash)?;
+    }
+    if let Some((seq, expected, found)) = &head_check {
+        if report.broken.is_none() || report.broken.as_ref().is_some_and(|(at, _)| at > seq) {
+            match found {
+                Some(found) if found == expected => {
+                    if !ctx.json {
+                        writeln!(ctx.out, "核验通过：日志第 {seq} 条事件的链头哈希与报告一致")?;
+                    }
+                }
+                Some(found) => {
+                    anyhow::bail!("核验失败：日志第 {seq} 条事件的哈希为 {found}，与报告所载 {expected} 不符")
+                }
+                None => anyhow::bail!("核验失败：本库只有 {} 条事件，报告所依据的第 {seq} 条不存在", report.events),
+            }
+        }
     }
     match report.broken {
         None => Ok(()),

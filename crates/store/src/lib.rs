@@ -27,7 +27,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionError, Transact
 use sled::Transactional;
 use ulid::Ulid;
 
-pub use chain::GENESIS;
+pub use chain::{hash_of, GENESIS};
 pub use error::{Result, StoreError};
 pub use verify::{Difference, RebuildReport, VerifyReport};
 

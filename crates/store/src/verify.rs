@@ -95,6 +95,14 @@ impl Store {
         Ok(VerifyReport { events: head.seq, head, broken: None })
     }
 
+    /// The stored hash of event `seq`, if the log holds it.
+    pub fn hash_at(&self, seq: u64) -> Result<Option<String>> {
+        match self.log.get(chain::seq_key(seq))? {
+            Some(bytes) => Ok(Some(chain::decode(seq, &bytes)?.hash)),
+            None => Ok(None),
+        }
+    }
+
     /// Recomputes the projection from the log, writes back what differed, and says what that was.
     pub fn rebuild(&self) -> Result<RebuildReport> {
         let mut folded = Folded::default();

@@ -1,0 +1,113 @@
+//! `duban report`: the annual follow-up report (年度跟踪报告), from the log as it was known, on an as-of date.
+
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use duban_domain::{Envelope, Policy};
+use duban_report::{build, render, Format, Params};
+
+use super::{check_writable, refuse, Ctx};
+use crate::time::{china, parse_date, KnownAt};
+
+/// 生成年度跟踪报告：本年度答复中的承诺，加上往年结转、1 月 1 日仍未办结的承诺
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// 报告年度
+    #[arg(long, value_name = "YYYY")]
+    pub year: i32,
+    /// 按某日的实际情况统计（默认该年 12 月 31 日；若今天更早则为今天）
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub as_of: Option<NaiveDate>,
+    /// 按当时登记簿所知统计：某日（北京时间）结束前或某日志序号前记下的事件（默认：全部）
+    #[arg(long, value_name = "DATE|SEQ")]
+    pub known_at: Option<KnownAt>,
+    /// 只统计责任单位或答复单位包含此文字的承诺
+    #[arg(long, value_name = "ORGAN")]
+    pub organ: Option<String>,
+    /// 只统计答复此会议的（如 区政协、市人大）
+    #[arg(long, value_name = "ASSEMBLY")]
+    pub assembly: Option<String>,
+    /// 格式：md、html、xlsx、csv、json
+    #[arg(long, value_name = "FORMAT", default_value = "md", value_parser = parse_format)]
+    pub format: Format,
+    /// 输出文件（md、csv、json 默认输出到屏幕；xlsx 必须指定）
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// 覆盖已存在的输出文件
+    #[arg(long)]
+    pub force: bool,
+    /// 无进展多少天算停滞
+    #[arg(long, value_name = "DAYS", default_value_t = 90)]
+    pub stall_days: u32,
+}
+
+fn parse_format(text: &str) -> Result<Format, String> {
+    Format::parse(text).ok_or_else(|| format!("格式“{text}”无效：可选 md、html、xlsx、csv、json"))
+}
+
+pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
+    if !(1949..=2200).contains(&args.year) {
+        return refuse(format!("年度 {} 无效", args.year));
+    }
+    let year_end = NaiveDate::from_ymd_opt(args.year, 12, 31).expect("a valid year");
+    let year_start = NaiveDate::from_ymd_opt(args.year, 1, 1).expect("a valid year");
+    let as_of = args.as_of.unwrap_or_else(|| year_end.min(ctx.today()));
+    if as_of < year_start {
+        return refuse(format!("截至日期 {as_of} 早于 {} 年度开始", args.year));
+    }
+    if args.format == Format::Xlsx && args.out.is_none() {
+        return refuse("xlsx 格式须用 --out 指定输出文件");
+    }
+    if let Some(out) = &args.out {
+        check_writable(out, args.force)?;
+    }
+    let store = ctx.open()?;
+    let mut log: Vec<Envelope> = Vec::new();
+    for envelope in store.read_all(1) {
+        let envelope = envelope?;
+        let known = match args.known_at {
+            Some(KnownAt::Seq(seq)) => envelope.seq <= seq,
+            Some(KnownAt::Instant(instant)) => envelope.recorded_at <= instant,
+            None => true,
+        };
+        if known {
+            log.push(envelope);
+        }
+    }
+    let params = Params {
+        year: args.year,
+        as_of,
+        policy: Policy { stall_days: args.stall_days },
+        organ: args.organ.clone(),
+        assembly: args.assembly.clone(),
+    };
+    let mut report = build(&log, &params);
+    if args.format.stamps_generation_time() {
+        report.footer.generated_at = Some(ctx.now.with_timezone(&china()).format("%Y-%m-%d %H:%M:%S").to_string());
+    }
+    let bytes = render(&report, args.format)?;
+    match &args.out {
+        None => ctx.out.write_all(&bytes)?,
+        Some(path) => {
+            // Written beside the target and renamed: a failed run never leaves half a report under its name.
+            let partial = path.with_extension(format!("{}.partial", args.format.extension()));
+            std::fs::write(&partial, &bytes)?;
+            std::fs::rename(&partial, path)?;
+            if ctx.json {
+                return ctx.print_json(&serde_json::json!({
+                    "file": path, "year": args.year, "as_of": as_of, "commitments": report.overview.commitments,
+                    "known_seq": report.footer.known_seq, "head_hash": report.footer.head_hash,
+                }));
+            }
+            writeln!(
+                ctx.out,
+                "已生成 {} 年度跟踪报告：{}（承诺 {} 项，截至 {as_of}，登记簿截至日志 #{}）",
+                args.year,
+                path.display(),
+                report.overview.commitments,
+                report.footer.known_seq
+            )?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,359 @@
+//! Building the report model: a pure function of the log (already cut to what was known) and the parameters.
+//! Every collection is ordered explicitly, so the same log and parameters always give the same report.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{Datelike, NaiveDate};
+use duban_domain::{
+    status, CommitmentState, Envelope, Event, Folded, Horizon, Policy, ReplyState, Satisfaction, Status,
+};
+use ulid::Ulid;
+
+use crate::audit;
+use crate::model::*;
+
+/// What a report is asked for.
+#[derive(Clone, Debug)]
+pub struct Params {
+    pub year: i32,
+    /// The date the world is seen on: only facts that occurred by then count, statuses are judged then.
+    pub as_of: NaiveDate,
+    pub policy: Policy,
+    /// Only commitments whose owner or replying organ contains this text.
+    pub organ: Option<String>,
+    /// Only replies to this assembly (`区政协`, `市人大` …).
+    pub assembly: Option<String>,
+}
+
+/// A commitment in scope, with what the report needs to know about it.
+pub(crate) struct Item<'a> {
+    pub id: Ulid,
+    pub state: &'a CommitmentState,
+    pub reply: &'a ReplyState,
+    pub status: Status,
+    pub carried_over: bool,
+    /// Its facts that occurred by the as-of date, in stream order.
+    pub events: Vec<&'a Envelope>,
+}
+
+fn rate(numerator: usize, denominator: usize) -> Option<f64> {
+    (denominator > 0).then(|| numerator as f64 / denominator as f64)
+}
+
+fn proposal_text(reply: &ReplyState) -> String {
+    let Some(proposal) = reply.proposal() else { return String::new() };
+    let mut parts: Vec<String> = proposal.assembly.iter().chain(&proposal.session).cloned().collect();
+    if let Some(number) = &proposal.number {
+        parts.push(format!("第{number}号{}", proposal.kind.map_or("", |kind| kind.label())));
+    }
+    parts.join(" ")
+}
+
+/// Whether a handling result says the suggestion was adopted or solved.
+fn adopted(result: &str) -> bool {
+    let result = result.trim();
+    result.starts_with(['A', 'a'])
+        || (result.contains("采纳") || result.contains("解决")) && !result.contains("部分") && !result.contains("参考")
+}
+
+fn is_due(item: &Item, as_of: NaiveDate) -> bool {
+    item.status != Status::Dismissed && item.state.due.is_some_and(|due| due <= as_of)
+}
+
+pub fn build(log: &[Envelope], params: &Params) -> Report {
+    let as_of = params.as_of;
+    let year_start = NaiveDate::from_ymd_opt(params.year, 1, 1).expect("a valid year");
+    let now = Folded::fold(log, Horizon { as_of: Some(as_of), ..Horizon::ALL });
+    let before_year = Folded::fold(log, Horizon { as_of: year_start.pred_opt(), ..Horizon::ALL });
+    let mut streams: HashMap<Ulid, Vec<&Envelope>> = HashMap::new();
+    for envelope in log.iter().filter(|e| e.occurred_on <= as_of) {
+        streams.entry(envelope.stream).or_default().push(envelope);
+    }
+    let empty = ReplyState::default();
+    let in_filters = |state: &CommitmentState, reply: &ReplyState| {
+        params.organ.as_deref().is_none_or(|organ| state.owner.contains(organ) || reply.organ().contains(organ))
+            && params
+                .assembly
+                .as_deref()
+                .is_none_or(|wanted| reply.proposal().and_then(|p| p.assembly.as_deref()) == Some(wanted))
+    };
+
+    let mut items: Vec<Item> = Vec::new();
+    for (id, state) in &now.commitments {
+        let reply = state.reply.and_then(|r| now.replies.get(&r)).unwrap_or(&empty);
+        let Some(signed_on) = reply.signed_on() else { continue };
+        let carried_over = signed_on.year() < params.year
+            && before_year.commitments.get(id).is_some_and(|then| !then.is_closed() && !then.is_dismissed());
+        if !(signed_on.year() == params.year || carried_over) || !in_filters(state, reply) {
+            continue;
+        }
+        let events = streams.remove(id).unwrap_or_default();
+        items.push(Item { id: *id, state, reply, status: status(state, as_of, params.policy), carried_over, events });
+    }
+    // Source order: by reply, then as the commitments stand in it.
+    items.sort_by_key(|item| {
+        (item.reply.signed_on(), item.reply.doc_no().to_string(), item.events.first().map(|e| e.seq), item.id)
+    });
+
+    let new_replies: Vec<&ReplyState> = now
+        .replies
+        .values()
+        .filter(|reply| reply.signed_on().is_some_and(|d| d.year() == params.year))
+        .filter(|reply| {
+            params
+                .assembly
+                .as_deref()
+                .is_none_or(|wanted| reply.proposal().and_then(|p| p.assembly.as_deref()) == Some(wanted))
+                && params.organ.as_deref().is_none_or(|organ| {
+                    reply.organ().contains(organ) || items.iter().any(|item| item.reply.id == reply.id)
+                })
+        })
+        .collect();
+
+    let overview = overview(&items, &new_replies, as_of);
+    let by_organ = group(&items, as_of, |item| item.state.owner.clone());
+    let by_session = group(&items, as_of, |item| {
+        let proposal = item.reply.proposal();
+        let assembly = proposal.and_then(|p| p.assembly.clone()).unwrap_or_else(|| "未注明".into());
+        let session = proposal.and_then(|p| p.session.clone()).unwrap_or_default();
+        format!("{assembly} {session}").trim().to_string()
+    });
+    let by_kind = group(&items, as_of, |item| {
+        item.reply.proposal().and_then(|p| p.kind).map_or("未注明".to_string(), |kind| kind.label().to_string())
+    });
+    let attention = attention(&items, as_of);
+    let details = items.iter().map(detail).collect();
+    let audit = items.iter().flat_map(audit::hints).collect();
+    let activity = activity(&items, params.year, as_of);
+    let last = log.last();
+    Report {
+        title: format!("{}年度建议提案答复承诺跟踪报告", params.year),
+        year: params.year,
+        as_of,
+        filters: Filters { organ: params.organ.clone(), assembly: params.assembly.clone() },
+        overview,
+        by_organ,
+        by_session,
+        by_kind,
+        attention,
+        details,
+        audit,
+        activity,
+        footer: Footer {
+            as_of,
+            known_seq: last.map_or(0, |e| e.seq),
+            head_hash: last.map_or_else(|| "0".repeat(64), |e| e.hash.clone()),
+            generated_at: None,
+        },
+    }
+}
+
+fn overview(items: &[Item], new_replies: &[&ReplyState], as_of: NaiveDate) -> Overview {
+    let total = items.len();
+    let by_status = Status::ALL
+        .iter()
+        .map(|status| {
+            let count = items.iter().filter(|item| item.status == *status).count();
+            StatusCount { status: status.code(), label: status.label(), count, share: rate(count, total) }
+        })
+        .collect();
+    let due: Vec<&Item> = items.iter().filter(|item| is_due(item, as_of)).collect();
+    let fulfilled_due = due.iter().filter(|item| item.status == Status::Fulfilled).count();
+    let on_time = due
+        .iter()
+        .filter(|item| {
+            item.status == Status::Fulfilled
+                && item.state.closure.as_ref().zip(item.state.due).is_some_and(|(closure, due)| closure.on <= due)
+        })
+        .count();
+    let silent_deferrals = items.iter().filter(|item| silently_deferred(item, as_of)).count();
+    let fulfilment_rate = rate(fulfilled_due, due.len());
+
+    let mut results: BTreeMap<String, Vec<&ReplyState>> = BTreeMap::new();
+    for reply in new_replies {
+        let result = reply.registered.as_ref().and_then(|r| r.result.clone()).unwrap_or_else(|| "未注明".into());
+        results.entry(result).or_default().push(reply);
+    }
+    let by_result = results
+        .into_iter()
+        .map(|(result, replies)| {
+            let mine: Vec<&Item> = items
+                .iter()
+                .filter(|item| !item.carried_over && replies.iter().any(|r| r.id == item.reply.id))
+                .collect();
+            let due: Vec<&&Item> = mine.iter().filter(|item| is_due(item, as_of)).collect();
+            let fulfilled_due = due.iter().filter(|item| item.status == Status::Fulfilled).count();
+            ResultRow {
+                adopted_but_unfulfilled: adopted(&result) && fulfilled_due < due.len(),
+                result,
+                replies: replies.len(),
+                commitments: mine.len(),
+                due: due.len(),
+                fulfilled_due,
+                fulfilment_rate: rate(fulfilled_due, due.len()),
+            }
+        })
+        .collect();
+
+    let count =
+        |level: Satisfaction| new_replies.iter().filter(|r| r.evaluation.is_some_and(|(_, s)| s == level)).count();
+    let (satisfied, basically_satisfied, dissatisfied) =
+        (count(Satisfaction::Satisfied), count(Satisfaction::BasicallySatisfied), count(Satisfaction::Dissatisfied));
+    let evaluated = satisfied + basically_satisfied + dissatisfied;
+    let carried_replies: std::collections::BTreeSet<Option<Ulid>> =
+        items.iter().filter(|item| item.carried_over).map(|item| item.reply.id).collect();
+    Overview {
+        replies: new_replies.len(),
+        replies_carried_over: carried_replies.len(),
+        commitments: total,
+        new_commitments: items.iter().filter(|item| !item.carried_over).count(),
+        carried_over: items.iter().filter(|item| item.carried_over).count(),
+        by_status,
+        due: due.len(),
+        fulfilled_due,
+        fulfilment_rate,
+        on_time,
+        on_time_rate: rate(on_time, due.len()),
+        silent_deferrals,
+        by_result,
+        satisfaction: SatisfactionSummary {
+            replies: new_replies.len(),
+            evaluated,
+            satisfied,
+            basically_satisfied,
+            dissatisfied,
+            not_evaluated: new_replies.len() - evaluated,
+            satisfaction_rate: rate(satisfied + basically_satisfied, evaluated),
+            fulfilment_rate,
+        },
+    }
+}
+
+/// Due date passed, not closed, and nothing recorded about it since: no progress, no new due date.
+fn silently_deferred(item: &Item, as_of: NaiveDate) -> bool {
+    let Some(due) = item.state.due else { return false };
+    item.status == Status::Overdue
+        && due < as_of
+        && !item.events.iter().any(|e| {
+            e.occurred_on > due
+                && matches!(e.event, Event::ProgressReported(_) | Event::DueDateSet(_) | Event::Closed(_))
+        })
+}
+
+fn group(items: &[Item], as_of: NaiveDate, key: impl Fn(&Item) -> String) -> Vec<GroupRow> {
+    let mut groups: BTreeMap<String, Vec<&Item>> = BTreeMap::new();
+    for item in items {
+        groups.entry(key(item)).or_default().push(item);
+    }
+    groups
+        .into_iter()
+        .map(|(group, members)| {
+            let count = |wanted: &[Status]| members.iter().filter(|item| wanted.contains(&item.status)).count();
+            let due = members.iter().filter(|item| is_due(item, as_of)).count();
+            let fulfilled_due =
+                members.iter().filter(|item| is_due(item, as_of) && item.status == Status::Fulfilled).count();
+            GroupRow {
+                group,
+                made: members.len(),
+                fulfilled: count(&[Status::Fulfilled]),
+                partially_fulfilled: count(&[Status::PartiallyFulfilled]),
+                not_fulfilled: count(&[Status::NotFulfilled]),
+                open: count(&[Status::Open, Status::InProgress]),
+                overdue: count(&[Status::Overdue]),
+                stalled: count(&[Status::Stalled]),
+                dismissed: count(&[Status::Dismissed]),
+                due,
+                fulfilment_rate: rate(fulfilled_due, due),
+            }
+        })
+        .collect()
+}
+
+fn attention(items: &[Item], as_of: NaiveDate) -> Vec<AttentionRow> {
+    let mut rows: Vec<AttentionRow> = items
+        .iter()
+        .filter(|item| matches!(item.status, Status::Overdue | Status::Stalled))
+        .map(|item| AttentionRow {
+            id: item.id.to_string(),
+            owner: item.state.owner.clone(),
+            doc_no: item.reply.doc_no().to_string(),
+            text: item.state.text.clone(),
+            status: item.status.code(),
+            status_label: item.status.label(),
+            due: item.state.due,
+            last_progress_on: item.state.last_progress_on,
+            days_overdue: item.state.due.filter(|due| *due < as_of).map(|due| (as_of - due).num_days()),
+            days_since_progress: item.state.last_progress_on.or(item.state.made_on).map(|d| (as_of - d).num_days()),
+        })
+        .collect();
+    rows.sort_by(|a, b| (&a.owner, a.due, &a.id).cmp(&(&b.owner, b.due, &b.id)));
+    rows
+}
+
+fn detail(item: &Item) -> Detail {
+    let mut due_changes = Vec::new();
+    let mut current_due = None;
+    for envelope in &item.events {
+        match &envelope.event {
+            Event::CommitmentMade(made) => current_due = made.due,
+            Event::DueDateSet(set) => {
+                due_changes.push(DueChange {
+                    on: envelope.occurred_on,
+                    from: current_due,
+                    to: set.due,
+                    reason: set.reason.clone(),
+                });
+                current_due = Some(set.due);
+            }
+            _ => {}
+        }
+    }
+    Detail {
+        id: item.id.to_string(),
+        doc_no: item.reply.doc_no().to_string(),
+        organ: item.reply.organ().to_string(),
+        proposal: proposal_text(item.reply),
+        text: item.state.text.clone(),
+        section: item.state.section.map_or("", |section| section.code()),
+        owner: item.state.owner.clone(),
+        status: item.status.code(),
+        status_label: item.status.label(),
+        carried_over: item.carried_over,
+        made_on: item.state.made_on,
+        due: item.state.due,
+        last_progress_on: item.state.last_progress_on,
+        closed_on: item.state.closure.as_ref().map(|closure| closure.on),
+        timeline: item
+            .events
+            .iter()
+            .map(|e| TimelineEntry {
+                seq: e.seq,
+                date: e.occurred_on,
+                event: e.event.tag(),
+                label: e.event.label(),
+                summary: e.event.summary(),
+                evidence: e.event.evidence().to_vec(),
+                actor: e.actor.clone(),
+            })
+            .collect(),
+        due_changes,
+    }
+}
+
+fn activity(items: &[Item], year: i32, as_of: NaiveDate) -> Vec<MonthActivity> {
+    (1..=12)
+        .filter_map(|month| NaiveDate::from_ymd_opt(year, month, 1))
+        .filter(|first| *first <= as_of)
+        .map(|first| {
+            let in_month = |e: &&&Envelope| e.occurred_on.year() == year && e.occurred_on.month() == first.month();
+            let count = |pick: fn(&Event) -> bool| {
+                items.iter().flat_map(|item| item.events.iter()).filter(in_month).filter(|e| pick(&e.event)).count()
+            };
+            MonthActivity {
+                month: first.format("%Y-%m").to_string(),
+                progress: count(|event| matches!(event, Event::ProgressReported(_))),
+                closures: count(|event| matches!(event, Event::Closed(_))),
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,17 @@
+//! duban's annual follow-up report (年度跟踪报告) and audit views: a pure, deterministic model built from the event log,
+//! and renderers for Markdown, HTML, CSV, JSON and Excel. No store access: the caller passes the events.
+//!
+//! Same log and same parameters → the same model; the text formats (md, csv, json) are byte-identical, and HTML and
+//! Excel differ only in the generation time written into the footer.
+
+mod audit;
+mod build;
+mod model;
+mod render;
+
+pub use build::{build, Params};
+pub use model::*;
+pub use render::{render, Format, RenderError};
+
+#[cfg(test)]
+mod tests;

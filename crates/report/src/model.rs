@@ -1,0 +1,192 @@
+//! The report model: every figure of the annual follow-up report, in the order it is presented. Field names are the
+//! stable `--format json` contract; rates are fractions (0–1), absent when their denominator is zero.
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Report {
+    pub title: String,
+    pub year: i32,
+    pub as_of: NaiveDate,
+    pub filters: Filters,
+    pub overview: Overview,
+    pub by_organ: Vec<GroupRow>,
+    pub by_session: Vec<GroupRow>,
+    pub by_kind: Vec<GroupRow>,
+    pub attention: Vec<AttentionRow>,
+    pub details: Vec<Detail>,
+    pub audit: Vec<AuditHint>,
+    /// Progress reports and closures per month of the year (for the activity chart).
+    pub activity: Vec<MonthActivity>,
+    pub footer: Footer,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Filters {
+    pub organ: Option<String>,
+    pub assembly: Option<String>,
+}
+
+/// 总体情况.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Overview {
+    /// Replies signed in the year (within the filters).
+    pub replies: usize,
+    /// Replies from earlier years with commitments carried over.
+    pub replies_carried_over: usize,
+    /// All commitments in scope: made in the year's replies, plus those carried over.
+    pub commitments: usize,
+    pub new_commitments: usize,
+    /// Commitments from earlier years still open on 1 January.
+    pub carried_over: usize,
+    pub by_status: Vec<StatusCount>,
+    /// Commitments in scope, not dismissed, whose due date is on or before the as-of date.
+    pub due: usize,
+    /// Of those, fulfilled (已落实).
+    pub fulfilled_due: usize,
+    /// 办成率 / 落实率: `fulfilled_due ÷ due`.
+    pub fulfilment_rate: Option<f64>,
+    /// Of the due commitments, fulfilled on or before their due date.
+    pub on_time: usize,
+    pub on_time_rate: Option<f64>,
+    /// Due date passed with no progress, no due-date change and no closure since.
+    pub silent_deferrals: usize,
+    pub by_result: Vec<ResultRow>,
+    pub satisfaction: SatisfactionSummary,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StatusCount {
+    pub status: &'static str,
+    pub label: &'static str,
+    pub count: usize,
+    pub share: Option<f64>,
+}
+
+/// Replies grouped by their handling result (办理结果), beside how their promises fared.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ResultRow {
+    pub result: String,
+    pub replies: usize,
+    pub commitments: usize,
+    pub due: usize,
+    pub fulfilled_due: usize,
+    pub fulfilment_rate: Option<f64>,
+    /// A result that says the suggestion was adopted (解决采纳, 采纳, A …) while some due promise is not fulfilled.
+    pub adopted_but_unfulfilled: bool,
+}
+
+/// Satisfaction (recorded by proposers) beside fulfilment (recorded by follow-up), never inferred from it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SatisfactionSummary {
+    pub replies: usize,
+    pub evaluated: usize,
+    pub satisfied: usize,
+    pub basically_satisfied: usize,
+    pub dissatisfied: usize,
+    pub not_evaluated: usize,
+    /// 满意率: `(satisfied + basically_satisfied) ÷ evaluated`.
+    pub satisfaction_rate: Option<f64>,
+    /// 办成率, the same figure as the overview's fulfilment rate, for side-by-side reading.
+    pub fulfilment_rate: Option<f64>,
+}
+
+/// One row of 分单位 / 分会议 / 分类.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GroupRow {
+    pub group: String,
+    pub made: usize,
+    pub fulfilled: usize,
+    pub partially_fulfilled: usize,
+    pub not_fulfilled: usize,
+    /// 待推进 and 推进中.
+    pub open: usize,
+    pub overdue: usize,
+    pub stalled: usize,
+    pub dismissed: usize,
+    pub due: usize,
+    pub fulfilment_rate: Option<f64>,
+}
+
+/// 逾期及停滞事项.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AttentionRow {
+    pub id: String,
+    pub owner: String,
+    pub doc_no: String,
+    pub text: String,
+    pub status: &'static str,
+    pub status_label: &'static str,
+    pub due: Option<NaiveDate>,
+    pub last_progress_on: Option<NaiveDate>,
+    pub days_overdue: Option<i64>,
+    pub days_since_progress: Option<i64>,
+}
+
+/// 承诺事项明细.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Detail {
+    pub id: String,
+    pub doc_no: String,
+    pub organ: String,
+    pub proposal: String,
+    pub text: String,
+    pub section: &'static str,
+    pub owner: String,
+    pub status: &'static str,
+    pub status_label: &'static str,
+    pub carried_over: bool,
+    pub made_on: Option<NaiveDate>,
+    pub due: Option<NaiveDate>,
+    pub last_progress_on: Option<NaiveDate>,
+    pub closed_on: Option<NaiveDate>,
+    pub timeline: Vec<TimelineEntry>,
+    pub due_changes: Vec<DueChange>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TimelineEntry {
+    pub seq: u64,
+    pub date: NaiveDate,
+    pub event: &'static str,
+    pub label: &'static str,
+    pub summary: String,
+    pub evidence: Vec<String>,
+    pub actor: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DueChange {
+    pub on: NaiveDate,
+    pub from: Option<NaiveDate>,
+    pub to: NaiveDate,
+    pub reason: Option<String>,
+}
+
+/// 审计提示: a suspicious sequence found by replaying the log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AuditHint {
+    pub id: String,
+    /// `closed_without_evidence`, `late_record`, `due_moved_repeatedly`, `reopened_after_closure`, `same_actor`.
+    pub kind: &'static str,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MonthActivity {
+    pub month: String,
+    pub progress: usize,
+    pub closures: usize,
+}
+
+/// What the report was computed from, so that anyone can check it against the log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Footer {
+    pub as_of: NaiveDate,
+    /// The last event known when the report was made (its log sequence number and chain hash).
+    pub known_seq: u64,
+    pub head_hash: String,
+    /// When the file was generated (HTML and Excel only, so that the text formats stay reproducible).
+    pub generated_at: Option<String>,
+}

@@ -1,0 +1,278 @@
+//! The report as one self-contained HTML file: inline CSS and SVG, no scripts, no external requests; readable on
+//! screen and printable on A4.
+
+use std::fmt::Write;
+
+use html_escape::encode_text;
+
+use super::charts::{activity_bars, colour, organ_bars, status_bars};
+use super::{date_or_dash, percent};
+use crate::model::{GroupRow, Report};
+
+const STYLE: &str = r#"
+:root { --ink: #1f2933; --muted: #616e7c; --rule: #d9e2ec; --accent: #b71c1c; }
+* { box-sizing: border-box; }
+body { font-family: "Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", "WenQuanYi Micro Hei", sans-serif;
+       color: var(--ink); margin: 0 auto; max-width: 1100px; padding: 24px 32px; line-height: 1.6; font-size: 14px; }
+h1 { font-size: 24px; text-align: center; color: var(--accent); border-bottom: 3px double var(--accent); padding-bottom: 12px; }
+h2 { font-size: 18px; border-left: 5px solid var(--accent); padding-left: 10px; margin-top: 32px; }
+h3 { font-size: 15px; margin: 20px 0 8px; }
+.scope { text-align: center; color: var(--muted); }
+.cards { display: grid; grid-template-columns: repeat(4, 1fr); gap: 12px; margin: 16px 0; }
+.card { border: 1px solid var(--rule); border-radius: 6px; padding: 10px 14px; }
+.card .number { font-size: 24px; font-weight: bold; }
+.card .label { color: var(--muted); font-size: 12px; }
+table { border-collapse: collapse; width: 100%; margin: 8px 0 16px; font-size: 13px; }
+th, td { border: 1px solid var(--rule); padding: 4px 8px; text-align: left; vertical-align: top; }
+th { background: #f0f4f8; white-space: nowrap; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.status { display: inline-block; padding: 0 6px; border-radius: 3px; color: #fff; font-size: 12px; white-space: nowrap; }
+.warn { color: var(--accent); font-weight: bold; }
+.charts { display: grid; grid-template-columns: 1fr 1fr; gap: 16px; }
+.chart { width: 100%; height: auto; }
+.chart .axis, .chart .legend { font-size: 12px; fill: var(--muted); }
+.chart .value { font-size: 12px; fill: var(--ink); }
+.chart .baseline { stroke: var(--rule); }
+.detail { border-top: 1px solid var(--rule); padding-top: 8px; break-inside: avoid; }
+.meta { color: var(--muted); font-size: 13px; margin: 0; }
+footer { margin-top: 32px; border-top: 1px solid var(--rule); padding-top: 8px; color: var(--muted); font-size: 12px; word-break: break-all; }
+code { font-family: "DejaVu Sans Mono", monospace; font-size: 12px; }
+@page { size: A4; margin: 15mm 12mm; }
+@media print {
+  body { max-width: none; padding: 0; font-size: 11px; }
+  .charts { grid-template-columns: 1fr 1fr; }
+  h2 { break-after: avoid; }
+  table, .detail { break-inside: auto; }
+  tr { break-inside: avoid; }
+  thead { display: table-header-group; }
+}
+"#;
+
+fn esc(text: &str) -> String {
+    encode_text(text).to_string()
+}
+
+fn status_badge(code: &str, label: &str) -> String {
+    format!(r#"<span class="status" style="background:{}">{}</span>"#, colour(code), label)
+}
+
+fn table_head(out: &mut String, titles: &[&str]) {
+    out.push_str("<table><thead><tr>");
+    for title in titles {
+        let _ = write!(out, "<th>{title}</th>");
+    }
+    out.push_str("</tr></thead><tbody>");
+}
+
+fn groups(out: &mut String, first: &str, rows: &[GroupRow]) {
+    table_head(
+        out,
+        &[first, "承诺", "已落实", "部分落实", "未落实", "待推进/推进中", "逾期", "停滞", "已撤销", "到期", "落实率"],
+    );
+    for g in rows {
+        let _ = write!(out, "<tr><td>{}</td>", esc(&g.group));
+        for n in [
+            g.made,
+            g.fulfilled,
+            g.partially_fulfilled,
+            g.not_fulfilled,
+            g.open,
+            g.overdue,
+            g.stalled,
+            g.dismissed,
+            g.due,
+        ] {
+            let _ = write!(out, r#"<td class="num">{n}</td>"#);
+        }
+        let _ = write!(out, r#"<td class="num">{}</td></tr>"#, percent(g.fulfilment_rate));
+    }
+    out.push_str("</tbody></table>");
+}
+
+pub fn render(report: &Report) -> String {
+    let o = &report.overview;
+    let mut out = String::with_capacity(64 * 1024);
+    let _ = write!(
+        out,
+        r#"<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{}</title><style>{STYLE}</style></head><body>"#,
+        esc(&report.title)
+    );
+    let _ = write!(out, "<h1>{}</h1>", esc(&report.title));
+    let mut scope = vec![format!("截至 {}", report.as_of)];
+    scope.extend(report.filters.organ.as_ref().map(|organ| format!("单位：{}", esc(organ))));
+    scope.extend(report.filters.assembly.as_ref().map(|assembly| format!("会议：{}", esc(assembly))));
+    let _ = write!(out, r#"<p class="scope">{}</p>"#, scope.join("；"));
+
+    out.push_str("<h2>一、总体情况</h2><div class=\"cards\">");
+    for (number, label) in [
+        (o.replies.to_string(), "本年度答复（件）".to_string()),
+        (o.commitments.to_string(), format!("承诺（项），其中往年结转 {}", o.carried_over)),
+        (percent(o.fulfilment_rate), format!("落实率（办成率）：到期 {} 项，已落实 {} 项", o.due, o.fulfilled_due)),
+        (percent(o.satisfaction.satisfaction_rate), format!("满意率：已评价 {} 件", o.satisfaction.evaluated)),
+    ] {
+        let _ = write!(
+            out,
+            r#"<div class="card"><div class="number">{number}</div><div class="label">{label}</div></div>"#
+        );
+    }
+    out.push_str("</div>");
+    let _ = write!(
+        out,
+        "<p>按期落实 {} 项，按期落实率 {}；逾期后既无进展、也未调整期限或办结（悄然延期）<span class=\"warn\">{}</span> 项。</p>",
+        o.on_time,
+        percent(o.on_time_rate),
+        o.silent_deferrals
+    );
+    let _ = write!(
+        out,
+        r#"<div class="charts"><div><h3>状态分布</h3>{}</div><div><h3>每月进展与办结</h3>{}</div></div>"#,
+        status_bars(&o.by_status),
+        activity_bars(&report.activity)
+    );
+    table_head(&mut out, &["状态", "项数", "占比"]);
+    for s in &o.by_status {
+        let _ = write!(
+            out,
+            r#"<tr><td>{}</td><td class="num">{}</td><td class="num">{}</td></tr>"#,
+            status_badge(s.status, s.label),
+            s.count,
+            percent(s.share)
+        );
+    }
+    out.push_str("</tbody></table><h3>按办理结果</h3>");
+    table_head(&mut out, &["办理结果", "答复", "承诺", "到期", "已落实", "落实率", "提示"]);
+    for r in &o.by_result {
+        let warning = if r.adopted_but_unfulfilled {
+            r#"<span class="warn">答复称已采纳，但有到期承诺未落实</span>"#
+        } else {
+            ""
+        };
+        let _ = write!(
+            out,
+            r#"<tr><td>{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td>{warning}</td></tr>"#,
+            esc(&r.result),
+            r.replies,
+            r.commitments,
+            r.due,
+            r.fulfilled_due,
+            percent(r.fulfilment_rate)
+        );
+    }
+    let s = &o.satisfaction;
+    out.push_str("</tbody></table><h3>满意度与办成率</h3>");
+    table_head(&mut out, &["答复", "已评价", "满意", "基本满意", "不满意", "未评价", "满意率", "办成率"]);
+    let _ = write!(out, "<tr>");
+    for n in [s.replies, s.evaluated, s.satisfied, s.basically_satisfied, s.dissatisfied, s.not_evaluated] {
+        let _ = write!(out, r#"<td class="num">{n}</td>"#);
+    }
+    let _ = write!(
+        out,
+        r#"<td class="num">{}</td><td class="num">{}</td></tr></tbody></table>"#,
+        percent(s.satisfaction_rate),
+        percent(s.fulfilment_rate)
+    );
+
+    out.push_str("<h2>二、分单位情况</h2>");
+    out.push_str(&organ_bars(&report.by_organ));
+    groups(&mut out, "责任单位", &report.by_organ);
+    out.push_str("<h2>三、分会议、分类情况</h2><h3>分会议</h3>");
+    groups(&mut out, "会议", &report.by_session);
+    out.push_str("<h3>分类</h3>");
+    groups(&mut out, "类别", &report.by_kind);
+
+    out.push_str("<h2>四、逾期及停滞事项</h2>");
+    if report.attention.is_empty() {
+        out.push_str("<p>无。</p>");
+    } else {
+        table_head(
+            &mut out,
+            &["责任单位", "文号", "承诺内容", "状态", "期限", "最近进展", "逾期天数", "距最近进展天数"],
+        );
+        for a in &report.attention {
+            let _ = write!(
+                out,
+                r#"<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td></tr>"#,
+                esc(&a.owner),
+                esc(&a.doc_no),
+                esc(&a.text),
+                status_badge(a.status, a.status_label),
+                date_or_dash(a.due),
+                date_or_dash(a.last_progress_on),
+                a.days_overdue.map_or("—".into(), |d| d.to_string()),
+                a.days_since_progress.map_or("—".into(), |d| d.to_string())
+            );
+        }
+        out.push_str("</tbody></table>");
+    }
+
+    out.push_str("<h2>五、承诺事项明细</h2>");
+    for (index, d) in report.details.iter().enumerate() {
+        let carried = if d.carried_over { "（往年结转）" } else { "" };
+        let _ = write!(
+            out,
+            r#"<div class="detail"><h3>{}. {} {}</h3>"#,
+            index + 1,
+            status_badge(d.status, d.status_label),
+            esc(&d.text)
+        );
+        let proposal = if d.proposal.is_empty() { String::new() } else { format!("（{}）", esc(&d.proposal)) };
+        let _ = write!(
+            out,
+            r#"<p class="meta">来源：{} {}{proposal}；责任单位：{}；作出 {}，期限 {}，办结 {}{carried}；编号 <code>{}</code></p>"#,
+            esc(&d.organ),
+            esc(&d.doc_no),
+            esc(&d.owner),
+            date_or_dash(d.made_on),
+            date_or_dash(d.due),
+            date_or_dash(d.closed_on),
+            d.id
+        );
+        for change in &d.due_changes {
+            let reason = change.reason.as_deref().map_or(String::new(), |r| format!("，理由：{}", esc(r)));
+            let _ = write!(
+                out,
+                r#"<p class="meta">期限变更：{} 由 {} 改为 {}{reason}</p>"#,
+                change.on,
+                date_or_dash(change.from),
+                change.to
+            );
+        }
+        table_head(&mut out, &["日期", "事件", "内容", "佐证", "记录人", "日志"]);
+        for t in &d.timeline {
+            let _ = write!(
+                out,
+                r#"<tr><td class="num">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class="num">#{}</td></tr>"#,
+                t.date,
+                t.label,
+                esc(&t.summary),
+                esc(&t.evidence.join("、")),
+                esc(&t.actor),
+                t.seq
+            );
+        }
+        out.push_str("</tbody></table></div>");
+    }
+
+    out.push_str("<h2>六、审计提示</h2>");
+    if report.audit.is_empty() {
+        out.push_str("<p>无。</p>");
+    } else {
+        out.push_str("<ul>");
+        for hint in &report.audit {
+            let _ = write!(out, "<li><code>{}</code> {}</li>", hint.id, esc(&hint.message));
+        }
+        out.push_str("</ul>");
+    }
+    let f = &report.footer;
+    let _ = write!(
+        out,
+        "<footer><p>报告依据：发生于 {} 及以前的事实；登记簿截至日志 #{}，链头 <code>{}</code>。</p>",
+        f.as_of, f.known_seq, f.head_hash
+    );
+    let _ = write!(out, "<p>核验：<code>duban verify --seq {} --head {}</code>；重现：<code>duban report --year {} --as-of {} --known-at {}</code></p>", f.known_seq, f.head_hash, report.year, f.as_of, f.known_seq);
+    if let Some(at) = &f.generated_at {
+        let _ = write!(out, "<p>生成时间：{}</p>", esc(at));
+    }
+    out.push_str("</footer></body></html>\n");
+    out
+}

@@ -1,0 +1,202 @@
+//! The report as Markdown: the text staff paste into the report they hand upward.
+
+use std::fmt::Write;
+
+use super::{date_or_dash, percent};
+use crate::model::{GroupRow, Report};
+
+/// Escapes text for a Markdown table cell.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace(['\n', '\r'], " ")
+}
+
+fn row(out: &mut String, cells: &[String]) {
+    let _ = writeln!(out, "| {} |", cells.join(" | "));
+}
+
+fn header(out: &mut String, titles: &[&str]) {
+    let _ = writeln!(out, "| {} |", titles.join(" | "));
+    let _ = writeln!(out, "|{}|", titles.iter().map(|_| "---").collect::<Vec<_>>().join("|"));
+}
+
+fn groups(out: &mut String, first: &str, rows: &[GroupRow]) {
+    header(
+        out,
+        &[first, "承诺", "已落实", "部分落实", "未落实", "待推进/推进中", "逾期", "停滞", "已撤销", "到期", "落实率"],
+    );
+    for g in rows {
+        row(
+            out,
+            &[
+                cell(&g.group),
+                g.made.to_string(),
+                g.fulfilled.to_string(),
+                g.partially_fulfilled.to_string(),
+                g.not_fulfilled.to_string(),
+                g.open.to_string(),
+                g.overdue.to_string(),
+                g.stalled.to_string(),
+                g.dismissed.to_string(),
+                g.due.to_string(),
+                percent(g.fulfilment_rate),
+            ],
+        );
+    }
+}
+
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
+    let o = &report.overview;
+    let _ = writeln!(out, "# {}\n", report.title);
+    let mut scope = vec![format!("截至 {}", report.as_of)];
+    scope.extend(report.filters.organ.as_ref().map(|organ| format!("单位：{organ}")));
+    scope.extend(report.filters.assembly.as_ref().map(|assembly| format!("会议：{assembly}")));
+    let _ = writeln!(out, "{}\n", scope.join("；"));
+
+    let _ = writeln!(out, "## 一、总体情况\n");
+    let _ =
+        writeln!(out, "- 答复：本年度 {} 件；有承诺结转至本年度的往年答复 {} 件", o.replies, o.replies_carried_over);
+    let _ = writeln!(
+        out,
+        "- 承诺：共 {} 项，其中本年度 {} 项，往年结转 {} 项",
+        o.commitments, o.new_commitments, o.carried_over
+    );
+    let _ = writeln!(
+        out,
+        "- 到期承诺 {} 项，已落实 {} 项，落实率（办成率）{}；按期落实 {} 项，按期落实率 {}",
+        o.due,
+        o.fulfilled_due,
+        percent(o.fulfilment_rate),
+        o.on_time,
+        percent(o.on_time_rate)
+    );
+    let _ = writeln!(out, "- 逾期后既无进展、也未调整期限或办结（悄然延期）：{} 项\n", o.silent_deferrals);
+    header(&mut out, &["状态", "项数", "占比"]);
+    for s in &o.by_status {
+        row(&mut out, &[s.label.to_string(), s.count.to_string(), percent(s.share)]);
+    }
+    let _ = writeln!(out, "\n### 按办理结果\n");
+    header(&mut out, &["办理结果", "答复", "承诺", "到期", "已落实", "落实率", "提示"]);
+    for r in &o.by_result {
+        let warning = if r.adopted_but_unfulfilled { "答复称已采纳，但有到期承诺未落实" } else { "" };
+        row(
+            &mut out,
+            &[
+                cell(&r.result),
+                r.replies.to_string(),
+                r.commitments.to_string(),
+                r.due.to_string(),
+                r.fulfilled_due.to_string(),
+                percent(r.fulfilment_rate),
+                warning.to_string(),
+            ],
+        );
+    }
+    let s = &o.satisfaction;
+    let _ = writeln!(out, "\n### 满意度与办成率\n");
+    header(&mut out, &["答复", "已评价", "满意", "基本满意", "不满意", "未评价", "满意率", "办成率"]);
+    row(
+        &mut out,
+        &[
+            s.replies.to_string(),
+            s.evaluated.to_string(),
+            s.satisfied.to_string(),
+            s.basically_satisfied.to_string(),
+            s.dissatisfied.to_string(),
+            s.not_evaluated.to_string(),
+            percent(s.satisfaction_rate),
+            percent(s.fulfilment_rate),
+        ],
+    );
+
+    let _ = writeln!(out, "\n## 二、分单位情况\n");
+    groups(&mut out, "责任单位", &report.by_organ);
+    let _ = writeln!(out, "\n## 三、分会议、分类情况\n\n### 分会议\n");
+    groups(&mut out, "会议", &report.by_session);
+    let _ = writeln!(out, "\n### 分类\n");
+    groups(&mut out, "类别", &report.by_kind);
+
+    let _ = writeln!(out, "\n## 四、逾期及停滞事项\n");
+    if report.attention.is_empty() {
+        let _ = writeln!(out, "无。");
+    } else {
+        header(&mut out, &["责任单位", "文号", "承诺内容", "状态", "期限", "最近进展", "逾期天数", "距最近进展天数"]);
+        for a in &report.attention {
+            row(
+                &mut out,
+                &[
+                    cell(&a.owner),
+                    cell(&a.doc_no),
+                    cell(&a.text),
+                    a.status_label.to_string(),
+                    date_or_dash(a.due),
+                    date_or_dash(a.last_progress_on),
+                    a.days_overdue.map_or("—".into(), |d| d.to_string()),
+                    a.days_since_progress.map_or("—".into(), |d| d.to_string()),
+                ],
+            );
+        }
+    }
+
+    let _ = writeln!(out, "\n## 五、承诺事项明细\n");
+    for (index, d) in report.details.iter().enumerate() {
+        let _ = writeln!(out, "### {}. {}\n", index + 1, cell(&d.text));
+        let carried = if d.carried_over { "（往年结转）" } else { "" };
+        let _ = writeln!(out, "- 编号：{}{carried}", d.id);
+        let proposal = if d.proposal.is_empty() { String::new() } else { format!("（{}）", d.proposal) };
+        let _ = writeln!(out, "- 来源：{} {}{proposal}", d.organ, d.doc_no);
+        let _ = writeln!(out, "- 责任单位：{}；状态：{}", d.owner, d.status_label);
+        let _ = writeln!(
+            out,
+            "- 作出：{}；期限：{}；办结：{}",
+            date_or_dash(d.made_on),
+            date_or_dash(d.due),
+            date_or_dash(d.closed_on)
+        );
+        for change in &d.due_changes {
+            let reason = change.reason.as_deref().map_or(String::new(), |r| format!("，理由：{r}"));
+            let _ =
+                writeln!(out, "- 期限变更：{} 由 {} 改为 {}{reason}", change.on, date_or_dash(change.from), change.to);
+        }
+        let _ = writeln!(out);
+        header(&mut out, &["日期", "事件", "内容", "佐证", "记录人", "日志"]);
+        for t in &d.timeline {
+            row(
+                &mut out,
+                &[
+                    t.date.to_string(),
+                    t.label.to_string(),
+                    cell(&t.summary),
+                    cell(&t.evidence.join("、")),
+                    cell(&t.actor),
+                    format!("#{}", t.seq),
+                ],
+            );
+        }
+        let _ = writeln!(out);
+    }
+
+    let _ = writeln!(out, "## 六、审计提示\n");
+    if report.audit.is_empty() {
+        let _ = writeln!(out, "无。");
+    }
+    for hint in &report.audit {
+        let _ = writeln!(out, "- {}：{}", hint.id, hint.message);
+    }
+    let f = &report.footer;
+    let _ = writeln!(out, "\n---\n");
+    let _ = writeln!(
+        out,
+        "报告依据：发生于 {} 及以前的事实；登记簿截至日志 #{}，链头 `{}`。",
+        f.as_of, f.known_seq, f.head_hash
+    );
+    let _ = writeln!(
+        out,
+        "核验：`duban verify --seq {} --head {}`；重现：`duban report --year {} --as-of {} --known-at {}`",
+        f.known_seq, f.head_hash, report.year, f.as_of, f.known_seq
+    );
+    if let Some(at) = &f.generated_at {
+        let _ = writeln!(out, "生成时间：{at}");
+    }
+    out
+}

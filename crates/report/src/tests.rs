@@ -1,0 +1,424 @@
+//! Reports built from a fixed log, every figure checked against a hand computation (see the comments).
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use duban_domain::*;
+use ulid::Ulid;
+
+use crate::{build, render, Format, Params, Report};
+
+fn day(text: &str) -> NaiveDate {
+    text.parse().unwrap()
+}
+
+/// Builds a log by hand: sequence numbers, stream versions and (fake) hashes.
+#[derive(Default)]
+struct Log {
+    events: Vec<Envelope>,
+}
+
+impl Log {
+    fn add(&mut self, stream: Ulid, on: &str, actor: &str, recorded: &str, event: Event) {
+        let seq = self.events.len() as u64 + 1;
+        let version = self.events.iter().filter(|e| e.stream == stream).count() as u32 + 1;
+        let recorded_on = day(recorded);
+        let recorded_at = Utc.from_utc_datetime(&recorded_on.and_hms_opt(2, 0, 0).unwrap());
+        let new = NewEvent { id: Ulid::new(), stream, occurred_on: day(on), recorded_at, actor: actor.into(), event };
+        self.events.push(new.sealed(seq, version, format!("h{}", seq - 1), format!("h{seq}")));
+    }
+
+    fn reply(
+        &mut self,
+        organ: &str,
+        doc_no: &str,
+        signed: &str,
+        reference: (&str, &str, &str, ProposalKind),
+        result: &str,
+    ) -> Ulid {
+        let id = Ulid::new();
+        let registered = ReplyRegistered {
+            organ: organ.into(),
+            doc_no: doc_no.into(),
+            signed_on: day(signed),
+            proposal: ProposalRef {
+                assembly: Some(reference.0.into()),
+                session: Some(reference.1.into()),
+                number: Some(reference.2.into()),
+                kind: Some(reference.3),
+            },
+            result: Some(result.into()),
+            ..ReplyRegistered::default()
+        };
+        self.add(id, signed, "王五", signed, Event::ReplyRegistered(Box::new(registered)));
+        id
+    }
+
+    fn promise(&mut self, reply: Ulid, on: &str, owner: &str, text: &str, due: Option<&str>) -> Ulid {
+        let id = Ulid::new();
+        let made = CommitmentMade {
+            reply,
+            text: text.into(),
+            section: Section::NextSteps,
+            owner: owner.into(),
+            co_handlers: vec![],
+            due: due.map(day),
+            due_phrase: None,
+            locator: None,
+        };
+        self.add(id, on, "王五", on, Event::CommitmentMade(made));
+        id
+    }
+
+    fn progress(&mut self, id: Ulid, on: &str, actor: &str, recorded: &str) {
+        let event = Event::ProgressReported(ProgressReported {
+            summary: format!("{on} 进展"),
+            evidence: vec![],
+            percent: None,
+        });
+        self.add(id, on, actor, recorded, event);
+    }
+
+    fn close(&mut self, id: Ulid, on: &str, actor: &str, outcome: Outcome, evidence: &[&str]) {
+        let evidence = evidence.iter().map(|e| e.to_string()).collect();
+        self.add(id, on, actor, on, Event::Closed(Closed { outcome, summary: "办结".into(), evidence }));
+    }
+}
+
+struct Fixture {
+    log: Log,
+    c2: Ulid,
+    c3: Ulid,
+    c4: Ulid,
+    c5: Ulid,
+    c6: Ulid,
+    c7: Ulid,
+    c8: Ulid,
+    c11: Ulid,
+}
+
+/// The story behind every expected figure below.
+fn fixture() -> Fixture {
+    let mut log = Log::default();
+    let proposal = ProposalKind::Proposal;
+    let suggestion = ProposalKind::Suggestion;
+    // R5 (2023): C11 due 2023-12-31, never closed → carried over, overdue, silently deferred.
+    let r5 = log.reply("A局", "A〔2023〕9号", "2023-05-01", ("区政协", "十五届三次会议", "3", proposal), "B");
+    let c11 = log.promise(r5, "2023-05-01", "A局", "C11 旧承诺", Some("2023-12-31"));
+    // R1 (2024): C1 closed in 2024 → not in 2025's scope; C2 open on 1 January → carried over, fulfilled on time.
+    let r1 = log.reply("A局", "A〔2024〕1号", "2024-06-01", ("区政协", "十五届四次会议", "1", proposal), "B");
+    let c1 = log.promise(r1, "2024-06-01", "A局", "C1 已于2024年办结", Some("2024-12-31"));
+    log.close(c1, "2024-11-01", "王五", Outcome::Fulfilled, &["验收"]);
+    let c2 = log.promise(r1, "2024-06-01", "A局", "C2 结转承诺", Some("2025-06-30"));
+    log.progress(c2, "2024-09-01", "王五", "2024-09-01");
+    // R2 (2025, 解决采纳, 满意): C3 fulfilled late, closed without evidence by the one who reported all progress;
+    // C4 overdue with nothing since its due date.
+    let r2 = log.reply("A局", "A〔2025〕5号", "2025-03-10", ("区政协", "十五届五次会议", "10", proposal), "解决采纳");
+    log.add(
+        r2,
+        "2025-04-01",
+        "王五",
+        "2025-04-01",
+        Event::ReplyEvaluated(ReplyEvaluated { satisfaction: Satisfaction::Satisfied, comment: None }),
+    );
+    let c3 = log.promise(r2, "2025-03-10", "A局", "C3 迟办结", Some("2025-09-30"));
+    let c4 = log.promise(r2, "2025-03-10", "A局", "C4 逾期", Some("2025-08-31"));
+    log.progress(c2, "2025-03-01", "王五", "2025-03-01");
+    log.progress(c3, "2025-05-01", "张三", "2025-05-01");
+    log.close(c2, "2025-06-20", "赵六", Outcome::Fulfilled, &["验收报告"]);
+    log.close(c3, "2025-10-15", "张三", Outcome::Fulfilled, &[]);
+    // R3 (2025, A, 不满意).
+    let r3 = log.reply("B委", "B〔2025〕2号", "2025-04-01", ("市人大", "十六届三次会议", "0200", suggestion), "A");
+    log.add(
+        r3,
+        "2025-05-01",
+        "王五",
+        "2025-05-01",
+        Event::ReplyEvaluated(ReplyEvaluated { satisfaction: Satisfaction::Dissatisfied, comment: None }),
+    );
+    let c5 = log.promise(r3, "2025-04-01", "B委", "C5 停滞", None);
+    let c6 = log.promise(r3, "2025-04-01", "B委", "C6 两次延期", Some("2025-12-01"));
+    let c7 = log.promise(r3, "2025-04-01", "B委", "C7 重开后推进", Some("2026-12-31"));
+    let c8 = log.promise(r3, "2025-04-01", "B委", "C8 次年办结", Some("2025-10-31"));
+    let c10 = log.promise(r3, "2025-04-01", "B委", "C10 误录", None);
+    log.add(
+        c10,
+        "2025-05-01",
+        "王五",
+        "2025-05-01",
+        Event::Dismissed(Dismissed { reason: "误录".into(), duplicate_of: None }),
+    );
+    log.add(
+        c6,
+        "2025-11-20",
+        "王五",
+        "2025-11-20",
+        Event::DueDateSet(DueDateSet { due: day("2026-03-31"), reason: Some("资金".into()) }),
+    );
+    log.add(
+        c6,
+        "2025-12-15",
+        "王五",
+        "2025-12-15",
+        Event::DueDateSet(DueDateSet { due: day("2026-06-30"), reason: Some("再延".into()) }),
+    );
+    log.close(c7, "2025-11-01", "李四", Outcome::Fulfilled, &["照片"]);
+    log.add(c7, "2025-11-15", "李四", "2025-11-15", Event::Reopened(Reopened { reason: "复查未达标".into() }));
+    log.progress(c7, "2025-12-01", "王五", "2025-12-01");
+    log.progress(c8, "2025-10-01", "王五", "2025-10-01");
+    // Recorded in January 2026: a back-filled progress report, and a closure that happened after the year.
+    log.progress(c5, "2025-07-01", "王五", "2026-01-05");
+    log.close(c8, "2026-01-15", "王五", Outcome::Fulfilled, &["验收"]);
+    // A 2026 reply is outside 2025's scope.
+    let r4 = log.reply("A局", "A〔2026〕1号", "2026-02-01", ("区政协", "十五届六次会议", "1", proposal), "B");
+    log.promise(r4, "2026-02-01", "A局", "2026年承诺", None);
+    Fixture { log, c2, c3, c4, c5, c6, c7, c8, c11 }
+}
+
+fn params(as_of: &str) -> Params {
+    Params { year: 2025, as_of: day(as_of), policy: Policy::default(), organ: None, assembly: None }
+}
+
+fn report(as_of: &str) -> (Fixture, Report) {
+    let fixture = fixture();
+    let report = build(&fixture.log.events, &params(as_of));
+    (fixture, report)
+}
+
+#[test]
+fn overview_figures() {
+    let (_, report) = report("2025-12-31");
+    let o = &report.overview;
+    assert_eq!((o.replies, o.replies_carried_over), (2, 2), "R2, R3 new; R1, R5 carried");
+    assert_eq!((o.commitments, o.new_commitments, o.carried_over), (9, 7, 2), "C1 and the 2026 promise are out");
+    let counts: Vec<(&str, usize)> = o.by_status.iter().map(|s| (s.status, s.count)).collect();
+    assert_eq!(
+        counts,
+        [
+            ("open", 0),
+            ("in_progress", 1),
+            ("stalled", 2),
+            ("overdue", 3),
+            ("fulfilled", 2),
+            ("partially_fulfilled", 0),
+            ("not_fulfilled", 0),
+            ("dismissed", 1)
+        ]
+    );
+    assert_eq!(o.by_status[3].share, Some(3.0 / 9.0));
+    // Due by 2025-12-31: C2, C11, C3, C4, C8; fulfilled: C2, C3; on time: C2 only.
+    assert_eq!((o.due, o.fulfilled_due, o.fulfilment_rate), (5, 2, Some(0.4)));
+    assert_eq!((o.on_time, o.on_time_rate), (1, Some(0.2)));
+    assert_eq!(o.silent_deferrals, 3, "C11, C4, and C8 (its closure is after the as-of date)");
+}
+
+#[test]
+fn handling_results_and_satisfaction_beside_fulfilment() {
+    let (_, report) = report("2025-12-31");
+    let rows: Vec<(&str, usize, usize, usize, usize, bool)> = report
+        .overview
+        .by_result
+        .iter()
+        .map(|r| (r.result.as_str(), r.replies, r.commitments, r.due, r.fulfilled_due, r.adopted_but_unfulfilled))
+        .collect();
+    assert_eq!(rows, [("A", 1, 5, 1, 0, true), ("解决采纳", 1, 2, 2, 1, true)]);
+    let s = &report.overview.satisfaction;
+    assert_eq!(
+        (s.replies, s.evaluated, s.satisfied, s.basically_satisfied, s.dissatisfied, s.not_evaluated),
+        (2, 2, 1, 0, 1, 0)
+    );
+    assert_eq!((s.satisfaction_rate, s.fulfilment_rate), (Some(0.5), Some(0.4)));
+}
+
+#[test]
+fn groups_by_organ_session_and_kind() {
+    let (_, report) = report("2025-12-31");
+    let organ = |name: &str| report.by_organ.iter().find(|g| g.group == name).unwrap().clone();
+    let a = organ("A局");
+    assert_eq!(
+        (a.made, a.fulfilled, a.overdue, a.stalled, a.open, a.due, a.fulfilment_rate),
+        (4, 2, 2, 0, 0, 4, Some(0.5))
+    );
+    let b = organ("B委");
+    assert_eq!(
+        (b.made, b.fulfilled, b.open, b.overdue, b.stalled, b.dismissed, b.due, b.fulfilment_rate),
+        (5, 0, 1, 1, 2, 1, 1, Some(0.0))
+    );
+    let sessions: Vec<(&str, usize)> = report.by_session.iter().map(|g| (g.group.as_str(), g.made)).collect();
+    assert_eq!(
+        sessions,
+        [
+            ("区政协 十五届三次会议", 1),
+            ("区政协 十五届五次会议", 2),
+            ("区政协 十五届四次会议", 1),
+            ("市人大 十六届三次会议", 5)
+        ]
+    );
+    let kinds: Vec<(&str, usize)> = report.by_kind.iter().map(|g| (g.group.as_str(), g.made)).collect();
+    assert_eq!(kinds, [("建议", 5), ("提案", 4)]);
+}
+
+#[test]
+fn overdue_and_stalled_commitments_with_their_days() {
+    let (f, report) = report("2025-12-31");
+    let rows: Vec<(String, &str, Option<i64>, Option<i64>)> =
+        report.attention.iter().map(|a| (a.id.clone(), a.status, a.days_overdue, a.days_since_progress)).collect();
+    assert_eq!(
+        rows,
+        [
+            (f.c11.to_string(), "overdue", Some(731), Some(975)),
+            (f.c4.to_string(), "overdue", Some(122), Some(296)),
+            (f.c5.to_string(), "stalled", None, Some(183)),
+            (f.c8.to_string(), "overdue", Some(61), Some(91)),
+            (f.c6.to_string(), "stalled", None, Some(274)),
+        ]
+    );
+}
+
+#[test]
+fn details_carry_sources_timelines_and_due_changes() {
+    let (f, report) = report("2025-12-31");
+    assert_eq!(report.details.len(), 9);
+    let detail = |id: Ulid| report.details.iter().find(|d| d.id == id.to_string()).unwrap();
+    let c2 = detail(f.c2);
+    assert!(c2.carried_over);
+    assert_eq!(c2.proposal, "区政协 十五届四次会议 第1号提案");
+    assert_eq!(
+        c2.timeline.iter().map(|t| t.event).collect::<Vec<_>>(),
+        ["CommitmentMade", "ProgressReported", "ProgressReported", "Closed"]
+    );
+    let c6 = detail(f.c6);
+    let changes: Vec<(Option<NaiveDate>, NaiveDate, Option<&str>)> =
+        c6.due_changes.iter().map(|c| (c.from, c.to, c.reason.as_deref())).collect();
+    assert_eq!(
+        changes,
+        [
+            (Some(day("2025-12-01")), day("2026-03-31"), Some("资金")),
+            (Some(day("2026-03-31")), day("2026-06-30"), Some("再延"))
+        ]
+    );
+    let c8 = detail(f.c8);
+    assert_eq!((c8.status, c8.closed_on), ("overdue", None), "the 2026 closure is hidden by the as-of date");
+    assert_eq!(report.details[0].id, f.c11.to_string(), "ordered by reply date");
+}
+
+#[test]
+fn audit_hints_from_replaying_the_log() {
+    let (f, report) = report("2025-12-31");
+    let hints: Vec<(String, &str)> = report.audit.iter().map(|h| (h.id.clone(), h.kind)).collect();
+    assert_eq!(
+        hints,
+        [
+            (f.c3.to_string(), "closed_without_evidence"),
+            (f.c3.to_string(), "same_actor"),
+            (f.c5.to_string(), "late_record"),
+            (f.c6.to_string(), "due_moved_repeatedly"),
+            (f.c7.to_string(), "reopened_after_closure"),
+        ]
+    );
+}
+
+#[test]
+fn monthly_activity() {
+    let (_, report) = report("2025-12-31");
+    let months: Vec<(&str, usize, usize)> =
+        report.activity.iter().map(|m| (m.month.as_str(), m.progress, m.closures)).collect();
+    assert_eq!(months.len(), 12);
+    let busy: Vec<_> = months.iter().filter(|m| m.1 + m.2 > 0).collect();
+    assert_eq!(
+        busy,
+        [
+            &("2025-03", 1, 0),
+            &("2025-05", 1, 0),
+            &("2025-06", 0, 1),
+            &("2025-07", 1, 0),
+            &("2025-10", 1, 1),
+            &("2025-11", 0, 1),
+            &("2025-12", 1, 0)
+        ]
+    );
+}
+
+#[test]
+fn a_later_as_of_date_sees_the_later_closure() {
+    let (f, report) = report("2026-02-01");
+    let c8 = report.details.iter().find(|d| d.id == f.c8.to_string()).unwrap();
+    assert_eq!(c8.status, "fulfilled");
+    assert_eq!(report.overview.silent_deferrals, 2);
+}
+
+#[test]
+fn filters_narrow_the_scope() {
+    let fixture = fixture();
+    let by_organ = build(&fixture.log.events, &Params { organ: Some("B委".into()), ..params("2025-12-31") });
+    assert_eq!((by_organ.overview.commitments, by_organ.overview.replies), (5, 1));
+    let by_assembly = build(&fixture.log.events, &Params { assembly: Some("区政协".into()), ..params("2025-12-31") });
+    assert_eq!(by_assembly.overview.commitments, 4);
+}
+
+#[test]
+fn the_footer_names_the_last_known_event() {
+    let (f, report) = report("2025-12-31");
+    let last = f.log.events.last().unwrap();
+    assert_eq!((report.footer.known_seq, report.footer.head_hash.as_str()), (last.seq, last.hash.as_str()));
+    let known = &f.log.events[..10];
+    let earlier = build(known, &params("2025-12-31"));
+    assert_eq!(earlier.footer.known_seq, 10);
+}
+
+#[test]
+fn text_formats_are_deterministic_and_carry_the_figures() {
+    let (fixture, report) = report("2025-12-31");
+    let again = build(&fixture.log.events, &params("2025-12-31"));
+    assert_eq!(again, report, "the same log and parameters give the same model");
+    for format in [Format::Markdown, Format::Csv, Format::Json, Format::Html] {
+        assert_eq!(render(&again, format).unwrap(), render(&report, format).unwrap());
+    }
+    let markdown = String::from_utf8(render(&report, Format::Markdown).unwrap()).unwrap();
+    for expected in [
+        "## 一、总体情况",
+        "落实率（办成率）40.0%",
+        "按期落实率 20.0%",
+        "悄然延期）：3 项",
+        "答复称已采纳，但有到期承诺未落实",
+        "## 六、审计提示",
+        "duban verify --seq",
+    ] {
+        assert!(markdown.contains(expected), "markdown lacks {expected}");
+    }
+    let csv = render(&report, Format::Csv).unwrap();
+    assert!(csv.starts_with("\u{FEFF}".as_bytes()), "CSV starts with a byte-order mark");
+    let text = String::from_utf8(csv[3..].to_vec()).unwrap();
+    assert_eq!(text.lines().count(), 10, "a header and one row per commitment");
+    let html = String::from_utf8(render(&report, Format::Html).unwrap()).unwrap();
+    assert!(
+        !html.contains("http") && !html.contains("src=") && !html.contains("<script") && !html.contains("@import"),
+        "no external references"
+    );
+    assert_eq!(html.matches("<svg").count(), 3, "status, activity and per-organ charts");
+}
+
+#[cfg(feature = "xlsx")]
+#[test]
+fn the_workbook_reads_back_with_real_numbers_and_dates() {
+    use calamine::{Data, Reader, Xlsx};
+    let (f, report) = report("2025-12-31");
+    let bytes = render(&report, Format::Xlsx).unwrap();
+    let mut workbook: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+    assert_eq!(workbook.sheet_names(), ["总体情况", "分单位", "逾期停滞", "明细"]);
+    let overview = workbook.worksheet_range("总体情况").unwrap();
+    assert_eq!(overview.get((0, 0)), Some(&Data::String("项目".into())));
+    assert_eq!(overview.get((3, 1)), Some(&Data::Float(9.0)), "承诺 is a number");
+    assert_eq!(overview.get((7, 2)), Some(&Data::Float(0.4)), "the fulfilment rate is a number");
+    let organs = workbook.worksheet_range("分单位").unwrap();
+    assert_eq!(organs.get((1, 0)), Some(&Data::String("A局".into())));
+    assert_eq!(organs.get((1, 1)), Some(&Data::Float(4.0)));
+    let attention = workbook.worksheet_range("逾期停滞").unwrap();
+    assert_eq!(attention.height(), 6);
+    match attention.get((1, 4)) {
+        // Excel's serial day number for 2023-12-31.
+        Some(Data::DateTime(date)) => assert_eq!(date.as_f64(), 45291.0),
+        other => panic!("the due date should be a real date, found {other:?}"),
+    }
+    let details = workbook.worksheet_range("明细").unwrap();
+    assert_eq!(details.height(), 10);
+    assert_eq!(details.get((1, 0)), Some(&Data::String(f.c11.to_string())));
+}
