@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use chrono::NaiveDate;
-use duban_domain::{Envelope, Policy};
-use duban_report::{build, render, Format, Params};
+use duban_domain::Policy;
+use duban_report::{build, render_to, Format, Params};
 
 use super::{check_writable, refuse, Ctx};
 use crate::time::{china, parse_date, KnownAt};
@@ -62,18 +62,20 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
         check_writable(out, args.force)?;
     }
     let store = ctx.open()?;
-    let mut log: Vec<Envelope> = Vec::new();
-    for envelope in store.read_all(1) {
-        let envelope = envelope?;
-        let known = match args.known_at {
+    let params_known_at = args.known_at;
+    let mut failure = None;
+    // The log streams through the report: only folded states and timelines are kept, never the whole log.
+    let log = store
+        .read_all(1)
+        .map_while(|read| read.map_err(|error| failure = Some(error)).ok())
+        .take_while(|envelope| match params_known_at {
             Some(KnownAt::Seq(seq)) => envelope.seq <= seq,
+            _ => true,
+        })
+        .filter(|envelope| match params_known_at {
             Some(KnownAt::Instant(instant)) => envelope.recorded_at <= instant,
-            None => true,
-        };
-        if known {
-            log.push(envelope);
-        }
-    }
+            _ => true,
+        });
     let params = Params {
         year: args.year,
         as_of,
@@ -81,17 +83,21 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
         organ: args.organ.clone(),
         assembly: args.assembly.clone(),
     };
-    let mut report = build(&log, &params);
+    let mut report = build(log, &params);
+    if let Some(error) = failure {
+        return Err(error.into());
+    }
     if args.format.stamps_generation_time() {
         report.footer.generated_at = Some(ctx.now.with_timezone(&china()).format("%Y-%m-%d %H:%M:%S").to_string());
     }
-    let bytes = render(&report, args.format)?;
     match &args.out {
-        None => ctx.out.write_all(&bytes)?,
+        None => render_to(&report, args.format, &mut ctx.out)?,
         Some(path) => {
             // Written beside the target and renamed: a failed run never leaves half a report under its name.
             let partial = path.with_extension(format!("{}.partial", args.format.extension()));
-            std::fs::write(&partial, &bytes)?;
+            let mut file = std::io::BufWriter::new(std::fs::File::create(&partial)?);
+            render_to(&report, args.format, &mut file)?;
+            file.into_inner().map_err(|error| error.into_error())?.sync_all()?;
             std::fs::rename(&partial, path)?;
             if ctx.json {
                 return ctx.print_json(&serde_json::json!({

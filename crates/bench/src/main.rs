@@ -1,5 +1,9 @@
-//! duban's benchmarks: `cargo run --release -p duban-bench -- parse` measures reply-parsing throughput on one core.
+//! duban's benchmarks: `cargo run --release -p duban-bench -- parse` measures reply-parsing throughput on one core;
+//! `-- report --events 1000000` builds the annual report over a generated history.
 
+mod generate;
+
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -23,11 +27,75 @@ enum Bench {
         #[arg(long, default_value_t = 3.0)]
         seconds: f64,
     },
+    /// The annual report over a generated history: the pure build and every renderer.
+    Report {
+        /// How many events to generate (about ten per commitment).
+        #[arg(long, default_value_t = 1_000_000)]
+        events: usize,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        #[arg(long, default_value_t = 2025)]
+        year: i32,
+    },
 }
 
 fn main() {
     match Cli::parse().bench {
         Bench::Parse { dir, seconds } => parse(dir, seconds),
+        Bench::Report { events, seed, year } => report(events, seed, year),
+    }
+}
+
+fn report(events: usize, seed: u64, year: i32) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let started = Instant::now();
+    let (events, commitments) = {
+        let histories = generate::histories(seed, events);
+        let log = generate::seal(&histories, duban_store::hash_of);
+        drop(histories);
+        let commitments = log.iter().filter(|e| matches!(e.event, duban_domain::Event::CommitmentMade(_))).count();
+        let mut file = std::io::BufWriter::new(std::fs::File::create(dir.path().join("events.jsonl")).unwrap());
+        for envelope in &log {
+            serde_json::to_writer(&mut file, envelope).unwrap();
+            file.write_all(b"\n").unwrap();
+        }
+        file.flush().unwrap();
+        (log.len(), commitments)
+    };
+    println!("report: generated {events} events, {commitments} commitments in {:.1} s", started.elapsed().as_secs_f64());
+    let store_path = dir.path().join("duban.db");
+    let started = Instant::now();
+    {
+        let store = duban_store::Store::create(&store_path).unwrap();
+        store.import_events(&dir.path().join("events.jsonl")).unwrap();
+    }
+    println!("report: restored into a store in {:.1} s", started.elapsed().as_secs_f64());
+    let duban = std::env::current_exe().unwrap().with_file_name("duban");
+    assert!(duban.exists(), "build the duban binary first: cargo build --release");
+    let as_of = format!("{year}-12-31");
+    let year = year.to_string();
+    for format in ["json", "md", "csv", "html", "xlsx"] {
+        let out = dir.path().join(format!("report.{format}"));
+        let output = std::process::Command::new("/usr/bin/time")
+            .args(["-f", "%e %M"])
+            .arg(&duban)
+            .args(["--store", &store_path.to_string_lossy(), "report", "--year", &year, "--as-of", &as_of])
+            .args(["--format", format, "--out", &out.to_string_lossy()])
+            .env("DUBAN_NOW", "2026-11-21T10:00:00+08:00")
+            .output()
+            .expect("/usr/bin/time runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let measured = stderr.lines().last().unwrap_or_default().to_string();
+        let mut figures = measured.split_whitespace();
+        let seconds: f64 = figures.next().and_then(|s| s.parse().ok()).unwrap_or(f64::NAN);
+        let peak_kb: f64 = figures.next().and_then(|s| s.parse().ok()).unwrap_or(f64::NAN);
+        assert!(output.status.success(), "duban report failed: {stderr}");
+        let size = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
+        println!(
+            "report: duban report --format {format}: {seconds:.2} s, peak RSS {:.0} MB, {:.1} MB written",
+            peak_kb / 1024.0,
+            size as f64 / 1e6
+        );
     }
 }
 

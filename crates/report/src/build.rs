@@ -4,9 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{Datelike, NaiveDate};
-use duban_domain::{
-    status, CommitmentState, Envelope, Event, Folded, Horizon, Policy, ReplyState, Satisfaction, Status,
-};
+use duban_domain::{status, CommitmentState, Envelope, Event, Folded, Policy, ReplyState, Satisfaction, Status, StreamKind};
 use ulid::Ulid;
 
 use crate::audit;
@@ -33,7 +31,54 @@ pub(crate) struct Item<'a> {
     pub status: Status,
     pub carried_over: bool,
     /// Its facts that occurred by the as-of date, in stream order.
-    pub events: Vec<&'a Envelope>,
+    pub facts: Vec<Fact>,
+}
+
+/// One fact about a commitment, kept compactly while the log streams past: its timeline entry, and what the
+/// due-date history and the audit hints need beyond it.
+pub(crate) struct Fact {
+    pub entry: TimelineEntry,
+    pub recorded_on: NaiveDate,
+    pub detail: FactDetail,
+}
+
+pub(crate) enum FactDetail {
+    Made { due: Option<NaiveDate> },
+    Progress,
+    DueSet { due: NaiveDate, reason: Option<String> },
+    Closed,
+    Reopened { reason: String },
+    Other,
+}
+
+impl Fact {
+    fn new(envelope: &Envelope) -> Fact {
+        let detail = match &envelope.event {
+            Event::CommitmentMade(made) => FactDetail::Made { due: made.due },
+            Event::ProgressReported(_) => FactDetail::Progress,
+            Event::DueDateSet(set) => FactDetail::DueSet { due: set.due, reason: set.reason.clone() },
+            Event::Closed(_) => FactDetail::Closed,
+            Event::Reopened(reopened) => FactDetail::Reopened { reason: reopened.reason.clone() },
+            _ => FactDetail::Other,
+        };
+        Fact {
+            entry: TimelineEntry {
+                seq: envelope.seq,
+                date: envelope.occurred_on,
+                event: envelope.event.tag(),
+                label: envelope.event.label(),
+                summary: envelope.event.summary(),
+                evidence: envelope.event.evidence().to_vec(),
+                actor: envelope.actor.clone(),
+            },
+            recorded_on: envelope.recorded_at.with_timezone(&china()).date_naive(),
+            detail,
+        }
+    }
+}
+
+fn china() -> chrono::FixedOffset {
+    chrono::FixedOffset::east_opt(8 * 3600).expect("+08:00")
 }
 
 fn rate(numerator: usize, denominator: usize) -> Option<f64> {
@@ -60,15 +105,39 @@ fn is_due(item: &Item, as_of: NaiveDate) -> bool {
     item.status != Status::Dismissed && item.state.due.is_some_and(|due| due <= as_of)
 }
 
-pub fn build(log: &[Envelope], params: &Params) -> Report {
+/// Builds the report in one pass over the log (in sequence order, already cut to what was known). The log is
+/// never held in memory: only folded states and the timelines of commitments are kept.
+pub fn build(log: impl IntoIterator<Item = Envelope>, params: &Params) -> Report {
     let as_of = params.as_of;
     let year_start = NaiveDate::from_ymd_opt(params.year, 1, 1).expect("a valid year");
-    let now = Folded::fold(log, Horizon { as_of: Some(as_of), ..Horizon::ALL });
-    let before_year = Folded::fold(log, Horizon { as_of: year_start.pred_opt(), ..Horizon::ALL });
-    let mut streams: HashMap<Ulid, Vec<&Envelope>> = HashMap::new();
-    for envelope in log.iter().filter(|e| e.occurred_on <= as_of) {
-        streams.entry(envelope.stream).or_default().push(envelope);
+    let before_year = year_start.pred_opt().expect("a valid year");
+    let mut now = Folded::default();
+    // Whether each commitment was made and still open at the end of the previous year.
+    let mut open_before_year: HashMap<Ulid, bool> = HashMap::new();
+    let mut facts: HashMap<Ulid, Vec<Fact>> = HashMap::new();
+    let (mut known_seq, mut head_hash) = (0, "0".repeat(64));
+    for envelope in log {
+        if envelope.occurred_on <= before_year {
+            let open = match &envelope.event {
+                Event::CommitmentMade(_) | Event::Reopened(_) => Some(true),
+                Event::Closed(_) | Event::Dismissed(_) => Some(false),
+                _ => None,
+            };
+            if let Some(open) = open {
+                open_before_year.insert(envelope.stream, open);
+            }
+        }
+        if envelope.occurred_on <= as_of {
+            now.apply(&envelope);
+            if envelope.event.stream_kind() == StreamKind::Commitment {
+                facts.entry(envelope.stream).or_default().push(Fact::new(&envelope));
+            }
+        }
+        known_seq = envelope.seq;
+        head_hash = envelope.hash;
     }
+    now.replies.retain(|_, reply| reply.registered.is_some());
+    now.commitments.retain(|_, commitment| commitment.made_on.is_some());
     let empty = ReplyState::default();
     let in_filters = |state: &CommitmentState, reply: &ReplyState| {
         params.organ.as_deref().is_none_or(|organ| state.owner.contains(organ) || reply.organ().contains(organ))
@@ -82,17 +151,17 @@ pub fn build(log: &[Envelope], params: &Params) -> Report {
     for (id, state) in &now.commitments {
         let reply = state.reply.and_then(|r| now.replies.get(&r)).unwrap_or(&empty);
         let Some(signed_on) = reply.signed_on() else { continue };
-        let carried_over = signed_on.year() < params.year
-            && before_year.commitments.get(id).is_some_and(|then| !then.is_closed() && !then.is_dismissed());
+        let carried_over = signed_on.year() < params.year && open_before_year.get(id).copied().unwrap_or(false);
         if !(signed_on.year() == params.year || carried_over) || !in_filters(state, reply) {
             continue;
         }
-        let events = streams.remove(id).unwrap_or_default();
-        items.push(Item { id: *id, state, reply, status: status(state, as_of, params.policy), carried_over, events });
+        let facts = facts.remove(id).unwrap_or_default();
+        items.push(Item { id: *id, state, reply, status: status(state, as_of, params.policy), carried_over, facts });
     }
+    drop(facts);
     // Source order: by reply, then as the commitments stand in it.
     items.sort_by_key(|item| {
-        (item.reply.signed_on(), item.reply.doc_no().to_string(), item.events.first().map(|e| e.seq), item.id)
+        (item.reply.signed_on(), item.reply.doc_no().to_string(), item.facts.first().map(|f| f.entry.seq), item.id)
     });
 
     let new_replies: Vec<&ReplyState> = now
@@ -122,10 +191,9 @@ pub fn build(log: &[Envelope], params: &Params) -> Report {
         item.reply.proposal().and_then(|p| p.kind).map_or("未注明".to_string(), |kind| kind.label().to_string())
     });
     let attention = attention(&items, as_of);
-    let details = items.iter().map(detail).collect();
     let audit = items.iter().flat_map(audit::hints).collect();
     let activity = activity(&items, params.year, as_of);
-    let last = log.last();
+    let details = items.into_iter().map(detail).collect();
     Report {
         title: format!("{}年度建议提案答复承诺跟踪报告", params.year),
         year: params.year,
@@ -139,12 +207,7 @@ pub fn build(log: &[Envelope], params: &Params) -> Report {
         details,
         audit,
         activity,
-        footer: Footer {
-            as_of,
-            known_seq: last.map_or(0, |e| e.seq),
-            head_hash: last.map_or_else(|| "0".repeat(64), |e| e.hash.clone()),
-            generated_at: None,
-        },
+        footer: Footer { as_of, known_seq, head_hash, generated_at: None },
     }
 }
 
@@ -234,9 +297,8 @@ fn silently_deferred(item: &Item, as_of: NaiveDate) -> bool {
     let Some(due) = item.state.due else { return false };
     item.status == Status::Overdue
         && due < as_of
-        && !item.events.iter().any(|e| {
-            e.occurred_on > due
-                && matches!(e.event, Event::ProgressReported(_) | Event::DueDateSet(_) | Event::Closed(_))
+        && !item.facts.iter().any(|f| {
+            f.entry.date > due && matches!(f.detail, FactDetail::Progress | FactDetail::DueSet { .. } | FactDetail::Closed)
         })
 }
 
@@ -290,20 +352,15 @@ fn attention(items: &[Item], as_of: NaiveDate) -> Vec<AttentionRow> {
     rows
 }
 
-fn detail(item: &Item) -> Detail {
+fn detail(item: Item) -> Detail {
     let mut due_changes = Vec::new();
     let mut current_due = None;
-    for envelope in &item.events {
-        match &envelope.event {
-            Event::CommitmentMade(made) => current_due = made.due,
-            Event::DueDateSet(set) => {
-                due_changes.push(DueChange {
-                    on: envelope.occurred_on,
-                    from: current_due,
-                    to: set.due,
-                    reason: set.reason.clone(),
-                });
-                current_due = Some(set.due);
+    for fact in &item.facts {
+        match &fact.detail {
+            FactDetail::Made { due } => current_due = *due,
+            FactDetail::DueSet { due, reason } => {
+                due_changes.push(DueChange { on: fact.entry.date, from: current_due, to: *due, reason: reason.clone() });
+                current_due = Some(*due);
             }
             _ => {}
         }
@@ -323,19 +380,7 @@ fn detail(item: &Item) -> Detail {
         due: item.state.due,
         last_progress_on: item.state.last_progress_on,
         closed_on: item.state.closure.as_ref().map(|closure| closure.on),
-        timeline: item
-            .events
-            .iter()
-            .map(|e| TimelineEntry {
-                seq: e.seq,
-                date: e.occurred_on,
-                event: e.event.tag(),
-                label: e.event.label(),
-                summary: e.event.summary(),
-                evidence: e.event.evidence().to_vec(),
-                actor: e.actor.clone(),
-            })
-            .collect(),
+        timeline: item.facts.into_iter().map(|fact| fact.entry).collect(),
         due_changes,
     }
 }
@@ -345,14 +390,14 @@ fn activity(items: &[Item], year: i32, as_of: NaiveDate) -> Vec<MonthActivity> {
         .filter_map(|month| NaiveDate::from_ymd_opt(year, month, 1))
         .filter(|first| *first <= as_of)
         .map(|first| {
-            let in_month = |e: &&&Envelope| e.occurred_on.year() == year && e.occurred_on.month() == first.month();
-            let count = |pick: fn(&Event) -> bool| {
-                items.iter().flat_map(|item| item.events.iter()).filter(in_month).filter(|e| pick(&e.event)).count()
+            let in_month = |f: &&Fact| f.entry.date.year() == year && f.entry.date.month() == first.month();
+            let count = |pick: fn(&FactDetail) -> bool| {
+                items.iter().flat_map(|item| item.facts.iter()).filter(in_month).filter(|f| pick(&f.detail)).count()
             };
             MonthActivity {
                 month: first.format("%Y-%m").to_string(),
-                progress: count(|event| matches!(event, Event::ProgressReported(_))),
-                closures: count(|event| matches!(event, Event::Closed(_))),
+                progress: count(|detail| matches!(detail, FactDetail::Progress)),
+                closures: count(|detail| matches!(detail, FactDetail::Closed)),
             }
         })
         .collect()

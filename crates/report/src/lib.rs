@@ -11,7 +11,7 @@ mod render;
 
 pub use build::{build, Params};
 pub use model::*;
-pub use render::{render, Format, RenderError};
+pub use render::{render, render_to, Format, RenderError};
 
 #[cfg(test)]
 mod tests;

@@ -179,7 +179,7 @@ fn params(as_of: &str) -> Params {
 
 fn report(as_of: &str) -> (Fixture, Report) {
     let fixture = fixture();
-    let report = build(&fixture.log.events, &params(as_of));
+    let report = build(fixture.log.events.clone(), &params(as_of));
     (fixture, report)
 }
 
@@ -348,9 +348,9 @@ fn a_later_as_of_date_sees_the_later_closure() {
 #[test]
 fn filters_narrow_the_scope() {
     let fixture = fixture();
-    let by_organ = build(&fixture.log.events, &Params { organ: Some("B委".into()), ..params("2025-12-31") });
+    let by_organ = build(fixture.log.events.clone(), &Params { organ: Some("B委".into()), ..params("2025-12-31") });
     assert_eq!((by_organ.overview.commitments, by_organ.overview.replies), (5, 1));
-    let by_assembly = build(&fixture.log.events, &Params { assembly: Some("区政协".into()), ..params("2025-12-31") });
+    let by_assembly = build(fixture.log.events.clone(), &Params { assembly: Some("区政协".into()), ..params("2025-12-31") });
     assert_eq!(by_assembly.overview.commitments, 4);
 }
 
@@ -360,14 +360,14 @@ fn the_footer_names_the_last_known_event() {
     let last = f.log.events.last().unwrap();
     assert_eq!((report.footer.known_seq, report.footer.head_hash.as_str()), (last.seq, last.hash.as_str()));
     let known = &f.log.events[..10];
-    let earlier = build(known, &params("2025-12-31"));
+    let earlier = build(known.to_vec(), &params("2025-12-31"));
     assert_eq!(earlier.footer.known_seq, 10);
 }
 
 #[test]
 fn text_formats_are_deterministic_and_carry_the_figures() {
     let (fixture, report) = report("2025-12-31");
-    let again = build(&fixture.log.events, &params("2025-12-31"));
+    let again = build(fixture.log.events.clone(), &params("2025-12-31"));
     assert_eq!(again, report, "the same log and parameters give the same model");
     for format in [Format::Markdown, Format::Csv, Format::Json, Format::Html] {
         assert_eq!(render(&again, format).unwrap(), render(&report, format).unwrap());

@@ -3,10 +3,10 @@
 use super::RenderError;
 use crate::model::Report;
 
-pub fn render(report: &Report) -> Result<Vec<u8>, RenderError> {
-    let mut bytes = "\u{FEFF}".as_bytes().to_vec();
+pub fn render(report: &Report, out: &mut dyn std::io::Write) -> Result<(), RenderError> {
+    out.write_all("\u{FEFF}".as_bytes())?;
     {
-        let mut writer = ::csv::Writer::from_writer(&mut bytes);
+        let mut writer = ::csv::Writer::from_writer(&mut *out);
         let error = |e: ::csv::Error| RenderError::Csv(e.to_string());
         writer
             .write_record([
@@ -54,7 +54,7 @@ pub fn render(report: &Report) -> Result<Vec<u8>, RenderError> {
                 ])
                 .map_err(error)?;
         }
-        writer.flush().map_err(|e| RenderError::Csv(e.to_string()))?;
+        writer.flush()?;
     }
-    Ok(bytes)
+    Ok(())
 }

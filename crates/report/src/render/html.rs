@@ -6,7 +6,7 @@ use std::fmt::Write;
 use html_escape::encode_text;
 
 use super::charts::{activity_bars, colour, organ_bars, status_bars};
-use super::{date_or_dash, percent};
+use super::{date_or_dash, percent, Sink};
 use crate::model::{GroupRow, Report};
 
 const STYLE: &str = r#"
@@ -29,7 +29,8 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: now
 .status { display: inline-block; padding: 0 6px; border-radius: 3px; color: #fff; font-size: 12px; white-space: nowrap; }
 .warn { color: var(--accent); font-weight: bold; }
 .charts { display: grid; grid-template-columns: 1fr 1fr; gap: 16px; }
-.chart { width: 100%; height: auto; }
+.chart { width: 100%; height: auto; max-width: 560px; }
+.wide-chart { max-width: 760px; }
 .chart .axis, .chart .legend { font-size: 12px; fill: var(--muted); }
 .chart .value { font-size: 12px; fill: var(--ink); }
 .chart .baseline { stroke: var(--rule); }
@@ -56,7 +57,7 @@ fn status_badge(code: &str, label: &str) -> String {
     format!(r#"<span class="status" style="background:{}">{}</span>"#, colour(code), label)
 }
 
-fn table_head(out: &mut String, titles: &[&str]) {
+fn table_head(out: &mut Sink, titles: &[&str]) {
     out.push_str("<table><thead><tr>");
     for title in titles {
         let _ = write!(out, "<th>{title}</th>");
@@ -64,7 +65,7 @@ fn table_head(out: &mut String, titles: &[&str]) {
     out.push_str("</tr></thead><tbody>");
 }
 
-fn groups(out: &mut String, first: &str, rows: &[GroupRow]) {
+fn groups(out: &mut Sink, first: &str, rows: &[GroupRow]) {
     table_head(
         out,
         &[first, "承诺", "已落实", "部分落实", "未落实", "待推进/推进中", "逾期", "停滞", "已撤销", "到期", "落实率"],
@@ -89,9 +90,10 @@ fn groups(out: &mut String, first: &str, rows: &[GroupRow]) {
     out.push_str("</tbody></table>");
 }
 
-pub fn render(report: &Report) -> String {
+pub fn render(report: &Report, writer: &mut dyn std::io::Write) -> std::io::Result<()> {
     let o = &report.overview;
-    let mut out = String::with_capacity(64 * 1024);
+    let mut sink = Sink::new(writer);
+    let out = &mut sink;
     let _ = write!(
         out,
         r#"<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{}</title><style>{STYLE}</style></head><body>"#,
@@ -129,7 +131,7 @@ pub fn render(report: &Report) -> String {
         status_bars(&o.by_status),
         activity_bars(&report.activity)
     );
-    table_head(&mut out, &["状态", "项数", "占比"]);
+    table_head(out, &["状态", "项数", "占比"]);
     for s in &o.by_status {
         let _ = write!(
             out,
@@ -140,7 +142,7 @@ pub fn render(report: &Report) -> String {
         );
     }
     out.push_str("</tbody></table><h3>按办理结果</h3>");
-    table_head(&mut out, &["办理结果", "答复", "承诺", "到期", "已落实", "落实率", "提示"]);
+    table_head(out, &["办理结果", "答复", "承诺", "到期", "已落实", "落实率", "提示"]);
     for r in &o.by_result {
         let warning = if r.adopted_but_unfulfilled {
             r#"<span class="warn">答复称已采纳，但有到期承诺未落实</span>"#
@@ -160,7 +162,7 @@ pub fn render(report: &Report) -> String {
     }
     let s = &o.satisfaction;
     out.push_str("</tbody></table><h3>满意度与办成率</h3>");
-    table_head(&mut out, &["答复", "已评价", "满意", "基本满意", "不满意", "未评价", "满意率", "办成率"]);
+    table_head(out, &["答复", "已评价", "满意", "基本满意", "不满意", "未评价", "满意率", "办成率"]);
     let _ = write!(out, "<tr>");
     for n in [s.replies, s.evaluated, s.satisfied, s.basically_satisfied, s.dissatisfied, s.not_evaluated] {
         let _ = write!(out, r#"<td class="num">{n}</td>"#);
@@ -172,20 +174,21 @@ pub fn render(report: &Report) -> String {
         percent(s.fulfilment_rate)
     );
 
-    out.push_str("<h2>二、分单位情况</h2>");
+    out.push_str("<h2>二、分单位情况</h2><div class=\"wide-chart\">");
     out.push_str(&organ_bars(&report.by_organ));
-    groups(&mut out, "责任单位", &report.by_organ);
+    out.push_str("</div>");
+    groups(out, "责任单位", &report.by_organ);
     out.push_str("<h2>三、分会议、分类情况</h2><h3>分会议</h3>");
-    groups(&mut out, "会议", &report.by_session);
+    groups(out, "会议", &report.by_session);
     out.push_str("<h3>分类</h3>");
-    groups(&mut out, "类别", &report.by_kind);
+    groups(out, "类别", &report.by_kind);
 
     out.push_str("<h2>四、逾期及停滞事项</h2>");
     if report.attention.is_empty() {
         out.push_str("<p>无。</p>");
     } else {
         table_head(
-            &mut out,
+            out,
             &["责任单位", "文号", "承诺内容", "状态", "期限", "最近进展", "逾期天数", "距最近进展天数"],
         );
         for a in &report.attention {
@@ -237,7 +240,7 @@ pub fn render(report: &Report) -> String {
                 change.to
             );
         }
-        table_head(&mut out, &["日期", "事件", "内容", "佐证", "记录人", "日志"]);
+        table_head(out, &["日期", "事件", "内容", "佐证", "记录人", "日志"]);
         for t in &d.timeline {
             let _ = write!(
                 out,
@@ -274,5 +277,5 @@ pub fn render(report: &Report) -> String {
         let _ = write!(out, "<p>生成时间：{}</p>", esc(at));
     }
     out.push_str("</footer></body></html>\n");
-    out
+    sink.finish()
 }

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::{date_or_dash, percent};
+use super::{date_or_dash, percent, Sink};
 use crate::model::{GroupRow, Report};
 
 /// Escapes text for a Markdown table cell.
@@ -10,16 +10,16 @@ fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace(['\n', '\r'], " ")
 }
 
-fn row(out: &mut String, cells: &[String]) {
+fn row(out: &mut Sink, cells: &[String]) {
     let _ = writeln!(out, "| {} |", cells.join(" | "));
 }
 
-fn header(out: &mut String, titles: &[&str]) {
+fn header(out: &mut Sink, titles: &[&str]) {
     let _ = writeln!(out, "| {} |", titles.join(" | "));
     let _ = writeln!(out, "|{}|", titles.iter().map(|_| "---").collect::<Vec<_>>().join("|"));
 }
 
-fn groups(out: &mut String, first: &str, rows: &[GroupRow]) {
+fn groups(out: &mut Sink, first: &str, rows: &[GroupRow]) {
     header(
         out,
         &[first, "承诺", "已落实", "部分落实", "未落实", "待推进/推进中", "逾期", "停滞", "已撤销", "到期", "落实率"],
@@ -44,8 +44,9 @@ fn groups(out: &mut String, first: &str, rows: &[GroupRow]) {
     }
 }
 
-pub fn render(report: &Report) -> String {
-    let mut out = String::new();
+pub fn render(report: &Report, writer: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let mut sink = Sink::new(writer);
+    let out = &mut sink;
     let o = &report.overview;
     let _ = writeln!(out, "# {}\n", report.title);
     let mut scope = vec![format!("截至 {}", report.as_of)];
@@ -71,16 +72,16 @@ pub fn render(report: &Report) -> String {
         percent(o.on_time_rate)
     );
     let _ = writeln!(out, "- 逾期后既无进展、也未调整期限或办结（悄然延期）：{} 项\n", o.silent_deferrals);
-    header(&mut out, &["状态", "项数", "占比"]);
+    header(out, &["状态", "项数", "占比"]);
     for s in &o.by_status {
-        row(&mut out, &[s.label.to_string(), s.count.to_string(), percent(s.share)]);
+        row(out, &[s.label.to_string(), s.count.to_string(), percent(s.share)]);
     }
     let _ = writeln!(out, "\n### 按办理结果\n");
-    header(&mut out, &["办理结果", "答复", "承诺", "到期", "已落实", "落实率", "提示"]);
+    header(out, &["办理结果", "答复", "承诺", "到期", "已落实", "落实率", "提示"]);
     for r in &o.by_result {
         let warning = if r.adopted_but_unfulfilled { "答复称已采纳，但有到期承诺未落实" } else { "" };
         row(
-            &mut out,
+            out,
             &[
                 cell(&r.result),
                 r.replies.to_string(),
@@ -94,9 +95,9 @@ pub fn render(report: &Report) -> String {
     }
     let s = &o.satisfaction;
     let _ = writeln!(out, "\n### 满意度与办成率\n");
-    header(&mut out, &["答复", "已评价", "满意", "基本满意", "不满意", "未评价", "满意率", "办成率"]);
+    header(out, &["答复", "已评价", "满意", "基本满意", "不满意", "未评价", "满意率", "办成率"]);
     row(
-        &mut out,
+            out,
         &[
             s.replies.to_string(),
             s.evaluated.to_string(),
@@ -110,20 +111,20 @@ pub fn render(report: &Report) -> String {
     );
 
     let _ = writeln!(out, "\n## 二、分单位情况\n");
-    groups(&mut out, "责任单位", &report.by_organ);
+    groups(out, "责任单位", &report.by_organ);
     let _ = writeln!(out, "\n## 三、分会议、分类情况\n\n### 分会议\n");
-    groups(&mut out, "会议", &report.by_session);
+    groups(out, "会议", &report.by_session);
     let _ = writeln!(out, "\n### 分类\n");
-    groups(&mut out, "类别", &report.by_kind);
+    groups(out, "类别", &report.by_kind);
 
     let _ = writeln!(out, "\n## 四、逾期及停滞事项\n");
     if report.attention.is_empty() {
         let _ = writeln!(out, "无。");
     } else {
-        header(&mut out, &["责任单位", "文号", "承诺内容", "状态", "期限", "最近进展", "逾期天数", "距最近进展天数"]);
+        header(out, &["责任单位", "文号", "承诺内容", "状态", "期限", "最近进展", "逾期天数", "距最近进展天数"]);
         for a in &report.attention {
             row(
-                &mut out,
+            out,
                 &[
                     cell(&a.owner),
                     cell(&a.doc_no),
@@ -159,10 +160,10 @@ pub fn render(report: &Report) -> String {
                 writeln!(out, "- 期限变更：{} 由 {} 改为 {}{reason}", change.on, date_or_dash(change.from), change.to);
         }
         let _ = writeln!(out);
-        header(&mut out, &["日期", "事件", "内容", "佐证", "记录人", "日志"]);
+        header(out, &["日期", "事件", "内容", "佐证", "记录人", "日志"]);
         for t in &d.timeline {
             row(
-                &mut out,
+            out,
                 &[
                     t.date.to_string(),
                     t.label.to_string(),
@@ -198,5 +199,5 @@ pub fn render(report: &Report) -> String {
     if let Some(at) = &f.generated_at {
         let _ = writeln!(out, "生成时间：{at}");
     }
-    out
+    sink.finish()
 }

@@ -7,6 +7,8 @@ mod markdown;
 #[cfg(feature = "xlsx")]
 mod xlsx;
 
+use std::io::Write;
+
 use crate::model::Report;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,23 +56,80 @@ pub enum RenderError {
     Xlsx(String),
     #[error("writing CSV failed: {0}")]
     Csv(String),
+    #[error("writing the report failed: {0}")]
+    Io(#[from] std::io::Error),
 }
 
-/// Renders the report in a format, as bytes ready to write.
-pub fn render(report: &Report, format: Format) -> Result<Vec<u8>, RenderError> {
+/// Renders the report in a format into a writer, streaming: the rendered document is never held whole.
+pub fn render_to(report: &Report, format: Format, out: &mut dyn Write) -> Result<(), RenderError> {
     match format {
-        Format::Markdown => Ok(markdown::render(report).into_bytes()),
-        Format::Html => Ok(html::render(report).into_bytes()),
-        Format::Csv => csv::render(report),
+        Format::Markdown => markdown::render(report, out)?,
+        Format::Html => html::render(report, out)?,
+        Format::Csv => csv::render(report, out)?,
         Format::Json => {
-            let mut bytes = serde_json::to_vec_pretty(report).expect("the report model always serializes");
-            bytes.push(b'\n');
-            Ok(bytes)
+            serde_json::to_writer_pretty(&mut *out, report).map_err(std::io::Error::from)?;
+            out.write_all(b"\n")?;
         }
         #[cfg(feature = "xlsx")]
-        Format::Xlsx => xlsx::render(report),
+        Format::Xlsx => out.write_all(&xlsx::render(report)?)?,
         #[cfg(not(feature = "xlsx"))]
-        Format::Xlsx => Err(RenderError::XlsxUnavailable),
+        Format::Xlsx => return Err(RenderError::XlsxUnavailable),
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Renders the report in a format, as bytes.
+pub fn render(report: &Report, format: Format) -> Result<Vec<u8>, RenderError> {
+    let mut bytes = Vec::new();
+    render_to(report, format, &mut bytes)?;
+    Ok(bytes)
+}
+
+/// Text written with `write!` is gathered and passed on to the writer in large pieces; the first I/O error is kept
+/// and returned by `finish`.
+pub(crate) struct Sink<'a> {
+    buffer: String,
+    out: &'a mut dyn Write,
+    error: Option<std::io::Error>,
+}
+
+impl<'a> Sink<'a> {
+    const FLUSH_AT: usize = 64 * 1024;
+
+    pub fn new(out: &'a mut dyn Write) -> Self {
+        Sink { buffer: String::with_capacity(Self::FLUSH_AT * 2), out, error: None }
+    }
+
+    pub fn push_str(&mut self, text: &str) {
+        self.buffer.push_str(text);
+        if self.buffer.len() >= Self::FLUSH_AT {
+            self.drain();
+        }
+    }
+
+    fn drain(&mut self) {
+        if self.error.is_none() {
+            if let Err(error) = self.out.write_all(self.buffer.as_bytes()) {
+                self.error = Some(error);
+            }
+        }
+        self.buffer.clear();
+    }
+
+    pub fn finish(mut self) -> std::io::Result<()> {
+        self.drain();
+        match self.error.take() {
+            Some(error) => Err(error),
+            None => Ok(()),
+        }
+    }
+}
+
+impl std::fmt::Write for Sink<'_> {
+    fn write_str(&mut self, text: &str) -> std::fmt::Result {
+        self.push_str(text);
+        Ok(())
     }
 }
 
