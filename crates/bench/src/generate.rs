@@ -90,12 +90,19 @@ pub fn reply(rng: &mut Rng, index: usize) -> ReplyHistory {
         signed_on,
         ..ReplyRegistered::default()
     };
-    let mut reply_events = vec![new_event(rng, reply_id, signed_on, &actor, Event::ReplyRegistered(Box::new(registered)))];
+    let mut reply_events =
+        vec![new_event(rng, reply_id, signed_on, &actor, Event::ReplyRegistered(Box::new(registered)))];
     if rng.chance(80) {
         let on = (signed_on + Duration::days(rng.between(10, 60))).min(horizon());
         let satisfaction = [Satisfaction::Satisfied, Satisfaction::BasicallySatisfied, Satisfaction::Dissatisfied]
             [[0, 0, 0, 1, 1, 2][rng.between(0, 5) as usize]];
-        reply_events.push(new_event(rng, reply_id, on, &actor, Event::ReplyEvaluated(ReplyEvaluated { satisfaction, comment: None })));
+        reply_events.push(new_event(
+            rng,
+            reply_id,
+            on,
+            &actor,
+            Event::ReplyEvaluated(ReplyEvaluated { satisfaction, comment: None }),
+        ));
     }
     let registered_at = reply_events[0].recorded_at;
     let mut streams = vec![(reply_id, reply_events)];
@@ -113,7 +120,14 @@ pub fn reply(rng: &mut Rng, index: usize) -> ReplyHistory {
     ReplyHistory { streams }
 }
 
-fn commitment(rng: &mut Rng, reply: Ulid, signed_on: NaiveDate, organ: &str, actor: &str, number: i64) -> (Ulid, Vec<NewEvent>) {
+fn commitment(
+    rng: &mut Rng,
+    reply: Ulid,
+    signed_on: NaiveDate,
+    organ: &str,
+    actor: &str,
+    number: i64,
+) -> (Ulid, Vec<NewEvent>) {
     let id = ulid(rng, signed_on);
     let due = rng.chance(70).then(|| signed_on + Duration::days(rng.between(90, 720)));
     let made = CommitmentMade {
@@ -152,19 +166,37 @@ fn commitment(rng: &mut Rng, reply: Ulid, signed_on: NaiveDate, organ: &str, act
             })
         } else if roll < 85 {
             let to = day + Duration::days(rng.between(60, 300));
-            let event = Event::DueDateSet(DueDateSet { due: to, reason: current_due.map(|_| "客观条件变化，调整期限".to_string()) });
+            let event = Event::DueDateSet(DueDateSet {
+                due: to,
+                reason: current_due.map(|_| "客观条件变化，调整期限".to_string()),
+            });
             current_due = Some(to);
             event
         } else if roll < 86 {
-            Event::Reassigned(Reassigned { owner: format!("示范区第{}局", rng.between(0, ORGANS as i64 - 1)), reason: "职能调整".into() })
+            Event::Reassigned(Reassigned {
+                owner: format!("示范区第{}局", rng.between(0, ORGANS as i64 - 1)),
+                reason: "职能调整".into(),
+            })
         } else if roll < 89 {
             Event::NoteAdded(NoteAdded { text: "电话督办".into() })
         } else if roll < 90 {
-            events.push(new_event(rng, id, day, actor, Event::Dismissed(Dismissed { reason: "重复登记".into(), duplicate_of: None })));
+            events.push(new_event(
+                rng,
+                id,
+                day,
+                actor,
+                Event::Dismissed(Dismissed { reason: "重复登记".into(), duplicate_of: None }),
+            ));
             break;
         } else {
             closed = true;
-            let outcome = [Outcome::Fulfilled, Outcome::Fulfilled, Outcome::Fulfilled, Outcome::PartiallyFulfilled, Outcome::NotFulfilled][rng.between(0, 4) as usize];
+            let outcome = [
+                Outcome::Fulfilled,
+                Outcome::Fulfilled,
+                Outcome::Fulfilled,
+                Outcome::PartiallyFulfilled,
+                Outcome::NotFulfilled,
+            ][rng.between(0, 4) as usize];
             let evidence = if rng.chance(85) { vec![format!("验收材料{}", rng.between(1, 999))] } else { vec![] };
             Event::Closed(Closed { outcome, summary: "已按承诺办结".into(), evidence })
         };

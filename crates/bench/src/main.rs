@@ -36,25 +36,34 @@ enum Bench {
         seed: u64,
         #[arg(long, default_value_t = 2025)]
         year: i32,
+        /// Keep the generated log and store here (and reuse them when present) instead of a temporary folder.
+        #[arg(long)]
+        dir: Option<PathBuf>,
     },
 }
 
 fn main() {
     match Cli::parse().bench {
         Bench::Parse { dir, seconds } => parse(dir, seconds),
-        Bench::Report { events, seed, year } => report(events, seed, year),
+        Bench::Report { events, seed, year, dir } => report(events, seed, year, dir),
     }
 }
 
-fn report(events: usize, seed: u64, year: i32) {
-    let dir = tempfile::tempdir().expect("a temporary directory");
+fn report(events: usize, seed: u64, year: i32, keep: Option<PathBuf>) {
+    let temporary = tempfile::tempdir().expect("a temporary directory");
+    let dir = keep.unwrap_or_else(|| temporary.path().to_path_buf());
+    std::fs::create_dir_all(&dir).unwrap();
     let started = Instant::now();
-    let (events, commitments) = {
+    let reuse = dir.join("duban.db").exists();
+    let (events, commitments) = if reuse {
+        println!("report: reusing {}", dir.display());
+        (0, 0)
+    } else {
         let histories = generate::histories(seed, events);
         let log = generate::seal(&histories, duban_store::hash_of);
         drop(histories);
         let commitments = log.iter().filter(|e| matches!(e.event, duban_domain::Event::CommitmentMade(_))).count();
-        let mut file = std::io::BufWriter::new(std::fs::File::create(dir.path().join("events.jsonl")).unwrap());
+        let mut file = std::io::BufWriter::new(std::fs::File::create(dir.join("events.jsonl")).unwrap());
         for envelope in &log {
             serde_json::to_writer(&mut file, envelope).unwrap();
             file.write_all(b"\n").unwrap();
@@ -62,20 +71,23 @@ fn report(events: usize, seed: u64, year: i32) {
         file.flush().unwrap();
         (log.len(), commitments)
     };
-    println!("report: generated {events} events, {commitments} commitments in {:.1} s", started.elapsed().as_secs_f64());
-    let store_path = dir.path().join("duban.db");
-    let started = Instant::now();
-    {
+    println!(
+        "report: generated {events} events, {commitments} commitments in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let store_path = dir.join("duban.db");
+    if !reuse {
+        let started = Instant::now();
         let store = duban_store::Store::create(&store_path).unwrap();
-        store.import_events(&dir.path().join("events.jsonl")).unwrap();
+        store.import_events(&dir.join("events.jsonl")).unwrap();
+        println!("report: restored into a store in {:.1} s", started.elapsed().as_secs_f64());
     }
-    println!("report: restored into a store in {:.1} s", started.elapsed().as_secs_f64());
     let duban = std::env::current_exe().unwrap().with_file_name("duban");
     assert!(duban.exists(), "build the duban binary first: cargo build --release");
     let as_of = format!("{year}-12-31");
     let year = year.to_string();
     for format in ["json", "md", "csv", "html", "xlsx"] {
-        let out = dir.path().join(format!("report.{format}"));
+        let out = dir.join(format!("report.{format}"));
         let output = std::process::Command::new("/usr/bin/time")
             .args(["-f", "%e %M"])
             .arg(&duban)

@@ -16,14 +16,20 @@ pub(crate) fn hints(item: &Item) -> Vec<AuditHint> {
         match &fact.detail {
             FactDetail::Closed => {
                 if fact.entry.evidence.is_empty() {
-                    hints.push(hint("closed_without_evidence", format!("{on} 办结（{}）未附佐证材料", fact.entry.summary)));
+                    hints.push(hint(
+                        "closed_without_evidence",
+                        format!("{on} 办结（{}）未附佐证材料", fact.entry.summary),
+                    ));
                 }
                 closed_before = true;
             }
             FactDetail::Progress => {
                 let lag = (fact.recorded_on - on).num_days();
                 if lag > LATE_RECORD_DAYS {
-                    hints.push(hint("late_record", format!("{on} 的进展迟至 {} 才记录（相隔 {lag} 天）", fact.recorded_on)));
+                    hints.push(hint(
+                        "late_record",
+                        format!("{on} 的进展迟至 {} 才记录（相隔 {lag} 天）", fact.recorded_on),
+                    ));
                 }
             }
             FactDetail::Reopened { reason } if closed_before => {

@@ -4,7 +4,9 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{Datelike, NaiveDate};
-use duban_domain::{status, CommitmentState, Envelope, Event, Folded, Policy, ReplyState, Satisfaction, Status, StreamKind};
+use duban_domain::{
+    status, CommitmentState, Envelope, Event, Folded, Policy, ReplyState, Satisfaction, Status, StreamKind,
+};
 use ulid::Ulid;
 
 use crate::audit;
@@ -298,7 +300,8 @@ fn silently_deferred(item: &Item, as_of: NaiveDate) -> bool {
     item.status == Status::Overdue
         && due < as_of
         && !item.facts.iter().any(|f| {
-            f.entry.date > due && matches!(f.detail, FactDetail::Progress | FactDetail::DueSet { .. } | FactDetail::Closed)
+            f.entry.date > due
+                && matches!(f.detail, FactDetail::Progress | FactDetail::DueSet { .. } | FactDetail::Closed)
         })
 }
 
@@ -359,7 +362,12 @@ fn detail(item: Item) -> Detail {
         match &fact.detail {
             FactDetail::Made { due } => current_due = *due,
             FactDetail::DueSet { due, reason } => {
-                due_changes.push(DueChange { on: fact.entry.date, from: current_due, to: *due, reason: reason.clone() });
+                due_changes.push(DueChange {
+                    on: fact.entry.date,
+                    from: current_due,
+                    to: *due,
+                    reason: reason.clone(),
+                });
                 current_due = Some(*due);
             }
             _ => {}

@@ -350,7 +350,8 @@ fn filters_narrow_the_scope() {
     let fixture = fixture();
     let by_organ = build(fixture.log.events.clone(), &Params { organ: Some("B委".into()), ..params("2025-12-31") });
     assert_eq!((by_organ.overview.commitments, by_organ.overview.replies), (5, 1));
-    let by_assembly = build(fixture.log.events.clone(), &Params { assembly: Some("区政协".into()), ..params("2025-12-31") });
+    let by_assembly =
+        build(fixture.log.events.clone(), &Params { assembly: Some("区政协".into()), ..params("2025-12-31") });
     assert_eq!(by_assembly.overview.commitments, 4);
 }
 

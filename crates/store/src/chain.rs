@@ -1,12 +1,13 @@
-//! The hash chain and the stored encoding of an envelope.
+//! The stored form of an envelope and the hash chain over it.
 //!
-//! Each envelope's hash is SHA-256 over its canonical JSON without the `hash` field; that JSON includes
-//! `prev_hash`, so every event commits to all before it. The canonical form is independent of how the log stores
-//! bytes, so an export re-hashes to the same chain.
+//! A stored event is `hash (32 bytes) ‖ body`, where `body` is the envelope in postcard (a compact binary serde
+//! format) with `prev_hash` inside it and `hash = SHA-256(body)`. So every event commits to all before it; `verify`
+//! hashes the stored bytes as they are, without re-encoding; and an export (JSON) re-hashes to the same chain,
+//! because the body is a deterministic function of the envelope's fields.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use duban_domain::{Envelope, Event, SCHEMA_VERSION};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use ulid::Ulid;
 
@@ -15,51 +16,133 @@ use crate::error::{Result, StoreError};
 /// The `prev_hash` of the first event.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// The envelope's fields in their canonical order, without `hash`.
-#[derive(Serialize)]
-struct Hashed<'a> {
+/// The envelope's fields in their stored order, without `hash`; dates as numbers, ids and hashes as raw bytes.
+#[derive(Serialize, Deserialize)]
+struct Body<E> {
     seq: u64,
-    id: &'a Ulid,
-    stream: &'a Ulid,
+    id: u128,
+    stream: u128,
     version: u32,
-    occurred_on: &'a NaiveDate,
-    recorded_at: &'a DateTime<Utc>,
-    actor: &'a str,
+    /// Days since 0001-01-01 (CE day number).
+    occurred_on: i32,
+    /// Nanoseconds since the Unix epoch.
+    recorded_at: i64,
+    actor: String,
     schema: u16,
-    prev_hash: &'a str,
-    event: &'a Event,
+    prev_hash: [u8; 32],
+    event: E,
 }
 
-/// The hash an envelope should carry, given its `prev_hash`.
-pub fn hash_of(envelope: &Envelope) -> String {
-    let hashed = Hashed {
+/// The fields `verify` needs, read without decoding the event (postcard is positional: every field up to the
+/// event is listed, in order).
+#[derive(Deserialize)]
+pub struct Head<'a> {
+    pub seq: u64,
+    _id: u128,
+    pub stream: u128,
+    pub version: u32,
+    _occurred_on: i32,
+    _recorded_at: i64,
+    _actor: &'a str,
+    pub schema: u16,
+    pub prev_hash: [u8; 32],
+}
+
+pub fn hex(bytes: &[u8; 32]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// Parses a 64-digit hex hash; anything else is `None`.
+pub fn unhex(text: &str) -> Option<[u8; 32]> {
+    if text.len() != 64 {
+        return None;
+    }
+    let mut bytes = [0u8; 32];
+    for (index, byte) in bytes.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(text.get(index * 2..index * 2 + 2)?, 16).ok()?;
+    }
+    Some(bytes)
+}
+
+fn body_of(envelope: &Envelope) -> Body<&Event> {
+    Body {
         seq: envelope.seq,
-        id: &envelope.id,
-        stream: &envelope.stream,
+        id: envelope.id.0,
+        stream: envelope.stream.0,
         version: envelope.version,
-        occurred_on: &envelope.occurred_on,
-        recorded_at: &envelope.recorded_at,
-        actor: &envelope.actor,
+        occurred_on: envelope.occurred_on.num_days_from_ce(),
+        recorded_at: envelope.recorded_at.timestamp_nanos_opt().unwrap_or(i64::MAX),
+        actor: envelope.actor.clone(),
         schema: envelope.schema,
-        prev_hash: &envelope.prev_hash,
+        // A malformed prev_hash (only possible in a hand-edited import) hashes as zeros and fails the chain check.
+        prev_hash: unhex(&envelope.prev_hash).unwrap_or([0xFF; 32]),
         event: &envelope.event,
-    };
-    let bytes = serde_json::to_vec(&hashed).expect("an envelope always serializes");
-    let digest = Sha256::digest(&bytes);
-    digest.iter().map(|byte| format!("{byte:02x}")).collect()
+    }
 }
 
-pub fn encode(envelope: &Envelope) -> Vec<u8> {
-    serde_json::to_vec(envelope).expect("an envelope always serializes")
+fn body_bytes(envelope: &Envelope) -> Vec<u8> {
+    postcard::to_stdvec(&body_of(envelope)).expect("an envelope always serializes")
+}
+
+/// The hash an envelope should carry, given its `prev_hash` (hex SHA-256 of its stored body).
+pub fn hash_of(envelope: &Envelope) -> String {
+    hex(&Sha256::digest(body_bytes(envelope)).into())
+}
+
+/// The stored bytes of an envelope (its hash, then its body), and that hash in hex. The envelope's own `hash`
+/// field is not read: sealing computes it.
+pub fn encode(envelope: &Envelope) -> (Vec<u8>, String) {
+    let body = body_bytes(envelope);
+    let hash: [u8; 32] = Sha256::digest(&body).into();
+    let mut bytes = Vec::with_capacity(32 + body.len());
+    bytes.extend_from_slice(&hash);
+    bytes.extend_from_slice(&body);
+    (bytes, hex(&hash))
+}
+
+fn corrupt(seq: u64, reason: impl Into<String>) -> StoreError {
+    StoreError::Corrupt { seq, reason: reason.into() }
+}
+
+/// Splits stored bytes into the stored hash and the body.
+pub fn split(seq: u64, bytes: &[u8]) -> Result<(&[u8; 32], &[u8])> {
+    let (hash, body) = bytes.split_first_chunk::<32>().ok_or_else(|| corrupt(seq, "记录过短"))?;
+    Ok((hash, body))
+}
+
+/// Reads the head fields of a stored body without decoding its event.
+pub fn head(seq: u64, body: &[u8]) -> Result<Head<'_>> {
+    let (head, _) = postcard::take_from_bytes::<Head>(body).map_err(|error| corrupt(seq, error.to_string()))?;
+    if head.schema > SCHEMA_VERSION {
+        return Err(StoreError::NewerSchema { found: head.schema, supported: SCHEMA_VERSION });
+    }
+    Ok(head)
 }
 
 pub fn decode(seq: u64, bytes: &[u8]) -> Result<Envelope> {
-    let envelope: Envelope =
-        serde_json::from_slice(bytes).map_err(|error| StoreError::Corrupt { seq, reason: error.to_string() })?;
-    if envelope.schema > SCHEMA_VERSION {
-        return Err(StoreError::NewerSchema { found: envelope.schema, supported: SCHEMA_VERSION });
-    }
-    Ok(envelope)
+    let (hash, body) = split(seq, bytes)?;
+    let head = head(seq, body)?;
+    let stored: Body<Event> = postcard::from_bytes(body).map_err(|error| corrupt(seq, error.to_string()))?;
+    let occurred_on =
+        NaiveDate::from_num_days_from_ce_opt(stored.occurred_on).ok_or_else(|| corrupt(seq, "发生日期无效"))?;
+    Ok(Envelope {
+        seq: stored.seq,
+        id: Ulid(stored.id),
+        stream: Ulid(stored.stream),
+        version: stored.version,
+        occurred_on,
+        recorded_at: DateTime::<Utc>::from_timestamp_nanos(stored.recorded_at),
+        actor: stored.actor,
+        schema: head.schema,
+        prev_hash: hex(&stored.prev_hash),
+        hash: hex(hash),
+        event: stored.event,
+    })
+}
+
+/// Whether stored bytes hash to the hash stored with them.
+pub fn sound(bytes: &[u8]) -> bool {
+    bytes.split_first_chunk::<32>().is_some_and(|(hash, body)| Sha256::digest(body).as_slice() == hash)
 }
 
 /// Log keys: big-endian sequence numbers sort in log order.
@@ -72,4 +155,13 @@ pub fn stream_key(stream: &Ulid, version: u32) -> [u8; 20] {
     key[..16].copy_from_slice(&stream.to_bytes());
     key[16..].copy_from_slice(&version.to_be_bytes());
     key
+}
+
+/// Encodes folded state for the projection trees.
+pub fn encode_state<T: Serialize>(state: &T) -> Vec<u8> {
+    postcard::to_stdvec(state).expect("state always serializes")
+}
+
+pub fn decode_state<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T> {
+    postcard::from_bytes(bytes).map_err(|error| corrupt(0, format!("状态投影条目：{error}")))
 }

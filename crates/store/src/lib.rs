@@ -69,6 +69,10 @@ pub struct Store {
 }
 
 const SCHEMA_KEY: &[u8] = b"schema";
+
+/// sled's page cache. Its default (1 GiB) would let one long scan of the log take a gigabyte of memory; reads are
+/// sequential, so a modest cache costs little speed.
+const CACHE_BYTES: u64 = 64 * 1024 * 1024;
 const HEAD_KEY: &[u8] = b"head";
 
 impl Store {
@@ -101,7 +105,7 @@ impl Store {
     }
 
     fn open_sled(path: &Path) -> Result<Store> {
-        let db = sled::Config::new().path(path).open().map_err(|error| match error {
+        let db = sled::Config::new().path(path).cache_capacity(CACHE_BYTES).open().map_err(|error| match error {
             sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
                 StoreError::InUse { path: path.to_path_buf() }
             }
@@ -175,12 +179,13 @@ impl Store {
                             head.hash.clone(),
                             String::new(),
                         );
-                        envelope.hash = chain::hash_of(&envelope);
+                        let (bytes, hash) = chain::encode(&envelope);
+                        envelope.hash = hash;
                         head = Head { seq: envelope.seq, hash: envelope.hash.clone() };
-                        batch.push(envelope);
+                        batch.push((envelope, bytes));
                     }
                     write_sealed((log, streams, heads, meta, replies, commitments), &batch)?;
-                    sealed.extend(batch);
+                    sealed.extend(batch.into_iter().map(|(envelope, _)| envelope));
                 }
                 Ok(sealed)
             })
@@ -335,14 +340,17 @@ fn read_head(meta: &TransactionalTree) -> TxResult<Head> {
 }
 
 fn decode_state<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
-    serde_json::from_slice(bytes)
-        .map_err(|error| StoreError::Corrupt { seq: 0, reason: format!("状态投影条目：{error}") })
+    chain::decode_state(bytes)
 }
 
-/// Writes already-sealed envelopes (consecutive, continuing the head) and folds them into the projection.
-fn write_sealed((log, streams, heads, meta, replies, commitments): Trees<'_>, sealed: &[Envelope]) -> TxResult<()> {
-    for envelope in sealed {
-        log.insert(&chain::seq_key(envelope.seq), chain::encode(envelope))?;
+/// Writes already-sealed envelopes with their stored bytes (consecutive, continuing the head) and folds them into
+/// the projection.
+fn write_sealed(
+    (log, streams, heads, meta, replies, commitments): Trees<'_>,
+    sealed: &[(Envelope, Vec<u8>)],
+) -> TxResult<()> {
+    for (envelope, bytes) in sealed {
+        log.insert(&chain::seq_key(envelope.seq), bytes.as_slice())?;
         streams.insert(&chain::stream_key(&envelope.stream, envelope.version), &chain::seq_key(envelope.seq))?;
         heads.insert(&envelope.stream.to_bytes(), &envelope.version.to_be_bytes())?;
         let key = envelope.stream.to_string();
@@ -350,16 +358,16 @@ fn write_sealed((log, streams, heads, meta, replies, commitments): Trees<'_>, se
             StreamKind::Reply => {
                 let mut state: ReplyState = project(replies, &key)?;
                 state.apply(envelope);
-                replies.insert(key.as_bytes(), serde_json::to_vec(&state).expect("state serializes"))?;
+                replies.insert(key.as_bytes(), chain::encode_state(&state))?;
             }
             StreamKind::Commitment => {
                 let mut state: CommitmentState = project(commitments, &key)?;
                 state.apply(envelope);
-                commitments.insert(key.as_bytes(), serde_json::to_vec(&state).expect("state serializes"))?;
+                commitments.insert(key.as_bytes(), chain::encode_state(&state))?;
             }
         }
     }
-    if let Some(last) = sealed.last() {
+    if let Some((last, _)) = sealed.last() {
         meta.insert(HEAD_KEY, Head { seq: last.seq, hash: last.hash.clone() }.to_bytes())?;
     }
     Ok(())

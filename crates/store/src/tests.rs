@@ -243,9 +243,9 @@ fn rebuild_repairs_a_damaged_projection_and_says_what_it_fixed() {
     assert!(store.rebuild().unwrap().differences.is_empty());
     let mut wrong = store.commitment(&commitment).unwrap().unwrap();
     wrong.owner = "篡改".into();
-    store.commitments.insert(commitment.to_string(), serde_json::to_vec(&wrong).unwrap()).unwrap();
+    store.commitments.insert(commitment.to_string(), chain::encode_state(&wrong)).unwrap();
     let ghost = Ulid::new();
-    store.commitments.insert(ghost.to_string(), serde_json::to_vec(&CommitmentState::default()).unwrap()).unwrap();
+    store.commitments.insert(ghost.to_string(), chain::encode_state(&CommitmentState::default())).unwrap();
     let report = store.rebuild().unwrap();
     let kinds: Vec<(Ulid, &str)> = report.differences.iter().map(|d| (d.id, d.kind)).collect();
     assert!(kinds.contains(&(commitment, "changed")) && kinds.contains(&(ghost, "extra")), "{kinds:?}");

@@ -53,6 +53,8 @@ impl Store {
 
     fn write_restored(&self, batch: &[Envelope]) -> Result<()> {
         let Some(first) = batch.first() else { return Ok(()) };
+        let batch: Vec<(Envelope, Vec<u8>)> =
+            batch.iter().map(|envelope| (envelope.clone(), chain::encode(envelope).0)).collect();
         let trees = (&self.log, &self.streams, &self.heads, &self.meta, &self.replies, &self.commitments);
         trees
             .transaction(|(log, streams, heads, meta, replies, commitments)| {
@@ -60,7 +62,7 @@ impl Store {
                 if head.seq + 1 != first.seq || head.hash != first.prev_hash {
                     return abort(StoreError::Conflict { stream: first.stream, expected: 0, actual: 0 });
                 }
-                write_sealed((log, streams, heads, meta, replies, commitments), batch)
+                write_sealed((log, streams, heads, meta, replies, commitments), &batch)
             })
             .map_err(from_transaction)
     }

@@ -4,7 +4,6 @@
 use std::collections::{BTreeMap, HashMap};
 
 use duban_domain::Folded;
-use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sled::Transactional;
 use ulid::Ulid;
@@ -44,7 +43,8 @@ impl Store {
     /// Walks the whole log from seq 1, checking positions, stream versions, the stream index and every hash.
     pub fn verify(&self) -> Result<VerifyReport> {
         let mut head = Head { seq: 0, hash: GENESIS.to_string() };
-        let mut versions: HashMap<Ulid, u32> = HashMap::new();
+        let mut previous = [0u8; 32];
+        let mut versions: HashMap<u128, u32> = HashMap::new();
         let broken = |head: Head, seq: u64, reason: String| {
             Ok(VerifyReport { events: head.seq, head, broken: Some((seq, reason)) })
         };
@@ -58,34 +58,40 @@ impl Store {
             if seq != expected {
                 return broken(head, expected, format!("第 {expected} 条事件缺失（其后存有第 {seq} 条）"));
             }
-            let envelope = match chain::decode(seq, &bytes) {
-                Ok(envelope) => envelope,
+            if !chain::sound(&bytes) {
+                return broken(head, seq, "内容与其哈希不符（已被改动）".into());
+            }
+            let (hash, body) = chain::split(seq, &bytes)?;
+            let stored = match chain::head(seq, body) {
+                Ok(stored) => stored,
                 Err(error) => return broken(head, seq, error.to_string()),
             };
-            if envelope.seq != seq {
+            if stored.seq != seq {
                 return broken(
                     head,
                     seq,
-                    format!("存于第 {seq} 位的事件自称第 {} 条（顺序被调换或有插入）", envelope.seq),
+                    format!("存于第 {seq} 位的事件自称第 {} 条（顺序被调换或有插入）", stored.seq),
                 );
             }
-            if envelope.prev_hash != head.hash {
+            if stored.prev_hash != previous {
                 return broken(head, seq, "与前一条事件不衔接（prev_hash 不符）".into());
             }
-            if chain::hash_of(&envelope) != envelope.hash {
-                return broken(head, seq, "内容与其哈希不符（已被改动）".into());
-            }
-            let version = versions.entry(envelope.stream).or_default();
-            if envelope.version != *version + 1 {
-                let reason = format!("流 {} 的版本由 {} 跳到 {}", envelope.stream, version, envelope.version);
+            let version = versions.entry(stored.stream).or_default();
+            if stored.version != *version + 1 {
+                let reason = format!("流 {} 的版本由 {} 跳到 {}", Ulid(stored.stream), version, stored.version);
                 return broken(head, seq, reason);
             }
-            *version = envelope.version;
-            let indexed = self.streams.get(chain::stream_key(&envelope.stream, envelope.version))?;
+            *version = stored.version;
+            let indexed = self.streams.get(chain::stream_key(&Ulid(stored.stream), stored.version))?;
             if indexed.as_deref() != Some(&chain::seq_key(seq)[..]) {
                 return broken(head, seq, "流索引未指向此事件".into());
             }
-            head = Head { seq, hash: envelope.hash };
+            // The event itself must decode, or no reader could use it.
+            if let Err(error) = chain::decode(seq, &bytes) {
+                return broken(head, seq, error.to_string());
+            }
+            previous = *hash;
+            head = Head { seq, hash: chain::hex(hash) };
         }
         let recorded = self.head()?;
         if recorded != head {
@@ -139,12 +145,12 @@ impl Store {
 }
 
 /// A projection tree keyed by id; an entry that does not decode counts as absent, so rebuild rewrites it.
-fn stored_states<T: DeserializeOwned>(tree: &sled::Tree) -> Result<BTreeMap<Ulid, Option<T>>> {
+fn stored_states<T: for<'de> serde::Deserialize<'de>>(tree: &sled::Tree) -> Result<BTreeMap<Ulid, Option<T>>> {
     let mut states = BTreeMap::new();
     for entry in tree.iter() {
         let (key, bytes) = entry?;
         if let Some(id) = std::str::from_utf8(&key).ok().and_then(|text| text.parse().ok()) {
-            states.insert(id, serde_json::from_slice(&bytes).ok());
+            states.insert(id, chain::decode_state(&bytes).ok());
         }
     }
     Ok(states)
@@ -162,7 +168,7 @@ fn compare<T: PartialEq + Serialize>(
             Some(existing) if existing.as_ref() != Some(state) => "changed",
             Some(_) => continue,
         };
-        fixes.push((Difference { id: *id, kind }, Some(serde_json::to_vec(state).expect("state serializes"))));
+        fixes.push((Difference { id: *id, kind }, Some(chain::encode_state(state))));
     }
     for id in stored.keys().filter(|id| !folded.contains_key(id)) {
         fixes.push((Difference { id: *id, kind: "extra" }, None));

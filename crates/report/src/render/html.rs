@@ -187,10 +187,7 @@ pub fn render(report: &Report, writer: &mut dyn std::io::Write) -> std::io::Resu
     if report.attention.is_empty() {
         out.push_str("<p>无。</p>");
     } else {
-        table_head(
-            out,
-            &["责任单位", "文号", "承诺内容", "状态", "期限", "最近进展", "逾期天数", "距最近进展天数"],
-        );
+        table_head(out, &["责任单位", "文号", "承诺内容", "状态", "期限", "最近进展", "逾期天数", "距最近进展天数"]);
         for a in &report.attention {
             let _ = write!(
                 out,

@@ -97,7 +97,7 @@ pub fn render(report: &Report, writer: &mut dyn std::io::Write) -> std::io::Resu
     let _ = writeln!(out, "\n### 满意度与办成率\n");
     header(out, &["答复", "已评价", "满意", "基本满意", "不满意", "未评价", "满意率", "办成率"]);
     row(
-            out,
+        out,
         &[
             s.replies.to_string(),
             s.evaluated.to_string(),
@@ -124,7 +124,7 @@ pub fn render(report: &Report, writer: &mut dyn std::io::Write) -> std::io::Resu
         header(out, &["责任单位", "文号", "承诺内容", "状态", "期限", "最近进展", "逾期天数", "距最近进展天数"]);
         for a in &report.attention {
             row(
-            out,
+                out,
                 &[
                     cell(&a.owner),
                     cell(&a.doc_no),
@@ -163,7 +163,7 @@ pub fn render(report: &Report, writer: &mut dyn std::io::Write) -> std::io::Resu
         header(out, &["日期", "事件", "内容", "佐证", "记录人", "日志"]);
         for t in &d.timeline {
             row(
-            out,
+                out,
                 &[
                     t.date.to_string(),
                     t.label.to_string(),
