@@ -1,6 +1,8 @@
 //! 审计提示: sequences in a commitment's history that an auditor should look at. They are hints, not verdicts.
 
-use crate::build::{FactDetail, Item};
+use duban_domain::Event;
+
+use crate::build::Item;
 use crate::model::AuditHint;
 
 /// Progress recorded more than this many days after it happened is worth a look.
@@ -12,28 +14,24 @@ pub(crate) fn hints(item: &Item) -> Vec<AuditHint> {
     let mut hints = Vec::new();
     let mut closed_before = false;
     for fact in &item.facts {
-        let on = fact.entry.date;
-        match &fact.detail {
-            FactDetail::Closed => {
-                if fact.entry.evidence.is_empty() {
-                    hints.push(hint(
-                        "closed_without_evidence",
-                        format!("{on} 办结（{}）未附佐证材料", fact.entry.summary),
-                    ));
+        let on = fact.date;
+        match &fact.event {
+            Event::Closed(closed) => {
+                if closed.evidence.is_empty() {
+                    let message = format!("{on} 办结（{}）未附佐证材料", closed.outcome.label());
+                    hints.push(hint("closed_without_evidence", message));
                 }
                 closed_before = true;
             }
-            FactDetail::Progress => {
+            Event::ProgressReported(_) => {
                 let lag = (fact.recorded_on - on).num_days();
                 if lag > LATE_RECORD_DAYS {
-                    hints.push(hint(
-                        "late_record",
-                        format!("{on} 的进展迟至 {} 才记录（相隔 {lag} 天）", fact.recorded_on),
-                    ));
+                    let message = format!("{on} 的进展迟至 {} 才记录（相隔 {lag} 天）", fact.recorded_on);
+                    hints.push(hint("late_record", message));
                 }
             }
-            FactDetail::Reopened { reason } if closed_before => {
-                hints.push(hint("reopened_after_closure", format!("{on} 办结后重新打开：{reason}")));
+            Event::Reopened(reopened) if closed_before => {
+                hints.push(hint("reopened_after_closure", format!("{on} 办结后重新打开：{}", reopened.reason)));
             }
             _ => {}
         }
@@ -41,15 +39,11 @@ pub(crate) fn hints(item: &Item) -> Vec<AuditHint> {
     if item.state.due_changes >= 2 {
         hints.push(hint("due_moved_repeatedly", format!("期限已变更 {} 次", item.state.due_changes)));
     }
-    let progress_actors: Vec<&str> = item
-        .facts
-        .iter()
-        .filter(|f| matches!(f.detail, FactDetail::Progress))
-        .map(|f| f.entry.actor.as_str())
-        .collect();
-    for closer in item.facts.iter().filter(|f| matches!(f.detail, FactDetail::Closed)) {
-        if !progress_actors.is_empty() && progress_actors.iter().all(|actor| *actor == closer.entry.actor) {
-            hints.push(hint("same_actor", format!("办结人 {} 也是全部进展的报告人", closer.entry.actor)));
+    let progress_actors: Vec<&str> =
+        item.facts.iter().filter(|f| matches!(f.event, Event::ProgressReported(_))).map(|f| f.actor.as_str()).collect();
+    for closer in item.facts.iter().filter(|f| matches!(f.event, Event::Closed(_))) {
+        if !progress_actors.is_empty() && progress_actors.iter().all(|actor| *actor == closer.actor) {
+            hints.push(hint("same_actor", format!("办结人 {} 也是全部进展的报告人", closer.actor)));
         }
     }
     hints

@@ -36,45 +36,36 @@ pub(crate) struct Item<'a> {
     pub facts: Vec<Fact>,
 }
 
-/// One fact about a commitment, kept compactly while the log streams past: its timeline entry, and what the
-/// due-date history and the audit hints need beyond it.
+/// One fact about a commitment, kept while the log streams past: the event itself (moved out of its envelope,
+/// not copied) and what the timeline, the due-date history and the audit hints need beyond it.
 pub(crate) struct Fact {
-    pub entry: TimelineEntry,
+    pub seq: u64,
+    pub date: NaiveDate,
     pub recorded_on: NaiveDate,
-    pub detail: FactDetail,
-}
-
-pub(crate) enum FactDetail {
-    Made { due: Option<NaiveDate> },
-    Progress,
-    DueSet { due: NaiveDate, reason: Option<String> },
-    Closed,
-    Reopened { reason: String },
-    Other,
+    pub actor: String,
+    pub event: Event,
 }
 
 impl Fact {
-    fn new(envelope: &Envelope) -> Fact {
-        let detail = match &envelope.event {
-            Event::CommitmentMade(made) => FactDetail::Made { due: made.due },
-            Event::ProgressReported(_) => FactDetail::Progress,
-            Event::DueDateSet(set) => FactDetail::DueSet { due: set.due, reason: set.reason.clone() },
-            Event::Closed(_) => FactDetail::Closed,
-            Event::Reopened(reopened) => FactDetail::Reopened { reason: reopened.reason.clone() },
-            _ => FactDetail::Other,
-        };
+    fn new(envelope: Envelope) -> Fact {
         Fact {
-            entry: TimelineEntry {
-                seq: envelope.seq,
-                date: envelope.occurred_on,
-                event: envelope.event.tag(),
-                label: envelope.event.label(),
-                summary: envelope.event.summary(),
-                evidence: envelope.event.evidence().to_vec(),
-                actor: envelope.actor.clone(),
-            },
+            seq: envelope.seq,
+            date: envelope.occurred_on,
             recorded_on: envelope.recorded_at.with_timezone(&china()).date_naive(),
-            detail,
+            actor: envelope.actor,
+            event: envelope.event,
+        }
+    }
+
+    fn entry(self) -> TimelineEntry {
+        TimelineEntry {
+            seq: self.seq,
+            date: self.date,
+            event: self.event.tag(),
+            label: self.event.label(),
+            summary: self.event.summary(),
+            evidence: self.event.evidence().to_vec(),
+            actor: self.actor,
         }
     }
 }
@@ -118,7 +109,8 @@ pub fn build(log: impl IntoIterator<Item = Envelope>, params: &Params) -> Report
     let mut open_before_year: HashMap<Ulid, bool> = HashMap::new();
     let mut facts: HashMap<Ulid, Vec<Fact>> = HashMap::new();
     let (mut known_seq, mut head_hash) = (0, "0".repeat(64));
-    for envelope in log {
+    for mut envelope in log {
+        known_seq = envelope.seq;
         if envelope.occurred_on <= before_year {
             let open = match &envelope.event {
                 Event::CommitmentMade(_) | Event::Reopened(_) => Some(true),
@@ -129,14 +121,25 @@ pub fn build(log: impl IntoIterator<Item = Envelope>, params: &Params) -> Report
                 open_before_year.insert(envelope.stream, open);
             }
         }
-        if envelope.occurred_on <= as_of {
-            now.apply(&envelope);
-            if envelope.event.stream_kind() == StreamKind::Commitment {
-                facts.entry(envelope.stream).or_default().push(Fact::new(&envelope));
+        if envelope.occurred_on > as_of {
+            head_hash = envelope.hash;
+            continue;
+        }
+        now.apply(&envelope);
+        head_hash = std::mem::take(&mut envelope.hash);
+        if envelope.event.stream_kind() == StreamKind::Commitment {
+            // Commitments of replies signed after the year can never be in scope: keep nothing of them.
+            let reply_year = now
+                .commitments
+                .get(&envelope.stream)
+                .and_then(|c| c.reply)
+                .and_then(|reply| now.replies.get(&reply))
+                .and_then(|reply| reply.signed_on())
+                .map(|signed| signed.year());
+            if reply_year.is_none_or(|year| year <= params.year) {
+                facts.entry(envelope.stream).or_default().push(Fact::new(envelope));
             }
         }
-        known_seq = envelope.seq;
-        head_hash = envelope.hash;
     }
     now.replies.retain(|_, reply| reply.registered.is_some());
     now.commitments.retain(|_, commitment| commitment.made_on.is_some());
@@ -163,7 +166,7 @@ pub fn build(log: impl IntoIterator<Item = Envelope>, params: &Params) -> Report
     drop(facts);
     // Source order: by reply, then as the commitments stand in it.
     items.sort_by_key(|item| {
-        (item.reply.signed_on(), item.reply.doc_no().to_string(), item.facts.first().map(|f| f.entry.seq), item.id)
+        (item.reply.signed_on(), item.reply.doc_no().to_string(), item.facts.first().map(|f| f.seq), item.id)
     });
 
     let new_replies: Vec<&ReplyState> = now
@@ -300,8 +303,7 @@ fn silently_deferred(item: &Item, as_of: NaiveDate) -> bool {
     item.status == Status::Overdue
         && due < as_of
         && !item.facts.iter().any(|f| {
-            f.entry.date > due
-                && matches!(f.detail, FactDetail::Progress | FactDetail::DueSet { .. } | FactDetail::Closed)
+            f.date > due && matches!(f.event, Event::ProgressReported(_) | Event::DueDateSet(_) | Event::Closed(_))
         })
 }
 
@@ -359,16 +361,16 @@ fn detail(item: Item) -> Detail {
     let mut due_changes = Vec::new();
     let mut current_due = None;
     for fact in &item.facts {
-        match &fact.detail {
-            FactDetail::Made { due } => current_due = *due,
-            FactDetail::DueSet { due, reason } => {
+        match &fact.event {
+            Event::CommitmentMade(made) => current_due = made.due,
+            Event::DueDateSet(set) => {
                 due_changes.push(DueChange {
-                    on: fact.entry.date,
+                    on: fact.date,
                     from: current_due,
-                    to: *due,
-                    reason: reason.clone(),
+                    to: set.due,
+                    reason: set.reason.clone(),
                 });
-                current_due = Some(*due);
+                current_due = Some(set.due);
             }
             _ => {}
         }
@@ -388,7 +390,7 @@ fn detail(item: Item) -> Detail {
         due: item.state.due,
         last_progress_on: item.state.last_progress_on,
         closed_on: item.state.closure.as_ref().map(|closure| closure.on),
-        timeline: item.facts.into_iter().map(|fact| fact.entry).collect(),
+        timeline: item.facts.into_iter().map(Fact::entry).collect(),
         due_changes,
     }
 }
@@ -398,14 +400,14 @@ fn activity(items: &[Item], year: i32, as_of: NaiveDate) -> Vec<MonthActivity> {
         .filter_map(|month| NaiveDate::from_ymd_opt(year, month, 1))
         .filter(|first| *first <= as_of)
         .map(|first| {
-            let in_month = |f: &&Fact| f.entry.date.year() == year && f.entry.date.month() == first.month();
-            let count = |pick: fn(&FactDetail) -> bool| {
-                items.iter().flat_map(|item| item.facts.iter()).filter(in_month).filter(|f| pick(&f.detail)).count()
+            let in_month = |f: &&Fact| f.date.year() == year && f.date.month() == first.month();
+            let count = |pick: fn(&Event) -> bool| {
+                items.iter().flat_map(|item| item.facts.iter()).filter(in_month).filter(|f| pick(&f.event)).count()
             };
             MonthActivity {
                 month: first.format("%Y-%m").to_string(),
-                progress: count(|detail| matches!(detail, FactDetail::Progress)),
-                closures: count(|detail| matches!(detail, FactDetail::Closed)),
+                progress: count(|event| matches!(event, Event::ProgressReported(_))),
+                closures: count(|event| matches!(event, Event::Closed(_))),
             }
         })
         .collect()

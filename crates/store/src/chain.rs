@@ -49,7 +49,13 @@ pub struct Head<'a> {
 }
 
 pub fn hex(bytes: &[u8; 32]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut text = String::with_capacity(64);
+    for byte in bytes {
+        text.push(DIGITS[usize::from(byte >> 4)] as char);
+        text.push(DIGITS[usize::from(byte & 0x0F)] as char);
+    }
+    text
 }
 
 /// Parses a 64-digit hex hash; anything else is `None`.
@@ -164,4 +170,20 @@ pub fn encode_state<T: Serialize>(state: &T) -> Vec<u8> {
 
 pub fn decode_state<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T> {
     postcard::from_bytes(bytes).map_err(|error| corrupt(0, format!("状态投影条目：{error}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_round_trips() {
+        let bytes: [u8; 32] = std::array::from_fn(|i| (i * 37 + 5) as u8);
+        let text = hex(&bytes);
+        assert_eq!(text.len(), 64);
+        assert!(text.starts_with("052a4f74"), "{text}");
+        assert_eq!(unhex(&text), Some(bytes));
+        assert_eq!(unhex("zz"), None);
+        assert_eq!(unhex(&"g".repeat(64)), None);
+    }
 }
