@@ -84,7 +84,10 @@ impl Store {
         let store = Store::open_sled(path)?;
         store.meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
         store.meta.insert(HEAD_KEY, Head::empty().to_bytes())?;
-        store.db.flush()?;
+        store.sync()?;
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            sync_dir(parent)?;
+        }
         Ok(store)
     }
 
@@ -190,8 +193,16 @@ impl Store {
                 Ok(sealed)
             })
             .map_err(from_transaction)?;
-        self.db.flush()?;
+        self.sync()?;
         Ok(sealed)
+    }
+
+    /// Makes everything written so far durable: sled's `flush` writes its buffers with `sync_file_range`, which
+    /// neither flushes the device cache nor syncs file metadata, so every file of the store and the store's folder
+    /// are then `fsync`ed. Commands report success only after this returns.
+    pub fn sync(&self) -> Result<()> {
+        self.db.flush()?;
+        sync_tree(&self.path)
     }
 
     /// One stream's events in order.
@@ -300,6 +311,24 @@ fn check_batch(stream: Ulid, expected_version: u32, events: &[NewEvent]) -> Resu
             return Err(StoreError::BadAppend { stream, reason });
         }
     }
+    Ok(())
+}
+
+/// `fsync`s every file below `dir`, then `dir` itself (so that created and renamed files are durable too).
+fn sync_tree(dir: &Path) -> Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            sync_tree(&path)?;
+        } else {
+            std::fs::File::open(&path)?.sync_all()?;
+        }
+    }
+    sync_dir(dir)
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    std::fs::File::open(dir)?.sync_all()?;
     Ok(())
 }
 

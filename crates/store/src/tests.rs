@@ -155,6 +155,132 @@ fn one_altered_byte_is_found_at_its_sequence_number() {
     assert_eq!(report.events, 1);
 }
 
+/// A store with one reply, one commitment and three progress reports (seq 1–5).
+fn longer() -> (tempfile::TempDir, Store, Ulid) {
+    let (dir, store, _, commitment) = seeded();
+    store.append(commitment, 2, vec![new_event(commitment, day("2025-08-01"), progress("二"))]).unwrap();
+    store.append(commitment, 3, vec![new_event(commitment, day("2025-09-01"), progress("三"))]).unwrap();
+    (dir, store, commitment)
+}
+
+fn stored(store: &Store, seq: u64) -> Vec<u8> {
+    store.log.get(chain::seq_key(seq)).unwrap().unwrap().to_vec()
+}
+
+#[test]
+fn a_deleted_event_is_found_at_its_sequence_number() {
+    let (_dir, store, _) = longer();
+    store.log.remove(chain::seq_key(3)).unwrap();
+    let (seq, reason) = store.verify().unwrap().broken.expect("deletion found");
+    assert_eq!(seq, 3, "{reason}");
+    assert!(reason.contains("缺失"), "{reason}");
+}
+
+#[test]
+fn reordered_events_are_found_at_the_first_moved_one() {
+    let (_dir, store, _) = longer();
+    let (three, four) = (stored(&store, 3), stored(&store, 4));
+    store.log.insert(chain::seq_key(3), four).unwrap();
+    store.log.insert(chain::seq_key(4), three).unwrap();
+    let (seq, reason) = store.verify().unwrap().broken.expect("reordering found");
+    assert_eq!(seq, 3, "{reason}");
+}
+
+#[test]
+fn an_inserted_event_is_found_right_after_it() {
+    let (_dir, store, commitment) = longer();
+    // A forger shifts events 3..=5 up by one and writes a well-formed event 3 chained to event 2.
+    for seq in (3..=5).rev() {
+        store.log.insert(chain::seq_key(seq + 1), stored(&store, seq)).unwrap();
+    }
+    let previous = chain::decode(2, &stored(&store, 2)).unwrap();
+    let forged = new_event(commitment, day("2025-07-15"), progress("伪造"))
+        .sealed(3, 3, previous.hash.clone(), String::new());
+    store.log.insert(chain::seq_key(3), chain::encode(&forged).0).unwrap();
+    let (seq, reason) = store.verify().unwrap().broken.expect("insertion found");
+    assert_eq!(seq, 3, "the forged event does not continue its stream (or the index): {reason}");
+}
+
+#[test]
+fn a_store_written_by_a_newer_schema_is_refused() {
+    let (dir, store, _, _) = seeded();
+    store.meta.insert(b"schema", &99u16.to_be_bytes()).unwrap();
+    store.sync().unwrap();
+    drop(store);
+    let error = Store::open(&dir.path().join("duban.db")).err().expect("a newer store must be refused");
+    assert!(matches!(error, StoreError::NewerSchema { found: 99, .. }), "{error:?}");
+    assert!(error.to_string().contains("升级"), "{error}");
+}
+
+#[test]
+fn an_event_of_a_newer_schema_is_refused_not_misread() {
+    let (_dir, store, _, commitment) = seeded();
+    let mut newer = chain::decode(3, &stored(&store, 3)).unwrap();
+    newer.schema = 99;
+    store.log.insert(chain::seq_key(3), chain::encode(&newer).0).unwrap();
+    assert!(matches!(store.read_stream(&commitment), Err(StoreError::NewerSchema { found: 99, .. })));
+    let (seq, reason) = store.verify().unwrap().broken.expect("refused");
+    assert_eq!(seq, 3);
+    assert!(reason.contains("升级"), "{reason}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+
+    /// Writers racing on one commitment through the library: exactly one wins each version, the others get the
+    /// conflict error, and when they retry no update is lost.
+    #[test]
+    fn racing_writers_exactly_one_wins_and_no_update_is_lost(writers in 2usize..8) {
+        racing_writers(writers);
+    }
+}
+
+fn racing_writers(writers: usize) {
+    let (_dir, store, _, commitment) = seeded();
+    let barrier = std::sync::Barrier::new(writers);
+    let results: Vec<Result<_, _>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..writers)
+            .map(|writer| {
+                let (store, barrier) = (&store, &barrier);
+                scope.spawn(move || {
+                    barrier.wait();
+                    let event = new_event(commitment, day("2025-08-01"), progress(&format!("写入者{writer}")));
+                    store.append(commitment, 2, vec![event])
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "exactly one writer wins version 3");
+    for result in results.iter().filter(|r| r.is_err()) {
+        assert!(matches!(result, Err(StoreError::Conflict { expected: 2, actual: 3, .. })), "{result:?}");
+    }
+    // Losers re-read and retry, as a command does; every update lands exactly once.
+    std::thread::scope(|scope| {
+        for writer in 0..writers {
+            let store = &store;
+            scope.spawn(move || loop {
+                let version = store.stream_version(&commitment).unwrap();
+                let event = new_event(commitment, day("2025-08-02"), progress(&format!("重试{writer}")));
+                match store.append(commitment, version, vec![event]) {
+                    Ok(_) => break,
+                    Err(StoreError::Conflict { .. }) => continue,
+                    Err(other) => panic!("{other:?}"),
+                }
+            });
+        }
+    });
+    let stream = store.read_stream(&commitment).unwrap();
+    assert_eq!(stream.len(), 2 + 1 + writers);
+    for writer in 0..writers {
+        let needle = format!("重试{writer}");
+        let count = stream.iter().filter(|e| matches!(&e.event, Event::ProgressReported(p) if p.summary == needle)).count();
+        assert_eq!(count, 1, "{needle}");
+    }
+    assert_eq!(store.commitment(&commitment).unwrap().unwrap().progress_reports as usize, 2 + writers);
+    assert_eq!(store.verify().unwrap().broken, None);
+}
+
 #[test]
 fn a_second_open_of_the_same_store_is_refused_clearly() {
     let (dir, store, _, _) = seeded();

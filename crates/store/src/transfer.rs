@@ -47,7 +47,7 @@ impl Store {
             Ok(())
         })?;
         self.write_restored(&batch)?;
-        self.db.flush()?;
+        self.sync()?;
         Ok(count)
     }
 

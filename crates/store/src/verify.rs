@@ -138,7 +138,7 @@ impl Store {
                     Ok::<_, sled::transaction::ConflictableTransactionError<StoreError>>(())
                 })
                 .map_err(from_transaction)?;
-            self.db.flush()?;
+            self.sync()?;
         }
         Ok(RebuildReport { events, replies: folded.replies.len(), commitments: folded.commitments.len(), differences })
     }

@@ -1,0 +1,201 @@
+//! Proofs that duban keeps data: crashes (SIGKILL at random moments), two processes on one store, old event
+//! schemas, and bad input across every write command. docs/reliability.md states what these establish.
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::Duban;
+use serde_json::Value;
+
+fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/schema-1.jsonl")
+}
+
+/// Events written by schema version 1 (this fixture is never regenerated) load, verify to the same chain head, and
+/// fold to the statuses they had.
+#[test]
+fn schema_1_events_still_load_and_fold() {
+    let duban = Duban::new();
+    let store = duban.dir.path().join("old.db");
+    let restored = duban.run_in(&store, &["import-events", &fixture().to_string_lossy()]);
+    assert_eq!(restored.code, 0, "{}", restored.stderr);
+    let verify: Value = serde_json::from_str(&duban.run_in(&store, &["verify", "--json"]).stdout).unwrap();
+    assert_eq!(verify["ok"], true);
+    assert_eq!(verify["head_hash"], "cd48346bba02be845646398147ace2d8bc50b85dd4857b104e31d4f5dbdd0075");
+    let list: Value = serde_json::from_str(&duban.run_in(&store, &["list", "--json"]).stdout).unwrap();
+    let status = |text: &str| {
+        list.as_array().unwrap().iter().find(|r| r["text"].as_str().unwrap().contains(text)).unwrap()["status"].clone()
+    };
+    assert_eq!(status("概念验证中心"), "fulfilled");
+    assert_eq!(status("线上对接平台"), "stalled", "due 2026-06-30, no progress since 2025-05-20, judged on 2026-01-10");
+    let show: Value =
+        serde_json::from_str(&duban.run_in(&store, &["show", "01JWMKF780CRH9B4XTXCPPY886", "--json"]).stdout).unwrap();
+    let kinds: Vec<&str> = show["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["CommitmentMade", "DueDateSet", "DueDateSet", "NoteAdded"]);
+    assert_eq!(show["due"], "2026-06-30");
+}
+
+#[test]
+fn events_of_a_newer_schema_are_refused_not_misread() {
+    let duban = Duban::new();
+    let text = std::fs::read_to_string(fixture()).unwrap();
+    let newer = text.replacen("\"schema\":1", "\"schema\":2", 1);
+    std::fs::write(duban.dir.path().join("newer.jsonl"), newer).unwrap();
+    let store = duban.dir.path().join("newer.db");
+    let output = duban.run_in(&store, &["import-events", "newer.jsonl"]);
+    assert_eq!(output.code, 1);
+    assert!(output.stderr.contains("模式版本 2"), "{}", output.stderr);
+    assert!(!store.exists());
+}
+
+/// Deterministic pseudo-random numbers for the crash harness.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, bound: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % bound
+    }
+}
+
+/// A reply document of its own (distinct number and content) with three commitments.
+fn document(dir: &Path, number: usize) -> PathBuf {
+    let template = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/ingest/samples/jiaoyu.txt")).unwrap();
+    let text = template.replace("示教〔2025〕9号", &format!("示教〔2025〕{}号", 1000 + number));
+    let path = dir.join(format!("doc-{number}.txt"));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+enum Trial {
+    Progress { marker: String },
+    Import { doc_nos: Vec<String> },
+}
+
+/// Kills `duban` write commands and imports with SIGKILL at random moments; after every kill the store opens,
+/// verifies, holds every acknowledged command fully, and holds nothing half.
+#[test]
+fn sigkill_at_random_moments_never_loses_or_halves_a_command() {
+    const TRIALS: usize = 200;
+    let duban = Duban::new();
+    let reply = duban.ok(&["reply", "add", "--organ", "市测试局", "--doc-no", "测〔2025〕1号", "--signed-on", "2025-05-01"]);
+    let commitments: Vec<String> =
+        (0..3).map(|n| duban.ok(&["commit", "add", "--reply", &reply, "--text", &format!("承诺{n}")])).collect();
+    let docs = duban.dir.path().join("docs");
+    std::fs::create_dir(&docs).unwrap();
+    let mut rng = Rng(0x5EED_1234_ABCD_0001);
+    let (mut acknowledged, mut killed, mut next_document) = (0, 0, 0);
+    let started = Instant::now();
+    for trial in 0..TRIALS {
+        let (args, expectation): (Vec<String>, Trial) = if rng.below(3) == 0 {
+            let paths: Vec<PathBuf> = (0..3).map(|_| { next_document += 1; document(&docs, next_document) }).collect();
+            let doc_nos = (next_document - 2..=next_document).map(|n| format!("示教〔2025〕{}号", 1000 + n)).collect();
+            let mut args = vec!["import".to_string()];
+            args.extend(paths.iter().map(|p| p.to_string_lossy().to_string()));
+            (args, Trial::Import { doc_nos })
+        } else {
+            let marker = format!("崩溃试验{trial}");
+            let target = &commitments[rng.below(3) as usize];
+            (vec!["progress".into(), target.clone(), "--summary".into(), marker.clone()], Trial::Progress { marker })
+        };
+        let mut child = Command::new(env!("CARGO_BIN_EXE_duban"))
+            .env_clear()
+            .env("DUBAN_NOW", &duban.now)
+            .env("DUBAN_STORE", duban.store())
+            .env("DUBAN_ACTOR", "崩溃测试")
+            .args(&args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_micros(rng.below(60_000)));
+        let finished = child.try_wait().unwrap();
+        let succeeded = match finished {
+            Some(status) => status.success(),
+            None => {
+                child.kill().unwrap();
+                child.wait().unwrap();
+                killed += 1;
+                false
+            }
+        };
+        if succeeded {
+            acknowledged += 1;
+        }
+        let verify = duban.run(&["verify", "--json"]);
+        assert_eq!(verify.code, 0, "trial {trial}: the store does not verify after the kill: {}{}", verify.stdout, verify.stderr);
+        let log: Vec<Value> = duban.export().lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+        match expectation {
+            Trial::Progress { marker } => {
+                let present = log.iter().filter(|e| e["event"]["ProgressReported"]["summary"] == marker.as_str()).count();
+                assert!(present <= 1, "trial {trial}: {marker} recorded {present} times");
+                if succeeded {
+                    assert_eq!(present, 1, "trial {trial}: acknowledged progress {marker} is missing");
+                }
+            }
+            Trial::Import { doc_nos } => {
+                let replies: HashMap<String, String> = log
+                    .iter()
+                    .filter_map(|e| Some((e["event"]["ReplyRegistered"]["doc_no"].as_str()?.to_string(), e["stream"].as_str()?.to_string())))
+                    .collect();
+                for doc_no in &doc_nos {
+                    match replies.get(doc_no) {
+                        Some(reply) => {
+                            let made = log.iter().filter(|e| e["event"]["CommitmentMade"]["reply"] == reply.as_str()).count();
+                            assert_eq!(made, 3, "trial {trial}: {doc_no} is half-present ({made} of 3 commitments)");
+                        }
+                        None => assert!(!succeeded, "trial {trial}: acknowledged import of {doc_no} is missing"),
+                    }
+                }
+            }
+        }
+    }
+    eprintln!(
+        "crash harness: {TRIALS} trials in {:.1} s, {killed} killed mid-run, {acknowledged} acknowledged, every store verified",
+        started.elapsed().as_secs_f64()
+    );
+    assert!(killed > 20 && acknowledged > 20, "the harness must both interrupt and complete commands ({killed} killed, {acknowledged} acknowledged)");
+}
+
+/// Two duban processes on one store: the second gets the clear in-use error; the first finishes unharmed.
+#[test]
+fn a_second_process_is_refused_while_the_first_works() {
+    let duban = Duban::new();
+    let docs = duban.dir.path().join("many");
+    std::fs::create_dir(&docs).unwrap();
+    for number in 0..150 {
+        document(&docs, number);
+    }
+    let mut first = Command::new(env!("CARGO_BIN_EXE_duban"))
+        .env_clear()
+        .env("DUBAN_NOW", &duban.now)
+        .env("DUBAN_STORE", duban.store())
+        .args(["import", &docs.to_string_lossy()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut refused = None;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while first.try_wait().unwrap().is_none() && Instant::now() < deadline {
+        let second = duban.run(&["list"]);
+        if second.code != 0 {
+            refused = Some(second);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let status = first.wait().unwrap();
+    let refused = refused.expect("the import ended before a second process could try the store");
+    assert_eq!(refused.code, 2);
+    assert!(refused.stderr.contains("is in use by another duban process"), "{}", refused.stderr);
+    assert!(status.success(), "the first process was harmed");
+    assert_eq!(duban.json(&["reply", "list"]).as_array().unwrap().len(), 150);
+    assert_eq!(duban.json(&["verify"])["ok"], true);
+}
