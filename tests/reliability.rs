@@ -199,3 +199,104 @@ fn a_second_process_is_refused_while_the_first_works() {
     assert_eq!(duban.json(&["reply", "list"]).as_array().unwrap().len(), 150);
     assert_eq!(duban.json(&["verify"])["ok"], true);
 }
+
+/// Every write command, with every kind of bad input: a clear error, exit code 1, and a byte-identical store.
+#[test]
+fn bad_input_across_every_write_command_changes_nothing() {
+    let duban = Duban::new();
+    let reply = duban.ok(&["reply", "add", "--organ", "市测试局", "--doc-no", "测〔2025〕1号", "--signed-on", "2025-05-01"]);
+    let open = duban.ok(&["commit", "add", "--reply", &reply, "--text", "进行中的承诺", "--due", "2025-12-31"]);
+    let closed = duban.ok(&["commit", "add", "--reply", &reply, "--text", "已办结的承诺"]);
+    let dismissed = duban.ok(&["commit", "add", "--reply", &reply, "--text", "已撤销的承诺"]);
+    duban.ok(&["close", &closed, "--outcome", "fulfilled", "--on", "2025-10-01", "--summary", "办结"]);
+    duban.ok(&["dismiss", &dismissed, "--reason", "误录"]);
+    // A second reply, so that a short prefix is ambiguous among replies too (ids made at one instant share it).
+    duban.ok(&["reply", "add", "--organ", "市测试局", "--doc-no", "测〔2025〕2号", "--signed-on", "2025-05-02"]);
+    let before = duban.export();
+    let ambiguous = open[..6].to_string();
+    let long = "长".repeat(30_000);
+    let bad_ids = ["01ZZZZZZZZZZ", "01JB", "not-an-id!", ambiguous.as_str(), ""];
+    let bad_dates = ["2025-02-30", "2025/01/01", "", "2099-01-01", "2025-04-30", "昨天"];
+    let bad_texts = ["", "   ", "响铃\u{7}", "转义\u{1b}[31m", long.as_str()];
+    // Commands that name a commitment, with a text argument to vary.
+    let templates: Vec<(Vec<&str>, usize)> = vec![
+        (vec!["progress", "ID", "--summary", "TEXT"], 3),
+        (vec!["close", "ID", "--outcome", "fulfilled", "--summary", "TEXT"], 5),
+        (vec!["assign", "ID", "--owner", "新单位", "--reason", "TEXT"], 5),
+        (vec!["note", "ID", "--text", "TEXT"], 3),
+        (vec!["dismiss", "ID", "--reason", "TEXT"], 3),
+        (vec!["due", "ID", "2026-06-30", "--reason", "TEXT"], 4),
+    ];
+    let mut cases: Vec<Vec<String>> = Vec::new();
+    let own = |words: &[&str]| words.iter().map(|w| w.to_string()).collect::<Vec<_>>();
+    for (template, text_at) in &templates {
+        let with = |id: &str, text: &str| {
+            let mut words = own(template);
+            words[1] = id.to_string();
+            words[*text_at] = text.to_string();
+            words
+        };
+        for id in bad_ids {
+            cases.push(with(id, "正常文字"));
+        }
+        for text in bad_texts {
+            cases.push(with(&open, text));
+        }
+        for date in bad_dates {
+            let mut words = with(&open, "正常文字");
+            words.extend(["--on".to_string(), date.to_string()]);
+            cases.push(words);
+        }
+        // Illegal transitions: nothing but notes and reopening after closure or dismissal.
+        if template[0] != "note" {
+            cases.push(with(&closed, "正常文字"));
+            cases.push(with(&dismissed, "正常文字"));
+        }
+    }
+    for id in [open.as_str(), "01ZZZZZZZZZZ"] {
+        cases.push(own(&["reopen", id, "--reason", "重新打开"]));
+    }
+    cases.push(own(&["close", &open, "--outcome", "done", "--summary", "结果无效"]));
+    cases.push(own(&["progress", &open, "--summary", "进度", "--percent", "101"]));
+    cases.push(own(&["due", &open, "2025-12-31", "--reason", "同一期限"]));
+    cases.push(own(&["due", &open, "2026-06-30"]));
+    cases.push(own(&["due", &open, "2025-04-30", "--reason", "早于签发"]));
+    cases.push(own(&["assign", &open, "--owner", "市测试局", "--reason", "未变"]));
+    cases.push(own(&["dismiss", &open, "--reason", "重复", "--duplicate-of", &open]));
+    for date in bad_dates {
+        cases.push(own(&["evaluate", &reply, "--satisfaction", "满意", "--on", date]));
+        cases.push(own(&["commit", "add", "--reply", &reply, "--text", "新承诺", "--on", date]));
+    }
+    // A due date may lie far ahead, but not before the reply was signed; a reply may be signed any day until today.
+    for date in bad_dates.iter().filter(|d| **d != "2099-01-01") {
+        cases.push(own(&["commit", "add", "--reply", &reply, "--text", "新承诺", "--due", date]));
+    }
+    for date in bad_dates.iter().filter(|d| **d != "2025-04-30") {
+        cases.push(own(&["reply", "add", "--organ", "他局", "--doc-no", "他〔2025〕2号", "--signed-on", date]));
+    }
+    for text in bad_texts {
+        cases.push(own(&["commit", "add", "--reply", &reply, "--text", text]));
+        cases.push(own(&["reply", "add", "--organ", text, "--doc-no", "他〔2025〕3号", "--signed-on", "2025-05-01"]));
+        cases.push(own(&["evaluate", &reply, "--satisfaction", "不满意", "--comment", text]));
+    }
+    for id in bad_ids {
+        cases.push(own(&["evaluate", id, "--satisfaction", "满意"]));
+        cases.push(own(&["commit", "add", "--reply", id, "--text", "新承诺"]));
+    }
+    cases.push(own(&["evaluate", &reply, "--satisfaction", "很满意"]));
+    cases.push(own(&["commit", "add", "--reply", &open, "--text", "挂在承诺上"]));
+    cases.push(own(&["reply", "add", "--organ", "市测试局", "--doc-no", "测〔2025〕1号", "--signed-on", "2025-05-01"]));
+    cases.push(own(&["reply", "add", "--organ", "他局", "--doc-no", "他〔2025〕4号", "--signed-on", "2025-05-01", "--kind", "意见"]));
+    let empty: Vec<String> = Vec::new();
+    cases.push(empty);
+    assert!(cases.len() > 150, "{} cases", cases.len());
+    for case in &cases {
+        let args: Vec<&str> = case.iter().map(String::as_str).collect();
+        let output = duban.run(&args);
+        assert_eq!(output.code, 1, "{args:?} should be refused (exit 1): {}", output.stderr);
+        let message = output.stderr.trim();
+        assert!(!message.is_empty() && !message.contains("panicked"), "{args:?}: {message}");
+        assert!(output.stdout.is_empty(), "{args:?} printed {}", output.stdout);
+    }
+    assert_eq!(duban.export(), before, "some refused command changed the store");
+}

@@ -29,6 +29,7 @@ use ulid::Ulid;
 
 pub use chain::{hash_of, GENESIS};
 pub use error::{Result, StoreError};
+pub use transfer::check_export;
 pub use verify::{Difference, RebuildReport, VerifyReport};
 
 /// The last event in the log: its position and hash. An empty log has seq 0 and the genesis hash.

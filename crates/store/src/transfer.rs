@@ -36,9 +36,9 @@ impl Store {
         if existing > 0 {
             return Err(StoreError::NotEmpty { events: existing });
         }
-        let count = for_each_envelope(file, &mut ChainCheck::default(), |_| Ok(()))?;
+        let count = check_export(open(file)?)?;
         let mut batch = Vec::with_capacity(RESTORE_BATCH);
-        for_each_envelope(file, &mut ChainCheck::default(), |envelope| {
+        for_each_envelope(open(file)?, &mut ChainCheck::default(), |envelope| {
             batch.push(envelope);
             if batch.len() == RESTORE_BATCH {
                 self.write_restored(&batch)?;
@@ -102,8 +102,21 @@ impl ChainCheck {
     }
 }
 
-fn for_each_envelope(file: &Path, check: &mut ChainCheck, mut each: impl FnMut(Envelope) -> Result<()>) -> Result<u64> {
-    let reader = BufReader::new(std::fs::File::open(file)?);
+fn open(file: &Path) -> Result<BufReader<std::fs::File>> {
+    Ok(BufReader::new(std::fs::File::open(file)?))
+}
+
+/// Checks an export without writing anything: every line parses as an event, the chain and the stream versions
+/// hold, no event is of a newer schema. Returns how many events it holds.
+pub fn check_export(reader: impl BufRead) -> Result<u64> {
+    for_each_envelope(reader, &mut ChainCheck::default(), |_| Ok(()))
+}
+
+fn for_each_envelope(
+    reader: impl BufRead,
+    check: &mut ChainCheck,
+    mut each: impl FnMut(Envelope) -> Result<()>,
+) -> Result<u64> {
     let mut count = 0;
     for (index, line) in reader.lines().enumerate() {
         let line_no = index as u64 + 1;
