@@ -66,7 +66,9 @@ impl Rng {
 
 /// A reply document of its own (distinct number and content) with three commitments.
 fn document(dir: &Path, number: usize) -> PathBuf {
-    let template = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/ingest/samples/jiaoyu.txt")).unwrap();
+    let template =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/ingest/samples/jiaoyu.txt"))
+            .unwrap();
     let text = template.replace("示教〔2025〕9号", &format!("示教〔2025〕{}号", 1000 + number));
     let path = dir.join(format!("doc-{number}.txt"));
     std::fs::write(&path, text).unwrap();
@@ -84,7 +86,8 @@ enum Trial {
 fn sigkill_at_random_moments_never_loses_or_halves_a_command() {
     const TRIALS: usize = 200;
     let duban = Duban::new();
-    let reply = duban.ok(&["reply", "add", "--organ", "市测试局", "--doc-no", "测〔2025〕1号", "--signed-on", "2025-05-01"]);
+    let reply =
+        duban.ok(&["reply", "add", "--organ", "市测试局", "--doc-no", "测〔2025〕1号", "--signed-on", "2025-05-01"]);
     let commitments: Vec<String> =
         (0..3).map(|n| duban.ok(&["commit", "add", "--reply", &reply, "--text", &format!("承诺{n}")])).collect();
     let docs = duban.dir.path().join("docs");
@@ -94,7 +97,12 @@ fn sigkill_at_random_moments_never_loses_or_halves_a_command() {
     let started = Instant::now();
     for trial in 0..TRIALS {
         let (args, expectation): (Vec<String>, Trial) = if rng.below(3) == 0 {
-            let paths: Vec<PathBuf> = (0..3).map(|_| { next_document += 1; document(&docs, next_document) }).collect();
+            let paths: Vec<PathBuf> = (0..3)
+                .map(|_| {
+                    next_document += 1;
+                    document(&docs, next_document)
+                })
+                .collect();
             let doc_nos = (next_document - 2..=next_document).map(|n| format!("示教〔2025〕{}号", 1000 + n)).collect();
             let mut args = vec!["import".to_string()];
             args.extend(paths.iter().map(|p| p.to_string_lossy().to_string()));
@@ -129,11 +137,16 @@ fn sigkill_at_random_moments_never_loses_or_halves_a_command() {
             acknowledged += 1;
         }
         let verify = duban.run(&["verify", "--json"]);
-        assert_eq!(verify.code, 0, "trial {trial}: the store does not verify after the kill: {}{}", verify.stdout, verify.stderr);
+        assert_eq!(
+            verify.code, 0,
+            "trial {trial}: the store does not verify after the kill: {}{}",
+            verify.stdout, verify.stderr
+        );
         let log: Vec<Value> = duban.export().lines().map(|line| serde_json::from_str(line).unwrap()).collect();
         match expectation {
             Trial::Progress { marker } => {
-                let present = log.iter().filter(|e| e["event"]["ProgressReported"]["summary"] == marker.as_str()).count();
+                let present =
+                    log.iter().filter(|e| e["event"]["ProgressReported"]["summary"] == marker.as_str()).count();
                 assert!(present <= 1, "trial {trial}: {marker} recorded {present} times");
                 if succeeded {
                     assert_eq!(present, 1, "trial {trial}: acknowledged progress {marker} is missing");
@@ -142,12 +155,18 @@ fn sigkill_at_random_moments_never_loses_or_halves_a_command() {
             Trial::Import { doc_nos } => {
                 let replies: HashMap<String, String> = log
                     .iter()
-                    .filter_map(|e| Some((e["event"]["ReplyRegistered"]["doc_no"].as_str()?.to_string(), e["stream"].as_str()?.to_string())))
+                    .filter_map(|e| {
+                        Some((
+                            e["event"]["ReplyRegistered"]["doc_no"].as_str()?.to_string(),
+                            e["stream"].as_str()?.to_string(),
+                        ))
+                    })
                     .collect();
                 for doc_no in &doc_nos {
                     match replies.get(doc_no) {
                         Some(reply) => {
-                            let made = log.iter().filter(|e| e["event"]["CommitmentMade"]["reply"] == reply.as_str()).count();
+                            let made =
+                                log.iter().filter(|e| e["event"]["CommitmentMade"]["reply"] == reply.as_str()).count();
                             assert_eq!(made, 3, "trial {trial}: {doc_no} is half-present ({made} of 3 commitments)");
                         }
                         None => assert!(!succeeded, "trial {trial}: acknowledged import of {doc_no} is missing"),
@@ -160,7 +179,10 @@ fn sigkill_at_random_moments_never_loses_or_halves_a_command() {
         "crash harness: {TRIALS} trials in {:.1} s, {killed} killed mid-run, {acknowledged} acknowledged, every store verified",
         started.elapsed().as_secs_f64()
     );
-    assert!(killed > 20 && acknowledged > 20, "the harness must both interrupt and complete commands ({killed} killed, {acknowledged} acknowledged)");
+    assert!(
+        killed > 20 && acknowledged > 20,
+        "the harness must both interrupt and complete commands ({killed} killed, {acknowledged} acknowledged)"
+    );
 }
 
 /// Two duban processes on one store: the second gets the clear in-use error; the first finishes unharmed.
@@ -204,7 +226,8 @@ fn a_second_process_is_refused_while_the_first_works() {
 #[test]
 fn bad_input_across_every_write_command_changes_nothing() {
     let duban = Duban::new();
-    let reply = duban.ok(&["reply", "add", "--organ", "市测试局", "--doc-no", "测〔2025〕1号", "--signed-on", "2025-05-01"]);
+    let reply =
+        duban.ok(&["reply", "add", "--organ", "市测试局", "--doc-no", "测〔2025〕1号", "--signed-on", "2025-05-01"]);
     let open = duban.ok(&["commit", "add", "--reply", &reply, "--text", "进行中的承诺", "--due", "2025-12-31"]);
     let closed = duban.ok(&["commit", "add", "--reply", &reply, "--text", "已办结的承诺"]);
     let dismissed = duban.ok(&["commit", "add", "--reply", &reply, "--text", "已撤销的承诺"]);
@@ -286,7 +309,18 @@ fn bad_input_across_every_write_command_changes_nothing() {
     cases.push(own(&["evaluate", &reply, "--satisfaction", "很满意"]));
     cases.push(own(&["commit", "add", "--reply", &open, "--text", "挂在承诺上"]));
     cases.push(own(&["reply", "add", "--organ", "市测试局", "--doc-no", "测〔2025〕1号", "--signed-on", "2025-05-01"]));
-    cases.push(own(&["reply", "add", "--organ", "他局", "--doc-no", "他〔2025〕4号", "--signed-on", "2025-05-01", "--kind", "意见"]));
+    cases.push(own(&[
+        "reply",
+        "add",
+        "--organ",
+        "他局",
+        "--doc-no",
+        "他〔2025〕4号",
+        "--signed-on",
+        "2025-05-01",
+        "--kind",
+        "意见",
+    ]));
     let empty: Vec<String> = Vec::new();
     cases.push(empty);
     assert!(cases.len() > 150, "{} cases", cases.len());

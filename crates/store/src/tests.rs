@@ -194,8 +194,8 @@ fn an_inserted_event_is_found_right_after_it() {
         store.log.insert(chain::seq_key(seq + 1), stored(&store, seq)).unwrap();
     }
     let previous = chain::decode(2, &stored(&store, 2)).unwrap();
-    let forged = new_event(commitment, day("2025-07-15"), progress("伪造"))
-        .sealed(3, 3, previous.hash.clone(), String::new());
+    let forged =
+        new_event(commitment, day("2025-07-15"), progress("伪造")).sealed(3, 3, previous.hash.clone(), String::new());
     store.log.insert(chain::seq_key(3), chain::encode(&forged).0).unwrap();
     let (seq, reason) = store.verify().unwrap().broken.expect("insertion found");
     assert_eq!(seq, 3, "the forged event does not continue its stream (or the index): {reason}");
@@ -274,7 +274,8 @@ fn racing_writers(writers: usize) {
     assert_eq!(stream.len(), 2 + 1 + writers);
     for writer in 0..writers {
         let needle = format!("重试{writer}");
-        let count = stream.iter().filter(|e| matches!(&e.event, Event::ProgressReported(p) if p.summary == needle)).count();
+        let count =
+            stream.iter().filter(|e| matches!(&e.event, Event::ProgressReported(p) if p.summary == needle)).count();
         assert_eq!(count, 1, "{needle}");
     }
     assert_eq!(store.commitment(&commitment).unwrap().unwrap().progress_reports as usize, 2 + writers);
