@@ -5,17 +5,9 @@
 
 use std::str::FromStr;
 
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
 
-/// Asia/Shanghai: a fixed UTC+8 since 1991.
-pub fn china() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).expect("+08:00 is a valid offset")
-}
-
-/// Today's date in China for the given instant.
-pub fn today(now: DateTime<Utc>) -> NaiveDate {
-    now.with_timezone(&china()).date_naive()
-}
+pub use duban_domain::{business_date as today, china};
 
 /// Parses a business date, `YYYY-MM-DD` only.
 pub fn parse_date(text: &str) -> Result<NaiveDate, String> {

@@ -80,17 +80,9 @@ pub fn short_ids(all: &[Ulid]) -> impl Fn(&Ulid) -> String + '_ {
     }
 }
 
-/// A proposal reference in the form staff write it: `市政协 十四届三次会议 第1221号提案`.
+/// A reply's proposal reference in the form staff write it: `市政协 十四届三次会议 第1221号提案`.
 pub fn proposal_text(reply: &ReplyState) -> String {
-    let Some(proposal) = reply.proposal() else { return String::new() };
-    let mut parts = Vec::new();
-    parts.extend(proposal.assembly.clone());
-    parts.extend(proposal.session.clone());
-    if let Some(number) = &proposal.number {
-        let kind = proposal.kind.map_or("", |kind| kind.label());
-        parts.push(format!("第{number}号{kind}"));
-    }
-    parts.join(" ")
+    reply.proposal().map(|proposal| proposal.describe()).unwrap_or_default()
 }
 
 /// The stable JSON form of a commitment (`list --json`, `show --json`).

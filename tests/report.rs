@@ -50,23 +50,16 @@ fn store() -> Duban {
     duban
 }
 
-fn report(duban: &Duban, extra: &[&str]) -> Vec<u8> {
+fn report(duban: &Duban, extra: &[&str]) -> String {
     let mut args = vec!["report", "--year", "2025", "--as-of", "2025-12-31"];
     args.extend_from_slice(extra);
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_duban"))
-        .env_clear()
-        .env("DUBAN_NOW", &duban.now)
-        .env("DUBAN_STORE", duban.store())
-        .current_dir(duban.dir.path())
-        .args(&args)
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    let output = duban.run(&args);
+    assert_eq!(output.code, 0, "{args:?}: {}", output.stderr);
     output.stdout
 }
 
 fn footer(duban: &Duban) -> (u64, String) {
-    let json: Value = serde_json::from_slice(&report(duban, &["--format", "json"])).unwrap();
+    let json: Value = serde_json::from_str(&report(duban, &["--format", "json"])).unwrap();
     (json["footer"]["known_seq"].as_u64().unwrap(), json["footer"]["head_hash"].as_str().unwrap().to_string())
 }
 
@@ -79,7 +72,7 @@ fn the_same_store_and_date_give_byte_identical_text_reports() {
         assert_eq!(report(&duban, &["--format", format]), first, "{format} changed between runs");
         duban.now = "2026-01-20T09:00:00+08:00".into();
     }
-    let markdown = String::from_utf8(report(&duban, &["--format", "md"])).unwrap();
+    let markdown = report(&duban, &["--format", "md"]);
     assert!(markdown.contains("落实率（办成率）50.0%") && markdown.contains("答复称已采纳"), "{markdown}");
 }
 

@@ -174,6 +174,17 @@ pub struct ProposalRef {
     pub kind: Option<ProposalKind>,
 }
 
+impl ProposalRef {
+    /// The reference as staff write it: `市政协 十四届三次会议 第1221号提案` (empty when nothing is known).
+    pub fn describe(&self) -> String {
+        let mut parts: Vec<String> = self.assembly.iter().chain(&self.session).cloned().collect();
+        if let Some(number) = &self.number {
+            parts.push(format!("第{number}号{}", self.kind.map_or("", |kind| kind.label())));
+        }
+        parts.join(" ")
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Contact {
     pub name: Option<String>,

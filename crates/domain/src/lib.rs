@@ -32,6 +32,7 @@
 //! assert_eq!(Status::Overdue.label(), "逾期");
 //! ```
 
+mod clock;
 mod error;
 mod event;
 mod horizon;
@@ -43,6 +44,7 @@ mod validate;
 #[cfg(test)]
 mod tests;
 
+pub use clock::{business_date, china};
 pub use error::DomainError;
 pub use event::*;
 pub use horizon::{Folded, Horizon};

@@ -5,7 +5,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{Datelike, NaiveDate};
 use duban_domain::{
-    status, CommitmentState, Envelope, Event, Folded, Policy, ReplyState, Satisfaction, Status, StreamKind,
+    business_date, status, CommitmentState, Envelope, Event, Folded, Policy, ReplyState, Satisfaction, Status,
+    StreamKind,
 };
 use ulid::Ulid;
 
@@ -51,7 +52,7 @@ impl Fact {
         Fact {
             seq: envelope.seq,
             date: envelope.occurred_on,
-            recorded_on: envelope.recorded_at.with_timezone(&china()).date_naive(),
+            recorded_on: business_date(envelope.recorded_at),
             actor: envelope.actor,
             event: envelope.event,
         }
@@ -70,21 +71,12 @@ impl Fact {
     }
 }
 
-fn china() -> chrono::FixedOffset {
-    chrono::FixedOffset::east_opt(8 * 3600).expect("+08:00")
-}
-
 fn rate(numerator: usize, denominator: usize) -> Option<f64> {
     (denominator > 0).then(|| numerator as f64 / denominator as f64)
 }
 
 fn proposal_text(reply: &ReplyState) -> String {
-    let Some(proposal) = reply.proposal() else { return String::new() };
-    let mut parts: Vec<String> = proposal.assembly.iter().chain(&proposal.session).cloned().collect();
-    if let Some(number) = &proposal.number {
-        parts.push(format!("第{number}号{}", proposal.kind.map_or("", |kind| kind.label())));
-    }
-    parts.join(" ")
+    reply.proposal().map(|proposal| proposal.describe()).unwrap_or_default()
 }
 
 /// Whether a handling result says the suggestion was adopted or solved.
