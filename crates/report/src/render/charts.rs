@@ -17,7 +17,7 @@ pub fn colour(status: &str) -> &'static str {
         "fulfilled" => "#43a047",
         "partially_fulfilled" => "#9ccc65",
         "not_fulfilled" => "#6d4c41",
-        _ => "#cfd8dc",
+        _ => "#90a4ae",
     }
 }
 
