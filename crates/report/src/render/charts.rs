@@ -147,7 +147,7 @@ pub fn activity_bars(months: &[MonthActivity]) -> String {
             r#"<text x="{:.1}" y="{}" class="axis" text-anchor="middle">{}月</text>"#,
             x + 15.0,
             chart_height + 28.0,
-            &month.month[5..]
+            month.month[5..].trim_start_matches('0')
         );
     }
     let _ = write!(
