@@ -151,6 +151,34 @@ pub fn sound(bytes: &[u8]) -> bool {
     bytes.split_first_chunk::<32>().is_some_and(|(hash, body)| Sha256::digest(body).as_slice() == hash)
 }
 
+/// A log chunk: the stored events of one append, each framed by its length (u32, little-endian). Keyed by the
+/// sequence number of its first event, so the events of a chunk are `key, key + 1, …`.
+pub fn chunk(records: &[Vec<u8>]) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(records.iter().map(|r| r.len() + 4).sum());
+    for record in records {
+        bytes.extend_from_slice(&(record.len() as u32).to_le_bytes());
+        bytes.extend_from_slice(record);
+    }
+    bytes
+}
+
+/// The stored events of a chunk whose first event is `first`; broken framing is corruption at that event.
+pub fn records(first: u64, chunk: &[u8]) -> Result<Vec<&[u8]>> {
+    let mut records = Vec::new();
+    let mut rest = chunk;
+    while !rest.is_empty() {
+        let seq = first + records.len() as u64;
+        let (length, tail) = rest.split_first_chunk::<4>().ok_or_else(|| corrupt(seq, "记录长度缺失"))?;
+        let length = u32::from_le_bytes(*length) as usize;
+        if tail.len() < length {
+            return Err(corrupt(seq, "记录被截断"));
+        }
+        records.push(&tail[..length]);
+        rest = &tail[length..];
+    }
+    Ok(records)
+}
+
 /// Log keys: big-endian sequence numbers sort in log order.
 pub fn seq_key(seq: u64) -> [u8; 8] {
     seq.to_be_bytes()

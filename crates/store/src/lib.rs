@@ -163,7 +163,7 @@ impl Store {
         let sealed = trees
             .transaction(|(log, streams, heads, meta, replies, commitments)| {
                 let mut head = read_head(meta)?;
-                let mut sealed = Vec::new();
+                let mut sealed: Vec<(Envelope, Vec<u8>)> = Vec::new();
                 for (stream, expected_version, events) in &batches {
                     let (stream, expected_version) = (*stream, *expected_version);
                     let actual = heads.get(stream.to_bytes())?.map_or(0, |bytes| version_from(&bytes));
@@ -175,7 +175,6 @@ impl Store {
                     if actual > 0 && projection.get(stream.to_string())?.is_none() {
                         return abort(StoreError::BadAppend { stream, reason: "该流属于另一种类".into() });
                     }
-                    let mut batch = Vec::with_capacity(events.len());
                     for (offset, new) in events.iter().enumerate() {
                         let mut envelope = new.clone().sealed(
                             head.seq + 1,
@@ -186,12 +185,12 @@ impl Store {
                         let (bytes, hash) = chain::encode(&envelope);
                         envelope.hash = hash;
                         head = Head { seq: envelope.seq, hash: envelope.hash.clone() };
-                        batch.push((envelope, bytes));
+                        sealed.push((envelope, bytes));
                     }
-                    write_sealed((log, streams, heads, meta, replies, commitments), &batch)?;
-                    sealed.extend(batch.into_iter().map(|(envelope, _)| envelope));
                 }
-                Ok(sealed)
+                // The whole append is one chunk of the log: one key, however many streams and events it touches.
+                write_sealed((log, streams, heads, meta, replies, commitments), &sealed)?;
+                Ok(sealed.into_iter().map(|(envelope, _)| envelope).collect::<Vec<_>>())
             })
             .map_err(from_transaction)?;
         self.sync()?;
@@ -212,7 +211,7 @@ impl Store {
         for entry in self.streams.scan_prefix(stream.to_bytes()) {
             let (_, seq) = entry?;
             let seq = u64::from_be_bytes(seq.as_ref().try_into().unwrap_or_default());
-            let bytes = self.log.get(chain::seq_key(seq))?.ok_or_else(|| StoreError::Corrupt {
+            let bytes = self.record_at(seq)?.ok_or_else(|| StoreError::Corrupt {
                 seq,
                 reason: format!("流 {stream} 的索引指向它，但日志中没有"),
             })?;
@@ -221,12 +220,41 @@ impl Store {
         Ok(events)
     }
 
+    /// The stored bytes of event `seq`, from the chunk that holds it.
+    pub(crate) fn record_at(&self, seq: u64) -> Result<Option<Vec<u8>>> {
+        let Some((key, chunk)) = self.log.range(..=chain::seq_key(seq)).next_back().transpose()? else {
+            return Ok(None);
+        };
+        let first = chunk_first(&key);
+        let records = chain::records(first, &chunk)?;
+        Ok(usize::try_from(seq - first).ok().and_then(|index| records.get(index)).map(|record| record.to_vec()))
+    }
+
     /// The whole log in global order, starting at `from_seq`.
     pub fn read_all(&self, from_seq: u64) -> impl Iterator<Item = Result<Envelope>> + '_ {
-        self.log.range(chain::seq_key(from_seq)..).map(move |entry| {
-            let (key, bytes) = entry?;
-            let seq = u64::from_be_bytes(key.as_ref().try_into().unwrap_or_default());
-            self.decode_counted(seq, &bytes)
+        // Start at the chunk that holds `from_seq`, then every later chunk, event by event.
+        let start = match self.log.range(..=chain::seq_key(from_seq)).next_back() {
+            Some(Ok((key, _))) => chunk_first(&key),
+            _ => from_seq,
+        };
+        self.log.range(chain::seq_key(start)..).flat_map(move |entry| {
+            let decoded: Vec<Result<Envelope>> = match entry {
+                Err(error) => vec![Err(error.into())],
+                Ok((key, chunk)) => {
+                    let first = chunk_first(&key);
+                    match chain::records(first, &chunk) {
+                        Err(error) => vec![Err(error)],
+                        Ok(records) => records
+                            .into_iter()
+                            .enumerate()
+                            .map(|(index, record)| (first + index as u64, record))
+                            .filter(|(seq, _)| *seq >= from_seq)
+                            .map(|(seq, record)| self.decode_counted(seq, record))
+                            .collect(),
+                    }
+                }
+            };
+            decoded
         })
     }
 
@@ -355,6 +383,11 @@ fn from_transaction(error: TransactionError<StoreError>) -> StoreError {
     }
 }
 
+/// The sequence number a log chunk's key names (its first event).
+fn chunk_first(key: &[u8]) -> u64 {
+    u64::from_be_bytes(key.try_into().unwrap_or_default())
+}
+
 fn version_from(bytes: &[u8]) -> u32 {
     u32::from_be_bytes(bytes.try_into().unwrap_or_default())
 }
@@ -379,8 +412,10 @@ fn write_sealed(
     (log, streams, heads, meta, replies, commitments): Trees<'_>,
     sealed: &[(Envelope, Vec<u8>)],
 ) -> TxResult<()> {
-    for (envelope, bytes) in sealed {
-        log.insert(&chain::seq_key(envelope.seq), bytes.as_slice())?;
+    let Some((first, _)) = sealed.first() else { return Ok(()) };
+    let records: Vec<Vec<u8>> = sealed.iter().map(|(_, bytes)| bytes.clone()).collect();
+    log.insert(&chain::seq_key(first.seq), chain::chunk(&records))?;
+    for (envelope, _) in sealed {
         streams.insert(&chain::stream_key(&envelope.stream, envelope.version), &chain::seq_key(envelope.seq))?;
         heads.insert(&envelope.stream.to_bytes(), &envelope.version.to_be_bytes())?;
         let key = envelope.stream.to_string();

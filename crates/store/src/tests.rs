@@ -133,6 +133,33 @@ fn several_streams_are_appended_together_or_not_at_all() {
 }
 
 #[test]
+fn one_append_is_one_chunk_read_from_anywhere_inside() {
+    let (_dir, store, reply, _) = seeded();
+    let first = Ulid::new();
+    let second = Ulid::new();
+    store
+        .append_streams(vec![
+            (first, 0, vec![new_event(first, day("2025-06-01"), promise(reply, "甲"))]),
+            (second, 0, vec![new_event(second, day("2025-06-01"), promise(reply, "乙"))]),
+        ])
+        .unwrap();
+    assert_eq!(store.log.len(), 4, "three single appends and one chunk of two");
+    let from_middle: Vec<u64> = store.read_all(5).map(|e| e.unwrap().seq).collect();
+    assert_eq!(from_middle, [5]);
+    assert_eq!(store.read_stream(&second).unwrap()[0].seq, 5);
+    assert_eq!(store.hash_at(5).unwrap(), Some(store.head().unwrap().hash));
+    assert_eq!(store.hash_at(6).unwrap(), None);
+    // A byte flipped in the chunk's second event is found at that event.
+    let key = chain::seq_key(4);
+    let mut chunk = stored(&store, 4);
+    let at = chunk.windows("乙".len()).position(|w| w == "乙".as_bytes()).unwrap();
+    chunk[at + 1] ^= 0x01;
+    store.log.insert(key, chunk).unwrap();
+    let (seq, reason) = store.verify().unwrap().broken.expect("tampering found");
+    assert_eq!(seq, 5, "{reason}");
+}
+
+#[test]
 fn verify_accepts_a_sound_log() {
     let (_dir, store, _, _) = seeded();
     let report = store.verify().unwrap();
@@ -145,7 +172,7 @@ fn verify_accepts_a_sound_log() {
 fn one_altered_byte_is_found_at_its_sequence_number() {
     let (_dir, store, _, _) = seeded();
     let key = chain::seq_key(2);
-    let mut bytes = store.log.get(key).unwrap().unwrap().to_vec();
+    let mut bytes = store.log.get(key).unwrap().unwrap().to_vec(); // a chunk of one event
     let at = bytes.windows("建成".len()).position(|w| w == "建成".as_bytes()).unwrap();
     bytes[at + 2] ^= 0x01; // still valid JSON and UTF-8? Either way it must be caught at seq 2.
     store.log.insert(key, bytes).unwrap();
@@ -163,8 +190,16 @@ fn longer() -> (tempfile::TempDir, Store, Ulid) {
     (dir, store, commitment)
 }
 
+/// The log chunk stored under `seq` (each append in these tests is a chunk of one event).
 fn stored(store: &Store, seq: u64) -> Vec<u8> {
     store.log.get(chain::seq_key(seq)).unwrap().unwrap().to_vec()
+}
+
+/// The one event of a chunk.
+fn only_record(chunk: &[u8]) -> Vec<u8> {
+    let records = chain::records(0, chunk).unwrap();
+    assert_eq!(records.len(), 1);
+    records[0].to_vec()
 }
 
 #[test]
@@ -193,10 +228,10 @@ fn an_inserted_event_is_found_right_after_it() {
     for seq in (3..=5).rev() {
         store.log.insert(chain::seq_key(seq + 1), stored(&store, seq)).unwrap();
     }
-    let previous = chain::decode(2, &stored(&store, 2)).unwrap();
+    let previous = chain::decode(2, &only_record(&stored(&store, 2))).unwrap();
     let forged =
         new_event(commitment, day("2025-07-15"), progress("伪造")).sealed(3, 3, previous.hash.clone(), String::new());
-    store.log.insert(chain::seq_key(3), chain::encode(&forged).0).unwrap();
+    store.log.insert(chain::seq_key(3), chain::chunk(&[chain::encode(&forged).0])).unwrap();
     let (seq, reason) = store.verify().unwrap().broken.expect("insertion found");
     assert_eq!(seq, 3, "the forged event does not continue its stream (or the index): {reason}");
 }
@@ -215,9 +250,9 @@ fn a_store_written_by_a_newer_schema_is_refused() {
 #[test]
 fn an_event_of_a_newer_schema_is_refused_not_misread() {
     let (_dir, store, _, commitment) = seeded();
-    let mut newer = chain::decode(3, &stored(&store, 3)).unwrap();
+    let mut newer = chain::decode(3, &only_record(&stored(&store, 3))).unwrap();
     newer.schema = 99;
-    store.log.insert(chain::seq_key(3), chain::encode(&newer).0).unwrap();
+    store.log.insert(chain::seq_key(3), chain::chunk(&[chain::encode(&newer).0])).unwrap();
     assert!(matches!(store.read_stream(&commitment), Err(StoreError::NewerSchema { found: 99, .. })));
     let (seq, reason) = store.verify().unwrap().broken.expect("refused");
     assert_eq!(seq, 3);

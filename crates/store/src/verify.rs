@@ -49,49 +49,54 @@ impl Store {
             Ok(VerifyReport { events: head.seq, head, broken: Some((seq, reason)) })
         };
         for entry in self.log.iter() {
-            let (key, bytes) = entry?;
+            let (key, chunk) = entry?;
             let expected = head.seq + 1;
             let Ok(key) = <[u8; 8]>::try_from(key.as_ref()) else {
                 return broken(head, expected, "日志键格式错误".into());
             };
-            let seq = u64::from_be_bytes(key);
-            if seq != expected {
-                return broken(head, expected, format!("第 {expected} 条事件缺失（其后存有第 {seq} 条）"));
+            let first = u64::from_be_bytes(key);
+            if first != expected {
+                return broken(head, expected, format!("第 {expected} 条事件缺失（其后存有第 {first} 条）"));
             }
-            if !chain::sound(&bytes) {
-                return broken(head, seq, "内容与其哈希不符（已被改动）".into());
-            }
-            let (hash, body) = chain::split(seq, &bytes)?;
-            let stored = match chain::head(seq, body) {
-                Ok(stored) => stored,
-                Err(error) => return broken(head, seq, error.to_string()),
+            let records = match chain::records(first, &chunk) {
+                Ok(records) if !records.is_empty() => records,
+                Ok(_) => return broken(head, first, "空的日志块".into()),
+                Err(error) => return broken(head, first, error.to_string()),
             };
-            if stored.seq != seq {
-                return broken(
-                    head,
-                    seq,
-                    format!("存于第 {seq} 位的事件自称第 {} 条（顺序被调换或有插入）", stored.seq),
-                );
+            for (index, bytes) in records.into_iter().enumerate() {
+                let seq = first + index as u64;
+                if !chain::sound(bytes) {
+                    return broken(head, seq, "内容与其哈希不符（已被改动）".into());
+                }
+                let (hash, body) = chain::split(seq, bytes)?;
+                let stored = match chain::head(seq, body) {
+                    Ok(stored) => stored,
+                    Err(error) => return broken(head, seq, error.to_string()),
+                };
+                if stored.seq != seq {
+                    let reason = format!("存于第 {seq} 位的事件自称第 {} 条（顺序被调换或有插入）", stored.seq);
+                    return broken(head, seq, reason);
+                }
+                if stored.prev_hash != previous {
+                    return broken(head, seq, "与前一条事件不衔接（prev_hash 不符）".into());
+                }
+                let version = versions.entry(stored.stream).or_default();
+                if stored.version != *version + 1 {
+                    let reason = format!("流 {} 的版本由 {} 跳到 {}", Ulid(stored.stream), version, stored.version);
+                    return broken(head, seq, reason);
+                }
+                *version = stored.version;
+                let indexed = self.streams.get(chain::stream_key(&Ulid(stored.stream), stored.version))?;
+                if indexed.as_deref() != Some(&chain::seq_key(seq)[..]) {
+                    return broken(head, seq, "流索引未指向此事件".into());
+                }
+                // The event itself must decode, or no reader could use it.
+                if let Err(error) = chain::decode(seq, bytes) {
+                    return broken(head, seq, error.to_string());
+                }
+                previous = *hash;
+                head = Head { seq, hash: chain::hex(hash) };
             }
-            if stored.prev_hash != previous {
-                return broken(head, seq, "与前一条事件不衔接（prev_hash 不符）".into());
-            }
-            let version = versions.entry(stored.stream).or_default();
-            if stored.version != *version + 1 {
-                let reason = format!("流 {} 的版本由 {} 跳到 {}", Ulid(stored.stream), version, stored.version);
-                return broken(head, seq, reason);
-            }
-            *version = stored.version;
-            let indexed = self.streams.get(chain::stream_key(&Ulid(stored.stream), stored.version))?;
-            if indexed.as_deref() != Some(&chain::seq_key(seq)[..]) {
-                return broken(head, seq, "流索引未指向此事件".into());
-            }
-            // The event itself must decode, or no reader could use it.
-            if let Err(error) = chain::decode(seq, &bytes) {
-                return broken(head, seq, error.to_string());
-            }
-            previous = *hash;
-            head = Head { seq, hash: chain::hex(hash) };
         }
         let recorded = self.head()?;
         if recorded != head {
@@ -103,7 +108,7 @@ impl Store {
 
     /// The stored hash of event `seq`, if the log holds it.
     pub fn hash_at(&self, seq: u64) -> Result<Option<String>> {
-        match self.log.get(chain::seq_key(seq))? {
+        match self.record_at(seq)? {
             Some(bytes) => Ok(Some(chain::decode(seq, &bytes)?.hash)),
             None => Ok(None),
         }
