@@ -92,7 +92,7 @@ fn report(events: usize, seed: u64, year: i32, keep: Option<PathBuf>) {
             .args(["-f", "%e %M"])
             .arg(&duban)
             .args(["--store", &store_path.to_string_lossy(), "report", "--year", &year, "--as-of", &as_of])
-            .args(["--format", format, "--out", &out.to_string_lossy()])
+            .args(["--format", format, "--force", "--out", &out.to_string_lossy()])
             .env("DUBAN_NOW", "2026-11-21T10:00:00+08:00")
             .output()
             .expect("/usr/bin/time runs");
