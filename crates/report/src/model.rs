@@ -109,6 +109,26 @@ pub struct GroupRow {
     pub fulfilment_rate: Option<f64>,
 }
 
+impl GroupRow {
+    /// Column headings after the group's own: the counts, in the order of [`GroupRow::counts`], then the rate.
+    pub const HEADINGS: [&'static str; 10] =
+        ["承诺", "已落实", "部分落实", "未落实", "待推进/推进中", "逾期", "停滞", "已撤销", "到期", "落实率"];
+
+    pub fn counts(&self) -> [usize; 9] {
+        [
+            self.made,
+            self.fulfilled,
+            self.partially_fulfilled,
+            self.not_fulfilled,
+            self.open,
+            self.overdue,
+            self.stalled,
+            self.dismissed,
+            self.due,
+        ]
+    }
+}
+
 /// 逾期及停滞事项.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct AttentionRow {

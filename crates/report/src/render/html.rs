@@ -66,23 +66,11 @@ fn table_head(out: &mut Sink, titles: &[&str]) {
 }
 
 fn groups(out: &mut Sink, first: &str, rows: &[GroupRow]) {
-    table_head(
-        out,
-        &[first, "承诺", "已落实", "部分落实", "未落实", "待推进/推进中", "逾期", "停滞", "已撤销", "到期", "落实率"],
-    );
+    let headings: Vec<&str> = std::iter::once(first).chain(GroupRow::HEADINGS).collect();
+    table_head(out, &headings);
     for g in rows {
         let _ = write!(out, "<tr><td>{}</td>", esc(&g.group));
-        for n in [
-            g.made,
-            g.fulfilled,
-            g.partially_fulfilled,
-            g.not_fulfilled,
-            g.open,
-            g.overdue,
-            g.stalled,
-            g.dismissed,
-            g.due,
-        ] {
+        for n in g.counts() {
             let _ = write!(out, r#"<td class="num">{n}</td>"#);
         }
         let _ = write!(out, r#"<td class="num">{}</td></tr>"#, percent(g.fulfilment_rate));

@@ -20,27 +20,13 @@ fn header(out: &mut Sink, titles: &[&str]) {
 }
 
 fn groups(out: &mut Sink, first: &str, rows: &[GroupRow]) {
-    header(
-        out,
-        &[first, "承诺", "已落实", "部分落实", "未落实", "待推进/推进中", "逾期", "停滞", "已撤销", "到期", "落实率"],
-    );
+    let headings: Vec<&str> = std::iter::once(first).chain(GroupRow::HEADINGS).collect();
+    header(out, &headings);
     for g in rows {
-        row(
-            out,
-            &[
-                cell(&g.group),
-                g.made.to_string(),
-                g.fulfilled.to_string(),
-                g.partially_fulfilled.to_string(),
-                g.not_fulfilled.to_string(),
-                g.open.to_string(),
-                g.overdue.to_string(),
-                g.stalled.to_string(),
-                g.dismissed.to_string(),
-                g.due.to_string(),
-                percent(g.fulfilment_rate),
-            ],
-        );
+        let mut cells = vec![cell(&g.group)];
+        cells.extend(g.counts().iter().map(|n| n.to_string()));
+        cells.push(percent(g.fulfilment_rate));
+        row(out, &cells);
     }
 }
 

@@ -108,37 +108,13 @@ fn overview(workbook: &mut Workbook, report: &Report, styles: &Styles) -> Result
 
 fn organs(workbook: &mut Workbook, rows: &[GroupRow], styles: &Styles) -> Result<(), XlsxError> {
     let sheet = workbook.add_worksheet().set_name("分单位")?;
-    let titles = [
-        ("责任单位", 30.0),
-        ("承诺", 8.0),
-        ("已落实", 8.0),
-        ("部分落实", 9.0),
-        ("未落实", 8.0),
-        ("待推进/推进中", 13.0),
-        ("逾期", 8.0),
-        ("停滞", 8.0),
-        ("已撤销", 8.0),
-        ("到期", 8.0),
-        ("落实率", 9.0),
-    ];
+    let widths = [30.0, 8.0, 8.0, 9.0, 8.0, 13.0, 8.0, 8.0, 8.0, 8.0, 9.0];
+    let titles: Vec<(&str, f64)> = std::iter::once("责任单位").chain(GroupRow::HEADINGS).zip(widths).collect();
     header(sheet, 0, &titles, styles)?;
     for (index, g) in rows.iter().enumerate() {
         let row = index as u32 + 1;
         sheet.write_string(row, 0, &g.group)?;
-        for (col, n) in [
-            g.made,
-            g.fulfilled,
-            g.partially_fulfilled,
-            g.not_fulfilled,
-            g.open,
-            g.overdue,
-            g.stalled,
-            g.dismissed,
-            g.due,
-        ]
-        .into_iter()
-        .enumerate()
-        {
+        for (col, n) in g.counts().into_iter().enumerate() {
             sheet.write_number(row, col as u16 + 1, n as f64)?;
         }
         rate_cell(sheet, row, 10, g.fulfilment_rate, styles)?;
