@@ -334,3 +334,22 @@ fn bad_input_across_every_write_command_changes_nothing() {
     }
     assert_eq!(duban.export(), before, "some refused command changed the store");
 }
+
+/// Text over 1 MB cannot be passed as an argument (the OS refuses arguments over 128 KiB), but it can arrive in a
+/// document: a reply whose promise is one 1.2 MB sentence is refused as a whole, and nothing is written.
+#[test]
+fn a_document_with_an_oversized_promise_is_refused_whole() {
+    let duban = Duban::new();
+    let template =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/ingest/samples/jiaoyu.txt"))
+            .unwrap();
+    let huge = format!("2. 拟于2026年上半年出台课后服务经费保障办法{}。", "并完善配套措施".repeat(60_000));
+    let text = template.replace("2. 拟于2026年上半年出台课后服务经费保障办法。", &huge);
+    assert!(text.len() > 1_000_000);
+    std::fs::write(duban.dir.path().join("huge.txt"), text).unwrap();
+    let before = duban.export();
+    let output = duban.run(&["import", "huge.txt"]);
+    assert_eq!(output.code, 1);
+    assert!(output.stdout.contains("过长"), "{}", output.stdout);
+    assert_eq!(duban.export(), before);
+}
