@@ -62,8 +62,10 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     Init(init::Args),
+    /// 答复：手工登记（add）、查看已登记的答复（list）
     #[command(subcommand)]
     Reply(reply::Command),
+    /// 承诺：在已登记的答复下登记一项承诺（add）
     #[command(subcommand)]
     Commit(commit::Command),
     Progress(progress::Args),
