@@ -6,7 +6,6 @@ use duban_store::Store;
 use serde_json::json;
 
 use super::{refuse, Ctx};
-use crate::view::short_ids;
 
 /// Records `event` about the commitment named by `input` (an id or unique prefix), as having occurred on `on`
 /// (default today). Nothing is appended unless the domain accepts it.
@@ -36,8 +35,7 @@ pub fn commitment_fact(
         });
         return ctx.print_json(&value);
     }
-    let ids = store.all_ids()?;
-    let short = short_ids(&ids)(&id);
+    let short = store.short_id(&id)?;
     writeln!(ctx.out, "已记录：承诺 {short} {label}（{occurred_on}，日志 #{seq}）；当前状态：{}", now_status.label())?;
     Ok(())
 }

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::{refuse, Ctx};
 use crate::output::{date_or_dash, table};
-use crate::view::{proposal_text, short_ids, status_of, CommitmentView, EventView, TimeTravel};
+use crate::view::{proposal_text, status_of, CommitmentView, EventView, TimeTravel};
 
 /// 查看一项承诺：状态、来源和完整时间线
 #[derive(clap::Args, Debug)]
@@ -41,8 +41,7 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
     let reply = ReplyState::fold(&reply_events);
     let on_date = args.time.on_date(ctx.today());
     let status = status_of(&state, on_date, args.time.policy());
-    let ids = store.all_ids()?;
-    let short = short_ids(&ids)(&id);
+    let short = store.short_id(&id)?;
     let view = CommitmentView::new(&state, Some(&reply), status, short.clone());
     if ctx.json {
         return ctx.print_json(&ShowView { commitment: view, events: events.iter().map(EventView::new).collect() });

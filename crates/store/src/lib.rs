@@ -295,6 +295,29 @@ impl Store {
         Ok(ids)
     }
 
+    /// The ids sorted next to `id` among all replies and commitments: all a short id needs, found without a scan.
+    pub fn neighbours(&self, id: &Ulid) -> Result<Vec<Ulid>> {
+        let key = id.to_string();
+        let mut found = Vec::new();
+        for tree in [&self.replies, &self.commitments] {
+            let before = tree.range(..key.as_bytes()).next_back().transpose()?;
+            let after = tree
+                .range(key.as_bytes()..)
+                .find(|entry| entry.as_ref().map_or(true, |(k, _)| k.as_ref() != key.as_bytes()));
+            for (other, _) in before.into_iter().chain(after.transpose()?) {
+                if let Some(other) = std::str::from_utf8(&other).ok().and_then(|text| text.parse().ok()) {
+                    found.push(other);
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// The shortest prefix (at least six characters) that names `id` unambiguously.
+    pub fn short_id(&self, id: &Ulid) -> Result<String> {
+        Ok(duban_domain::short_id(id, &self.neighbours(id)?))
+    }
+
     /// The one commitment whose id starts with `input` (at least six characters).
     pub fn resolve_commitment(&self, input: &str) -> Result<Ulid> {
         self.resolve(input, "承诺", &[&self.commitments])

@@ -363,6 +363,21 @@ fn prefixes_resolve_to_one_id() {
 }
 
 #[test]
+fn short_ids_from_neighbours_match_short_ids_from_every_id() {
+    let (_dir, store, reply, _) = seeded();
+    // Ids made within one millisecond share their first ten characters.
+    let base = Ulid::new();
+    for n in 0..30u128 {
+        let id = Ulid(base.0 ^ (n * 0x9E37_79B9_7F4A_7C15));
+        store.append(id, 0, vec![new_event(id, day("2025-06-01"), promise(reply, "近邻"))]).unwrap();
+    }
+    let all = store.all_ids().unwrap();
+    for id in &all {
+        assert_eq!(store.short_id(id).unwrap(), short_id(id, &all), "{id}");
+    }
+}
+
+#[test]
 fn export_and_import_give_the_same_chain_and_states() {
     let (dir, store, _, commitment) = seeded();
     let file = dir.path().join("events.jsonl");
