@@ -1,6 +1,7 @@
 //! duban's benchmarks: `cargo run --release -p duban-bench -- parse` measures reply-parsing throughput on one core;
 //! `-- report --events 1000000` builds the annual report over a generated history.
 
+mod engines;
 mod generate;
 
 use std::io::Write;
@@ -27,6 +28,17 @@ enum Bench {
         #[arg(long, default_value_t = 3.0)]
         seconds: f64,
     },
+    /// duban's store beside a SQLite baseline: bulk append and full rebuild on the same generated history.
+    Store {
+        /// How many events to generate.
+        #[arg(long, default_value_t = 1_000_000)]
+        events: usize,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Events per append call (per transaction).
+        #[arg(long, default_value_t = 1000)]
+        batch: usize,
+    },
     /// The annual report over a generated history: the pure build and every renderer.
     Report {
         /// How many events to generate (about ten per commitment).
@@ -46,7 +58,37 @@ fn main() {
     match Cli::parse().bench {
         Bench::Parse { dir, seconds } => parse(dir, seconds),
         Bench::Report { events, seed, year, dir } => report(events, seed, year, dir),
+        Bench::Store { events, seed, batch } => store(events, seed, batch),
     }
+}
+
+fn store(events: usize, seed: u64, batch: usize) {
+    let started = Instant::now();
+    let histories = generate::histories(seed, events);
+    let log = generate::seal(&histories, |_| String::new());
+    drop(histories);
+    let events = log.len();
+    let batches = engines::batches(log, batch);
+    println!(
+        "store: {events} events in {} appends of up to {batch}, generated in {:.1} s",
+        batches.len(),
+        started.elapsed().as_secs_f64()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let duban = engines::duban(dir.path(), &batches, events);
+    let sqlite = engines::sqlite(dir.path(), &batches, events);
+    for (name, figures) in [("duban ", &duban), ("sqlite", &sqlite)] {
+        println!(
+            "store: {name}: bulk append {:>9.0} events/s, full rebuild {:>9.0} events/s, {:>5.0} bytes/event on disk",
+            figures.append_per_second, figures.rebuild_per_second, figures.bytes_per_event
+        );
+    }
+    println!(
+        "store: duban ÷ sqlite: bulk append {:.2}, full rebuild {:.2}, bytes/event {:.2} (above 1 is better for the first two, below 1 for the last)",
+        duban.append_per_second / sqlite.append_per_second,
+        duban.rebuild_per_second / sqlite.rebuild_per_second,
+        duban.bytes_per_event / sqlite.bytes_per_event
+    );
 }
 
 fn report(events: usize, seed: u64, year: i32, keep: Option<PathBuf>) {

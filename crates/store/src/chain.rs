@@ -125,6 +125,7 @@ pub fn head(seq: u64, body: &[u8]) -> Result<Head<'_>> {
     Ok(head)
 }
 
+/// Reads stored bytes back into an envelope (`seq` names the event in errors).
 pub fn decode(seq: u64, bytes: &[u8]) -> Result<Envelope> {
     let (hash, body) = split(seq, bytes)?;
     let head = head(seq, body)?;

@@ -28,6 +28,10 @@ use sled::Transactional;
 use ulid::Ulid;
 
 pub use chain::{hash_of, GENESIS};
+
+/// The stored form of a sealed envelope (its hash, then its compact body) and how to read it back: for tools that
+/// compare storage engines on identical bytes.
+pub use chain::{decode as decode_stored, encode as encode_stored};
 pub use error::{Result, StoreError};
 pub use transfer::check_export;
 pub use verify::{Difference, RebuildReport, VerifyReport};
@@ -67,6 +71,8 @@ pub struct Store {
     replies: sled::Tree,
     commitments: sled::Tree,
     events_read: AtomicU64,
+    /// Files already made durable (sled never rewrites a blob or snapshot in place; it writes new ones).
+    synced: std::sync::Mutex<std::collections::HashSet<PathBuf>>,
 }
 
 const SCHEMA_KEY: &[u8] = b"schema";
@@ -125,6 +131,7 @@ impl Store {
             commitments: db.open_tree("commitments")?,
             db,
             events_read: AtomicU64::new(0),
+            synced: std::sync::Mutex::new(std::collections::HashSet::new()),
         })
     }
 
@@ -197,12 +204,33 @@ impl Store {
         Ok(sealed)
     }
 
-    /// Makes everything written so far durable: sled's `flush` writes its buffers with `sync_file_range`, which
-    /// neither flushes the device cache nor syncs file metadata, so every file of the store and the store's folder
-    /// are then `fsync`ed. Commands report success only after this returns.
+    /// Makes everything written so far durable. sled's `flush` writes its buffers with `sync_file_range`, which
+    /// neither flushes the device cache nor syncs file metadata, and it writes large values to files under `blobs/`
+    /// without syncing them at all. So: sled's data file is `fsync`ed, every file that appeared since the last sync
+    /// (blobs, snapshots) is `fsync`ed once, and so are the folders. Commands report success only after this returns.
     pub fn sync(&self) -> Result<()> {
         self.db.flush()?;
-        sync_tree(&self.path)
+        std::fs::File::open(self.path.join("db"))?.sync_all()?;
+        let mut synced = self.synced.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        for dir in [self.path.join("blobs"), self.path.clone()] {
+            let entries = match std::fs::read_dir(&dir) {
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
+                entries => entries?,
+            };
+            for entry in entries {
+                let path = entry?.path();
+                if path.is_file() && !synced.contains(&path) {
+                    match std::fs::File::open(&path) {
+                        Ok(file) => file.sync_all()?,
+                        Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
+                        Err(error) => return Err(error.into()),
+                    }
+                    synced.insert(path);
+                }
+            }
+            sync_dir(&dir)?;
+        }
+        Ok(())
     }
 
     /// One stream's events in order.
@@ -364,19 +392,6 @@ fn check_batch(stream: Ulid, expected_version: u32, events: &[NewEvent]) -> Resu
         }
     }
     Ok(())
-}
-
-/// `fsync`s every file below `dir`, then `dir` itself (so that created and renamed files are durable too).
-fn sync_tree(dir: &Path) -> Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_dir() {
-            sync_tree(&path)?;
-        } else {
-            std::fs::File::open(&path)?.sync_all()?;
-        }
-    }
-    sync_dir(dir)
 }
 
 fn sync_dir(dir: &Path) -> Result<()> {
