@@ -39,6 +39,19 @@ pub enum KnownAt {
     Seq(u64),
 }
 
+impl KnownAt {
+    /// The cut this horizon makes: events recorded by the instant, or up to the log position.
+    pub fn horizon(known_at: Option<KnownAt>) -> duban_domain::Horizon {
+        let mut horizon = duban_domain::Horizon::ALL;
+        match known_at {
+            Some(KnownAt::Instant(instant)) => horizon.known_at = Some(instant),
+            Some(KnownAt::Seq(seq)) => horizon.known_seq = Some(seq),
+            None => {}
+        }
+        horizon
+    }
+}
+
 impl FromStr for KnownAt {
     type Err = String;
 

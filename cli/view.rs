@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::Args;
-use duban_domain::{short_id, status, CommitmentState, Envelope, Folded, Horizon, Policy, ReplyState, Status};
+use duban_domain::{short_id, CommitmentState, Envelope, Folded, Horizon, Policy, ReplyState, Status};
 use duban_store::Store;
 use serde::Serialize;
 use ulid::Ulid;
@@ -30,17 +30,7 @@ pub struct TimeTravel {
 
 impl TimeTravel {
     pub fn horizon(&self) -> Horizon {
-        Horizon {
-            as_of: self.as_of,
-            known_at: match self.known_at {
-                Some(KnownAt::Instant(instant)) => Some(instant),
-                _ => None,
-            },
-            known_seq: match self.known_at {
-                Some(KnownAt::Seq(seq)) => Some(seq),
-                _ => None,
-            },
-        }
+        Horizon { as_of: self.as_of, ..KnownAt::horizon(self.known_at) }
     }
 
     /// The date statuses are judged on.
@@ -179,9 +169,4 @@ impl<'a> EventView<'a> {
             data: &envelope.event,
         }
     }
-}
-
-/// Status of a commitment on a date under a policy (re-exported for the commands' convenience).
-pub fn status_of(state: &CommitmentState, on_date: NaiveDate, policy: Policy) -> Status {
-    status(state, on_date, policy)
 }

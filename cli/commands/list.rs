@@ -3,12 +3,12 @@
 use std::collections::BTreeMap;
 
 use chrono::Datelike;
-use duban_domain::{CommitmentState, ReplyState, Status};
+use duban_domain::{status, CommitmentState, ReplyState, Status};
 use duban_store::Store;
 
 use super::Ctx;
 use crate::output::{clip, date_or_dash, table};
-use crate::view::{proposal_text, short_ids, status_of, CommitmentView, Snapshot, TimeTravel};
+use crate::view::{proposal_text, short_ids, CommitmentView, Snapshot, TimeTravel};
 
 /// 列出承诺及其状态（默认读取当前状态投影，不回放日志）
 #[derive(clap::Args, Debug)]
@@ -91,7 +91,7 @@ pub fn list(ctx: &mut Ctx, store: &Store, args: &Args) -> anyhow::Result<()> {
         .iter()
         .map(|state| {
             let reply = state.reply.and_then(|id| snapshot.replies.get(&id));
-            (state, reply, status_of(state, on_date, policy))
+            (state, reply, status(state, on_date, policy))
         })
         .filter(|(state, reply, status)| args.keeps(state, *reply, *status, on_date))
         .collect();

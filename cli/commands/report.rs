@@ -62,20 +62,14 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
         check_writable(out, args.force)?;
     }
     let store = ctx.open()?;
-    let params_known_at = args.known_at;
+    let known = KnownAt::horizon(args.known_at);
     let mut failure = None;
     // The log streams through the report: only folded states and timelines are kept, never the whole log.
     let log = store
         .read_all(1)
         .map_while(|read| read.map_err(|error| failure = Some(error)).ok())
-        .take_while(|envelope| match params_known_at {
-            Some(KnownAt::Seq(seq)) => envelope.seq <= seq,
-            _ => true,
-        })
-        .filter(|envelope| match params_known_at {
-            Some(KnownAt::Instant(instant)) => envelope.recorded_at <= instant,
-            _ => true,
-        });
+        .take_while(|envelope| known.known_seq.is_none_or(|seq| envelope.seq <= seq))
+        .filter(|envelope| known.admits(envelope));
     let params = Params {
         year: args.year,
         as_of,

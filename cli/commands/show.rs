@@ -2,12 +2,12 @@
 
 use std::io::Write;
 
-use duban_domain::{CommitmentState, Envelope, ReplyState};
+use duban_domain::{status, CommitmentState, Envelope, ReplyState};
 use serde::Serialize;
 
 use super::{refuse, Ctx};
 use crate::output::{date_or_dash, table};
-use crate::view::{proposal_text, status_of, CommitmentView, EventView, TimeTravel};
+use crate::view::{proposal_text, CommitmentView, EventView, TimeTravel};
 
 /// 查看一项承诺：状态、来源和完整时间线
 #[derive(clap::Args, Debug)]
@@ -40,7 +40,7 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
     };
     let reply = ReplyState::fold(&reply_events);
     let on_date = args.time.on_date(ctx.today());
-    let status = status_of(&state, on_date, args.time.policy());
+    let status = status(&state, on_date, args.time.policy());
     let short = store.short_id(&id)?;
     let view = CommitmentView::new(&state, Some(&reply), status, short.clone());
     if ctx.json {

@@ -59,8 +59,13 @@ impl Folded {
         for envelope in log.into_iter().filter(|e| horizon.admits(e)) {
             folded.apply(envelope);
         }
-        folded.replies.retain(|_, reply| reply.registered.is_some());
-        folded.commitments.retain(|_, commitment| commitment.made_on.is_some());
+        folded.finish();
         folded
+    }
+
+    /// Drops streams whose opening fact was cut away (later facts about a reply or commitment not yet recorded).
+    pub fn finish(&mut self) {
+        self.replies.retain(|_, reply| reply.registered.is_some());
+        self.commitments.retain(|_, commitment| commitment.made_on.is_some());
     }
 }

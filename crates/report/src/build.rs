@@ -133,8 +133,7 @@ pub fn build(log: impl IntoIterator<Item = Envelope>, params: &Params) -> Report
             }
         }
     }
-    now.replies.retain(|_, reply| reply.registered.is_some());
-    now.commitments.retain(|_, commitment| commitment.made_on.is_some());
+    now.finish();
     let empty = ReplyState::default();
     let in_filters = |state: &CommitmentState, reply: &ReplyState| {
         params.organ.as_deref().is_none_or(|organ| state.owner.contains(organ) || reply.organ().contains(organ))

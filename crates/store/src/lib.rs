@@ -22,7 +22,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use duban_domain::{
     normalize_prefix, resolve_prefix, CommitmentState, Envelope, NewEvent, ReplyState, StreamKind, SCHEMA_VERSION,
 };
-use serde::de::DeserializeOwned;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 use sled::Transactional;
 use ulid::Ulid;
@@ -293,22 +292,22 @@ impl Store {
 
     /// A reply's projected state.
     pub fn reply(&self, id: &Ulid) -> Result<Option<ReplyState>> {
-        self.replies.get(id.to_string())?.map(|bytes| decode_state(&bytes)).transpose()
+        self.replies.get(id.to_string())?.map(|bytes| chain::decode_state(&bytes)).transpose()
     }
 
     /// A commitment's projected state.
     pub fn commitment(&self, id: &Ulid) -> Result<Option<CommitmentState>> {
-        self.commitments.get(id.to_string())?.map(|bytes| decode_state(&bytes)).transpose()
+        self.commitments.get(id.to_string())?.map(|bytes| chain::decode_state(&bytes)).transpose()
     }
 
     /// Every reply's projected state, in id order.
     pub fn replies(&self) -> Result<Vec<ReplyState>> {
-        self.replies.iter().values().map(|bytes| decode_state(&bytes?)).collect()
+        self.replies.iter().values().map(|bytes| chain::decode_state(&bytes?)).collect()
     }
 
     /// Every commitment's projected state, in id order.
     pub fn commitments(&self) -> Result<Vec<CommitmentState>> {
-        self.commitments.iter().values().map(|bytes| decode_state(&bytes?)).collect()
+        self.commitments.iter().values().map(|bytes| chain::decode_state(&bytes?)).collect()
     }
 
     /// Every reply and commitment id, sorted (for short ids).
@@ -440,10 +439,6 @@ fn read_head(meta: &TransactionalTree) -> TxResult<Head> {
     }
 }
 
-fn decode_state<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
-    chain::decode_state(bytes)
-}
-
 /// Writes already-sealed envelopes with their stored bytes (consecutive, continuing the head) and folds them into
 /// the projection.
 fn write_sealed(
@@ -476,9 +471,9 @@ fn write_sealed(
     Ok(())
 }
 
-fn project<T: DeserializeOwned + Default>(tree: &TransactionalTree, key: &str) -> TxResult<T> {
+fn project<T: for<'de> serde::Deserialize<'de> + Default>(tree: &TransactionalTree, key: &str) -> TxResult<T> {
     match tree.get(key)? {
-        Some(bytes) => decode_state(&bytes).map_err(ConflictableTransactionError::Abort),
+        Some(bytes) => chain::decode_state(&bytes).map_err(ConflictableTransactionError::Abort),
         None => Ok(T::default()),
     }
 }
