@@ -93,7 +93,7 @@ pub fn sqlite(dir: &Path, batches: &[Batch], events: usize) -> Figures {
     )
     .unwrap();
     let started = Instant::now();
-    let (mut seq, mut previous) = (0u64, duban_store::GENESIS.to_string());
+    let (mut seq, mut previous_hash) = (0u64, duban_store::GENESIS.to_string());
     for batch in batches {
         let tx = db.transaction().unwrap();
         {
@@ -122,10 +122,10 @@ pub fn sqlite(dir: &Path, batches: &[Batch], events: usize) -> Figures {
                 for (offset, new) in new_events.iter().enumerate() {
                     seq += 1;
                     let version = expected + offset as u32 + 1;
-                    let mut envelope = new.clone().sealed(seq, version, previous.clone(), String::new());
+                    let mut envelope = new.clone().sealed(seq, version, previous_hash.clone(), String::new());
                     let (bytes, hash) = encode_stored(&envelope);
                     envelope.hash = hash;
-                    previous = envelope.hash.clone();
+                    previous_hash = envelope.hash.clone();
                     insert.execute(params![seq as i64, key, version, bytes]).unwrap();
                     if table == "replies" {
                         reply_state.apply(&envelope);
@@ -147,13 +147,16 @@ pub fn sqlite(dir: &Path, batches: &[Batch], events: usize) -> Figures {
     // Rebuild: fold the whole log in order and compare with the stored projection, as `duban rebuild` does.
     let started = Instant::now();
     let mut folded = Folded::default();
+    let mut previous = [0u8; 32];
     {
         let mut all = db.prepare("SELECT seq, body FROM events ORDER BY seq").unwrap();
         let mut rows = all.query([]).unwrap();
         while let Some(row) = rows.next().unwrap() {
             let seq: i64 = row.get(0).unwrap();
             let body: Vec<u8> = row.get(1).unwrap();
-            folded.apply(&decode_stored(seq as u64, &body).unwrap());
+            let envelope = decode_stored(seq as u64, &previous, &body).unwrap();
+            previous = duban_store::stored_hash(&body);
+            folded.apply(&envelope);
         }
     }
     let mut differences = 0;

@@ -1,9 +1,17 @@
-//! The stored form of an envelope and the hash chain over it.
+//! The stored form of an envelope, the hash chain over it, and the chunks the log is kept in.
 //!
-//! A stored event is `hash (32 bytes) ‖ body`, where `body` is the envelope in postcard (a compact binary serde
-//! format) with `prev_hash` inside it and `hash = SHA-256(body)`. So every event commits to all before it; `verify`
-//! hashes the stored bytes as they are, without re-encoding; and an export (JSON) re-hashes to the same chain,
-//! because the body is a deterministic function of the envelope's fields.
+//! An event's hash is SHA-256 of its *body*: the envelope in postcard (a compact binary serde format) without
+//! `hash`, fields in the order `seq, id, stream, version, occurred_on, recorded_at, actor, schema, prev_hash, event`.
+//! So every event commits to its position and to all before it, and an export (JSON) re-hashes to the same chain,
+//! because the body is a deterministic function of the envelope's fields. This definition is fixed: report footers
+//! and old exports cite these hashes.
+//!
+//! A stored event (a *record*) is `hash (32 bytes) ‖ tail`, where `tail` is the body without `seq` and `prev_hash`,
+//! which follow from where the record sits. `verify` splices them back in (`seq` before the tail, `prev_hash` before
+//! the event) and hashes the stored bytes as they are, without re-encoding.
+//!
+//! Records are kept in chunks: consecutive records, each framed by its length (a LEB128 varint), compressed with
+//! LZ4 when that saves space. A chunk is one sled value, keyed by the sequence number of its first record.
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use duban_domain::{Envelope, Event, SCHEMA_VERSION};
@@ -16,10 +24,14 @@ use crate::error::{Result, StoreError};
 /// The `prev_hash` of the first event.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// The envelope's fields in their stored order, without `hash`; dates as numbers, ids and hashes as raw bytes.
+/// A chunk stops growing once its records take this many bytes (before compression). Small enough that sled keeps
+/// a leaf of chunks inline in its log rather than in a blob file of its own, large enough that LZ4 finds the
+/// repetition between events (actors, organs, recurring phrases).
+pub const CHUNK_BYTES: usize = 12 * 1024;
+
+/// The envelope's stored fields, in order; dates as numbers.
 #[derive(Serialize, Deserialize)]
-struct Body<E> {
-    seq: u64,
+struct Tail<E> {
     id: u128,
     stream: u128,
     version: u32,
@@ -29,23 +41,20 @@ struct Body<E> {
     recorded_at: i64,
     actor: String,
     schema: u16,
-    prev_hash: [u8; 32],
     event: E,
 }
 
-/// The fields `verify` needs, read without decoding the event (postcard is positional: every field up to the
-/// event is listed, in order).
+/// The fields before the event, read without decoding it (postcard is positional: every field up to the event is
+/// listed, in order), so a record of a newer schema is refused rather than misread.
 #[derive(Deserialize)]
 pub struct Head<'a> {
-    pub seq: u64,
     _id: u128,
-    pub stream: u128,
-    pub version: u32,
+    _stream: u128,
+    _version: u32,
     _occurred_on: i32,
     _recorded_at: i64,
     _actor: &'a str,
     pub schema: u16,
-    pub prev_hash: [u8; 32],
 }
 
 pub fn hex(bytes: &[u8; 32]) -> String {
@@ -70,9 +79,8 @@ pub fn unhex(text: &str) -> Option<[u8; 32]> {
     Some(bytes)
 }
 
-fn body_of(envelope: &Envelope) -> Body<&Event> {
-    Body {
-        seq: envelope.seq,
+fn tail_bytes(envelope: &Envelope) -> Vec<u8> {
+    let tail = Tail {
         id: envelope.id.0,
         stream: envelope.stream.0,
         version: envelope.version,
@@ -80,29 +88,51 @@ fn body_of(envelope: &Envelope) -> Body<&Event> {
         recorded_at: envelope.recorded_at.timestamp_nanos_opt().unwrap_or(i64::MAX),
         actor: envelope.actor.clone(),
         schema: envelope.schema,
-        // A malformed prev_hash (only possible in a hand-edited import) hashes as zeros and fails the chain check.
-        prev_hash: unhex(&envelope.prev_hash).unwrap_or([0xFF; 32]),
         event: &envelope.event,
+    };
+    postcard::to_stdvec(&tail).expect("an envelope always serializes")
+}
+
+/// The chain hash of a record's tail at `seq` following `prev`: the body is the tail with `seq` spliced in before
+/// it and `prev` before its event. A tail whose fields do not parse has no body; it gets a hash no record holds.
+pub fn chain_hash(seq: u64, prev: &[u8; 32], tail: &[u8]) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    let mut position = Vec::with_capacity(10);
+    push_varint(&mut position, seq);
+    hasher.update(&position);
+    match postcard::take_from_bytes::<Head>(tail) {
+        Ok((_, event)) => {
+            hasher.update(&tail[..tail.len() - event.len()]);
+            hasher.update(prev);
+            hasher.update(event);
+        }
+        Err(_) => {
+            hasher.update(b"unparsable");
+            hasher.update(tail);
+        }
     }
+    hasher.finalize().into()
 }
 
-fn body_bytes(envelope: &Envelope) -> Vec<u8> {
-    postcard::to_stdvec(&body_of(envelope)).expect("an envelope always serializes")
+/// The raw form of a `prev_hash`; a malformed one (only possible in a hand-edited import) reads as all ones and
+/// fails the chain check.
+fn prev_of(envelope: &Envelope) -> [u8; 32] {
+    unhex(&envelope.prev_hash).unwrap_or([0xFF; 32])
 }
 
-/// The hash an envelope should carry, given its `prev_hash` (hex SHA-256 of its stored body).
+/// The hash an envelope should carry, given its `seq` and `prev_hash`.
 pub fn hash_of(envelope: &Envelope) -> String {
-    hex(&Sha256::digest(body_bytes(envelope)).into())
+    hex(&chain_hash(envelope.seq, &prev_of(envelope), &tail_bytes(envelope)))
 }
 
-/// The stored bytes of an envelope (its hash, then its body), and that hash in hex. The envelope's own `hash`
-/// field is not read: sealing computes it.
+/// The record of an envelope (its hash, then its tail), and that hash in hex. The envelope's own `hash` field is not
+/// read: sealing computes it.
 pub fn encode(envelope: &Envelope) -> (Vec<u8>, String) {
-    let body = body_bytes(envelope);
-    let hash: [u8; 32] = Sha256::digest(&body).into();
-    let mut bytes = Vec::with_capacity(32 + body.len());
+    let tail = tail_bytes(envelope);
+    let hash = chain_hash(envelope.seq, &prev_of(envelope), &tail);
+    let mut bytes = Vec::with_capacity(32 + tail.len());
     bytes.extend_from_slice(&hash);
-    bytes.extend_from_slice(&body);
+    bytes.extend_from_slice(&tail);
     (bytes, hex(&hash))
 }
 
@@ -110,72 +140,126 @@ fn corrupt(seq: u64, reason: impl Into<String>) -> StoreError {
     StoreError::Corrupt { seq, reason: reason.into() }
 }
 
-/// Splits stored bytes into the stored hash and the body.
+/// Splits a record into its stored hash and its tail.
 pub fn split(seq: u64, bytes: &[u8]) -> Result<(&[u8; 32], &[u8])> {
-    let (hash, body) = bytes.split_first_chunk::<32>().ok_or_else(|| corrupt(seq, "记录过短"))?;
-    Ok((hash, body))
+    let (hash, tail) = bytes.split_first_chunk::<32>().ok_or_else(|| corrupt(seq, "记录过短"))?;
+    Ok((hash, tail))
 }
 
-/// Reads the head fields of a stored body without decoding its event.
-pub fn head(seq: u64, body: &[u8]) -> Result<Head<'_>> {
-    let (head, _) = postcard::take_from_bytes::<Head>(body).map_err(|error| corrupt(seq, error.to_string()))?;
+/// Reads the head fields of a tail without decoding its event.
+pub fn head(seq: u64, tail: &[u8]) -> Result<Head<'_>> {
+    let (head, _) = postcard::take_from_bytes::<Head>(tail).map_err(|error| corrupt(seq, error.to_string()))?;
     if head.schema > SCHEMA_VERSION {
         return Err(StoreError::NewerSchema { found: head.schema, supported: SCHEMA_VERSION });
     }
     Ok(head)
 }
 
-/// Reads stored bytes back into an envelope (`seq` names the event in errors).
-pub fn decode(seq: u64, bytes: &[u8]) -> Result<Envelope> {
-    let (hash, body) = split(seq, bytes)?;
-    let head = head(seq, body)?;
-    let stored: Body<Event> = postcard::from_bytes(body).map_err(|error| corrupt(seq, error.to_string()))?;
+/// Reads a record back into an envelope, given its position and the hash before it.
+pub fn decode(seq: u64, prev: &[u8; 32], bytes: &[u8]) -> Result<Envelope> {
+    let (hash, tail) = split(seq, bytes)?;
+    let schema = head(seq, tail)?.schema;
+    let stored: Tail<Event> = postcard::from_bytes(tail).map_err(|error| corrupt(seq, error.to_string()))?;
     let occurred_on =
         NaiveDate::from_num_days_from_ce_opt(stored.occurred_on).ok_or_else(|| corrupt(seq, "发生日期无效"))?;
     Ok(Envelope {
-        seq: stored.seq,
+        seq,
         id: Ulid(stored.id),
         stream: Ulid(stored.stream),
         version: stored.version,
         occurred_on,
         recorded_at: DateTime::<Utc>::from_timestamp_nanos(stored.recorded_at),
         actor: stored.actor,
-        schema: head.schema,
-        prev_hash: hex(&stored.prev_hash),
+        schema,
+        prev_hash: hex(prev),
         hash: hex(hash),
         event: stored.event,
     })
 }
 
-/// Whether stored bytes hash to the hash stored with them.
-pub fn sound(bytes: &[u8]) -> bool {
-    bytes.split_first_chunk::<32>().is_some_and(|(hash, body)| Sha256::digest(body).as_slice() == hash)
+/// Whether a record at `seq` following `prev` hashes to the hash stored with it.
+pub fn sound(seq: u64, prev: &[u8; 32], bytes: &[u8]) -> bool {
+    bytes.split_first_chunk::<32>().is_some_and(|(hash, tail)| chain_hash(seq, prev, tail) == *hash)
 }
 
-/// A log chunk: the stored events of one append, each framed by its length (u32, little-endian). Keyed by the
-/// sequence number of its first event, so the events of a chunk are `key, key + 1, …`.
-pub fn chunk(records: &[Vec<u8>]) -> Vec<u8> {
-    let mut bytes = Vec::with_capacity(records.iter().map(|r| r.len() + 4).sum());
-    for record in records {
-        bytes.extend_from_slice(&(record.len() as u32).to_le_bytes());
-        bytes.extend_from_slice(record);
+/// The hash stored in a record (all zeros if it is too short to hold one).
+pub fn stored_hash(bytes: &[u8]) -> [u8; 32] {
+    bytes.first_chunk::<32>().copied().unwrap_or_default()
+}
+
+const PLAIN: u8 = 0;
+const LZ4: u8 = 1;
+
+pub fn push_varint(out: &mut Vec<u8>, mut value: u64) {
+    while value >= 0x80 {
+        out.push((value as u8) | 0x80);
+        value >>= 7;
     }
-    bytes
+    out.push(value as u8);
 }
 
-/// The stored events of a chunk whose first event is `first`; broken framing is corruption at that event.
-pub fn records(first: u64, chunk: &[u8]) -> Result<Vec<&[u8]>> {
+pub fn take_varint(bytes: &mut &[u8]) -> Option<u64> {
+    let mut value = 0u64;
+    for shift in (0..64).step_by(7) {
+        let (&byte, rest) = bytes.split_first()?;
+        *bytes = rest;
+        value |= u64::from(byte & 0x7F) << shift;
+        if byte < 0x80 {
+            return Some(value);
+        }
+    }
+    None
+}
+
+/// Frames records into a chunk's payload (before compression).
+#[cfg(test)]
+pub fn frame(records: &[&[u8]]) -> Vec<u8> {
+    let mut payload = Vec::with_capacity(records.iter().map(|r| r.len() + 2).sum());
+    for record in records {
+        push_varint(&mut payload, record.len() as u64);
+        payload.extend_from_slice(record);
+    }
+    payload
+}
+
+/// A chunk's stored value: its payload compressed with LZ4, or as it is when that is no smaller.
+pub fn seal_chunk(payload: &[u8]) -> Vec<u8> {
+    let compressed = lz4_flex::block::compress_prepend_size(payload);
+    let mut value = Vec::with_capacity(1 + compressed.len().min(payload.len()));
+    if compressed.len() < payload.len() {
+        value.push(LZ4);
+        value.extend_from_slice(&compressed);
+    } else {
+        value.push(PLAIN);
+        value.extend_from_slice(payload);
+    }
+    value
+}
+
+/// A chunk's payload from its stored value; `first` names the chunk in errors.
+pub fn open_chunk(first: u64, value: &[u8]) -> Result<Vec<u8>> {
+    match value.split_first() {
+        Some((&PLAIN, payload)) => Ok(payload.to_vec()),
+        Some((&LZ4, compressed)) => lz4_flex::block::decompress_size_prepended(compressed)
+            .map_err(|error| corrupt(first, format!("日志块无法解压：{error}"))),
+        _ => Err(corrupt(first, "日志块格式未知")),
+    }
+}
+
+/// The records of a payload whose first record is `first`; broken framing is corruption at that record.
+pub fn records(first: u64, payload: &[u8]) -> Result<Vec<&[u8]>> {
     let mut records = Vec::new();
-    let mut rest = chunk;
+    let mut rest = payload;
     while !rest.is_empty() {
         let seq = first + records.len() as u64;
-        let (length, tail) = rest.split_first_chunk::<4>().ok_or_else(|| corrupt(seq, "记录长度缺失"))?;
-        let length = u32::from_le_bytes(*length) as usize;
-        if tail.len() < length {
+        let length = take_varint(&mut rest).ok_or_else(|| corrupt(seq, "记录长度缺失"))?;
+        let length = usize::try_from(length).map_err(|_| corrupt(seq, "记录长度无效"))?;
+        if rest.len() < length {
             return Err(corrupt(seq, "记录被截断"));
         }
-        records.push(&tail[..length]);
-        rest = &tail[length..];
+        let (record, tail) = rest.split_at(length);
+        records.push(record);
+        rest = tail;
     }
     Ok(records)
 }
@@ -185,20 +269,14 @@ pub fn seq_key(seq: u64) -> [u8; 8] {
     seq.to_be_bytes()
 }
 
-pub fn stream_key(stream: &Ulid, version: u32) -> [u8; 20] {
-    let mut key = [0; 20];
-    key[..16].copy_from_slice(&stream.to_bytes());
-    key[16..].copy_from_slice(&version.to_be_bytes());
-    key
-}
-
-/// Encodes folded state for the projection trees.
+/// Encodes a projection or index value: postcard, compressed like a chunk when that saves space.
 pub fn encode_state<T: Serialize>(state: &T) -> Vec<u8> {
-    postcard::to_stdvec(state).expect("state always serializes")
+    seal_chunk(&postcard::to_stdvec(state).expect("state always serializes"))
 }
 
 pub fn decode_state<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T> {
-    postcard::from_bytes(bytes).map_err(|error| corrupt(0, format!("状态投影条目：{error}")))
+    let payload = open_chunk(0, bytes)?;
+    postcard::from_bytes(&payload).map_err(|error| corrupt(0, format!("状态投影条目：{error}")))
 }
 
 #[cfg(test)]
@@ -214,5 +292,31 @@ mod tests {
         assert_eq!(unhex(&text), Some(bytes));
         assert_eq!(unhex("zz"), None);
         assert_eq!(unhex(&"g".repeat(64)), None);
+    }
+
+    #[test]
+    fn varints_and_chunks_round_trip() {
+        for value in [0, 1, 127, 128, 300, 16_383, 16_384, u64::from(u32::MAX), u64::MAX] {
+            let mut bytes = Vec::new();
+            push_varint(&mut bytes, value);
+            let mut rest = bytes.as_slice();
+            assert_eq!(take_varint(&mut rest), Some(value));
+            assert!(rest.is_empty());
+        }
+        let stored: Vec<Vec<u8>> = (0..50).map(|i| vec![i as u8; i * 7]).collect();
+        let refs: Vec<&[u8]> = stored.iter().map(Vec::as_slice).collect();
+        let value = seal_chunk(&frame(&refs));
+        assert_eq!(value[0], LZ4, "repetitive records compress");
+        let payload = open_chunk(1, &value).unwrap();
+        assert_eq!(records(1, &payload).unwrap(), refs);
+        // Incompressible bytes are kept as they are.
+        let noise: Vec<u8> = (0..64u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        let value = seal_chunk(&frame(&[&noise]));
+        assert_eq!(value[0], PLAIN);
+        assert_eq!(records(1, &open_chunk(1, &value).unwrap()).unwrap(), vec![noise.as_slice()]);
+        // A truncated payload is corruption at the record it cuts.
+        let payload = frame(&refs[..3]);
+        let error = records(5, &payload[..payload.len() - 1]).unwrap_err();
+        assert!(matches!(error, StoreError::Corrupt { seq: 7, .. }), "{error:?}");
     }
 }

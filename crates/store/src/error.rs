@@ -15,6 +15,8 @@ pub enum StoreError {
     AlreadyExists { path: PathBuf },
     #[error("{} 不是 duban 事件库", path.display())]
     NotAStore { path: PathBuf },
+    #[error("{} 是旧布局（{found}）的事件库，本程序读取布局 {supported}：请用写入它的 duban 版本 export，再用 import-events 还原到新库", path.display())]
+    OtherLayout { path: PathBuf, found: u16, supported: u16 },
     #[error("事件库由更新版本的 duban 写入（模式版本 {found}，本程序最高读取 {supported}），请升级 duban")]
     NewerSchema { found: u16, supported: u16 },
     #[error("并发冲突：流 {stream} 预期版本 {expected}，实际已是版本 {actual}；请重新读取后再试")]

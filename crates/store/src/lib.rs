@@ -2,20 +2,21 @@
 //! the same transaction as every append, so reads of current state never replay the log.
 //!
 //! Trees (keys sort in the order they are read):
-//! - `log`: big-endian seq → envelope JSON.
-//! - `streams`: stream id (16 bytes) + big-endian version → seq.
-//! - `heads`: stream id → current version (the optimistic-concurrency check).
-//! - `meta`: `schema` → u16, `head` → last seq + its hash.
-//! - `replies`, `commitments`: ULID text → folded state JSON (the projection; ULID text so prefixes can be scanned).
+//! - `log`: big-endian seq of a chunk's first event → chunk (consecutive records, LZ4-compressed; see `chain`).
+//! - `streams`: stream id (16 bytes) → index entry: kind, family, the seqs of its events (see `index`).
+//! - `families`: reply id (16 bytes) → the folded reply and its commitments (the projection).
+//! - `meta`: `schema` → u16, `layout` → u16, `head` → last seq + its hash, `tail` → the last chunk's key.
 
 mod chain;
 mod error;
+mod index;
 mod transfer;
 mod verify;
 
 #[cfg(test)]
 mod tests;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -28,10 +29,12 @@ use ulid::Ulid;
 
 pub use chain::{hash_of, GENESIS};
 
-/// The stored form of a sealed envelope (its hash, then its compact body) and how to read it back: for tools that
-/// compare storage engines on identical bytes.
-pub use chain::{decode as decode_stored, encode as encode_stored};
+/// The stored form of a sealed envelope (its hash, then its compact tail), how to read it back given the hash before
+/// it, and where that hash sits in it: for tools that compare storage engines on identical bytes.
+pub use chain::{decode as decode_stored, encode as encode_stored, stored_hash};
 pub use error::{Result, StoreError};
+pub use index::Family;
+use index::StreamEntry;
 pub use transfer::check_export;
 pub use verify::{Difference, RebuildReport, VerifyReport};
 
@@ -65,21 +68,25 @@ pub struct Store {
     db: sled::Db,
     log: sled::Tree,
     streams: sled::Tree,
-    heads: sled::Tree,
+    families: sled::Tree,
     meta: sled::Tree,
-    replies: sled::Tree,
-    commitments: sled::Tree,
     events_read: AtomicU64,
     /// Files already made durable (sled never rewrites a blob or snapshot in place; it writes new ones).
     synced: std::sync::Mutex<std::collections::HashSet<PathBuf>>,
 }
 
 const SCHEMA_KEY: &[u8] = b"schema";
+const LAYOUT_KEY: &[u8] = b"layout";
+const HEAD_KEY: &[u8] = b"head";
+const TAIL_KEY: &[u8] = b"tail";
+
+/// How the trees are laid out. Stores of layout 1 (one chunk per append, one index key per event) are refused:
+/// export them with the duban that wrote them and `import-events` the file.
+const LAYOUT: u16 = 2;
 
 /// sled's page cache. Its default (1 GiB) would let one long scan of the log take a gigabyte of memory; reads are
 /// sequential, so a modest cache costs little speed.
-const CACHE_BYTES: u64 = 64 * 1024 * 1024;
-const HEAD_KEY: &[u8] = b"head";
+const CACHE_BYTES: u64 = 32 * 1024 * 1024;
 
 impl Store {
     /// Creates a new, empty store at `path`; refuses a path that already holds anything.
@@ -89,6 +96,7 @@ impl Store {
         }
         let store = Store::open_sled(path)?;
         store.meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
+        store.meta.insert(LAYOUT_KEY, &LAYOUT.to_be_bytes())?;
         store.meta.insert(HEAD_KEY, Head::empty().to_bytes())?;
         store.sync()?;
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -103,12 +111,20 @@ impl Store {
             return Err(StoreError::NotFound { path: path.to_path_buf() });
         }
         let store = Store::open_sled(path)?;
-        let schema = store.meta.get(SCHEMA_KEY)?.ok_or_else(|| StoreError::NotAStore { path: path.to_path_buf() })?;
-        let schema = u16::from_be_bytes(
-            schema.as_ref().try_into().map_err(|_| StoreError::NotAStore { path: path.to_path_buf() })?,
-        );
+        let not_a_store = || StoreError::NotAStore { path: path.to_path_buf() };
+        let number = |key: &[u8]| -> Result<Option<u16>> {
+            match store.meta.get(key)? {
+                None => Ok(None),
+                Some(bytes) => Ok(Some(u16::from_be_bytes(bytes.as_ref().try_into().map_err(|_| not_a_store())?))),
+            }
+        };
+        let schema = number(SCHEMA_KEY)?.ok_or_else(not_a_store)?;
         if schema > SCHEMA_VERSION {
             return Err(StoreError::NewerSchema { found: schema, supported: SCHEMA_VERSION });
+        }
+        let layout = number(LAYOUT_KEY)?.unwrap_or(1);
+        if layout != LAYOUT {
+            return Err(StoreError::OtherLayout { path: path.to_path_buf(), found: layout, supported: LAYOUT });
         }
         Ok(store)
     }
@@ -124,10 +140,8 @@ impl Store {
             path: path.to_path_buf(),
             log: db.open_tree("log")?,
             streams: db.open_tree("streams")?,
-            heads: db.open_tree("heads")?,
+            families: db.open_tree("families")?,
             meta: db.open_tree("meta")?,
-            replies: db.open_tree("replies")?,
-            commitments: db.open_tree("commitments")?,
             db,
             events_read: AtomicU64::new(0),
             synced: std::sync::Mutex::new(std::collections::HashSet::new()),
@@ -148,9 +162,16 @@ impl Store {
         Head::from_bytes(&bytes).ok_or_else(|| StoreError::NotAStore { path: self.path.clone() })
     }
 
+    fn entry(&self, stream: &Ulid) -> Result<Option<StreamEntry>> {
+        match self.streams.get(stream.to_bytes())? {
+            None => Ok(None),
+            Some(bytes) => Ok(Some(StreamEntry::from_bytes(&bytes).ok_or_else(|| bad_entry(stream))?)),
+        }
+    }
+
     /// The version a stream is at (0 if it has no events).
     pub fn stream_version(&self, stream: &Ulid) -> Result<u32> {
-        Ok(self.heads.get(stream.to_bytes())?.map_or(0, |bytes| version_from(&bytes)))
+        Ok(self.entry(stream)?.map_or(0, |entry| entry.version()))
     }
 
     /// Appends `events` to `stream`, all or nothing, if the stream is still at `expected_version`; updates the
@@ -165,21 +186,29 @@ impl Store {
         for (stream, expected_version, events) in &batches {
             check_batch(*stream, *expected_version, events)?;
         }
-        let trees = (&self.log, &self.streams, &self.heads, &self.meta, &self.replies, &self.commitments);
+        let trees = (&self.log, &self.streams, &self.families, &self.meta);
         let sealed = trees
-            .transaction(|(log, streams, heads, meta, replies, commitments)| {
+            .transaction(|(log, streams, families, meta)| {
                 let mut head = read_head(meta)?;
                 let mut sealed: Vec<(Envelope, Vec<u8>)> = Vec::new();
+                let mut entries: HashMap<Ulid, StreamEntry> = HashMap::new();
                 for (stream, expected_version, events) in &batches {
                     let (stream, expected_version) = (*stream, *expected_version);
-                    let actual = heads.get(stream.to_bytes())?.map_or(0, |bytes| version_from(&bytes));
+                    let entry = match streams.get(stream.to_bytes())? {
+                        Some(bytes) => {
+                            Some(StreamEntry::from_bytes(&bytes).ok_or_else(|| abort_with(bad_entry(&stream)))?)
+                        }
+                        None => None,
+                    };
+                    let actual = entry.as_ref().map_or(0, StreamEntry::version);
                     if actual != expected_version {
                         return abort(StoreError::Conflict { stream, expected: expected_version, actual });
                     }
-                    let kind = events[0].event.stream_kind();
-                    let projection = if kind == StreamKind::Reply { replies } else { commitments };
-                    if actual > 0 && projection.get(stream.to_string())?.is_none() {
+                    if entry.as_ref().is_some_and(|entry| entry.kind != events[0].event.stream_kind()) {
                         return abort(StoreError::BadAppend { stream, reason: "该流属于另一种类".into() });
+                    }
+                    if let Some(entry) = entry {
+                        entries.insert(stream, entry);
                     }
                     for (offset, new) in events.iter().enumerate() {
                         let mut envelope = new.clone().sealed(
@@ -194,8 +223,7 @@ impl Store {
                         sealed.push((envelope, bytes));
                     }
                 }
-                // The whole append is one chunk of the log: one key, however many streams and events it touches.
-                write_sealed((log, streams, heads, meta, replies, commitments), &sealed)?;
+                write_sealed((log, streams, families, meta), entries, &sealed)?;
                 Ok(sealed.into_iter().map(|(envelope, _)| envelope).collect::<Vec<_>>())
             })
             .map_err(from_transaction)?;
@@ -206,7 +234,8 @@ impl Store {
     /// Makes everything written so far durable. sled's `flush` writes its buffers with `sync_file_range`, which
     /// neither flushes the device cache nor syncs file metadata, and it writes large values to files under `blobs/`
     /// without syncing them at all. So: sled's data file is `fsync`ed, every file that appeared since the last sync
-    /// (blobs, snapshots) is `fsync`ed once, and so are the folders. Commands report success only after this returns.
+    /// (blobs, snapshots) is `fsync`ed once, and so is the folder it appeared in. Commands report success only after
+    /// this returns.
     pub fn sync(&self) -> Result<()> {
         self.db.flush()?;
         std::fs::File::open(self.path.join("db"))?.sync_all()?;
@@ -216,6 +245,7 @@ impl Store {
                 Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
                 entries => entries?,
             };
+            let mut appeared = false;
             for entry in entries {
                 let path = entry?.path();
                 if path.is_file() && !synced.contains(&path) {
@@ -225,119 +255,173 @@ impl Store {
                         Err(error) => return Err(error.into()),
                     }
                     synced.insert(path);
+                    appeared = true;
                 }
             }
-            sync_dir(&dir)?;
+            if appeared {
+                sync_dir(&dir)?;
+            }
         }
         Ok(())
     }
 
     /// One stream's events in order.
     pub fn read_stream(&self, stream: &Ulid) -> Result<Vec<Envelope>> {
-        let mut events = Vec::new();
-        for entry in self.streams.scan_prefix(stream.to_bytes()) {
-            let (_, seq) = entry?;
-            let seq = u64::from_be_bytes(seq.as_ref().try_into().unwrap_or_default());
-            let bytes = self.record_at(seq)?.ok_or_else(|| StoreError::Corrupt {
+        let Some(entry) = self.entry(stream)? else { return Ok(Vec::new()) };
+        let mut reader = ChunkReader::default();
+        let mut events = Vec::with_capacity(entry.seqs.len());
+        for &seq in &entry.seqs {
+            let envelope = reader.envelope(self, seq)?.ok_or_else(|| StoreError::Corrupt {
                 seq,
                 reason: format!("流 {stream} 的索引指向它，但日志中没有"),
             })?;
-            events.push(self.decode_counted(seq, &bytes)?);
+            events.push(envelope);
         }
         Ok(events)
     }
 
-    /// The stored bytes of event `seq`, from the chunk that holds it.
-    pub(crate) fn record_at(&self, seq: u64) -> Result<Option<Vec<u8>>> {
-        let Some((key, chunk)) = self.log.range(..=chain::seq_key(seq)).next_back().transpose()? else {
+    /// The chunk holding `seq`: its first seq and its payload.
+    fn chunk_holding(&self, seq: u64) -> Result<Option<(u64, Vec<u8>)>> {
+        let Some((key, value)) = self.log.range(..=chain::seq_key(seq)).next_back().transpose()? else {
             return Ok(None);
         };
         let first = chunk_first(&key);
-        let records = chain::records(first, &chunk)?;
+        Ok(Some((first, chain::open_chunk(first, &value)?)))
+    }
+
+    /// The stored record of event `seq`.
+    pub(crate) fn record_at(&self, seq: u64) -> Result<Option<Vec<u8>>> {
+        let Some((first, payload)) = self.chunk_holding(seq)? else { return Ok(None) };
+        let records = chain::records(first, &payload)?;
         Ok(usize::try_from(seq - first).ok().and_then(|index| records.get(index)).map(|record| record.to_vec()))
     }
 
     /// The whole log in global order, starting at `from_seq`.
     pub fn read_all(&self, from_seq: u64) -> impl Iterator<Item = Result<Envelope>> + '_ {
-        // Start at the chunk that holds `from_seq`, then every later chunk, event by event.
+        let from_seq = from_seq.max(1);
+        // Start at the chunk that holds `from_seq`; the hash before it comes from the record before it.
         let start = match self.log.range(..=chain::seq_key(from_seq)).next_back() {
             Some(Ok((key, _))) => chunk_first(&key),
             _ => from_seq,
         };
-        self.log.range(chain::seq_key(start)..).flat_map(move |entry| {
-            let decoded: Vec<Result<Envelope>> = match entry {
-                Err(error) => vec![Err(error.into())],
-                Ok((key, chunk)) => {
-                    let first = chunk_first(&key);
-                    match chain::records(first, &chunk) {
-                        Err(error) => vec![Err(error)],
-                        Ok(records) => records
-                            .into_iter()
-                            .enumerate()
-                            .map(|(index, record)| (first + index as u64, record))
-                            .filter(|(seq, _)| *seq >= from_seq)
-                            .map(|(seq, record)| self.decode_counted(seq, record))
-                            .collect(),
-                    }
+        let prev = if start > 1 {
+            self.record_at(start - 1).map(|record| record.map(|r| chain::stored_hash(&r)))
+        } else {
+            Ok(Some([0; 32]))
+        };
+        let mut prev = match prev {
+            Ok(Some(prev)) => Ok(prev),
+            Ok(None) => Err(StoreError::Corrupt { seq: start - 1, reason: "日志中没有这条事件".into() }),
+            Err(error) => Err(error),
+        };
+        let mut chunks = self.log.range(chain::seq_key(start)..);
+        let mut failed = false;
+        let mut pending: std::vec::IntoIter<Result<Envelope>> = Vec::new().into_iter();
+        std::iter::from_fn(move || loop {
+            if let Some(next) = pending.next() {
+                return Some(next);
+            }
+            if failed {
+                return None;
+            }
+            let previous = match &prev {
+                Ok(previous) => *previous,
+                Err(_) => {
+                    failed = true;
+                    return Some(Err(std::mem::replace(&mut prev, Ok([0; 32])).unwrap_err()));
                 }
             };
-            decoded
+            let (key, value) = match chunks.next()? {
+                Ok(entry) => entry,
+                Err(error) => {
+                    failed = true;
+                    return Some(Err(error.into()));
+                }
+            };
+            let first = chunk_first(&key);
+            let mut decoded = Vec::new();
+            match chain::open_chunk(first, &value).and_then(|payload| {
+                let mut previous = previous;
+                for (index, record) in chain::records(first, &payload)?.into_iter().enumerate() {
+                    let seq = first + index as u64;
+                    if seq >= from_seq {
+                        decoded.push(self.decode_counted(seq, &previous, record));
+                    }
+                    previous = chain::stored_hash(record);
+                }
+                Ok(previous)
+            }) {
+                Ok(last) => prev = Ok(last),
+                Err(error) => {
+                    decoded.push(Err(error));
+                    failed = true;
+                }
+            }
+            if decoded.iter().any(Result::is_err) {
+                failed = true;
+            }
+            pending = decoded.into_iter();
         })
     }
 
-    fn decode_counted(&self, seq: u64, bytes: &[u8]) -> Result<Envelope> {
+    fn decode_counted(&self, seq: u64, prev: &[u8; 32], bytes: &[u8]) -> Result<Envelope> {
         self.events_read.fetch_add(1, Ordering::Relaxed);
-        chain::decode(seq, bytes)
+        chain::decode(seq, prev, bytes)
+    }
+
+    fn family(&self, id: &Ulid) -> Result<Option<Family>> {
+        self.families.get(id.to_bytes())?.map(|bytes| chain::decode_state(&bytes)).transpose()
     }
 
     /// A reply's projected state.
     pub fn reply(&self, id: &Ulid) -> Result<Option<ReplyState>> {
-        self.replies.get(id.to_string())?.map(|bytes| chain::decode_state(&bytes)).transpose()
+        match self.entry(id)? {
+            Some(entry) if entry.kind == StreamKind::Reply => Ok(self.family(id)?.and_then(|family| family.reply)),
+            _ => Ok(None),
+        }
     }
 
     /// A commitment's projected state.
     pub fn commitment(&self, id: &Ulid) -> Result<Option<CommitmentState>> {
-        self.commitments.get(id.to_string())?.map(|bytes| chain::decode_state(&bytes)).transpose()
+        match self.entry(id)? {
+            Some(entry) if entry.kind == StreamKind::Commitment => {
+                Ok(self.family(&entry.family)?.and_then(|family| family.commitment(id).cloned()))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Every family (a reply and its commitments), in reply id order: the whole projection in one pass.
+    pub fn families(&self) -> impl Iterator<Item = Result<Family>> + '_ {
+        self.families.iter().values().map(|bytes| chain::decode_state(&bytes?))
     }
 
     /// Every reply's projected state, in id order.
     pub fn replies(&self) -> Result<Vec<ReplyState>> {
-        self.replies.iter().values().map(|bytes| chain::decode_state(&bytes?)).collect()
+        self.families().filter_map(|family| family.map(|family| family.reply).transpose()).collect()
     }
 
     /// Every commitment's projected state, in id order.
     pub fn commitments(&self) -> Result<Vec<CommitmentState>> {
-        self.commitments.iter().values().map(|bytes| chain::decode_state(&bytes?)).collect()
+        let mut all = Vec::new();
+        for family in self.families() {
+            all.extend(family?.commitments);
+        }
+        all.sort_by_key(|state| state.id);
+        Ok(all)
     }
 
     /// Every reply and commitment id, sorted (for short ids).
     pub fn all_ids(&self) -> Result<Vec<Ulid>> {
-        let mut ids = Vec::new();
-        for key in self.replies.iter().keys().chain(self.commitments.iter().keys()) {
-            if let Some(id) = std::str::from_utf8(&key?).ok().and_then(|text| text.parse().ok()) {
-                ids.push(id);
-            }
-        }
-        ids.sort();
-        Ok(ids)
+        self.streams.iter().keys().map(|key| Ok(ulid_of(&key?))).collect()
     }
 
     /// The ids sorted next to `id` among all replies and commitments: all a short id needs, found without a scan.
     pub fn neighbours(&self, id: &Ulid) -> Result<Vec<Ulid>> {
-        let key = id.to_string();
-        let mut found = Vec::new();
-        for tree in [&self.replies, &self.commitments] {
-            let before = tree.range(..key.as_bytes()).next_back().transpose()?;
-            let after = tree
-                .range(key.as_bytes()..)
-                .find(|entry| entry.as_ref().map_or(true, |(k, _)| k.as_ref() != key.as_bytes()));
-            for (other, _) in before.into_iter().chain(after.transpose()?) {
-                if let Some(other) = std::str::from_utf8(&other).ok().and_then(|text| text.parse().ok()) {
-                    found.push(other);
-                }
-            }
-        }
-        Ok(found)
+        let key = id.to_bytes();
+        let before = self.streams.range(..key).next_back().transpose()?;
+        let after = self.streams.range(key..).find(|entry| entry.as_ref().map_or(true, |(k, _)| k.as_ref() != key));
+        Ok(before.into_iter().chain(after.transpose()?).map(|(other, _)| ulid_of(&other)).collect())
     }
 
     /// The shortest prefix (at least six characters) that names `id` unambiguously.
@@ -347,30 +431,73 @@ impl Store {
 
     /// The one commitment whose id starts with `input` (at least six characters).
     pub fn resolve_commitment(&self, input: &str) -> Result<Ulid> {
-        self.resolve(input, "承诺", &[&self.commitments])
+        self.resolve(input, "承诺", Some(StreamKind::Commitment))
     }
 
     /// The one reply whose id starts with `input`.
     pub fn resolve_reply(&self, input: &str) -> Result<Ulid> {
-        self.resolve(input, "答复", &[&self.replies])
+        self.resolve(input, "答复", Some(StreamKind::Reply))
     }
 
     /// The one reply or commitment whose id starts with `input`.
     pub fn resolve_stream(&self, input: &str) -> Result<Ulid> {
-        self.resolve(input, "答复或承诺", &[&self.replies, &self.commitments])
+        self.resolve(input, "答复或承诺", None)
     }
 
-    fn resolve(&self, input: &str, what: &'static str, trees: &[&sled::Tree]) -> Result<Ulid> {
+    fn resolve(&self, input: &str, what: &'static str, kind: Option<StreamKind>) -> Result<Ulid> {
         let prefix = normalize_prefix(input)?;
+        // ULID text sorts as its bytes do, so the ids with this prefix are one range of the index.
+        let pad = |with: char| {
+            let padded: String = prefix.chars().chain(std::iter::repeat(with)).take(26).collect();
+            Ulid::from_string(&padded).ok()
+        };
         let mut candidates = Vec::new();
-        for tree in trees {
-            for key in tree.scan_prefix(prefix.as_bytes()).keys().take(5) {
-                if let Some(id) = std::str::from_utf8(&key?).ok().and_then(|text| text.parse().ok()) {
-                    candidates.push(id);
+        if let (Some(low), Some(high)) = (pad('0'), pad('Z').or(Some(Ulid(u128::MAX)))) {
+            for entry in self.streams.range(low.to_bytes()..=high.to_bytes()) {
+                let (key, value) = entry?;
+                if kind.is_none_or(|kind| StreamEntry::kind_of(&value) == Some(kind)) {
+                    candidates.push(ulid_of(&key));
+                    if candidates.len() == 5 {
+                        break;
+                    }
                 }
             }
         }
         Ok(resolve_prefix(&prefix, what, &candidates)?)
+    }
+}
+
+/// Reads events by sequence number, keeping the last chunk it opened (a stream's events often share chunks).
+#[derive(Default)]
+struct ChunkReader {
+    first: u64,
+    payload: Vec<u8>,
+    count: u64,
+}
+
+impl ChunkReader {
+    fn envelope(&mut self, store: &Store, seq: u64) -> Result<Option<Envelope>> {
+        if !(self.first..self.first + self.count).contains(&seq) {
+            let Some((first, payload)) = store.chunk_holding(seq)? else { return Ok(None) };
+            self.count = chain::records(first, &payload)?.len() as u64;
+            (self.first, self.payload) = (first, payload);
+        }
+        let records = chain::records(self.first, &self.payload)?;
+        let Some(index) = usize::try_from(seq - self.first).ok().filter(|&index| index < records.len()) else {
+            return Ok(None);
+        };
+        let prev = match index {
+            0 if seq == 1 => [0; 32],
+            0 => chain::stored_hash(
+                &store
+                    .record_at(seq - 1)?
+                    .ok_or_else(|| StoreError::Corrupt {
+                        seq: seq - 1, reason: "日志中没有这条事件".into()
+                    })?,
+            ),
+            _ => chain::stored_hash(records[index - 1]),
+        };
+        store.decode_counted(seq, &prev, records[index]).map(Some)
     }
 }
 
@@ -398,19 +525,26 @@ fn sync_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-type Trees<'a> = (
-    &'a TransactionalTree,
-    &'a TransactionalTree,
-    &'a TransactionalTree,
-    &'a TransactionalTree,
-    &'a TransactionalTree,
-    &'a TransactionalTree,
-);
+fn ulid_of(key: &[u8]) -> Ulid {
+    Ulid::from_bytes(key.try_into().unwrap_or_default())
+}
+
+fn bad_entry(stream: &Ulid) -> StoreError {
+    StoreError::Corrupt {
+        seq: 0, reason: format!("流 {stream} 的索引条目无法读取（可运行 duban rebuild 修复）")
+    }
+}
+
+type Trees<'a> = (&'a TransactionalTree, &'a TransactionalTree, &'a TransactionalTree, &'a TransactionalTree);
 
 type TxResult<T> = std::result::Result<T, ConflictableTransactionError<StoreError>>;
 
 fn abort<T>(error: StoreError) -> TxResult<T> {
     Err(ConflictableTransactionError::Abort(error))
+}
+
+fn abort_with(error: StoreError) -> ConflictableTransactionError<StoreError> {
+    ConflictableTransactionError::Abort(error)
 }
 
 fn from_transaction(error: TransactionError<StoreError>) -> StoreError {
@@ -425,10 +559,6 @@ fn chunk_first(key: &[u8]) -> u64 {
     u64::from_be_bytes(key.try_into().unwrap_or_default())
 }
 
-fn version_from(bytes: &[u8]) -> u32 {
-    u32::from_be_bytes(bytes.try_into().unwrap_or_default())
-}
-
 fn read_head(meta: &TransactionalTree) -> TxResult<Head> {
     match meta.get(HEAD_KEY)? {
         Some(bytes) => match Head::from_bytes(&bytes) {
@@ -439,41 +569,75 @@ fn read_head(meta: &TransactionalTree) -> TxResult<Head> {
     }
 }
 
-/// Writes already-sealed envelopes with their stored bytes (consecutive, continuing the head) and folds them into
-/// the projection.
+/// Writes already-sealed envelopes with their records (consecutive, continuing the head): into the last chunk
+/// while it has room, then into new chunks; and folds them into the stream index and the projection. `entries`
+/// holds index entries already read in this transaction.
 fn write_sealed(
-    (log, streams, heads, meta, replies, commitments): Trees<'_>,
+    (log, streams, families, meta): Trees<'_>,
+    mut entries: HashMap<Ulid, StreamEntry>,
     sealed: &[(Envelope, Vec<u8>)],
 ) -> TxResult<()> {
     let Some((first, _)) = sealed.first() else { return Ok(()) };
-    let records: Vec<Vec<u8>> = sealed.iter().map(|(_, bytes)| bytes.clone()).collect();
-    log.insert(&chain::seq_key(first.seq), chain::chunk(&records))?;
-    for (envelope, _) in sealed {
-        streams.insert(&chain::stream_key(&envelope.stream, envelope.version), &chain::seq_key(envelope.seq))?;
-        heads.insert(&envelope.stream.to_bytes(), &envelope.version.to_be_bytes())?;
-        let key = envelope.stream.to_string();
-        match envelope.event.stream_kind() {
-            StreamKind::Reply => {
-                let mut state: ReplyState = project(replies, &key)?;
-                state.apply(envelope);
-                replies.insert(key.as_bytes(), chain::encode_state(&state))?;
-            }
-            StreamKind::Commitment => {
-                let mut state: CommitmentState = project(commitments, &key)?;
-                state.apply(envelope);
-                commitments.insert(key.as_bytes(), chain::encode_state(&state))?;
+    // The log: top up the last chunk, then start new ones.
+    let mut chunk_first = first.seq;
+    let mut payload = Vec::new();
+    if let Some(tail) = meta.get(TAIL_KEY)? {
+        let tail = u64::from_be_bytes(tail.as_ref().try_into().unwrap_or_default());
+        if let Some(value) = log.get(chain::seq_key(tail))? {
+            let existing = chain::open_chunk(tail, &value).map_err(abort_with)?;
+            if existing.len() + sealed[0].1.len() < chain::CHUNK_BYTES {
+                (chunk_first, payload) = (tail, existing);
             }
         }
+    }
+    for (envelope, record) in sealed {
+        if !payload.is_empty() && payload.len() + record.len() + 4 > chain::CHUNK_BYTES {
+            log.insert(&chain::seq_key(chunk_first), chain::seal_chunk(&payload))?;
+            (chunk_first, payload) = (envelope.seq, Vec::new());
+        }
+        chain::push_varint(&mut payload, record.len() as u64);
+        payload.extend_from_slice(record);
+    }
+    log.insert(&chain::seq_key(chunk_first), chain::seal_chunk(&payload))?;
+    meta.insert(TAIL_KEY, &chunk_first.to_be_bytes())?;
+
+    // The index and the projection: each touched stream and family is read once and written once.
+    let mut touched: HashMap<Ulid, Family> = HashMap::new();
+    for (envelope, _) in sealed {
+        let entry = match entries.entry(envelope.stream) {
+            std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                let stored = streams.get(envelope.stream.to_bytes())?;
+                let entry = match stored {
+                    Some(bytes) => {
+                        StreamEntry::from_bytes(&bytes).ok_or_else(|| abort_with(bad_entry(&envelope.stream)))?
+                    }
+                    None => StreamEntry::opened_by(envelope),
+                };
+                slot.insert(entry)
+            }
+        };
+        entry.seqs.push(envelope.seq);
+        let family = match touched.entry(entry.family) {
+            std::collections::hash_map::Entry::Occupied(family) => family.into_mut(),
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                let stored = families.get(entry.family.to_bytes())?;
+                slot.insert(match stored {
+                    Some(bytes) => chain::decode_state(&bytes).map_err(abort_with)?,
+                    None => Family::default(),
+                })
+            }
+        };
+        family.apply(envelope);
+    }
+    for (stream, entry) in &entries {
+        streams.insert(&stream.to_bytes(), entry.to_bytes())?;
+    }
+    for (id, family) in &touched {
+        families.insert(&id.to_bytes(), chain::encode_state(family))?;
     }
     if let Some((last, _)) = sealed.last() {
         meta.insert(HEAD_KEY, Head { seq: last.seq, hash: last.hash.clone() }.to_bytes())?;
     }
     Ok(())
-}
-
-fn project<T: for<'de> serde::Deserialize<'de> + Default>(tree: &TransactionalTree, key: &str) -> TxResult<T> {
-    match tree.get(key)? {
-        Some(bytes) => chain::decode_state(&bytes).map_err(ConflictableTransactionError::Abort),
-        None => Ok(T::default()),
-    }
 }

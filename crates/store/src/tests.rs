@@ -133,7 +133,7 @@ fn several_streams_are_appended_together_or_not_at_all() {
 }
 
 #[test]
-fn one_append_is_one_chunk_read_from_anywhere_inside() {
+fn small_appends_share_a_chunk_and_are_read_from_anywhere_inside() {
     let (_dir, store, reply, _) = seeded();
     let first = Ulid::new();
     let second = Ulid::new();
@@ -143,20 +143,58 @@ fn one_append_is_one_chunk_read_from_anywhere_inside() {
             (second, 0, vec![new_event(second, day("2025-06-01"), promise(reply, "乙"))]),
         ])
         .unwrap();
-    assert_eq!(store.log.len(), 4, "three single appends and one chunk of two");
-    let from_middle: Vec<u64> = store.read_all(5).map(|e| e.unwrap().seq).collect();
-    assert_eq!(from_middle, [5]);
-    assert_eq!(store.read_stream(&second).unwrap()[0].seq, 5);
+    assert_eq!(store.log.len(), 1, "five small events fill one chunk");
+    let from_middle: Vec<u64> = store.read_all(4).map(|e| e.unwrap().seq).collect();
+    assert_eq!(from_middle, [4, 5]);
+    let second_events = store.read_stream(&second).unwrap();
+    assert_eq!(second_events[0].seq, 5);
+    assert_eq!(second_events[0].prev_hash, store.read_stream(&first).unwrap()[0].hash);
     assert_eq!(store.hash_at(5).unwrap(), Some(store.head().unwrap().hash));
     assert_eq!(store.hash_at(6).unwrap(), None);
-    // A byte flipped in the chunk's second event is found at that event.
-    let key = chain::seq_key(4);
-    let mut chunk = stored(&store, 4);
-    let at = chunk.windows("乙".len()).position(|w| w == "乙".as_bytes()).unwrap();
-    chunk[at + 1] ^= 0x01;
-    store.log.insert(key, chunk).unwrap();
+    // A byte flipped in the chunk's fifth event is found at that event.
+    tamper(&store, 5, |record| {
+        let at = record.windows("乙".len()).position(|w| w == "乙".as_bytes()).unwrap();
+        record[at + 1] ^= 0x01;
+    });
     let (seq, reason) = store.verify().unwrap().broken.expect("tampering found");
     assert_eq!(seq, 5, "{reason}");
+}
+
+#[test]
+fn a_large_append_is_split_into_chunks_that_read_back_in_order() {
+    let (_dir, store, _, commitment) = seeded();
+    let long = "推进".repeat(500); // 3 KB per event: a 12 KB chunk holds about four
+    let events: Vec<NewEvent> = (0..10).map(|_| new_event(commitment, day("2025-08-01"), progress(&long))).collect();
+    store.append(commitment, 2, events).unwrap();
+    assert!(store.log.len() >= 3, "{} chunks", store.log.len());
+    let seqs: Vec<u64> = store.read_all(1).map(|e| e.unwrap().seq).collect();
+    assert_eq!(seqs, (1..=13).collect::<Vec<_>>());
+    assert_eq!(store.read_stream(&commitment).unwrap().len(), 12);
+    assert_eq!(store.verify().unwrap().broken, None);
+    // Every chunk but the last is full; reading from inside any chunk starts at the right event.
+    for from in 1..=13 {
+        assert_eq!(store.read_all(from).next().unwrap().unwrap().seq, from);
+    }
+}
+
+#[test]
+fn a_damaged_compressed_chunk_is_reported_not_a_panic() {
+    let (_dir, store, _, commitment) = seeded();
+    let events: Vec<NewEvent> =
+        (0..20).map(|_| new_event(commitment, day("2025-08-01"), progress("按计划推进，完成阶段性任务"))).collect();
+    store.append(commitment, 2, events).unwrap();
+    let (key, value) = store.log.iter().next().unwrap().unwrap();
+    assert_eq!(value[0], 1, "a chunk of similar events is compressed");
+    // Past the flag byte and the four-byte length LZ4 prepends (a wrong length alone loses nothing).
+    for at in [5, 9, value.len() / 2, value.len() - 1] {
+        let mut damaged = value.to_vec();
+        damaged[at] ^= 0x55;
+        store.log.insert(&key, damaged).unwrap();
+        let report = store.verify().unwrap();
+        assert!(report.broken.is_some(), "byte {at}");
+        let _ = store.read_all(1).collect::<Vec<_>>(); // errors, never a panic
+        let _ = store.read_stream(&commitment);
+    }
 }
 
 #[test]
@@ -171,35 +209,59 @@ fn verify_accepts_a_sound_log() {
 #[test]
 fn one_altered_byte_is_found_at_its_sequence_number() {
     let (_dir, store, _, _) = seeded();
-    let key = chain::seq_key(2);
-    let mut bytes = store.log.get(key).unwrap().unwrap().to_vec(); // a chunk of one event
-    let at = bytes.windows("建成".len()).position(|w| w == "建成".as_bytes()).unwrap();
-    bytes[at + 2] ^= 0x01; // still valid JSON and UTF-8? Either way it must be caught at seq 2.
-    store.log.insert(key, bytes).unwrap();
+    tamper(&store, 2, |record| {
+        let at = record.windows("建成".len()).position(|w| w == "建成".as_bytes()).unwrap();
+        record[at + 2] ^= 0x01;
+    });
     let report = store.verify().unwrap();
     let (seq, reason) = report.broken.expect("tampering found");
     assert_eq!(seq, 2, "{reason}");
     assert_eq!(report.events, 1);
 }
 
-/// A store with one reply, one commitment and three progress reports (seq 1–5).
+/// A store with one reply, one commitment and three progress reports (seq 1–5), each event in a chunk of its own.
 fn longer() -> (tempfile::TempDir, Store, Ulid) {
     let (dir, store, _, commitment) = seeded();
     store.append(commitment, 2, vec![new_event(commitment, day("2025-08-01"), progress("二"))]).unwrap();
     store.append(commitment, 3, vec![new_event(commitment, day("2025-09-01"), progress("三"))]).unwrap();
+    let records = records(&store);
+    store.log.clear().unwrap();
+    for (index, record) in records.iter().enumerate() {
+        store.log.insert(chain::seq_key(index as u64 + 1), single(record)).unwrap();
+    }
+    assert_eq!(store.verify().unwrap().broken, None, "one event per chunk is a sound layout too");
     (dir, store, commitment)
 }
 
-/// The log chunk stored under `seq` (each append in these tests is a chunk of one event).
-fn stored(store: &Store, seq: u64) -> Vec<u8> {
-    store.log.get(chain::seq_key(seq)).unwrap().unwrap().to_vec()
+/// Every stored record, in log order.
+fn records(store: &Store) -> Vec<Vec<u8>> {
+    let mut all = Vec::new();
+    for entry in store.log.iter() {
+        let (key, value) = entry.unwrap();
+        let first = u64::from_be_bytes(key.as_ref().try_into().unwrap());
+        let payload = chain::open_chunk(first, &value).unwrap();
+        all.extend(chain::records(first, &payload).unwrap().into_iter().map(<[u8]>::to_vec));
+    }
+    all
 }
 
-/// The one event of a chunk.
-fn only_record(chunk: &[u8]) -> Vec<u8> {
-    let records = chain::records(0, chunk).unwrap();
-    assert_eq!(records.len(), 1);
-    records[0].to_vec()
+/// A chunk holding one record.
+fn single(record: &[u8]) -> Vec<u8> {
+    chain::seal_chunk(&chain::frame(&[record]))
+}
+
+/// Changes the record of event `seq` in place, inside whatever chunk holds it.
+fn tamper(store: &Store, seq: u64, change: impl FnOnce(&mut Vec<u8>)) {
+    let (first, payload) = store.chunk_holding(seq).unwrap().unwrap();
+    let mut records: Vec<Vec<u8>> = chain::records(first, &payload).unwrap().into_iter().map(<[u8]>::to_vec).collect();
+    change(&mut records[(seq - first) as usize]);
+    let refs: Vec<&[u8]> = records.iter().map(Vec::as_slice).collect();
+    store.log.insert(chain::seq_key(first), chain::seal_chunk(&chain::frame(&refs))).unwrap();
+}
+
+/// The chunk stored under `seq` (one event each in `longer`).
+fn stored(store: &Store, seq: u64) -> Vec<u8> {
+    store.log.get(chain::seq_key(seq)).unwrap().unwrap().to_vec()
 }
 
 #[test]
@@ -228,12 +290,29 @@ fn an_inserted_event_is_found_right_after_it() {
     for seq in (3..=5).rev() {
         store.log.insert(chain::seq_key(seq + 1), stored(&store, seq)).unwrap();
     }
-    let previous = chain::decode(2, &only_record(&stored(&store, 2))).unwrap();
+    let previous = store.read_all(2).next().unwrap().unwrap();
     let forged =
         new_event(commitment, day("2025-07-15"), progress("伪造")).sealed(3, 3, previous.hash.clone(), String::new());
-    store.log.insert(chain::seq_key(3), chain::chunk(&[chain::encode(&forged).0])).unwrap();
+    store.log.insert(chain::seq_key(3), single(&chain::encode(&forged).0)).unwrap();
     let (seq, reason) = store.verify().unwrap().broken.expect("insertion found");
     assert_eq!(seq, 3, "the forged event does not continue its stream (or the index): {reason}");
+}
+
+#[test]
+fn a_wrong_stream_index_is_found_and_rebuilt() {
+    let (_dir, store, commitment) = longer();
+    let mut entry = store.entry(&commitment).unwrap().unwrap();
+    entry.seqs.remove(2); // the index loses event 4
+    store.streams.insert(commitment.to_bytes(), entry.to_bytes()).unwrap();
+    let report = store.verify().unwrap();
+    let (seq, reason) = report.broken.expect("index damage found");
+    assert_eq!(seq, 4, "{reason}");
+    assert_eq!(report.head.seq, 3);
+    assert_eq!(Some(report.head.hash), store.hash_at(3).unwrap());
+    let rebuilt = store.rebuild().unwrap();
+    assert_eq!(rebuilt.differences, vec![crate::Difference { id: commitment, kind: "index" }]);
+    assert_eq!(store.verify().unwrap().broken, None);
+    assert_eq!(store.read_stream(&commitment).unwrap().iter().map(|e| e.seq).collect::<Vec<_>>(), [2, 3, 4, 5]);
 }
 
 #[test]
@@ -250,9 +329,9 @@ fn a_store_written_by_a_newer_schema_is_refused() {
 #[test]
 fn an_event_of_a_newer_schema_is_refused_not_misread() {
     let (_dir, store, _, commitment) = seeded();
-    let mut newer = chain::decode(3, &only_record(&stored(&store, 3))).unwrap();
+    let mut newer = store.read_all(3).next().unwrap().unwrap();
     newer.schema = 99;
-    store.log.insert(chain::seq_key(3), chain::chunk(&[chain::encode(&newer).0])).unwrap();
+    tamper(&store, 3, |record| *record = chain::encode(&newer).0);
     assert!(matches!(store.read_stream(&commitment), Err(StoreError::NewerSchema { found: 99, .. })));
     let (seq, reason) = store.verify().unwrap().broken.expect("refused");
     assert_eq!(seq, 3);
@@ -418,11 +497,12 @@ fn a_broken_export_writes_nothing() {
 fn rebuild_repairs_a_damaged_projection_and_says_what_it_fixed() {
     let (_dir, store, _, commitment) = seeded();
     assert!(store.rebuild().unwrap().differences.is_empty());
-    let mut wrong = store.commitment(&commitment).unwrap().unwrap();
-    wrong.owner = "篡改".into();
-    store.commitments.insert(commitment.to_string(), chain::encode_state(&wrong)).unwrap();
+    let family_id = store.entry(&commitment).unwrap().unwrap().family;
+    let mut family = store.family(&family_id).unwrap().unwrap();
+    family.commitments[0].owner = "篡改".into();
     let ghost = Ulid::new();
-    store.commitments.insert(ghost.to_string(), chain::encode_state(&CommitmentState::default())).unwrap();
+    family.commitments.push(CommitmentState { id: Some(ghost), ..CommitmentState::default() });
+    store.families.insert(family_id.to_bytes(), chain::encode_state(&family)).unwrap();
     let report = store.rebuild().unwrap();
     let kinds: Vec<(Ulid, &str)> = report.differences.iter().map(|d| (d.id, d.kind)).collect();
     assert!(kinds.contains(&(commitment, "changed")) && kinds.contains(&(ghost, "extra")), "{kinds:?}");

@@ -55,14 +55,13 @@ impl Store {
         let Some(first) = batch.first() else { return Ok(()) };
         let batch: Vec<(Envelope, Vec<u8>)> =
             batch.iter().map(|envelope| (envelope.clone(), chain::encode(envelope).0)).collect();
-        let trees = (&self.log, &self.streams, &self.heads, &self.meta, &self.replies, &self.commitments);
-        trees
-            .transaction(|(log, streams, heads, meta, replies, commitments)| {
+        (&self.log, &self.streams, &self.families, &self.meta)
+            .transaction(|(log, streams, families, meta)| {
                 let head = read_head(meta)?;
                 if head.seq + 1 != first.seq || head.hash != first.prev_hash {
                     return abort(StoreError::Conflict { stream: first.stream, expected: 0, actual: 0 });
                 }
-                write_sealed((log, streams, heads, meta, replies, commitments), &batch)
+                write_sealed((log, streams, families, meta), Default::default(), &batch)
             })
             .map_err(from_transaction)
     }

@@ -1,16 +1,17 @@
-//! Auditing the log: `verify` walks the hash chain; `rebuild` recomputes the projection from the log and reports
-//! where the stored projection differed.
+//! Auditing the log: `verify` walks the hash chain and checks the stream index; `rebuild` recomputes the index and
+//! the projection from the log and reports where the stored ones differed.
 
 use std::collections::{BTreeMap, HashMap};
 
-use duban_domain::Folded;
+use duban_domain::{CommitmentState, Folded};
 use serde::Serialize;
 use sled::Transactional;
 use ulid::Ulid;
 
 use crate::chain;
 use crate::error::{Result, StoreError};
-use crate::{from_transaction, Head, Store, GENESIS};
+use crate::index::{Family, StreamEntry};
+use crate::{from_transaction, ulid_of, Head, Store};
 
 /// What `verify` found: how far the chain holds, and the first place it does not.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,7 +28,8 @@ pub struct VerifyReport {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Difference {
     pub id: Ulid,
-    /// `missing` (in the log, not in the projection), `extra` (the reverse) or `changed`.
+    /// `missing` (in the log, not in the projection), `extra` (the reverse), `changed`, or `index` (the stream's
+    /// index entry was wrong).
     pub kind: &'static str,
 }
 
@@ -40,62 +42,62 @@ pub struct RebuildReport {
 }
 
 impl Store {
-    /// Walks the whole log from seq 1, checking positions, stream versions, the stream index and every hash.
+    /// Walks the whole log from seq 1, checking positions, stream versions, every hash, and that the stream index
+    /// says exactly what the log holds.
     pub fn verify(&self) -> Result<VerifyReport> {
-        let mut head = Head { seq: 0, hash: GENESIS.to_string() };
+        let mut head = Head::empty();
         let mut previous = [0u8; 32];
-        let mut versions: HashMap<u128, u32> = HashMap::new();
+        let mut expected: HashMap<Ulid, StreamEntry> = HashMap::new();
         let broken = |head: Head, seq: u64, reason: String| {
             Ok(VerifyReport { events: head.seq, head, broken: Some((seq, reason)) })
         };
         for entry in self.log.iter() {
-            let (key, chunk) = entry?;
-            let expected = head.seq + 1;
+            let (key, value) = entry?;
+            let expected_seq = head.seq + 1;
             let Ok(key) = <[u8; 8]>::try_from(key.as_ref()) else {
-                return broken(head, expected, "日志键格式错误".into());
+                return broken(head, expected_seq, "日志键格式错误".into());
             };
             let first = u64::from_be_bytes(key);
-            if first != expected {
-                return broken(head, expected, format!("第 {expected} 条事件缺失（其后存有第 {first} 条）"));
+            if first != expected_seq {
+                let reason = format!("第 {expected_seq} 条事件缺失（其后存有第 {first} 条）");
+                return broken(head, expected_seq, reason);
             }
-            let records = match chain::records(first, &chunk) {
+            let payload = match chain::open_chunk(first, &value) {
+                Ok(payload) => payload,
+                Err(error) => return broken(head, first, error.to_string()),
+            };
+            let records = match chain::records(first, &payload) {
                 Ok(records) if !records.is_empty() => records,
                 Ok(_) => return broken(head, first, "空的日志块".into()),
                 Err(error) => return broken(head, first, error.to_string()),
             };
             for (index, bytes) in records.into_iter().enumerate() {
                 let seq = first + index as u64;
-                if !chain::sound(bytes) {
-                    return broken(head, seq, "内容与其哈希不符（已被改动）".into());
-                }
-                let (hash, body) = chain::split(seq, bytes)?;
-                let stored = match chain::head(seq, body) {
-                    Ok(stored) => stored,
-                    Err(error) => return broken(head, seq, error.to_string()),
-                };
-                if stored.seq != seq {
-                    let reason = format!("存于第 {seq} 位的事件自称第 {} 条（顺序被调换或有插入）", stored.seq);
+                if !chain::sound(seq, &previous, bytes) {
+                    let reason = "内容与其哈希不符（已被改动，或顺序被调换、有插入）".into();
                     return broken(head, seq, reason);
-                }
-                if stored.prev_hash != previous {
-                    return broken(head, seq, "与前一条事件不衔接（prev_hash 不符）".into());
-                }
-                let version = versions.entry(stored.stream).or_default();
-                if stored.version != *version + 1 {
-                    let reason = format!("流 {} 的版本由 {} 跳到 {}", Ulid(stored.stream), version, stored.version);
-                    return broken(head, seq, reason);
-                }
-                *version = stored.version;
-                let indexed = self.streams.get(chain::stream_key(&Ulid(stored.stream), stored.version))?;
-                if indexed.as_deref() != Some(&chain::seq_key(seq)[..]) {
-                    return broken(head, seq, "流索引未指向此事件".into());
                 }
                 // The event itself must decode, or no reader could use it.
-                if let Err(error) = chain::decode(seq, bytes) {
-                    return broken(head, seq, error.to_string());
+                let envelope = match chain::decode(seq, &previous, bytes) {
+                    Ok(envelope) => envelope,
+                    Err(error) => return broken(head, seq, error.to_string()),
+                };
+                let stream = expected.entry(envelope.stream).or_insert_with(|| StreamEntry::opened_by(&envelope));
+                if envelope.version != stream.version() + 1
+                    || stream.kind != envelope.event.stream_kind()
+                    || envelope.event.opens_stream() != (envelope.version == 1)
+                {
+                    let reason = format!(
+                        "流 {} 的版本由 {} 跳到 {}，或事件不属于该流",
+                        envelope.stream,
+                        stream.version(),
+                        envelope.version
+                    );
+                    return broken(head, seq, reason);
                 }
-                previous = *hash;
-                head = Head { seq, hash: chain::hex(hash) };
+                stream.seqs.push(seq);
+                previous = chain::stored_hash(bytes);
+                head = Head { seq, hash: envelope.hash };
             }
         }
         let recorded = self.head()?;
@@ -103,40 +105,111 @@ impl Store {
             let reason = format!("库头记录为第 {} 条，而日志止于第 {} 条", recorded.seq, head.seq);
             return broken(head.clone(), head.seq + 1, reason);
         }
+        // The index: every stream's entry names exactly its events; report the earliest event it misplaces.
+        let mut misplaced: Option<(u64, String)> = None;
+        let mut note = |seq: u64, reason: String| {
+            if misplaced.as_ref().is_none_or(|(earliest, _)| seq < *earliest) {
+                misplaced = Some((seq, reason));
+            }
+        };
+        for entry in self.streams.iter() {
+            let (key, value) = entry?;
+            let stream = ulid_of(&key);
+            let stored = StreamEntry::from_bytes(&value);
+            match (expected.remove(&stream), stored) {
+                (None, _) => note(head.seq + 1, format!("流索引含有日志中没有的流 {stream}")),
+                (Some(wanted), stored) if stored.as_ref() != Some(&wanted) => {
+                    let seqs = stored.map(|entry| entry.seqs).unwrap_or_default();
+                    let at = wanted.seqs.iter().zip(seqs.iter().chain(std::iter::repeat(&0))).find(|(a, b)| a != b);
+                    let seq = at.map_or(wanted.seqs[0], |(seq, _)| *seq);
+                    note(seq, format!("流索引未正确指向流 {stream} 的事件"));
+                }
+                _ => {}
+            }
+        }
+        for (stream, wanted) in expected {
+            note(wanted.seqs[0], format!("流索引缺少流 {stream}"));
+        }
+        if let Some((seq, reason)) = misplaced {
+            let before = match seq.min(head.seq + 1) - 1 {
+                0 => Head::empty(),
+                at => Head { seq: at, hash: self.hash_at(at)?.unwrap_or_default() },
+            };
+            return broken(before, seq, reason);
+        }
         Ok(VerifyReport { events: head.seq, head, broken: None })
     }
 
     /// The stored hash of event `seq`, if the log holds it.
     pub fn hash_at(&self, seq: u64) -> Result<Option<String>> {
-        match self.record_at(seq)? {
-            Some(bytes) => Ok(Some(chain::decode(seq, &bytes)?.hash)),
-            None => Ok(None),
-        }
+        Ok(self.record_at(seq)?.map(|record| chain::hex(&chain::stored_hash(&record))))
     }
 
-    /// Recomputes the projection from the log, writes back what differed, and says what that was.
+    /// Recomputes the stream index and the projection from the log, writes back what differed, and says what that
+    /// was.
     pub fn rebuild(&self) -> Result<RebuildReport> {
         let mut folded = Folded::default();
+        let mut entries: BTreeMap<Ulid, StreamEntry> = BTreeMap::new();
         let mut events = 0;
         for envelope in self.read_all(1) {
-            folded.apply(&envelope?);
+            let envelope = envelope?;
+            folded.apply(&envelope);
+            entries.entry(envelope.stream).or_insert_with(|| StreamEntry::opened_by(&envelope)).seqs.push(envelope.seq);
             events += 1;
         }
-        let stored_replies = stored_states(&self.replies)?;
-        let stored_commitments = stored_states(&self.commitments)?;
-        let reply_fixes = compare(&folded.replies, &stored_replies);
-        let commitment_fixes = compare(&folded.commitments, &stored_commitments);
-        let differences: Vec<Difference> =
-            reply_fixes.iter().chain(&commitment_fixes).map(|(d, _)| d.clone()).collect();
-        if !differences.is_empty() {
-            (&self.replies, &self.commitments)
-                .transaction(|(replies, commitments)| {
-                    for (tree, fixes) in [(replies, &reply_fixes), (commitments, &commitment_fixes)] {
-                        for (difference, value) in fixes {
-                            let key = difference.id.to_string();
+        let (replies, commitments) = (folded.replies.len(), folded.commitments.len());
+        let mut wanted: BTreeMap<Ulid, Family> = BTreeMap::new();
+        for (id, reply) in folded.replies {
+            wanted.entry(id).or_default().reply = Some(reply);
+        }
+        for (id, commitment) in folded.commitments {
+            let family = entries.get(&id).map_or(id, |entry| entry.family);
+            wanted.entry(family).or_default().commitments.push(commitment);
+        }
+
+        let mut differences = Vec::new();
+        let mut index_fixes: Vec<(Ulid, Option<Vec<u8>>)> = Vec::new();
+        for entry in self.streams.iter() {
+            let (key, value) = entry?;
+            let id = ulid_of(&key);
+            match entries.remove(&id) {
+                None => index_fixes.push((id, None)),
+                Some(entry) if StreamEntry::from_bytes(&value).as_ref() != Some(&entry) => {
+                    index_fixes.push((id, Some(entry.to_bytes())))
+                }
+                Some(_) => {}
+            }
+        }
+        index_fixes.extend(entries.into_iter().map(|(id, entry)| (id, Some(entry.to_bytes()))));
+        differences.extend(index_fixes.iter().map(|(id, _)| Difference { id: *id, kind: "index" }));
+
+        let mut family_fixes: Vec<(Ulid, Option<Vec<u8>>)> = Vec::new();
+        for entry in self.families.iter() {
+            let (key, value) = entry?;
+            let id = ulid_of(&key);
+            let stored: Family = chain::decode_state(&value).unwrap_or_default();
+            let fix = match wanted.remove(&id) {
+                None => Some(None),
+                Some(family) if family != stored => Some(Some(family)),
+                Some(_) => None,
+            };
+            if let Some(family) = fix {
+                differences.extend(compare(&stored, family.as_ref()));
+                family_fixes.push((id, family.map(|family| chain::encode_state(&family))));
+            }
+        }
+        for (id, family) in wanted {
+            differences.extend(compare(&Family::default(), Some(&family)));
+            family_fixes.push((id, Some(chain::encode_state(&family))));
+        }
+        if !index_fixes.is_empty() || !family_fixes.is_empty() {
+            (&self.streams, &self.families)
+                .transaction(|(streams, families)| {
+                    for (tree, fixes) in [(streams, &index_fixes), (families, &family_fixes)] {
+                        for (id, value) in fixes {
                             match value {
-                                Some(value) => tree.insert(key.as_bytes(), value.as_slice())?,
-                                None => tree.remove(key.as_bytes())?,
+                                Some(value) => tree.insert(&id.to_bytes(), value.as_slice())?,
+                                None => tree.remove(&id.to_bytes())?,
                             };
                         }
                     }
@@ -145,38 +218,36 @@ impl Store {
                 .map_err(from_transaction)?;
             self.sync()?;
         }
-        Ok(RebuildReport { events, replies: folded.replies.len(), commitments: folded.commitments.len(), differences })
+        Ok(RebuildReport { events, replies, commitments, differences })
     }
 }
 
-/// A projection tree keyed by id; an entry that does not decode counts as absent, so rebuild rewrites it.
-fn stored_states<T: for<'de> serde::Deserialize<'de>>(tree: &sled::Tree) -> Result<BTreeMap<Ulid, Option<T>>> {
-    let mut states = BTreeMap::new();
-    for entry in tree.iter() {
-        let (key, bytes) = entry?;
-        if let Some(id) = std::str::from_utf8(&key).ok().and_then(|text| text.parse().ok()) {
-            states.insert(id, chain::decode_state(&bytes).ok());
+/// The replies and commitments that differ between a stored family and the one folded from the log (`None`: the
+/// family should not exist).
+fn compare(stored: &Family, wanted: Option<&Family>) -> Vec<Difference> {
+    let empty = Family::default();
+    let wanted = wanted.unwrap_or(&empty);
+    let mut differences = Vec::new();
+    let mut differ = |id: Option<Ulid>, kind| differences.push(Difference { id: id.unwrap_or_default(), kind });
+    match (&stored.reply, &wanted.reply) {
+        (None, Some(reply)) => differ(reply.id, "missing"),
+        (Some(reply), None) => differ(reply.id, "extra"),
+        (Some(stored), Some(reply)) if stored != reply => differ(reply.id, "changed"),
+        _ => {}
+    }
+    let by_id = |family: &Family| -> BTreeMap<Option<Ulid>, CommitmentState> {
+        family.commitments.iter().map(|state| (state.id, state.clone())).collect()
+    };
+    let (stored, wanted) = (by_id(stored), by_id(wanted));
+    for (id, state) in &wanted {
+        match stored.get(id) {
+            None => differ(*id, "missing"),
+            Some(existing) if existing != state => differ(*id, "changed"),
+            Some(_) => {}
         }
     }
-    Ok(states)
-}
-
-/// The differences between the fold and the stored projection, each with the value to write (None: remove).
-fn compare<T: PartialEq + Serialize>(
-    folded: &BTreeMap<Ulid, T>,
-    stored: &BTreeMap<Ulid, Option<T>>,
-) -> Vec<(Difference, Option<Vec<u8>>)> {
-    let mut fixes = Vec::new();
-    for (id, state) in folded {
-        let kind = match stored.get(id) {
-            None => "missing",
-            Some(existing) if existing.as_ref() != Some(state) => "changed",
-            Some(_) => continue,
-        };
-        fixes.push((Difference { id: *id, kind }, Some(chain::encode_state(state))));
+    for id in stored.keys().filter(|id| !wanted.contains_key(id)) {
+        differ(*id, "extra");
     }
-    for id in stored.keys().filter(|id| !folded.contains_key(id)) {
-        fixes.push((Difference { id: *id, kind: "extra" }, None));
-    }
-    fixes
+    differences
 }
