@@ -157,6 +157,15 @@ pub fn head(seq: u64, tail: &[u8]) -> Result<Head<'_>> {
 
 /// Reads a record back into an envelope, given its position and the hash before it.
 pub fn decode(seq: u64, prev: &[u8; 32], bytes: &[u8]) -> Result<Envelope> {
+    decode_with(seq, prev, bytes, true)
+}
+
+/// Reads a record for folding only: `prev_hash` and `hash` stay empty (two hex strings fewer per event).
+pub fn decode_for_fold(seq: u64, bytes: &[u8]) -> Result<Envelope> {
+    decode_with(seq, &[0; 32], bytes, false)
+}
+
+fn decode_with(seq: u64, prev: &[u8; 32], bytes: &[u8], hashes: bool) -> Result<Envelope> {
     let (hash, tail) = split(seq, bytes)?;
     let schema = head(seq, tail)?.schema;
     let stored: Tail<Event> = postcard::from_bytes(tail).map_err(|error| corrupt(seq, error.to_string()))?;
@@ -171,8 +180,8 @@ pub fn decode(seq: u64, prev: &[u8; 32], bytes: &[u8]) -> Result<Envelope> {
         recorded_at: DateTime::<Utc>::from_timestamp_nanos(stored.recorded_at),
         actor: stored.actor,
         schema,
-        prev_hash: hex(prev),
-        hash: hex(hash),
+        prev_hash: if hashes { hex(prev) } else { String::new() },
+        hash: if hashes { hex(hash) } else { String::new() },
         event: stored.event,
     })
 }
@@ -267,16 +276,6 @@ pub fn records(first: u64, payload: &[u8]) -> Result<Vec<&[u8]>> {
 /// Log keys: big-endian sequence numbers sort in log order.
 pub fn seq_key(seq: u64) -> [u8; 8] {
     seq.to_be_bytes()
-}
-
-/// Encodes a projection or index value: postcard, compressed like a chunk when that saves space.
-pub fn encode_state<T: Serialize>(state: &T) -> Vec<u8> {
-    seal_chunk(&postcard::to_stdvec(state).expect("state always serializes"))
-}
-
-pub fn decode_state<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T> {
-    let payload = open_chunk(0, bytes)?;
-    postcard::from_bytes(&payload).map_err(|error| corrupt(0, format!("状态投影条目：{error}")))
 }
 
 #[cfg(test)]

@@ -3,19 +3,18 @@
 //! commands use instead of replaying the log.
 
 use duban_domain::{CommitmentState, Envelope, Event, ReplyState, StreamKind};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use ulid::Ulid;
 
 use crate::chain::{push_varint, take_varint};
 
-/// One stream in the `streams` tree: what it is, which family it belongs to, and the sequence numbers of its
-/// events in order (so its version is their count).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One stream in the `streams` space: what it is and which family holds its state and its events' positions.
+/// Written once, when the stream opens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StreamEntry {
     pub kind: StreamKind,
-    /// The reply whose family holds this stream's state: the reply itself, or the reply a commitment answers.
+    /// The reply whose family holds this stream: the reply itself, or the reply a commitment answers.
     pub family: Ulid,
-    pub seqs: Vec<u64>,
 }
 
 impl StreamEntry {
@@ -25,43 +24,21 @@ impl StreamEntry {
             Event::CommitmentMade(made) => made.reply,
             _ => envelope.stream,
         };
-        StreamEntry { kind: envelope.event.stream_kind(), family, seqs: Vec::new() }
+        StreamEntry { kind: envelope.event.stream_kind(), family }
     }
 
-    pub fn version(&self) -> u32 {
-        self.seqs.len() as u32
-    }
-
-    /// `kind (1 byte) ‖ family (16 bytes) ‖ count ‖ first seq ‖ gaps to each next seq`, counts and seqs as varints.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let mut bytes = Vec::with_capacity(20 + self.seqs.len() * 3);
+    /// `kind (1 byte) ‖ family (16 bytes)`.
+    pub fn to_bytes(self) -> Vec<u8> {
+        let mut bytes = Vec::with_capacity(17);
         bytes.push(u8::from(self.kind == StreamKind::Commitment));
         bytes.extend_from_slice(&self.family.to_bytes());
-        push_varint(&mut bytes, self.seqs.len() as u64);
-        let mut previous = 0;
-        for &seq in &self.seqs {
-            push_varint(&mut bytes, seq.wrapping_sub(previous));
-            previous = seq;
-        }
         bytes
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Option<StreamEntry> {
-        let (&kind, rest) = bytes.split_first()?;
-        let kind = match kind {
-            0 => StreamKind::Reply,
-            1 => StreamKind::Commitment,
-            _ => return None,
-        };
-        let (family, mut rest) = rest.split_first_chunk::<16>()?;
-        let count = take_varint(&mut rest)?;
-        let mut seqs = Vec::with_capacity(usize::try_from(count).ok()?.min(rest.len()));
-        let mut previous = 0u64;
-        for _ in 0..count {
-            previous = previous.wrapping_add(take_varint(&mut rest)?);
-            seqs.push(previous);
-        }
-        rest.is_empty().then_some(StreamEntry { kind, family: Ulid::from_bytes(*family), seqs })
+        let kind = StreamEntry::kind_of(bytes)?;
+        let family: [u8; 16] = bytes.get(1..)?.try_into().ok()?;
+        Some(StreamEntry { kind, family: Ulid::from_bytes(family) })
     }
 
     /// Only the kind, read from the first byte (for prefix resolution, without decoding the rest).
@@ -75,17 +52,20 @@ impl StreamEntry {
 }
 
 /// One reply and the commitments made in it, folded: the unit the projection is stored and listed in.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Family {
     /// `None` when a commitment names a reply the log does not hold (only possible in an imported log).
     pub reply: Option<ReplyState>,
     /// Sorted by id.
     pub commitments: Vec<CommitmentState>,
+    /// Each member's events: their sequence numbers in order (so its version is their count).
+    pub seqs: std::collections::BTreeMap<Ulid, Vec<u64>>,
 }
 
 impl Family {
     /// Folds one event of a stream in this family into its state.
     pub fn apply(&mut self, envelope: &Envelope) {
+        self.seqs.entry(envelope.stream).or_default().push(envelope.seq);
         match envelope.event.stream_kind() {
             StreamKind::Reply => self.reply.get_or_insert_with(ReplyState::default).apply(envelope),
             StreamKind::Commitment => {
@@ -107,6 +87,170 @@ impl Family {
     pub fn ids(&self) -> impl Iterator<Item = Ulid> + '_ {
         self.reply.iter().filter_map(|reply| reply.id).chain(self.commitments.iter().filter_map(|state| state.id))
     }
+
+    /// The stored form: each member framed (see [`StoredFamily`]), then compressed like a log chunk.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        crate::chain::seal_chunk(&self.framed())
+    }
+
+    fn framed(&self) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        let none = Vec::new();
+        let seqs = |id: Ulid| self.seqs.get(&id).unwrap_or(&none);
+        if let Some(reply) = &self.reply {
+            let id = reply.id.unwrap_or_default();
+            frame(&mut bytes, StreamKind::Reply, id, seqs(id), &postcard(reply));
+        }
+        for state in &self.commitments {
+            let id = state.id.unwrap_or_default();
+            frame(&mut bytes, StreamKind::Commitment, id, seqs(id), &postcard(state));
+        }
+        bytes
+    }
+
+    pub fn from_bytes(stored: &[u8]) -> Option<Family> {
+        let bytes = &crate::chain::open_chunk(0, stored).ok()?;
+        let mut family = Family::default();
+        for member in members(bytes)? {
+            family.seqs.insert(member.id, member.seqs);
+            let body = &bytes[member.span];
+            match member.kind {
+                StreamKind::Reply => family.reply = Some(::postcard::from_bytes(body).ok()?),
+                StreamKind::Commitment => family.commitments.push(::postcard::from_bytes(body).ok()?),
+            }
+        }
+        Some(family)
+    }
+}
+
+fn postcard<T: Serialize>(state: &T) -> Vec<u8> {
+    ::postcard::to_stdvec(state).expect("state always serializes")
+}
+
+/// `kind (1 byte) ‖ id (16 bytes) ‖ count ‖ first seq ‖ gaps to each next seq ‖ length ‖ postcard state`, numbers
+/// as varints.
+fn frame(out: &mut Vec<u8>, kind: StreamKind, id: Ulid, seqs: &[u64], body: &[u8]) {
+    out.push(u8::from(kind == StreamKind::Commitment));
+    out.extend_from_slice(&id.to_bytes());
+    push_varint(out, seqs.len() as u64);
+    let mut previous = 0u64;
+    for &seq in seqs {
+        push_varint(out, seq.wrapping_sub(previous));
+        previous = seq;
+    }
+    push_varint(out, body.len() as u64);
+    out.extend_from_slice(body);
+}
+
+struct Member {
+    kind: StreamKind,
+    id: Ulid,
+    seqs: Vec<u64>,
+    span: std::ops::Range<usize>,
+}
+
+fn members(bytes: &[u8]) -> Option<Vec<Member>> {
+    let mut members = Vec::new();
+    let mut rest = bytes;
+    while let Some((&kind, tail)) = rest.split_first() {
+        let kind = match kind {
+            0 => StreamKind::Reply,
+            1 => StreamKind::Commitment,
+            _ => return None,
+        };
+        let (id, mut tail) = tail.split_first_chunk::<16>()?;
+        let count = take_varint(&mut tail)?;
+        let mut seqs = Vec::with_capacity(usize::try_from(count).ok()?.min(tail.len()));
+        let mut previous = 0u64;
+        for _ in 0..count {
+            previous = previous.wrapping_add(take_varint(&mut tail)?);
+            seqs.push(previous);
+        }
+        let length = usize::try_from(take_varint(&mut tail)?).ok()?;
+        let start = bytes.len() - tail.len();
+        if tail.len() < length {
+            return None;
+        }
+        members.push(Member { kind, id: Ulid::from_bytes(*id), seqs, span: start..start + length });
+        rest = &tail[length..];
+    }
+    Some(members)
+}
+
+/// A stored family being appended to: members are decoded only when an event touches them, and the untouched ones
+/// are written back as the bytes they were.
+pub struct StoredFamily {
+    bytes: Vec<u8>,
+    members: Vec<(StreamKind, Ulid, Vec<u64>, Slot)>,
+}
+
+enum Slot {
+    Stored(std::ops::Range<usize>),
+    Reply(Box<ReplyState>),
+    Commitment(Box<CommitmentState>),
+}
+
+impl StoredFamily {
+    pub fn new() -> StoredFamily {
+        StoredFamily { bytes: Vec::new(), members: Vec::new() }
+    }
+
+    pub fn parse(stored: &[u8]) -> Option<StoredFamily> {
+        let bytes = crate::chain::open_chunk(0, stored).ok()?;
+        let members = members(&bytes)?.into_iter().map(|m| (m.kind, m.id, m.seqs, Slot::Stored(m.span))).collect();
+        Some(StoredFamily { bytes, members })
+    }
+
+    /// The version a member stream is at (0 if the family does not hold it).
+    pub fn version(&self, stream: &Ulid) -> u32 {
+        self.members.iter().find(|(_, id, _, _)| id == stream).map_or(0, |(_, _, seqs, _)| seqs.len() as u32)
+    }
+
+    /// Folds one event of a stream in this family into its member (the reply first, then commitments by id).
+    pub fn apply(&mut self, envelope: &Envelope) -> Option<()> {
+        let kind = envelope.event.stream_kind();
+        let key = |kind: StreamKind, id: Ulid| (kind == StreamKind::Commitment, id);
+        let wanted = key(kind, envelope.stream);
+        let at = self.members.partition_point(|(k, id, _, _)| key(*k, *id) < wanted);
+        if self.members.get(at).is_none_or(|(k, id, _, _)| key(*k, *id) != wanted) {
+            let empty = match kind {
+                StreamKind::Reply => Slot::Reply(Box::default()),
+                StreamKind::Commitment => Slot::Commitment(Box::default()),
+            };
+            self.members.insert(at, (kind, envelope.stream, Vec::new(), empty));
+        }
+        self.members[at].2.push(envelope.seq);
+        let slot = &mut self.members[at].3;
+        if let Slot::Stored(span) = slot {
+            let body = &self.bytes[span.clone()];
+            *slot = match kind {
+                StreamKind::Reply => Slot::Reply(Box::new(::postcard::from_bytes(body).ok()?)),
+                StreamKind::Commitment => Slot::Commitment(Box::new(::postcard::from_bytes(body).ok()?)),
+            };
+        }
+        match slot {
+            Slot::Reply(state) => state.apply(envelope),
+            Slot::Commitment(state) => state.apply(envelope),
+            Slot::Stored(_) => unreachable!("decoded above"),
+        }
+        Some(())
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.bytes.len() + 256);
+        self.frame_into(&mut out);
+        crate::chain::seal_chunk(&out)
+    }
+
+    fn frame_into(&self, out: &mut Vec<u8>) {
+        for (kind, id, seqs, slot) in &self.members {
+            match slot {
+                Slot::Stored(span) => frame(out, *kind, *id, seqs, &self.bytes[span.clone()]),
+                Slot::Reply(state) => frame(out, *kind, *id, seqs, &postcard(state)),
+                Slot::Commitment(state) => frame(out, *kind, *id, seqs, &postcard(state)),
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -116,15 +260,32 @@ mod tests {
     #[test]
     fn stream_entries_round_trip_and_reject_garbage() {
         let family = Ulid::from_parts(1_700_000_000_000, 42);
-        for seqs in [vec![], vec![1], vec![5, 6, 900, 70_000, 70_001, u64::from(u32::MAX) * 4]] {
-            for kind in [StreamKind::Reply, StreamKind::Commitment] {
-                let entry = StreamEntry { kind, family, seqs: seqs.clone() };
-                let bytes = entry.to_bytes();
-                assert_eq!(StreamEntry::from_bytes(&bytes), Some(entry));
-                assert_eq!(StreamEntry::kind_of(&bytes), Some(kind));
-                assert_eq!(StreamEntry::from_bytes(&bytes[..bytes.len() - 1]), None, "{seqs:?}");
-            }
+        for kind in [StreamKind::Reply, StreamKind::Commitment] {
+            let entry = StreamEntry { kind, family };
+            let bytes = entry.to_bytes();
+            assert_eq!(StreamEntry::from_bytes(&bytes), Some(entry));
+            assert_eq!(StreamEntry::kind_of(&bytes), Some(kind));
+            assert_eq!(StreamEntry::from_bytes(&bytes[..16]), None);
         }
-        assert_eq!(StreamEntry::from_bytes(&[7; 20]), None);
+        assert_eq!(StreamEntry::from_bytes(&[7; 17]), None);
+    }
+
+    #[test]
+    fn families_round_trip_with_their_positions() {
+        let reply = Ulid::from_parts(1_700_000_000_000, 1);
+        let commitment = Ulid::from_parts(1_700_000_000_001, 2);
+        let mut family = Family {
+            reply: Some(ReplyState { id: Some(reply), version: 1, ..ReplyState::default() }),
+            ..Family::default()
+        };
+        family.commitments.push(CommitmentState { id: Some(commitment), version: 3, ..CommitmentState::default() });
+        family.seqs.insert(reply, vec![1]);
+        family.seqs.insert(commitment, vec![2, 900, 70_000]);
+        let bytes = family.to_bytes();
+        assert_eq!(Family::from_bytes(&bytes), Some(family.clone()));
+        let stored = StoredFamily::parse(&bytes).unwrap();
+        assert_eq!((stored.version(&reply), stored.version(&commitment), stored.version(&Ulid::nil())), (1, 3, 0));
+        assert_eq!(Family::from_bytes(&stored.to_bytes()), Some(family), "untouched members are kept as they were");
+        assert_eq!(Family::from_bytes(&bytes[..bytes.len() - 1]), None);
     }
 }

@@ -1,15 +1,16 @@
 //! duban's event log on sled: an append-only, hash-chained log of envelopes, and a status projection updated in
 //! the same transaction as every append, so reads of current state never replay the log.
 //!
-//! Trees (keys sort in the order they are read):
+//! One sled tree in four key spaces (see `space`; keys sort in the order they are read):
 //! - `log`: big-endian seq of a chunk's first event → chunk (consecutive records, LZ4-compressed; see `chain`).
-//! - `streams`: stream id (16 bytes) → index entry: kind, family, the seqs of its events (see `index`).
-//! - `families`: reply id (16 bytes) → the folded reply and its commitments (the projection).
+//! - `streams`: stream id (16 bytes) → its kind and family (the reply it belongs to), written once.
+//! - `families`: reply id (16 bytes) → the folded reply and its commitments, with each one's event positions.
 //! - `meta`: `schema` → u16, `layout` → u16, `head` → last seq + its hash, `tail` → the last chunk's key.
 
 mod chain;
 mod error;
 mod index;
+mod space;
 mod transfer;
 mod verify;
 
@@ -23,18 +24,19 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use duban_domain::{
     normalize_prefix, resolve_prefix, CommitmentState, Envelope, NewEvent, ReplyState, StreamKind, SCHEMA_VERSION,
 };
-use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
-use sled::Transactional;
+use std::ops::Bound;
+
+use space::{Space, Writes};
 use ulid::Ulid;
 
 pub use chain::{hash_of, GENESIS};
 
 /// The stored form of a sealed envelope (its hash, then its compact tail), how to read it back given the hash before
 /// it, and where that hash sits in it: for tools that compare storage engines on identical bytes.
-pub use chain::{decode as decode_stored, encode as encode_stored, stored_hash};
+pub use chain::{decode as decode_stored, decode_for_fold, encode as encode_stored, stored_hash};
 pub use error::{Result, StoreError};
 pub use index::Family;
-use index::StreamEntry;
+use index::{StoredFamily, StreamEntry};
 pub use transfer::check_export;
 pub use verify::{Difference, RebuildReport, VerifyReport};
 
@@ -66,10 +68,13 @@ impl Head {
 pub struct Store {
     path: PathBuf,
     db: sled::Db,
-    log: sled::Tree,
-    streams: sled::Tree,
-    families: sled::Tree,
-    meta: sled::Tree,
+    tree: sled::Tree,
+    log: Space,
+    streams: Space,
+    families: Space,
+    meta: Space,
+    /// Held from an append's first read to its batch landing (see `space`).
+    writer: std::sync::Mutex<()>,
     events_read: AtomicU64,
     /// Files already made durable (sled never rewrites a blob or snapshot in place; it writes new ones).
     synced: std::sync::Mutex<std::collections::HashSet<PathBuf>>,
@@ -136,16 +141,36 @@ impl Store {
             }
             other => StoreError::from(other),
         })?;
+        let tree = db.open_tree("duban")?;
         Ok(Store {
             path: path.to_path_buf(),
-            log: db.open_tree("log")?,
-            streams: db.open_tree("streams")?,
-            families: db.open_tree("families")?,
-            meta: db.open_tree("meta")?,
+            log: Space::new(&tree, space::LOG),
+            streams: Space::new(&tree, space::STREAMS),
+            families: Space::new(&tree, space::FAMILIES),
+            meta: Space::new(&tree, space::META),
+            tree,
+            writer: std::sync::Mutex::new(()),
             db,
             events_read: AtomicU64::new(0),
             synced: std::sync::Mutex::new(std::collections::HashSet::new()),
         })
+    }
+
+    /// Live bytes (keys and values) per tree: what the store holds before sled's own overhead.
+    pub fn live_bytes(&self) -> Vec<(&'static str, u64, u64)> {
+        let trees =
+            [("log", &self.log), ("streams", &self.streams), ("families", &self.families), ("meta", &self.meta)];
+        trees
+            .into_iter()
+            .map(|(name, tree)| {
+                let (mut keys, mut bytes) = (0, 0);
+                for (key, value) in tree.iter().flatten() {
+                    keys += 1;
+                    bytes += (key.len() + value.len()) as u64;
+                }
+                (name, keys, bytes)
+            })
+            .collect()
     }
 
     pub fn path(&self) -> &Path {
@@ -169,9 +194,29 @@ impl Store {
         }
     }
 
+    /// Takes the writer lock (a panicked writer wrote nothing: its batch never applied).
+    fn write_lock(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The sequence numbers of a stream's events, in order (none if the store does not hold it).
+    fn seqs(&self, stream: &Ulid) -> Result<Vec<u64>> {
+        let Some(entry) = self.entry(stream)? else { return Ok(Vec::new()) };
+        let family = self.family(&entry.family)?.ok_or_else(|| bad_family(&entry.family))?;
+        Ok(family.seqs.get(stream).cloned().unwrap_or_default())
+    }
+
     /// The version a stream is at (0 if it has no events).
     pub fn stream_version(&self, stream: &Ulid) -> Result<u32> {
-        Ok(self.entry(stream)?.map_or(0, |entry| entry.version()))
+        Ok(self.seqs(stream)?.len() as u32)
+    }
+
+    /// A family as stored, ready to be appended to.
+    fn stored_family(&self, id: &Ulid) -> Result<StoredFamily> {
+        match self.families.get(id.to_bytes())? {
+            Some(bytes) => StoredFamily::parse(&bytes).ok_or_else(|| bad_family(id)),
+            None => Ok(StoredFamily::new()),
+        }
     }
 
     /// Appends `events` to `stream`, all or nothing, if the stream is still at `expected_version`; updates the
@@ -186,47 +231,52 @@ impl Store {
         for (stream, expected_version, events) in &batches {
             check_batch(*stream, *expected_version, events)?;
         }
-        let trees = (&self.log, &self.streams, &self.families, &self.meta);
-        let sealed = trees
-            .transaction(|(log, streams, families, meta)| {
-                let mut head = read_head(meta)?;
-                let mut sealed: Vec<(Envelope, Vec<u8>)> = Vec::new();
-                let mut entries: HashMap<Ulid, StreamEntry> = HashMap::new();
-                for (stream, expected_version, events) in &batches {
-                    let (stream, expected_version) = (*stream, *expected_version);
-                    let entry = match streams.get(stream.to_bytes())? {
-                        Some(bytes) => {
-                            Some(StreamEntry::from_bytes(&bytes).ok_or_else(|| abort_with(bad_entry(&stream)))?)
+        let mut streams_seen = std::collections::HashSet::new();
+        if let Some((stream, _, _)) = batches.iter().find(|(stream, _, _)| !streams_seen.insert(*stream)) {
+            return Err(StoreError::BadAppend {
+                stream: *stream, reason: "同一流在一次追加中出现两次".into()
+            });
+        }
+        let _writer = self.write_lock();
+        let mut head = self.head()?;
+        let mut sealed: Vec<(Envelope, Vec<u8>)> = Vec::new();
+        let mut entries: HashMap<Ulid, StreamEntry> = HashMap::new();
+        let mut touched: HashMap<Ulid, StoredFamily> = HashMap::new();
+        for (stream, expected_version, events) in &batches {
+            let (stream, expected_version) = (*stream, *expected_version);
+            let entry = self.entry(&stream)?;
+            let actual = match &entry {
+                None => 0,
+                Some(entry) => {
+                    let family = match touched.entry(entry.family) {
+                        std::collections::hash_map::Entry::Occupied(family) => family.into_mut(),
+                        std::collections::hash_map::Entry::Vacant(slot) => {
+                            slot.insert(self.stored_family(&entry.family)?)
                         }
-                        None => None,
                     };
-                    let actual = entry.as_ref().map_or(0, StreamEntry::version);
-                    if actual != expected_version {
-                        return abort(StoreError::Conflict { stream, expected: expected_version, actual });
-                    }
-                    if entry.as_ref().is_some_and(|entry| entry.kind != events[0].event.stream_kind()) {
-                        return abort(StoreError::BadAppend { stream, reason: "该流属于另一种类".into() });
-                    }
-                    if let Some(entry) = entry {
-                        entries.insert(stream, entry);
-                    }
-                    for (offset, new) in events.iter().enumerate() {
-                        let mut envelope = new.clone().sealed(
-                            head.seq + 1,
-                            actual + offset as u32 + 1,
-                            head.hash.clone(),
-                            String::new(),
-                        );
-                        let (bytes, hash) = chain::encode(&envelope);
-                        envelope.hash = hash;
-                        head = Head { seq: envelope.seq, hash: envelope.hash.clone() };
-                        sealed.push((envelope, bytes));
-                    }
+                    family.version(&stream)
                 }
-                write_sealed((log, streams, families, meta), entries, &sealed)?;
-                Ok(sealed.into_iter().map(|(envelope, _)| envelope).collect::<Vec<_>>())
-            })
-            .map_err(from_transaction)?;
+            };
+            if actual != expected_version {
+                return Err(StoreError::Conflict { stream, expected: expected_version, actual });
+            }
+            if entry.as_ref().is_some_and(|entry| entry.kind != events[0].event.stream_kind()) {
+                return Err(StoreError::BadAppend { stream, reason: "该流属于另一种类".into() });
+            }
+            if let Some(entry) = entry {
+                entries.insert(stream, entry);
+            }
+            for (offset, new) in events.iter().enumerate() {
+                let mut envelope =
+                    new.clone().sealed(head.seq + 1, actual + offset as u32 + 1, head.hash.clone(), String::new());
+                let (bytes, hash) = chain::encode(&envelope);
+                envelope.hash = hash;
+                head = Head { seq: envelope.seq, hash: envelope.hash.clone() };
+                sealed.push((envelope, bytes));
+            }
+        }
+        self.write_sealed(entries, touched, &sealed)?;
+        let sealed: Vec<Envelope> = sealed.into_iter().map(|(envelope, _)| envelope).collect();
         self.sync()?;
         Ok(sealed)
     }
@@ -267,10 +317,10 @@ impl Store {
 
     /// One stream's events in order.
     pub fn read_stream(&self, stream: &Ulid) -> Result<Vec<Envelope>> {
-        let Some(entry) = self.entry(stream)? else { return Ok(Vec::new()) };
+        let seqs = self.seqs(stream)?;
         let mut reader = ChunkReader::default();
-        let mut events = Vec::with_capacity(entry.seqs.len());
-        for &seq in &entry.seqs {
+        let mut events = Vec::with_capacity(seqs.len());
+        for &seq in &seqs {
             let envelope = reader.envelope(self, seq)?.ok_or_else(|| StoreError::Corrupt {
                 seq,
                 reason: format!("流 {stream} 的索引指向它，但日志中没有"),
@@ -282,7 +332,7 @@ impl Store {
 
     /// The chunk holding `seq`: its first seq and its payload.
     fn chunk_holding(&self, seq: u64) -> Result<Option<(u64, Vec<u8>)>> {
-        let Some((key, value)) = self.log.range(..=chain::seq_key(seq)).next_back().transpose()? else {
+        let Some((key, value)) = self.log.at_or_before(&chain::seq_key(seq))? else {
             return Ok(None);
         };
         let first = chunk_first(&key);
@@ -298,10 +348,19 @@ impl Store {
 
     /// The whole log in global order, starting at `from_seq`.
     pub fn read_all(&self, from_seq: u64) -> impl Iterator<Item = Result<Envelope>> + '_ {
+        self.read_log(from_seq, true)
+    }
+
+    /// The whole log in global order for folding: as `read_all`, but envelopes carry no `prev_hash` or `hash`.
+    pub fn read_all_for_fold(&self, from_seq: u64) -> impl Iterator<Item = Result<Envelope>> + '_ {
+        self.read_log(from_seq, false)
+    }
+
+    fn read_log(&self, from_seq: u64, hashes: bool) -> impl Iterator<Item = Result<Envelope>> + '_ {
         let from_seq = from_seq.max(1);
         // Start at the chunk that holds `from_seq`; the hash before it comes from the record before it.
-        let start = match self.log.range(..=chain::seq_key(from_seq)).next_back() {
-            Some(Ok((key, _))) => chunk_first(&key),
+        let start = match self.log.at_or_before(&chain::seq_key(from_seq)) {
+            Ok(Some((key, _))) => chunk_first(&key),
             _ => from_seq,
         };
         let prev = if start > 1 {
@@ -314,7 +373,7 @@ impl Store {
             Ok(None) => Err(StoreError::Corrupt { seq: start - 1, reason: "日志中没有这条事件".into() }),
             Err(error) => Err(error),
         };
-        let mut chunks = self.log.range(chain::seq_key(start)..);
+        let mut chunks = self.log.range(Bound::Included(&chain::seq_key(start)), Bound::Unbounded);
         let mut failed = false;
         let mut pending: std::vec::IntoIter<Result<Envelope>> = Vec::new().into_iter();
         std::iter::from_fn(move || loop {
@@ -335,7 +394,7 @@ impl Store {
                 Ok(entry) => entry,
                 Err(error) => {
                     failed = true;
-                    return Some(Err(error.into()));
+                    return Some(Err(error));
                 }
             };
             let first = chunk_first(&key);
@@ -345,7 +404,12 @@ impl Store {
                 for (index, record) in chain::records(first, &payload)?.into_iter().enumerate() {
                     let seq = first + index as u64;
                     if seq >= from_seq {
-                        decoded.push(self.decode_counted(seq, &previous, record));
+                        decoded.push(if hashes {
+                            self.decode_counted(seq, &previous, record)
+                        } else {
+                            self.events_read.fetch_add(1, Ordering::Relaxed);
+                            chain::decode_for_fold(seq, record)
+                        });
                     }
                     previous = chain::stored_hash(record);
                 }
@@ -370,7 +434,7 @@ impl Store {
     }
 
     fn family(&self, id: &Ulid) -> Result<Option<Family>> {
-        self.families.get(id.to_bytes())?.map(|bytes| chain::decode_state(&bytes)).transpose()
+        self.families.get(id.to_bytes())?.map(|bytes| decode_family(id, &bytes)).transpose()
     }
 
     /// A reply's projected state.
@@ -393,7 +457,10 @@ impl Store {
 
     /// Every family (a reply and its commitments), in reply id order: the whole projection in one pass.
     pub fn families(&self) -> impl Iterator<Item = Result<Family>> + '_ {
-        self.families.iter().values().map(|bytes| chain::decode_state(&bytes?))
+        self.families.iter().map(|entry| {
+            let (key, value) = entry?;
+            decode_family(&ulid_of(&key), &value)
+        })
     }
 
     /// Every reply's projected state, in id order.
@@ -413,15 +480,15 @@ impl Store {
 
     /// Every reply and commitment id, sorted (for short ids).
     pub fn all_ids(&self) -> Result<Vec<Ulid>> {
-        self.streams.iter().keys().map(|key| Ok(ulid_of(&key?))).collect()
+        self.streams.iter().map(|entry| Ok(ulid_of(&entry?.0))).collect()
     }
 
     /// The ids sorted next to `id` among all replies and commitments: all a short id needs, found without a scan.
     pub fn neighbours(&self, id: &Ulid) -> Result<Vec<Ulid>> {
         let key = id.to_bytes();
-        let before = self.streams.range(..key).next_back().transpose()?;
-        let after = self.streams.range(key..).find(|entry| entry.as_ref().map_or(true, |(k, _)| k.as_ref() != key));
-        Ok(before.into_iter().chain(after.transpose()?).map(|(other, _)| ulid_of(&other)).collect())
+        let before = self.streams.range(Bound::Unbounded, Bound::Excluded(&key)).next_back().transpose()?;
+        let after = self.streams.range(Bound::Excluded(&key), Bound::Unbounded).next().transpose()?;
+        Ok(before.into_iter().chain(after).map(|(other, _)| ulid_of(&other)).collect())
     }
 
     /// The shortest prefix (at least six characters) that names `id` unambiguously.
@@ -453,7 +520,7 @@ impl Store {
         };
         let mut candidates = Vec::new();
         if let (Some(low), Some(high)) = (pad('0'), pad('Z').or(Some(Ulid(u128::MAX)))) {
-            for entry in self.streams.range(low.to_bytes()..=high.to_bytes()) {
+            for entry in self.streams.range(Bound::Included(&low.to_bytes()), Bound::Included(&high.to_bytes())) {
                 let (key, value) = entry?;
                 if kind.is_none_or(|kind| StreamEntry::kind_of(&value) == Some(kind)) {
                     candidates.push(ulid_of(&key));
@@ -529,28 +596,19 @@ fn ulid_of(key: &[u8]) -> Ulid {
     Ulid::from_bytes(key.try_into().unwrap_or_default())
 }
 
-fn bad_entry(stream: &Ulid) -> StoreError {
+fn decode_family(id: &Ulid, bytes: &[u8]) -> Result<Family> {
+    Family::from_bytes(bytes).ok_or_else(|| bad_family(id))
+}
+
+fn bad_family(id: &Ulid) -> StoreError {
     StoreError::Corrupt {
-        seq: 0, reason: format!("流 {stream} 的索引条目无法读取（可运行 duban rebuild 修复）")
+        seq: 0, reason: format!("答复 {id} 的状态投影条目无法读取（可运行 duban rebuild 修复）")
     }
 }
 
-type Trees<'a> = (&'a TransactionalTree, &'a TransactionalTree, &'a TransactionalTree, &'a TransactionalTree);
-
-type TxResult<T> = std::result::Result<T, ConflictableTransactionError<StoreError>>;
-
-fn abort<T>(error: StoreError) -> TxResult<T> {
-    Err(ConflictableTransactionError::Abort(error))
-}
-
-fn abort_with(error: StoreError) -> ConflictableTransactionError<StoreError> {
-    ConflictableTransactionError::Abort(error)
-}
-
-fn from_transaction(error: TransactionError<StoreError>) -> StoreError {
-    match error {
-        TransactionError::Abort(error) => error,
-        TransactionError::Storage(error) => error.into(),
+fn bad_entry(stream: &Ulid) -> StoreError {
+    StoreError::Corrupt {
+        seq: 0, reason: format!("流 {stream} 的索引条目无法读取（可运行 duban rebuild 修复）")
     }
 }
 
@@ -559,85 +617,72 @@ fn chunk_first(key: &[u8]) -> u64 {
     u64::from_be_bytes(key.try_into().unwrap_or_default())
 }
 
-fn read_head(meta: &TransactionalTree) -> TxResult<Head> {
-    match meta.get(HEAD_KEY)? {
-        Some(bytes) => match Head::from_bytes(&bytes) {
-            Some(head) => Ok(head),
-            None => abort(StoreError::Corrupt { seq: 0, reason: "库头记录无法读取".into() }),
-        },
-        None => Ok(Head::empty()),
-    }
-}
-
 /// Writes already-sealed envelopes with their records (consecutive, continuing the head): into the last chunk
 /// while it has room, then into new chunks; and folds them into the stream index and the projection. `entries`
 /// holds index entries already read in this transaction.
-fn write_sealed(
-    (log, streams, families, meta): Trees<'_>,
-    mut entries: HashMap<Ulid, StreamEntry>,
-    sealed: &[(Envelope, Vec<u8>)],
-) -> TxResult<()> {
-    let Some((first, _)) = sealed.first() else { return Ok(()) };
-    // The log: top up the last chunk, then start new ones.
-    let mut chunk_first = first.seq;
-    let mut payload = Vec::new();
-    if let Some(tail) = meta.get(TAIL_KEY)? {
-        let tail = u64::from_be_bytes(tail.as_ref().try_into().unwrap_or_default());
-        if let Some(value) = log.get(chain::seq_key(tail))? {
-            let existing = chain::open_chunk(tail, &value).map_err(abort_with)?;
-            if existing.len() + sealed[0].1.len() < chain::CHUNK_BYTES {
-                (chunk_first, payload) = (tail, existing);
+impl Store {
+    fn write_sealed(
+        &self,
+        mut entries: HashMap<Ulid, StreamEntry>,
+        mut touched: HashMap<Ulid, StoredFamily>,
+        sealed: &[(Envelope, Vec<u8>)],
+    ) -> Result<()> {
+        let Some((first, _)) = sealed.first() else { return Ok(()) };
+        let (log, streams, families, meta) = (&self.log, &self.streams, &self.families, &self.meta);
+        let mut writes = Writes::default();
+        // The log: top up the last chunk, then start new ones.
+        let mut chunk_first = first.seq;
+        let mut payload = Vec::new();
+        if let Some(tail) = meta.get(TAIL_KEY)? {
+            let tail = u64::from_be_bytes(tail.as_ref().try_into().unwrap_or_default());
+            if let Some(value) = log.get(chain::seq_key(tail))? {
+                let existing = chain::open_chunk(tail, &value)?;
+                if existing.len() + sealed[0].1.len() < chain::CHUNK_BYTES {
+                    (chunk_first, payload) = (tail, existing);
+                }
             }
         }
-    }
-    for (envelope, record) in sealed {
-        if !payload.is_empty() && payload.len() + record.len() + 4 > chain::CHUNK_BYTES {
-            log.insert(&chain::seq_key(chunk_first), chain::seal_chunk(&payload))?;
-            (chunk_first, payload) = (envelope.seq, Vec::new());
+        for (envelope, record) in sealed {
+            if !payload.is_empty() && payload.len() + record.len() + 4 > chain::CHUNK_BYTES {
+                writes.insert(log, &chain::seq_key(chunk_first), chain::seal_chunk(&payload));
+                (chunk_first, payload) = (envelope.seq, Vec::new());
+            }
+            chain::push_varint(&mut payload, record.len() as u64);
+            payload.extend_from_slice(record);
         }
-        chain::push_varint(&mut payload, record.len() as u64);
-        payload.extend_from_slice(record);
-    }
-    log.insert(&chain::seq_key(chunk_first), chain::seal_chunk(&payload))?;
-    meta.insert(TAIL_KEY, &chunk_first.to_be_bytes())?;
+        writes.insert(log, &chain::seq_key(chunk_first), chain::seal_chunk(&payload));
+        writes.insert(meta, TAIL_KEY, chunk_first.to_be_bytes().to_vec());
 
-    // The index and the projection: each touched stream and family is read once and written once.
-    let mut touched: HashMap<Ulid, Family> = HashMap::new();
-    for (envelope, _) in sealed {
-        let entry = match entries.entry(envelope.stream) {
-            std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
-            std::collections::hash_map::Entry::Vacant(slot) => {
-                let stored = streams.get(envelope.stream.to_bytes())?;
-                let entry = match stored {
-                    Some(bytes) => {
-                        StreamEntry::from_bytes(&bytes).ok_or_else(|| abort_with(bad_entry(&envelope.stream)))?
-                    }
-                    None => StreamEntry::opened_by(envelope),
-                };
-                slot.insert(entry)
-            }
-        };
-        entry.seqs.push(envelope.seq);
-        let family = match touched.entry(entry.family) {
-            std::collections::hash_map::Entry::Occupied(family) => family.into_mut(),
-            std::collections::hash_map::Entry::Vacant(slot) => {
-                let stored = families.get(entry.family.to_bytes())?;
-                slot.insert(match stored {
-                    Some(bytes) => chain::decode_state(&bytes).map_err(abort_with)?,
-                    None => Family::default(),
-                })
-            }
-        };
-        family.apply(envelope);
+        // The projection, with each stream's event positions: each touched family is read once and written once; a
+        // stream's index entry is written when it opens.
+        for (envelope, _) in sealed {
+            let entry = match entries.get(&envelope.stream) {
+                Some(entry) => *entry,
+                None => {
+                    let entry = match streams.get(envelope.stream.to_bytes())? {
+                        Some(bytes) => StreamEntry::from_bytes(&bytes).ok_or_else(|| bad_entry(&envelope.stream))?,
+                        None => {
+                            let entry = StreamEntry::opened_by(envelope);
+                            writes.insert(streams, &envelope.stream.to_bytes(), entry.to_bytes());
+                            entry
+                        }
+                    };
+                    entries.insert(envelope.stream, entry);
+                    entry
+                }
+            };
+            let family = match touched.entry(entry.family) {
+                std::collections::hash_map::Entry::Occupied(family) => family.into_mut(),
+                std::collections::hash_map::Entry::Vacant(slot) => slot.insert(self.stored_family(&entry.family)?),
+            };
+            family.apply(envelope).ok_or_else(|| bad_family(&entry.family))?;
+        }
+        for (id, family) in &touched {
+            writes.insert(families, &id.to_bytes(), family.to_bytes());
+        }
+        if let Some((last, _)) = sealed.last() {
+            writes.insert(meta, HEAD_KEY, Head { seq: last.seq, hash: last.hash.clone() }.to_bytes());
+        }
+        writes.apply(&self.tree)
     }
-    for (stream, entry) in &entries {
-        streams.insert(&stream.to_bytes(), entry.to_bytes())?;
-    }
-    for (id, family) in &touched {
-        families.insert(&id.to_bytes(), chain::encode_state(family))?;
-    }
-    if let Some((last, _)) = sealed.last() {
-        meta.insert(HEAD_KEY, Head { seq: last.seq, hash: last.hash.clone() }.to_bytes())?;
-    }
-    Ok(())
 }

@@ -301,9 +301,10 @@ fn an_inserted_event_is_found_right_after_it() {
 #[test]
 fn a_wrong_stream_index_is_found_and_rebuilt() {
     let (_dir, store, commitment) = longer();
-    let mut entry = store.entry(&commitment).unwrap().unwrap();
-    entry.seqs.remove(2); // the index loses event 4
-    store.streams.insert(commitment.to_bytes(), entry.to_bytes()).unwrap();
+    let family_id = store.entry(&commitment).unwrap().unwrap().family;
+    let mut family = store.family(&family_id).unwrap().unwrap();
+    family.seqs.get_mut(&commitment).unwrap().remove(2); // the index loses event 4
+    store.families.insert(family_id.to_bytes(), family.to_bytes()).unwrap();
     let report = store.verify().unwrap();
     let (seq, reason) = report.broken.expect("index damage found");
     assert_eq!(seq, 4, "{reason}");
@@ -502,7 +503,7 @@ fn rebuild_repairs_a_damaged_projection_and_says_what_it_fixed() {
     family.commitments[0].owner = "篡改".into();
     let ghost = Ulid::new();
     family.commitments.push(CommitmentState { id: Some(ghost), ..CommitmentState::default() });
-    store.families.insert(family_id.to_bytes(), chain::encode_state(&family)).unwrap();
+    store.families.insert(family_id.to_bytes(), family.to_bytes()).unwrap();
     let report = store.rebuild().unwrap();
     let kinds: Vec<(Ulid, &str)> = report.differences.iter().map(|d| (d.id, d.kind)).collect();
     assert!(kinds.contains(&(commitment, "changed")) && kinds.contains(&(ghost, "extra")), "{kinds:?}");

@@ -6,12 +6,11 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 
 use duban_domain::{Envelope, StreamKind, SCHEMA_VERSION};
-use sled::Transactional;
 use ulid::Ulid;
 
 use crate::chain;
 use crate::error::{Result, StoreError};
-use crate::{abort, from_transaction, read_head, write_sealed, Head, Store};
+use crate::{Head, Store};
 
 /// How many events one restore transaction writes.
 const RESTORE_BATCH: usize = 1000;
@@ -55,15 +54,12 @@ impl Store {
         let Some(first) = batch.first() else { return Ok(()) };
         let batch: Vec<(Envelope, Vec<u8>)> =
             batch.iter().map(|envelope| (envelope.clone(), chain::encode(envelope).0)).collect();
-        (&self.log, &self.streams, &self.families, &self.meta)
-            .transaction(|(log, streams, families, meta)| {
-                let head = read_head(meta)?;
-                if head.seq + 1 != first.seq || head.hash != first.prev_hash {
-                    return abort(StoreError::Conflict { stream: first.stream, expected: 0, actual: 0 });
-                }
-                write_sealed((log, streams, families, meta), Default::default(), &batch)
-            })
-            .map_err(from_transaction)
+        let _writer = self.write_lock();
+        let head = self.head()?;
+        if head.seq + 1 != first.seq || head.hash != first.prev_hash {
+            return Err(StoreError::Conflict { stream: first.stream, expected: 0, actual: 0 });
+        }
+        self.write_sealed(Default::default(), Default::default(), &batch)
     }
 }
 

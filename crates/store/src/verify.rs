@@ -5,13 +5,13 @@ use std::collections::{BTreeMap, HashMap};
 
 use duban_domain::{CommitmentState, Folded};
 use serde::Serialize;
-use sled::Transactional;
 use ulid::Ulid;
 
 use crate::chain;
-use crate::error::{Result, StoreError};
+use crate::error::Result;
 use crate::index::{Family, StreamEntry};
-use crate::{from_transaction, ulid_of, Head, Store};
+use crate::space::Writes;
+use crate::{ulid_of, Head, Store};
 
 /// What `verify` found: how far the chain holds, and the first place it does not.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,7 +47,7 @@ impl Store {
     pub fn verify(&self) -> Result<VerifyReport> {
         let mut head = Head::empty();
         let mut previous = [0u8; 32];
-        let mut expected: HashMap<Ulid, StreamEntry> = HashMap::new();
+        let mut expected: HashMap<Ulid, (StreamEntry, Vec<u64>)> = HashMap::new();
         let broken = |head: Head, seq: u64, reason: String| {
             Ok(VerifyReport { events: head.seq, head, broken: Some((seq, reason)) })
         };
@@ -82,20 +82,21 @@ impl Store {
                     Ok(envelope) => envelope,
                     Err(error) => return broken(head, seq, error.to_string()),
                 };
-                let stream = expected.entry(envelope.stream).or_insert_with(|| StreamEntry::opened_by(&envelope));
-                if envelope.version != stream.version() + 1
+                let (stream, seqs) =
+                    expected.entry(envelope.stream).or_insert_with(|| (StreamEntry::opened_by(&envelope), Vec::new()));
+                if envelope.version != seqs.len() as u32 + 1
                     || stream.kind != envelope.event.stream_kind()
                     || envelope.event.opens_stream() != (envelope.version == 1)
                 {
                     let reason = format!(
                         "流 {} 的版本由 {} 跳到 {}，或事件不属于该流",
                         envelope.stream,
-                        stream.version(),
+                        seqs.len(),
                         envelope.version
                     );
                     return broken(head, seq, reason);
                 }
-                stream.seqs.push(seq);
+                seqs.push(seq);
                 previous = chain::stored_hash(bytes);
                 head = Head { seq, hash: envelope.hash };
             }
@@ -112,23 +113,31 @@ impl Store {
                 misplaced = Some((seq, reason));
             }
         };
+        let mut positions: HashMap<Ulid, Vec<u64>> = HashMap::new();
+        for entry in self.families.iter() {
+            let (key, value) = entry?;
+            match Family::from_bytes(&value) {
+                Some(family) => positions.extend(family.seqs),
+                None => note(head.seq + 1, format!("答复 {} 的状态投影条目无法读取", ulid_of(&key))),
+            }
+        }
         for entry in self.streams.iter() {
             let (key, value) = entry?;
             let stream = ulid_of(&key);
             let stored = StreamEntry::from_bytes(&value);
-            match (expected.remove(&stream), stored) {
-                (None, _) => note(head.seq + 1, format!("流索引含有日志中没有的流 {stream}")),
-                (Some(wanted), stored) if stored.as_ref() != Some(&wanted) => {
-                    let seqs = stored.map(|entry| entry.seqs).unwrap_or_default();
-                    let at = wanted.seqs.iter().zip(seqs.iter().chain(std::iter::repeat(&0))).find(|(a, b)| a != b);
-                    let seq = at.map_or(wanted.seqs[0], |(seq, _)| *seq);
+            let seqs = positions.remove(&stream).unwrap_or_default();
+            match expected.remove(&stream) {
+                None => note(head.seq + 1, format!("流索引含有日志中没有的流 {stream}")),
+                Some((wanted, wanted_seqs)) if stored != Some(wanted) || seqs != wanted_seqs => {
+                    let at = wanted_seqs.iter().zip(seqs.iter().chain(std::iter::repeat(&0))).find(|(a, b)| a != b);
+                    let seq = at.map_or(wanted_seqs[0], |(seq, _)| *seq);
                     note(seq, format!("流索引未正确指向流 {stream} 的事件"));
                 }
                 _ => {}
             }
         }
-        for (stream, wanted) in expected {
-            note(wanted.seqs[0], format!("流索引缺少流 {stream}"));
+        for (stream, (_, seqs)) in expected {
+            note(seqs[0], format!("流索引缺少流 {stream}"));
         }
         if let Some((seq, reason)) = misplaced {
             let before = match seq.min(head.seq + 1) - 1 {
@@ -148,23 +157,29 @@ impl Store {
     /// Recomputes the stream index and the projection from the log, writes back what differed, and says what that
     /// was.
     pub fn rebuild(&self) -> Result<RebuildReport> {
+        let _writer = self.write_lock();
         let mut folded = Folded::default();
-        let mut entries: BTreeMap<Ulid, StreamEntry> = BTreeMap::new();
+        let mut entries: HashMap<Ulid, StreamEntry> = HashMap::new();
+        let mut seqs: HashMap<Ulid, Vec<u64>> = HashMap::new();
         let mut events = 0;
-        for envelope in self.read_all(1) {
+        for envelope in self.read_all_for_fold(1) {
             let envelope = envelope?;
             folded.apply(&envelope);
-            entries.entry(envelope.stream).or_insert_with(|| StreamEntry::opened_by(&envelope)).seqs.push(envelope.seq);
+            entries.entry(envelope.stream).or_insert_with(|| StreamEntry::opened_by(&envelope));
+            seqs.entry(envelope.stream).or_default().push(envelope.seq);
             events += 1;
         }
         let (replies, commitments) = (folded.replies.len(), folded.commitments.len());
         let mut wanted: BTreeMap<Ulid, Family> = BTreeMap::new();
         for (id, reply) in folded.replies {
-            wanted.entry(id).or_default().reply = Some(reply);
+            let family = wanted.entry(id).or_default();
+            family.reply = Some(reply);
+            family.seqs.insert(id, seqs.remove(&id).unwrap_or_default());
         }
         for (id, commitment) in folded.commitments {
-            let family = entries.get(&id).map_or(id, |entry| entry.family);
-            wanted.entry(family).or_default().commitments.push(commitment);
+            let family = wanted.entry(entries.get(&id).map_or(id, |entry| entry.family)).or_default();
+            family.commitments.push(commitment);
+            family.seqs.insert(id, seqs.remove(&id).unwrap_or_default());
         }
 
         let mut differences = Vec::new();
@@ -182,40 +197,38 @@ impl Store {
         }
         index_fixes.extend(entries.into_iter().map(|(id, entry)| (id, Some(entry.to_bytes()))));
         differences.extend(index_fixes.iter().map(|(id, _)| Difference { id: *id, kind: "index" }));
+        let mut index_differences: std::collections::BTreeSet<Ulid> = index_fixes.iter().map(|(id, _)| *id).collect();
 
         let mut family_fixes: Vec<(Ulid, Option<Vec<u8>>)> = Vec::new();
         for entry in self.families.iter() {
             let (key, value) = entry?;
             let id = ulid_of(&key);
-            let stored: Family = chain::decode_state(&value).unwrap_or_default();
+            let stored = Family::from_bytes(&value).unwrap_or_default();
             let fix = match wanted.remove(&id) {
                 None => Some(None),
                 Some(family) if family != stored => Some(Some(family)),
                 Some(_) => None,
             };
             if let Some(family) = fix {
-                differences.extend(compare(&stored, family.as_ref()));
-                family_fixes.push((id, family.map(|family| chain::encode_state(&family))));
+                differences.extend(compare(&stored, family.as_ref(), &mut index_differences));
+                family_fixes.push((id, family.map(|family| family.to_bytes())));
             }
         }
         for (id, family) in wanted {
-            differences.extend(compare(&Family::default(), Some(&family)));
-            family_fixes.push((id, Some(chain::encode_state(&family))));
+            differences.extend(compare(&Family::default(), Some(&family), &mut index_differences));
+            family_fixes.push((id, Some(family.to_bytes())));
         }
-        if !index_fixes.is_empty() || !family_fixes.is_empty() {
-            (&self.streams, &self.families)
-                .transaction(|(streams, families)| {
-                    for (tree, fixes) in [(streams, &index_fixes), (families, &family_fixes)] {
-                        for (id, value) in fixes {
-                            match value {
-                                Some(value) => tree.insert(&id.to_bytes(), value.as_slice())?,
-                                None => tree.remove(&id.to_bytes())?,
-                            };
-                        }
-                    }
-                    Ok::<_, sled::transaction::ConflictableTransactionError<StoreError>>(())
-                })
-                .map_err(from_transaction)?;
+        let mut writes = Writes::default();
+        for (space, fixes) in [(&self.streams, index_fixes), (&self.families, family_fixes)] {
+            for (id, value) in fixes {
+                match value {
+                    Some(value) => writes.insert(space, &id.to_bytes(), value),
+                    None => writes.remove(space, &id.to_bytes()),
+                }
+            }
+        }
+        if !writes.is_empty() {
+            writes.apply(&self.tree)?;
             self.sync()?;
         }
         Ok(RebuildReport { events, replies, commitments, differences })
@@ -224,10 +237,16 @@ impl Store {
 
 /// The replies and commitments that differ between a stored family and the one folded from the log (`None`: the
 /// family should not exist).
-fn compare(stored: &Family, wanted: Option<&Family>) -> Vec<Difference> {
+/// A member whose states agree but whose event positions differ is an `index` difference (once per stream).
+fn compare(stored: &Family, wanted: Option<&Family>, index: &mut std::collections::BTreeSet<Ulid>) -> Vec<Difference> {
     let empty = Family::default();
     let wanted = wanted.unwrap_or(&empty);
     let mut differences = Vec::new();
+    for (id, seqs) in &wanted.seqs {
+        if stored.seqs.get(id).is_some_and(|stored| stored != seqs) && index.insert(*id) {
+            differences.push(Difference { id: *id, kind: "index" });
+        }
+    }
     let mut differ = |id: Option<Ulid>, kind| differences.push(Difference { id: id.unwrap_or_default(), kind });
     match (&stored.reply, &wanted.reply) {
         (None, Some(reply)) => differ(reply.id, "missing"),
