@@ -275,7 +275,7 @@ impl Store {
                 sealed.push((envelope, bytes));
             }
         }
-        self.write_sealed(entries, touched, &sealed)?;
+        self.write_sealed(entries, touched, &sealed, true)?;
         let sealed: Vec<Envelope> = sealed.into_iter().map(|(envelope, _)| envelope).collect();
         self.sync()?;
         Ok(sealed)
@@ -617,15 +617,16 @@ fn chunk_first(key: &[u8]) -> u64 {
     u64::from_be_bytes(key.try_into().unwrap_or_default())
 }
 
-/// Writes already-sealed envelopes with their records (consecutive, continuing the head): into the last chunk
-/// while it has room, then into new chunks; and folds them into the stream index and the projection. `entries`
-/// holds index entries already read in this transaction.
 impl Store {
+    /// Writes already-sealed envelopes with their records (consecutive, continuing the head): into the last chunk
+    /// while it has room, then into new chunks; and, if `project`, folds them into the stream index and the
+    /// projection. `entries` and `touched` hold index entries and families the caller already read.
     fn write_sealed(
         &self,
         mut entries: HashMap<Ulid, StreamEntry>,
         mut touched: HashMap<Ulid, StoredFamily>,
         sealed: &[(Envelope, Vec<u8>)],
+        project: bool,
     ) -> Result<()> {
         let Some((first, _)) = sealed.first() else { return Ok(()) };
         let (log, streams, families, meta) = (&self.log, &self.streams, &self.families, &self.meta);
@@ -655,7 +656,7 @@ impl Store {
 
         // The projection, with each stream's event positions: each touched family is read once and written once; a
         // stream's index entry is written when it opens.
-        for (envelope, _) in sealed {
+        for (envelope, _) in sealed.iter().filter(|_| project) {
             let entry = match entries.get(&envelope.stream) {
                 Some(entry) => *entry,
                 None => {
