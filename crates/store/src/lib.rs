@@ -93,6 +93,9 @@ const LAYOUT: u16 = 2;
 /// sequential, so a modest cache costs little speed.
 const CACHE_BYTES: u64 = 32 * 1024 * 1024;
 
+/// How long opening waits for a store another handle is letting go of.
+const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_millis(500);
+
 impl Store {
     /// Creates a new, empty store at `path`; refuses a path that already holds anything.
     pub fn create(path: &Path) -> Result<Store> {
@@ -135,12 +138,22 @@ impl Store {
     }
 
     fn open_sled(path: &Path) -> Result<Store> {
-        let db = sled::Config::new().path(path).cache_capacity(CACHE_BYTES).open().map_err(|error| match error {
-            sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
-                StoreError::InUse { path: path.to_path_buf() }
+        // sled holds its file lock until its background flusher has let go of the file, a moment after the last
+        // handle is dropped: a store closed and reopened at once (by the same process, or the next command) may still
+        // look taken. So a taken store is retried for a short while before it is reported in use.
+        let started = std::time::Instant::now();
+        let db = loop {
+            match sled::Config::new().path(path).cache_capacity(CACHE_BYTES).open() {
+                Ok(db) => break db,
+                Err(sled::Error::Io(io)) if io.to_string().contains("could not acquire lock") => {
+                    if started.elapsed() > LOCK_PATIENCE {
+                        return Err(StoreError::InUse { path: path.to_path_buf() });
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                Err(other) => return Err(other.into()),
             }
-            other => StoreError::from(other),
-        })?;
+        };
         let tree = db.open_tree("duban")?;
         Ok(Store {
             path: path.to_path_buf(),
