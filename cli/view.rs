@@ -57,7 +57,9 @@ impl Snapshot {
         }
         let log = store.read_all(1).collect::<Result<Vec<Envelope>, _>>()?;
         let folded = Folded::fold(&log, horizon);
-        Ok(Snapshot { replies: folded.replies, commitments: folded.commitments.into_values().collect() })
+        let mut commitments: Vec<CommitmentState> = folded.commitments.into_values().collect();
+        commitments.sort_by_key(|state| state.id);
+        Ok(Snapshot { replies: folded.replies.into_iter().collect(), commitments })
     }
 }
 

@@ -191,7 +191,8 @@ fn a_second_process_is_refused_while_the_first_works() {
     let duban = Duban::new();
     let docs = duban.dir.path().join("many");
     std::fs::create_dir(&docs).unwrap();
-    for number in 0..400 {
+    // Enough documents that the import holds the store well past the half second a second process waits for it.
+    for number in 0..2000 {
         document(&docs, number);
     }
     // The first process must have opened the store before the second tries; on a busy machine it may need longer.
@@ -218,7 +219,7 @@ fn a_second_process_is_refused_while_the_first_works() {
         }
         assert_eq!(second.code, 2);
         assert!(second.stderr.contains("is in use by another duban process"), "{}", second.stderr);
-        assert_eq!(duban.json(&["reply", "list"]).as_array().unwrap().len(), 400);
+        assert_eq!(duban.json(&["reply", "list"]).as_array().unwrap().len(), 2000);
         assert_eq!(duban.json(&["verify"])["ok"], true);
         return;
     }

@@ -3,7 +3,8 @@
 //! Two independent cuts, combinable: `as_of` keeps facts that *occurred* by a date (the world on that date);
 //! `known_at` / `known_seq` keep facts *recorded* by an instant or log position (the register as it then stood).
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use ulid::Ulid;
@@ -37,11 +38,36 @@ impl Horizon {
     }
 }
 
+/// Hashes a ULID by its low 64 bits, which are random: a map keyed by ids needs no further mixing.
+#[derive(Default)]
+pub struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Ulid hashes as one u128 (see `write_u128`); anything else is folded in byte by byte.
+        for &byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
+        }
+    }
+
+    fn write_u128(&mut self, value: u128) {
+        self.0 ^= value as u64;
+    }
+}
+
+/// A map keyed by reply or commitment id. Unordered: a fold touches one entry per event and a million events
+/// make that lookup the fold's main cost; callers that show entries sort them.
+pub type IdMap<V> = HashMap<Ulid, V, BuildHasherDefault<IdHasher>>;
+
 /// Every reply and commitment, folded from a log in global order with only the admitted facts.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Folded {
-    pub replies: BTreeMap<Ulid, ReplyState>,
-    pub commitments: BTreeMap<Ulid, CommitmentState>,
+    pub replies: IdMap<ReplyState>,
+    pub commitments: IdMap<CommitmentState>,
 }
 
 impl Folded {

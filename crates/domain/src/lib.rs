@@ -47,7 +47,7 @@ mod tests;
 pub use clock::{business_date, china};
 pub use error::DomainError;
 pub use event::*;
-pub use horizon::{Folded, Horizon};
+pub use horizon::{Folded, Horizon, IdHasher, IdMap};
 pub use ids::{normalize_prefix, resolve_prefix, short_id, MIN_PREFIX};
 pub use state::{Closure, CommitmentState, ReplyState};
 pub use status::{status, Policy, Status};

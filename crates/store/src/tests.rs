@@ -609,7 +609,7 @@ proptest! {
         let folded = Folded::fold(&log, Horizon::ALL);
         let projected: std::collections::BTreeMap<Ulid, CommitmentState> =
             store.commitments().unwrap().into_iter().map(|state| (state.id.unwrap(), state)).collect();
-        prop_assert_eq!(&projected, &folded.commitments);
+        prop_assert_eq!(&projected, &folded.commitments.clone().into_iter().collect::<std::collections::BTreeMap<_, _>>());
         for (id, state) in &folded.commitments {
             prop_assert_eq!(status(state, today, Policy::default()), status(&projected[id], today, Policy::default()));
         }

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use duban_domain::{CommitmentState, Folded};
+use duban_domain::{CommitmentState, Folded, IdMap};
 use serde::Serialize;
 use ulid::Ulid;
 
@@ -159,8 +159,8 @@ impl Store {
     pub fn rebuild(&self) -> Result<RebuildReport> {
         let _writer = self.write_lock();
         let mut folded = Folded::default();
-        let mut entries: HashMap<Ulid, StreamEntry> = HashMap::new();
-        let mut seqs: HashMap<Ulid, Vec<u64>> = HashMap::new();
+        let mut entries: IdMap<StreamEntry> = IdMap::default();
+        let mut seqs: IdMap<Vec<u64>> = IdMap::default();
         let mut events = 0;
         for envelope in self.read_all_for_fold(1) {
             let envelope = envelope?;
@@ -180,6 +180,9 @@ impl Store {
             let family = wanted.entry(entries.get(&id).map_or(id, |entry| entry.family)).or_default();
             family.commitments.push(commitment);
             family.seqs.insert(id, seqs.remove(&id).unwrap_or_default());
+        }
+        for family in wanted.values_mut() {
+            family.commitments.sort_by_key(|state| state.id);
         }
 
         let mut differences = Vec::new();
