@@ -388,11 +388,9 @@ impl Store {
         };
         let mut chunks = self.log.range(Bound::Included(&chain::seq_key(start)), Bound::Unbounded);
         let mut failed = false;
-        let mut pending: std::vec::IntoIter<Result<Envelope>> = Vec::new().into_iter();
+        // The chunk being read: its payload, where the next record starts, and that record's seq.
+        let (mut payload, mut offset, mut seq) = (Vec::new(), 0usize, 0u64);
         std::iter::from_fn(move || loop {
-            if let Some(next) = pending.next() {
-                return Some(next);
-            }
             if failed {
                 return None;
             }
@@ -403,6 +401,31 @@ impl Store {
                     return Some(Err(std::mem::replace(&mut prev, Ok([0; 32])).unwrap_err()));
                 }
             };
+            if offset < payload.len() {
+                // One record at a time, straight from the payload: nothing is collected or moved in between.
+                let mut rest = &payload[offset..];
+                let Some(length) = chain::take_varint(&mut rest).and_then(|n| usize::try_from(n).ok()) else {
+                    failed = true;
+                    return Some(Err(StoreError::Corrupt { seq, reason: "记录长度缺失".into() }));
+                };
+                if rest.len() < length {
+                    failed = true;
+                    return Some(Err(StoreError::Corrupt { seq, reason: "记录被截断".into() }));
+                }
+                let record = &rest[..length];
+                offset = payload.len() - rest.len() + length;
+                let this = seq;
+                seq += 1;
+                prev = Ok(chain::stored_hash(record));
+                if this < from_seq {
+                    continue;
+                }
+                self.events_read.fetch_add(1, Ordering::Relaxed);
+                let decoded =
+                    if hashes { chain::decode(this, &previous, record) } else { chain::decode_for_fold(this, record) };
+                failed = decoded.is_err();
+                return Some(decoded);
+            }
             let (key, value) = match chunks.next()? {
                 Ok(entry) => entry,
                 Err(error) => {
@@ -410,34 +433,19 @@ impl Store {
                     return Some(Err(error));
                 }
             };
-            let first = chunk_first(&key);
-            let mut decoded = Vec::new();
-            match chain::open_chunk(first, &value).and_then(|payload| {
-                let mut previous = previous;
-                for (index, record) in chain::records(first, &payload)?.into_iter().enumerate() {
-                    let seq = first + index as u64;
-                    if seq >= from_seq {
-                        decoded.push(if hashes {
-                            self.decode_counted(seq, &previous, record)
-                        } else {
-                            self.events_read.fetch_add(1, Ordering::Relaxed);
-                            chain::decode_for_fold(seq, record)
-                        });
-                    }
-                    previous = chain::stored_hash(record);
-                }
-                Ok(previous)
-            }) {
-                Ok(last) => prev = Ok(last),
-                Err(error) => {
-                    decoded.push(Err(error));
+            seq = chunk_first(&key);
+            offset = 0;
+            payload = match chain::open_chunk(seq, &value) {
+                Ok(payload) if !payload.is_empty() => payload,
+                Ok(_) => {
                     failed = true;
+                    return Some(Err(StoreError::Corrupt { seq, reason: "空的日志块".into() }));
                 }
-            }
-            if decoded.iter().any(Result::is_err) {
-                failed = true;
-            }
-            pending = decoded.into_iter();
+                Err(error) => {
+                    failed = true;
+                    return Some(Err(error));
+                }
+            };
         })
     }
 

@@ -3,15 +3,21 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use duban_domain::{CommitmentState, Folded, IdMap};
+use duban_domain::{CommitmentState, Envelope, Folded, IdMap};
 use serde::Serialize;
 use ulid::Ulid;
 
 use crate::chain;
 use crate::error::Result;
 use crate::index::{Family, StreamEntry};
-use crate::space::Writes;
+use crate::space::{Space, Writes};
 use crate::{ulid_of, Head, Store};
+
+/// Events handed from the reading thread to the folding one at a time.
+const FOLD_BATCH: usize = 1024;
+
+/// Keys written per batch by a rebuild that found differences.
+const REBUILD_BATCH: usize = 4096;
 
 /// What `verify` found: how far the chain holds, and the first place it does not.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -162,13 +168,37 @@ impl Store {
         let mut entries: IdMap<StreamEntry> = IdMap::default();
         let mut seqs: IdMap<Vec<u64>> = IdMap::default();
         let mut events = 0;
-        for envelope in self.read_all_for_fold(1) {
-            let envelope = envelope?;
-            folded.apply(&envelope);
-            entries.entry(envelope.stream).or_insert_with(|| StreamEntry::opened_by(&envelope));
-            seqs.entry(envelope.stream).or_default().push(envelope.seq);
-            events += 1;
-        }
+        // Reading and decoding run on a second thread while this one folds: each takes about half the time.
+        std::thread::scope(|scope| -> Result<()> {
+            let (sender, receiver) = std::sync::mpsc::sync_channel::<Result<Vec<Envelope>>>(8);
+            scope.spawn(move || {
+                let mut batch = Vec::with_capacity(FOLD_BATCH);
+                for envelope in self.read_all_for_fold(1) {
+                    match envelope {
+                        Ok(envelope) => batch.push(envelope),
+                        Err(error) => {
+                            let _ = sender.send(Err(error));
+                            return;
+                        }
+                    }
+                    if batch.len() == FOLD_BATCH
+                        && sender.send(Ok(std::mem::replace(&mut batch, Vec::with_capacity(FOLD_BATCH)))).is_err()
+                    {
+                        return;
+                    }
+                }
+                let _ = sender.send(Ok(batch));
+            });
+            for batch in receiver {
+                for envelope in batch? {
+                    folded.apply(&envelope);
+                    entries.entry(envelope.stream).or_insert_with(|| StreamEntry::opened_by(&envelope));
+                    seqs.entry(envelope.stream).or_default().push(envelope.seq);
+                    events += 1;
+                }
+            }
+            Ok(())
+        })?;
         let (replies, commitments) = (folded.replies.len(), folded.commitments.len());
         let mut wanted: BTreeMap<Ulid, Family> = BTreeMap::new();
         for (id, reply) in folded.replies {
@@ -186,55 +216,90 @@ impl Store {
         }
 
         let mut differences = Vec::new();
-        let mut index_fixes: Vec<(Ulid, Option<Vec<u8>>)> = Vec::new();
-        for entry in self.streams.iter() {
-            let (key, value) = entry?;
-            let id = ulid_of(&key);
-            match entries.remove(&id) {
-                None => index_fixes.push((id, None)),
-                Some(entry) if StreamEntry::from_bytes(&value).as_ref() != Some(&entry) => {
-                    index_fixes.push((id, Some(entry.to_bytes())))
+        // The stream index is checked on a second thread while this one compares the families.
+        let index_check = |mut entries: IdMap<StreamEntry>| -> Result<Vec<(Ulid, Option<Vec<u8>>)>> {
+            let mut fixes = Vec::new();
+            for entry in self.streams.iter() {
+                let (key, value) = entry?;
+                let id = ulid_of(&key);
+                match entries.remove(&id) {
+                    None => fixes.push((id, None)),
+                    Some(entry) if StreamEntry::from_bytes(&value).as_ref() != Some(&entry) => {
+                        fixes.push((id, Some(entry.to_bytes())))
+                    }
+                    Some(_) => {}
                 }
-                Some(_) => {}
             }
-        }
-        index_fixes.extend(entries.into_iter().map(|(id, entry)| (id, Some(entry.to_bytes()))));
+            fixes.extend(entries.into_iter().map(|(id, entry)| (id, Some(entry.to_bytes()))));
+            fixes.sort_by_key(|(id, _)| *id);
+            Ok(fixes)
+        };
+        let (index_fixes, family_check) = std::thread::scope(|scope| {
+            let index = scope.spawn(move || index_check(entries));
+            let families = self.compare_families(wanted);
+            (index.join().expect("the index check does not panic"), families)
+        });
+        let index_fixes = index_fixes?;
+        let (family_differences, family_fixes) = family_check?;
         differences.extend(index_fixes.iter().map(|(id, _)| Difference { id: *id, kind: "index" }));
         let mut index_differences: std::collections::BTreeSet<Ulid> = index_fixes.iter().map(|(id, _)| *id).collect();
+        for (stored, family) in &family_differences {
+            differences.extend(compare(stored, family.as_ref(), &mut index_differences));
+        }
+        // Written in batches: the projection is derived, so a rebuild cut short is finished by the next one, and a
+        // whole new projection (after a restore) need not sit in memory twice over.
+        let fixes: Vec<(&Space, Ulid, Option<Vec<u8>>)> = index_fixes
+            .into_iter()
+            .map(|(id, value)| (&self.streams, id, value))
+            .chain(family_fixes.into_iter().map(|(id, value)| (&self.families, id, value)))
+            .collect();
+        for batch in fixes.chunks(REBUILD_BATCH) {
+            let mut writes = Writes::default();
+            for (space, id, value) in batch {
+                match value {
+                    Some(value) => writes.insert(space, &id.to_bytes(), value.clone()),
+                    None => writes.remove(space, &id.to_bytes()),
+                }
+            }
+            writes.apply(&self.tree)?;
+        }
+        if !fixes.is_empty() {
+            self.sync()?;
+        }
+        Ok(RebuildReport { events, replies, commitments, differences })
+    }
+}
 
-        let mut family_fixes: Vec<(Ulid, Option<Vec<u8>>)> = Vec::new();
+impl Store {
+    /// Compares the stored families with the folded ones: the pairs that differ (stored, wanted), and the writes
+    /// that fix them.
+    #[allow(clippy::type_complexity)]
+    fn compare_families(
+        &self,
+        mut wanted: BTreeMap<Ulid, Family>,
+    ) -> Result<(Vec<(Family, Option<Family>)>, Vec<(Ulid, Option<Vec<u8>>)>)> {
+        let (mut differing, mut fixes) = (Vec::new(), Vec::new());
         for entry in self.families.iter() {
             let (key, value) = entry?;
             let id = ulid_of(&key);
             let stored = Family::from_bytes(&value).unwrap_or_default();
-            let fix = match wanted.remove(&id) {
-                None => Some(None),
-                Some(family) if family != stored => Some(Some(family)),
-                Some(_) => None,
-            };
-            if let Some(family) = fix {
-                differences.extend(compare(&stored, family.as_ref(), &mut index_differences));
-                family_fixes.push((id, family.map(|family| family.to_bytes())));
+            match wanted.remove(&id) {
+                None => {
+                    fixes.push((id, None));
+                    differing.push((stored, None));
+                }
+                Some(family) if family != stored => {
+                    fixes.push((id, Some(family.to_bytes())));
+                    differing.push((stored, Some(family)));
+                }
+                Some(_) => {}
             }
         }
         for (id, family) in wanted {
-            differences.extend(compare(&Family::default(), Some(&family), &mut index_differences));
-            family_fixes.push((id, Some(family.to_bytes())));
+            fixes.push((id, Some(family.to_bytes())));
+            differing.push((Family::default(), Some(family)));
         }
-        let mut writes = Writes::default();
-        for (space, fixes) in [(&self.streams, index_fixes), (&self.families, family_fixes)] {
-            for (id, value) in fixes {
-                match value {
-                    Some(value) => writes.insert(space, &id.to_bytes(), value),
-                    None => writes.remove(space, &id.to_bytes()),
-                }
-            }
-        }
-        if !writes.is_empty() {
-            writes.apply(&self.tree)?;
-            self.sync()?;
-        }
-        Ok(RebuildReport { events, replies, commitments, differences })
+        Ok((differing, fixes))
     }
 }
 
