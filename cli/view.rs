@@ -1,6 +1,6 @@
 //! What read commands look at: the register on a date, as it was known at a time, and its stable JSON form.
 //!
-//! Without time travel the snapshot comes from the store's projection and no event is replayed; with `--as-of` or
+//! Without time travel the states come from the store's projection and no event is replayed; with `--as-of` or
 //! `--known-at` the log is folded with that horizon.
 
 use std::collections::BTreeMap;
@@ -43,24 +43,37 @@ impl TimeTravel {
     }
 }
 
-/// Every reply and commitment as seen through a horizon.
-pub struct Snapshot {
-    pub replies: BTreeMap<Ulid, ReplyState>,
-    pub commitments: Vec<CommitmentState>,
-}
-
-impl Snapshot {
-    pub fn load(store: &Store, horizon: Horizon) -> anyhow::Result<Snapshot> {
-        if horizon.is_everything() {
-            let replies = store.replies()?.into_iter().filter_map(|reply| Some((reply.id?, reply))).collect();
-            return Ok(Snapshot { replies, commitments: store.commitments()? });
+/// Calls `each` with every reply (if the log holds it) and its commitments, as seen through a horizon. Without
+/// time travel this reads the store's projection family by family and replays no event; with `--as-of` or
+/// `--known-at` it folds the log with that horizon.
+pub fn each_family(
+    store: &Store,
+    horizon: Horizon,
+    mut each: impl FnMut(Option<ReplyState>, Vec<CommitmentState>),
+) -> anyhow::Result<()> {
+    if horizon.is_everything() {
+        for family in store.families() {
+            let family = family?;
+            each(family.reply, family.commitments);
         }
-        let log = store.read_all(1).collect::<Result<Vec<Envelope>, _>>()?;
-        let folded = Folded::fold(&log, horizon);
-        let mut commitments: Vec<CommitmentState> = folded.commitments.into_values().collect();
-        commitments.sort_by_key(|state| state.id);
-        Ok(Snapshot { replies: folded.replies.into_iter().collect(), commitments })
+        return Ok(());
     }
+    let log = store.read_all(1).collect::<Result<Vec<Envelope>, _>>()?;
+    let folded = Folded::fold(&log, horizon);
+    drop(log);
+    let mut families: BTreeMap<Option<Ulid>, Vec<CommitmentState>> = BTreeMap::new();
+    for state in folded.commitments.into_values() {
+        families.entry(state.reply).or_default().push(state);
+    }
+    let mut replies: BTreeMap<Ulid, ReplyState> = folded.replies.into_iter().collect();
+    for (reply, mut commitments) in families {
+        commitments.sort_by_key(|state| state.id);
+        each(reply.and_then(|id| replies.remove(&id)), commitments);
+    }
+    for reply in replies.into_values() {
+        each(Some(reply), Vec::new());
+    }
+    Ok(())
 }
 
 /// Short ids for a set of ids: the shortest prefix that is unique among all of them.

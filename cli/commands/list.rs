@@ -1,14 +1,16 @@
 //! `duban list`: the commitments and their statuses, filtered the way staff ask (status, organ, year, overdue, near due).
 
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use chrono::Datelike;
 use duban_domain::{status, CommitmentState, ReplyState, Status};
 use duban_store::Store;
+use ulid::Ulid;
 
 use super::Ctx;
 use crate::output::{clip, date_or_dash, table};
-use crate::view::{proposal_text, short_ids, CommitmentView, Snapshot, TimeTravel};
+use crate::view::{each_family, proposal_text, short_ids, CommitmentView, TimeTravel};
 
 /// 列出承诺及其状态（默认读取当前状态投影，不回放日志）
 #[derive(clap::Args, Debug)]
@@ -83,24 +85,27 @@ impl Args {
 
 /// Lists from an open store: without time travel this reads only the projection.
 pub fn list(ctx: &mut Ctx, store: &Store, args: &Args) -> anyhow::Result<()> {
-    let snapshot = Snapshot::load(store, args.time.horizon())?;
     let on_date = args.time.on_date(ctx.today());
     let policy = args.time.policy();
-    let mut rows: Vec<(&CommitmentState, Option<&ReplyState>, Status)> = snapshot
-        .commitments
-        .iter()
-        .map(|state| {
-            let reply = state.reply.and_then(|id| snapshot.replies.get(&id));
-            (state, reply, status(state, on_date, policy))
-        })
-        .filter(|(state, reply, status)| args.keeps(state, *reply, *status, on_date))
-        .collect();
+    // Family by family: only the rows that pass the filters are kept, and each reply once (shared by its rows).
+    let mut rows: Vec<(CommitmentState, Option<Rc<ReplyState>>, Status)> = Vec::new();
+    let mut ids: Vec<Ulid> = Vec::new();
+    each_family(store, args.time.horizon(), |reply, commitments| {
+        let reply = reply.map(Rc::new);
+        ids.extend(reply.as_ref().and_then(|reply| reply.id));
+        for state in commitments {
+            ids.extend(state.id);
+            let status = status(&state, on_date, policy);
+            if args.keeps(&state, reply.as_deref(), status, on_date) {
+                rows.push((state, reply.clone(), status));
+            }
+        }
+    })?;
     rows.sort_by_key(|(state, _, _)| (state.due.is_none(), state.due, state.id));
-
-    let mut ids: Vec<_> =
-        snapshot.replies.keys().copied().chain(snapshot.commitments.iter().filter_map(|c| c.id)).collect();
-    ids.sort();
+    ids.sort_unstable();
     let short = short_ids(&ids);
+    let rows: Vec<(&CommitmentState, Option<&ReplyState>, Status)> =
+        rows.iter().map(|(state, reply, status)| (state, reply.as_deref(), *status)).collect();
     if ctx.json {
         let views: Vec<CommitmentView> = rows
             .iter()

@@ -403,3 +403,25 @@ fn the_latest_evaluation_counts() {
     reply.apply(&seal(reply_id(), 3, "2025-07-01", evaluated(Satisfaction::Satisfied)));
     assert_eq!(reply.evaluation, Some((day("2025-08-01"), Satisfaction::Dissatisfied)));
 }
+
+#[test]
+fn folded_state_keeps_text_ids_and_dates_in_json_and_numbers_in_binary() {
+    let id: Ulid = "01JWMKF780CRH9B4XTXCPPY886".parse().unwrap();
+    let state = CommitmentState {
+        id: Some(id),
+        reply: Some(id),
+        made_on: Some(day("2025-05-29")),
+        due: Some(day("2025-12-31")),
+        closure: Some(Closure { outcome: Outcome::Fulfilled, on: day("2025-11-30"), summary: "办结".into() }),
+        ..CommitmentState::default()
+    };
+    let json = serde_json::to_value(&state).unwrap();
+    assert_eq!(json["id"], "01JWMKF780CRH9B4XTXCPPY886");
+    assert_eq!(json["due"], "2025-12-31");
+    assert_eq!(json["closure"]["on"], "2025-11-30");
+    assert_eq!(serde_json::from_value::<CommitmentState>(json).unwrap(), state);
+    let binary = postcard::to_stdvec(&state).unwrap();
+    assert!(!binary.windows(10).any(|w| w == b"2025-12-31"), "dates are day numbers in binary");
+    assert!(binary.len() < 80, "{} bytes (ids as text alone would take 54)", binary.len());
+    assert_eq!(postcard::from_bytes::<CommitmentState>(&binary).unwrap(), state);
+}

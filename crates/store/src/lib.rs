@@ -484,6 +484,18 @@ impl Store {
         })
     }
 
+    /// Every reply and every commitment (each in id order), from one pass over the projection.
+    pub fn snapshot(&self) -> Result<(Vec<ReplyState>, Vec<CommitmentState>)> {
+        let (mut replies, mut commitments) = (Vec::new(), Vec::new());
+        for family in self.families() {
+            let family = family?;
+            replies.extend(family.reply);
+            commitments.extend(family.commitments);
+        }
+        commitments.sort_unstable_by_key(|state| state.id);
+        Ok((replies, commitments))
+    }
+
     /// Every reply's projected state, in id order.
     pub fn replies(&self) -> Result<Vec<ReplyState>> {
         self.families().filter_map(|family| family.map(|family| family.reply).transpose()).collect()
@@ -495,7 +507,7 @@ impl Store {
         for family in self.families() {
             all.extend(family?.commitments);
         }
-        all.sort_by_key(|state| state.id);
+        all.sort_unstable_by_key(|state| state.id);
         Ok(all)
     }
 
