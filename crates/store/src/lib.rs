@@ -664,28 +664,60 @@ impl Store {
         let Some((first, _)) = sealed.first() else { return Ok(()) };
         let (log, streams, families, meta) = (&self.log, &self.streams, &self.families, &self.meta);
         let mut writes = Writes::default();
-        // The log: top up the last chunk, then start new ones.
-        let mut chunk_first = first.seq;
-        let mut payload = Vec::new();
-        if let Some(tail) = meta.get(TAIL_KEY)? {
-            let tail = u64::from_be_bytes(tail.as_ref().try_into().unwrap_or_default());
-            if let Some(value) = log.get(chain::seq_key(tail))? {
-                let existing = chain::open_chunk(tail, &value)?;
-                if existing.len() + sealed[0].1.len() < chain::CHUNK_BYTES {
-                    (chunk_first, payload) = (tail, existing);
+        // The log. Chunks after the last full one form the open run, which starts at `tail`. A small append adds
+        // one more chunk to the run and rewrites nothing; once the run and the new events fill a chunk, they are
+        // rewritten as full chunks (the last, partial one starting the next run). So each event is written about
+        // twice, however small the appends; topping up one chunk on every append would rewrite it dozens of times,
+        // and sled keeps every rewrite as garbage for a while.
+        let tail = meta
+            .get(TAIL_KEY)?
+            .map_or(first.seq, |tail| u64::from_be_bytes(tail.as_ref().try_into().unwrap_or_default()));
+        let mut run: Vec<(u64, Vec<u8>)> = Vec::new();
+        for entry in log.range(Bound::Included(&chain::seq_key(tail)), Bound::Unbounded) {
+            let (key, value) = entry?;
+            let at = chunk_first(&key);
+            run.push((at, chain::open_chunk(at, &value)?));
+        }
+        let run_bytes: usize = run.iter().map(|(_, payload)| payload.len()).sum();
+        let new_bytes: usize = sealed.iter().map(|(_, record)| record.len() + 3).sum();
+        if run_bytes + new_bytes < chain::CHUNK_BYTES {
+            let mut payload = Vec::with_capacity(new_bytes);
+            for (_, record) in sealed {
+                chain::push_varint(&mut payload, record.len() as u64);
+                payload.extend_from_slice(record);
+            }
+            writes.insert(log, &chain::seq_key(first.seq), chain::seal_chunk(&payload));
+            if run.is_empty() {
+                writes.insert(meta, TAIL_KEY, first.seq.to_be_bytes().to_vec());
+            }
+        } else {
+            for (at, _) in &run {
+                writes.remove(log, &chain::seq_key(*at));
+            }
+            let mut chunk_first = run.first().map_or(first.seq, |(at, _)| *at);
+            let mut payload: Vec<u8> = Vec::with_capacity(chain::CHUNK_BYTES);
+            let run_records: Vec<Vec<u8>> = run
+                .iter()
+                .map(|(at, payload)| {
+                    Ok(chain::records(*at, payload)?.into_iter().map(<[u8]>::to_vec).collect::<Vec<_>>())
+                })
+                .collect::<Result<Vec<_>>>()?
+                .into_iter()
+                .flatten()
+                .collect();
+            let records =
+                run_records.iter().map(Vec::as_slice).chain(sealed.iter().map(|(_, record)| record.as_slice()));
+            for (seq, record) in (chunk_first..).zip(records) {
+                if !payload.is_empty() && payload.len() + record.len() + 4 > chain::CHUNK_BYTES {
+                    writes.insert(log, &chain::seq_key(chunk_first), chain::seal_chunk(&payload));
+                    (chunk_first, payload) = (seq, Vec::with_capacity(chain::CHUNK_BYTES));
                 }
+                chain::push_varint(&mut payload, record.len() as u64);
+                payload.extend_from_slice(record);
             }
+            writes.insert(log, &chain::seq_key(chunk_first), chain::seal_chunk(&payload));
+            writes.insert(meta, TAIL_KEY, chunk_first.to_be_bytes().to_vec());
         }
-        for (envelope, record) in sealed {
-            if !payload.is_empty() && payload.len() + record.len() + 4 > chain::CHUNK_BYTES {
-                writes.insert(log, &chain::seq_key(chunk_first), chain::seal_chunk(&payload));
-                (chunk_first, payload) = (envelope.seq, Vec::new());
-            }
-            chain::push_varint(&mut payload, record.len() as u64);
-            payload.extend_from_slice(record);
-        }
-        writes.insert(log, &chain::seq_key(chunk_first), chain::seal_chunk(&payload));
-        writes.insert(meta, TAIL_KEY, chunk_first.to_be_bytes().to_vec());
 
         // The projection, with each stream's event positions: each touched family is read once and written once; a
         // stream's index entry is written when it opens.
