@@ -27,7 +27,7 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 /// A chunk stops growing once its records take this many bytes (before compression). Small enough that sled keeps
 /// a leaf of chunks inline in its log rather than in a blob file of its own, large enough that LZ4 finds the
 /// repetition between events (actors, organs, recurring phrases).
-pub const CHUNK_BYTES: usize = 12 * 1024;
+pub const CHUNK_BYTES: usize = 256 * 1024;
 
 /// The envelope's stored fields, in order; dates as numbers.
 #[derive(Serialize, Deserialize)]

@@ -669,17 +669,20 @@ impl Store {
         // rewritten as full chunks (the last, partial one starting the next run). So each event is written about
         // twice, however small the appends; topping up one chunk on every append would rewrite it dozens of times,
         // and sled keeps every rewrite as garbage for a while.
-        let tail = meta
-            .get(TAIL_KEY)?
-            .map_or(first.seq, |tail| u64::from_be_bytes(tail.as_ref().try_into().unwrap_or_default()));
-        let mut run: Vec<(u64, Vec<u8>)> = Vec::new();
-        for entry in log.range(Bound::Included(&chain::seq_key(tail)), Bound::Unbounded) {
-            let (key, value) = entry?;
-            let at = chunk_first(&key);
-            run.push((at, chain::open_chunk(at, &value)?));
-        }
-        let run_bytes: usize = run.iter().map(|(_, payload)| payload.len()).sum();
+        // `tail` holds where the run starts and how many bytes its records take.
+        let (tail, run_bytes) = match meta.get(TAIL_KEY)? {
+            Some(value) if value.len() == 16 => (
+                u64::from_be_bytes(value[..8].try_into().unwrap_or_default()),
+                u64::from_be_bytes(value[8..].try_into().unwrap_or_default()) as usize,
+            ),
+            _ => (first.seq, 0),
+        };
         let new_bytes: usize = sealed.iter().map(|(_, record)| record.len() + 3).sum();
+        let run_value = |start: u64, bytes: usize| {
+            let mut value = start.to_be_bytes().to_vec();
+            value.extend_from_slice(&(bytes as u64).to_be_bytes());
+            value
+        };
         if run_bytes + new_bytes < chain::CHUNK_BYTES {
             let mut payload = Vec::with_capacity(new_bytes);
             for (_, record) in sealed {
@@ -687,10 +690,17 @@ impl Store {
                 payload.extend_from_slice(record);
             }
             writes.insert(log, &chain::seq_key(first.seq), chain::seal_chunk(&payload));
-            if run.is_empty() {
-                writes.insert(meta, TAIL_KEY, first.seq.to_be_bytes().to_vec());
-            }
+            let start = if run_bytes == 0 { first.seq } else { tail };
+            writes.insert(meta, TAIL_KEY, run_value(start, run_bytes + payload.len()));
         } else {
+            let mut run: Vec<(u64, Vec<u8>)> = Vec::new();
+            if run_bytes > 0 {
+                for entry in log.range(Bound::Included(&chain::seq_key(tail)), Bound::Unbounded) {
+                    let (key, value) = entry?;
+                    let at = chunk_first(&key);
+                    run.push((at, chain::open_chunk(at, &value)?));
+                }
+            }
             for (at, _) in &run {
                 writes.remove(log, &chain::seq_key(*at));
             }
@@ -716,7 +726,7 @@ impl Store {
                 payload.extend_from_slice(record);
             }
             writes.insert(log, &chain::seq_key(chunk_first), chain::seal_chunk(&payload));
-            writes.insert(meta, TAIL_KEY, chunk_first.to_be_bytes().to_vec());
+            writes.insert(meta, TAIL_KEY, run_value(chunk_first, payload.len()));
         }
 
         // The projection, with each stream's event positions: each touched family is read once and written once; a

@@ -136,12 +136,16 @@ fn several_streams_are_appended_together_or_not_at_all() {
 fn small_appends_are_merged_into_full_chunks_once_they_fill_one() {
     let (_dir, store, _, commitment) = seeded();
     assert_eq!(store.log.len(), 3, "each small append is a chunk of its own in the open run");
-    let text = "按计划推进，完成阶段性任务".repeat(10); // about 400 bytes per event
-    for version in 2..40 {
+    // Distinct texts of about 4 KB each (so they do not compress away), enough for one and a half chunks.
+    let appends = chain::CHUNK_BYTES * 3 / 2 / 4000 + 2;
+    for version in 2..2 + appends as u32 {
+        let text: String =
+            (0..1000).map(|i| char::from_u32(0x4E00 + (i * 7 + version * 131) % 2000).unwrap()).collect();
         store.append(commitment, version, vec![new_event(commitment, day("2025-08-01"), progress(&text))]).unwrap();
     }
+    let total = 3 + appends as u64;
     let chunks = store.log.len();
-    assert!(chunks < 20, "the run was merged: {chunks} chunks for 41 events");
+    assert!(chunks < appends / 2, "the run was merged: {chunks} chunks for {total} events");
     let payloads: Vec<usize> = store
         .log
         .iter()
@@ -150,9 +154,9 @@ fn small_appends_are_merged_into_full_chunks_once_they_fill_one() {
             chain::open_chunk(u64::from_be_bytes(key.as_ref().try_into().unwrap()), &value).unwrap().len()
         })
         .collect();
-    assert!(payloads[0] > chain::CHUNK_BYTES / 2, "the first chunk is full: {payloads:?}");
-    assert_eq!(store.read_all(1).map(|e| e.unwrap().seq).collect::<Vec<_>>(), (1..=41).collect::<Vec<_>>());
-    assert_eq!(store.read_stream(&commitment).unwrap().len(), 40);
+    assert!(payloads[0] > chain::CHUNK_BYTES * 9 / 10, "the first chunk is full: {payloads:?}");
+    assert_eq!(store.read_all(1).map(|e| e.unwrap().seq).collect::<Vec<_>>(), (1..=total).collect::<Vec<_>>());
+    assert_eq!(store.read_stream(&commitment).unwrap().len(), total as usize - 1);
     assert_eq!(store.verify().unwrap().broken, None);
 }
 
@@ -186,16 +190,19 @@ fn events_are_read_from_anywhere_inside_a_chunk() {
 #[test]
 fn a_large_append_is_split_into_chunks_that_read_back_in_order() {
     let (_dir, store, _, commitment) = seeded();
-    let long = "推进".repeat(500); // 3 KB per event: a 12 KB chunk holds about four
-    let events: Vec<NewEvent> = (0..10).map(|_| new_event(commitment, day("2025-08-01"), progress(&long))).collect();
+    let long = "推进".repeat(500); // 3 KB per event
+    let count = chain::CHUNK_BYTES * 5 / 2 / 3000; // two and a half chunks' worth
+    let events: Vec<NewEvent> = (0..count).map(|_| new_event(commitment, day("2025-08-01"), progress(&long))).collect();
     store.append(commitment, 2, events).unwrap();
-    assert!(store.log.len() >= 3, "{} chunks", store.log.len());
+    let total = 3 + count as u64;
+    // The three small chunks of the open run and the new events make three chunks, the first two full.
+    assert_eq!(store.log.len(), 3, "{} chunks", store.log.len());
     let seqs: Vec<u64> = store.read_all(1).map(|e| e.unwrap().seq).collect();
-    assert_eq!(seqs, (1..=13).collect::<Vec<_>>());
-    assert_eq!(store.read_stream(&commitment).unwrap().len(), 12);
+    assert_eq!(seqs, (1..=total).collect::<Vec<_>>());
+    assert_eq!(store.read_stream(&commitment).unwrap().len(), total as usize - 1);
     assert_eq!(store.verify().unwrap().broken, None);
-    // Every chunk but the last is full; reading from inside any chunk starts at the right event.
-    for from in 1..=13 {
+    // Reading from inside any chunk starts at the right event.
+    for from in (1..=total).step_by(7) {
         assert_eq!(store.read_all(from).next().unwrap().unwrap().seq, from);
     }
 }
