@@ -2,7 +2,7 @@
 //! each with 3–8 commitments, followed up over one to three years with progress reports, due-date changes,
 //! reassignments, closures, reopenings and dismissals.
 
-use chrono::{Duration, NaiveDate, TimeZone, Utc};
+use chrono::{Datelike, Duration, NaiveDate, TimeZone, Utc};
 use duban_domain::*;
 use ulid::Ulid;
 
@@ -38,6 +38,70 @@ pub fn horizon() -> NaiveDate {
 }
 
 const ORGANS: usize = 60;
+
+/// Words staff write with: texts are put together from these, with numbers, so they vary the way real ones do
+/// (a log of one repeated sentence would compress unrealistically well).
+const TOPICS: [&str; 24] = [
+    "科技创新券",
+    "概念验证平台",
+    "人才公寓",
+    "养老服务中心",
+    "社区食堂",
+    "校园周边交通",
+    "老旧小区加装电梯",
+    "河道整治",
+    "垃圾分类",
+    "停车泊位",
+    "公交线路",
+    "中小企业融资",
+    "职业技能培训",
+    "社区卫生服务",
+    "文旅消费",
+    "营商环境",
+    "数字政务",
+    "应急避难场所",
+    "农村生活污水",
+    "学前教育学位",
+    "非遗保护",
+    "体育公园",
+    "口袋公园",
+    "协同创新集市",
+];
+const ACTIONS: [&str; 12] = [
+    "完成调研",
+    "召开协调会",
+    "印发实施方案",
+    "完成招标",
+    "开工建设",
+    "完成主体工程",
+    "开展试点",
+    "组织专项检查",
+    "上线试运行",
+    "完成验收",
+    "拨付资金",
+    "开展宣传",
+];
+const NEXT: [&str; 8] =
+    ["下一步将扩大覆盖范围", "持续跟踪落实情况", "计划年底前完成", "将纳入年度重点工作", "", "", "", ""];
+
+fn topic(rng: &mut Rng) -> &'static str {
+    TOPICS[rng.between(0, TOPICS.len() as i64 - 1) as usize]
+}
+
+/// A progress summary such as `人才公寓：完成招标，涉及3个街镇、投入资金420万元；计划年底前完成`.
+fn summary(rng: &mut Rng, topic: &str) -> String {
+    let action = ACTIONS[rng.between(0, ACTIONS.len() as i64 - 1) as usize];
+    let next = NEXT[rng.between(0, NEXT.len() as i64 - 1) as usize];
+    let mut text = format!("{topic}：{action}，涉及{}个街镇", rng.between(1, 18));
+    if rng.chance(50) {
+        text.push_str(&format!("、投入资金{}万元", rng.between(5, 3000)));
+    }
+    if !next.is_empty() {
+        text.push('；');
+        text.push_str(next);
+    }
+    text
+}
 
 /// One reply's events, stream by stream, in the order they would be recorded.
 pub struct ReplyHistory {
@@ -129,10 +193,18 @@ fn commitment(
     number: i64,
 ) -> (Ulid, Vec<NewEvent>) {
     let id = ulid(rng, signed_on);
+    let subject = topic(rng);
     let due = rng.chance(70).then(|| signed_on + Duration::days(rng.between(90, 720)));
     let made = CommitmentMade {
         reply,
-        text: format!("推进第{number}项重点工作，完善相关机制并按期报告进展。"),
+        text: format!(
+            "{}{}，{}{}，力争{}年底前取得阶段性成效。",
+            ["加快推进", "持续完善", "研究制定", "积极争取", "进一步优化"][rng.between(0, 4) as usize],
+            subject,
+            ["建立", "健全", "落实", "探索"][rng.between(0, 3) as usize],
+            ["工作机制", "配套政策", "考核办法", "资金保障", "联席会议制度"][rng.between(0, 4) as usize],
+            signed_on.year() + (number as i32 % 2)
+        ),
         section: if rng.chance(75) { Section::NextSteps } else { Section::Body },
         owner: organ.to_string(),
         co_handlers: vec![],
@@ -160,7 +232,7 @@ fn commitment(
             }
         } else if roll < 80 {
             Event::ProgressReported(ProgressReported {
-                summary: "按计划推进，完成阶段性任务".into(),
+                summary: summary(rng, subject),
                 evidence: if rng.chance(50) { vec![format!("工作简报{}", rng.between(1, 999))] } else { vec![] },
                 percent: rng.chance(40).then(|| rng.between(10, 90) as u8),
             })
@@ -198,7 +270,12 @@ fn commitment(
                 Outcome::NotFulfilled,
             ][rng.between(0, 4) as usize];
             let evidence = if rng.chance(85) { vec![format!("验收材料{}", rng.between(1, 999))] } else { vec![] };
-            Event::Closed(Closed { outcome, summary: "已按承诺办结".into(), evidence })
+            let summary = format!(
+                "{}，{}",
+                summary(rng, subject),
+                ["已按承诺办结", "目标基本实现", "经评估完成"][rng.between(0, 2) as usize]
+            );
+            Event::Closed(Closed { outcome, summary, evidence })
         };
         events.push(new_event(rng, id, day, actor, event));
     }

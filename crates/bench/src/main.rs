@@ -1,5 +1,6 @@
 //! duban's benchmarks: `cargo run --release -p duban-bench -- parse` measures reply-parsing throughput on one core;
-//! `-- report --events 1000000` builds the annual report over a generated history.
+//! `-- store --events 1000000` sets duban's store beside SQLite; `-- report --events 1000000` builds the annual
+//! report over a generated history.
 
 /// mimalloc: the store and the report allocate and free many small strings and vectors per event; glibc's allocator
 /// spent a fifth of the time of a bulk append in malloc and free.
@@ -8,6 +9,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod engines;
 mod generate;
+mod probe;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -33,7 +35,8 @@ enum Bench {
         #[arg(long, default_value_t = 3.0)]
         seconds: f64,
     },
-    /// duban's store beside a SQLite baseline: bulk append and full rebuild on the same generated history.
+    /// duban's store beside a SQLite baseline on the same generated history: bulk append, single durable commands,
+    /// full rebuild, bytes on disk, and cold-process list, show, as-of reconstruction, report and rebuild.
     Store {
         /// How many events to generate.
         #[arg(long, default_value_t = 1_000_000)]
@@ -43,6 +46,22 @@ enum Bench {
         /// Events per append call (per transaction).
         #[arg(long, default_value_t = 1000)]
         batch: usize,
+        /// Single durable commands to time.
+        #[arg(long, default_value_t = 300)]
+        singles: usize,
+        /// Only the in-process figures (no cold processes): for a machine without the duban binary built.
+        #[arg(long)]
+        in_process: bool,
+    },
+    /// One cold-process operation on the SQLite baseline (run by `store`, timed from outside).
+    #[command(hide = true)]
+    Probe {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long)]
+        op: String,
+        #[arg(long, default_value = "")]
+        arg: String,
     },
     /// The annual report over a generated history: the pure build and every renderer.
     Report {
@@ -63,16 +82,31 @@ fn main() {
     match Cli::parse().bench {
         Bench::Parse { dir, seconds } => parse(dir, seconds),
         Bench::Report { events, seed, year, dir } => report(events, seed, year, dir),
-        Bench::Store { events, seed, batch } => store(events, seed, batch),
+        Bench::Store { events, seed, batch, singles, in_process } => store(events, seed, batch, singles, in_process),
+        Bench::Probe { db, op, arg } => probe::run(&db, &op, &arg),
     }
 }
 
-fn store(events: usize, seed: u64, batch: usize) {
+fn store(events: usize, seed: u64, batch: usize, singles: usize, in_process: bool) {
     let started = Instant::now();
     let histories = generate::histories(seed, events);
     let log = generate::seal(&histories, |_| String::new());
     drop(histories);
     let events = log.len();
+    // Single commands go to commitments spread over the register, each at the version the history left it at.
+    let mut versions: std::collections::HashMap<ulid::Ulid, u32> = std::collections::HashMap::new();
+    let mut commitments = Vec::new();
+    for envelope in &log {
+        versions.insert(envelope.stream, envelope.version);
+        if matches!(envelope.event, duban_domain::Event::CommitmentMade(_)) {
+            commitments.push(envelope.stream);
+        }
+    }
+    let step = (commitments.len() / singles.max(1)).max(1);
+    let picks: Vec<(ulid::Ulid, u32)> =
+        commitments.iter().step_by(step).take(singles).map(|id| (*id, versions[id])).collect();
+    let shown = commitments[commitments.len() / 2];
+    drop(versions);
     let batches = engines::batches(log, batch);
     println!(
         "store: {events} events in {} appends of up to {batch}, generated in {:.1} s",
@@ -82,18 +116,122 @@ fn store(events: usize, seed: u64, batch: usize) {
     let dir = tempfile::tempdir().unwrap();
     let duban = engines::duban(dir.path(), &batches, events);
     let sqlite = engines::sqlite(dir.path(), &batches, events);
-    for (name, figures) in [("duban ", &duban), ("sqlite", &sqlite)] {
+    drop(batches);
+    let duban_single = engines::duban_single(dir.path(), &picks);
+    let sqlite_single = engines::sqlite_single(dir.path(), &picks);
+    println!("store: in one process                      duban       SQLite   duban ÷ SQLite");
+    let row = |name: &str, duban: f64, sqlite: f64, unit: &str, better_high: bool| {
+        let ratio = if better_high { duban / sqlite } else { sqlite / duban };
+        println!("store: {name:<34} {duban:>10.1} {sqlite:>10.1} {unit:<10} {ratio:>5.2}");
+    };
+    row("bulk append (events/s)", duban.append_per_second, sqlite.append_per_second, "", true);
+    row("full rebuild (events/s)", duban.rebuild_per_second, sqlite.rebuild_per_second, "", true);
+    row("single durable command p50 (ms)", duban_single.p50_ms, sqlite_single.p50_ms, "", false);
+    row("single durable command p99 (ms)", duban_single.p99_ms, sqlite_single.p99_ms, "", false);
+    row("bytes on disk per event", duban.bytes_per_event, sqlite.bytes_per_event, "", false);
+    println!("store: (ratios are oriented so that above 1 means duban does better)");
+    if in_process {
+        return;
+    }
+    cold(dir.path(), &shown.to_string());
+}
+
+/// Cold processes on the stores `store` built: each operation three times, median wall time and largest peak RSS.
+fn cold(dir: &Path, shown: &str) {
+    let duban = std::env::current_exe().unwrap().with_file_name("duban");
+    assert!(duban.exists(), "build the duban binary first: cargo build --release");
+    let bench = std::env::current_exe().unwrap();
+    let store = dir.join("duban.db").to_string_lossy().to_string();
+    let sqlite = dir.join("baseline.sqlite").to_string_lossy().to_string();
+    let report = dir.join("report.csv").to_string_lossy().to_string();
+    let organ = "示范区第7局";
+    let duban_args = |args: &[&str]| -> Vec<String> {
+        ["--store", store.as_str()].iter().chain(args).map(|arg| arg.to_string()).collect()
+    };
+    let probe_args = |op: &str, arg: &str| -> Vec<String> {
+        ["probe", "--db", sqlite.as_str(), "--op", op, "--arg", arg].iter().map(|a| a.to_string()).collect()
+    };
+    let operations: Vec<(&str, Vec<String>, Vec<String>)> = vec![
+        (
+            "list overdue of one organ",
+            duban_args(&["list", "--json", "--overdue", "--organ", organ]),
+            probe_args("list", organ),
+        ),
+        ("list all (JSON)", duban_args(&["list", "--json"]), probe_args("list", "")),
+        ("show one commitment", duban_args(&["show", shown, "--json"]), probe_args("show", shown)),
+        (
+            "as-of 2024-06-30: overdue then",
+            duban_args(&["list", "--json", "--overdue", "--as-of", "2024-06-30"]),
+            probe_args("as-of", "2024-06-30"),
+        ),
+        (
+            "annual report 2025 (csv)",
+            duban_args(&["report", "--year", "2025", "--format", "csv", "--force", "--out", &report]),
+            probe_args("report", "2025"),
+        ),
+        ("full rebuild", duban_args(&["rebuild"]), probe_args("rebuild", "")),
+    ];
+    println!(
+        "store: cold process, median of 3         duban ms   SQLite ms  duban ÷ SQLite  duban RSS MB  SQLite RSS MB"
+    );
+    for (name, duban_argv, probe_argv) in operations {
+        let (duban_s, duban_mb) = timed(&duban, &duban_argv);
+        let (sqlite_s, sqlite_mb) = timed(&bench, &probe_argv);
         println!(
-            "store: {name}: bulk append {:>9.0} events/s, full rebuild {:>9.0} events/s, {:>5.0} bytes/event on disk",
-            figures.append_per_second, figures.rebuild_per_second, figures.bytes_per_event
+            "store: {name:<34} {:>9.1} {:>10.1} {:>12.2} {duban_mb:>14.0} {sqlite_mb:>14.0}",
+            duban_s * 1000.0,
+            sqlite_s * 1000.0,
+            sqlite_s / duban_s
         );
     }
     println!(
-        "store: duban ÷ sqlite: bulk append {:.2}, full rebuild {:.2}, bytes/event {:.2} (above 1 is better for the first two, below 1 for the last)",
-        duban.append_per_second / sqlite.append_per_second,
-        duban.rebuild_per_second / sqlite.rebuild_per_second,
-        duban.bytes_per_event / sqlite.bytes_per_event
+        "store: store folder {:.0} MB; SQLite file {:.0} MB",
+        mb(&dir.join("duban.db")),
+        mb(&dir.join("baseline.sqlite"))
     );
+}
+
+fn mb(path: &Path) -> f64 {
+    fn size(path: &Path) -> u64 {
+        if path.is_dir() {
+            std::fs::read_dir(path).map_or(0, |entries| entries.flatten().map(|entry| size(&entry.path())).sum())
+        } else {
+            std::fs::metadata(path).map_or(0, |meta| meta.len())
+        }
+    }
+    size(path) as f64 / 1e6
+}
+
+/// Runs a command three times under `/usr/bin/time`: the median wall seconds and the largest peak RSS in MB.
+fn timed(program: &Path, args: &[String]) -> (f64, f64) {
+    let mut runs = Vec::new();
+    for _ in 0..3 {
+        let started = Instant::now();
+        let output = std::process::Command::new("/usr/bin/time")
+            .args(["-f", "%e %M"])
+            .arg(program)
+            .args(args)
+            .env("DUBAN_NOW", "2026-07-01T10:00:00+08:00")
+            .stdout(std::process::Stdio::null())
+            .output()
+            .expect("/usr/bin/time runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{} {args:?} failed: {stderr}", program.display());
+        // Wall time from here (`time` prints only hundredths), peak RSS from `time`.
+        let seconds = started.elapsed().as_secs_f64();
+        let kb: f64 = stderr
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(f64::NAN);
+        runs.push((seconds, kb / 1024.0));
+    }
+    let peak = runs.iter().map(|(_, mb)| *mb).fold(0.0, f64::max);
+    runs.sort_by(|a, b| a.0.total_cmp(&b.0));
+    (runs[1].0, peak)
 }
 
 fn report(events: usize, seed: u64, year: i32, keep: Option<PathBuf>) {

@@ -24,9 +24,10 @@ use crate::error::{Result, StoreError};
 /// The `prev_hash` of the first event.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// A chunk stops growing once its records take this many bytes (before compression). Small enough that sled keeps
-/// a leaf of chunks inline in its log rather than in a blob file of its own, large enough that LZ4 finds the
-/// repetition between events (actors, organs, recurring phrases).
+/// A chunk stops growing once its records take this many bytes (before compression). Large, because sled keeps
+/// values this big out of its log segments, in blob files written once and deleted when replaced: the log then
+/// leaves almost no garbage in sled's segments, which sled rewrites in full at every open. (LZ4 looks back 64 KiB,
+/// so larger chunks compress no better; they are about where the data lives.)
 pub const CHUNK_BYTES: usize = 256 * 1024;
 
 /// The envelope's stored fields, in order; dates as numbers.

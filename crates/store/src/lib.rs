@@ -75,6 +75,8 @@ pub struct Store {
     meta: Space,
     /// Held from an append's first read to its batch landing (see `space`).
     writer: std::sync::Mutex<()>,
+    /// With write-behind on, the families appends touched and not yet written (see [`Store::write_behind`]).
+    behind: std::sync::Mutex<Option<Behind>>,
     events_read: AtomicU64,
     /// Files already made durable (sled never rewrites a blob or snapshot in place; it writes new ones).
     synced: std::sync::Mutex<std::collections::HashSet<PathBuf>>,
@@ -84,6 +86,30 @@ const SCHEMA_KEY: &[u8] = b"schema";
 const LAYOUT_KEY: &[u8] = b"layout";
 const HEAD_KEY: &[u8] = b"head";
 const TAIL_KEY: &[u8] = b"tail";
+/// The seq up to which the projection (families) is written; behind the head only while write-behind holds
+/// families in memory, or after a crash in that time (then `open` catches up).
+pub(crate) const PROJECTED_KEY: &[u8] = b"projected";
+
+/// With write-behind on, touched families are written once this many events have gone by.
+const BEHIND_EVENTS: u64 = 65_536;
+
+/// Families kept in memory by write-behind, and how many events they hold that are not written yet.
+#[derive(Default)]
+struct Behind {
+    families: HashMap<Ulid, StoredFamily>,
+    events: u64,
+}
+
+/// What an append does with the projection.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Projection {
+    /// Writes the touched families in the append's own batch.
+    Now,
+    /// Folds into families held in memory; writes them every [`BEHIND_EVENTS`].
+    Behind,
+    /// Leaves the projection alone (a restore builds it at the end).
+    Skip,
+}
 
 /// How the trees are laid out. Stores of layout 1 (one chunk per append, one index key per event) are refused:
 /// export them with the duban that wrote them and `import-events` the file.
@@ -106,6 +132,7 @@ impl Store {
         store.meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
         store.meta.insert(LAYOUT_KEY, &LAYOUT.to_be_bytes())?;
         store.meta.insert(HEAD_KEY, Head::empty().to_bytes())?;
+        store.meta.insert(PROJECTED_KEY, &0u64.to_be_bytes())?;
         store.sync()?;
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             sync_dir(parent)?;
@@ -134,6 +161,7 @@ impl Store {
         if layout != LAYOUT {
             return Err(StoreError::OtherLayout { path: path.to_path_buf(), found: layout, supported: LAYOUT });
         }
+        store.settle()?;
         Ok(store)
     }
 
@@ -163,6 +191,7 @@ impl Store {
             meta: Space::new(&tree, space::META),
             tree,
             writer: std::sync::Mutex::new(()),
+            behind: std::sync::Mutex::new(None),
             db,
             events_read: AtomicU64::new(0),
             synced: std::sync::Mutex::new(std::collections::HashSet::new()),
@@ -251,10 +280,17 @@ impl Store {
             });
         }
         let _writer = self.write_lock();
+        let mut behind = self.behind.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let projection = if behind.is_some() { Projection::Behind } else { Projection::Now };
         let mut head = self.head()?;
         let mut sealed: Vec<(Envelope, Vec<u8>)> = Vec::new();
         let mut entries: HashMap<Ulid, StreamEntry> = HashMap::new();
-        let mut touched: HashMap<Ulid, StoredFamily> = HashMap::new();
+        // With write-behind on, the append works on the families held in memory.
+        let mut local = HashMap::new();
+        let (touched, held_events) = match behind.as_mut() {
+            Some(held) => (&mut held.families, held.events),
+            None => (&mut local, 0),
+        };
         for (stream, expected_version, events) in &batches {
             let (stream, expected_version) = (*stream, *expected_version);
             let entry = self.entry(&stream)?;
@@ -288,7 +324,21 @@ impl Store {
                 sealed.push((envelope, bytes));
             }
         }
-        self.write_sealed(entries, touched, &sealed, true)?;
+        let pending = held_events + sealed.len() as u64;
+        let written = self.write_sealed(entries, touched, &sealed, projection, pending);
+        if let Some(held) = behind.as_mut() {
+            match written {
+                Ok(true) => *held = Behind::default(),
+                Ok(false) => held.events = pending,
+                Err(_) => {
+                    // The families held may have folded part of a batch that never landed: drop them, and fold what
+                    // they held that was written from the log instead.
+                    *held = Behind::default();
+                    self.catch_up()?;
+                }
+            }
+        }
+        written?;
         let sealed: Vec<Envelope> = sealed.into_iter().map(|(envelope, _)| envelope).collect();
         self.sync()?;
         Ok(sealed)
@@ -455,6 +505,7 @@ impl Store {
     }
 
     fn family(&self, id: &Ulid) -> Result<Option<Family>> {
+        self.settle_if_behind()?;
         self.families.get(id.to_bytes())?.map(|bytes| decode_family(id, &bytes)).transpose()
     }
 
@@ -478,10 +529,20 @@ impl Store {
 
     /// Every family (a reply and its commitments), in reply id order: the whole projection in one pass.
     pub fn families(&self) -> impl Iterator<Item = Result<Family>> + '_ {
-        self.families.iter().map(|entry| {
+        let settled = self.settle_if_behind().err().map(Err);
+        settled.into_iter().chain(self.families.iter().map(|entry| {
             let (key, value) = entry?;
             decode_family(&ulid_of(&key), &value)
-        })
+        }))
+    }
+
+    /// Readers of a handle with write-behind on see what it holds.
+    fn settle_if_behind(&self) -> Result<()> {
+        let holding = self.behind.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).is_some();
+        if holding {
+            self.settle()?;
+        }
+        Ok(())
     }
 
     /// Every reply and every commitment (each in id order), from one pass over the projection.
@@ -564,6 +625,15 @@ impl Store {
             }
         }
         Ok(resolve_prefix(&prefix, what, &candidates)?)
+    }
+}
+
+impl Drop for Store {
+    /// Writes what write-behind holds (if this fails, the next `open` folds it from the log).
+    fn drop(&mut self) {
+        if self.behind.get_mut().map(|held| held.is_some()).unwrap_or(false) {
+            let _ = self.settle();
+        }
     }
 }
 
@@ -654,14 +724,17 @@ impl Store {
     /// Writes already-sealed envelopes with their records (consecutive, continuing the head): into the last chunk
     /// while it has room, then into new chunks; and, if `project`, folds them into the stream index and the
     /// projection. `entries` and `touched` hold index entries and families the caller already read.
+    /// `pending` counts the events folded into `touched` and not written, this append's included; returns whether
+    /// the families were written.
     fn write_sealed(
         &self,
         mut entries: HashMap<Ulid, StreamEntry>,
-        mut touched: HashMap<Ulid, StoredFamily>,
+        touched: &mut HashMap<Ulid, StoredFamily>,
         sealed: &[(Envelope, Vec<u8>)],
-        project: bool,
-    ) -> Result<()> {
-        let Some((first, _)) = sealed.first() else { return Ok(()) };
+        projection: Projection,
+        pending: u64,
+    ) -> Result<bool> {
+        let Some((first, _)) = sealed.first() else { return Ok(false) };
         let (log, streams, families, meta) = (&self.log, &self.streams, &self.families, &self.meta);
         let mut writes = Writes::default();
         // The log. Chunks after the last full one form the open run, which starts at `tail`. A small append adds
@@ -731,7 +804,7 @@ impl Store {
 
         // The projection, with each stream's event positions: each touched family is read once and written once; a
         // stream's index entry is written when it opens.
-        for (envelope, _) in sealed.iter().filter(|_| project) {
+        for (envelope, _) in sealed.iter().filter(|_| projection != Projection::Skip) {
             let entry = match entries.get(&envelope.stream) {
                 Some(entry) => *entry,
                 None => {
@@ -753,12 +826,77 @@ impl Store {
             };
             family.apply(envelope).ok_or_else(|| bad_family(&entry.family))?;
         }
-        for (id, family) in &touched {
-            writes.insert(families, &id.to_bytes(), family.to_bytes());
+        let last = sealed.last().map_or(first.seq, |(envelope, _)| envelope.seq);
+        let write = projection == Projection::Now || (projection == Projection::Behind && pending >= BEHIND_EVENTS);
+        if write {
+            for (id, family) in touched.iter() {
+                writes.insert(families, &id.to_bytes(), family.to_bytes());
+            }
+            writes.insert(meta, PROJECTED_KEY, last.to_be_bytes().to_vec());
         }
         if let Some((last, _)) = sealed.last() {
             writes.insert(meta, HEAD_KEY, Head { seq: last.seq, hash: last.hash.clone() }.to_bytes());
         }
-        writes.apply(&self.tree)
+        writes.apply(&self.tree)?;
+        Ok(write)
+    }
+
+    /// Write-behind: while on, appends fold into families held in memory and write them every [`BEHIND_EVENTS`]
+    /// events instead of in every append's batch. For bulk loads: a family touched by every other append is then
+    /// written a few times instead of thousands, which saves time and, above all, the garbage sled would keep.
+    /// Every append is as durable as ever (the log is the truth); readers of this handle see the families written
+    /// first, and after a crash `open` folds the events the projection had not reached. Turning it off writes
+    /// what is held.
+    pub fn write_behind(&self, on: bool) -> Result<()> {
+        self.settle()?;
+        let _writer = self.write_lock();
+        *self.behind.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = on.then(Behind::default);
+        Ok(())
+    }
+
+    /// Brings the stored projection up to the head: writes the families write-behind holds, and folds in from the
+    /// log whatever it has not reached (after a crash while write-behind held families, or a cut-short restore).
+    pub fn settle(&self) -> Result<()> {
+        let _writer = self.write_lock();
+        let mut behind = self.behind.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(held) = behind.as_mut().filter(|held| held.events > 0) {
+            let mut writes = Writes::default();
+            for (id, family) in &held.families {
+                writes.insert(&self.families, &id.to_bytes(), family.to_bytes());
+            }
+            writes.insert(&self.meta, PROJECTED_KEY, self.head()?.seq.to_be_bytes().to_vec());
+            writes.apply(&self.tree)?;
+            *held = Behind::default();
+        }
+        self.catch_up()
+    }
+
+    /// Folds into the projection the events it has not reached. The caller holds the writer lock.
+    fn catch_up(&self) -> Result<()> {
+        let head = self.head()?.seq;
+        let projected = match self.meta.get(PROJECTED_KEY)? {
+            Some(value) => u64::from_be_bytes(value.as_ref().try_into().unwrap_or_default()),
+            None => head,
+        };
+        if projected >= head {
+            return Ok(());
+        }
+        let mut touched: HashMap<Ulid, StoredFamily> = HashMap::new();
+        for envelope in self.read_all_for_fold(projected + 1) {
+            let envelope = envelope?;
+            let entry = self.entry(&envelope.stream)?.unwrap_or_else(|| StreamEntry::opened_by(&envelope));
+            let family = match touched.entry(entry.family) {
+                std::collections::hash_map::Entry::Occupied(family) => family.into_mut(),
+                std::collections::hash_map::Entry::Vacant(slot) => slot.insert(self.stored_family(&entry.family)?),
+            };
+            family.apply(&envelope).ok_or_else(|| bad_family(&entry.family))?;
+        }
+        let mut writes = Writes::default();
+        for (id, family) in &touched {
+            writes.insert(&self.families, &id.to_bytes(), family.to_bytes());
+        }
+        writes.insert(&self.meta, PROJECTED_KEY, head.to_be_bytes().to_vec());
+        writes.apply(&self.tree)?;
+        self.sync()
     }
 }

@@ -5,7 +5,7 @@ use duban_domain::*;
 use proptest::prelude::*;
 use ulid::Ulid;
 
-use crate::{chain, Store, StoreError};
+use crate::{chain, Family, Store, StoreError};
 
 fn day(text: &str) -> NaiveDate {
     text.parse().unwrap()
@@ -646,4 +646,36 @@ proptest! {
         prop_assert!(store.rebuild().unwrap().differences.is_empty());
         prop_assert_eq!(store.verify().unwrap().broken, None);
     }
+}
+
+#[test]
+fn write_behind_holds_families_until_settled_and_a_lost_hold_is_caught_up_at_open() {
+    let (dir, store, reply, commitment) = seeded();
+    store.write_behind(true).unwrap();
+    for version in 2..12 {
+        store.append(commitment, version, vec![new_event(commitment, day("2025-08-01"), progress("续报"))]).unwrap();
+    }
+    let second = Ulid::new();
+    store.append(second, 0, vec![new_event(second, day("2025-08-02"), promise(reply, "后补承诺"))]).unwrap();
+    // Nothing of that is in the stored families yet...
+    let stored = |store: &Store| Family::from_bytes(&store.families.get(reply.to_bytes()).unwrap().unwrap()).unwrap();
+    assert_eq!(stored(&store).commitments.len(), 1);
+    assert_eq!(stored(&store).commitments[0].version, 2);
+    // ...but this handle's readers see it all, and versions are checked against what is held.
+    assert_eq!(store.commitment(&commitment).unwrap().unwrap().progress_reports, 11);
+    let stale = store.append(commitment, 5, vec![new_event(commitment, day("2025-08-03"), progress("迟到"))]);
+    assert!(matches!(stale, Err(StoreError::Conflict { expected: 5, actual: 12, .. })), "{stale:?}");
+    store.append(commitment, 12, vec![new_event(commitment, day("2025-08-03"), progress("再报"))]).unwrap();
+    // The process dies holding families: what it held is lost from memory, never from the log.
+    *store.behind.lock().unwrap() = None;
+    assert_eq!(stored(&store).commitments[0].version, 12, "the reader above settled what was held then");
+    drop(store);
+    let store = Store::open(&dir.path().join("duban.db")).unwrap();
+    let log: Vec<Envelope> = store.read_all(1).collect::<Result<_, _>>().unwrap();
+    let folded = Folded::fold(&log, Horizon::ALL);
+    assert_eq!(store.commitment(&commitment).unwrap().as_ref(), folded.commitments.get(&commitment));
+    assert_eq!(store.commitment(&second).unwrap().as_ref(), folded.commitments.get(&second));
+    assert_eq!(store.commitment(&commitment).unwrap().unwrap().version, 13);
+    assert!(store.rebuild().unwrap().differences.is_empty());
+    assert_eq!(store.verify().unwrap().broken, None);
 }

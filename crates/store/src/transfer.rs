@@ -10,7 +10,7 @@ use ulid::Ulid;
 
 use crate::chain;
 use crate::error::{Result, StoreError};
-use crate::{Head, Store};
+use crate::{Head, Projection, Store};
 
 /// How many events one restore transaction writes.
 const RESTORE_BATCH: usize = 10_000;
@@ -32,7 +32,7 @@ impl Store {
     /// chain and the stream versions hold) before anything is written, so a bad file writes nothing. The log is
     /// written first and the stream index and projection once at the end, from one fold of it: rewriting them
     /// batch by batch would leave sled most of a gigabyte of garbage per million events. A restore interrupted
-    /// before its end leaves a log without its projection: delete the store, or run `duban rebuild`.
+    /// before its end leaves a log the projection has not reached: the next `open` folds it in.
     pub fn import_events(&self, file: &Path) -> Result<u64> {
         let existing = self.head()?.seq;
         if existing > 0 {
@@ -63,7 +63,7 @@ impl Store {
         if head.seq + 1 != first.seq || head.hash != first.prev_hash {
             return Err(StoreError::Conflict { stream: first.stream, expected: 0, actual: 0 });
         }
-        self.write_sealed(Default::default(), Default::default(), &batch, false)
+        self.write_sealed(Default::default(), &mut Default::default(), &batch, Projection::Skip, 0).map(|_| ())
     }
 }
 

@@ -51,6 +51,7 @@ impl Store {
     /// Walks the whole log from seq 1, checking positions, stream versions, every hash, and that the stream index
     /// says exactly what the log holds.
     pub fn verify(&self) -> Result<VerifyReport> {
+        self.settle()?;
         let mut head = Head::empty();
         let mut previous = [0u8; 32];
         let mut expected: HashMap<Ulid, (StreamEntry, Vec<u64>)> = HashMap::new();
@@ -163,7 +164,9 @@ impl Store {
     /// Recomputes the stream index and the projection from the log, writes back what differed, and says what that
     /// was.
     pub fn rebuild(&self) -> Result<RebuildReport> {
+        self.settle()?;
         let _writer = self.write_lock();
+        let head = self.head()?.seq;
         let mut folded = Folded::default();
         let mut entries: IdMap<StreamEntry> = IdMap::default();
         let mut seqs: IdMap<Vec<u64>> = IdMap::default();
@@ -253,6 +256,8 @@ impl Store {
             .map(|(id, value)| (&self.streams, id, value))
             .chain(family_fixes.into_iter().map(|(id, value)| (&self.families, id, value)))
             .collect();
+        let mut projected = Writes::default();
+        projected.insert(&self.meta, crate::PROJECTED_KEY, head.to_be_bytes().to_vec());
         for batch in fixes.chunks(REBUILD_BATCH) {
             let mut writes = Writes::default();
             for (space, id, value) in batch {
@@ -263,6 +268,7 @@ impl Store {
             }
             writes.apply(&self.tree)?;
         }
+        projected.apply(&self.tree)?;
         if !fixes.is_empty() {
             self.sync()?;
         }
