@@ -87,6 +87,8 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
         progress.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
     let mut outcomes = Vec::with_capacity(files.len());
+    // Many documents: the projection is written behind (every document is still durable when it is reported).
+    store.write_behind(files.len() > 1)?;
     for file in &files {
         progress.set_message(file.display().to_string());
         let outcome = import_one(ctx, &store, &mut known, file, args.dry_run);
@@ -97,6 +99,7 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
         progress.inc(1);
     }
     progress.finish_and_clear();
+    store.write_behind(false)?;
     let count = |status: &str| outcomes.iter().filter(|o| o.status == status).count();
     let summary = Summary {
         dry_run: args.dry_run,

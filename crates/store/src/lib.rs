@@ -91,7 +91,7 @@ const TAIL_KEY: &[u8] = b"tail";
 pub(crate) const PROJECTED_KEY: &[u8] = b"projected";
 
 /// With write-behind on, touched families are written once this many events have gone by.
-const BEHIND_EVENTS: u64 = 65_536;
+const BEHIND_EVENTS: u64 = 262_144;
 
 /// Families kept in memory by write-behind, and how many events they hold that are not written yet.
 #[derive(Default)]

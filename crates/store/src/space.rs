@@ -119,6 +119,10 @@ impl Writes {
         }
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+
     /// Applies every write at once.
     pub fn apply(mut self, tree: &sled::Tree) -> Result<()> {
         let mut batch = sled::Batch::default();
