@@ -89,7 +89,7 @@ pub fn duban(dir: &Path, batches: &[Batch], events: usize) -> Figures {
 
 /// A state the SQLite baseline holds in memory between writes.
 enum Held {
-    Reply(ReplyState),
+    Reply(Box<ReplyState>),
     Commitment(CommitmentState),
 }
 
@@ -133,8 +133,8 @@ pub fn sqlite(dir: &Path, batches: &[Batch], events: usize) -> Figures {
                         let stored: Option<Vec<u8>> =
                             select.query_row(params![key], |row| row.get(0)).optional().unwrap();
                         slot.insert(match (reply, stored) {
-                            (true, Some(bytes)) => Held::Reply(postcard::from_bytes(&bytes).unwrap()),
-                            (true, None) => Held::Reply(ReplyState::default()),
+                            (true, Some(bytes)) => Held::Reply(Box::new(postcard::from_bytes(&bytes).unwrap())),
+                            (true, None) => Held::Reply(Box::default()),
                             (false, Some(bytes)) => Held::Commitment(postcard::from_bytes(&bytes).unwrap()),
                             (false, None) => Held::Commitment(CommitmentState::default()),
                         })
