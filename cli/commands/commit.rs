@@ -52,7 +52,7 @@ pub fn run(ctx: &mut Ctx, Command::Add(args): Command) -> anyhow::Result<()> {
     let Some(reply) = store.reply(&reply_id)? else { return refuse(format!("找不到答复 {reply_id}")) };
     let Some(signed_on) = reply.signed_on() else { return refuse(format!("答复 {reply_id} 尚未登记")) };
     let owner = args.owner.map(|owner| owner.trim().to_string()).unwrap_or_else(|| reply.organ().to_string());
-    let event = Event::CommitmentMade(CommitmentMade {
+    let event = Event::CommitmentMade(Box::new(CommitmentMade {
         reply: reply_id,
         text: args.text.trim().to_string(),
         section: args.section,
@@ -61,7 +61,7 @@ pub fn run(ctx: &mut Ctx, Command::Add(args): Command) -> anyhow::Result<()> {
         due: args.due,
         due_phrase: None,
         locator: None,
-    });
+    }));
     let occurred_on = args.on.unwrap_or(signed_on);
     check_commitment_event(&CommitmentState::default(), &reply, occurred_on, &event, ctx.today())?;
     let id = Ulid::from_datetime(ctx.now.into());

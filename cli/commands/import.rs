@@ -194,7 +194,7 @@ fn import_one(ctx: &Ctx, store: &Store, known: &mut Known, file: &Path, dry_run:
         ReplyState { id: Some(reply_id), version: 1, registered: Some(registration.clone()), evaluation: None };
     let mut batches = vec![(reply_id, 0, vec![ctx.new_event(reply_id, signed_on, reply_event)])];
     for made in parsed.commitments_made(reply_id) {
-        let event = Event::CommitmentMade(made);
+        let event = Event::CommitmentMade(Box::new(made));
         check_commitment_event(&CommitmentState::default(), &reply_state, signed_on, &event, today)
             .map_err(|error| format!("承诺无法登记：{error}"))?;
         let id = Ulid::from_datetime(ctx.now.into());

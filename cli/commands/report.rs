@@ -65,8 +65,9 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
     let known = KnownAt::horizon(args.known_at);
     let mut failure = None;
     // The log streams through the report: only folded states and timelines are kept, never the whole log.
+    // Read for folding (no hashes); the footer's head hash is looked up once below.
     let log = store
-        .read_all(1)
+        .read_all_for_fold(1)
         .map_while(|read| read.map_err(|error| failure = Some(error)).ok())
         .take_while(|envelope| known.known_seq.is_none_or(|seq| envelope.seq <= seq))
         .filter(|envelope| known.admits(envelope));
@@ -81,6 +82,10 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
     if let Some(error) = failure {
         return Err(error.into());
     }
+    report.footer.head_hash = match report.footer.known_seq {
+        0 => duban_store::GENESIS.to_string(),
+        seq => store.hash_at(seq)?.unwrap_or_default(),
+    };
     if args.format.stamps_generation_time() {
         report.footer.generated_at = Some(ctx.now.with_timezone(&china()).format("%Y-%m-%d %H:%M:%S").to_string());
     }

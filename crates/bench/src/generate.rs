@@ -212,7 +212,7 @@ fn commitment(
         due_phrase: None,
         locator: None,
     };
-    let mut events = vec![new_event(rng, id, signed_on, actor, Event::CommitmentMade(made))];
+    let mut events = vec![new_event(rng, id, signed_on, actor, Event::CommitmentMade(Box::new(made)))];
     let mut day = signed_on;
     let mut current_due = due;
     let follow_up_until = (signed_on + Duration::days(rng.between(365, 1095))).min(horizon());

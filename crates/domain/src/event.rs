@@ -41,7 +41,8 @@ pub enum Event {
     /// Boxed: a registration is several times larger than any other event.
     ReplyRegistered(Box<ReplyRegistered>),
     ReplyEvaluated(ReplyEvaluated),
-    CommitmentMade(CommitmentMade),
+    /// Boxed: the largest of the commitment events, it would make every event as large as itself.
+    CommitmentMade(Box<CommitmentMade>),
     ProgressReported(ProgressReported),
     DueDateSet(DueDateSet),
     Reassigned(Reassigned),
@@ -459,7 +460,7 @@ mod tests {
                 r#"{"ReplyEvaluated":{"satisfaction":"basically_satisfied","comment":null}}"#,
             ),
             (
-                Event::CommitmentMade(CommitmentMade {
+                Event::CommitmentMade(Box::new(CommitmentMade {
                     reply,
                     text: "年底前建成平台".into(),
                     section: Section::NextSteps,
@@ -468,7 +469,7 @@ mod tests {
                     due: Some(date("2025-12-31")),
                     due_phrase: Some("年底前".into()),
                     locator: Some(Locator { paragraph: 3, start: 10, end: 20 }),
-                }),
+                })),
                 r#"{"CommitmentMade":{"reply":"01JBZZZZZZZZZZZZZZZZZZZZZZ","text":"年底前建成平台","section":"next_steps","owner":"市测试局","co_handlers":["市财政局"],"due":"2025-12-31","due_phrase":"年底前","locator":{"paragraph":3,"start":10,"end":20}}}"#,
             ),
             (

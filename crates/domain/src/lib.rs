@@ -16,11 +16,11 @@
 //!         .sealed(version as u64, version, String::new(), String::new())
 //! };
 //! let log = [
-//!     fact(1, day("2025-05-29"), Event::CommitmentMade(CommitmentMade {
+//!     fact(1, day("2025-05-29"), Event::CommitmentMade(Box::new(CommitmentMade {
 //!         reply, text: "年底前建成概念验证平台".into(), section: Section::NextSteps,
 //!         owner: "市科委".into(), co_handlers: vec![], due: Some(day("2025-12-31")),
 //!         due_phrase: Some("年底前".into()), locator: None,
-//!     })),
+//!     }))),
 //!     fact(2, day("2025-09-01"), Event::ProgressReported(ProgressReported {
 //!         summary: "完成选址".into(), evidence: vec![], percent: Some(30),
 //!     })),

@@ -47,7 +47,7 @@ fn registered_reply() -> ReplyState {
 }
 
 fn made(due: Option<&str>) -> Event {
-    Event::CommitmentMade(CommitmentMade {
+    Event::CommitmentMade(Box::new(CommitmentMade {
         reply: reply_id(),
         text: "年底前建成平台".into(),
         section: Section::NextSteps,
@@ -56,7 +56,7 @@ fn made(due: Option<&str>) -> Event {
         due: due.map(day),
         due_phrase: None,
         locator: None,
-    })
+    }))
 }
 
 fn progress(summary: &str) -> Event {

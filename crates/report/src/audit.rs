@@ -40,9 +40,9 @@ pub(crate) fn hints(item: &Item) -> Vec<AuditHint> {
         hints.push(hint("due_moved_repeatedly", format!("期限已变更 {} 次", item.state.due_changes)));
     }
     let progress_actors: Vec<&str> =
-        item.facts.iter().filter(|f| matches!(f.event, Event::ProgressReported(_))).map(|f| f.actor.as_str()).collect();
+        item.facts.iter().filter(|f| matches!(f.event, Event::ProgressReported(_))).map(|f| &*f.actor).collect();
     for closer in item.facts.iter().filter(|f| matches!(f.event, Event::Closed(_))) {
-        if !progress_actors.is_empty() && progress_actors.iter().all(|actor| *actor == closer.actor) {
+        if !progress_actors.is_empty() && progress_actors.iter().all(|actor| *actor == &*closer.actor) {
             hints.push(hint("same_actor", format!("办结人 {} 也是全部进展的报告人", closer.actor)));
         }
     }

@@ -64,7 +64,7 @@ impl Log {
             due_phrase: None,
             locator: None,
         };
-        self.add(id, on, "王五", on, Event::CommitmentMade(made));
+        self.add(id, on, "王五", on, Event::CommitmentMade(Box::new(made)));
         id
     }
 

@@ -32,7 +32,7 @@ fn registration(signed_on: NaiveDate) -> Event {
 }
 
 fn promise(reply: Ulid, text: &str) -> Event {
-    Event::CommitmentMade(CommitmentMade {
+    Event::CommitmentMade(Box::new(CommitmentMade {
         reply,
         text: text.into(),
         section: Section::NextSteps,
@@ -41,7 +41,7 @@ fn promise(reply: Ulid, text: &str) -> Event {
         due: Some(day("2025-12-31")),
         due_phrase: None,
         locator: None,
-    })
+    }))
 }
 
 fn progress(summary: &str) -> Event {
