@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use chrono::{Datelike, NaiveDate};
 use duban_domain::{
-    business_date, status, CommitmentState, Envelope, Event, Folded, Policy, ReplyState, Satisfaction, Status,
+    business_date, status, CommitmentState, Envelope, Event, Folded, IdMap, Policy, ReplyState, Satisfaction, Status,
     StreamKind,
 };
 use ulid::Ulid;
@@ -108,8 +108,8 @@ pub fn build(log: impl IntoIterator<Item = Envelope>, params: &Params) -> Report
     let before_year = year_start.pred_opt().expect("a valid year");
     let mut now = Folded::default();
     // Whether each commitment was made and still open at the end of the previous year.
-    let mut open_before_year: HashMap<Ulid, bool> = HashMap::new();
-    let mut facts: HashMap<Ulid, Vec<Fact>> = HashMap::new();
+    let mut open_before_year: IdMap<bool> = IdMap::default();
+    let mut facts: IdMap<Vec<Fact>> = IdMap::default();
     let mut actors: HashSet<Rc<str>> = HashSet::new();
     let (mut known_seq, mut head_hash) = (0, "0".repeat(64));
     for mut envelope in log {
@@ -244,18 +244,28 @@ fn overview(items: &[Item], new_replies: &[&ReplyState], as_of: NaiveDate) -> Ov
         let result = reply.registered.as_ref().and_then(|r| r.result.clone()).unwrap_or_else(|| "未注明".into());
         results.entry(result).or_default().push(reply);
     }
+    // Each new commitment under its reply's handling result (one lookup per item, not a scan of the replies).
+    let mut result_of: HashMap<Option<Ulid>, &str> = HashMap::new();
+    for (result, replies) in &results {
+        for reply in replies {
+            result_of.insert(reply.id, result.as_str());
+        }
+    }
+    let mut items_by_result: HashMap<&str, Vec<&Item>> = HashMap::new();
+    for item in items.iter().filter(|item| !item.carried_over) {
+        if let Some(result) = result_of.get(&item.reply.id) {
+            items_by_result.entry(result).or_default().push(item);
+        }
+    }
     let by_result = results
-        .into_iter()
+        .iter()
         .map(|(result, replies)| {
-            let mine: Vec<&Item> = items
-                .iter()
-                .filter(|item| !item.carried_over && replies.iter().any(|r| r.id == item.reply.id))
-                .collect();
+            let mine: Vec<&Item> = items_by_result.remove(result.as_str()).unwrap_or_default();
             let due: Vec<&&Item> = mine.iter().filter(|item| is_due(item, as_of)).collect();
             let fulfilled_due = due.iter().filter(|item| item.status == Status::Fulfilled).count();
             ResultRow {
-                adopted_but_unfulfilled: adopted(&result) && fulfilled_due < due.len(),
-                result,
+                adopted_but_unfulfilled: adopted(result) && fulfilled_due < due.len(),
+                result: result.clone(),
                 replies: replies.len(),
                 commitments: mine.len(),
                 due: due.len(),
@@ -398,18 +408,25 @@ fn detail(item: Item) -> Detail {
 }
 
 fn activity(items: &[Item], year: i32, as_of: NaiveDate) -> Vec<MonthActivity> {
+    // One pass over the facts, counted by month.
+    let (mut progress, mut closures) = ([0usize; 12], [0usize; 12]);
+    for fact in items.iter().flat_map(|item| item.facts.iter()).filter(|fact| fact.date.year() == year) {
+        let month = fact.date.month0() as usize;
+        match fact.event {
+            Event::ProgressReported(_) => progress[month] += 1,
+            Event::Closed(_) => closures[month] += 1,
+            _ => {}
+        }
+    }
     (1..=12)
         .filter_map(|month| NaiveDate::from_ymd_opt(year, month, 1))
         .filter(|first| *first <= as_of)
         .map(|first| {
-            let in_month = |f: &&Fact| f.date.year() == year && f.date.month() == first.month();
-            let count = |pick: fn(&Event) -> bool| {
-                items.iter().flat_map(|item| item.facts.iter()).filter(in_month).filter(|f| pick(&f.event)).count()
-            };
+            let month = first.month0() as usize;
             MonthActivity {
                 month: first.format("%Y-%m").to_string(),
-                progress: count(|event| matches!(event, Event::ProgressReported(_))),
-                closures: count(|event| matches!(event, Event::Closed(_))),
+                progress: progress[month],
+                closures: closures[month],
             }
         })
         .collect()
