@@ -127,9 +127,9 @@ fn new_event(rng: &mut Rng, stream: Ulid, on: NaiveDate, actor: &str, event: Eve
     NewEvent { id: ulid(rng, recorded), stream, occurred_on: on, recorded_at, actor: actor.to_string(), event }
 }
 
-/// Generates one reply and its commitments' histories.
-pub fn reply(rng: &mut Rng, index: usize) -> ReplyHistory {
-    let year = 2022 + (index % 4) as i32;
+/// Generates one reply and its commitments' histories; replies are spread over the `years` sessions up to 2025.
+pub fn reply(rng: &mut Rng, index: usize, years: usize) -> ReplyHistory {
+    let year = 2026 - years as i32 + (index % years) as i32;
     let session_start = NaiveDate::from_ymd_opt(year, 1, 10).unwrap();
     let signed_on = session_start + Duration::days(rng.between(60, 200));
     let organ_index = rng.between(0, ORGANS as i64 - 1);
@@ -144,7 +144,7 @@ pub fn reply(rng: &mut Rng, index: usize) -> ReplyHistory {
         doc_no: format!("示{organ_index}〔{year}〕{index}号"),
         proposal: ProposalRef {
             assembly: Some(assembly.into()),
-            session: Some(format!("十五届{}次会议", ["一", "二", "三", "四"][(year - 2022) as usize])),
+            session: Some(format!("十五届{}次会议", ["一", "二", "三", "四", "五"][year as usize % 5])),
             number: Some(format!("{:04}", index % 10_000)),
             kind: Some(kind),
         },
@@ -282,13 +282,15 @@ fn commitment(
     (id, events)
 }
 
-/// Replies until at least `events` events: a whole history, streams in recording order.
+/// Replies until at least `events` events: a whole history, streams in recording order. A million events are four
+/// years of a large province's sessions; more events are more years (ten million: a decade), not denser ones.
 pub fn histories(seed: u64, events: usize) -> Vec<ReplyHistory> {
+    let years = events.div_ceil(1_000_000).max(4);
     let mut rng = Rng::new(seed);
     let mut replies = Vec::new();
     let mut total = 0;
     while total < events {
-        let reply = reply(&mut rng, replies.len());
+        let reply = reply(&mut rng, replies.len(), years);
         total += reply.events();
         replies.push(reply);
     }

@@ -116,7 +116,9 @@ fn store(events: usize, seed: u64, batch: usize, singles: usize, in_process: boo
     );
     let dir = tempfile::tempdir().unwrap();
     let duban = engines::duban(dir.path(), &batches, events);
+    println!("store: duban done: {:.1} s so far", started.elapsed().as_secs_f64());
     let sqlite = engines::sqlite(dir.path(), &batches, events);
+    println!("store: SQLite done: {:.1} s so far", started.elapsed().as_secs_f64());
     drop(batches);
     let duban_single = engines::duban_single(dir.path(), &picks);
     let sqlite_single = engines::sqlite_single(dir.path(), &picks);
