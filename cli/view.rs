@@ -58,9 +58,18 @@ pub fn each_family(
         }
         return Ok(());
     }
-    let log = store.read_all(1).collect::<Result<Vec<Envelope>, _>>()?;
-    let folded = Folded::fold(&log, horizon);
-    drop(log);
+    // The log streams through the fold (read for folding: no hashes); it is never held whole.
+    let mut folded = Folded::default();
+    for envelope in store.read_all_for_fold(1) {
+        let envelope = envelope?;
+        if horizon.known_seq.is_some_and(|seq| envelope.seq > seq) {
+            break;
+        }
+        if horizon.admits(&envelope) {
+            folded.apply(&envelope);
+        }
+    }
+    folded.finish();
     let mut families: BTreeMap<Option<Ulid>, Vec<CommitmentState>> = BTreeMap::new();
     for state in folded.commitments.into_values() {
         families.entry(state.reply).or_default().push(state);
