@@ -63,14 +63,6 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
     }
     let store = ctx.open()?;
     let known = KnownAt::horizon(args.known_at);
-    let mut failure = None;
-    // The log streams through the report: only folded states and timelines are kept, never the whole log.
-    // Read for folding (no hashes); the footer's head hash is looked up once below.
-    let log = store
-        .read_all_for_fold(1)
-        .map_while(|read| read.map_err(|error| failure = Some(error)).ok())
-        .take_while(|envelope| known.known_seq.is_none_or(|seq| envelope.seq <= seq))
-        .filter(|envelope| known.admits(envelope));
     let params = Params {
         year: args.year,
         as_of,
@@ -78,10 +70,14 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
         organ: args.organ.clone(),
         assembly: args.assembly.clone(),
     };
-    let mut report = build(log, &params);
-    if let Some(error) = failure {
-        return Err(error.into());
-    }
+    // The log streams through the report (read and decoded on a second thread): only folded states and timelines
+    // are kept, never the whole log.
+    let mut report = store.fold_log(1, |log| {
+        let log = log
+            .take_while(|envelope| known.known_seq.is_none_or(|seq| envelope.seq <= seq))
+            .filter(|envelope| known.admits(envelope));
+        build(log, &params)
+    })?;
     report.footer.head_hash = match report.footer.known_seq {
         0 => duban_store::GENESIS.to_string(),
         seq => store.hash_at(seq)?.unwrap_or_default(),

@@ -419,6 +419,62 @@ impl Store {
         self.read_log(from_seq, false)
     }
 
+    /// Reads the log from `from_seq` for folding on a second thread and hands `consume` its events in order:
+    /// reading and decoding take about as long as folding, so the two overlap. If reading fails, `consume` sees the
+    /// events up to the failure and the error is returned instead of its result.
+    pub fn fold_log<R>(
+        &self,
+        from_seq: u64,
+        consume: impl FnOnce(&mut dyn Iterator<Item = Envelope>) -> R,
+    ) -> Result<R> {
+        const BATCH: usize = 1024;
+        std::thread::scope(|scope| {
+            let (sender, receiver) = std::sync::mpsc::sync_channel::<Result<Vec<Envelope>>>(8);
+            scope.spawn(move || {
+                let mut batch = Vec::with_capacity(BATCH);
+                for envelope in self.read_all_for_fold(from_seq) {
+                    match envelope {
+                        Ok(envelope) => batch.push(envelope),
+                        Err(error) => {
+                            let _ = sender.send(Ok(batch));
+                            let _ = sender.send(Err(error));
+                            return;
+                        }
+                    }
+                    if batch.len() == BATCH
+                        && sender.send(Ok(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))).is_err()
+                    {
+                        return;
+                    }
+                }
+                let _ = sender.send(Ok(batch));
+            });
+            let mut failure = None;
+            let mut current = Vec::new().into_iter();
+            let mut events = std::iter::from_fn(|| loop {
+                if let Some(envelope) = current.next() {
+                    return Some(envelope);
+                }
+                match receiver.recv() {
+                    Ok(Ok(batch)) => current = batch.into_iter(),
+                    Ok(Err(error)) => {
+                        failure = Some(error);
+                        return None;
+                    }
+                    Err(_) => return None,
+                }
+            });
+            let result = consume(&mut events);
+            // Stop the reader if `consume` stopped early: dropping the receiver makes its next send fail.
+            drop(events);
+            drop(receiver);
+            match failure {
+                Some(error) => Err(error),
+                None => Ok(result),
+            }
+        })
+    }
+
     fn read_log(&self, from_seq: u64, hashes: bool) -> impl Iterator<Item = Result<Envelope>> + '_ {
         let from_seq = from_seq.max(1);
         // Start at the chunk that holds `from_seq`; the hash before it comes from the record before it.
