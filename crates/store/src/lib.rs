@@ -466,7 +466,6 @@ impl Store {
             });
             let result = consume(&mut events);
             // Stop the reader if `consume` stopped early: dropping the receiver makes its next send fail.
-            let _ = events;
             drop(receiver);
             match failure {
                 Some(error) => Err(error),
