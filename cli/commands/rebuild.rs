@@ -1,8 +1,8 @@
-//! `duban rebuild`: recompute the status projection from the log and report any difference.
+//! `duban rebuild`: recompute the stream index and the status projection from the log and report any difference.
 
 use super::Ctx;
 
-/// 由事件日志重新推算全部状态，并报告与现有状态投影的差异
+/// 由事件日志重新推算全部状态和流索引，并报告与现有状态投影的差异
 #[derive(clap::Args, Debug)]
 pub struct Args {}
 
@@ -25,6 +25,7 @@ pub fn run(ctx: &mut Ctx, _args: Args) -> anyhow::Result<()> {
             let kind = match difference.kind {
                 "missing" => "投影缺失",
                 "extra" => "投影多余",
+                "index" => "流索引不符",
                 _ => "投影不符",
             };
             writeln!(ctx.out, "  {} {kind}", difference.id)?;
