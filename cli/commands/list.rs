@@ -1,7 +1,7 @@
 //! `duban list`: the commitments and their statuses, filtered the way staff ask (status, organ, year, overdue, near due).
 
 use std::collections::BTreeMap;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use chrono::Datelike;
 use duban_domain::{status, CommitmentState, ReplyState, Status};
@@ -10,7 +10,7 @@ use ulid::Ulid;
 
 use super::Ctx;
 use crate::output::{clip, date_or_dash, table};
-use crate::view::{each_family, proposal_text, short_ids, CommitmentView, TimeTravel};
+use crate::view::{map_families, proposal_text, short_ids, CommitmentView, TimeTravel};
 
 /// 列出承诺及其状态（默认读取当前状态投影，不回放日志）
 #[derive(clap::Args, Debug)]
@@ -87,12 +87,11 @@ impl Args {
 pub fn list(ctx: &mut Ctx, store: &Store, args: &Args) -> anyhow::Result<()> {
     let on_date = args.time.on_date(ctx.today());
     let policy = args.time.policy();
-    // Family by family: only the rows that pass the filters are kept, and each reply once (shared by its rows).
-    let mut rows: Vec<(CommitmentState, Option<Rc<ReplyState>>, Status)> = Vec::new();
-    let mut ids: Vec<Ulid> = Vec::new();
-    each_family(store, args.time.horizon(), |reply, commitments| {
-        let reply = reply.map(Rc::new);
-        ids.extend(reply.as_ref().and_then(|reply| reply.id));
+    // Family by family (on two threads): only the rows that pass the filters are kept, each reply once.
+    let families = map_families(store, args.time.horizon(), |reply, commitments| {
+        let reply = reply.map(Arc::new);
+        let mut ids: Vec<Ulid> = reply.as_ref().and_then(|reply| reply.id).into_iter().collect();
+        let mut rows = Vec::new();
         for state in commitments {
             ids.extend(state.id);
             let status = status(&state, on_date, policy);
@@ -100,7 +99,14 @@ pub fn list(ctx: &mut Ctx, store: &Store, args: &Args) -> anyhow::Result<()> {
                 rows.push((state, reply.clone(), status));
             }
         }
+        (rows, ids)
     })?;
+    let mut rows: Vec<(CommitmentState, Option<Arc<ReplyState>>, Status)> = Vec::new();
+    let mut ids: Vec<Ulid> = Vec::new();
+    for (family_rows, family_ids) in families {
+        rows.extend(family_rows);
+        ids.extend(family_ids);
+    }
     rows.sort_by_key(|(state, _, _)| (state.due.is_none(), state.due, state.id));
     ids.sort_unstable();
     let short = short_ids(&ids);

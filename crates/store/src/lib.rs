@@ -591,6 +591,25 @@ impl Store {
         }))
     }
 
+    /// The families whose reply ids fall in `from..to` (`None`: open), in id order.
+    pub fn families_between(&self, from: Option<Ulid>, to: Option<Ulid>) -> impl Iterator<Item = Result<Family>> + '_ {
+        let settled = self.settle_if_behind().err().map(Err);
+        let (from, to) = (from.map(|id| id.to_bytes()), to.map(|id| id.to_bytes()));
+        let low = from.as_ref().map_or(Bound::Unbounded, |key| Bound::Included(&key[..]));
+        let high = to.as_ref().map_or(Bound::Unbounded, |key| Bound::Excluded(&key[..]));
+        settled.into_iter().chain(self.families.range(low, high).map(|entry| {
+            let (key, value) = entry?;
+            decode_family(&ulid_of(&key), &value)
+        }))
+    }
+
+    /// The first and last reply ids that have a family: to split a scan of the projection between threads.
+    pub fn family_bounds(&self) -> Result<Option<(Ulid, Ulid)>> {
+        let first = self.families.iter().next().transpose()?;
+        let last = self.families.iter().next_back().transpose()?;
+        Ok(first.zip(last).map(|((first, _), (last, _))| (ulid_of(&first), ulid_of(&last))))
+    }
+
     /// Readers of a handle with write-behind on see what it holds.
     fn settle_if_behind(&self) -> Result<()> {
         let holding = self.behind.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).is_some();
