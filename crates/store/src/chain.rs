@@ -197,6 +197,10 @@ pub fn stored_hash(bytes: &[u8]) -> [u8; 32] {
     bytes.first_chunk::<32>().copied().unwrap_or_default()
 }
 
+/// No payload is larger: a chunk stops at [`CHUNK_BYTES`] plus one record, and a record at a few times the largest
+/// text an event may hold.
+const MAX_PAYLOAD: usize = 16 * 1024 * 1024;
+
 const PLAIN: u8 = 0;
 const LZ4: u8 = 1;
 
@@ -250,8 +254,15 @@ pub fn seal_chunk(payload: &[u8]) -> Vec<u8> {
 pub fn open_chunk(first: u64, value: &[u8]) -> Result<Vec<u8>> {
     match value.split_first() {
         Some((&PLAIN, payload)) => Ok(payload.to_vec()),
-        Some((&LZ4, compressed)) => lz4_flex::block::decompress_size_prepended(compressed)
-            .map_err(|error| corrupt(first, format!("日志块无法解压：{error}"))),
+        Some((&LZ4, compressed)) => {
+            // The size LZ4 prepends is checked before anything is allocated: a damaged one must not ask for 4 GiB.
+            let (size, body) = compressed.split_first_chunk::<4>().ok_or_else(|| corrupt(first, "日志块过短"))?;
+            let size = u32::from_le_bytes(*size) as usize;
+            if size > MAX_PAYLOAD {
+                return Err(corrupt(first, format!("日志块声称解压后有 {size} 字节，超出上限")));
+            }
+            lz4_flex::block::decompress(body, size).map_err(|error| corrupt(first, format!("日志块无法解压：{error}")))
+        }
         _ => Err(corrupt(first, "日志块格式未知")),
     }
 }

@@ -679,3 +679,47 @@ fn write_behind_holds_families_until_settled_and_a_lost_hold_is_caught_up_at_ope
     assert!(store.rebuild().unwrap().differences.is_empty());
     assert_eq!(store.verify().unwrap().broken, None);
 }
+
+proptest! {
+    /// Whatever a damaged store holds, reading it is an error, never a panic or a giant allocation.
+    #[test]
+    fn damaged_stored_values_are_errors_not_panics(bytes in proptest::collection::vec(any::<u8>(), 0..700)) {
+        let payload = chain::open_chunk(1, &bytes);
+        if let Ok(payload) = &payload {
+            if let Ok(records) = chain::records(1, payload) {
+                for record in records {
+                    let _ = chain::decode(1, &[0; 32], record);
+                }
+            }
+        }
+        let _ = chain::records(1, &bytes);
+        let _ = chain::decode(1, &[0; 32], &bytes);
+        let _ = chain::decode_for_fold(1, &bytes);
+        let _ = Family::from_bytes(&bytes);
+        let _ = crate::index::StreamEntry::from_bytes(&bytes);
+        // The same bytes behind each format flag.
+        for flag in [0u8, 1] {
+            let mut value = vec![flag];
+            value.extend_from_slice(&bytes);
+            let _ = chain::open_chunk(1, &value).map(|payload| chain::records(1, &payload).map(|r| r.len()));
+            if let Some(mut family) = crate::index::StoredFamily::parse(&value) {
+                let reply = Ulid::from_parts(1, 1);
+                let envelope = new_event(reply, day("2025-05-29"), registration(day("2025-05-29")))
+                    .sealed(1, 1, GENESIS_HEX.into(), String::new());
+                let _ = family.apply(&envelope);
+                let _ = Family::from_bytes(&family.to_bytes());
+            }
+        }
+    }
+}
+
+const GENESIS_HEX: &str = crate::GENESIS;
+
+#[test]
+fn a_chunk_claiming_a_huge_size_is_refused_before_allocating() {
+    let mut value = vec![1u8];
+    value.extend_from_slice(&u32::MAX.to_le_bytes());
+    value.extend_from_slice(&[0x10, 0x41]);
+    let error = chain::open_chunk(7, &value).unwrap_err();
+    assert!(matches!(error, StoreError::Corrupt { seq: 7, .. }), "{error:?}");
+}
