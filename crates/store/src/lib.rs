@@ -427,36 +427,20 @@ impl Store {
         from_seq: u64,
         consume: impl FnOnce(&mut dyn Iterator<Item = Envelope>) -> R,
     ) -> Result<R> {
-        const BATCH: usize = 1024;
         std::thread::scope(|scope| {
-            let (sender, receiver) = std::sync::mpsc::sync_channel::<Result<Vec<Envelope>>>(8);
-            scope.spawn(move || {
-                let mut batch = Vec::with_capacity(BATCH);
-                for envelope in self.read_all_for_fold(from_seq) {
-                    match envelope {
-                        Ok(envelope) => batch.push(envelope),
-                        Err(error) => {
-                            let _ = sender.send(Ok(batch));
-                            let _ = sender.send(Err(error));
-                            return;
-                        }
-                    }
-                    if batch.len() == BATCH
-                        && sender.send(Ok(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))).is_err()
-                    {
-                        return;
-                    }
-                }
-                let _ = sender.send(Ok(batch));
-            });
+            let (batches, recycle) = self.read_batches(scope, from_seq);
             let mut failure = None;
-            let mut current = Vec::new().into_iter();
+            // The batch being handed out, reversed so that `pop` yields it in order.
+            let mut current: Vec<Envelope> = Vec::new();
             let mut events = std::iter::from_fn(|| loop {
-                if let Some(envelope) = current.next() {
+                if let Some(envelope) = current.pop() {
                     return Some(envelope);
                 }
-                match receiver.recv() {
-                    Ok(Ok(batch)) => current = batch.into_iter(),
+                match batches.recv() {
+                    Ok(Ok(mut batch)) => {
+                        batch.reverse();
+                        let _ = recycle.send(std::mem::replace(&mut current, batch));
+                    }
                     Ok(Err(error)) => {
                         failure = Some(error);
                         return None;
@@ -465,13 +449,54 @@ impl Store {
                 }
             });
             let result = consume(&mut events);
-            // Stop the reader if `consume` stopped early: dropping the receiver makes its next send fail.
-            drop(receiver);
+            // Stop the reader if `consume` stopped early: its next send fails once the receiver is gone.
+            drop(batches);
+            drop(recycle);
             match failure {
                 Some(error) => Err(error),
                 None => Ok(result),
             }
         })
+    }
+
+    /// Starts reading the log from `from_seq` (decoded for folding) on a thread of `scope`, in batches. Batches sent
+    /// back on the returned sender are cleared on the reading thread, which frees the events left in them where
+    /// their memory was allocated (freeing it on another thread costs the allocator several times more), and reused.
+    pub(crate) fn read_batches<'scope>(
+        &'scope self,
+        scope: &'scope std::thread::Scope<'scope, '_>,
+        from_seq: u64,
+    ) -> (std::sync::mpsc::Receiver<Result<Vec<Envelope>>>, std::sync::mpsc::Sender<Vec<Envelope>>) {
+        const BATCH: usize = 1024;
+        let (sender, batches) = std::sync::mpsc::sync_channel::<Result<Vec<Envelope>>>(8);
+        let (recycle, recycled) = std::sync::mpsc::channel::<Vec<Envelope>>();
+        scope.spawn(move || {
+            let mut batch = Vec::with_capacity(BATCH);
+            for envelope in self.read_all_for_fold(from_seq) {
+                match envelope {
+                    Ok(envelope) => batch.push(envelope),
+                    Err(error) => {
+                        let _ = sender.send(Ok(batch));
+                        let _ = sender.send(Err(error));
+                        return;
+                    }
+                }
+                if batch.len() == BATCH {
+                    let mut next = recycled.try_recv().unwrap_or_else(|_| Vec::with_capacity(BATCH));
+                    next.clear();
+                    if sender.send(Ok(std::mem::replace(&mut batch, next))).is_err() {
+                        return;
+                    }
+                }
+            }
+            let _ = sender.send(Ok(batch));
+            drop(sender);
+            // Free what comes back until the folding side is done.
+            for used in recycled {
+                drop(used);
+            }
+        });
+        (batches, recycle)
     }
 
     fn read_log(&self, from_seq: u64, hashes: bool) -> impl Iterator<Item = Result<Envelope>> + '_ {

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use duban_domain::{CommitmentState, Envelope, Folded, IdMap};
+use duban_domain::{CommitmentState, Folded, IdMap};
 use serde::Serialize;
 use ulid::Ulid;
 
@@ -12,9 +12,6 @@ use crate::error::Result;
 use crate::index::{Family, StreamEntry};
 use crate::space::{Space, Writes};
 use crate::{ulid_of, Head, Store};
-
-/// Events handed from the reading thread to the folding one at a time.
-const FOLD_BATCH: usize = 1024;
 
 /// Keys written per batch by a rebuild that found differences.
 const REBUILD_BATCH: usize = 4096;
@@ -172,42 +169,10 @@ impl Store {
         let mut seqs: IdMap<Vec<u64>> = IdMap::default();
         let mut events = 0;
         // Reading and decoding run on a second thread while this one folds: each takes about half the time. Folded
-        // batches go back to the reading thread to be freed there, where their memory was allocated (freeing it on
-        // another thread costs the allocator several times more).
+        // batches go back to the reading thread to be freed there.
         std::thread::scope(|scope| -> Result<()> {
-            let (sender, receiver) = std::sync::mpsc::sync_channel::<Result<Vec<Envelope>>>(8);
-            let (recycle, recycled) = std::sync::mpsc::channel::<Vec<Envelope>>();
-            scope.spawn(move || {
-                let mut batch = Vec::with_capacity(FOLD_BATCH);
-                for envelope in self.read_all_for_fold(1) {
-                    match envelope {
-                        Ok(envelope) => batch.push(envelope),
-                        Err(error) => {
-                            let _ = sender.send(Err(error));
-                            return;
-                        }
-                    }
-                    if batch.len() == FOLD_BATCH {
-                        let next = match recycled.try_recv() {
-                            Ok(mut used) => {
-                                used.clear();
-                                used
-                            }
-                            Err(_) => Vec::with_capacity(FOLD_BATCH),
-                        };
-                        if sender.send(Ok(std::mem::replace(&mut batch, next))).is_err() {
-                            return;
-                        }
-                    }
-                }
-                let _ = sender.send(Ok(batch));
-                drop(sender);
-                // Free what comes back until the folding side is done.
-                for used in recycled {
-                    drop(used);
-                }
-            });
-            for batch in receiver {
+            let (batches, recycle) = self.read_batches(scope, 1);
+            for batch in batches {
                 let batch = batch?;
                 for envelope in &batch {
                     folded.apply(envelope);
@@ -217,7 +182,6 @@ impl Store {
                 }
                 let _ = recycle.send(batch);
             }
-            drop(recycle);
             Ok(())
         })?;
         let (replies, commitments) = (folded.replies.len(), folded.commitments.len());
