@@ -834,7 +834,7 @@ impl Store {
         pending: u64,
     ) -> Result<bool> {
         let Some((first, _)) = sealed.first() else { return Ok(false) };
-        let (log, streams, families, meta) = (&self.log, &self.streams, &self.families, &self.meta);
+        let (log, families, meta) = (&self.log, &self.families, &self.meta);
         let mut writes = Writes::default();
         // The log. Chunks after the last full one form the open run, which starts at `tail`. A small append adds
         // one more chunk to the run and rewrites nothing; once the run and the new events fill a chunk, they are
@@ -904,26 +904,7 @@ impl Store {
         // The projection, with each stream's event positions: each touched family is read once and written once; a
         // stream's index entry is written when it opens.
         for (envelope, _) in sealed.iter().filter(|_| projection != Projection::Skip) {
-            let entry = match entries.get(&envelope.stream) {
-                Some(entry) => *entry,
-                None => {
-                    let entry = match streams.get(envelope.stream.to_bytes())? {
-                        Some(bytes) => StreamEntry::from_bytes(&bytes).ok_or_else(|| bad_entry(&envelope.stream))?,
-                        None => {
-                            let entry = StreamEntry::opened_by(envelope);
-                            writes.insert(streams, &envelope.stream.to_bytes(), entry.to_bytes());
-                            entry
-                        }
-                    };
-                    entries.insert(envelope.stream, entry);
-                    entry
-                }
-            };
-            let family = match touched.entry(entry.family) {
-                std::collections::hash_map::Entry::Occupied(family) => family.into_mut(),
-                std::collections::hash_map::Entry::Vacant(slot) => slot.insert(self.stored_family(&entry.family)?),
-            };
-            family.apply(envelope).ok_or_else(|| bad_family(&entry.family))?;
+            self.project(envelope, &mut entries, touched, &mut writes)?;
         }
         let last = sealed.last().map_or(first.seq, |(envelope, _)| envelope.seq);
         let write = projection == Projection::Now || (projection == Projection::Behind && pending >= BEHIND_EVENTS);
@@ -980,22 +961,48 @@ impl Store {
         if projected >= head {
             return Ok(());
         }
-        let mut touched: HashMap<Ulid, StoredFamily> = HashMap::new();
-        for envelope in self.read_all_for_fold(projected + 1) {
-            let envelope = envelope?;
-            let entry = self.entry(&envelope.stream)?.unwrap_or_else(|| StreamEntry::opened_by(&envelope));
-            let family = match touched.entry(entry.family) {
-                std::collections::hash_map::Entry::Occupied(family) => family.into_mut(),
-                std::collections::hash_map::Entry::Vacant(slot) => slot.insert(self.stored_family(&entry.family)?),
-            };
-            family.apply(&envelope).ok_or_else(|| bad_family(&entry.family))?;
-        }
+        let (mut entries, mut touched) = (HashMap::new(), HashMap::new());
         let mut writes = Writes::default();
+        for envelope in self.read_all_for_fold(projected + 1) {
+            self.project(&envelope?, &mut entries, &mut touched, &mut writes)?;
+        }
         for (id, family) in &touched {
             writes.insert(&self.families, &id.to_bytes(), family.to_bytes());
         }
         writes.insert(&self.meta, PROJECTED_KEY, head.to_be_bytes().to_vec());
         writes.apply(&self.tree)?;
         self.sync()
+    }
+
+    /// Folds one event into its family, reading each index entry and family once (`entries`, `touched` keep
+    /// them); the entry of a stream the event opens goes into `writes`. Events come in log order, so a stream's
+    /// opening event is met before any other of its events.
+    fn project(
+        &self,
+        envelope: &Envelope,
+        entries: &mut HashMap<Ulid, StreamEntry>,
+        touched: &mut HashMap<Ulid, StoredFamily>,
+        writes: &mut Writes,
+    ) -> Result<()> {
+        let entry = match entries.get(&envelope.stream) {
+            Some(entry) => *entry,
+            None => {
+                let entry = match self.streams.get(envelope.stream.to_bytes())? {
+                    Some(bytes) => StreamEntry::from_bytes(&bytes).ok_or_else(|| bad_entry(&envelope.stream))?,
+                    None => {
+                        let entry = StreamEntry::opened_by(envelope);
+                        writes.insert(&self.streams, &envelope.stream.to_bytes(), entry.to_bytes());
+                        entry
+                    }
+                };
+                entries.insert(envelope.stream, entry);
+                entry
+            }
+        };
+        let family = match touched.entry(entry.family) {
+            std::collections::hash_map::Entry::Occupied(family) => family.into_mut(),
+            std::collections::hash_map::Entry::Vacant(slot) => slot.insert(self.stored_family(&entry.family)?),
+        };
+        family.apply(envelope).ok_or_else(|| bad_family(&entry.family))
     }
 }

@@ -723,3 +723,28 @@ fn a_chunk_claiming_a_huge_size_is_refused_before_allocating() {
     let error = chain::open_chunk(7, &value).unwrap_err();
     assert!(matches!(error, StoreError::Corrupt { seq: 7, .. }), "{error:?}");
 }
+
+#[test]
+fn a_restore_cut_short_is_folded_in_at_the_next_open() {
+    let (dir, store, _) = longer();
+    let log: Vec<Envelope> = store.read_all(1).collect::<Result<_, _>>().unwrap();
+    drop(store);
+    // A restore that wrote the log and died before building the index and the projection.
+    let path = dir.path().join("restored.db");
+    let restored = Store::create(&path).unwrap();
+    restored.write_restored(&log).unwrap();
+    restored.sync().unwrap();
+    assert!(restored.streams.iter().next().is_none(), "no index yet");
+    drop(restored);
+    let restored = Store::open(&path).unwrap();
+    let folded = Folded::fold(&log, Horizon::ALL);
+    for (id, state) in &folded.commitments {
+        assert_eq!(restored.commitment(id).unwrap().as_ref(), Some(state));
+        assert_eq!(restored.read_stream(id).unwrap().len() as u32, state.version);
+    }
+    for (id, state) in &folded.replies {
+        assert_eq!(restored.reply(id).unwrap().as_ref(), Some(state));
+    }
+    assert!(restored.rebuild().unwrap().differences.is_empty());
+    assert_eq!(restored.verify().unwrap().broken, None);
+}

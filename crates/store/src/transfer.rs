@@ -54,7 +54,7 @@ impl Store {
         Ok(count)
     }
 
-    fn write_restored(&self, batch: &[Envelope]) -> Result<()> {
+    pub(crate) fn write_restored(&self, batch: &[Envelope]) -> Result<()> {
         let Some(first) = batch.first() else { return Ok(()) };
         let batch: Vec<(Envelope, Vec<u8>)> =
             batch.iter().map(|envelope| (envelope.clone(), chain::encode(envelope).0)).collect();
