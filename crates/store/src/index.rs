@@ -83,11 +83,6 @@ impl Family {
         self.commitments.get(at)
     }
 
-    /// Every stream id in the family.
-    pub fn ids(&self) -> impl Iterator<Item = Ulid> + '_ {
-        self.reply.iter().filter_map(|reply| reply.id).chain(self.commitments.iter().filter_map(|state| state.id))
-    }
-
     /// The stored form: each member framed (see [`StoredFamily`]), then compressed like a log chunk.
     pub fn to_bytes(&self) -> Vec<u8> {
         crate::chain::seal_chunk(&self.framed())

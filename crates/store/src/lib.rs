@@ -607,16 +607,7 @@ impl Store {
         }
     }
 
-    /// Every family (a reply and its commitments), in reply id order: the whole projection in one pass.
-    pub fn families(&self) -> impl Iterator<Item = Result<Family>> + '_ {
-        let settled = self.settle_if_behind().err().map(Err);
-        settled.into_iter().chain(self.families.iter().map(|entry| {
-            let (key, value) = entry?;
-            decode_family(&ulid_of(&key), &value)
-        }))
-    }
-
-    /// The families whose reply ids fall in `from..to` (`None`: open), in id order.
+    /// The families (a reply and its commitments) whose reply ids fall in `from..to` (`None`: open), in id order.
     pub fn families_between(&self, from: Option<Ulid>, to: Option<Ulid>) -> impl Iterator<Item = Result<Family>> + '_ {
         let settled = self.settle_if_behind().err().map(Err);
         let (from, to) = (from.map(|id| id.to_bytes()), to.map(|id| id.to_bytes()));
@@ -644,27 +635,15 @@ impl Store {
         Ok(())
     }
 
-    /// Every reply and every commitment (each in id order), from one pass over the projection.
-    pub fn snapshot(&self) -> Result<(Vec<ReplyState>, Vec<CommitmentState>)> {
-        let (mut replies, mut commitments) = (Vec::new(), Vec::new());
-        for family in self.families() {
-            let family = family?;
-            replies.extend(family.reply);
-            commitments.extend(family.commitments);
-        }
-        commitments.sort_unstable_by_key(|state| state.id);
-        Ok((replies, commitments))
-    }
-
     /// Every reply's projected state, in id order.
     pub fn replies(&self) -> Result<Vec<ReplyState>> {
-        self.families().filter_map(|family| family.map(|family| family.reply).transpose()).collect()
+        self.families_between(None, None).filter_map(|family| family.map(|family| family.reply).transpose()).collect()
     }
 
     /// Every commitment's projected state, in id order.
     pub fn commitments(&self) -> Result<Vec<CommitmentState>> {
         let mut all = Vec::new();
-        for family in self.families() {
+        for family in self.families_between(None, None) {
             all.extend(family?.commitments);
         }
         all.sort_unstable_by_key(|state| state.id);
