@@ -1,5 +1,5 @@
 //! duban's event log on sled: an append-only, hash-chained log of envelopes, and a status projection updated in
-//! the same transaction as every append, so reads of current state never replay the log.
+//! the same atomic batch as every append, so reads of current state never replay the log.
 //!
 //! One sled tree in four key spaces (see `space`; keys sort in the order they are read):
 //! - `log`: big-endian seq of a chunk's first event → chunk (consecutive records, LZ4-compressed; see `chain`).
@@ -253,21 +253,28 @@ impl Store {
         Ok(self.seqs(stream)?.len() as u32)
     }
 
-    /// A family as stored, ready to be appended to.
-    fn stored_family(&self, id: &Ulid) -> Result<StoredFamily> {
-        match self.families.get(id.to_bytes())? {
-            Some(bytes) => StoredFamily::parse(&bytes).ok_or_else(|| bad_family(id)),
-            None => Ok(StoredFamily::new()),
-        }
+    /// A family as stored, ready to be appended to: from `touched` if an earlier event read it, else from the store.
+    fn stored_family<'a>(
+        &self,
+        touched: &'a mut HashMap<Ulid, StoredFamily>,
+        id: Ulid,
+    ) -> Result<&'a mut StoredFamily> {
+        Ok(match touched.entry(id) {
+            std::collections::hash_map::Entry::Occupied(family) => family.into_mut(),
+            std::collections::hash_map::Entry::Vacant(slot) => slot.insert(match self.families.get(id.to_bytes())? {
+                Some(bytes) => StoredFamily::parse(&bytes).ok_or_else(|| bad_family(&id))?,
+                None => StoredFamily::new(),
+            }),
+        })
     }
 
     /// Appends `events` to `stream`, all or nothing, if the stream is still at `expected_version`; updates the
-    /// projection in the same transaction and returns only after the log is flushed.
+    /// projection in the same atomic batch and returns only once the events are durable.
     pub fn append(&self, stream: Ulid, expected_version: u32, events: Vec<NewEvent>) -> Result<Vec<Envelope>> {
         self.append_streams(vec![(stream, expected_version, events)])
     }
 
-    /// Appends to several streams in one transaction: every stream's events are written, or none are (an imported
+    /// Appends to several streams in one atomic batch: every stream's events are written, or none are (an imported
     /// document's reply and all its commitments). Each stream must still be at its expected version.
     pub fn append_streams(&self, batches: Vec<(Ulid, u32, Vec<NewEvent>)>) -> Result<Vec<Envelope>> {
         for (stream, expected_version, events) in &batches {
@@ -296,15 +303,7 @@ impl Store {
             let entry = self.entry(&stream)?;
             let actual = match &entry {
                 None => 0,
-                Some(entry) => {
-                    let family = match touched.entry(entry.family) {
-                        std::collections::hash_map::Entry::Occupied(family) => family.into_mut(),
-                        std::collections::hash_map::Entry::Vacant(slot) => {
-                            slot.insert(self.stored_family(&entry.family)?)
-                        }
-                    };
-                    family.version(&stream)
-                }
+                Some(entry) => self.stored_family(touched, entry.family)?.version(&stream),
             };
             if actual != expected_version {
                 return Err(StoreError::Conflict { stream, expected: expected_version, actual });
@@ -749,7 +748,7 @@ impl ChunkReader {
     }
 }
 
-/// Checks what can be checked before the transaction: events present, of one stream and kind, opening events first.
+/// Checks what can be checked before reading the store: events present, of one stream and kind, opening events first.
 fn check_batch(stream: Ulid, expected_version: u32, events: &[NewEvent]) -> Result<()> {
     let Some(first) = events.first() else {
         return Err(StoreError::BadAppend { stream, reason: "没有事件".into() });
@@ -978,10 +977,6 @@ impl Store {
                 entry
             }
         };
-        let family = match touched.entry(entry.family) {
-            std::collections::hash_map::Entry::Occupied(family) => family.into_mut(),
-            std::collections::hash_map::Entry::Vacant(slot) => slot.insert(self.stored_family(&entry.family)?),
-        };
-        family.apply(envelope).ok_or_else(|| bad_family(&entry.family))
+        self.stored_family(touched, entry.family)?.apply(envelope).ok_or_else(|| bad_family(&entry.family))
     }
 }

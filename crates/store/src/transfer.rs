@@ -12,7 +12,7 @@ use crate::chain;
 use crate::error::{Result, StoreError};
 use crate::{Head, Projection, Store};
 
-/// How many events one restore transaction writes.
+/// How many events one restore batch writes.
 const RESTORE_BATCH: usize = 10_000;
 
 impl Store {
