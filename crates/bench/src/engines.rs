@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::Instant;
 
-use duban_domain::{CommitmentState, Envelope, Folded, NewEvent, ReplyState, StreamKind};
+use duban_domain::{CommitmentState, Envelope, NewEvent, ReplyState, StreamKind};
 use duban_store::{encode_stored, Store};
 use rusqlite::{params, Connection, OptionalExtension};
 use ulid::Ulid;
@@ -184,35 +184,7 @@ pub fn sqlite(dir: &Path, batches: &[Batch], events: usize) -> Figures {
     }
     let append = started.elapsed().as_secs_f64();
     // Rebuild: fold the whole log in order and compare with the stored projection, as `duban rebuild` does.
-    let rebuild = median_of_three(|| {
-        let mut folded = Folded::default();
-        {
-            let mut all = db.prepare("SELECT seq, body FROM events ORDER BY seq").unwrap();
-            let mut rows = all.query([]).unwrap();
-            while let Some(row) = rows.next().unwrap() {
-                let seq: i64 = row.get(0).unwrap();
-                let body: Vec<u8> = row.get(1).unwrap();
-                folded.apply(&duban_store::decode_for_fold(seq as u64, &body).unwrap());
-            }
-        }
-        let mut differences = 0;
-        for (table, is_reply) in [("replies", true), ("commitments", false)] {
-            let mut all = db.prepare(&format!("SELECT id, state FROM {table}")).unwrap();
-            let mut rows = all.query([]).unwrap();
-            while let Some(row) = rows.next().unwrap() {
-                let id: Vec<u8> = row.get(0).unwrap();
-                let state: Vec<u8> = row.get(1).unwrap();
-                let id = Ulid::from_bytes(id.try_into().unwrap());
-                let same = if is_reply {
-                    folded.replies.get(&id) == Some(&postcard::from_bytes::<ReplyState>(&state).unwrap())
-                } else {
-                    folded.commitments.get(&id) == Some(&postcard::from_bytes::<CommitmentState>(&state).unwrap())
-                };
-                differences += usize::from(!same);
-            }
-        }
-        assert_eq!(differences, 0);
-    });
+    let rebuild = median_of_three(|| assert_eq!(crate::probe::sqlite_rebuild(&db).1, 0));
     drop(db);
     let bytes = size_of(&path) + size_of(&dir.join("baseline.sqlite-wal"));
     Figures {

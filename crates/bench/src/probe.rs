@@ -159,6 +159,13 @@ fn report(db: &Connection, year: i32, out: &mut impl Write) {
 
 /// `duban rebuild`: fold the whole log and compare with the stored projection.
 fn rebuild(db: &Connection, out: &mut impl Write) {
+    let (events, differences) = sqlite_rebuild(db);
+    writeln!(out, "{events} events, {differences} differences").unwrap();
+}
+
+/// The baseline's rebuild: fold the whole log in order and compare it with the stored states; returns how many
+/// events were folded and how many states differ.
+pub fn sqlite_rebuild(db: &Connection) -> (u64, usize) {
     let mut folded = Folded::default();
     let mut events = 0u64;
     for_each_event(db, |envelope| {
@@ -180,5 +187,5 @@ fn rebuild(db: &Connection, out: &mut impl Write) {
             differences += usize::from(!same);
         }
     }
-    writeln!(out, "{events} events, {differences} differences").unwrap();
+    (events, differences)
 }

@@ -272,17 +272,21 @@ pub fn records(first: u64, payload: &[u8]) -> Result<Vec<&[u8]>> {
     let mut records = Vec::new();
     let mut rest = payload;
     while !rest.is_empty() {
-        let seq = first + records.len() as u64;
-        let length = take_varint(&mut rest).ok_or_else(|| corrupt(seq, "记录长度缺失"))?;
-        let length = usize::try_from(length).map_err(|_| corrupt(seq, "记录长度无效"))?;
-        if rest.len() < length {
-            return Err(corrupt(seq, "记录被截断"));
-        }
-        let (record, tail) = rest.split_at(length);
-        records.push(record);
-        rest = tail;
+        records.push(next_record(first + records.len() as u64, &mut rest)?);
     }
     Ok(records)
+}
+
+/// Takes the next record (of event `seq`) off the front of `rest`.
+pub fn next_record<'a>(seq: u64, rest: &mut &'a [u8]) -> Result<&'a [u8]> {
+    let length = take_varint(rest).ok_or_else(|| corrupt(seq, "记录长度缺失"))?;
+    let length = usize::try_from(length).map_err(|_| corrupt(seq, "记录长度无效"))?;
+    if rest.len() < length {
+        return Err(corrupt(seq, "记录被截断"));
+    }
+    let (record, tail) = rest.split_at(length);
+    *rest = tail;
+    Ok(record)
 }
 
 /// Log keys: big-endian sequence numbers sort in log order.

@@ -533,16 +533,14 @@ impl Store {
             if offset < payload.len() {
                 // One record at a time, straight from the payload: nothing is collected or moved in between.
                 let mut rest = &payload[offset..];
-                let Some(length) = chain::take_varint(&mut rest).and_then(|n| usize::try_from(n).ok()) else {
-                    failed = true;
-                    return Some(Err(StoreError::Corrupt { seq, reason: "记录长度缺失".into() }));
+                let record = match chain::next_record(seq, &mut rest) {
+                    Ok(record) => record,
+                    Err(error) => {
+                        failed = true;
+                        return Some(Err(error));
+                    }
                 };
-                if rest.len() < length {
-                    failed = true;
-                    return Some(Err(StoreError::Corrupt { seq, reason: "记录被截断".into() }));
-                }
-                let record = &rest[..length];
-                offset = payload.len() - rest.len() + length;
+                offset = payload.len() - rest.len();
                 let this = seq;
                 seq += 1;
                 prev = Ok(chain::stored_hash(record));
@@ -714,25 +712,32 @@ impl Drop for Store {
     }
 }
 
-/// Reads events by sequence number, keeping the last chunk it opened (a stream's events often share chunks).
+/// Reads events by sequence number, keeping the last chunk it opened (a stream's events often share chunks) with
+/// where each of its records lies, so that a chunk's framing is read once.
 #[derive(Default)]
 struct ChunkReader {
     first: u64,
     payload: Vec<u8>,
-    count: u64,
+    records: Vec<std::ops::Range<usize>>,
 }
 
 impl ChunkReader {
     fn envelope(&mut self, store: &Store, seq: u64) -> Result<Option<Envelope>> {
-        if !(self.first..self.first + self.count).contains(&seq) {
+        if !(self.first..self.first + self.records.len() as u64).contains(&seq) {
             let Some((first, payload)) = store.chunk_holding(seq)? else { return Ok(None) };
-            self.count = chain::records(first, &payload)?.len() as u64;
-            (self.first, self.payload) = (first, payload);
+            let mut records = Vec::new();
+            let mut rest = payload.as_slice();
+            while !rest.is_empty() {
+                let record = chain::next_record(first + records.len() as u64, &mut rest)?;
+                let end = payload.len() - rest.len();
+                records.push(end - record.len()..end);
+            }
+            (self.first, self.payload, self.records) = (first, payload, records);
         }
-        let records = chain::records(self.first, &self.payload)?;
-        let Some(index) = usize::try_from(seq - self.first).ok().filter(|&index| index < records.len()) else {
+        let Some(index) = usize::try_from(seq - self.first).ok().filter(|&index| index < self.records.len()) else {
             return Ok(None);
         };
+        let record = |index: usize| &self.payload[self.records[index].clone()];
         let prev = match index {
             0 if seq == 1 => [0; 32],
             0 => chain::stored_hash(
@@ -742,9 +747,9 @@ impl ChunkReader {
                         seq: seq - 1, reason: "日志中没有这条事件".into()
                     })?,
             ),
-            _ => chain::stored_hash(records[index - 1]),
+            _ => chain::stored_hash(record(index - 1)),
         };
-        store.decode_counted(seq, &prev, records[index]).map(Some)
+        store.decode_counted(seq, &prev, record(index)).map(Some)
     }
 }
 

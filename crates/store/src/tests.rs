@@ -705,15 +705,13 @@ proptest! {
             if let Some(mut family) = crate::index::StoredFamily::parse(&value) {
                 let reply = Ulid::from_parts(1, 1);
                 let envelope = new_event(reply, day("2025-05-29"), registration(day("2025-05-29")))
-                    .sealed(1, 1, GENESIS_HEX.into(), String::new());
+                    .sealed(1, 1, crate::GENESIS.into(), String::new());
                 let _ = family.apply(&envelope);
                 let _ = Family::from_bytes(&family.to_bytes());
             }
         }
     }
 }
-
-const GENESIS_HEX: &str = crate::GENESIS;
 
 #[test]
 fn a_chunk_claiming_a_huge_size_is_refused_before_allocating() {
