@@ -204,3 +204,40 @@ fn the_demo_ends_with_the_html_report() {
     let html = std::fs::read_to_string(path).unwrap();
     assert!(html.contains("2025年度建议提案答复承诺跟踪报告") && html.contains("<svg"));
 }
+
+/// A commitment closed in 2024 and reopened, after the fact, on a date before 2025: the report lets go of it when the
+/// log reaches 2025, finds it carried over at the end, and reads its stream again for its whole timeline.
+#[test]
+fn a_commitment_reopened_after_the_fact_is_carried_over_with_its_history() {
+    let mut duban = Duban::new();
+    duban.now = "2024-10-01T09:00:00+08:00".into();
+    let reply = duban.ok(&[
+        "reply",
+        "add",
+        "--organ",
+        "示范区发展改革委",
+        "--doc-no",
+        "示发改〔2024〕3号",
+        "--signed-on",
+        "2024-05-10",
+        "--kind",
+        "建议",
+        "--assembly",
+        "区人大",
+        "--session",
+        "十七届四次会议",
+        "--number",
+        "0031",
+    ]);
+    let promise = duban.ok(&["commit", "add", "--reply", &reply, "--text", "建成共享停车平台", "--due", "2024-09-30"]);
+    duban.ok(&["close", &promise, "--outcome", "fulfilled", "--on", "2024-09-28", "--summary", "已上线"]);
+    duban.now = "2025-02-10T09:00:00+08:00".into();
+    duban.ok(&["reopen", &promise, "--on", "2024-12-20", "--reason", "复查未达标"]);
+    duban.ok(&["progress", &promise, "--on", "2025-02-10", "--summary", "重新招标"]);
+
+    let json: Value = serde_json::from_str(&report(&duban, &["--format", "json"])).unwrap();
+    assert_eq!(json["overview"]["carried_over"], 1);
+    let timeline: Vec<&str> =
+        json["details"][0]["timeline"].as_array().unwrap().iter().map(|t| t["event"].as_str().unwrap()).collect();
+    assert_eq!(timeline, ["CommitmentMade", "Closed", "Reopened", "ProgressReported"]);
+}

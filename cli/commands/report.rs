@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use chrono::NaiveDate;
 use duban_domain::Policy;
-use duban_report::{build, render_to, Format, Params};
+use duban_report::{render_to, Builder, Format, Params};
 
 use super::{check_writable, refuse, Ctx};
 use crate::time::{china, parse_date, KnownAt};
@@ -41,6 +41,10 @@ pub struct Args {
     pub stall_days: u32,
 }
 
+/// Up to this many streams wanted again are read one by one (a fraction of a millisecond each); more, and the log is
+/// read again.
+const STREAMS_READ_ONE_BY_ONE: usize = 2_000;
+
 fn parse_format(text: &str) -> Result<Format, String> {
     Format::parse(text).ok_or_else(|| format!("格式“{text}”无效：可选 md、html、xlsx、csv、json"))
 }
@@ -70,14 +74,36 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
         organ: args.organ.clone(),
         assembly: args.assembly.clone(),
     };
-    // The log streams through the report (read and decoded on a second thread): only folded states and timelines
-    // are kept, never the whole log.
-    let mut report = store.fold_log(1, |log| {
-        let log = log
-            .take_while(|envelope| known.known_seq.is_none_or(|seq| envelope.seq <= seq))
-            .filter(|envelope| known.admits(envelope));
-        build(log, &params)
+    // The log streams through the report (read and decoded on a second thread): only folded states and, compactly,
+    // the facts of commitments that may be in scope are kept, never the whole log.
+    let within = |envelope: &duban_domain::Envelope| known.known_seq.is_none_or(|seq| envelope.seq <= seq);
+    let mut builder = Builder::new(&params);
+    store.scan_log(1, |envelope| {
+        if within(envelope) && known.admits(envelope) {
+            builder.feed(envelope);
+        }
+        within(envelope)
     })?;
+    // Rarely, commitments whose facts were let go turn out to be in scope: a few are read stream by stream, many in
+    // a second reading of the log.
+    let wanted = builder.wanted_again();
+    if wanted.len() <= STREAMS_READ_ONE_BY_ONE {
+        for id in &wanted {
+            for envelope in store.read_stream(id)? {
+                if within(&envelope) && known.admits(&envelope) {
+                    builder.feed_again(&envelope);
+                }
+            }
+        }
+    } else {
+        store.scan_log(1, |envelope| {
+            if within(envelope) && known.admits(envelope) {
+                builder.feed_again(envelope);
+            }
+            within(envelope)
+        })?;
+    }
+    let mut report = builder.finish();
     report.footer.head_hash = match report.footer.known_seq {
         0 => duban_store::GENESIS.to_string(),
         seq => store.hash_at(seq)?.unwrap_or_default(),

@@ -91,6 +91,12 @@ pub fn duban(dir: &Path, batches: &[Batch], events: usize) -> Figures {
         println!("store: duban  {space:<8} {keys:>9} keys {:>12.1} live bytes/event", bytes as f64 / events as f64);
     }
     drop(store);
+    println!(
+        "store: duban  files: db {:.1} MB, blobs {:.1} MB in {} files",
+        size_of(&path.join("db")) as f64 / 1e6,
+        size_of(&path.join("blobs")) as f64 / 1e6,
+        std::fs::read_dir(path.join("blobs")).map_or(0, |entries| entries.count())
+    );
     Figures {
         append_per_second: events as f64 / append,
         rebuild_per_second: events as f64 / rebuild,

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::Path;
 
 use chrono::NaiveDate;
-use duban_domain::{status, CommitmentState, Folded, Horizon, Policy, ReplyState, Status};
+use duban_domain::{status, CommitmentState, Envelope, Folded, Horizon, Policy, ReplyState, Status};
 use duban_store::{decode_for_fold, decode_stored, stored_hash};
 use rusqlite::{params, Connection, OpenFlags};
 use ulid::Ulid;
@@ -133,19 +133,20 @@ fn as_of(db: &Connection, date: NaiveDate, out: &mut impl Write) {
     write_states(&shown, &replies, out);
 }
 
-/// `duban report --year YEAR --format csv`: the annual report from the whole log.
+/// `duban report --year YEAR --format csv`: the annual report from the whole log (read twice in the rare case the
+/// report asks for it, as `duban report` does).
 fn report(db: &Connection, year: i32, out: &mut impl Write) {
-    let mut statement = db.prepare("SELECT seq, body FROM events ORDER BY seq").unwrap();
-    let mut rows = statement.query([]).unwrap();
-    let mut previous = [0u8; 32];
-    let log = std::iter::from_fn(|| {
-        let row = rows.next().unwrap()?;
-        let seq: i64 = row.get(0).unwrap();
-        let body = row.get_ref(1).unwrap().as_blob().unwrap();
-        let envelope = decode_stored(seq as u64, &previous, body).unwrap();
-        previous = stored_hash(body);
-        Some(envelope)
-    });
+    let read = |feed: &mut dyn FnMut(Envelope)| {
+        let mut statement = db.prepare("SELECT seq, body FROM events ORDER BY seq").unwrap();
+        let mut rows = statement.query([]).unwrap();
+        let mut previous = [0u8; 32];
+        while let Some(row) = rows.next().unwrap() {
+            let seq: i64 = row.get(0).unwrap();
+            let body = row.get_ref(1).unwrap().as_blob().unwrap();
+            feed(decode_stored(seq as u64, &previous, body).unwrap());
+            previous = stored_hash(body);
+        }
+    };
     let params = duban_report::Params {
         year,
         as_of: NaiveDate::from_ymd_opt(year, 12, 31).unwrap().min(today()),
@@ -153,7 +154,12 @@ fn report(db: &Connection, year: i32, out: &mut impl Write) {
         organ: None,
         assembly: None,
     };
-    let report = duban_report::build(log, &params);
+    let mut builder = duban_report::Builder::new(&params);
+    read(&mut |envelope| builder.feed(&envelope));
+    if !builder.wanted_again().is_empty() {
+        read(&mut |envelope| builder.feed_again(&envelope));
+    }
+    let report = builder.finish();
     duban_report::render_to(&report, duban_report::Format::Csv, out).unwrap();
 }
 

@@ -59,6 +59,55 @@ pub enum StreamKind {
     Commitment,
 }
 
+/// Which kind of fact an event is: its variant without the content.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    ReplyRegistered,
+    ReplyEvaluated,
+    CommitmentMade,
+    ProgressReported,
+    DueDateSet,
+    Reassigned,
+    Closed,
+    Reopened,
+    NoteAdded,
+    Dismissed,
+}
+
+impl EventKind {
+    /// The stable tag, as it is serialized.
+    pub fn tag(self) -> &'static str {
+        match self {
+            EventKind::ReplyRegistered => "ReplyRegistered",
+            EventKind::ReplyEvaluated => "ReplyEvaluated",
+            EventKind::CommitmentMade => "CommitmentMade",
+            EventKind::ProgressReported => "ProgressReported",
+            EventKind::DueDateSet => "DueDateSet",
+            EventKind::Reassigned => "Reassigned",
+            EventKind::Closed => "Closed",
+            EventKind::Reopened => "Reopened",
+            EventKind::NoteAdded => "NoteAdded",
+            EventKind::Dismissed => "Dismissed",
+        }
+    }
+
+    /// A Chinese label for timelines.
+    pub fn label(self) -> &'static str {
+        match self {
+            EventKind::ReplyRegistered => "登记答复",
+            EventKind::ReplyEvaluated => "代表委员评价",
+            EventKind::CommitmentMade => "作出承诺",
+            EventKind::ProgressReported => "报告进展",
+            EventKind::DueDateSet => "设定期限",
+            EventKind::Reassigned => "调整责任单位",
+            EventKind::Closed => "办结",
+            EventKind::Reopened => "重新打开",
+            EventKind::NoteAdded => "备注",
+            EventKind::Dismissed => "撤销",
+        }
+    }
+}
+
 impl Event {
     pub fn stream_kind(&self) -> StreamKind {
         match self {
@@ -72,61 +121,63 @@ impl Event {
         matches!(self, Event::ReplyRegistered(_) | Event::CommitmentMade(_))
     }
 
+    /// Which kind of fact this is, without its content.
+    pub fn kind(&self) -> EventKind {
+        match self {
+            Event::ReplyRegistered(_) => EventKind::ReplyRegistered,
+            Event::ReplyEvaluated(_) => EventKind::ReplyEvaluated,
+            Event::CommitmentMade(_) => EventKind::CommitmentMade,
+            Event::ProgressReported(_) => EventKind::ProgressReported,
+            Event::DueDateSet(_) => EventKind::DueDateSet,
+            Event::Reassigned(_) => EventKind::Reassigned,
+            Event::Closed(_) => EventKind::Closed,
+            Event::Reopened(_) => EventKind::Reopened,
+            Event::NoteAdded(_) => EventKind::NoteAdded,
+            Event::Dismissed(_) => EventKind::Dismissed,
+        }
+    }
+
     /// The stable tag, as it is serialized.
     pub fn tag(&self) -> &'static str {
-        match self {
-            Event::ReplyRegistered(_) => "ReplyRegistered",
-            Event::ReplyEvaluated(_) => "ReplyEvaluated",
-            Event::CommitmentMade(_) => "CommitmentMade",
-            Event::ProgressReported(_) => "ProgressReported",
-            Event::DueDateSet(_) => "DueDateSet",
-            Event::Reassigned(_) => "Reassigned",
-            Event::Closed(_) => "Closed",
-            Event::Reopened(_) => "Reopened",
-            Event::NoteAdded(_) => "NoteAdded",
-            Event::Dismissed(_) => "Dismissed",
-        }
+        self.kind().tag()
     }
 
     /// A Chinese label for timelines.
     pub fn label(&self) -> &'static str {
-        match self {
-            Event::ReplyRegistered(_) => "登记答复",
-            Event::ReplyEvaluated(_) => "代表委员评价",
-            Event::CommitmentMade(_) => "作出承诺",
-            Event::ProgressReported(_) => "报告进展",
-            Event::DueDateSet(_) => "设定期限",
-            Event::Reassigned(_) => "调整责任单位",
-            Event::Closed(_) => "办结",
-            Event::Reopened(_) => "重新打开",
-            Event::NoteAdded(_) => "备注",
-            Event::Dismissed(_) => "撤销",
-        }
+        self.kind().label()
     }
 
     /// A one-line Chinese summary for timelines.
     pub fn summary(&self) -> String {
-        match self {
-            Event::ReplyRegistered(r) => format!("{} {}", r.organ, r.doc_no),
-            Event::ReplyEvaluated(e) => e.satisfaction.label().to_string(),
-            Event::CommitmentMade(c) => c.text.clone(),
+        let mut summary = String::new();
+        self.write_summary(&mut summary);
+        summary
+    }
+
+    /// Appends the one-line summary to `out` (no allocation of its own).
+    pub fn write_summary(&self, out: &mut String) {
+        use std::fmt::Write;
+        let _ = match self {
+            Event::ReplyRegistered(r) => write!(out, "{} {}", r.organ, r.doc_no),
+            Event::ReplyEvaluated(e) => out.write_str(e.satisfaction.label()),
+            Event::CommitmentMade(c) => out.write_str(&c.text),
             Event::ProgressReported(p) => match p.percent {
-                Some(percent) => format!("{}（{percent}%）", p.summary),
-                None => p.summary.clone(),
+                Some(percent) => write!(out, "{}（{percent}%）", p.summary),
+                None => out.write_str(&p.summary),
             },
             Event::DueDateSet(d) => match &d.reason {
-                Some(reason) => format!("期限 {}（{reason}）", d.due),
-                None => format!("期限 {}", d.due),
+                Some(reason) => write!(out, "期限 {}（{reason}）", d.due),
+                None => write!(out, "期限 {}", d.due),
             },
-            Event::Reassigned(r) => format!("改由 {}（{}）", r.owner, r.reason),
-            Event::Closed(c) => format!("{}：{}", c.outcome.label(), c.summary),
-            Event::Reopened(r) => r.reason.clone(),
-            Event::NoteAdded(n) => n.text.clone(),
+            Event::Reassigned(r) => write!(out, "改由 {}（{}）", r.owner, r.reason),
+            Event::Closed(c) => write!(out, "{}：{}", c.outcome.label(), c.summary),
+            Event::Reopened(r) => out.write_str(&r.reason),
+            Event::NoteAdded(n) => out.write_str(&n.text),
             Event::Dismissed(d) => match &d.duplicate_of {
-                Some(of) => format!("{}（与 {of} 重复）", d.reason),
-                None => d.reason.clone(),
+                Some(of) => write!(out, "{}（与 {of} 重复）", d.reason),
+                None => out.write_str(&d.reason),
             },
-        }
+        };
     }
 
     /// Evidence references attached to the fact, if any.

@@ -1,17 +1,17 @@
 //! Building the report model: a pure function of the log (already cut to what was known) and the parameters.
 //! Every collection is ordered explicitly, so the same log and parameters always give the same report.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::rc::Rc;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{Datelike, NaiveDate};
 use duban_domain::{
-    business_date, status, CommitmentState, Envelope, Event, Folded, IdMap, Policy, ReplyState, Satisfaction, Status,
-    StreamKind,
+    business_date, status, CommitmentState, Envelope, Event, EventKind, Folded, IdMap, Policy, ReplyState,
+    Satisfaction, Status, StreamKind,
 };
 use ulid::Ulid;
 
 use crate::audit;
+use crate::facts::{FactView, Facts};
 use crate::model::*;
 
 /// What a report is asked for.
@@ -27,66 +27,23 @@ pub struct Params {
     pub assembly: Option<String>,
 }
 
-/// A commitment in scope, with what the report needs to know about it.
+/// A commitment in scope, with what the report needs to know about it (what comes from its facts is worked out in
+/// one reading of them).
 pub(crate) struct Item<'a> {
     pub id: Ulid,
     pub state: &'a CommitmentState,
     pub reply: &'a ReplyState,
     pub status: Status,
     pub carried_over: bool,
-    /// Its facts that occurred by the as-of date, in stream order.
-    pub facts: Vec<Fact>,
-}
-
-/// One fact about a commitment, kept while the log streams past: the event itself (moved out of its envelope,
-/// not copied) and what the timeline, the due-date history and the audit hints need beyond it.
-pub(crate) struct Fact {
-    pub seq: u64,
-    pub date: NaiveDate,
-    pub recorded_on: NaiveDate,
-    /// Shared among facts: a few hundred liaison staff record a million facts.
-    pub actor: Rc<str>,
-    pub event: Event,
-}
-
-impl Fact {
-    fn new(envelope: Envelope, actors: &mut HashSet<Rc<str>>) -> Fact {
-        let actor = match actors.get(envelope.actor.as_str()) {
-            Some(actor) => actor.clone(),
-            None => {
-                let actor: Rc<str> = envelope.actor.into();
-                actors.insert(actor.clone());
-                actor
-            }
-        };
-        Fact {
-            seq: envelope.seq,
-            date: envelope.occurred_on,
-            recorded_on: business_date(envelope.recorded_at),
-            actor,
-            event: envelope.event,
-        }
-    }
-
-    fn entry(self) -> TimelineEntry {
-        TimelineEntry {
-            seq: self.seq,
-            date: self.date,
-            event: self.event.tag(),
-            label: self.event.label(),
-            summary: self.event.summary(),
-            evidence: self.event.evidence().to_vec(),
-            actor: self.actor.to_string(),
-        }
-    }
+    /// The log position of its first fact, for source order.
+    pub first_seq: Option<u64>,
+    /// Due date passed with nothing recorded about it since (see [`silently_deferred`]).
+    pub silent: bool,
+    pub hints: Vec<AuditHint>,
 }
 
 fn rate(numerator: usize, denominator: usize) -> Option<f64> {
     (denominator > 0).then(|| numerator as f64 / denominator as f64)
-}
-
-fn proposal_text(reply: &ReplyState) -> String {
-    reply.proposal().map(|proposal| proposal.describe()).unwrap_or_default()
 }
 
 /// Whether a handling result says the suggestion was adopted or solved.
@@ -100,76 +57,223 @@ fn is_due(item: &Item, as_of: NaiveDate) -> bool {
     item.status != Status::Dismissed && item.state.due.is_some_and(|due| due <= as_of)
 }
 
-/// Builds the report in one pass over the log (in sequence order, already cut to what was known). The log is
-/// never held in memory: only folded states and the timelines of commitments are kept.
-pub fn build(log: impl IntoIterator<Item = Envelope>, params: &Params) -> Report {
-    let as_of = params.as_of;
-    let year_start = NaiveDate::from_ymd_opt(params.year, 1, 1).expect("a valid year");
-    let before_year = year_start.pred_opt().expect("a valid year");
-    let mut now = Folded::default();
-    // Whether each commitment was made and still open at the end of the previous year.
-    let mut open_before_year: IdMap<bool> = IdMap::default();
-    let mut facts: IdMap<Vec<Fact>> = IdMap::default();
-    let mut actors: HashSet<Rc<str>> = HashSet::new();
-    let (mut known_seq, mut head_hash) = (0, "0".repeat(64));
-    for mut envelope in log {
-        known_seq = envelope.seq;
-        if envelope.occurred_on <= before_year {
+/// Builds the report from the log (in sequence order, already cut to what was known), reading it once, or twice in
+/// the rare case described at [`Builder::wanted_again`].
+pub fn build(log: impl IntoIterator<Item = Envelope> + Clone, params: &Params) -> Report {
+    let mut builder = Builder::new(params);
+    for envelope in log.clone() {
+        builder.feed(&envelope);
+    }
+    if !builder.wanted_again().is_empty() {
+        for envelope in log {
+            builder.feed_again(&envelope);
+        }
+    }
+    builder.finish()
+}
+
+/// Builds the report while the log streams past. The log is never held in memory: only folded states and, compactly,
+/// the facts of commitments that may be in scope are kept.
+pub struct Builder<'p> {
+    params: &'p Params,
+    year_start: NaiveDate,
+    before_year: NaiveDate,
+    /// Whether the log has reached what was recorded in the year or later.
+    in_year: bool,
+    now: Folded,
+    /// Whether each commitment was made and still open at the end of the previous year (as far as known so far).
+    open_before_year: IdMap<bool>,
+    facts: Facts,
+    /// Commitments whose facts the second reading collects.
+    again: IdMap<()>,
+    known_seq: u64,
+    head_hash: String,
+}
+
+impl<'p> Builder<'p> {
+    pub fn new(params: &'p Params) -> Self {
+        let year_start = NaiveDate::from_ymd_opt(params.year, 1, 1).expect("a valid year");
+        Builder {
+            params,
+            year_start,
+            before_year: year_start.pred_opt().expect("a valid year"),
+            in_year: false,
+            now: Folded::default(),
+            open_before_year: IdMap::default(),
+            facts: Facts::default(),
+            again: IdMap::default(),
+            known_seq: 0,
+            head_hash: "0".repeat(64),
+        }
+    }
+
+    /// Takes the next event of the log.
+    pub fn feed(&mut self, envelope: &Envelope) {
+        self.known_seq = envelope.seq;
+        if envelope.occurred_on <= self.before_year {
             let open = match &envelope.event {
                 Event::CommitmentMade(_) | Event::Reopened(_) => Some(true),
                 Event::Closed(_) | Event::Dismissed(_) => Some(false),
                 _ => None,
             };
             if let Some(open) = open {
-                open_before_year.insert(envelope.stream, open);
+                self.open_before_year.insert(envelope.stream, open);
             }
         }
-        if envelope.occurred_on > as_of {
-            head_hash = envelope.hash;
-            continue;
+        self.head_hash.clone_from(&envelope.hash);
+        if !self.in_year && business_date(envelope.recorded_at) >= self.year_start {
+            self.in_year = true;
+            self.let_go_of_closed();
         }
-        now.apply(&envelope);
-        head_hash = std::mem::take(&mut envelope.hash);
-        if envelope.event.stream_kind() == StreamKind::Commitment {
+        if envelope.occurred_on > self.params.as_of {
+            return;
+        }
+        self.now.apply(envelope);
+        if envelope.event.stream_kind() != StreamKind::Commitment {
+            return;
+        }
+        match self.reply_year(&envelope.stream) {
             // Commitments of replies signed after the year can never be in scope: keep nothing of them.
-            let reply_year = now
-                .commitments
-                .get(&envelope.stream)
-                .and_then(|c| c.reply)
-                .and_then(|reply| now.replies.get(&reply))
-                .and_then(|reply| reply.signed_on())
-                .map(|signed| signed.year());
-            if reply_year.is_none_or(|year| year <= params.year) {
-                facts.entry(envelope.stream).or_default().push(Fact::new(envelope, &mut actors));
+            Some(year) if year > self.params.year => {}
+            Some(year) if self.in_year && self.closed_before_year(&envelope.stream, year) => {
+                if !self.facts.dropped(&envelope.stream) {
+                    self.facts.drop_commitment(envelope.stream);
+                }
             }
+            _ => self.facts.push(envelope),
         }
     }
-    now.finish();
-    let empty = ReplyState::default();
-    let in_filters = |state: &CommitmentState, reply: &ReplyState| {
-        params.organ.as_deref().is_none_or(|organ| state.owner.contains(organ) || reply.organ().contains(organ))
-            && params
-                .assembly
-                .as_deref()
-                .is_none_or(|wanted| reply.proposal().and_then(|p| p.assembly.as_deref()) == Some(wanted))
-    };
 
-    let mut items: Vec<Item> = Vec::new();
-    for (id, state) in &now.commitments {
-        let reply = state.reply.and_then(|r| now.replies.get(&r)).unwrap_or(&empty);
-        let Some(signed_on) = reply.signed_on() else { continue };
-        let carried_over = signed_on.year() < params.year && open_before_year.get(id).copied().unwrap_or(false);
-        if !(signed_on.year() == params.year || carried_over) || !in_filters(state, reply) {
-            continue;
-        }
-        let facts = facts.remove(id).unwrap_or_default();
-        items.push(Item { id: *id, state, reply, status: status(state, as_of, params.policy), carried_over, facts });
+    fn reply_year(&self, commitment: &Ulid) -> Option<i32> {
+        let reply = self.now.commitments.get(commitment)?.reply?;
+        Some(self.now.replies.get(&reply)?.signed_on()?.year())
     }
-    drop(facts);
+
+    /// Whether a commitment of an earlier year's reply was no longer open when the year began, as far as known.
+    fn closed_before_year(&self, commitment: &Ulid, reply_year: i32) -> bool {
+        reply_year < self.params.year && self.open_before_year.get(commitment) != Some(&true)
+    }
+
+    /// Lets go of the facts of earlier years' commitments closed before the year began: they are out of scope (most
+    /// of a decade's history is). This waits until the log reaches what was recorded in the year, because a
+    /// commitment is often reopened soon after being closed; should a fact recorded later still reopen one before
+    /// the year began, the second reading brings its facts back.
+    fn let_go_of_closed(&mut self) {
+        let closed: Vec<Ulid> = self
+            .now
+            .commitments
+            .keys()
+            .filter(|id| self.reply_year(id).is_some_and(|year| self.closed_before_year(id, year)))
+            .copied()
+            .collect();
+        for id in closed {
+            self.facts.drop_commitment(id);
+        }
+    }
+
+    /// The commitments in scope whose facts were let go while the log was read (closed before the year began, and
+    /// reopened before then by a fact recorded in the year or later), in id order: their events must be read once
+    /// more, through [`Builder::feed_again`] — the whole log, or just their streams.
+    pub fn wanted_again(&mut self) -> Vec<Ulid> {
+        let mut wanted: Vec<Ulid> = self
+            .now
+            .commitments
+            .iter()
+            .filter(|(id, state)| self.facts.dropped(id) && self.scope(id, state).is_some())
+            .map(|(id, _)| *id)
+            .collect();
+        wanted.sort();
+        for id in &wanted {
+            self.facts.restore(id);
+            self.again.insert(*id, ());
+        }
+        wanted
+    }
+
+    /// Takes an event of the second reading (of the same log as before, or of the streams wanted again, each in
+    /// order); events of other streams are ignored.
+    pub fn feed_again(&mut self, envelope: &Envelope) {
+        if envelope.occurred_on <= self.params.as_of && self.again.contains_key(&envelope.stream) {
+            self.facts.push(envelope);
+        }
+    }
+
+    /// Whether a commitment is in scope, and if so whether it was carried over from an earlier year.
+    fn scope(&self, id: &Ulid, state: &CommitmentState) -> Option<bool> {
+        let params = self.params;
+        let reply = state.reply.and_then(|r| self.now.replies.get(&r))?;
+        let signed_on = reply.signed_on()?;
+        let carried_over = signed_on.year() < params.year && self.open_before_year.get(id).copied().unwrap_or(false);
+        let in_filters =
+            params.organ.as_deref().is_none_or(|organ| state.owner.contains(organ) || reply.organ().contains(organ))
+                && params
+                    .assembly
+                    .as_deref()
+                    .is_none_or(|wanted| reply.proposal().and_then(|p| p.assembly.as_deref()) == Some(wanted));
+        ((signed_on.year() == params.year || carried_over) && in_filters).then_some(carried_over)
+    }
+
+    /// The report.
+    pub fn finish(mut self) -> Report {
+        self.now.finish();
+        let (as_of, year) = (self.params.as_of, self.params.year);
+        let mut items: Vec<Item> = Vec::new();
+        // Progress reports and closures per month of the year.
+        let mut activity = [[0usize; 12]; 2];
+        let mut facts = Vec::new();
+        for (id, state) in &self.now.commitments {
+            let Some(carried_over) = self.scope(id, state) else { continue };
+            let Some(reply) = state.reply.and_then(|r| self.now.replies.get(&r)) else { continue };
+            facts.clear();
+            facts.extend(self.facts.of(id));
+            for fact in facts.iter().filter(|fact| fact.date().year() == year) {
+                match fact.kind() {
+                    EventKind::ProgressReported => activity[0][fact.date().month0() as usize] += 1,
+                    EventKind::Closed => activity[1][fact.date().month0() as usize] += 1,
+                    _ => {}
+                }
+            }
+            let status = status(state, as_of, self.params.policy);
+            items.push(Item {
+                id: *id,
+                state,
+                reply,
+                status,
+                carried_over,
+                first_seq: facts.first().map(|fact| fact.seq()),
+                silent: silently_deferred(state, status, &facts, as_of),
+                hints: audit::hints(id, state, &facts),
+            });
+        }
+        drop(facts);
+        let activity = months(activity, year, as_of);
+        let (mut report, rows) = report(items, activity, &self.now, self.params, self.known_seq, &self.head_hash);
+        // The details are built as they are read, from the states and facts themselves.
+        report.details = Details::new(rows, std::mem::take(&mut self.now), std::mem::take(&mut self.facts));
+        report
+    }
+}
+
+/// The report but its details, and which commitments the details list, in order.
+fn report(
+    mut items: Vec<Item>,
+    activity: Vec<MonthActivity>,
+    now: &Folded,
+    params: &Params,
+    known_seq: u64,
+    head_hash: &str,
+) -> (Report, Vec<Row>) {
+    let as_of = params.as_of;
     // Source order: by reply, then as the commitments stand in it.
-    items.sort_by_key(|item| {
-        (item.reply.signed_on(), item.reply.doc_no().to_string(), item.facts.first().map(|f| f.seq), item.id)
+    items.sort_by(|a, b| {
+        (a.reply.signed_on(), a.reply.doc_no(), a.first_seq, a.id).cmp(&(
+            b.reply.signed_on(),
+            b.reply.doc_no(),
+            b.first_seq,
+            b.id,
+        ))
     });
+    let replies_in_scope: std::collections::HashSet<Option<Ulid>> = items.iter().map(|item| item.reply.id).collect();
 
     let new_replies: Vec<&ReplyState> = now
         .replies
@@ -180,9 +284,10 @@ pub fn build(log: impl IntoIterator<Item = Envelope>, params: &Params) -> Report
                 .assembly
                 .as_deref()
                 .is_none_or(|wanted| reply.proposal().and_then(|p| p.assembly.as_deref()) == Some(wanted))
-                && params.organ.as_deref().is_none_or(|organ| {
-                    reply.organ().contains(organ) || items.iter().any(|item| item.reply.id == reply.id)
-                })
+                && params
+                    .organ
+                    .as_deref()
+                    .is_none_or(|organ| reply.organ().contains(organ) || replies_in_scope.contains(&reply.id))
         })
         .collect();
 
@@ -198,10 +303,10 @@ pub fn build(log: impl IntoIterator<Item = Envelope>, params: &Params) -> Report
         item.reply.proposal().and_then(|p| p.kind).map_or("未注明".to_string(), |kind| kind.label().to_string())
     });
     let attention = attention(&items, as_of);
-    let audit = items.iter().flat_map(audit::hints).collect();
-    let activity = activity(&items, params.year, as_of);
-    let details = items.into_iter().map(detail).collect();
-    Report {
+    let audit = items.iter_mut().flat_map(|item| std::mem::take(&mut item.hints)).collect();
+    let rows =
+        items.iter().map(|item| Row { id: item.id, status: item.status, carried_over: item.carried_over }).collect();
+    let report = Report {
         title: format!("{}年度建议提案答复承诺跟踪报告", params.year),
         year: params.year,
         as_of,
@@ -211,11 +316,12 @@ pub fn build(log: impl IntoIterator<Item = Envelope>, params: &Params) -> Report
         by_session,
         by_kind,
         attention,
-        details,
+        details: Details::default(),
         audit,
         activity,
-        footer: Footer { as_of, known_seq, head_hash, generated_at: None },
-    }
+        footer: Footer { as_of, known_seq, head_hash: head_hash.to_string(), generated_at: None },
+    };
+    (report, rows)
 }
 
 fn overview(items: &[Item], new_replies: &[&ReplyState], as_of: NaiveDate) -> Overview {
@@ -236,7 +342,7 @@ fn overview(items: &[Item], new_replies: &[&ReplyState], as_of: NaiveDate) -> Ov
                 && item.state.closure.as_ref().zip(item.state.due).is_some_and(|(closure, due)| closure.on <= due)
         })
         .count();
-    let silent_deferrals = items.iter().filter(|item| silently_deferred(item, as_of)).count();
+    let silent_deferrals = items.iter().filter(|item| item.silent).count();
     let fulfilment_rate = rate(fulfilled_due, due.len());
 
     let mut results: BTreeMap<String, Vec<&ReplyState>> = BTreeMap::new();
@@ -310,12 +416,13 @@ fn overview(items: &[Item], new_replies: &[&ReplyState], as_of: NaiveDate) -> Ov
 }
 
 /// Due date passed, not closed, and nothing recorded about it since: no progress, no new due date.
-fn silently_deferred(item: &Item, as_of: NaiveDate) -> bool {
-    let Some(due) = item.state.due else { return false };
-    item.status == Status::Overdue
+fn silently_deferred(state: &CommitmentState, status: Status, facts: &[FactView], as_of: NaiveDate) -> bool {
+    let Some(due) = state.due else { return false };
+    status == Status::Overdue
         && due < as_of
-        && !item.facts.iter().any(|f| {
-            f.date > due && matches!(f.event, Event::ProgressReported(_) | Event::DueDateSet(_) | Event::Closed(_))
+        && !facts.iter().any(|f| {
+            f.date() > due
+                && matches!(f.kind(), EventKind::ProgressReported | EventKind::DueDateSet | EventKind::Closed)
         })
 }
 
@@ -369,55 +476,8 @@ fn attention(items: &[Item], as_of: NaiveDate) -> Vec<AttentionRow> {
     rows
 }
 
-fn detail(item: Item) -> Detail {
-    let mut due_changes = Vec::new();
-    let mut current_due = None;
-    for fact in &item.facts {
-        match &fact.event {
-            Event::CommitmentMade(made) => current_due = made.due,
-            Event::DueDateSet(set) => {
-                due_changes.push(DueChange {
-                    on: fact.date,
-                    from: current_due,
-                    to: set.due,
-                    reason: set.reason.clone(),
-                });
-                current_due = Some(set.due);
-            }
-            _ => {}
-        }
-    }
-    Detail {
-        id: item.id.to_string(),
-        doc_no: item.reply.doc_no().to_string(),
-        organ: item.reply.organ().to_string(),
-        proposal: proposal_text(item.reply),
-        text: item.state.text.clone(),
-        section: item.state.section.map_or("", |section| section.code()),
-        owner: item.state.owner.clone(),
-        status: item.status.code(),
-        status_label: item.status.label(),
-        carried_over: item.carried_over,
-        made_on: item.state.made_on,
-        due: item.state.due,
-        last_progress_on: item.state.last_progress_on,
-        closed_on: item.state.closure.as_ref().map(|closure| closure.on),
-        timeline: item.facts.into_iter().map(Fact::entry).collect(),
-        due_changes,
-    }
-}
-
-fn activity(items: &[Item], year: i32, as_of: NaiveDate) -> Vec<MonthActivity> {
-    // One pass over the facts, counted by month.
-    let (mut progress, mut closures) = ([0usize; 12], [0usize; 12]);
-    for fact in items.iter().flat_map(|item| item.facts.iter()).filter(|fact| fact.date.year() == year) {
-        let month = fact.date.month0() as usize;
-        match fact.event {
-            Event::ProgressReported(_) => progress[month] += 1,
-            Event::Closed(_) => closures[month] += 1,
-            _ => {}
-        }
-    }
+/// The months of the year up to the as-of date, with their counts of progress reports and closures.
+fn months([progress, closures]: [[usize; 12]; 2], year: i32, as_of: NaiveDate) -> Vec<MonthActivity> {
     (1..=12)
         .filter_map(|month| NaiveDate::from_ymd_opt(year, month, 1))
         .filter(|first| *first <= as_of)

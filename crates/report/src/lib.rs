@@ -6,10 +6,11 @@
 
 mod audit;
 mod build;
+mod facts;
 mod model;
 mod render;
 
-pub use build::{build, Params};
+pub use build::{build, Builder, Params};
 pub use model::*;
 pub use render::{render, render_to, Format, RenderError};
 

@@ -2,7 +2,11 @@
 //! stable `--format json` contract; rates are fractions (0–1), absent when their denominator is zero.
 
 use chrono::NaiveDate;
-use serde::Serialize;
+use duban_domain::{CommitmentState, EventKind, Folded, ProposalRef, ReplyState, Status};
+use serde::{Serialize, Serializer};
+use ulid::Ulid;
+
+use crate::facts::Facts;
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Report {
@@ -15,7 +19,7 @@ pub struct Report {
     pub by_session: Vec<GroupRow>,
     pub by_kind: Vec<GroupRow>,
     pub attention: Vec<AttentionRow>,
-    pub details: Vec<Detail>,
+    pub details: Details,
     pub audit: Vec<AuditHint>,
     /// Progress reports and closures per month of the year (for the activity chart).
     pub activity: Vec<MonthActivity>,
@@ -144,16 +148,115 @@ pub struct AttentionRow {
     pub days_since_progress: Option<i64>,
 }
 
-/// 承诺事项明细.
+/// 承诺事项明细: every commitment in scope, in source order. Built one [`Detail`] at a time as it is read, from
+/// compactly kept rows and facts, so that a report over a million events never holds every timeline as text.
+#[derive(Clone, Debug, Default)]
+pub struct Details {
+    rows: Vec<Row>,
+    /// The folded states the details are read from.
+    states: Folded,
+    facts: Facts,
+}
+
+/// A commitment listed, with what was judged of it.
+#[derive(Clone, Debug)]
+pub(crate) struct Row {
+    pub id: Ulid,
+    pub status: Status,
+    pub carried_over: bool,
+}
+
+impl Details {
+    pub(crate) fn new(rows: Vec<Row>, states: Folded, facts: Facts) -> Details {
+        Details { rows, states, facts }
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// The details in order, each built as it is reached.
+    pub fn iter(&self) -> impl Iterator<Item = Detail<'_>> + '_ {
+        self.rows.iter().map(|row| self.detail(row))
+    }
+
+    fn detail<'a>(&'a self, row: &'a Row) -> Detail<'a> {
+        let empty = &EMPTY_STATE;
+        let state = self.states.commitments.get(&row.id).unwrap_or(empty);
+        let reply = state.reply.and_then(|reply| self.states.replies.get(&reply));
+        let mut due_changes = Vec::new();
+        let mut current_due = None;
+        let mut timeline = Vec::new();
+        for fact in self.facts.of(&row.id) {
+            match fact.kind() {
+                EventKind::CommitmentMade => current_due = fact.due(),
+                EventKind::DueDateSet => {
+                    if let Some(to) = fact.due() {
+                        due_changes.push(DueChange { on: fact.date(), from: current_due, to, reason: fact.reason() });
+                        current_due = Some(to);
+                    }
+                }
+                _ => {}
+            }
+            timeline.push(TimelineEntry {
+                seq: fact.seq(),
+                date: fact.date(),
+                event: fact.kind().tag(),
+                label: fact.kind().label(),
+                summary: fact.summary(),
+                evidence: fact.evidence().collect(),
+                actor: fact.actor(),
+            });
+        }
+        Detail {
+            id: row.id.to_string(),
+            doc_no: reply.map_or("", ReplyState::doc_no),
+            organ: reply.map_or("", ReplyState::organ),
+            proposal: reply.and_then(ReplyState::proposal).map(ProposalRef::describe).unwrap_or_default(),
+            text: &state.text,
+            section: state.section.map_or("", |section| section.code()),
+            owner: &state.owner,
+            status: row.status.code(),
+            status_label: row.status.label(),
+            carried_over: row.carried_over,
+            made_on: state.made_on,
+            due: state.due,
+            last_progress_on: state.last_progress_on,
+            closed_on: state.closure.as_ref().map(|closure| closure.on),
+            timeline,
+            due_changes,
+        }
+    }
+}
+
+static EMPTY_STATE: std::sync::LazyLock<CommitmentState> = std::sync::LazyLock::new(CommitmentState::default);
+
+impl PartialEq for Details {
+    fn eq(&self, other: &Details) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl Serialize for Details {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter())
+    }
+}
+
+/// One commitment of 承诺事项明细, with its timeline and due-date history.
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Detail {
+pub struct Detail<'a> {
     pub id: String,
-    pub doc_no: String,
-    pub organ: String,
+    pub doc_no: &'a str,
+    pub organ: &'a str,
     pub proposal: String,
-    pub text: String,
+    pub text: &'a str,
     pub section: &'static str,
-    pub owner: String,
+    pub owner: &'a str,
     pub status: &'static str,
     pub status_label: &'static str,
     pub carried_over: bool,
@@ -161,27 +264,27 @@ pub struct Detail {
     pub due: Option<NaiveDate>,
     pub last_progress_on: Option<NaiveDate>,
     pub closed_on: Option<NaiveDate>,
-    pub timeline: Vec<TimelineEntry>,
-    pub due_changes: Vec<DueChange>,
+    pub timeline: Vec<TimelineEntry<'a>>,
+    pub due_changes: Vec<DueChange<'a>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct TimelineEntry {
+pub struct TimelineEntry<'a> {
     pub seq: u64,
     pub date: NaiveDate,
     pub event: &'static str,
     pub label: &'static str,
-    pub summary: String,
-    pub evidence: Vec<String>,
-    pub actor: String,
+    pub summary: &'a str,
+    pub evidence: Vec<&'a str>,
+    pub actor: &'a str,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct DueChange {
+pub struct DueChange<'a> {
     pub on: NaiveDate,
     pub from: Option<NaiveDate>,
     pub to: NaiveDate,
-    pub reason: Option<String>,
+    pub reason: Option<&'a str>,
 }
 
 /// 审计提示: a suspicious sequence found by replaying the log.

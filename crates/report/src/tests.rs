@@ -285,9 +285,15 @@ fn details_carry_sources_timelines_and_due_changes() {
         c2.timeline.iter().map(|t| t.event).collect::<Vec<_>>(),
         ["CommitmentMade", "ProgressReported", "ProgressReported", "Closed"]
     );
+    let closure = c2.timeline.last().unwrap();
+    assert_eq!(
+        (closure.date, closure.label, closure.summary, closure.evidence.as_slice(), closure.actor),
+        (day("2025-06-20"), "办结", "已落实：办结", ["验收报告"].as_slice(), "赵六")
+    );
+    assert_eq!(c2.timeline[1].actor, "王五");
     let c6 = detail(f.c6);
     let changes: Vec<(Option<NaiveDate>, NaiveDate, Option<&str>)> =
-        c6.due_changes.iter().map(|c| (c.from, c.to, c.reason.as_deref())).collect();
+        c6.due_changes.iter().map(|c| (c.from, c.to, c.reason)).collect();
     assert_eq!(
         changes,
         [
@@ -297,7 +303,7 @@ fn details_carry_sources_timelines_and_due_changes() {
     );
     let c8 = detail(f.c8);
     assert_eq!((c8.status, c8.closed_on), ("overdue", None), "the 2026 closure is hidden by the as-of date");
-    assert_eq!(report.details[0].id, f.c11.to_string(), "ordered by reply date");
+    assert_eq!(report.details.iter().next().unwrap().id, f.c11.to_string(), "ordered by reply date");
 }
 
 #[test]
@@ -422,4 +428,50 @@ fn the_workbook_reads_back_with_real_numbers_and_dates() {
     let details = workbook.worksheet_range("明细").unwrap();
     assert_eq!(details.height(), 10);
     assert_eq!(details.get((1, 0)), Some(&Data::String(f.c11.to_string())));
+}
+
+/// A commitment closed before the year is let go of once the log reaches the year; when a fact recorded later
+/// reopens it before the year began, it is carried over after all, and its whole history comes back.
+#[test]
+fn a_commitment_reopened_after_the_fact_keeps_its_whole_timeline() {
+    let mut log = Log::default();
+    let proposal = ("区政协", "十五届四次会议", "7", ProposalKind::Proposal);
+    let reply = log.reply("A局", "A〔2024〕7号", "2024-03-01", proposal, "B");
+    let reopened = log.promise(reply, "2024-03-01", "A局", "建成平台", Some("2025-03-31"));
+    let closed = log.promise(reply, "2024-03-01", "A局", "出台办法", Some("2024-10-31"));
+    log.progress(reopened, "2024-06-01", "王五", "2024-06-01");
+    log.close(reopened, "2024-10-01", "王五", Outcome::Fulfilled, &["验收"]);
+    log.close(closed, "2024-10-01", "王五", Outcome::Fulfilled, &["文件"]);
+    // Recorded in the year: the log has passed 1 January, and both closed commitments were let go of.
+    let reply_2025 =
+        log.reply("B委", "B〔2025〕1号", "2025-02-01", ("区政协", "十五届五次会议", "1", ProposalKind::Proposal), "B");
+    log.promise(reply_2025, "2025-02-01", "B委", "新承诺", None);
+    log.add(reopened, "2024-12-20", "李四", "2025-02-10", Event::Reopened(Reopened { reason: "复查未达标".into() }));
+    log.progress(reopened, "2025-03-01", "王五", "2025-03-01");
+
+    let params = params("2025-12-31");
+    let mut builder = crate::Builder::new(&params);
+    for envelope in &log.events {
+        builder.feed(envelope);
+    }
+    assert_eq!(builder.wanted_again(), [reopened], "only the reopened one is in scope again");
+    for envelope in &log.events {
+        builder.feed_again(envelope);
+    }
+    let report = builder.finish();
+    assert_eq!(report, build(log.events.clone(), &params), "build reads the log twice the same way");
+    assert_eq!((report.overview.commitments, report.overview.carried_over), (2, 1));
+    let detail = report.details.iter().find(|d| d.id == reopened.to_string()).expect("carried over");
+    assert!(detail.carried_over);
+    assert_eq!(
+        detail.timeline.iter().map(|t| (t.date.to_string(), t.event)).collect::<Vec<_>>(),
+        [
+            ("2024-03-01".to_string(), "CommitmentMade"),
+            ("2024-06-01".to_string(), "ProgressReported"),
+            ("2024-10-01".to_string(), "Closed"),
+            ("2024-12-20".to_string(), "Reopened"),
+            ("2025-03-01".to_string(), "ProgressReported"),
+        ]
+    );
+    assert!(report.details.iter().all(|d| d.id != closed.to_string()), "the other stays out of scope");
 }

@@ -27,7 +27,7 @@ pub fn render(report: &Report, out: &mut dyn std::io::Write) -> Result<(), Rende
                 "往年结转",
             ])
             .map_err(error)?;
-        for d in &report.details {
+        for d in report.details.iter() {
             let date = |date: Option<chrono::NaiveDate>| date.map(|d| d.to_string()).unwrap_or_default();
             let section = match d.section {
                 "next_steps" => "下一步工作",
@@ -37,12 +37,12 @@ pub fn render(report: &Report, out: &mut dyn std::io::Write) -> Result<(), Rende
             writer
                 .write_record([
                     d.id.as_str(),
-                    &d.doc_no,
-                    &d.organ,
+                    d.doc_no,
+                    d.organ,
                     &d.proposal,
-                    &d.text,
+                    d.text,
                     section,
-                    &d.owner,
+                    d.owner,
                     d.status_label,
                     d.status,
                     &date(d.made_on),

@@ -201,22 +201,22 @@ pub fn render(report: &Report, writer: &mut dyn std::io::Write) -> std::io::Resu
             r#"<div class="detail"><h3>{}. {} {}</h3>"#,
             index + 1,
             status_badge(d.status, d.status_label),
-            esc(&d.text)
+            esc(d.text)
         );
         let proposal = if d.proposal.is_empty() { String::new() } else { format!("（{}）", esc(&d.proposal)) };
         let _ = write!(
             out,
             r#"<p class="meta">来源：{} {}{proposal}；责任单位：{}；作出 {}，期限 {}，办结 {}{carried}；编号 <code>{}</code></p>"#,
-            esc(&d.organ),
-            esc(&d.doc_no),
-            esc(&d.owner),
+            esc(d.organ),
+            esc(d.doc_no),
+            esc(d.owner),
             date_or_dash(d.made_on),
             date_or_dash(d.due),
             date_or_dash(d.closed_on),
             d.id
         );
         for change in &d.due_changes {
-            let reason = change.reason.as_deref().map_or(String::new(), |r| format!("，理由：{}", esc(r)));
+            let reason = change.reason.map_or(String::new(), |r| format!("，理由：{}", esc(r)));
             let _ = write!(
                 out,
                 r#"<p class="meta">期限变更：{} 由 {} 改为 {}{reason}</p>"#,
@@ -232,9 +232,9 @@ pub fn render(report: &Report, writer: &mut dyn std::io::Write) -> std::io::Resu
                 r#"<tr><td class="num">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class="num">#{}</td></tr>"#,
                 t.date,
                 t.label,
-                esc(&t.summary),
+                esc(t.summary),
                 esc(&t.evidence.join("、")),
-                esc(&t.actor),
+                esc(t.actor),
                 t.seq
             );
         }

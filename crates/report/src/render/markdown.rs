@@ -127,7 +127,7 @@ pub fn render(report: &Report, writer: &mut dyn std::io::Write) -> std::io::Resu
 
     let _ = writeln!(out, "\n## 五、承诺事项明细\n");
     for (index, d) in report.details.iter().enumerate() {
-        let _ = writeln!(out, "### {}. {}\n", index + 1, cell(&d.text));
+        let _ = writeln!(out, "### {}. {}\n", index + 1, cell(d.text));
         let carried = if d.carried_over { "（往年结转）" } else { "" };
         let _ = writeln!(out, "- 编号：{}{carried}", d.id);
         let proposal = if d.proposal.is_empty() { String::new() } else { format!("（{}）", d.proposal) };
@@ -141,7 +141,7 @@ pub fn render(report: &Report, writer: &mut dyn std::io::Write) -> std::io::Resu
             date_or_dash(d.closed_on)
         );
         for change in &d.due_changes {
-            let reason = change.reason.as_deref().map_or(String::new(), |r| format!("，理由：{r}"));
+            let reason = change.reason.map_or(String::new(), |r| format!("，理由：{r}"));
             let _ =
                 writeln!(out, "- 期限变更：{} 由 {} 改为 {}{reason}", change.on, date_or_dash(change.from), change.to);
         }
@@ -153,9 +153,9 @@ pub fn render(report: &Report, writer: &mut dyn std::io::Write) -> std::io::Resu
                 &[
                     t.date.to_string(),
                     t.label.to_string(),
-                    cell(&t.summary),
+                    cell(t.summary),
                     cell(&t.evidence.join("、")),
-                    cell(&t.actor),
+                    cell(t.actor),
                     format!("#{}", t.seq),
                 ],
             );
