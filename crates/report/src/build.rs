@@ -5,13 +5,13 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{Datelike, NaiveDate};
 use duban_domain::{
-    business_date, status, CommitmentState, Envelope, Event, EventKind, Folded, IdMap, Policy, ReplyState,
-    Satisfaction, Status, StreamKind,
+    business_date, status, CommitmentState, Envelope, Event, EventKind, IdMap, Policy, ReplyState, Satisfaction,
+    Status, StreamKind,
 };
 use ulid::Ulid;
 
 use crate::audit;
-use crate::facts::{FactView, Facts};
+use crate::facts::{Chain, FactView, Shared};
 use crate::model::*;
 
 /// What a report is asked for.
@@ -73,21 +73,33 @@ pub fn build(log: impl IntoIterator<Item = Envelope> + Clone, params: &Params) -
 }
 
 /// Builds the report while the log streams past. The log is never held in memory: only folded states and, compactly,
-/// the facts of commitments that may be in scope are kept.
+/// the facts of commitments that may be in scope are kept — everything about a commitment in one entry, so that
+/// each event costs one lookup.
 pub struct Builder<'p> {
     params: &'p Params,
     year_start: NaiveDate,
     before_year: NaiveDate,
     /// Whether the log has reached what was recorded in the year or later.
     in_year: bool,
-    now: Folded,
-    /// Whether each commitment was made and still open at the end of the previous year (as far as known so far).
-    open_before_year: IdMap<bool>,
-    facts: Facts,
-    /// Commitments whose facts the second reading collects.
-    again: IdMap<()>,
+    replies: IdMap<ReplyState>,
+    /// The year each reply was signed in (small enough to stay in the processor's cache).
+    reply_years: IdMap<i32>,
+    commitments: IdMap<Tracked>,
+    shared: Shared,
     known_seq: u64,
     head_hash: String,
+}
+
+/// Everything the report keeps about a commitment.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Tracked {
+    pub state: CommitmentState,
+    /// Whether it was made and still open at the end of the previous year, as far as known so far.
+    pub open_before_year: Option<bool>,
+    /// Its facts that occurred by the as-of date.
+    pub chain: Chain,
+    /// Whether the second reading collects its facts.
+    again: bool,
 }
 
 impl<'p> Builder<'p> {
@@ -98,10 +110,10 @@ impl<'p> Builder<'p> {
             year_start,
             before_year: year_start.pred_opt().expect("a valid year"),
             in_year: false,
-            now: Folded::default(),
-            open_before_year: IdMap::default(),
-            facts: Facts::default(),
-            again: IdMap::default(),
+            replies: IdMap::default(),
+            reply_years: IdMap::default(),
+            commitments: IdMap::default(),
+            shared: Shared::default(),
             known_seq: 0,
             head_hash: "0".repeat(64),
         }
@@ -110,48 +122,44 @@ impl<'p> Builder<'p> {
     /// Takes the next event of the log.
     pub fn feed(&mut self, envelope: &Envelope) {
         self.known_seq = envelope.seq;
-        if envelope.occurred_on <= self.before_year {
-            let open = match &envelope.event {
-                Event::CommitmentMade(_) | Event::Reopened(_) => Some(true),
-                Event::Closed(_) | Event::Dismissed(_) => Some(false),
-                _ => None,
-            };
-            if let Some(open) = open {
-                self.open_before_year.insert(envelope.stream, open);
-            }
-        }
         self.head_hash.clone_from(&envelope.hash);
         if !self.in_year && business_date(envelope.recorded_at) >= self.year_start {
             self.in_year = true;
             self.let_go_of_closed();
         }
+        if envelope.event.stream_kind() == StreamKind::Reply {
+            if envelope.occurred_on <= self.params.as_of {
+                let reply = self.replies.entry(envelope.stream).or_default();
+                reply.apply(envelope);
+                if let Some(signed_on) = reply.signed_on() {
+                    self.reply_years.insert(envelope.stream, signed_on.year());
+                }
+            }
+            return;
+        }
+        let tracked = self.commitments.entry(envelope.stream).or_default();
+        if envelope.occurred_on <= self.before_year {
+            match &envelope.event {
+                Event::CommitmentMade(_) | Event::Reopened(_) => tracked.open_before_year = Some(true),
+                Event::Closed(_) | Event::Dismissed(_) => tracked.open_before_year = Some(false),
+                _ => {}
+            }
+        }
         if envelope.occurred_on > self.params.as_of {
             return;
         }
-        self.now.apply(envelope);
-        if envelope.event.stream_kind() != StreamKind::Commitment {
-            return;
-        }
-        match self.reply_year(&envelope.stream) {
+        tracked.state.apply(envelope);
+        let reply_year = tracked.state.reply.and_then(|reply| self.reply_years.get(&reply).copied());
+        match reply_year {
             // Commitments of replies signed after the year can never be in scope: keep nothing of them.
             Some(year) if year > self.params.year => {}
-            Some(year) if self.in_year && self.closed_before_year(&envelope.stream, year) => {
-                if !self.facts.dropped(&envelope.stream) {
-                    self.facts.drop_commitment(envelope.stream);
+            Some(year) if self.in_year && closed_before_year(tracked, year, self.params.year) => {
+                if !tracked.chain.dropped() {
+                    tracked.chain.let_go();
                 }
             }
-            _ => self.facts.push(envelope),
+            _ => tracked.chain.push(envelope, &mut self.shared),
         }
-    }
-
-    fn reply_year(&self, commitment: &Ulid) -> Option<i32> {
-        let reply = self.now.commitments.get(commitment)?.reply?;
-        Some(self.now.replies.get(&reply)?.signed_on()?.year())
-    }
-
-    /// Whether a commitment of an earlier year's reply was no longer open when the year began, as far as known.
-    fn closed_before_year(&self, commitment: &Ulid, reply_year: i32) -> bool {
-        reply_year < self.params.year && self.open_before_year.get(commitment) != Some(&true)
     }
 
     /// Lets go of the facts of earlier years' commitments closed before the year began: they are out of scope (most
@@ -159,15 +167,11 @@ impl<'p> Builder<'p> {
     /// commitment is often reopened soon after being closed; should a fact recorded later still reopen one before
     /// the year began, the second reading brings its facts back.
     fn let_go_of_closed(&mut self) {
-        let closed: Vec<Ulid> = self
-            .now
-            .commitments
-            .keys()
-            .filter(|id| self.reply_year(id).is_some_and(|year| self.closed_before_year(id, year)))
-            .copied()
-            .collect();
-        for id in closed {
-            self.facts.drop_commitment(id);
+        for tracked in self.commitments.values_mut() {
+            let reply_year = tracked.state.reply.and_then(|reply| self.reply_years.get(&reply).copied());
+            if reply_year.is_some_and(|year| closed_before_year(tracked, year, self.params.year)) {
+                tracked.chain.let_go();
+            }
         }
     }
 
@@ -176,16 +180,17 @@ impl<'p> Builder<'p> {
     /// more, through [`Builder::feed_again`] — the whole log, or just their streams.
     pub fn wanted_again(&mut self) -> Vec<Ulid> {
         let mut wanted: Vec<Ulid> = self
-            .now
             .commitments
             .iter()
-            .filter(|(id, state)| self.facts.dropped(id) && self.scope(id, state).is_some())
+            .filter(|(_, tracked)| tracked.chain.dropped() && self.scope(tracked).is_some())
             .map(|(id, _)| *id)
             .collect();
         wanted.sort();
         for id in &wanted {
-            self.facts.restore(id);
-            self.again.insert(*id, ());
+            if let Some(tracked) = self.commitments.get_mut(id) {
+                tracked.chain.restore();
+                tracked.again = true;
+            }
         }
         wanted
     }
@@ -193,17 +198,21 @@ impl<'p> Builder<'p> {
     /// Takes an event of the second reading (of the same log as before, or of the streams wanted again, each in
     /// order); events of other streams are ignored.
     pub fn feed_again(&mut self, envelope: &Envelope) {
-        if envelope.occurred_on <= self.params.as_of && self.again.contains_key(&envelope.stream) {
-            self.facts.push(envelope);
+        if envelope.occurred_on > self.params.as_of {
+            return;
+        }
+        if let Some(tracked) = self.commitments.get_mut(&envelope.stream).filter(|tracked| tracked.again) {
+            tracked.chain.push(envelope, &mut self.shared);
         }
     }
 
     /// Whether a commitment is in scope, and if so whether it was carried over from an earlier year.
-    fn scope(&self, id: &Ulid, state: &CommitmentState) -> Option<bool> {
-        let params = self.params;
-        let reply = state.reply.and_then(|r| self.now.replies.get(&r))?;
+    fn scope(&self, tracked: &Tracked) -> Option<bool> {
+        let (params, state) = (self.params, &tracked.state);
+        state.made_on?;
+        let reply = state.reply.and_then(|r| self.replies.get(&r))?;
         let signed_on = reply.signed_on()?;
-        let carried_over = signed_on.year() < params.year && self.open_before_year.get(id).copied().unwrap_or(false);
+        let carried_over = signed_on.year() < params.year && tracked.open_before_year.unwrap_or(false);
         let in_filters =
             params.organ.as_deref().is_none_or(|organ| state.owner.contains(organ) || reply.organ().contains(organ))
                 && params
@@ -215,17 +224,18 @@ impl<'p> Builder<'p> {
 
     /// The report.
     pub fn finish(mut self) -> Report {
-        self.now.finish();
+        self.replies.retain(|_, reply| reply.registered.is_some());
         let (as_of, year) = (self.params.as_of, self.params.year);
         let mut items: Vec<Item> = Vec::new();
         // Progress reports and closures per month of the year.
         let mut activity = [[0usize; 12]; 2];
         let mut facts = Vec::new();
-        for (id, state) in &self.now.commitments {
-            let Some(carried_over) = self.scope(id, state) else { continue };
-            let Some(reply) = state.reply.and_then(|r| self.now.replies.get(&r)) else { continue };
+        for (id, tracked) in &self.commitments {
+            let Some(carried_over) = self.scope(tracked) else { continue };
+            let state = &tracked.state;
+            let Some(reply) = state.reply.and_then(|r| self.replies.get(&r)) else { continue };
             facts.clear();
-            facts.extend(self.facts.of(id));
+            facts.extend(tracked.chain.facts(&self.shared));
             for fact in facts.iter().filter(|fact| fact.date().year() == year) {
                 match fact.kind() {
                     EventKind::ProgressReported => activity[0][fact.date().month0() as usize] += 1,
@@ -247,18 +257,23 @@ impl<'p> Builder<'p> {
         }
         drop(facts);
         let activity = months(activity, year, as_of);
-        let (mut report, rows) = report(items, activity, &self.now, self.params, self.known_seq, &self.head_hash);
+        let (mut report, rows) = report(items, activity, &self.replies, self.params, self.known_seq, &self.head_hash);
         // The details are built as they are read, from the states and facts themselves.
-        report.details = Details::new(rows, std::mem::take(&mut self.now), std::mem::take(&mut self.facts));
+        report.details = Details::new(rows, self.commitments, self.replies, self.shared);
         report
     }
+}
+
+/// Whether a commitment of an earlier year's reply was no longer open when the year began, as far as known.
+fn closed_before_year(tracked: &Tracked, reply_year: i32, year: i32) -> bool {
+    reply_year < year && tracked.open_before_year != Some(true)
 }
 
 /// The report but its details, and which commitments the details list, in order.
 fn report(
     mut items: Vec<Item>,
     activity: Vec<MonthActivity>,
-    now: &Folded,
+    replies: &IdMap<ReplyState>,
     params: &Params,
     known_seq: u64,
     head_hash: &str,
@@ -275,8 +290,7 @@ fn report(
     });
     let replies_in_scope: std::collections::HashSet<Option<Ulid>> = items.iter().map(|item| item.reply.id).collect();
 
-    let new_replies: Vec<&ReplyState> = now
-        .replies
+    let new_replies: Vec<&ReplyState> = replies
         .values()
         .filter(|reply| reply.signed_on().is_some_and(|d| d.year() == params.year))
         .filter(|reply| {

@@ -6,8 +6,7 @@
 use std::collections::HashMap;
 
 use chrono::{Datelike, NaiveDate};
-use duban_domain::{business_date, Envelope, Event, EventKind, IdMap, Outcome};
-use ulid::Ulid;
+use duban_domain::{business_date, Envelope, Event, EventKind, Outcome};
 
 /// Every kind, by its stored number.
 const KINDS: [EventKind; 10] = [
@@ -94,33 +93,21 @@ fn text(bytes: &[u8]) -> &str {
     std::str::from_utf8(bytes).unwrap_or_default()
 }
 
-/// The facts kept, per commitment in the order they were recorded.
+/// One commitment's facts, encoded one after another, in the order they were recorded.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct Facts {
-    chains: IdMap<Vec<u8>>,
-    actors: Vec<Box<str>>,
-    actor_index: HashMap<Box<str>, u32>,
-    /// Commitments whose facts were let go; what is recorded about them later is not kept either.
-    dropped: IdMap<()>,
-    /// Where a summary is written before it is stored.
-    scratch: String,
+pub(crate) struct Chain {
+    bytes: Vec<u8>,
+    /// Let go of: what is recorded about the commitment is not kept (until [`Chain::restore`]).
+    dropped: bool,
 }
 
-impl Facts {
-    /// Keeps a commitment's fact (the event itself is not kept), unless its facts were let go.
-    pub fn push(&mut self, envelope: &Envelope) {
-        if self.dropped.contains_key(&envelope.stream) {
+impl Chain {
+    /// Keeps a fact (the event itself is not kept), unless the chain was let go of.
+    pub fn push(&mut self, envelope: &Envelope, shared: &mut Shared) {
+        if self.dropped {
             return;
         }
-        let actor = match self.actor_index.get(envelope.actor.as_str()) {
-            Some(actor) => *actor,
-            None => {
-                let actor = self.actors.len() as u32;
-                self.actors.push(envelope.actor.as_str().into());
-                self.actor_index.insert(envelope.actor.as_str().into(), actor);
-                actor
-            }
-        };
+        let actor = shared.actor(&envelope.actor);
         let event = &envelope.event;
         let (due, reason, outcome) = match event {
             Event::CommitmentMade(made) => (made.due, None, None),
@@ -128,8 +115,15 @@ impl Facts {
             Event::Closed(closed) => (None, None, Some(closed.outcome)),
             _ => (None, None, None),
         };
-        // Room for a few facts at once: growing one fact at a time made copying a tenth of the work.
-        let out = self.chains.entry(envelope.stream).or_insert_with(|| Vec::with_capacity(256));
+        shared.scratch.clear();
+        event.write_summary(&mut shared.scratch);
+        let summary = shared.scratch.as_str();
+        // Grown to fit, not doubled: the allocator's size classes leave enough room, and doubling left a third of
+        // a million chains' memory unused.
+        let evidence: usize = event.evidence().iter().map(|item| item.len() + 2).sum();
+        let size = 24 + summary.len() + reason.map_or(1, |reason| reason.len() + 3) + evidence;
+        self.bytes.reserve_exact(size);
+        let out = &mut self.bytes;
         put(out, envelope.seq);
         put(out, day_number(envelope.occurred_on));
         put(out, day_number(business_date(envelope.recorded_at)));
@@ -137,9 +131,7 @@ impl Facts {
         put(out, u64::from(actor));
         put(out, KINDS.iter().position(|kind| *kind == event.kind()).unwrap_or_default() as u64);
         put(out, OUTCOMES.iter().position(|known| *known == outcome).unwrap_or_default() as u64);
-        self.scratch.clear();
-        event.write_summary(&mut self.scratch);
-        put_text(out, &self.scratch);
+        put_text(out, summary);
         match reason {
             Some(reason) => {
                 put(out, 1);
@@ -153,32 +145,54 @@ impl Facts {
         }
     }
 
-    /// Lets go of a commitment's facts, now and to come.
-    pub fn drop_commitment(&mut self, commitment: Ulid) {
-        self.chains.remove(&commitment);
-        self.dropped.insert(commitment, ());
+    /// Lets go of the facts, now and to come.
+    pub fn let_go(&mut self) {
+        self.bytes = Vec::new();
+        self.dropped = true;
     }
 
-    /// Whether a commitment's facts were let go.
-    pub fn dropped(&self, commitment: &Ulid) -> bool {
-        self.dropped.contains_key(commitment)
+    pub fn dropped(&self) -> bool {
+        self.dropped
     }
 
-    /// Keeps a commitment's facts again, from scratch (for a second reading of the log).
-    pub fn restore(&mut self, commitment: &Ulid) {
-        self.dropped.remove(commitment);
+    /// Keeps facts again, from scratch (for a second reading of the log).
+    pub fn restore(&mut self) {
+        self.bytes.clear();
+        self.dropped = false;
     }
 
-    /// A commitment's facts in the order they were recorded.
-    pub fn of(&self, commitment: &Ulid) -> impl Iterator<Item = FactView<'_>> + Clone + '_ {
-        let bytes = self.chains.get(commitment).map_or(&[][..], Vec::as_slice);
-        FactIter { facts: self, reader: Reader { bytes } }
+    /// The facts in the order they were recorded.
+    pub fn facts<'a>(&'a self, shared: &'a Shared) -> impl Iterator<Item = FactView<'a>> + Clone + 'a {
+        FactIter { shared, reader: Reader { bytes: &self.bytes } }
+    }
+}
+
+/// What the chains share: the actors' names (a few hundred staff record a million facts), and room to write a
+/// summary in.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Shared {
+    actors: Vec<Box<str>>,
+    actor_index: HashMap<Box<str>, u32>,
+    scratch: String,
+}
+
+impl Shared {
+    fn actor(&mut self, name: &str) -> u32 {
+        match self.actor_index.get(name) {
+            Some(actor) => *actor,
+            None => {
+                let actor = self.actors.len() as u32;
+                self.actors.push(name.into());
+                self.actor_index.insert(name.into(), actor);
+                actor
+            }
+        }
     }
 }
 
 #[derive(Clone)]
 struct FactIter<'a> {
-    facts: &'a Facts,
+    shared: &'a Shared,
     reader: Reader<'a>,
 }
 
@@ -194,7 +208,7 @@ impl<'a> Iterator for FactIter<'a> {
         let date = r.date();
         let recorded_on = r.date();
         let due = r.number().checked_sub(1).map(from_day_number);
-        let actor = self.facts.actors.get(r.number() as usize).map_or("", |actor| actor);
+        let actor = self.shared.actors.get(r.number() as usize).map_or("", |actor| actor);
         let kind = KINDS[(r.number() as usize).min(KINDS.len() - 1)];
         let outcome = OUTCOMES.get(r.number() as usize).copied().flatten();
         let summary = r.raw();
@@ -280,14 +294,15 @@ impl<'a> FactView<'a> {
 #[cfg(test)]
 mod tests {
     use chrono::{TimeZone, Utc};
-    use duban_domain::{Closed, DueDateSet, NewEvent, ProgressReported};
+    use duban_domain::{Closed, DueDateSet, NewEvent, NoteAdded, ProgressReported};
+    use ulid::Ulid;
 
     use super::*;
 
-    fn envelope(seq: u64, stream: Ulid, actor: &str, event: Event) -> Envelope {
+    fn envelope(seq: u64, actor: &str, event: Event) -> Envelope {
         let recorded_at = Utc.with_ymd_and_hms(2025, 3, 1, 2, 0, 0).unwrap();
         let occurred_on = NaiveDate::from_ymd_opt(2025, 2, seq as u32).unwrap();
-        NewEvent { id: Ulid::new(), stream, occurred_on, recorded_at, actor: actor.into(), event }.sealed(
+        NewEvent { id: Ulid::new(), stream: Ulid::new(), occurred_on, recorded_at, actor: actor.into(), event }.sealed(
             seq,
             seq as u32,
             String::new(),
@@ -296,19 +311,18 @@ mod tests {
     }
 
     #[test]
-    fn texts_evidence_and_reasons_come_back_per_commitment_in_order() {
-        let (a, b) = (Ulid::new(), Ulid::new());
+    fn texts_evidence_and_reasons_come_back_in_order() {
+        let (mut a, mut b, mut shared) = (Chain::default(), Chain::default(), Shared::default());
         let due = NaiveDate::from_ymd_opt(2025, 9, 30).unwrap();
-        let mut facts = Facts::default();
         let progress = ProgressReported { summary: "完成招标".into(), percent: Some(40), evidence: vec![] };
-        facts.push(&envelope(1, a, "王五", Event::ProgressReported(progress)));
+        a.push(&envelope(1, "王五", Event::ProgressReported(progress)), &mut shared);
         let moved = DueDateSet { due, reason: Some("资金未到位".into()) };
-        facts.push(&envelope(2, b, "张三", Event::DueDateSet(moved)));
+        b.push(&envelope(2, "张三", Event::DueDateSet(moved)), &mut shared);
         let evidence = vec!["验收报告".to_string(), "照片".to_string()];
         let closed = Closed { outcome: Outcome::PartiallyFulfilled, summary: "部分建成".into(), evidence };
-        facts.push(&envelope(3, a, "王五", Event::Closed(closed)));
+        a.push(&envelope(3, "王五", Event::Closed(closed)), &mut shared);
 
-        let of_a: Vec<FactView> = facts.of(&a).collect();
+        let of_a: Vec<FactView> = a.facts(&shared).collect();
         assert_eq!(of_a.iter().map(|f| f.seq()).collect::<Vec<_>>(), [1, 3]);
         assert_eq!((of_a[0].summary(), of_a[0].actor(), of_a[0].has_evidence()), ("完成招标（40%）", "王五", false));
         assert_eq!((of_a[0].kind(), of_a[0].due(), of_a[0].outcome()), (EventKind::ProgressReported, None, None));
@@ -317,27 +331,26 @@ mod tests {
         assert_eq!((of_a[1].outcome(), of_a[1].reason()), (Some(Outcome::PartiallyFulfilled), None));
         assert_eq!(of_a[1].recorded_on(), NaiveDate::from_ymd_opt(2025, 3, 1).unwrap());
 
-        let of_b: Vec<FactView> = facts.of(&b).collect();
+        let of_b: Vec<FactView> = b.facts(&shared).collect();
         assert_eq!(of_b.len(), 1);
         assert_eq!((of_b[0].due(), of_b[0].reason(), of_b[0].actor()), (Some(due), Some("资金未到位"), "张三"));
         assert_eq!(of_b[0].kind(), EventKind::DueDateSet);
         assert_eq!(of_b[0].date(), NaiveDate::from_ymd_opt(2025, 2, 2).unwrap());
-        assert_eq!(facts.of(&Ulid::new()).count(), 0, "a commitment without facts has none");
+        assert_eq!(Chain::default().facts(&shared).count(), 0, "a commitment without facts has none");
     }
 
     #[test]
-    fn dropped_commitments_keep_nothing_until_restored() {
-        let a = Ulid::new();
-        let mut facts = Facts::default();
-        let note = |text: &str| Event::NoteAdded(duban_domain::NoteAdded { text: text.into() });
-        facts.push(&envelope(1, a, "王五", note("一")));
-        facts.drop_commitment(a);
-        facts.push(&envelope(2, a, "王五", note("二")));
-        assert!(facts.dropped(&a));
-        assert_eq!(facts.of(&a).count(), 0);
-        facts.restore(&a);
-        facts.push(&envelope(3, a, "王五", note("三")));
-        assert_eq!(facts.of(&a).map(|f| f.summary()).collect::<Vec<_>>(), ["三"]);
+    fn a_chain_let_go_of_keeps_nothing_until_restored() {
+        let (mut chain, mut shared) = (Chain::default(), Shared::default());
+        let note = |text: &str| Event::NoteAdded(NoteAdded { text: text.into() });
+        chain.push(&envelope(1, "王五", note("一")), &mut shared);
+        chain.let_go();
+        chain.push(&envelope(2, "王五", note("二")), &mut shared);
+        assert!(chain.dropped());
+        assert_eq!(chain.facts(&shared).count(), 0);
+        chain.restore();
+        chain.push(&envelope(3, "王五", note("三")), &mut shared);
+        assert_eq!(chain.facts(&shared).map(|f| f.summary()).collect::<Vec<_>>(), ["三"]);
     }
 
     #[test]

@@ -2,11 +2,12 @@
 //! stable `--format json` contract; rates are fractions (0–1), absent when their denominator is zero.
 
 use chrono::NaiveDate;
-use duban_domain::{CommitmentState, EventKind, Folded, ProposalRef, ReplyState, Status};
+use duban_domain::{EventKind, IdMap, ProposalRef, ReplyState, Status};
 use serde::{Serialize, Serializer};
 use ulid::Ulid;
 
-use crate::facts::Facts;
+use crate::build::Tracked;
+use crate::facts::Shared;
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Report {
@@ -153,9 +154,10 @@ pub struct AttentionRow {
 #[derive(Clone, Debug, Default)]
 pub struct Details {
     rows: Vec<Row>,
-    /// The folded states the details are read from.
-    states: Folded,
-    facts: Facts,
+    /// The states and facts the details are read from.
+    commitments: IdMap<Tracked>,
+    replies: IdMap<ReplyState>,
+    shared: Shared,
 }
 
 /// A commitment listed, with what was judged of it.
@@ -167,8 +169,13 @@ pub(crate) struct Row {
 }
 
 impl Details {
-    pub(crate) fn new(rows: Vec<Row>, states: Folded, facts: Facts) -> Details {
-        Details { rows, states, facts }
+    pub(crate) fn new(
+        rows: Vec<Row>,
+        commitments: IdMap<Tracked>,
+        replies: IdMap<ReplyState>,
+        shared: Shared,
+    ) -> Details {
+        Details { rows, commitments, replies, shared }
     }
 
     pub fn len(&self) -> usize {
@@ -185,13 +192,13 @@ impl Details {
     }
 
     fn detail<'a>(&'a self, row: &'a Row) -> Detail<'a> {
-        let empty = &EMPTY_STATE;
-        let state = self.states.commitments.get(&row.id).unwrap_or(empty);
-        let reply = state.reply.and_then(|reply| self.states.replies.get(&reply));
+        let tracked = self.commitments.get(&row.id).unwrap_or(&EMPTY);
+        let state = &tracked.state;
+        let reply = state.reply.and_then(|reply| self.replies.get(&reply));
         let mut due_changes = Vec::new();
         let mut current_due = None;
         let mut timeline = Vec::new();
-        for fact in self.facts.of(&row.id) {
+        for fact in tracked.chain.facts(&self.shared) {
             match fact.kind() {
                 EventKind::CommitmentMade => current_due = fact.due(),
                 EventKind::DueDateSet => {
@@ -233,7 +240,8 @@ impl Details {
     }
 }
 
-static EMPTY_STATE: std::sync::LazyLock<CommitmentState> = std::sync::LazyLock::new(CommitmentState::default);
+/// What a row without a commitment would read (never: rows come from the commitments).
+static EMPTY: std::sync::LazyLock<Tracked> = std::sync::LazyLock::new(Tracked::default);
 
 impl PartialEq for Details {
     fn eq(&self, other: &Details) -> bool {
