@@ -1,7 +1,7 @@
 //! duban's store beside a SQLite baseline on the same workload, in the same run: the same events in the same
 //! batches, the same stored bytes (duban's compact record and hash chain), and the same projection work (each
 //! append folds its events into the states of their replies and commitments; in the bulk load both engines hold
-//! touched states in memory and write them every 262,144 events, as duban's write-behind does). SQLite runs in WAL
+//! touched states in memory and write them every `BEHIND_EVENTS` events, as duban's write-behind does). SQLite runs in WAL
 //! mode with `synchronous=FULL`, so a committed transaction is on disk, as an acknowledged duban append is.
 
 use std::collections::HashMap;
@@ -111,7 +111,7 @@ enum Held {
 }
 
 /// As duban's write-behind: touched states are written once this many events have gone by.
-const BEHIND_EVENTS: usize = 262_144;
+const BEHIND_EVENTS: usize = duban_store::BEHIND_EVENTS as usize;
 
 pub fn sqlite(dir: &Path, batches: &[Batch], events: usize) -> Figures {
     let path = dir.join("baseline.sqlite");

@@ -746,3 +746,22 @@ fn a_restore_cut_short_is_folded_in_at_the_next_open() {
     assert!(restored.rebuild().unwrap().differences.is_empty());
     assert_eq!(restored.verify().unwrap().broken, None);
 }
+
+#[test]
+fn a_store_is_opened_with_the_segment_size_it_was_created_with() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    let reply = Ulid::new();
+    {
+        let store = Store::create(&path).unwrap();
+        store.append(reply, 0, vec![new_event(reply, day("2025-05-01"), registration(day("2025-05-01")))]).unwrap();
+    }
+    assert_eq!(crate::stored_segment_size(&path), Some(crate::SEGMENT_BYTES), "new stores use duban's size");
+    assert_eq!(Store::open(&path).unwrap().read_stream(&reply).unwrap().len(), 1);
+    // sled refuses to open a store with another segment size than it recorded; older stores recorded its default.
+    let old = dir.path().join("old");
+    std::fs::create_dir(&old).unwrap();
+    std::fs::write(old.join("conf"), "segment_size: 524288\nuse_compression: false\nversion: 0.34\n").unwrap();
+    assert_eq!(crate::stored_segment_size(&old), Some(524_288));
+    assert_eq!(crate::stored_segment_size(&dir.path().join("none")), None);
+}
