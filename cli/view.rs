@@ -70,17 +70,17 @@ pub fn map_families<T: Send>(
         out.extend(second?);
         return Ok(out);
     }
-    // The log streams through the fold (read for folding: no hashes); it is never held whole.
+    // The log streams through the fold (read and decoded on two other threads); it is never held whole.
     let mut folded = Folded::default();
-    for envelope in store.read_all_for_fold(1) {
-        let envelope = envelope?;
+    store.scan_log(1, |envelope| {
         if horizon.known_seq.is_some_and(|seq| envelope.seq > seq) {
-            break;
+            return false;
         }
-        if horizon.admits(&envelope) {
-            folded.apply(&envelope);
+        if horizon.admits(envelope) {
+            folded.apply(envelope);
         }
-    }
+        true
+    })?;
     folded.finish();
     let mut families: BTreeMap<Option<Ulid>, Vec<CommitmentState>> = BTreeMap::new();
     for state in folded.commitments.into_values() {

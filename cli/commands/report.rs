@@ -74,7 +74,7 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
         organ: args.organ.clone(),
         assembly: args.assembly.clone(),
     };
-    // The log streams through the report (read and decoded on a second thread): only folded states and, compactly,
+    // The log streams through the report (read and decoded on two other threads): only folded states and, compactly,
     // the facts of commitments that may be in scope are kept, never the whole log.
     let within = |envelope: &duban_domain::Envelope| known.known_seq.is_none_or(|seq| envelope.seq <= seq);
     let mut builder = Builder::new(&params);

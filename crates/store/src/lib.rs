@@ -429,75 +429,88 @@ impl Store {
         self.read_log(from_seq, false)
     }
 
-    /// Reads the log from `from_seq` for folding on a second thread and shows `visit` its events in order, until it
-    /// returns `false`: reading and decoding take about as long as folding, so the two overlap. Events are lent, not
+    /// Reads the log from `from_seq` for folding on two other threads and shows `visit` its events in order, until it
+    /// returns `false`: decoding takes longer than folding, so they overlap. Events are lent, not
     /// handed over, so that they are freed on the thread that made them (cheaper for the allocator). Envelopes carry
     /// no `prev_hash` or `hash`. If reading fails, `visit` has seen the events up to the failure and the error is
     /// returned.
     pub fn scan_log(&self, from_seq: u64, mut visit: impl FnMut(&Envelope) -> bool) -> Result<()> {
         std::thread::scope(|scope| {
-            let (batches, recycle) = self.read_batches(scope, from_seq);
-            let mut outcome = Ok(());
-            for batch in batches.iter() {
-                match batch {
-                    Ok(batch) => {
-                        let go_on = batch.iter().all(&mut visit);
-                        let _ = recycle.send(batch);
-                        if !go_on {
-                            break;
-                        }
-                    }
-                    Err(error) => {
-                        outcome = Err(error);
-                        break;
-                    }
+            let mut batches = self.read_batches(scope, from_seq);
+            while let Some(batch) = batches.next() {
+                let batch = batch?;
+                let go_on = batch.iter().all(&mut visit);
+                batches.recycle(batch);
+                if !go_on {
+                    break;
                 }
             }
-            // Stop the reader if `visit` stopped early: its next send fails once the receiver is gone.
-            drop(batches);
-            drop(recycle);
-            outcome
+            // Dropping the batches stops the decoders if `visit` stopped early: their next send fails.
+            Ok(())
         })
     }
 
-    /// Starts reading the log from `from_seq` (decoded for folding) on a thread of `scope`, in batches. Batches sent
-    /// back on the returned sender are cleared on the reading thread, which frees the events left in them where
-    /// their memory was allocated (freeing it on another thread costs the allocator several times more), and reused.
+    /// Starts reading the log from `from_seq` (decoded for folding) on threads of `scope`, one batch per chunk, in
+    /// order. Decoding takes longer than folding, so two threads share it, each taking every other chunk. Batches
+    /// handed back with [`Batches::recycle`] are cleared on the thread that decoded them, which frees the events left
+    /// in them where their memory was allocated (freeing it on another thread costs the allocator several times
+    /// more), and reused.
     pub(crate) fn read_batches<'scope>(
         &'scope self,
         scope: &'scope std::thread::Scope<'scope, '_>,
         from_seq: u64,
-    ) -> (std::sync::mpsc::Receiver<Result<Vec<Envelope>>>, std::sync::mpsc::Sender<Vec<Envelope>>) {
-        const BATCH: usize = 1024;
-        let (sender, batches) = std::sync::mpsc::sync_channel::<Result<Vec<Envelope>>>(8);
-        let (recycle, recycled) = std::sync::mpsc::channel::<Vec<Envelope>>();
-        scope.spawn(move || {
-            let mut batch = Vec::with_capacity(BATCH);
-            for envelope in self.read_all_for_fold(from_seq) {
-                match envelope {
-                    Ok(envelope) => batch.push(envelope),
-                    Err(error) => {
-                        let _ = sender.send(Ok(batch));
-                        let _ = sender.send(Err(error));
+    ) -> Batches {
+        const DECODERS: usize = 2;
+        let from_seq = from_seq.max(1);
+        let start = match self.log.at_or_before(&chain::seq_key(from_seq)) {
+            Ok(Some((key, _))) => chunk_first(&key),
+            _ => from_seq,
+        };
+        let mut batches = Batches { outputs: Vec::new(), recycles: Vec::new(), next: 0, last: 0, done: false };
+        for decoder in 0..DECODERS {
+            let (sender, output) = std::sync::mpsc::sync_channel::<Result<Vec<Envelope>>>(4);
+            let (recycle, recycled) = std::sync::mpsc::channel::<Vec<Envelope>>();
+            batches.outputs.push(output);
+            batches.recycles.push(recycle);
+            scope.spawn(move || {
+                let chunks = self.log.range(Bound::Included(&chain::seq_key(start)), Bound::Unbounded);
+                for entry in chunks.skip(decoder).step_by(DECODERS) {
+                    let mut batch = recycled.try_recv().unwrap_or_default();
+                    batch.clear();
+                    let decoded = entry
+                        .and_then(|(key, value)| self.decode_chunk(chunk_first(&key), &value, from_seq, &mut batch));
+                    let failed = decoded.is_err();
+                    if sender.send(decoded.map(|()| batch)).is_err() || failed {
                         return;
                     }
                 }
-                if batch.len() == BATCH {
-                    let mut next = recycled.try_recv().unwrap_or_else(|_| Vec::with_capacity(BATCH));
-                    next.clear();
-                    if sender.send(Ok(std::mem::replace(&mut batch, next))).is_err() {
-                        return;
-                    }
+                drop(sender);
+                // Free what comes back until the folding side is done.
+                for used in recycled {
+                    drop(used);
                 }
+            });
+        }
+        batches
+    }
+
+    /// Decodes a chunk's events from `from_seq` on (for folding) into `batch`.
+    fn decode_chunk(&self, first: u64, value: &[u8], from_seq: u64, batch: &mut Vec<Envelope>) -> Result<()> {
+        let payload = chain::open_chunk(first, value)?;
+        if payload.is_empty() {
+            return Err(StoreError::Corrupt { seq: first, reason: "空的日志块".into() });
+        }
+        let mut rest = payload.as_slice();
+        let mut seq = first;
+        while !rest.is_empty() {
+            let record = chain::next_record(seq, &mut rest)?;
+            if seq >= from_seq {
+                batch.push(chain::decode_for_fold(seq, record)?);
             }
-            let _ = sender.send(Ok(batch));
-            drop(sender);
-            // Free what comes back until the folding side is done.
-            for used in recycled {
-                drop(used);
-            }
-        });
-        (batches, recycle)
+            seq += 1;
+        }
+        self.events_read.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        Ok(())
     }
 
     fn read_log(&self, from_seq: u64, hashes: bool) -> impl Iterator<Item = Result<Envelope>> + '_ {
@@ -804,6 +817,46 @@ fn bad_entry(stream: &Ulid) -> StoreError {
 fn stored_segment_size(path: &Path) -> Option<usize> {
     let conf = std::fs::read(path.join("conf")).ok()?;
     String::from_utf8_lossy(&conf).lines().find_map(|line| line.strip_prefix("segment_size: ")?.trim().parse().ok())
+}
+
+/// The log's events for folding, one batch per chunk, in order, from the threads decoding them (see
+/// [`Store::read_batches`]). A decoding error ends the batches.
+pub(crate) struct Batches {
+    outputs: Vec<std::sync::mpsc::Receiver<Result<Vec<Envelope>>>>,
+    recycles: Vec<std::sync::mpsc::Sender<Vec<Envelope>>>,
+    /// Which decoder's batch comes next, and which one's came last.
+    next: usize,
+    last: usize,
+    done: bool,
+}
+
+impl Iterator for Batches {
+    type Item = Result<Vec<Envelope>>;
+
+    fn next(&mut self) -> Option<Result<Vec<Envelope>>> {
+        if self.done {
+            return None;
+        }
+        match self.outputs[self.next].recv() {
+            Ok(batch) => {
+                self.done = batch.is_err();
+                self.last = self.next;
+                self.next = (self.next + 1) % self.outputs.len();
+                Some(batch)
+            }
+            Err(_) => {
+                self.done = true;
+                None
+            }
+        }
+    }
+}
+
+impl Batches {
+    /// Hands the last batch back to the thread that decoded it.
+    pub(crate) fn recycle(&self, batch: Vec<Envelope>) {
+        let _ = self.recycles[self.last].send(batch);
+    }
 }
 
 /// The sequence number a log chunk's key names (its first event).

@@ -168,11 +168,11 @@ impl Store {
         let mut entries: IdMap<StreamEntry> = IdMap::default();
         let mut seqs: IdMap<Vec<u64>> = IdMap::default();
         let mut events = 0;
-        // Reading and decoding run on a second thread while this one folds: each takes about half the time. Folded
-        // batches go back to the reading thread to be freed there.
+        // Reading and decoding run on two other threads while this one folds (see `read_batches`). Folded
+        // batches go back to the threads that decoded them, to be freed there.
         std::thread::scope(|scope| -> Result<()> {
-            let (batches, recycle) = self.read_batches(scope, 1);
-            for batch in batches {
+            let mut batches = self.read_batches(scope, 1);
+            while let Some(batch) = batches.next() {
                 let batch = batch?;
                 for envelope in &batch {
                     folded.apply(envelope);
@@ -180,7 +180,7 @@ impl Store {
                     seqs.entry(envelope.stream).or_default().push(envelope.seq);
                     events += 1;
                 }
-                let _ = recycle.send(batch);
+                batches.recycle(batch);
             }
             Ok(())
         })?;
