@@ -7,6 +7,7 @@ use duban_domain::Policy;
 use duban_report::{render_to, Builder, Format, Params};
 
 use super::{check_writable, refuse, Ctx};
+use crate::background::BackgroundFile;
 use crate::time::{china, parse_date, KnownAt};
 
 /// 生成年度跟踪报告：本年度答复中的承诺，加上往年结转、1 月 1 日仍未办结的承诺
@@ -103,11 +104,15 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
             within(envelope)
         })?;
     }
-    let mut report = builder.finish();
-    report.footer.head_hash = match report.footer.known_seq {
+    let head_hash = match builder.known_seq() {
         0 => duban_store::GENESIS.to_string(),
         seq => store.hash_at(seq)?.unwrap_or_default(),
     };
+    // The store is closed before the report is put together: sled keeps every node of the log it has read in its
+    // cache (about a hundred bytes an event), and nothing after this point needs it.
+    drop(store);
+    let mut report = builder.finish();
+    report.footer.head_hash = head_hash;
     if args.format.stamps_generation_time() {
         report.footer.generated_at = Some(ctx.now.with_timezone(&china()).format("%Y-%m-%d %H:%M:%S").to_string());
     }
@@ -116,9 +121,13 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
         Some(path) => {
             // Written beside the target and renamed: a failed run never leaves half a report under its name.
             let partial = path.with_extension(format!("{}.partial", args.format.extension()));
-            let mut file = std::io::BufWriter::new(std::fs::File::create(&partial)?);
-            render_to(&report, args.format, &mut file)?;
-            file.into_inner().map_err(|error| error.into_error())?.sync_all()?;
+            let mut file = BackgroundFile::new(std::fs::File::create(&partial)?);
+            let rendered = render_to(&report, args.format, &mut file);
+            let written = file.finish();
+            // The writing thread's error (a full disk) explains a rendering error that followed it.
+            let file = written?;
+            rendered?;
+            file.sync_all()?;
             std::fs::rename(&partial, path)?;
             if ctx.json {
                 return ctx.print_json(&serde_json::json!({

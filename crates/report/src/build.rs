@@ -222,6 +222,11 @@ impl<'p> Builder<'p> {
         ((signed_on.year() == params.year || carried_over) && in_filters).then_some(carried_over)
     }
 
+    /// The sequence number of the last event taken (the report's knowledge horizon).
+    pub fn known_seq(&self) -> u64 {
+        self.known_seq
+    }
+
     /// The report.
     pub fn finish(mut self) -> Report {
         self.replies.retain(|_, reply| reply.registered.is_some());
