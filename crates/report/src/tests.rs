@@ -435,7 +435,7 @@ fn the_workbook_reads_back_with_real_numbers_and_dates() {
     }
     // C2's progress and closure, one line each, after the promise itself.
     let c2 = (1..details.height()).find(|row| details.get((*row, 0)) == Some(&Data::String(f.c2.to_string())));
-    let timeline = details.get((c2.expect("C2 listed") as usize, 13)).cloned();
+    let timeline = details.get((c2.expect("C2 listed"), 13)).cloned();
     assert_eq!(
         timeline,
         Some(Data::String(
