@@ -42,9 +42,9 @@ pub struct Args {
     pub stall_days: u32,
 }
 
-/// Up to this many streams wanted again are read one by one (a fraction of a millisecond each); more, and the log is
-/// read again.
-const STREAMS_READ_ONE_BY_ONE: usize = 2_000;
+/// Up to this many streams wanted again are read from the chunks that hold their events (each chunk opened once);
+/// more, and the log is read again.
+const STREAMS_READ_APART: usize = 2_000;
 
 fn parse_format(text: &str) -> Result<Format, String> {
     Format::parse(text).ok_or_else(|| format!("格式“{text}”无效：可选 md、html、xlsx、csv、json"))
@@ -85,15 +85,13 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
         }
         within(envelope)
     })?;
-    // Rarely, commitments whose facts were let go turn out to be in scope: a few are read stream by stream, many in
-    // a second reading of the log.
+    // Rarely, commitments whose facts were let go turn out to be in scope: the events of a few are read from the
+    // chunks that hold them, of many in a second reading of the log.
     let wanted = builder.wanted_again();
-    if wanted.len() <= STREAMS_READ_ONE_BY_ONE {
-        for id in &wanted {
-            for envelope in store.read_stream(id)? {
-                if within(&envelope) && known.admits(&envelope) {
-                    builder.feed_again(&envelope);
-                }
+    if wanted.len() <= STREAMS_READ_APART {
+        for envelope in store.read_streams_for_fold(&wanted)? {
+            if within(&envelope) && known.admits(&envelope) {
+                builder.feed_again(&envelope);
             }
         }
     } else {

@@ -403,6 +403,40 @@ impl Store {
         Ok(events)
     }
 
+    /// The events of several streams in log order, read for folding (no `prev_hash` or `hash`): each chunk that
+    /// holds any of them is opened once, however many of the streams it holds.
+    pub fn read_streams_for_fold(&self, streams: &[Ulid]) -> Result<Vec<Envelope>> {
+        let mut seqs = Vec::new();
+        for stream in streams {
+            seqs.extend(self.seqs(stream)?);
+        }
+        seqs.sort_unstable();
+        let mut events = Vec::with_capacity(seqs.len());
+        // The chunk being read: its first seq and its records' places in its payload.
+        let (mut first, mut payload, mut records) = (0u64, Vec::new(), Vec::<std::ops::Range<usize>>::new());
+        for seq in seqs {
+            if !(first..first + records.len() as u64).contains(&seq) {
+                let Some((at, opened)) = self.chunk_holding(seq)? else {
+                    return Err(StoreError::Corrupt { seq, reason: "日志中没有这条事件".into() });
+                };
+                (first, payload) = (at, opened);
+                records.clear();
+                let mut rest = payload.as_slice();
+                while !rest.is_empty() {
+                    let record = chain::next_record(first + records.len() as u64, &mut rest)?;
+                    let end = payload.len() - rest.len();
+                    records.push(end - record.len()..end);
+                }
+            }
+            let Some(range) = usize::try_from(seq - first).ok().and_then(|index| records.get(index)) else {
+                return Err(StoreError::Corrupt { seq, reason: "日志中没有这条事件".into() });
+            };
+            self.events_read.fetch_add(1, Ordering::Relaxed);
+            events.push(chain::decode_for_fold(seq, &payload[range.clone()])?);
+        }
+        Ok(events)
+    }
+
     /// The chunk holding `seq`: its first seq and its payload.
     fn chunk_holding(&self, seq: u64) -> Result<Option<(u64, Vec<u8>)>> {
         let Some((key, value)) = self.log.at_or_before(&chain::seq_key(seq))? else {

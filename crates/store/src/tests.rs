@@ -189,7 +189,7 @@ fn events_are_read_from_anywhere_inside_a_chunk() {
 
 #[test]
 fn a_large_append_is_split_into_chunks_that_read_back_in_order() {
-    let (_dir, store, _, commitment) = seeded();
+    let (_dir, store, reply, commitment) = seeded();
     let long = "推进".repeat(500); // 3 KB per event
     let count = chain::CHUNK_BYTES * 5 / 2 / 3000; // two and a half chunks' worth
     let events: Vec<NewEvent> = (0..count).map(|_| new_event(commitment, day("2025-08-01"), progress(&long))).collect();
@@ -216,6 +216,14 @@ fn a_large_append_is_split_into_chunks_that_read_back_in_order() {
             .unwrap();
         assert_eq!(seen, (from..=total).collect::<Vec<_>>(), "from {from}");
     }
+    // Several streams' events read from the chunks that hold them: in log order, as each stream reads alone.
+    let both = store.read_streams_for_fold(&[commitment, reply]).unwrap();
+    assert_eq!(both.iter().map(|e| e.seq).collect::<Vec<_>>(), (1..=total).collect::<Vec<_>>());
+    let alone = store.read_stream(&commitment).unwrap();
+    let folded: Vec<&Envelope> = both.iter().filter(|e| e.stream == commitment).collect();
+    assert_eq!(folded.len(), alone.len());
+    assert!(folded.iter().zip(&alone).all(|(a, b)| a.event == b.event && a.seq == b.seq && a.hash.is_empty()));
+    assert!(store.read_streams_for_fold(&[Ulid::new()]).unwrap().is_empty(), "an unknown stream has no events");
     let mut seen = 0;
     store
         .scan_log(1, |envelope| {
