@@ -1,6 +1,7 @@
 //! Building the report model: a pure function of the log (already cut to what was known) and the parameters.
 //! Every collection is ordered explicitly, so the same log and parameters always give the same report.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{Datelike, NaiveDate};
@@ -311,15 +312,20 @@ fn report(
         .collect();
 
     let overview = overview(&items, &new_replies, as_of);
-    let by_organ = group(&items, as_of, |item| item.state.owner.clone());
-    let by_session = group(&items, as_of, |item| {
-        let proposal = item.reply.proposal();
-        let assembly = proposal.and_then(|p| p.assembly.clone()).unwrap_or_else(|| "未注明".into());
-        let session = proposal.and_then(|p| p.session.clone()).unwrap_or_default();
-        format!("{assembly} {session}").trim().to_string()
-    });
+    let by_organ = group(&items, as_of, |item| Cow::Borrowed(item.state.owner.as_str()));
+    // Named once per reply: its commitments share it.
+    let mut sessions: HashMap<Option<Ulid>, String> = HashMap::new();
+    for item in &items {
+        sessions.entry(item.reply.id).or_insert_with(|| {
+            let proposal = item.reply.proposal();
+            let assembly = proposal.and_then(|p| p.assembly.as_deref()).unwrap_or("未注明");
+            let session = proposal.and_then(|p| p.session.as_deref()).unwrap_or_default();
+            format!("{assembly} {session}").trim().to_string()
+        });
+    }
+    let by_session = group(&items, as_of, |item| Cow::Borrowed(sessions[&item.reply.id].as_str()));
     let by_kind = group(&items, as_of, |item| {
-        item.reply.proposal().and_then(|p| p.kind).map_or("未注明".to_string(), |kind| kind.label().to_string())
+        Cow::Borrowed(item.reply.proposal().and_then(|p| p.kind).map_or("未注明", |kind| kind.label()))
     });
     let attention = attention(&items, as_of);
     let audit = items.iter_mut().flat_map(|item| std::mem::take(&mut item.hints)).collect();
@@ -445,8 +451,8 @@ fn silently_deferred(state: &CommitmentState, status: Status, facts: &[FactView]
         })
 }
 
-fn group(items: &[Item], as_of: NaiveDate, key: impl Fn(&Item) -> String) -> Vec<GroupRow> {
-    let mut groups: BTreeMap<String, Vec<&Item>> = BTreeMap::new();
+fn group<'a>(items: &'a [Item], as_of: NaiveDate, key: impl Fn(&'a Item) -> Cow<'a, str>) -> Vec<GroupRow> {
+    let mut groups: BTreeMap<Cow<str>, Vec<&Item>> = BTreeMap::new();
     for item in items {
         groups.entry(key(item)).or_default().push(item);
     }
@@ -458,7 +464,7 @@ fn group(items: &[Item], as_of: NaiveDate, key: impl Fn(&Item) -> String) -> Vec
             let fulfilled_due =
                 members.iter().filter(|item| is_due(item, as_of) && item.status == Status::Fulfilled).count();
             GroupRow {
-                group,
+                group: group.into_owned(),
                 made: members.len(),
                 fulfilled: count(&[Status::Fulfilled]),
                 partially_fulfilled: count(&[Status::PartiallyFulfilled]),
