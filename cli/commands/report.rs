@@ -78,13 +78,17 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
     // The log streams through the report (read and decoded on two other threads): only folded states and, compactly,
     // the facts of commitments that may be in scope are kept, never the whole log.
     let within = |envelope: &duban_domain::Envelope| known.known_seq.is_none_or(|seq| envelope.seq <= seq);
+    // Shows `take` the events known at the horizon, in log order.
+    let known_events = |take: &mut dyn FnMut(&duban_domain::Envelope)| {
+        store.scan_log(1, |envelope| {
+            if within(envelope) && known.admits(envelope) {
+                take(envelope);
+            }
+            within(envelope)
+        })
+    };
     let mut builder = Builder::new(&params);
-    store.scan_log(1, |envelope| {
-        if within(envelope) && known.admits(envelope) {
-            builder.feed(envelope);
-        }
-        within(envelope)
-    })?;
+    known_events(&mut |envelope| builder.feed(envelope))?;
     // Rarely, commitments whose facts were let go turn out to be in scope: the events of a few are read from the
     // chunks that hold them, of many in a second reading of the log.
     let wanted = builder.wanted_again();
@@ -95,12 +99,7 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
             }
         }
     } else {
-        store.scan_log(1, |envelope| {
-            if within(envelope) && known.admits(envelope) {
-                builder.feed_again(envelope);
-            }
-            within(envelope)
-        })?;
+        known_events(&mut |envelope| builder.feed_again(envelope))?;
     }
     let head_hash = match builder.known_seq() {
         0 => duban_store::GENESIS.to_string(),

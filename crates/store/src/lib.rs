@@ -125,8 +125,9 @@ const CACHE_BYTES: u64 = 32 * 1024 * 1024;
 /// sled's segment size for new stores. sled writes a value of more than a quarter of a segment to a file of its own
 /// (a blob) instead of into its segments. With sled's default of 512 KiB, log chunks (about 110 KiB compressed)
 /// went into the segments first and were copied out to blobs when their node was rewritten, leaving their bytes
-/// behind as garbage; at 256 KiB they go straight to blobs, while families' nodes stay in the segments. A bulk load
-/// of a million events takes 15% less disk. Stores keep the size they were created with (sled refuses another).
+/// behind as garbage; at 256 KiB they go straight to blobs, while families' nodes stay in the segments (a bulk load
+/// of a million events: 310 → 284 bytes per event). Stores keep the size they were created with (sled refuses
+/// another).
 const SEGMENT_BYTES: usize = 256 * 1024;
 
 /// How long opening waits for a store another handle is letting go of.
@@ -411,28 +412,11 @@ impl Store {
             seqs.extend(self.seqs(stream)?);
         }
         seqs.sort_unstable();
+        let mut reader = ChunkReader::default();
         let mut events = Vec::with_capacity(seqs.len());
-        // The chunk being read: its first seq and its records' places in its payload.
-        let (mut first, mut payload, mut records) = (0u64, Vec::new(), Vec::<std::ops::Range<usize>>::new());
         for seq in seqs {
-            if !(first..first + records.len() as u64).contains(&seq) {
-                let Some((at, opened)) = self.chunk_holding(seq)? else {
-                    return Err(StoreError::Corrupt { seq, reason: "日志中没有这条事件".into() });
-                };
-                (first, payload) = (at, opened);
-                records.clear();
-                let mut rest = payload.as_slice();
-                while !rest.is_empty() {
-                    let record = chain::next_record(first + records.len() as u64, &mut rest)?;
-                    let end = payload.len() - rest.len();
-                    records.push(end - record.len()..end);
-                }
-            }
-            let Some(range) = usize::try_from(seq - first).ok().and_then(|index| records.get(index)) else {
-                return Err(StoreError::Corrupt { seq, reason: "日志中没有这条事件".into() });
-            };
-            self.events_read.fetch_add(1, Ordering::Relaxed);
-            events.push(chain::decode_for_fold(seq, &payload[range.clone()])?);
+            let envelope = reader.envelope_for_fold(self, seq)?;
+            events.push(envelope.ok_or_else(|| StoreError::Corrupt { seq, reason: "日志中没有这条事件".into() })?);
         }
         Ok(events)
     }
@@ -771,7 +755,8 @@ struct ChunkReader {
 }
 
 impl ChunkReader {
-    fn envelope(&mut self, store: &Store, seq: u64) -> Result<Option<Envelope>> {
+    /// Opens the chunk holding `seq` unless it is the one held; the index of `seq`'s record in it.
+    fn hold(&mut self, store: &Store, seq: u64) -> Result<Option<usize>> {
         if !(self.first..self.first + self.records.len() as u64).contains(&seq) {
             let Some((first, payload)) = store.chunk_holding(seq)? else { return Ok(None) };
             let mut records = Vec::new();
@@ -783,10 +768,15 @@ impl ChunkReader {
             }
             (self.first, self.payload, self.records) = (first, payload, records);
         }
-        let Some(index) = usize::try_from(seq - self.first).ok().filter(|&index| index < self.records.len()) else {
-            return Ok(None);
-        };
-        let record = |index: usize| &self.payload[self.records[index].clone()];
+        Ok(usize::try_from(seq - self.first).ok().filter(|&index| index < self.records.len()))
+    }
+
+    fn record(&self, index: usize) -> &[u8] {
+        &self.payload[self.records[index].clone()]
+    }
+
+    fn envelope(&mut self, store: &Store, seq: u64) -> Result<Option<Envelope>> {
+        let Some(index) = self.hold(store, seq)? else { return Ok(None) };
         let prev = match index {
             0 if seq == 1 => [0; 32],
             0 => chain::stored_hash(
@@ -796,9 +786,16 @@ impl ChunkReader {
                         seq: seq - 1, reason: "日志中没有这条事件".into()
                     })?,
             ),
-            _ => chain::stored_hash(record(index - 1)),
+            _ => chain::stored_hash(self.record(index - 1)),
         };
-        store.decode_counted(seq, &prev, record(index)).map(Some)
+        store.decode_counted(seq, &prev, self.record(index)).map(Some)
+    }
+
+    /// Event `seq` for folding (no `prev_hash` or `hash`).
+    fn envelope_for_fold(&mut self, store: &Store, seq: u64) -> Result<Option<Envelope>> {
+        let Some(index) = self.hold(store, seq)? else { return Ok(None) };
+        store.events_read.fetch_add(1, Ordering::Relaxed);
+        chain::decode_for_fold(seq, self.record(index)).map(Some)
     }
 }
 
