@@ -191,6 +191,31 @@ impl Details {
         self.rows.iter().map(|row| self.detail(row))
     }
 
+    /// The details in order, built on a second thread while `consume` takes them on this one: renderers spend about
+    /// as long writing a detail out as building it.
+    pub fn prefetched<R>(&self, consume: impl FnOnce(&mut dyn Iterator<Item = Detail<'_>>) -> R) -> R {
+        const BATCH: usize = 256;
+        std::thread::scope(|scope| {
+            let (sender, batches) = std::sync::mpsc::sync_channel::<Vec<Detail>>(4);
+            scope.spawn(move || {
+                let mut batch = Vec::with_capacity(BATCH);
+                for detail in self.iter() {
+                    batch.push(detail);
+                    if batch.len() == BATCH
+                        && sender.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH))).is_err()
+                    {
+                        return; // the consumer stopped early
+                    }
+                }
+                let _ = sender.send(batch);
+            });
+            let result = consume(&mut batches.iter().flatten());
+            // Dropping the receiver stops the builder if `consume` stopped early.
+            drop(batches);
+            result
+        })
+    }
+
     fn detail<'a>(&'a self, row: &'a Row) -> Detail<'a> {
         let tracked = self.commitments.get(&row.id).unwrap_or(&EMPTY);
         let state = &tracked.state;
@@ -251,7 +276,7 @@ impl PartialEq for Details {
 
 impl Serialize for Details {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(self.iter())
+        self.prefetched(|details| serializer.collect_seq(details))
     }
 }
 

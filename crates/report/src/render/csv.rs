@@ -27,33 +27,36 @@ pub fn render(report: &Report, out: &mut dyn std::io::Write) -> Result<(), Rende
                 "往年结转",
             ])
             .map_err(error)?;
-        for d in report.details.iter() {
-            let date = |date: Option<chrono::NaiveDate>| date.map(|d| d.to_string()).unwrap_or_default();
-            let section = match d.section {
-                "next_steps" => "下一步工作",
-                "body" => "正文",
-                _ => "",
-            };
-            writer
-                .write_record([
-                    d.id.as_str(),
-                    d.doc_no,
-                    d.organ,
-                    &d.proposal,
-                    d.text,
-                    section,
-                    d.owner,
-                    d.status_label,
-                    d.status,
-                    &date(d.made_on),
-                    &date(d.due),
-                    &date(d.last_progress_on),
-                    &date(d.closed_on),
-                    &d.due_changes.len().to_string(),
-                    if d.carried_over { "是" } else { "否" },
-                ])
-                .map_err(error)?;
-        }
+        report.details.prefetched(|details| -> Result<(), RenderError> {
+            for d in details {
+                let date = |date: Option<chrono::NaiveDate>| date.map(|d| d.to_string()).unwrap_or_default();
+                let section = match d.section {
+                    "next_steps" => "下一步工作",
+                    "body" => "正文",
+                    _ => "",
+                };
+                writer
+                    .write_record([
+                        d.id.as_str(),
+                        d.doc_no,
+                        d.organ,
+                        &d.proposal,
+                        d.text,
+                        section,
+                        d.owner,
+                        d.status_label,
+                        d.status,
+                        &date(d.made_on),
+                        &date(d.due),
+                        &date(d.last_progress_on),
+                        &date(d.closed_on),
+                        &d.due_changes.len().to_string(),
+                        if d.carried_over { "是" } else { "否" },
+                    ])
+                    .map_err(error)?;
+            }
+            Ok(())
+        })?;
         writer.flush()?;
     }
     Ok(())

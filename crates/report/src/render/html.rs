@@ -194,7 +194,8 @@ pub fn render(report: &Report, writer: &mut dyn std::io::Write) -> std::io::Resu
     }
 
     out.push_str("<h2>五、承诺事项明细</h2>");
-    for (index, d) in report.details.iter().enumerate() {
+    report.details.prefetched(|details| {
+        for (index, d) in details.enumerate() {
         let carried = if d.carried_over { "（往年结转）" } else { "" };
         let _ = write!(
             out,
@@ -240,6 +241,7 @@ pub fn render(report: &Report, writer: &mut dyn std::io::Write) -> std::io::Resu
         }
         out.push_str("</tbody></table></div>");
     }
+    });
 
     out.push_str("<h2>六、审计提示</h2>");
     if report.audit.is_empty() {

@@ -126,42 +126,49 @@ pub fn render(report: &Report, writer: &mut dyn std::io::Write) -> std::io::Resu
     }
 
     let _ = writeln!(out, "\n## 五、承诺事项明细\n");
-    for (index, d) in report.details.iter().enumerate() {
-        let _ = writeln!(out, "### {}. {}\n", index + 1, cell(d.text));
-        let carried = if d.carried_over { "（往年结转）" } else { "" };
-        let _ = writeln!(out, "- 编号：{}{carried}", d.id);
-        let proposal = if d.proposal.is_empty() { String::new() } else { format!("（{}）", d.proposal) };
-        let _ = writeln!(out, "- 来源：{} {}{proposal}", d.organ, d.doc_no);
-        let _ = writeln!(out, "- 责任单位：{}；状态：{}", d.owner, d.status_label);
-        let _ = writeln!(
-            out,
-            "- 作出：{}；期限：{}；办结：{}",
-            date_or_dash(d.made_on),
-            date_or_dash(d.due),
-            date_or_dash(d.closed_on)
-        );
-        for change in &d.due_changes {
-            let reason = change.reason.map_or(String::new(), |r| format!("，理由：{r}"));
-            let _ =
-                writeln!(out, "- 期限变更：{} 由 {} 改为 {}{reason}", change.on, date_or_dash(change.from), change.to);
-        }
-        let _ = writeln!(out);
-        header(out, &["日期", "事件", "内容", "佐证", "记录人", "日志"]);
-        for t in &d.timeline {
-            row(
+    report.details.prefetched(|details| {
+        for (index, d) in details.enumerate() {
+            let _ = writeln!(out, "### {}. {}\n", index + 1, cell(d.text));
+            let carried = if d.carried_over { "（往年结转）" } else { "" };
+            let _ = writeln!(out, "- 编号：{}{carried}", d.id);
+            let proposal = if d.proposal.is_empty() { String::new() } else { format!("（{}）", d.proposal) };
+            let _ = writeln!(out, "- 来源：{} {}{proposal}", d.organ, d.doc_no);
+            let _ = writeln!(out, "- 责任单位：{}；状态：{}", d.owner, d.status_label);
+            let _ = writeln!(
                 out,
-                &[
-                    t.date.to_string(),
-                    t.label.to_string(),
-                    cell(t.summary),
-                    cell(&t.evidence.join("、")),
-                    cell(t.actor),
-                    format!("#{}", t.seq),
-                ],
+                "- 作出：{}；期限：{}；办结：{}",
+                date_or_dash(d.made_on),
+                date_or_dash(d.due),
+                date_or_dash(d.closed_on)
             );
+            for change in &d.due_changes {
+                let reason = change.reason.map_or(String::new(), |r| format!("，理由：{r}"));
+                let _ = writeln!(
+                    out,
+                    "- 期限变更：{} 由 {} 改为 {}{reason}",
+                    change.on,
+                    date_or_dash(change.from),
+                    change.to
+                );
+            }
+            let _ = writeln!(out);
+            header(out, &["日期", "事件", "内容", "佐证", "记录人", "日志"]);
+            for t in &d.timeline {
+                row(
+                    out,
+                    &[
+                        t.date.to_string(),
+                        t.label.to_string(),
+                        cell(t.summary),
+                        cell(&t.evidence.join("、")),
+                        cell(t.actor),
+                        format!("#{}", t.seq),
+                    ],
+                );
+            }
+            let _ = writeln!(out);
         }
-        let _ = writeln!(out);
-    }
+    });
 
     let _ = writeln!(out, "## 六、审计提示\n");
     if report.audit.is_empty() {
