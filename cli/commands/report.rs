@@ -28,7 +28,7 @@ pub struct Args {
     /// 只统计答复此会议的（如 区政协、市人大）
     #[arg(long, value_name = "ASSEMBLY")]
     pub assembly: Option<String>,
-    /// 格式：md、html、xlsx、csv、json
+    /// 格式：md、html、xlsx、csv、json（报告模型，紧凑的一行 JSON）
     #[arg(long, value_name = "FORMAT", default_value = "md", value_parser = parse_format)]
     pub format: Format,
     /// 输出文件（md、csv、json 默认输出到屏幕；xlsx 必须指定）
