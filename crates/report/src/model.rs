@@ -194,13 +194,22 @@ impl Details {
     /// The details in order, built on a second thread while `consume` takes them on this one: renderers spend about
     /// as long writing a detail out as building it.
     pub fn prefetched<R>(&self, consume: impl FnOnce(&mut dyn Iterator<Item = Detail<'_>>) -> R) -> R {
+        self.prefetched_as(|detail| detail, consume)
+    }
+
+    /// As [`Details::prefetched`], with `prepare` also run on the second thread for each detail.
+    pub fn prefetched_as<'a, T: Send, R>(
+        &'a self,
+        prepare: impl Fn(Detail<'a>) -> T + Send,
+        consume: impl FnOnce(&mut dyn Iterator<Item = T>) -> R,
+    ) -> R {
         const BATCH: usize = 256;
         std::thread::scope(|scope| {
-            let (sender, batches) = std::sync::mpsc::sync_channel::<Vec<Detail>>(4);
+            let (sender, batches) = std::sync::mpsc::sync_channel::<Vec<T>>(4);
             scope.spawn(move || {
                 let mut batch = Vec::with_capacity(BATCH);
                 for detail in self.iter() {
-                    batch.push(detail);
+                    batch.push(prepare(detail));
                     if batch.len() == BATCH
                         && sender.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH))).is_err()
                     {

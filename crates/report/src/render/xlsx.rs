@@ -9,9 +9,6 @@ use std::fmt::Write;
 use super::RenderError;
 use crate::model::{Detail, GroupRow, Report};
 
-/// Detail rows handed from the thread that puts them together to the one that writes them.
-const ROWS_PER_BATCH: usize = 256;
-
 struct Styles {
     header: Format,
     date: Format,
@@ -188,26 +185,17 @@ fn details(workbook: &mut Workbook, report: &Report, styles: &Styles) -> Result<
     column_formats(sheet, &[7, 8, 9, 10], &[4, 13], styles)?;
     // The rows are put together on a second thread (each detail and its timeline's text) while this one writes
     // the cells: a hundred thousand rows take about a second either way.
-    std::thread::scope(|scope| {
-        let (sender, batches) = std::sync::mpsc::sync_channel::<Vec<(Detail, String)>>(4);
-        scope.spawn(move || {
-            let mut batch = Vec::with_capacity(ROWS_PER_BATCH);
-            for d in report.details.iter() {
-                let mut timeline = String::new();
-                for (index, t) in d.timeline.iter().skip(1).enumerate() {
-                    let separator = if index == 0 { "" } else { "\n" };
-                    let _ = write!(timeline, "{separator}{} {}：{}", t.date, t.label, t.summary);
-                }
-                batch.push((d, timeline));
-                if batch.len() == ROWS_PER_BATCH && sender.send(std::mem::take(&mut batch)).is_err() {
-                    return; // the writing side stopped on an error
-                }
-            }
-            let _ = sender.send(batch);
-        });
-        let mut row = 0;
-        for (d, timeline) in batches.iter().flatten() {
-            row += 1;
+    fn with_timeline(d: Detail) -> (Detail, String) {
+        let mut timeline = String::new();
+        for (index, t) in d.timeline.iter().skip(1).enumerate() {
+            let separator = if index == 0 { "" } else { "\n" };
+            let _ = write!(timeline, "{separator}{} {}：{}", t.date, t.label, t.summary);
+        }
+        (d, timeline)
+    }
+    report.details.prefetched_as(with_timeline, |rows| {
+        for (index, (d, timeline)) in rows.enumerate() {
+            let row = index as u32 + 1;
             sheet.write_string(row, 0, &d.id)?;
             sheet.write_string(row, 1, d.doc_no)?;
             sheet.write_string(row, 2, d.organ)?;
