@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use duban_domain::{CommitmentState, Envelope, NewEvent, ReplyState, StreamKind};
-use duban_store::{encode_stored, Store};
+use duban_store::{encode_full, Store};
 use rusqlite::{params, Connection, OptionalExtension};
 use ulid::Ulid;
 
@@ -161,7 +161,7 @@ pub fn sqlite(dir: &Path, batches: &[Batch], events: usize) -> Figures {
                     seq += 1;
                     let version = expected + offset as u32 + 1;
                     let mut envelope = new.clone().sealed(seq, version, previous_hash.clone(), String::new());
-                    let (bytes, hash) = encode_stored(&envelope);
+                    let (bytes, hash) = encode_full(&envelope);
                     envelope.hash = hash;
                     previous_hash = envelope.hash.clone();
                     insert.execute(params![seq as i64, key, version, bytes]).unwrap();
@@ -249,7 +249,7 @@ pub fn sqlite_single(dir: &Path, picks: &[(Ulid, u32)]) -> Latency {
         .query_row("SELECT seq, body FROM events ORDER BY seq DESC LIMIT 1", [], |row| {
             let seq: i64 = row.get(0)?;
             let body: Vec<u8> = row.get(1)?;
-            Ok((seq as u64, duban_store::decode_stored(seq as u64, &[0; 32], &body).unwrap().hash))
+            Ok((seq as u64, duban_store::decode_full(seq as u64, &[0; 32], &body).unwrap().hash))
         })
         .unwrap();
     let mut samples = Vec::with_capacity(picks.len());
@@ -265,7 +265,7 @@ pub fn sqlite_single(dir: &Path, picks: &[(Ulid, u32)]) -> Latency {
         let mut state: CommitmentState = postcard::from_bytes(&stored).unwrap();
         seq += 1;
         let mut envelope = progress(*stream, number).sealed(seq, version + 1, previous.clone(), String::new());
-        let (bytes, hash) = encode_stored(&envelope);
+        let (bytes, hash) = encode_full(&envelope);
         envelope.hash = hash;
         previous = envelope.hash.clone();
         tx.execute(

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use chrono::NaiveDate;
 use duban_domain::{status, CommitmentState, Envelope, Folded, Horizon, Policy, ReplyState, Status};
-use duban_store::{decode_for_fold, decode_stored, stored_hash};
+use duban_store::{decode_full, decode_full_for_fold, full_hash};
 use rusqlite::{params, Connection, OpenFlags};
 use ulid::Ulid;
 
@@ -87,8 +87,8 @@ fn show(db: &Connection, id: &str, out: &mut impl Write) {
         .unwrap()
         .map(|row| {
             let (seq, body) = row.unwrap();
-            let envelope = decode_for_fold(seq as u64, &body).unwrap();
-            serde_json::json!({ "seq": seq, "hash": hex(&stored_hash(&body)), "event": envelope.event })
+            let envelope = decode_full_for_fold(seq as u64, &body).unwrap();
+            serde_json::json!({ "seq": seq, "hash": hex(&full_hash(&body)), "event": envelope.event })
         })
         .collect();
     serde_json::to_writer_pretty(&mut *out, &serde_json::json!({ "state": state, "events": events })).unwrap();
@@ -105,7 +105,7 @@ fn for_each_event(db: &Connection, mut each: impl FnMut(duban_domain::Envelope))
     while let Some(row) = rows.next().unwrap() {
         let seq: i64 = row.get(0).unwrap();
         let body = row.get_ref(1).unwrap().as_blob().unwrap();
-        each(decode_for_fold(seq as u64, body).unwrap());
+        each(decode_full_for_fold(seq as u64, body).unwrap());
     }
 }
 
@@ -143,8 +143,8 @@ fn report(db: &Connection, year: i32, out: &mut impl Write) {
         while let Some(row) = rows.next().unwrap() {
             let seq: i64 = row.get(0).unwrap();
             let body = row.get_ref(1).unwrap().as_blob().unwrap();
-            feed(decode_stored(seq as u64, &previous, body).unwrap());
-            previous = stored_hash(body);
+            feed(decode_full(seq as u64, &previous, body).unwrap());
+            previous = full_hash(body);
         }
     };
     let params = duban_report::Params {

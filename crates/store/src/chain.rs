@@ -6,12 +6,20 @@
 //! because the body is a deterministic function of the envelope's fields. This definition is fixed: report footers
 //! and old exports cite these hashes.
 //!
-//! A stored event (a *record*) is `hash (32 bytes) ‖ tail`, where `tail` is the body without `seq` and `prev_hash`,
-//! which follow from where the record sits. `verify` splices them back in (`seq` before the tail, `prev_hash` before
-//! the event) and hashes the stored bytes as they are, without re-encoding.
+//! An event's *tail* is its body without `seq` and `prev_hash`, which follow from where it sits. Hashing splices them
+//! back in (`seq` before the tail, `prev_hash` before the event) and hashes the stored bytes as they are, without
+//! re-encoding.
 //!
-//! Records are kept in chunks: consecutive records, each framed by its length (a LEB128 varint), compressed with
-//! LZ4 when that saves space. A chunk is one sled value, keyed by the sequence number of its first record.
+//! The store keeps the chain whole at the start of every chunk and, per event, only the first [`CHECK_BYTES`] of
+//! its hash (layout 3): a stored *record* is `check ‖ tail`. Records are kept in chunks: the *anchor* (the full hash
+//! before the chunk's first record), then consecutive records, each framed by its length (a LEB128 varint); the
+//! whole compressed with LZ4 when that saves space. A chunk is one sled value, keyed by the sequence number of its
+//! first record. A reader that needs an event's hash chains from its chunk's anchor; `verify` chains from genesis,
+//! checks every record's check and every chunk's anchor, and names the first record that does not hold. Full
+//! 32-byte hashes per record were a third of the compressed log.
+//!
+//! The *full* form of a record, `hash (32 bytes) ‖ tail`, is what a store keeping one row per event holds (the
+//! benchmark's SQLite baseline): [`encode`], [`decode`], [`decode_for_fold`], [`full_hash`].
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use duban_domain::{Envelope, Event, SCHEMA_VERSION};
@@ -29,6 +37,14 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 /// leaves almost no garbage in sled's segments, which sled rewrites in full at every open. (LZ4 looks back 64 KiB,
 /// so larger chunks compress no better; they are about where the data lives.)
 pub const CHUNK_BYTES: usize = 256 * 1024;
+
+/// Bytes of an event's hash kept with its stored record: enough for `verify` to name the record that was altered
+/// (a random change passes unnoticed there once in four billion times, and then fails at the next chunk's anchor or
+/// the head, which are whole).
+pub const CHECK_BYTES: usize = 4;
+
+/// Bytes of a chunk's anchor: the full hash before its first record.
+pub const ANCHOR_BYTES: usize = 32;
 
 /// The envelope's stored fields, in order; dates as numbers.
 #[derive(Serialize, Deserialize)]
@@ -126,8 +142,19 @@ pub fn hash_of(envelope: &Envelope) -> String {
     hex(&chain_hash(envelope.seq, &prev_of(envelope), &tail_bytes(envelope)))
 }
 
-/// The record of an envelope (its hash, then its tail), and that hash in hex. The envelope's own `hash` field is not
-/// read: sealing computes it.
+/// The stored record of an envelope (the first [`CHECK_BYTES`] of its hash, then its tail), and its full hash. The
+/// envelope's own `hash` field is not read: sealing computes it.
+pub fn seal(envelope: &Envelope) -> (Vec<u8>, [u8; 32]) {
+    let tail = tail_bytes(envelope);
+    let hash = chain_hash(envelope.seq, &prev_of(envelope), &tail);
+    let mut bytes = Vec::with_capacity(CHECK_BYTES + tail.len());
+    bytes.extend_from_slice(&hash[..CHECK_BYTES]);
+    bytes.extend_from_slice(&tail);
+    (bytes, hash)
+}
+
+/// The full record of an envelope (its hash, then its tail), and that hash in hex. The envelope's own `hash` field
+/// is not read: sealing computes it.
 pub fn encode(envelope: &Envelope) -> (Vec<u8>, String) {
     let tail = tail_bytes(envelope);
     let hash = chain_hash(envelope.seq, &prev_of(envelope), &tail);
@@ -141,10 +168,28 @@ fn corrupt(seq: u64, reason: impl Into<String>) -> StoreError {
     StoreError::Corrupt { seq, reason: reason.into() }
 }
 
-/// Splits a record into its stored hash and its tail.
-pub fn split(seq: u64, bytes: &[u8]) -> Result<(&[u8; 32], &[u8])> {
+/// Splits a full record into its hash and its tail.
+fn split(seq: u64, bytes: &[u8]) -> Result<(&[u8; 32], &[u8])> {
     let (hash, tail) = bytes.split_first_chunk::<32>().ok_or_else(|| corrupt(seq, "记录过短"))?;
     Ok((hash, tail))
+}
+
+/// Splits a stored record into its check and its tail.
+fn split_stored(seq: u64, bytes: &[u8]) -> Result<(&[u8; CHECK_BYTES], &[u8])> {
+    bytes.split_first_chunk::<CHECK_BYTES>().ok_or_else(|| corrupt(seq, "记录过短"))
+}
+
+/// The full hash of the stored record of event `seq` following `prev`, if its check agrees; `None` if it does not
+/// (the record, or one before it, was altered), and an error if the record is too short to hold a check.
+pub fn rehash(seq: u64, prev: &[u8; 32], record: &[u8]) -> Result<Option<[u8; 32]>> {
+    let (check, tail) = split_stored(seq, record)?;
+    let hash = chain_hash(seq, prev, tail);
+    Ok((hash[..CHECK_BYTES] == check[..]).then_some(hash))
+}
+
+/// As [`rehash`], with a disagreeing check an error: for readers, which trust nothing they cannot chain.
+pub fn chained(seq: u64, prev: &[u8; 32], record: &[u8]) -> Result<[u8; 32]> {
+    rehash(seq, prev, record)?.ok_or_else(|| corrupt(seq, "内容与其哈希不符（可运行 duban verify 查看）"))
 }
 
 /// Reads the head fields of a tail without decoding its event.
@@ -156,18 +201,29 @@ pub fn head(seq: u64, tail: &[u8]) -> Result<Head<'_>> {
     Ok(head)
 }
 
-/// Reads a record back into an envelope, given its position and the hash before it.
+/// Reads a full record back into an envelope, given its position and the hash before it.
 pub fn decode(seq: u64, prev: &[u8; 32], bytes: &[u8]) -> Result<Envelope> {
-    decode_with(seq, prev, bytes, true)
-}
-
-/// Reads a record for folding only: `prev_hash` and `hash` stay empty (two hex strings fewer per event).
-pub fn decode_for_fold(seq: u64, bytes: &[u8]) -> Result<Envelope> {
-    decode_with(seq, &[0; 32], bytes, false)
-}
-
-fn decode_with(seq: u64, prev: &[u8; 32], bytes: &[u8], hashes: bool) -> Result<Envelope> {
     let (hash, tail) = split(seq, bytes)?;
+    decode_tail(seq, tail, Some((prev, hash)))
+}
+
+/// Reads a full record for folding only: `prev_hash` and `hash` stay empty (two hex strings fewer per event).
+pub fn decode_for_fold(seq: u64, bytes: &[u8]) -> Result<Envelope> {
+    decode_tail(seq, split(seq, bytes)?.1, None)
+}
+
+/// Reads a stored record back into an envelope, given its position, the hash before it and its own (see
+/// [`chained`]).
+pub fn decode_stored(seq: u64, prev: &[u8; 32], hash: &[u8; 32], bytes: &[u8]) -> Result<Envelope> {
+    decode_tail(seq, split_stored(seq, bytes)?.1, Some((prev, hash)))
+}
+
+/// Reads a stored record for folding only: `prev_hash` and `hash` stay empty.
+pub fn decode_stored_for_fold(seq: u64, bytes: &[u8]) -> Result<Envelope> {
+    decode_tail(seq, split_stored(seq, bytes)?.1, None)
+}
+
+fn decode_tail(seq: u64, tail: &[u8], hashes: Option<(&[u8; 32], &[u8; 32])>) -> Result<Envelope> {
     let schema = head(seq, tail)?.schema;
     let stored: Tail<Event> = postcard::from_bytes(tail).map_err(|error| corrupt(seq, error.to_string()))?;
     let occurred_on =
@@ -181,19 +237,14 @@ fn decode_with(seq: u64, prev: &[u8; 32], bytes: &[u8], hashes: bool) -> Result<
         recorded_at: DateTime::<Utc>::from_timestamp_nanos(stored.recorded_at),
         actor: stored.actor,
         schema,
-        prev_hash: if hashes { hex(prev) } else { String::new() },
-        hash: if hashes { hex(hash) } else { String::new() },
+        prev_hash: hashes.map(|(prev, _)| hex(prev)).unwrap_or_default(),
+        hash: hashes.map(|(_, hash)| hex(hash)).unwrap_or_default(),
         event: stored.event,
     })
 }
 
-/// Whether a record at `seq` following `prev` hashes to the hash stored with it.
-pub fn sound(seq: u64, prev: &[u8; 32], bytes: &[u8]) -> bool {
-    bytes.split_first_chunk::<32>().is_some_and(|(hash, tail)| chain_hash(seq, prev, tail) == *hash)
-}
-
-/// The hash stored in a record (all zeros if it is too short to hold one).
-pub fn stored_hash(bytes: &[u8]) -> [u8; 32] {
+/// The hash in a full record (all zeros if it is too short to hold one).
+pub fn full_hash(bytes: &[u8]) -> [u8; 32] {
     bytes.first_chunk::<32>().copied().unwrap_or_default()
 }
 
@@ -225,13 +276,30 @@ pub fn take_varint(bytes: &mut &[u8]) -> Option<u64> {
     None
 }
 
-/// Frames records into a chunk's payload (before compression).
+/// A chunk's payload (before compression) so far: its anchor, then no records.
+pub fn new_payload(anchor: &[u8; 32], capacity: usize) -> Vec<u8> {
+    let mut payload = Vec::with_capacity(capacity.max(ANCHOR_BYTES));
+    payload.extend_from_slice(anchor);
+    payload
+}
+
+/// Adds a record to a chunk's payload, framed by its length.
+pub fn push_record(payload: &mut Vec<u8>, record: &[u8]) {
+    push_varint(payload, record.len() as u64);
+    payload.extend_from_slice(record);
+}
+
+/// A payload's anchor and its framed records; `first` names the chunk in errors.
+pub fn split_payload(first: u64, payload: &[u8]) -> Result<(&[u8; 32], &[u8])> {
+    payload.split_first_chunk::<ANCHOR_BYTES>().ok_or_else(|| corrupt(first, "日志块过短"))
+}
+
+/// Frames records after an anchor into a chunk's payload (before compression).
 #[cfg(test)]
-pub fn frame(records: &[&[u8]]) -> Vec<u8> {
-    let mut payload = Vec::with_capacity(records.iter().map(|r| r.len() + 2).sum());
+pub fn frame(anchor: &[u8; 32], records: &[&[u8]]) -> Vec<u8> {
+    let mut payload = new_payload(anchor, records.iter().map(|r| r.len() + 2).sum::<usize>() + ANCHOR_BYTES);
     for record in records {
-        push_varint(&mut payload, record.len() as u64);
-        payload.extend_from_slice(record);
+        push_record(&mut payload, record);
     }
     payload
 }
@@ -267,7 +335,8 @@ pub fn open_chunk(first: u64, value: &[u8]) -> Result<Vec<u8>> {
     }
 }
 
-/// The records of a payload whose first record is `first`; broken framing is corruption at that record.
+/// The framed records of a payload (after its anchor) whose first record is `first`; broken framing is corruption
+/// at that record.
 pub fn records(first: u64, payload: &[u8]) -> Result<Vec<&[u8]>> {
     let mut records = Vec::new();
     let mut rest = payload;
@@ -320,17 +389,22 @@ mod tests {
         }
         let stored: Vec<Vec<u8>> = (0..50).map(|i| vec![i as u8; i * 7]).collect();
         let refs: Vec<&[u8]> = stored.iter().map(Vec::as_slice).collect();
-        let value = seal_chunk(&frame(&refs));
+        let anchor = [7u8; 32];
+        let value = seal_chunk(&frame(&anchor, &refs));
         assert_eq!(value[0], LZ4, "repetitive records compress");
         let payload = open_chunk(1, &value).unwrap();
-        assert_eq!(records(1, &payload).unwrap(), refs);
+        let (stored_anchor, framed) = split_payload(1, &payload).unwrap();
+        assert_eq!(stored_anchor, &anchor);
+        assert_eq!(records(1, framed).unwrap(), refs);
         // Incompressible bytes are kept as they are.
         let noise: Vec<u8> = (0..64u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
-        let value = seal_chunk(&frame(&[&noise]));
+        let value = seal_chunk(&noise);
         assert_eq!(value[0], PLAIN);
-        assert_eq!(records(1, &open_chunk(1, &value).unwrap()).unwrap(), vec![noise.as_slice()]);
+        assert_eq!(open_chunk(1, &value).unwrap(), noise);
+        assert!(matches!(split_payload(4, &noise[..31]), Err(StoreError::Corrupt { seq: 4, .. })));
         // A truncated payload is corruption at the record it cuts.
-        let payload = frame(&refs[..3]);
+        let payload = frame(&anchor, &refs[..3]);
+        let payload = &payload[ANCHOR_BYTES..];
         let error = records(5, &payload[..payload.len() - 1]).unwrap_err();
         assert!(matches!(error, StoreError::Corrupt { seq: 7, .. }), "{error:?}");
     }

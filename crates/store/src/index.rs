@@ -214,6 +214,11 @@ impl StoredFamily {
             };
             self.members.insert(at, (kind, envelope.stream, Vec::new(), empty));
         }
+        // An event already folded in (a replay after a crash between two of write-behind's family batches) is
+        // left alone.
+        if self.members[at].2.last().is_some_and(|&last| last >= envelope.seq) {
+            return Some(());
+        }
         self.members[at].2.push(envelope.seq);
         let slot = &mut self.members[at].3;
         if let Slot::Stored(span) = slot {

@@ -31,9 +31,10 @@ use ulid::Ulid;
 
 pub use chain::{hash_of, GENESIS};
 
-/// The stored form of a sealed envelope (its hash, then its compact tail), how to read it back given the hash before
-/// it, and where that hash sits in it: for tools that compare storage engines on identical bytes.
-pub use chain::{decode as decode_stored, decode_for_fold, encode as encode_stored, stored_hash};
+/// The full record of a sealed envelope (its hash, then its compact tail), how to read it back given the hash before
+/// it, and where that hash sits in it: what a store keeping one row per event would hold, for tools that compare
+/// storage engines on the same bytes. (This store keeps a short check per record and the whole hash per chunk.)
+pub use chain::{decode as decode_full, decode_for_fold as decode_full_for_fold, encode as encode_full, full_hash};
 pub use error::{Result, StoreError};
 pub use index::Family;
 use index::{StoredFamily, StreamEntry};
@@ -96,6 +97,13 @@ pub(crate) const PROJECTED_KEY: &[u8] = b"projected";
 /// (about a second's work).
 pub const BEHIND_EVENTS: u64 = 1_048_576;
 
+/// Families written per sled batch when many are written at once (write-behind, catching up, rebuild). sled
+/// leaves far more garbage behind one huge batch than behind many small ones: a million events' 20,000 families
+/// written in one batch took 65 MB of its file, in batches of 64 about 44 MB. Such writes need not be atomic: the
+/// projection's mark (`meta/projected`) is written after them, and folding an event a family already holds again
+/// changes nothing (see `StoredFamily::apply`).
+pub(crate) const FAMILY_BATCH: usize = 64;
+
 /// Families kept in memory by write-behind, and how many events they hold that are not written yet.
 #[derive(Default)]
 struct Behind {
@@ -114,9 +122,10 @@ pub(crate) enum Projection {
     Skip,
 }
 
-/// How the trees are laid out. Stores of layout 1 (one chunk per append, one index key per event) are refused:
-/// export them with the duban that wrote them and `import-events` the file.
-const LAYOUT: u16 = 2;
+/// How the trees are laid out. Stores of another layout are refused: export them with the duban that wrote them and
+/// `import-events` the file. Layout 1 kept one chunk per append and one index key per event; layout 2 a full hash
+/// per record (see `chain` for layout 3).
+const LAYOUT: u16 = 3;
 
 /// sled's page cache. Its default (1 GiB) would let one long scan of the log take a gigabyte of memory; reads are
 /// sequential, so a modest cache costs little speed.
@@ -329,8 +338,8 @@ impl Store {
             for (offset, new) in events.iter().enumerate() {
                 let mut envelope =
                     new.clone().sealed(head.seq + 1, actual + offset as u32 + 1, head.hash.clone(), String::new());
-                let (bytes, hash) = chain::encode(&envelope);
-                envelope.hash = hash;
+                let (bytes, hash) = chain::seal(&envelope);
+                envelope.hash = chain::hex(&hash);
                 head = Head { seq: envelope.seq, hash: envelope.hash.clone() };
                 sealed.push((envelope, bytes));
             }
@@ -421,20 +430,13 @@ impl Store {
         Ok(events)
     }
 
-    /// The chunk holding `seq`: its first seq and its payload.
+    /// The chunk holding `seq`: its first seq and its payload (anchor and records).
     fn chunk_holding(&self, seq: u64) -> Result<Option<(u64, Vec<u8>)>> {
         let Some((key, value)) = self.log.at_or_before(&chain::seq_key(seq))? else {
             return Ok(None);
         };
         let first = chunk_first(&key);
         Ok(Some((first, chain::open_chunk(first, &value)?)))
-    }
-
-    /// The stored record of event `seq`.
-    pub(crate) fn record_at(&self, seq: u64) -> Result<Option<Vec<u8>>> {
-        let Some((first, payload)) = self.chunk_holding(seq)? else { return Ok(None) };
-        let records = chain::records(first, &payload)?;
-        Ok(usize::try_from(seq - first).ok().and_then(|index| records.get(index)).map(|record| record.to_vec()))
     }
 
     /// The whole log in global order, starting at `from_seq`.
@@ -515,15 +517,15 @@ impl Store {
     /// Decodes a chunk's events from `from_seq` on (for folding) into `batch`.
     fn decode_chunk(&self, first: u64, value: &[u8], from_seq: u64, batch: &mut Vec<Envelope>) -> Result<()> {
         let payload = chain::open_chunk(first, value)?;
-        if payload.is_empty() {
+        let (_, mut rest) = chain::split_payload(first, &payload)?;
+        if rest.is_empty() {
             return Err(StoreError::Corrupt { seq: first, reason: "空的日志块".into() });
         }
-        let mut rest = payload.as_slice();
         let mut seq = first;
         while !rest.is_empty() {
             let record = chain::next_record(seq, &mut rest)?;
             if seq >= from_seq {
-                batch.push(chain::decode_for_fold(seq, record)?);
+                batch.push(chain::decode_stored_for_fold(seq, record)?);
             }
             seq += 1;
         }
@@ -533,85 +535,69 @@ impl Store {
 
     fn read_log(&self, from_seq: u64, hashes: bool) -> impl Iterator<Item = Result<Envelope>> + '_ {
         let from_seq = from_seq.max(1);
-        // Start at the chunk that holds `from_seq`; the hash before it comes from the record before it.
+        // Start at the chunk that holds `from_seq`: its anchor is the hash before its first record.
         let start = match self.log.at_or_before(&chain::seq_key(from_seq)) {
             Ok(Some((key, _))) => chunk_first(&key),
             _ => from_seq,
         };
-        let prev = if start > 1 {
-            self.record_at(start - 1).map(|record| record.map(|r| chain::stored_hash(&r)))
-        } else {
-            Ok(Some([0; 32]))
-        };
-        let mut prev = match prev {
-            Ok(Some(prev)) => Ok(prev),
-            Ok(None) => Err(StoreError::Corrupt { seq: start - 1, reason: "日志中没有这条事件".into() }),
-            Err(error) => Err(error),
-        };
         let mut chunks = self.log.range(Bound::Included(&chain::seq_key(start)), Bound::Unbounded);
         let mut failed = false;
-        // The chunk being read: its payload, where the next record starts, and that record's seq.
+        // The chunk being read: its payload, where the next record starts, and that record's seq; with hashes, the
+        // hash before it, chained from the first chunk's anchor (every later anchor must agree).
         let (mut payload, mut offset, mut seq) = (Vec::new(), 0usize, 0u64);
+        let mut prev: Option<[u8; 32]> = None;
         std::iter::from_fn(move || loop {
             if failed {
                 return None;
             }
-            let previous = match &prev {
-                Ok(previous) => *previous,
-                Err(_) => {
-                    failed = true;
-                    return Some(Err(std::mem::replace(&mut prev, Ok([0; 32])).unwrap_err()));
-                }
-            };
             if offset < payload.len() {
                 // One record at a time, straight from the payload: nothing is collected or moved in between.
                 let mut rest = &payload[offset..];
-                let record = match chain::next_record(seq, &mut rest) {
-                    Ok(record) => record,
+                let decoded = chain::next_record(seq, &mut rest).and_then(|record| {
+                    let this = seq;
+                    if !hashes {
+                        return (this >= from_seq).then(|| chain::decode_stored_for_fold(this, record)).transpose();
+                    }
+                    let before = prev.unwrap_or_default();
+                    let hash = chain::chained(this, &before, record)?;
+                    prev = Some(hash);
+                    (this >= from_seq).then(|| chain::decode_stored(this, &before, &hash, record)).transpose()
+                });
+                offset = payload.len() - rest.len();
+                seq += 1;
+                match decoded {
+                    Ok(None) => continue,
+                    Ok(Some(envelope)) => {
+                        self.events_read.fetch_add(1, Ordering::Relaxed);
+                        return Some(Ok(envelope));
+                    }
                     Err(error) => {
                         failed = true;
                         return Some(Err(error));
                     }
-                };
-                offset = payload.len() - rest.len();
-                let this = seq;
-                seq += 1;
-                prev = Ok(chain::stored_hash(record));
-                if this < from_seq {
-                    continue;
                 }
-                self.events_read.fetch_add(1, Ordering::Relaxed);
-                let decoded =
-                    if hashes { chain::decode(this, &previous, record) } else { chain::decode_for_fold(this, record) };
-                failed = decoded.is_err();
-                return Some(decoded);
             }
-            let (key, value) = match chunks.next()? {
-                Ok(entry) => entry,
+            let opened = chunks.next()?.and_then(|(key, value)| {
+                let first = chunk_first(&key);
+                let opened = chain::open_chunk(first, &value)?;
+                let (anchor, framed) = chain::split_payload(first, &opened)?;
+                if framed.is_empty() {
+                    return Err(StoreError::Corrupt { seq: first, reason: "空的日志块".into() });
+                }
+                if hashes && prev.is_some_and(|prev| prev != *anchor) {
+                    return Err(StoreError::Corrupt { seq: first, reason: ANCHOR_BROKEN.into() });
+                }
+                prev = Some(*anchor);
+                Ok((first, opened))
+            });
+            match opened {
+                Ok((first, opened)) => (seq, payload, offset) = (first, opened, chain::ANCHOR_BYTES),
                 Err(error) => {
                     failed = true;
                     return Some(Err(error));
                 }
-            };
-            seq = chunk_first(&key);
-            offset = 0;
-            payload = match chain::open_chunk(seq, &value) {
-                Ok(payload) if !payload.is_empty() => payload,
-                Ok(_) => {
-                    failed = true;
-                    return Some(Err(StoreError::Corrupt { seq, reason: "空的日志块".into() }));
-                }
-                Err(error) => {
-                    failed = true;
-                    return Some(Err(error));
-                }
-            };
+            }
         })
-    }
-
-    fn decode_counted(&self, seq: u64, prev: &[u8; 32], bytes: &[u8]) -> Result<Envelope> {
-        self.events_read.fetch_add(1, Ordering::Relaxed);
-        chain::decode(seq, prev, bytes)
     }
 
     fn family(&self, id: &Ulid) -> Result<Option<Family>> {
@@ -746,12 +732,15 @@ impl Drop for Store {
 }
 
 /// Reads events by sequence number, keeping the last chunk it opened (a stream's events often share chunks) with
-/// where each of its records lies, so that a chunk's framing is read once.
+/// where each of its records lies, so that a chunk's framing is read once, and the hashes of its records as far as
+/// they were chained from its anchor.
 #[derive(Default)]
-struct ChunkReader {
+pub(crate) struct ChunkReader {
     first: u64,
     payload: Vec<u8>,
+    anchor: [u8; 32],
     records: Vec<std::ops::Range<usize>>,
+    hashes: Vec<[u8; 32]>,
 }
 
 impl ChunkReader {
@@ -759,14 +748,16 @@ impl ChunkReader {
     fn hold(&mut self, store: &Store, seq: u64) -> Result<Option<usize>> {
         if !(self.first..self.first + self.records.len() as u64).contains(&seq) {
             let Some((first, payload)) = store.chunk_holding(seq)? else { return Ok(None) };
-            let mut records = Vec::new();
-            let mut rest = payload.as_slice();
+            let (anchor, mut rest) = chain::split_payload(first, &payload)?;
+            self.anchor = *anchor;
+            self.records.clear();
+            self.hashes.clear();
             while !rest.is_empty() {
-                let record = chain::next_record(first + records.len() as u64, &mut rest)?;
+                let record = chain::next_record(first + self.records.len() as u64, &mut rest)?;
                 let end = payload.len() - rest.len();
-                records.push(end - record.len()..end);
+                self.records.push(end - record.len()..end);
             }
-            (self.first, self.payload, self.records) = (first, payload, records);
+            (self.first, self.payload) = (first, payload);
         }
         Ok(usize::try_from(seq - self.first).ok().filter(|&index| index < self.records.len()))
     }
@@ -775,29 +766,49 @@ impl ChunkReader {
         &self.payload[self.records[index].clone()]
     }
 
+    /// The hash before record `index` of the held chunk and its own, chained from the anchor as far as needed.
+    fn hashes(&mut self, index: usize) -> Result<([u8; 32], [u8; 32])> {
+        while self.hashes.len() <= index {
+            let at = self.hashes.len();
+            let hash = chain::chained(self.first + at as u64, &self.before(at), self.record(at))?;
+            self.hashes.push(hash);
+        }
+        Ok((self.before(index), self.hashes[index]))
+    }
+
+    /// The hash before record `index`, once the ones before it are chained.
+    fn before(&self, index: usize) -> [u8; 32] {
+        if index == 0 {
+            self.anchor
+        } else {
+            self.hashes[index - 1]
+        }
+    }
+
     fn envelope(&mut self, store: &Store, seq: u64) -> Result<Option<Envelope>> {
         let Some(index) = self.hold(store, seq)? else { return Ok(None) };
-        let prev = match index {
-            0 if seq == 1 => [0; 32],
-            0 => chain::stored_hash(
-                &store
-                    .record_at(seq - 1)?
-                    .ok_or_else(|| StoreError::Corrupt {
-                        seq: seq - 1, reason: "日志中没有这条事件".into()
-                    })?,
-            ),
-            _ => chain::stored_hash(self.record(index - 1)),
-        };
-        store.decode_counted(seq, &prev, self.record(index)).map(Some)
+        let (prev, hash) = self.hashes(index)?;
+        store.events_read.fetch_add(1, Ordering::Relaxed);
+        chain::decode_stored(seq, &prev, &hash, self.record(index)).map(Some)
+    }
+
+    /// The hash of event `seq`, if the log holds it.
+    pub(crate) fn hash(&mut self, store: &Store, seq: u64) -> Result<Option<[u8; 32]>> {
+        let Some(index) = self.hold(store, seq)? else { return Ok(None) };
+        Ok(Some(self.hashes(index)?.1))
     }
 
     /// Event `seq` for folding (no `prev_hash` or `hash`).
     fn envelope_for_fold(&mut self, store: &Store, seq: u64) -> Result<Option<Envelope>> {
         let Some(index) = self.hold(store, seq)? else { return Ok(None) };
         store.events_read.fetch_add(1, Ordering::Relaxed);
-        chain::decode_for_fold(seq, self.record(index)).map(Some)
+        chain::decode_stored_for_fold(seq, self.record(index)).map(Some)
     }
 }
+
+/// Why a chunk cannot be read on from the one before it.
+pub(crate) const ANCHOR_BROKEN: &str =
+    "日志块记下的前一条事件的哈希与实际不符（其前的事件被改动，或日志块被调换、插入）";
 
 /// Checks what can be checked before reading the store: events present, of one stream and kind, opening events first.
 fn check_batch(stream: Ulid, expected_version: u32, events: &[NewEvent]) -> Result<()> {
@@ -931,15 +942,17 @@ impl Store {
             value.extend_from_slice(&(bytes as u64).to_be_bytes());
             value
         };
+        // Every envelope here was sealed with a well-formed hash (a restore checked its file's).
+        let hash_of = |envelope: &Envelope| chain::unhex(&envelope.hash).unwrap_or([0xFF; 32]);
+        let anchor = chain::unhex(&first.prev_hash).unwrap_or([0xFF; 32]);
         if run_bytes + new_bytes < chain::CHUNK_BYTES {
-            let mut payload = Vec::with_capacity(new_bytes);
+            let mut payload = chain::new_payload(&anchor, chain::ANCHOR_BYTES + new_bytes);
             for (_, record) in sealed {
-                chain::push_varint(&mut payload, record.len() as u64);
-                payload.extend_from_slice(record);
+                chain::push_record(&mut payload, record);
             }
             writes.insert(log, &chain::seq_key(first.seq), chain::seal_chunk(&payload));
             let start = if run_bytes == 0 { first.seq } else { tail };
-            writes.insert(meta, TAIL_KEY, run_value(start, run_bytes + payload.len()));
+            writes.insert(meta, TAIL_KEY, run_value(start, run_bytes + payload.len() - chain::ANCHOR_BYTES));
         } else {
             let mut run: Vec<(u64, Vec<u8>)> = Vec::new();
             if run_bytes > 0 {
@@ -952,29 +965,34 @@ impl Store {
             for (at, _) in &run {
                 writes.remove(log, &chain::seq_key(*at));
             }
-            let mut chunk_first = run.first().map_or(first.seq, |(at, _)| *at);
-            let mut payload: Vec<u8> = Vec::with_capacity(chain::CHUNK_BYTES);
-            let run_records: Vec<Vec<u8>> = run
-                .iter()
-                .map(|(at, payload)| {
-                    Ok(chain::records(*at, payload)?.into_iter().map(<[u8]>::to_vec).collect::<Vec<_>>())
-                })
-                .collect::<Result<Vec<_>>>()?
+            // The run's records are chained from its first anchor (each checked); the new ones carry their hashes.
+            let mut prev = match run.first() {
+                Some((at, payload)) => *chain::split_payload(*at, payload)?.0,
+                None => anchor,
+            };
+            let mut run_records: Vec<&[u8]> = Vec::new();
+            for (at, payload) in &run {
+                run_records.extend(chain::records(*at, chain::split_payload(*at, payload)?.1)?);
+            }
+            let records = run_records
                 .into_iter()
-                .flatten()
-                .collect();
-            let records =
-                run_records.iter().map(Vec::as_slice).chain(sealed.iter().map(|(_, record)| record.as_slice()));
-            for (seq, record) in (chunk_first..).zip(records) {
-                if !payload.is_empty() && payload.len() + record.len() + 4 > chain::CHUNK_BYTES {
+                .map(|record| (record, None))
+                .chain(sealed.iter().map(|(envelope, record)| (record.as_slice(), Some(hash_of(envelope)))));
+            let mut chunk_first = run.first().map_or(first.seq, |(at, _)| *at);
+            let mut payload = chain::new_payload(&prev, chain::CHUNK_BYTES);
+            for (seq, (record, hash)) in (chunk_first..).zip(records) {
+                if payload.len() > chain::ANCHOR_BYTES && payload.len() + record.len() + 4 > chain::CHUNK_BYTES {
                     writes.insert(log, &chain::seq_key(chunk_first), chain::seal_chunk(&payload));
-                    (chunk_first, payload) = (seq, Vec::with_capacity(chain::CHUNK_BYTES));
+                    (chunk_first, payload) = (seq, chain::new_payload(&prev, chain::CHUNK_BYTES));
                 }
-                chain::push_varint(&mut payload, record.len() as u64);
-                payload.extend_from_slice(record);
+                chain::push_record(&mut payload, record);
+                prev = match hash {
+                    Some(hash) => hash,
+                    None => chain::chained(seq, &prev, record)?,
+                };
             }
             writes.insert(log, &chain::seq_key(chunk_first), chain::seal_chunk(&payload));
-            writes.insert(meta, TAIL_KEY, run_value(chunk_first, payload.len()));
+            writes.insert(meta, TAIL_KEY, run_value(chunk_first, payload.len() - chain::ANCHOR_BYTES));
         }
 
         // The projection, with each stream's event positions: each touched family is read once and written once; a
@@ -983,8 +1001,7 @@ impl Store {
             self.project(envelope, &mut entries, touched, &mut writes)?;
         }
         let last = sealed.last().map_or(first.seq, |(envelope, _)| envelope.seq);
-        let write = projection == Projection::Now || (projection == Projection::Behind && pending >= BEHIND_EVENTS);
-        if write {
+        if projection == Projection::Now {
             for (id, family) in touched.iter() {
                 writes.insert(families, &id.to_bytes(), family.to_bytes());
             }
@@ -994,7 +1011,26 @@ impl Store {
             writes.insert(meta, HEAD_KEY, Head { seq: last.seq, hash: last.hash.clone() }.to_bytes());
         }
         writes.apply(&self.tree)?;
-        Ok(write)
+        let behind = projection == Projection::Behind && pending >= BEHIND_EVENTS;
+        if behind {
+            self.write_families(touched, last)?;
+        }
+        Ok(projection == Projection::Now || behind)
+    }
+
+    /// Writes many families, [`FAMILY_BATCH`] to a batch in key order, then marks the projection as reaching
+    /// `projected`.
+    fn write_families(&self, touched: &HashMap<Ulid, StoredFamily>, projected: u64) -> Result<()> {
+        let mut ids: Vec<&Ulid> = touched.keys().collect();
+        ids.sort_unstable();
+        for batch in ids.chunks(FAMILY_BATCH) {
+            let mut writes = Writes::default();
+            for id in batch {
+                writes.insert(&self.families, &id.to_bytes(), touched[*id].to_bytes());
+            }
+            writes.apply(&self.tree)?;
+        }
+        self.meta.insert(PROJECTED_KEY, projected.to_be_bytes().to_vec())
     }
 
     /// Write-behind: while on, appends fold into families held in memory and write them every [`BEHIND_EVENTS`]
@@ -1016,12 +1052,7 @@ impl Store {
         let _writer = self.write_lock();
         let mut behind = self.behind.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(held) = behind.as_mut().filter(|held| held.events > 0) {
-            let mut writes = Writes::default();
-            for (id, family) in &held.families {
-                writes.insert(&self.families, &id.to_bytes(), family.to_bytes());
-            }
-            writes.insert(&self.meta, PROJECTED_KEY, self.head()?.seq.to_be_bytes().to_vec());
-            writes.apply(&self.tree)?;
+            self.write_families(&held.families, self.head()?.seq)?;
             *held = Behind::default();
         }
         self.catch_up()
@@ -1042,11 +1073,9 @@ impl Store {
         for envelope in self.read_all_for_fold(projected + 1) {
             self.project(&envelope?, &mut entries, &mut touched, &mut writes)?;
         }
-        for (id, family) in &touched {
-            writes.insert(&self.families, &id.to_bytes(), family.to_bytes());
-        }
-        writes.insert(&self.meta, PROJECTED_KEY, head.to_be_bytes().to_vec());
+        // Stream entries first: a family names its members, and each member's entry must lead to it.
         writes.apply(&self.tree)?;
+        self.write_families(&touched, head)?;
         self.sync()
     }
 

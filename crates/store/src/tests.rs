@@ -288,37 +288,43 @@ fn longer() -> (tempfile::TempDir, Store, Ulid) {
     store.append(commitment, 3, vec![new_event(commitment, day("2025-09-01"), progress("三"))]).unwrap();
     let records = records(&store);
     store.log.clear().unwrap();
-    for (index, record) in records.iter().enumerate() {
-        store.log.insert(chain::seq_key(index as u64 + 1), single(record)).unwrap();
+    for (index, (before, record)) in records.iter().enumerate() {
+        store.log.insert(chain::seq_key(index as u64 + 1), single(before, record)).unwrap();
     }
     assert_eq!(store.verify().unwrap().broken, None, "one event per chunk is a sound layout too");
     (dir, store, commitment)
 }
 
-/// Every stored record, in log order.
-fn records(store: &Store) -> Vec<Vec<u8>> {
-    let mut all = Vec::new();
+/// Every stored record, in log order, with the hash before it (each chunk's anchor is checked on the way).
+fn records(store: &Store) -> Vec<([u8; 32], Vec<u8>)> {
+    let (mut all, mut before) = (Vec::new(), [0u8; 32]);
     for entry in store.log.iter() {
         let (key, value) = entry.unwrap();
         let first = u64::from_be_bytes(key.as_ref().try_into().unwrap());
         let payload = chain::open_chunk(first, &value).unwrap();
-        all.extend(chain::records(first, &payload).unwrap().into_iter().map(<[u8]>::to_vec));
+        let (anchor, framed) = chain::split_payload(first, &payload).unwrap();
+        assert_eq!(*anchor, before, "chunk {first}");
+        for (index, record) in chain::records(first, framed).unwrap().into_iter().enumerate() {
+            all.push((before, record.to_vec()));
+            before = chain::chained(first + index as u64, &before, record).unwrap();
+        }
     }
     all
 }
 
-/// A chunk holding one record.
-fn single(record: &[u8]) -> Vec<u8> {
-    chain::seal_chunk(&chain::frame(&[record]))
+/// A chunk holding one record, which follows the hash `before`.
+fn single(before: &[u8; 32], record: &[u8]) -> Vec<u8> {
+    chain::seal_chunk(&chain::frame(before, &[record]))
 }
 
 /// Changes the record of event `seq` in place, inside whatever chunk holds it.
 fn tamper(store: &Store, seq: u64, change: impl FnOnce(&mut Vec<u8>)) {
     let (first, payload) = store.chunk_holding(seq).unwrap().unwrap();
-    let mut records: Vec<Vec<u8>> = chain::records(first, &payload).unwrap().into_iter().map(<[u8]>::to_vec).collect();
+    let (anchor, framed) = chain::split_payload(first, &payload).unwrap();
+    let mut records: Vec<Vec<u8>> = chain::records(first, framed).unwrap().into_iter().map(<[u8]>::to_vec).collect();
     change(&mut records[(seq - first) as usize]);
     let refs: Vec<&[u8]> = records.iter().map(Vec::as_slice).collect();
-    store.log.insert(chain::seq_key(first), chain::seal_chunk(&chain::frame(&refs))).unwrap();
+    store.log.insert(chain::seq_key(first), chain::seal_chunk(&chain::frame(anchor, &refs))).unwrap();
 }
 
 /// The chunk stored under `seq` (one event each in `longer`).
@@ -355,7 +361,8 @@ fn an_inserted_event_is_found_right_after_it() {
     let previous = store.read_all(2).next().unwrap().unwrap();
     let forged =
         new_event(commitment, day("2025-07-15"), progress("伪造")).sealed(3, 3, previous.hash.clone(), String::new());
-    store.log.insert(chain::seq_key(3), single(&chain::encode(&forged).0)).unwrap();
+    let before = chain::unhex(&previous.hash).unwrap();
+    store.log.insert(chain::seq_key(3), single(&before, &chain::seal(&forged).0)).unwrap();
     let (seq, reason) = store.verify().unwrap().broken.expect("insertion found");
     assert_eq!(seq, 3, "the forged event does not continue its stream (or the index): {reason}");
 }
@@ -394,7 +401,7 @@ fn an_event_of_a_newer_schema_is_refused_not_misread() {
     let (_dir, store, _, commitment) = seeded();
     let mut newer = store.read_all(3).next().unwrap().unwrap();
     newer.schema = 99;
-    tamper(&store, 3, |record| *record = chain::encode(&newer).0);
+    tamper(&store, 3, |record| *record = chain::seal(&newer).0);
     assert!(matches!(store.read_stream(&commitment), Err(StoreError::NewerSchema { found: 99, .. })));
     let (seq, reason) = store.verify().unwrap().broken.expect("refused");
     assert_eq!(seq, 3);
@@ -718,13 +725,18 @@ proptest! {
     fn damaged_stored_values_are_errors_not_panics(bytes in proptest::collection::vec(any::<u8>(), 0..700)) {
         let payload = chain::open_chunk(1, &bytes);
         if let Ok(payload) = &payload {
-            if let Ok(records) = chain::records(1, payload) {
-                for record in records {
-                    let _ = chain::decode(1, &[0; 32], record);
+            if let Ok((anchor, framed)) = chain::split_payload(1, payload) {
+                for record in chain::records(1, framed).unwrap_or_default() {
+                    if let Ok(hash) = chain::chained(1, anchor, record) {
+                        let _ = chain::decode_stored(1, anchor, &hash, record);
+                    }
                 }
             }
         }
         let _ = chain::records(1, &bytes);
+        let _ = chain::rehash(1, &[0; 32], &bytes);
+        let _ = chain::decode_stored(1, &[0; 32], &[0; 32], &bytes);
+        let _ = chain::decode_stored_for_fold(1, &bytes);
         let _ = chain::decode(1, &[0; 32], &bytes);
         let _ = chain::decode_for_fold(1, &bytes);
         let _ = Family::from_bytes(&bytes);
@@ -733,7 +745,8 @@ proptest! {
         for flag in [0u8, 1] {
             let mut value = vec![flag];
             value.extend_from_slice(&bytes);
-            let _ = chain::open_chunk(1, &value).map(|payload| chain::records(1, &payload).map(|r| r.len()));
+            let _ = chain::open_chunk(1, &value)
+                .map(|payload| chain::split_payload(1, &payload).map(|(_, framed)| chain::records(1, framed).map(|r| r.len())));
             if let Some(mut family) = crate::index::StoredFamily::parse(&value) {
                 let reply = Ulid::from_parts(1, 1);
                 let envelope = new_event(reply, day("2025-05-29"), registration(day("2025-05-29")))

@@ -57,7 +57,7 @@ impl Store {
     pub(crate) fn write_restored(&self, batch: &[Envelope]) -> Result<()> {
         let Some(first) = batch.first() else { return Ok(()) };
         let batch: Vec<(Envelope, Vec<u8>)> =
-            batch.iter().map(|envelope| (envelope.clone(), chain::encode(envelope).0)).collect();
+            batch.iter().map(|envelope| (envelope.clone(), chain::seal(envelope).0)).collect();
         let _writer = self.write_lock();
         let head = self.head()?;
         if head.seq + 1 != first.seq || head.hash != first.prev_hash {

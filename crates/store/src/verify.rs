@@ -13,8 +13,8 @@ use crate::index::{Family, StreamEntry};
 use crate::space::{Space, Writes};
 use crate::{ulid_of, Head, Store};
 
-/// Keys written per batch by a rebuild that found differences.
-const REBUILD_BATCH: usize = 4096;
+/// Keys written per batch by a rebuild that found differences (see `FAMILY_BATCH`).
+const REBUILD_BATCH: usize = crate::FAMILY_BATCH;
 
 /// What `verify` found: how far the chain holds, and the first place it does not.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -70,19 +70,30 @@ impl Store {
                 Ok(payload) => payload,
                 Err(error) => return broken(head, first, error.to_string()),
             };
-            let records = match chain::records(first, &payload) {
+            let (anchor, framed) = match chain::split_payload(first, &payload) {
+                Ok(split) => split,
+                Err(error) => return broken(head, first, error.to_string()),
+            };
+            if *anchor != previous {
+                return broken(head, first, crate::ANCHOR_BROKEN.into());
+            }
+            let records = match chain::records(first, framed) {
                 Ok(records) if !records.is_empty() => records,
                 Ok(_) => return broken(head, first, "空的日志块".into()),
                 Err(error) => return broken(head, first, error.to_string()),
             };
             for (index, bytes) in records.into_iter().enumerate() {
                 let seq = first + index as u64;
-                if !chain::sound(seq, &previous, bytes) {
-                    let reason = "内容与其哈希不符（已被改动，或顺序被调换、有插入）".into();
-                    return broken(head, seq, reason);
-                }
+                let hash = match chain::rehash(seq, &previous, bytes) {
+                    Ok(Some(hash)) => hash,
+                    Ok(None) => {
+                        let reason = "内容与其哈希不符（已被改动，或顺序被调换、有插入）".into();
+                        return broken(head, seq, reason);
+                    }
+                    Err(error) => return broken(head, seq, error.to_string()),
+                };
                 // The event itself must decode, or no reader could use it.
-                let envelope = match chain::decode(seq, &previous, bytes) {
+                let envelope = match chain::decode_stored(seq, &previous, &hash, bytes) {
                     Ok(envelope) => envelope,
                     Err(error) => return broken(head, seq, error.to_string()),
                 };
@@ -101,7 +112,7 @@ impl Store {
                     return broken(head, seq, reason);
                 }
                 seqs.push(seq);
-                previous = chain::stored_hash(bytes);
+                previous = hash;
                 head = Head { seq, hash: envelope.hash };
             }
         }
@@ -153,9 +164,9 @@ impl Store {
         Ok(VerifyReport { events: head.seq, head, broken: None })
     }
 
-    /// The stored hash of event `seq`, if the log holds it.
+    /// The hash of event `seq`, if the log holds it (chained from the anchor of the chunk that holds it).
     pub fn hash_at(&self, seq: u64) -> Result<Option<String>> {
-        Ok(self.record_at(seq)?.map(|record| chain::hex(&chain::stored_hash(&record))))
+        Ok(crate::ChunkReader::default().hash(self, seq)?.map(|hash| chain::hex(&hash)))
     }
 
     /// Recomputes the stream index and the projection from the log, writes back what differed, and says what that
