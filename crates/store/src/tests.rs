@@ -155,6 +155,9 @@ fn small_appends_are_merged_into_full_chunks_once_they_fill_one() {
         })
         .collect();
     assert!(payloads[0] > chain::CHUNK_BYTES * 9 / 10, "the first chunk is full: {payloads:?}");
+    let flags: Vec<u8> = store.log.iter().map(|entry| entry.unwrap().1[0]).collect();
+    assert_eq!(flags[0], 2, "full chunks are compressed with zstd");
+    assert_ne!(flags.last(), Some(&2), "the open run's with LZ4 (or plain)");
     assert_eq!(store.read_all(1).map(|e| e.unwrap().seq).collect::<Vec<_>>(), (1..=total).collect::<Vec<_>>());
     assert_eq!(store.read_stream(&commitment).unwrap().len(), total as usize - 1);
     assert_eq!(store.verify().unwrap().broken, None);
@@ -241,8 +244,8 @@ fn a_damaged_compressed_chunk_is_reported_not_a_panic() {
         (0..20).map(|_| new_event(commitment, day("2025-08-01"), progress("按计划推进，完成阶段性任务"))).collect();
     store.append(commitment, 2, events).unwrap();
     let (key, value) = store.log.iter().next().unwrap().unwrap();
-    assert_eq!(value[0], 1, "a chunk of similar events is compressed");
-    // Past the flag byte and the four-byte length LZ4 prepends (a wrong length alone loses nothing).
+    assert_eq!(value[0], 1, "the open run's chunk of similar events is compressed (LZ4)");
+    // Past the flag byte and the four-byte length before the compressed bytes (a wrong length alone loses nothing).
     for at in [5, 9, value.len() / 2, value.len() - 1] {
         let mut damaged = value.to_vec();
         damaged[at] ^= 0x55;
@@ -314,7 +317,7 @@ fn records(store: &Store) -> Vec<([u8; 32], Vec<u8>)> {
 
 /// A chunk holding one record, which follows the hash `before`.
 fn single(before: &[u8; 32], record: &[u8]) -> Vec<u8> {
-    chain::seal_chunk(&chain::frame(before, &[record]))
+    chain::seal_log_chunk(&chain::frame(before, &[record]))
 }
 
 /// Changes the record of event `seq` in place, inside whatever chunk holds it.
@@ -324,7 +327,7 @@ fn tamper(store: &Store, seq: u64, change: impl FnOnce(&mut Vec<u8>)) {
     let mut records: Vec<Vec<u8>> = chain::records(first, framed).unwrap().into_iter().map(<[u8]>::to_vec).collect();
     change(&mut records[(seq - first) as usize]);
     let refs: Vec<&[u8]> = records.iter().map(Vec::as_slice).collect();
-    store.log.insert(chain::seq_key(first), chain::seal_chunk(&chain::frame(anchor, &refs))).unwrap();
+    store.log.insert(chain::seq_key(first), chain::seal_log_chunk(&chain::frame(anchor, &refs))).unwrap();
 }
 
 /// The chunk stored under `seq` (one event each in `longer`).
@@ -742,7 +745,7 @@ proptest! {
         let _ = Family::from_bytes(&bytes);
         let _ = crate::index::StreamEntry::from_bytes(&bytes);
         // The same bytes behind each format flag.
-        for flag in [0u8, 1] {
+        for flag in [0u8, 1, 2] {
             let mut value = vec![flag];
             value.extend_from_slice(&bytes);
             let _ = chain::open_chunk(1, &value)
