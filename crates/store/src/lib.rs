@@ -104,10 +104,18 @@ pub const BEHIND_EVENTS: u64 = 1_048_576;
 /// changes nothing (see `StoredFamily::apply`).
 pub(crate) const FAMILY_BATCH: usize = 64;
 
-/// Families kept in memory by write-behind, and how many events they hold that are not written yet.
+/// What appends fold events into before it is written: the families they touched, and the index entries of the
+/// streams they opened.
+#[derive(Default)]
+struct Held {
+    families: HashMap<Ulid, StoredFamily>,
+    opened: HashMap<Ulid, StreamEntry>,
+}
+
+/// What write-behind holds in memory, and how many events that is.
 #[derive(Default)]
 struct Behind {
-    families: HashMap<Ulid, StoredFamily>,
+    held: Held,
     events: u64,
 }
 
@@ -264,6 +272,7 @@ impl Store {
 
     /// The sequence numbers of a stream's events, in order (none if the store does not hold it).
     fn seqs(&self, stream: &Ulid) -> Result<Vec<u64>> {
+        self.settle_if_behind()?;
         let Some(entry) = self.entry(stream)? else { return Ok(Vec::new()) };
         let family = self.family(&entry.family)?.ok_or_else(|| bad_family(&entry.family))?;
         Ok(family.seqs.get(stream).cloned().unwrap_or_default())
@@ -313,18 +322,21 @@ impl Store {
         let mut head = self.head()?;
         let mut sealed: Vec<(Envelope, Vec<u8>)> = Vec::new();
         let mut entries: HashMap<Ulid, StreamEntry> = HashMap::new();
-        // With write-behind on, the append works on the families held in memory.
-        let mut local = HashMap::new();
-        let (touched, held_events) = match behind.as_mut() {
-            Some(held) => (&mut held.families, held.events),
+        // With write-behind on, the append works on what is held in memory.
+        let mut local = Held::default();
+        let (held, held_events) = match behind.as_mut() {
+            Some(behind) => (&mut behind.held, behind.events),
             None => (&mut local, 0),
         };
         for (stream, expected_version, events) in &batches {
             let (stream, expected_version) = (*stream, *expected_version);
-            let entry = self.entry(&stream)?;
+            let entry = match held.opened.get(&stream) {
+                Some(entry) => Some(*entry),
+                None => self.entry(&stream)?,
+            };
             let actual = match &entry {
                 None => 0,
-                Some(entry) => self.stored_family(touched, entry.family)?.version(&stream),
+                Some(entry) => self.stored_family(&mut held.families, entry.family)?.version(&stream),
             };
             if actual != expected_version {
                 return Err(StoreError::Conflict { stream, expected: expected_version, actual });
@@ -345,15 +357,15 @@ impl Store {
             }
         }
         let pending = held_events + sealed.len() as u64;
-        let written = self.write_sealed(entries, touched, &sealed, projection, pending);
-        if let Some(held) = behind.as_mut() {
+        let written = self.write_sealed(entries, held, &sealed, projection, pending);
+        if let Some(behind) = behind.as_mut() {
             match written {
-                Ok(true) => *held = Behind::default(),
-                Ok(false) => held.events = pending,
+                Ok(true) => *behind = Behind::default(),
+                Ok(false) => behind.events = pending,
                 Err(_) => {
-                    // The families held may have folded part of a batch that never landed: drop them, and fold what
-                    // they held that was written from the log instead.
-                    *held = Behind::default();
+                    // What is held may have folded part of a batch that never landed: drop it, and fold what it held
+                    // that was written from the log instead.
+                    *behind = Behind::default();
                     self.catch_up()?;
                 }
             }
@@ -607,6 +619,7 @@ impl Store {
 
     /// A reply's projected state.
     pub fn reply(&self, id: &Ulid) -> Result<Option<ReplyState>> {
+        self.settle_if_behind()?;
         match self.entry(id)? {
             Some(entry) if entry.kind == StreamKind::Reply => Ok(self.family(id)?.and_then(|family| family.reply)),
             _ => Ok(None),
@@ -615,6 +628,7 @@ impl Store {
 
     /// A commitment's projected state.
     pub fn commitment(&self, id: &Ulid) -> Result<Option<CommitmentState>> {
+        self.settle_if_behind()?;
         match self.entry(id)? {
             Some(entry) if entry.kind == StreamKind::Commitment => {
                 Ok(self.family(&entry.family)?.and_then(|family| family.commitment(id).cloned()))
@@ -668,11 +682,13 @@ impl Store {
 
     /// Every reply and commitment id, sorted (for short ids).
     pub fn all_ids(&self) -> Result<Vec<Ulid>> {
+        self.settle_if_behind()?;
         self.streams.iter().map(|entry| Ok(ulid_of(&entry?.0))).collect()
     }
 
     /// The ids sorted next to `id` among all replies and commitments: all a short id needs, found without a scan.
     pub fn neighbours(&self, id: &Ulid) -> Result<Vec<Ulid>> {
+        self.settle_if_behind()?;
         let key = id.to_bytes();
         let before = self.streams.range(Bound::Unbounded, Bound::Excluded(&key)).next_back().transpose()?;
         let after = self.streams.range(Bound::Excluded(&key), Bound::Unbounded).next().transpose()?;
@@ -701,6 +717,7 @@ impl Store {
 
     fn resolve(&self, input: &str, what: &'static str, kind: Option<StreamKind>) -> Result<Ulid> {
         let prefix = normalize_prefix(input)?;
+        self.settle_if_behind()?;
         // ULID text sorts as its bytes do, so the ids with this prefix are one range of the index.
         let pad = |with: char| {
             let padded: String = prefix.chars().chain(std::iter::repeat(with)).take(26).collect();
@@ -909,13 +926,13 @@ fn chunk_first(key: &[u8]) -> u64 {
 impl Store {
     /// Writes already-sealed envelopes with their records (consecutive, continuing the head): into the last chunk
     /// while it has room, then into new chunks; and, if `project`, folds them into the stream index and the
-    /// projection. `entries` and `touched` hold index entries and families the caller already read.
-    /// `pending` counts the events folded into `touched` and not written, this append's included; returns whether
-    /// the families were written.
+    /// projection. `entries` holds index entries the caller already read, `held` the families read and the
+    /// streams opened and not yet written. `pending` counts the events folded into `held` and not written, this
+    /// append's included; returns whether what is held was written.
     fn write_sealed(
         &self,
         mut entries: HashMap<Ulid, StreamEntry>,
-        touched: &mut HashMap<Ulid, StoredFamily>,
+        held: &mut Held,
         sealed: &[(Envelope, Vec<u8>)],
         projection: Projection,
         pending: u64,
@@ -1001,11 +1018,14 @@ impl Store {
         // The projection, with each stream's event positions: each touched family is read once and written once; a
         // stream's index entry is written when it opens.
         for (envelope, _) in sealed.iter().filter(|_| projection != Projection::Skip) {
-            self.project(envelope, &mut entries, touched, &mut writes)?;
+            self.project(envelope, &mut entries, held)?;
         }
         let last = sealed.last().map_or(first.seq, |(envelope, _)| envelope.seq);
         if projection == Projection::Now {
-            for (id, family) in touched.iter() {
+            for (id, entry) in &held.opened {
+                writes.insert(&self.streams, &id.to_bytes(), entry.to_bytes());
+            }
+            for (id, family) in &held.families {
                 writes.insert(families, &id.to_bytes(), family.to_bytes());
             }
             writes.insert(meta, PROJECTED_KEY, last.to_be_bytes().to_vec());
@@ -1016,20 +1036,29 @@ impl Store {
         writes.apply(&self.tree)?;
         let behind = projection == Projection::Behind && pending >= BEHIND_EVENTS;
         if behind {
-            self.write_families(touched, last)?;
+            self.write_held(held, last)?;
         }
         Ok(projection == Projection::Now || behind)
     }
 
-    /// Writes many families, [`FAMILY_BATCH`] to a batch in key order, then marks the projection as reaching
-    /// `projected`.
-    fn write_families(&self, touched: &HashMap<Ulid, StoredFamily>, projected: u64) -> Result<()> {
-        let mut ids: Vec<&Ulid> = touched.keys().collect();
-        ids.sort_unstable();
-        for batch in ids.chunks(FAMILY_BATCH) {
+    /// Writes what is held, [`FAMILY_BATCH`] keys to a batch in key order (the index entries of opened streams
+    /// first, so that every family's members can be found), then marks the projection as reaching `projected`.
+    fn write_held(&self, held: &Held, projected: u64) -> Result<()> {
+        let mut opened: Vec<(&Ulid, &StreamEntry)> = held.opened.iter().collect();
+        opened.sort_unstable_by_key(|(id, _)| **id);
+        for batch in opened.chunks(FAMILY_BATCH) {
             let mut writes = Writes::default();
-            for id in batch {
-                writes.insert(&self.families, &id.to_bytes(), touched[*id].to_bytes());
+            for (id, entry) in batch {
+                writes.insert(&self.streams, &id.to_bytes(), entry.to_bytes());
+            }
+            writes.apply(&self.tree)?;
+        }
+        let mut families: Vec<(&Ulid, &StoredFamily)> = held.families.iter().collect();
+        families.sort_unstable_by_key(|(id, _)| **id);
+        for batch in families.chunks(FAMILY_BATCH) {
+            let mut writes = Writes::default();
+            for (id, family) in batch {
+                writes.insert(&self.families, &id.to_bytes(), family.to_bytes());
             }
             writes.apply(&self.tree)?;
         }
@@ -1055,7 +1084,7 @@ impl Store {
         let _writer = self.write_lock();
         let mut behind = self.behind.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(held) = behind.as_mut().filter(|held| held.events > 0) {
-            self.write_families(&held.families, self.head()?.seq)?;
+            self.write_held(&held.held, self.head()?.seq)?;
             *held = Behind::default();
         }
         self.catch_up()
@@ -1071,35 +1100,26 @@ impl Store {
         if projected >= head {
             return Ok(());
         }
-        let (mut entries, mut touched) = (HashMap::new(), HashMap::new());
-        let mut writes = Writes::default();
+        let (mut entries, mut held) = (HashMap::new(), Held::default());
         for envelope in self.read_all_for_fold(projected + 1) {
-            self.project(&envelope?, &mut entries, &mut touched, &mut writes)?;
+            self.project(&envelope?, &mut entries, &mut held)?;
         }
-        // Stream entries first: a family names its members, and each member's entry must lead to it.
-        writes.apply(&self.tree)?;
-        self.write_families(&touched, head)?;
+        self.write_held(&held, head)?;
         self.sync()
     }
 
-    /// Folds one event into its family, reading each index entry and family once (`entries`, `touched` keep
-    /// them); the entry of a stream the event opens goes into `writes`. Events come in log order, so a stream's
-    /// opening event is met before any other of its events.
-    fn project(
-        &self,
-        envelope: &Envelope,
-        entries: &mut HashMap<Ulid, StreamEntry>,
-        touched: &mut HashMap<Ulid, StoredFamily>,
-        writes: &mut Writes,
-    ) -> Result<()> {
-        let entry = match entries.get(&envelope.stream) {
+    /// Folds one event into its family, reading each index entry and family once (`entries` and `held` keep
+    /// them); the entry of a stream the event opens is held with the families. Events come in log order, so a
+    /// stream's opening event is met before any other of its events.
+    fn project(&self, envelope: &Envelope, entries: &mut HashMap<Ulid, StreamEntry>, held: &mut Held) -> Result<()> {
+        let entry = match entries.get(&envelope.stream).or_else(|| held.opened.get(&envelope.stream)) {
             Some(entry) => *entry,
             None => {
                 let entry = match self.streams.get(envelope.stream.to_bytes())? {
                     Some(bytes) => StreamEntry::from_bytes(&bytes).ok_or_else(|| bad_entry(&envelope.stream))?,
                     None => {
                         let entry = StreamEntry::opened_by(envelope);
-                        writes.insert(&self.streams, &envelope.stream.to_bytes(), entry.to_bytes());
+                        held.opened.insert(envelope.stream, entry);
                         entry
                     }
                 };
@@ -1107,6 +1127,6 @@ impl Store {
                 entry
             }
         };
-        self.stored_family(touched, entry.family)?.apply(envelope).ok_or_else(|| bad_family(&entry.family))
+        self.stored_family(&mut held.families, entry.family)?.apply(envelope).ok_or_else(|| bad_family(&entry.family))
     }
 }

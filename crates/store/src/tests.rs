@@ -703,12 +703,20 @@ fn write_behind_holds_families_until_settled_and_a_lost_hold_is_caught_up_at_ope
     let stored = |store: &Store| Family::from_bytes(&store.families.get(reply.to_bytes()).unwrap().unwrap()).unwrap();
     assert_eq!(stored(&store).commitments.len(), 1);
     assert_eq!(stored(&store).commitments[0].version, 2);
-    // ...but this handle's readers see it all, and versions are checked against what is held.
+    assert!(store.streams.get(second.to_bytes()).unwrap().is_none(), "nor is the new stream's index entry");
+    // ...but appends see what is held...
+    let again = store.append(second, 0, vec![new_event(second, day("2025-08-02"), promise(reply, "重复"))]);
+    assert!(matches!(again, Err(StoreError::Conflict { expected: 0, actual: 1, .. })), "{again:?}");
+    // ...and so do this handle's readers, and versions are checked against what is held.
+    assert_eq!(store.resolve_commitment(&second.to_string()[..12]).unwrap(), second);
+    assert_eq!(store.read_stream(&second).unwrap().len(), 1);
     assert_eq!(store.commitment(&commitment).unwrap().unwrap().progress_reports, 11);
     let stale = store.append(commitment, 5, vec![new_event(commitment, day("2025-08-03"), progress("迟到"))]);
     assert!(matches!(stale, Err(StoreError::Conflict { expected: 5, actual: 12, .. })), "{stale:?}");
     store.append(commitment, 12, vec![new_event(commitment, day("2025-08-03"), progress("再报"))]).unwrap();
-    // The process dies holding families: what it held is lost from memory, never from the log.
+    let third = Ulid::new();
+    store.append(third, 0, vec![new_event(third, day("2025-08-04"), promise(reply, "再补承诺"))]).unwrap();
+    // The process dies holding families and an index entry: what it held is lost from memory, never from the log.
     *store.behind.lock().unwrap() = None;
     assert_eq!(stored(&store).commitments[0].version, 12, "the reader above settled what was held then");
     drop(store);
@@ -718,6 +726,8 @@ fn write_behind_holds_families_until_settled_and_a_lost_hold_is_caught_up_at_ope
     assert_eq!(store.commitment(&commitment).unwrap().as_ref(), folded.commitments.get(&commitment));
     assert_eq!(store.commitment(&second).unwrap().as_ref(), folded.commitments.get(&second));
     assert_eq!(store.commitment(&commitment).unwrap().unwrap().version, 13);
+    assert_eq!(store.commitment(&third).unwrap().as_ref(), folded.commitments.get(&third));
+    assert_eq!(store.read_stream(&third).unwrap().len(), 1, "the index entry was caught up too");
     assert!(store.rebuild().unwrap().differences.is_empty());
     assert_eq!(store.verify().unwrap().broken, None);
 }
