@@ -39,7 +39,7 @@ pub use error::{Result, StoreError};
 pub use index::Family;
 use index::{StoredFamily, StreamEntry};
 pub use transfer::check_export;
-pub use verify::{Difference, RebuildReport, VerifyReport};
+pub use verify::{Difference, RebuildReport, Refolded, VerifyReport};
 
 /// The last event in the log: its position and hash. An empty log has seq 0 and the genesis hash.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -225,6 +225,14 @@ impl Store {
             events_read: AtomicU64::new(0),
             synced: std::sync::Mutex::new(std::collections::HashSet::new()),
         })
+    }
+
+    /// Closes this handle and opens the store again: sled keeps every log node a scan read until the store is
+    /// closed (decision 0005), so a command that scans the whole log and then goes on lets go of that here.
+    pub fn reopen(self) -> Result<Store> {
+        let path = self.path.clone();
+        drop(self);
+        Store::open(&path)
     }
 
     /// Live bytes (keys and values) per tree: what the store holds before sled's own overhead.

@@ -823,3 +823,24 @@ fn a_store_is_opened_with_the_segment_size_it_was_created_with() {
     assert_eq!(crate::stored_segment_size(&old), Some(524_288));
     assert_eq!(crate::stored_segment_size(&dir.path().join("none")), None);
 }
+
+#[test]
+fn a_rebuild_split_around_a_reopen_repairs_and_folds_again_if_the_log_grew() {
+    let (_dir, store, reply, commitment) = seeded();
+    // The projection loses its only family; the split rebuild (as `duban rebuild` runs it) puts it back.
+    store.families.clear().unwrap();
+    let refolded = store.refold().unwrap();
+    let store = store.reopen().unwrap();
+    let report = store.rebuild_from(refolded).unwrap();
+    assert_eq!((report.events, report.replies, report.commitments), (3, 1, 1));
+    let kinds: Vec<&str> = report.differences.iter().map(|d| d.kind).collect();
+    assert_eq!(kinds, ["missing", "missing"], "{:?}", report.differences);
+    assert_eq!(store.commitment(&commitment).unwrap().unwrap().reply, Some(reply));
+    assert_eq!(store.verify().unwrap().broken, None);
+    // An event appended between the halves is not missed: the log is folded again.
+    let refolded = store.refold().unwrap();
+    store.append(commitment, 2, vec![new_event(commitment, day("2025-08-01"), progress("其间"))]).unwrap();
+    let report = store.rebuild_from(refolded).unwrap();
+    assert_eq!(report.events, 4);
+    assert!(report.differences.is_empty(), "{:?}", report.differences);
+}

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use duban_domain::{CommitmentState, Folded, IdMap};
+use duban_domain::{CommitmentState, Folded, IdMap, StreamKind};
 use serde::Serialize;
 use ulid::Ulid;
 
@@ -15,6 +15,14 @@ use crate::{ulid_of, Head, Store};
 
 /// Keys written per batch by a rebuild that found differences (see `FAMILY_BATCH`).
 const REBUILD_BATCH: usize = crate::FAMILY_BATCH;
+
+/// The log folded afresh by [`Store::refold`]: every stream's state and event positions.
+pub struct Refolded {
+    head: u64,
+    events: u64,
+    folded: Folded,
+    seqs: IdMap<Vec<u64>>,
+}
 
 /// What `verify` found: how far the chain holds, and the first place it does not.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -172,11 +180,18 @@ impl Store {
     /// Recomputes the stream index and the projection from the log, writes back what differed, and says what that
     /// was.
     pub fn rebuild(&self) -> Result<RebuildReport> {
+        let refolded = self.refold()?;
+        self.rebuild_from(refolded)
+    }
+
+    /// The first half of [`Store::rebuild`]: the log folded afresh, to be compared with the stored projection by
+    /// [`Store::rebuild_from`], on this handle or, to let go of what sled kept of the log in between, on the
+    /// handle [`Store::reopen`] gives.
+    pub fn refold(&self) -> Result<Refolded> {
         self.settle()?;
         let _writer = self.write_lock();
         let head = self.head()?.seq;
         let mut folded = Folded::default();
-        let mut entries: IdMap<StreamEntry> = IdMap::default();
         let mut seqs: IdMap<Vec<u64>> = IdMap::default();
         let mut events = 0;
         // Reading and decoding run on two other threads while this one folds (see `read_batches`). Folded
@@ -187,7 +202,6 @@ impl Store {
                 let batch = batch?;
                 for envelope in &batch {
                     folded.apply(envelope);
-                    entries.entry(envelope.stream).or_insert_with(|| StreamEntry::opened_by(envelope));
                     seqs.entry(envelope.stream).or_default().push(envelope.seq);
                     events += 1;
                 }
@@ -195,7 +209,29 @@ impl Store {
             }
             Ok(())
         })?;
+        Ok(Refolded { head, events, folded, seqs })
+    }
+
+    /// The second half of [`Store::rebuild`]: compares what [`Store::refold`] folded with the stored index and
+    /// projection and writes back what differed. If the log grew in between, it is folded again.
+    pub fn rebuild_from(&self, refolded: Refolded) -> Result<RebuildReport> {
+        let _writer = self.write_lock();
+        if self.head()?.seq != refolded.head {
+            drop(_writer);
+            return self.rebuild();
+        }
+        let Refolded { head, events, folded, mut seqs } = refolded;
         let (replies, commitments) = (folded.replies.len(), folded.commitments.len());
+        // Each stream's index entry, as its opening event gives it (`StreamEntry::opened_by`): a reply is its own
+        // family, a commitment belongs to the reply it was made in.
+        let mut entries: IdMap<StreamEntry> = IdMap::default();
+        entries.reserve(replies + commitments);
+        for id in folded.replies.keys() {
+            entries.insert(*id, StreamEntry { kind: StreamKind::Reply, family: *id });
+        }
+        for (id, state) in &folded.commitments {
+            entries.insert(*id, StreamEntry { kind: StreamKind::Commitment, family: state.reply.unwrap_or(*id) });
+        }
         let mut wanted: BTreeMap<Ulid, Family> = BTreeMap::new();
         for (id, reply) in folded.replies {
             let family = wanted.entry(id).or_default();
@@ -210,7 +246,6 @@ impl Store {
         for family in wanted.values_mut() {
             family.commitments.sort_by_key(|state| state.id);
         }
-
         let mut differences = Vec::new();
         // The stream index is checked on a second thread while this one compares the families.
         let index_check = |mut entries: IdMap<StreamEntry>| -> Result<Vec<(Ulid, Option<Vec<u8>>)>> {
