@@ -13,7 +13,8 @@
 //! The store keeps the chain whole at the start of every chunk and, per event, only the first [`CHECK_BYTES`] of
 //! its hash (layout 3): a stored *record* is `check ‖ tail`. Records are kept in chunks: the *anchor* (the full hash
 //! before the chunk's first record), then consecutive records, each framed by its length (a LEB128 varint); the
-//! whole compressed with LZ4 when that saves space. A chunk is one sled value, keyed by the sequence number of its
+//! whole compressed with zstd once the chunk is full, with LZ4 while it belongs to the open run of small appends
+//! (see `Store::write_sealed`), as it is when neither saves space. A chunk is one sled value, keyed by the sequence number of its
 //! first record. A reader that needs an event's hash chains from its chunk's anchor; `verify` chains from genesis,
 //! checks every record's check and every chunk's anchor, and names the first record that does not hold. Full
 //! 32-byte hashes per record were a third of the compressed log.
@@ -34,8 +35,8 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 
 /// A chunk stops growing once its records take this many bytes (before compression). Large, because sled keeps
 /// values this big out of its log segments, in blob files written once and deleted when replaced: the log then
-/// leaves almost no garbage in sled's segments, which sled rewrites in full at every open. (LZ4 looks back 64 KiB,
-/// so larger chunks compress no better; they are about where the data lives.)
+/// leaves almost no garbage in sled's segments, which sled rewrites in full at every open. Not larger: reading one
+/// event decompresses its chunk and chains hashes from the chunk's anchor to it.
 pub const CHUNK_BYTES: usize = 256 * 1024;
 
 /// Bytes of an event's hash kept with its stored record: enough for `verify` to name the record that was altered
@@ -327,7 +328,8 @@ pub fn seal_log_chunk(payload: &[u8]) -> Vec<u8> {
     value
 }
 
-/// A small stored value (a family): its payload compressed with LZ4, or as it is when that is no smaller.
+/// A family's stored value, or a chunk of the open run: its payload compressed with LZ4 (cheap to write and to read
+/// back for a rewrite), or as it is when that is no smaller.
 pub fn seal_chunk(payload: &[u8]) -> Vec<u8> {
     let compressed = lz4_flex::block::compress_prepend_size(payload);
     let mut value = Vec::with_capacity(1 + compressed.len().min(payload.len()));

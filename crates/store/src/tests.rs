@@ -844,3 +844,58 @@ fn a_rebuild_split_around_a_reopen_repairs_and_folds_again_if_the_log_grew() {
     assert_eq!(report.events, 4);
     assert!(report.differences.is_empty(), "{:?}", report.differences);
 }
+
+#[test]
+fn a_chunk_whose_anchor_was_altered_is_found_at_its_first_event() {
+    let (_dir, store, commitment) = longer();
+    // Event 3's chunk claims another hash before it; its record is untouched.
+    let (first, payload) = store.chunk_holding(3).unwrap().unwrap();
+    let (_, framed) = chain::split_payload(first, &payload).unwrap();
+    let mut altered = vec![0xAB; chain::ANCHOR_BYTES];
+    altered.extend_from_slice(framed);
+    store.log.insert(chain::seq_key(first), chain::seal_log_chunk(&altered)).unwrap();
+    let report = store.verify().unwrap();
+    let (seq, reason) = report.broken.expect("an altered anchor is found");
+    assert_eq!(seq, 3, "{reason}");
+    assert!(reason.contains("链锚") || reason.contains("哈希"), "{reason}");
+    assert_eq!(report.events, 2);
+    // Readers that hand out hashes refuse it rather than hand out a chain that does not hold...
+    let read: Vec<_> = store.read_all(1).collect();
+    assert!(read[..2].iter().all(Result::is_ok));
+    assert!(matches!(read[2], Err(StoreError::Corrupt { seq: 3, .. })), "{:?}", read[2]);
+    assert!(matches!(store.read_stream(&commitment), Err(StoreError::Corrupt { seq: 3, .. })));
+    // ...while folds, which need no hashes, read on.
+    assert_eq!(store.read_all_for_fold(1).filter(Result::is_ok).count(), 5);
+}
+
+#[test]
+fn a_stored_record_keeps_four_bytes_of_the_hash_the_full_record_keeps_whole() {
+    let reply = Ulid::from_parts(1, 1);
+    let envelope = new_event(reply, day("2025-05-29"), registration(day("2025-05-29")))
+        .sealed(1, 1, crate::GENESIS.into(), String::new());
+    let (full, hex) = chain::encode(&envelope);
+    let (stored, hash) = chain::seal(&envelope);
+    assert_eq!(chain::hex(&hash), hex);
+    assert_eq!(hex, crate::hash_of(&envelope));
+    assert_eq!(stored[..chain::CHECK_BYTES], hash[..chain::CHECK_BYTES]);
+    assert_eq!(stored[chain::CHECK_BYTES..], full[32..], "the same tail");
+    assert_eq!(chain::rehash(1, &[0; 32], &stored).unwrap(), Some(hash));
+    assert!(chain::rehash(2, &[0; 32], &stored).unwrap().is_none(), "another position is another hash");
+    assert!(chain::rehash(1, &[1; 32], &stored).unwrap().is_none(), "so is another predecessor");
+    let decoded = chain::decode_stored(1, &[0; 32], &hash, &stored).unwrap();
+    assert_eq!((decoded.hash.as_str(), decoded.prev_hash.as_str()), (hex.as_str(), crate::GENESIS));
+    assert_eq!(decoded.event, envelope.event);
+    assert!(matches!(chain::chained(1, &[0; 32], &stored[..3]), Err(StoreError::Corrupt { seq: 1, .. })));
+}
+
+#[test]
+fn a_store_of_an_earlier_layout_is_refused_with_the_way_out() {
+    let (dir, store, _, _) = seeded();
+    store.meta.insert(b"layout", &2u16.to_be_bytes()).unwrap();
+    store.sync().unwrap();
+    drop(store);
+    let error = Store::open(&dir.path().join("duban.db")).err().expect("a layout-2 store must be refused");
+    assert!(matches!(error, StoreError::OtherLayout { found: 2, supported: 3, .. }), "{error:?}");
+    let message = error.to_string();
+    assert!(message.contains("export") && message.contains("import-events"), "{message}");
+}
