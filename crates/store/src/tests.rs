@@ -871,8 +871,12 @@ fn a_chunk_whose_anchor_was_altered_is_found_at_its_first_event() {
 #[test]
 fn a_stored_record_keeps_four_bytes_of_the_hash_the_full_record_keeps_whole() {
     let reply = Ulid::from_parts(1, 1);
-    let envelope = new_event(reply, day("2025-05-29"), registration(day("2025-05-29")))
-        .sealed(1, 1, crate::GENESIS.into(), String::new());
+    let envelope = new_event(reply, day("2025-05-29"), registration(day("2025-05-29"))).sealed(
+        1,
+        1,
+        crate::GENESIS.into(),
+        String::new(),
+    );
     let (full, hex) = chain::encode(&envelope);
     let (stored, hash) = chain::seal(&envelope);
     assert_eq!(chain::hex(&hash), hex);
