@@ -53,6 +53,9 @@ enum Bench {
         /// Only the in-process figures (no cold processes): for a machine without the duban binary built.
         #[arg(long)]
         in_process: bool,
+        /// Keep both engines' stores in this folder (new or empty) instead of a temporary one, to look at afterwards.
+        #[arg(long)]
+        keep: Option<PathBuf>,
     },
     /// One cold-process operation on the SQLite baseline (run by `store`, timed from outside).
     #[command(hide = true)]
@@ -83,12 +86,14 @@ fn main() {
     match Cli::parse().bench {
         Bench::Parse { dir, seconds } => parse(dir, seconds),
         Bench::Report { events, seed, year, dir } => report(events, seed, year, dir),
-        Bench::Store { events, seed, batch, singles, in_process } => store(events, seed, batch, singles, in_process),
+        Bench::Store { events, seed, batch, singles, in_process, keep } => {
+            store(events, seed, batch, singles, in_process, keep)
+        }
         Bench::Probe { db, op, arg } => probe::run(&db, &op, &arg),
     }
 }
 
-fn store(events: usize, seed: u64, batch: usize, singles: usize, in_process: bool) {
+fn store(events: usize, seed: u64, batch: usize, singles: usize, in_process: bool, keep: Option<PathBuf>) {
     let started = Instant::now();
     let histories = generate::histories(seed, events);
     let log = generate::seal(&histories, |_| String::new());
@@ -114,14 +119,22 @@ fn store(events: usize, seed: u64, batch: usize, singles: usize, in_process: boo
         batches.len(),
         started.elapsed().as_secs_f64()
     );
-    let dir = tempfile::tempdir().unwrap();
-    let duban = engines::duban(dir.path(), &batches, events);
+    let temporary = tempfile::tempdir().unwrap();
+    let dir = match &keep {
+        Some(keep) => {
+            std::fs::create_dir_all(keep).unwrap();
+            assert!(std::fs::read_dir(keep).unwrap().next().is_none(), "{} is not empty", keep.display());
+            keep.as_path()
+        }
+        None => temporary.path(),
+    };
+    let duban = engines::duban(dir, &batches, events);
     println!("store: duban done: {:.1} s so far", started.elapsed().as_secs_f64());
-    let sqlite = engines::sqlite(dir.path(), &batches, events);
+    let sqlite = engines::sqlite(dir, &batches, events);
     println!("store: SQLite done: {:.1} s so far", started.elapsed().as_secs_f64());
     drop(batches);
-    let duban_single = engines::duban_single(dir.path(), &picks);
-    let sqlite_single = engines::sqlite_single(dir.path(), &picks);
+    let duban_single = engines::duban_single(dir, &picks);
+    let sqlite_single = engines::sqlite_single(dir, &picks);
     println!("store: in one process                      duban       SQLite   duban ÷ SQLite");
     let row = |name: &str, duban: f64, sqlite: f64, unit: &str, better_high: bool| {
         let ratio = if better_high { duban / sqlite } else { sqlite / duban };
@@ -136,7 +149,7 @@ fn store(events: usize, seed: u64, batch: usize, singles: usize, in_process: boo
     if in_process {
         return;
     }
-    cold(dir.path(), &shown.to_string());
+    cold(dir, &shown.to_string());
 }
 
 /// Cold processes on the stores `store` built: each operation three times, median wall time and largest peak RSS.
