@@ -79,14 +79,28 @@ pub struct Store {
     /// With write-behind on, the families appends touched and not yet written (see [`Store::write_behind`]).
     behind: std::sync::Mutex<Option<Behind>>,
     events_read: AtomicU64,
-    /// Files already made durable (sled never rewrites a blob or snapshot in place; it writes new ones).
-    synced: std::sync::Mutex<std::collections::HashSet<PathBuf>>,
+    /// What is known to be durable already (see [`Store::sync`]).
+    synced: std::sync::Mutex<Synced>,
+}
+
+/// Files made durable. sled never rewrites a blob or snapshot in place (it writes new ones), and names each blob file
+/// by a log sequence number that only grows.
+#[derive(Default)]
+struct Synced {
+    /// Files this handle synced, or found synced.
+    files: std::collections::HashSet<PathBuf>,
+    /// Every blob file named by a number up to this one is durable; recorded in the store (`meta/blobs`), so that a
+    /// command does not sync every blob of a large store again.
+    blobs: u64,
+    /// What the store records.
+    recorded: u64,
 }
 
 const SCHEMA_KEY: &[u8] = b"schema";
 const LAYOUT_KEY: &[u8] = b"layout";
 const HEAD_KEY: &[u8] = b"head";
 const TAIL_KEY: &[u8] = b"tail";
+const BLOBS_KEY: &[u8] = b"blobs";
 /// The seq up to which the projection (families) is written; behind the head only while write-behind holds
 /// families in memory, or after a crash in that time (then `open` catches up).
 pub(crate) const PROJECTED_KEY: &[u8] = b"projected";
@@ -189,6 +203,11 @@ impl Store {
         if layout != LAYOUT {
             return Err(StoreError::OtherLayout { path: path.to_path_buf(), found: layout, supported: LAYOUT });
         }
+        if let Some(bytes) = store.meta.get(BLOBS_KEY)? {
+            let blobs = u64::from_be_bytes(bytes.as_ref().try_into().map_err(|_| not_a_store())?);
+            let mut synced = store.synced.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            (synced.blobs, synced.recorded) = (blobs, blobs);
+        }
         store.settle()?;
         Ok(store)
     }
@@ -214,7 +233,7 @@ impl Store {
         let tree = db.open_tree("duban")?;
         Ok(Store {
             path: path.to_path_buf(),
-            log: Space::new(&tree, space::LOG),
+            log: Space::spaced(&tree, space::LOG, 8),
             streams: Space::new(&tree, space::STREAMS),
             families: Space::new(&tree, space::FAMILIES),
             meta: Space::new(&tree, space::META),
@@ -223,7 +242,7 @@ impl Store {
             behind: std::sync::Mutex::new(None),
             db,
             events_read: AtomicU64::new(0),
-            synced: std::sync::Mutex::new(std::collections::HashSet::new()),
+            synced: std::sync::Mutex::new(Synced::default()),
         })
     }
 
@@ -388,32 +407,54 @@ impl Store {
     /// neither flushes the device cache nor syncs file metadata, and it writes large values to files under `blobs/`
     /// without syncing them at all. So: sled's data file is `fsync`ed, every file that appeared since the last sync
     /// (blobs, snapshots) is `fsync`ed once, and so is the folder it appeared in. Commands report success only after
-    /// this returns.
+    /// this returns. Blob files numbered up to `meta/blobs` are known durable and not synced again: a command on a
+    /// store of hundreds of blob files syncs only the new ones (and any a process that died left unsynced).
     pub fn sync(&self) -> Result<()> {
         self.db.flush()?;
         std::fs::File::open(self.path.join("db"))?.sync_all()?;
         let mut synced = self.synced.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        for dir in [self.path.join("blobs"), self.path.clone()] {
+        let mut newest_blob = synced.blobs;
+        for (dir, blobs) in [(self.path.join("blobs"), true), (self.path.clone(), false)] {
             let entries = match std::fs::read_dir(&dir) {
                 Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
                 entries => entries?,
             };
             let mut appeared = false;
             for entry in entries {
-                let path = entry?.path();
-                if path.is_file() && !synced.contains(&path) {
-                    match std::fs::File::open(&path) {
-                        Ok(file) => file.sync_all()?,
-                        Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
-                        Err(error) => return Err(error.into()),
-                    }
-                    synced.insert(path);
-                    appeared = true;
+                let entry = entry?;
+                let numbered =
+                    if blobs { entry.file_name().to_str().and_then(|name| name.parse::<u64>().ok()) } else { None };
+                if numbered.is_some_and(|number| number <= synced.blobs) {
+                    continue;
                 }
+                let path = entry.path();
+                // Known, or not a file (the type comes with the listing): no system call per known file.
+                if (numbered.is_none() && synced.files.contains(&path)) || !entry.file_type()?.is_file() {
+                    continue;
+                }
+                match std::fs::File::open(&path) {
+                    Ok(file) => file.sync_all()?,
+                    Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(error) => return Err(error.into()),
+                }
+                match numbered {
+                    Some(number) => newest_blob = newest_blob.max(number),
+                    None => {
+                        synced.files.insert(path);
+                    }
+                }
+                appeared = true;
             }
             if appeared {
                 sync_dir(&dir)?;
             }
+        }
+        synced.blobs = newest_blob;
+        // Recorded for the next command: true as soon as it is written, since those files are synced; it reaches
+        // the disk with whatever sled writes next (if it never does, the next command syncs them again).
+        if synced.blobs > synced.recorded {
+            self.meta.insert(BLOBS_KEY, synced.blobs.to_be_bytes().to_vec())?;
+            synced.recorded = synced.blobs;
         }
         Ok(())
     }
@@ -421,15 +462,30 @@ impl Store {
     /// One stream's events in order.
     pub fn read_stream(&self, stream: &Ulid) -> Result<Vec<Envelope>> {
         let seqs = self.seqs(stream)?;
-        let mut reader = ChunkReader::default();
-        let mut events = Vec::with_capacity(seqs.len());
-        for &seq in &seqs {
-            let envelope = reader.envelope(self, seq)?.ok_or_else(|| StoreError::Corrupt {
-                seq,
-                reason: format!("流 {stream} 的索引指向它，但日志中没有"),
-            })?;
-            events.push(envelope);
+        let read = |seqs: &[u64]| -> Result<Vec<Envelope>> {
+            let mut reader = ChunkReader::default();
+            let mut events = Vec::with_capacity(seqs.len());
+            for &seq in seqs {
+                let envelope = reader.envelope(self, seq)?.ok_or_else(|| StoreError::Corrupt {
+                    seq,
+                    reason: format!("流 {stream} 的索引指向它，但日志中没有"),
+                })?;
+                events.push(envelope);
+            }
+            Ok(events)
+        };
+        // A commitment's facts lie years apart, nearly each in a chunk of its own, and reading one means reading
+        // sled's node and decompressing and chaining the chunk: a long history is read on two threads.
+        if seqs.len() < 6 {
+            return read(&seqs);
         }
+        let (early, late) = seqs.split_at(seqs.len() / 2);
+        let (events, later) = std::thread::scope(|scope| {
+            let later = scope.spawn(|| read(late));
+            (read(early), later.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+        });
+        let mut events = events?;
+        events.extend(later?);
         Ok(events)
     }
 
@@ -1010,7 +1066,7 @@ impl Store {
             let mut payload = chain::new_payload(&prev, chain::CHUNK_BYTES);
             for (seq, (record, hash)) in (chunk_first..).zip(records) {
                 if payload.len() > chain::ANCHOR_BYTES && payload.len() + record.len() + 4 > chain::CHUNK_BYTES {
-                    writes.insert(log, &chain::seq_key(chunk_first), chain::seal_log_chunk(&payload));
+                    writes.insert_spaced(log, &chain::seq_key(chunk_first), chain::seal_log_chunk(&payload));
                     (chunk_first, payload) = (seq, chain::new_payload(&prev, chain::CHUNK_BYTES));
                 }
                 chain::push_record(&mut payload, record);

@@ -158,6 +158,13 @@ fn small_appends_are_merged_into_full_chunks_once_they_fill_one() {
     let flags: Vec<u8> = store.log.iter().map(|entry| entry.unwrap().1[0]).collect();
     assert_eq!(flags[0], 2, "full chunks are compressed with zstd");
     assert_ne!(flags.last(), Some(&2), "the open run's with LZ4 (or plain)");
+    // Each full chunk has seven empty spacer keys after it in sled (so that a node holds one or two full chunks);
+    // readers never see them.
+    let spacers = store.tree.scan_prefix([crate::space::LOG]).filter(|entry| entry.as_ref().unwrap().0.len() == 10);
+    let full = payloads.iter().filter(|bytes| **bytes > chain::CHUNK_BYTES * 9 / 10).count();
+    assert!(full >= 1);
+    assert_eq!(spacers.count(), 7 * full, "{payloads:?}");
+    assert!(store.log.iter().all(|entry| entry.unwrap().0.len() == 8));
     assert_eq!(store.read_all(1).map(|e| e.unwrap().seq).collect::<Vec<_>>(), (1..=total).collect::<Vec<_>>());
     assert_eq!(store.read_stream(&commitment).unwrap().len(), total as usize - 1);
     assert_eq!(store.verify().unwrap().broken, None);
@@ -902,4 +909,38 @@ fn a_store_of_an_earlier_layout_is_refused_with_the_way_out() {
     assert!(matches!(error, StoreError::OtherLayout { found: 2, supported: 3, .. }), "{error:?}");
     let message = error.to_string();
     assert!(message.contains("export") && message.contains("import-events"), "{message}");
+}
+
+#[test]
+fn blob_files_once_synced_are_recorded_and_not_synced_again() {
+    let (dir, store, _, commitment) = seeded();
+    // Texts that do not compress, enough for full chunks large enough to go to blob files.
+    let mut seed = 7u32;
+    let mut noise = |len: usize| -> String {
+        (0..len)
+            .map(|_| {
+                seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                char::from_u32(0x4E00 + (seed >> 8) % 20_000).unwrap()
+            })
+            .collect()
+    };
+    let events: Vec<NewEvent> =
+        (0..200).map(|_| new_event(commitment, day("2025-08-01"), progress(&noise(1000)))).collect();
+    store.append(commitment, 2, events).unwrap();
+    let numbers: Vec<u64> = std::fs::read_dir(dir.path().join("duban.db").join("blobs"))
+        .unwrap()
+        .filter_map(|entry| entry.unwrap().file_name().to_str().and_then(|name| name.parse().ok()))
+        .collect();
+    assert!(!numbers.is_empty(), "full chunks of 256 KiB that do not compress are blob files");
+    let recorded = |store: &Store| {
+        store.meta.get(crate::BLOBS_KEY).unwrap().map(|bytes| u64::from_be_bytes(bytes.as_ref().try_into().unwrap()))
+    };
+    let marker = recorded(&store).expect("the synced blob files are recorded");
+    assert!(numbers.iter().all(|number| *number <= marker), "{numbers:?} > {marker}");
+    drop(store);
+    let store = Store::open(&dir.path().join("duban.db")).unwrap();
+    assert_eq!(store.synced.lock().unwrap().blobs, marker, "a new handle knows them durable");
+    store.append(commitment, 202, vec![new_event(commitment, day("2025-08-02"), progress(&noise(1000)))]).unwrap();
+    assert!(recorded(&store).unwrap() >= marker);
+    assert_eq!(store.verify().unwrap().broken, None);
 }
