@@ -1108,25 +1108,29 @@ impl Store {
     /// Writes what is held, [`FAMILY_BATCH`] keys to a batch in key order (the index entries of opened streams
     /// first, so that every family's members can be found), then marks the projection as reaching `projected`.
     fn write_held(&self, held: &Held, projected: u64) -> Result<()> {
-        let mut opened: Vec<(&Ulid, &StreamEntry)> = held.opened.iter().collect();
-        opened.sort_unstable_by_key(|(id, _)| **id);
-        for batch in opened.chunks(FAMILY_BATCH) {
-            let mut writes = Writes::default();
-            for (id, entry) in batch {
-                writes.insert(&self.streams, &id.to_bytes(), entry.to_bytes());
-            }
-            writes.apply(&self.tree)?;
-        }
-        let mut families: Vec<(&Ulid, &StoredFamily)> = held.families.iter().collect();
-        families.sort_unstable_by_key(|(id, _)| **id);
-        for batch in families.chunks(FAMILY_BATCH) {
-            let mut writes = Writes::default();
-            for (id, family) in batch {
-                writes.insert(&self.families, &id.to_bytes(), family.to_bytes());
-            }
-            writes.apply(&self.tree)?;
-        }
+        self.write_in_batches(&self.streams, &held.opened, |entry| entry.to_bytes())?;
+        self.write_in_batches(&self.families, &held.families, StoredFamily::to_bytes)?;
         self.meta.insert(PROJECTED_KEY, projected.to_be_bytes().to_vec())
+    }
+
+    /// Writes `items` into `space` in key order, [`FAMILY_BATCH`] to a sled batch, each encoded only as its batch
+    /// is written.
+    fn write_in_batches<T>(
+        &self,
+        space: &Space,
+        items: &HashMap<Ulid, T>,
+        encode: impl Fn(&T) -> Vec<u8>,
+    ) -> Result<()> {
+        let mut sorted: Vec<(&Ulid, &T)> = items.iter().collect();
+        sorted.sort_unstable_by_key(|(id, _)| **id);
+        for batch in sorted.chunks(FAMILY_BATCH) {
+            let mut writes = Writes::default();
+            for (id, item) in batch {
+                writes.insert(space, &id.to_bytes(), encode(item));
+            }
+            writes.apply(&self.tree)?;
+        }
+        Ok(())
     }
 
     /// Write-behind: while on, appends fold into families held in memory and write them every [`BEHIND_EVENTS`]
