@@ -944,3 +944,32 @@ fn blob_files_once_synced_are_recorded_and_not_synced_again() {
     assert!(recorded(&store).unwrap() >= marker);
     assert_eq!(store.verify().unwrap().broken, None);
 }
+
+#[test]
+fn folding_an_event_a_family_already_holds_changes_nothing() {
+    // What `open` does after a crash between two of write-behind's batches: events the stored family already holds
+    // are folded again.
+    let reply = Ulid::from_parts(1, 1);
+    let commitment = Ulid::from_parts(1, 2);
+    let events = [
+        new_event(reply, day("2025-05-29"), registration(day("2025-05-29"))).sealed(
+            1,
+            1,
+            crate::GENESIS.into(),
+            String::new(),
+        ),
+        new_event(commitment, day("2025-05-29"), promise(reply, "甲")).sealed(2, 1, String::new(), String::new()),
+        new_event(commitment, day("2025-08-01"), progress("一")).sealed(3, 2, String::new(), String::new()),
+    ];
+    let mut once = crate::index::StoredFamily::new();
+    for envelope in &events {
+        once.apply(envelope).unwrap();
+    }
+    let mut again = crate::index::StoredFamily::parse(&once.to_bytes()).unwrap();
+    for envelope in &events {
+        again.apply(envelope).unwrap();
+    }
+    assert_eq!(again.version(&commitment), 2);
+    assert_eq!(Family::from_bytes(&again.to_bytes()), Family::from_bytes(&once.to_bytes()));
+    assert_eq!(Family::from_bytes(&again.to_bytes()).unwrap().commitments[0].progress_reports, 1);
+}
