@@ -20,11 +20,16 @@ pub struct StreamEntry {
 impl StreamEntry {
     /// The entry a stream gets from its opening event.
     pub fn opened_by(envelope: &Envelope) -> StreamEntry {
-        let family = match &envelope.event {
-            Event::CommitmentMade(made) => made.reply,
-            _ => envelope.stream,
+        let made_in = match &envelope.event {
+            Event::CommitmentMade(made) => Some(made.reply),
+            _ => None,
         };
-        StreamEntry { kind: envelope.event.stream_kind(), family }
+        StreamEntry::of(envelope.event.stream_kind(), envelope.stream, made_in)
+    }
+
+    /// A stream's entry: a reply is its own family, a commitment belongs to the reply it was made in.
+    pub fn of(kind: StreamKind, stream: Ulid, made_in: Option<Ulid>) -> StreamEntry {
+        StreamEntry { kind, family: made_in.unwrap_or(stream) }
     }
 
     /// `kind (1 byte) ‖ family (16 bytes)`.

@@ -222,15 +222,14 @@ impl Store {
         }
         let Refolded { head, events, folded, mut seqs } = refolded;
         let (replies, commitments) = (folded.replies.len(), folded.commitments.len());
-        // Each stream's index entry, as its opening event gives it (`StreamEntry::opened_by`): a reply is its own
-        // family, a commitment belongs to the reply it was made in.
+        // Each stream's index entry, as its opening event gave it.
         let mut entries: IdMap<StreamEntry> = IdMap::default();
         entries.reserve(replies + commitments);
         for id in folded.replies.keys() {
-            entries.insert(*id, StreamEntry { kind: StreamKind::Reply, family: *id });
+            entries.insert(*id, StreamEntry::of(StreamKind::Reply, *id, None));
         }
         for (id, state) in &folded.commitments {
-            entries.insert(*id, StreamEntry { kind: StreamKind::Commitment, family: state.reply.unwrap_or(*id) });
+            entries.insert(*id, StreamEntry::of(StreamKind::Commitment, *id, state.reply));
         }
         let mut wanted: BTreeMap<Ulid, Family> = BTreeMap::new();
         for (id, reply) in folded.replies {
