@@ -13,15 +13,24 @@ mod time;
 mod view;
 
 fn main() -> std::process::ExitCode {
-    purge_freed_memory_promptly();
-    commands::main()
+    set_purge_delay(PROMPTLY);
+    let code = commands::main();
+    // mimalloc's exit handler gives back all the memory it holds, page range by page range (a millisecond of a cold
+    // `show`): the kernel takes it all back anyway as the process ends.
+    set_purge_delay(NEVER);
+    code
 }
 
 /// mimalloc 3 gives freed memory back to the system a full second after it is freed (its `purge_delay` defaults to
 /// 1000 ms). duban's long commands run for about that long, so buffers they had long finished with — sled's reads
 /// of blob files, decoded batches of events — still counted in their peak: 30 MB of the annual report's over a
 /// million events. mimalloc 2 purged after 10 ms, and so does duban. (The Rust binding does not name this option.)
-fn purge_freed_memory_promptly() {
+const PROMPTLY: std::os::raw::c_long = 10;
+
+/// A negative `purge_delay`: mimalloc gives nothing back.
+const NEVER: std::os::raw::c_long = -1;
+
+fn set_purge_delay(milliseconds: std::os::raw::c_long) {
     extern "C" {
         fn mi_option_get(option: i32) -> std::os::raw::c_long;
         fn mi_option_set(option: i32, value: std::os::raw::c_long);
@@ -29,10 +38,11 @@ fn purge_freed_memory_promptly() {
     /// `mi_option_purge_delay` in mimalloc 3's `mi_option_e` (`mimalloc.h`).
     const PURGE_DELAY: i32 = 15;
     // SAFETY: reads and writes one entry of mimalloc's options table, which it allows at any time. The entry is
-    // changed only while it holds mimalloc 3's default for this option, so a different numbering changes nothing.
+    // changed only while it holds mimalloc 3's default for this option or a value set here, so a different numbering
+    // changes nothing.
     unsafe {
-        if mi_option_get(PURGE_DELAY) == 1000 {
-            mi_option_set(PURGE_DELAY, 10);
+        if [1000, PROMPTLY].contains(&mi_option_get(PURGE_DELAY)) {
+            mi_option_set(PURGE_DELAY, milliseconds);
         }
     }
 }

@@ -105,6 +105,13 @@ fn as_of_a_date_between_progress_and_closure_shows_the_earlier_status() {
     let show = duban.json(&["show", &first, "--as-of", "2025-12-01"]);
     assert_eq!(show["status"], "in_progress");
     assert_eq!(show["events"].as_array().unwrap().len(), 2, "the closure had not happened yet");
+    // The reply as of then is folded from its events, the reply now read from the projection: the same reply.
+    let now = duban.json(&["show", &first]);
+    for field in ["reply_id", "organ", "doc_no", "proposal"] {
+        assert_eq!(show[field], now[field], "{field}");
+    }
+    assert_eq!(now["doc_no"], "沪科提复〔2025〕62号");
+    assert!(now["proposal"].as_str().unwrap().contains("第1221号提案"), "{}", now["proposal"]);
     assert_eq!(status_of(&duban.json(&["list", "--as-of", "2026-07-01"]), &first), "partially_fulfilled");
     // Before the reply was signed the commitments did not exist.
     assert_eq!(duban.json(&["list", "--as-of", "2025-10-01"]).as_array().unwrap().len(), 0);

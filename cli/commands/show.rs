@@ -34,11 +34,12 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
     if state.made_on.is_none() {
         return refuse(format!("承诺 {id} 在所选时点尚未记录"));
     }
-    let reply_events = match state.reply {
-        Some(reply) => store.read_stream(&reply)?.into_iter().filter(|e| horizon.admits(e)).collect(),
-        None => Vec::new(),
+    // The reply's state as projected, unless an earlier moment is asked for: its events lie in chunks of their own.
+    let reply = match state.reply {
+        Some(reply) if horizon.is_everything() => store.reply(&reply)?.unwrap_or_else(|| ReplyState::fold(&[])),
+        Some(reply) => ReplyState::fold(store.read_streams_for_fold(&[reply])?.iter().filter(|e| horizon.admits(e))),
+        None => ReplyState::fold(&[]),
     };
-    let reply = ReplyState::fold(&reply_events);
     let on_date = args.time.on_date(ctx.today());
     let status = status(&state, on_date, args.time.policy());
     let short = store.short_id(&id)?;

@@ -474,12 +474,10 @@ impl Store {
             }
             Ok(events)
         };
-        // A commitment's facts lie years apart, nearly each in a chunk of its own, and reading one means reading
-        // sled's node and decompressing and chaining the chunk: a long history is read on two threads.
-        if seqs.len() < 6 {
-            return read(&seqs);
-        }
-        let (early, late) = seqs.split_at(seqs.len() / 2);
+        // A commitment's facts lie months apart, nearly each in a chunk of its own, and reading one means reading
+        // sled's node and decompressing and chaining the chunk: facts in several chunks are read on two threads.
+        let Some(middle) = split_point(&seqs) else { return read(&seqs) };
+        let (early, late) = seqs.split_at(middle);
         let (events, later) = std::thread::scope(|scope| {
             let later = scope.spawn(|| read(late));
             (read(early), later.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
@@ -885,6 +883,17 @@ impl ChunkReader {
         store.events_read.fetch_add(1, Ordering::Relaxed);
         chain::decode_stored_for_fold(seq, self.record(index)).map(Some)
     }
+}
+
+/// Events at least this many apart are taken to lie in different chunks (a full chunk holds ~1,700 generated events).
+const CHUNK_APART: u64 = 2048;
+
+/// Where reading `seqs` is split between two threads: at the gap of at least [`CHUNK_APART`] nearest the middle,
+/// so that the two threads seldom open the same chunk. `None` if the events lie close together.
+fn split_point(seqs: &[u64]) -> Option<usize> {
+    (1..seqs.len())
+        .filter(|&index| seqs[index] - seqs[index - 1] >= CHUNK_APART)
+        .min_by_key(|&index| index.abs_diff(seqs.len() / 2))
 }
 
 /// Why a chunk cannot be read on from the one before it.

@@ -973,3 +973,38 @@ fn folding_an_event_a_family_already_holds_changes_nothing() {
     assert_eq!(Family::from_bytes(&again.to_bytes()), Family::from_bytes(&once.to_bytes()));
     assert_eq!(Family::from_bytes(&again.to_bytes()).unwrap().commitments[0].progress_reports, 1);
 }
+
+#[test]
+fn a_stream_is_split_between_two_threads_only_where_its_events_lie_far_apart() {
+    let apart = crate::CHUNK_APART;
+    assert_eq!(crate::split_point(&[]), None);
+    assert_eq!(crate::split_point(&[7]), None);
+    assert_eq!(crate::split_point(&[1, 2, 3, apart]), None, "close together: one thread");
+    assert_eq!(crate::split_point(&[1, 2, 2 + apart, 3 + apart]), Some(2));
+    // The gap nearest the middle, not the first or the widest.
+    assert_eq!(crate::split_point(&[1, 1 + 9 * apart, 2 + 10 * apart, 3 + 11 * apart, 4 + 11 * apart]), Some(2));
+}
+
+#[test]
+fn a_stream_whose_events_lie_far_apart_reads_back_whole_and_in_order() {
+    let (_dir, store, reply, first) = seeded();
+    let second = Ulid::new();
+    store.append(second, 0, vec![new_event(second, day("2025-07-01"), promise(reply, "另一项承诺"))]).unwrap();
+    // Between each of `first`'s facts, more of `second`'s than lie in one chunk: `first` is read on two threads.
+    let mut versions = (2, 1);
+    for round in 0..3 {
+        let filler = crate::CHUNK_APART as usize + 1;
+        let events = (0..filler).map(|_| new_event(second, day("2025-08-01"), progress("推进"))).collect();
+        store.append(second, versions.1, events).unwrap();
+        versions.1 += filler as u32;
+        let summary = format!("第{round}次进展");
+        store.append(first, versions.0, vec![new_event(first, day("2025-09-01"), progress(&summary))]).unwrap();
+        versions.0 += 1;
+    }
+    let seqs: Vec<u64> = store.read_stream(&first).unwrap().iter().map(|e| e.seq).collect();
+    assert!(crate::split_point(&seqs).is_some(), "{seqs:?}");
+    let alone = store.read_stream(&first).unwrap();
+    let from_log: Vec<Envelope> = store.read_all(1).map(Result::unwrap).filter(|e| e.stream == first).collect();
+    assert_eq!(alone, from_log, "the same events, hashes and all, in log order");
+    assert_eq!(alone.len(), 5);
+}
