@@ -32,9 +32,12 @@ impl StreamEntry {
         StreamEntry { kind, family: made_in.unwrap_or(stream) }
     }
 
+    /// The length of [`StreamEntry::to_bytes`].
+    pub const BYTES: usize = 17;
+
     /// `kind (1 byte) ‖ family (16 bytes)`.
     pub fn to_bytes(self) -> Vec<u8> {
-        let mut bytes = Vec::with_capacity(17);
+        let mut bytes = Vec::with_capacity(StreamEntry::BYTES);
         bytes.push(u8::from(self.kind == StreamKind::Commitment));
         bytes.extend_from_slice(&self.family.to_bytes());
         bytes

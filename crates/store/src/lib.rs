@@ -3,7 +3,8 @@
 //!
 //! One sled tree in four key spaces (see `space`; keys sort in the order they are read):
 //! - `log`: big-endian seq of a chunk's first event → chunk (consecutive records, LZ4-compressed; see `chain`).
-//! - `streams`: stream id (16 bytes) → its kind and family (the reply it belongs to), written once.
+//! - `streams`: the first three bytes of stream ids → the kind and family (the reply it belongs to) of each stream
+//!   whose id starts so, written as the stream opens (see `streams`).
 //! - `families`: reply id (16 bytes) → the folded reply and its commitments, with each one's event positions.
 //! - `meta`: `schema` → u16, `layout` → u16, `head` → last seq + its hash, `tail` → the last chunk's key.
 
@@ -11,6 +12,7 @@ mod chain;
 mod error;
 mod index;
 mod space;
+mod streams;
 mod transfer;
 mod verify;
 
@@ -27,6 +29,7 @@ use duban_domain::{
 use std::ops::Bound;
 
 use space::{Space, Writes};
+use streams::StreamIndex;
 use ulid::Ulid;
 
 pub use chain::{hash_of, GENESIS};
@@ -71,7 +74,7 @@ pub struct Store {
     db: sled::Db,
     tree: sled::Tree,
     log: Space,
-    streams: Space,
+    streams: StreamIndex,
     families: Space,
     meta: Space,
     /// Held from an append's first read to its batch landing (see `space`).
@@ -144,10 +147,11 @@ pub(crate) enum Projection {
     Skip,
 }
 
-/// How the trees are laid out. Stores of another layout are refused: export them with the duban that wrote them and
-/// `import-events` the file. Layout 1 kept one chunk per append and one index key per event; layout 2 a full hash
-/// per record (see `chain` for layout 3).
-const LAYOUT: u16 = 3;
+/// How the trees are laid out. A store of layout 3 is brought to layout 4 as it is opened (its stream index put into
+/// buckets); others are refused: export them with the duban that wrote them and `import-events` the file. Layout 1
+/// kept one chunk per append and one index key per event; layout 2 a full hash per record (see `chain` for layout
+/// 3); layout 3 one index key per stream (see `streams` for layout 4).
+const LAYOUT: u16 = 4;
 
 /// sled's page cache. Its default (1 GiB) would let one long scan of the log take a gigabyte of memory; reads are
 /// sequential, so a modest cache costs little speed.
@@ -200,7 +204,9 @@ impl Store {
             return Err(StoreError::NewerSchema { found: schema, supported: SCHEMA_VERSION });
         }
         let layout = number(LAYOUT_KEY)?.unwrap_or(1);
-        if layout != LAYOUT {
+        if layout == 3 {
+            store.bucket_the_index()?;
+        } else if layout != LAYOUT {
             return Err(StoreError::OtherLayout { path: path.to_path_buf(), found: layout, supported: LAYOUT });
         }
         if let Some(bytes) = store.meta.get(BLOBS_KEY)? {
@@ -210,6 +216,27 @@ impl Store {
         }
         store.settle()?;
         Ok(store)
+    }
+
+    /// Layout 3 → 4: the stream index's one key per stream rewritten into buckets, in one atomic batch with the new
+    /// layout mark, so that a crash leaves the store in one layout or the other. An entry that cannot be read is
+    /// left out (`rebuild` derives it from the log again).
+    fn bucket_the_index(&self) -> Result<()> {
+        let _writer = self.write_lock();
+        let space = self.streams.space();
+        let (mut writes, mut entries) = (Writes::default(), Vec::new());
+        for stored in space.iter() {
+            let (key, value) = stored?;
+            writes.remove(space, &key);
+            let id = <[u8; 16]>::try_from(&key[..]).ok().map(Ulid::from_bytes);
+            if let (Some(id), Some(entry)) = (id, StreamEntry::from_bytes(&value)) {
+                entries.push((id, Some(entry)));
+            }
+        }
+        self.streams.write(&mut writes, entries)?;
+        writes.insert(&self.meta, LAYOUT_KEY, LAYOUT.to_be_bytes().to_vec());
+        writes.apply(&self.tree)?;
+        self.sync()
     }
 
     fn open_sled(path: &Path) -> Result<Store> {
@@ -234,7 +261,7 @@ impl Store {
         Ok(Store {
             path: path.to_path_buf(),
             log: Space::spaced(&tree, space::LOG, 8),
-            streams: Space::new(&tree, space::STREAMS),
+            streams: StreamIndex::new(Space::new(&tree, space::STREAMS)),
             families: Space::new(&tree, space::FAMILIES),
             meta: Space::new(&tree, space::META),
             tree,
@@ -257,7 +284,7 @@ impl Store {
     /// Live bytes (keys and values) per tree: what the store holds before sled's own overhead.
     pub fn live_bytes(&self) -> Vec<(&'static str, u64, u64)> {
         let trees =
-            [("log", &self.log), ("streams", &self.streams), ("families", &self.families), ("meta", &self.meta)];
+            [("log", &self.log), ("streams", self.streams.space()), ("families", &self.families), ("meta", &self.meta)];
         trees
             .into_iter()
             .map(|(name, tree)| {
@@ -286,10 +313,7 @@ impl Store {
     }
 
     fn entry(&self, stream: &Ulid) -> Result<Option<StreamEntry>> {
-        match self.streams.get(stream.to_bytes())? {
-            None => Ok(None),
-            Some(bytes) => Ok(Some(StreamEntry::from_bytes(&bytes).ok_or_else(|| bad_entry(stream))?)),
-        }
+        self.streams.get(stream)
     }
 
     /// Takes the writer lock (a panicked writer wrote nothing: its batch never applied).
@@ -745,16 +769,13 @@ impl Store {
     /// Every reply and commitment id, sorted (for short ids).
     pub fn all_ids(&self) -> Result<Vec<Ulid>> {
         self.settle_if_behind()?;
-        self.streams.iter().map(|entry| Ok(ulid_of(&entry?.0))).collect()
+        self.streams.iter().map(|entry| Ok(entry?.0)).collect()
     }
 
     /// The ids sorted next to `id` among all replies and commitments: all a short id needs, found without a scan.
     pub fn neighbours(&self, id: &Ulid) -> Result<Vec<Ulid>> {
         self.settle_if_behind()?;
-        let key = id.to_bytes();
-        let before = self.streams.range(Bound::Unbounded, Bound::Excluded(&key)).next_back().transpose()?;
-        let after = self.streams.range(Bound::Excluded(&key), Bound::Unbounded).next().transpose()?;
-        Ok(before.into_iter().chain(after).map(|(other, _)| ulid_of(&other)).collect())
+        Ok(self.streams.before(id)?.into_iter().chain(self.streams.after(id)?).collect())
     }
 
     /// The shortest prefix (at least six characters) that names `id` unambiguously.
@@ -787,10 +808,10 @@ impl Store {
         };
         let mut candidates = Vec::new();
         if let (Some(low), Some(high)) = (pad('0'), pad('Z').or(Some(Ulid(u128::MAX)))) {
-            for entry in self.streams.range(Bound::Included(&low.to_bytes()), Bound::Included(&high.to_bytes())) {
-                let (key, value) = entry?;
-                if kind.is_none_or(|kind| StreamEntry::kind_of(&value) == Some(kind)) {
-                    candidates.push(ulid_of(&key));
+            for entry in self.streams.range(low, high) {
+                let (id, entry) = entry?;
+                if kind.is_none_or(|kind| entry.kind == kind) {
+                    candidates.push(id);
                     if candidates.len() == 5 {
                         break;
                     }
@@ -892,7 +913,7 @@ const CHUNK_APART: u64 = 2048;
 /// so that the two threads seldom open the same chunk. `None` if the events lie close together.
 fn split_point(seqs: &[u64]) -> Option<usize> {
     (1..seqs.len())
-        .filter(|&index| seqs[index] - seqs[index - 1] >= CHUNK_APART)
+        .filter(|&index| seqs[index].saturating_sub(seqs[index - 1]) >= CHUNK_APART)
         .min_by_key(|&index| index.abs_diff(seqs.len() / 2))
 }
 
@@ -935,12 +956,6 @@ fn decode_family(id: &Ulid, bytes: &[u8]) -> Result<Family> {
 fn bad_family(id: &Ulid) -> StoreError {
     StoreError::Corrupt {
         seq: 0, reason: format!("答复 {id} 的状态投影条目无法读取（可运行 duban rebuild 修复）")
-    }
-}
-
-fn bad_entry(stream: &Ulid) -> StoreError {
-    StoreError::Corrupt {
-        seq: 0, reason: format!("流 {stream} 的索引条目无法读取（可运行 duban rebuild 修复）")
     }
 }
 
@@ -1095,9 +1110,7 @@ impl Store {
         }
         let last = sealed.last().map_or(first.seq, |(envelope, _)| envelope.seq);
         if projection == Projection::Now {
-            for (id, entry) in &held.opened {
-                writes.insert(&self.streams, &id.to_bytes(), entry.to_bytes());
-            }
+            self.streams.write(&mut writes, held.opened.iter().map(|(id, entry)| (*id, Some(*entry))))?;
             for (id, family) in &held.families {
                 writes.insert(families, &id.to_bytes(), family.to_bytes());
             }
@@ -1117,9 +1130,21 @@ impl Store {
     /// Writes what is held, [`FAMILY_BATCH`] keys to a batch in key order (the index entries of opened streams
     /// first, so that every family's members can be found), then marks the projection as reaching `projected`.
     fn write_held(&self, held: &Held, projected: u64) -> Result<()> {
-        self.write_in_batches(&self.streams, &held.opened, |entry| entry.to_bytes())?;
+        self.write_entries(held.opened.iter().map(|(id, entry)| (*id, Some(*entry))))?;
         self.write_in_batches(&self.families, &held.families, StoredFamily::to_bytes)?;
         self.meta.insert(PROJECTED_KEY, projected.to_be_bytes().to_vec())
+    }
+
+    /// Writes index entries (`None` removes one), the buckets they touch [`FAMILY_BATCH`] to a sled batch, in key
+    /// order.
+    fn write_entries(&self, entries: impl IntoIterator<Item = (Ulid, Option<StreamEntry>)>) -> Result<()> {
+        let buckets: Vec<Vec<(Ulid, Option<StreamEntry>)>> = streams::by_bucket(entries).into_values().collect();
+        for batch in buckets.chunks(FAMILY_BATCH) {
+            let mut writes = Writes::default();
+            self.streams.write(&mut writes, batch.iter().flatten().copied())?;
+            writes.apply(&self.tree)?;
+        }
+        Ok(())
     }
 
     /// Writes `items` into `space` in key order, [`FAMILY_BATCH`] to a sled batch, each encoded only as its batch
@@ -1192,8 +1217,8 @@ impl Store {
         let entry = match entries.get(&envelope.stream).or_else(|| held.opened.get(&envelope.stream)) {
             Some(entry) => *entry,
             None => {
-                let entry = match self.streams.get(envelope.stream.to_bytes())? {
-                    Some(bytes) => StreamEntry::from_bytes(&bytes).ok_or_else(|| bad_entry(&envelope.stream))?,
+                let entry = match self.streams.get(&envelope.stream)? {
+                    Some(entry) => entry,
                     None => {
                         let entry = StreamEntry::opened_by(envelope);
                         held.opened.insert(envelope.stream, entry);

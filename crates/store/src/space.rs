@@ -148,6 +148,11 @@ impl Writes {
         self.set(space.key(key), None);
     }
 
+    /// What this batch writes at a key: `None` if it does not touch it, `Some(None)` if it removes it.
+    pub fn pending(&self, space: &Space, key: &[u8]) -> Option<Option<&[u8]>> {
+        self.pending.get(&space.key(key)).map(|value| value.as_deref())
+    }
+
     fn set(&mut self, key: Vec<u8>, value: Option<Vec<u8>>) {
         if self.pending.insert(key.clone(), value).is_none() {
             self.order.push(key);

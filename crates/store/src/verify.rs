@@ -144,10 +144,19 @@ impl Store {
                 None => note(head.seq + 1, format!("答复 {} 的状态投影条目无法读取", ulid_of(&key))),
             }
         }
-        for entry in self.streams.iter() {
-            let (key, value) = entry?;
-            let stream = ulid_of(&key);
-            let stored = StreamEntry::from_bytes(&value);
+        let mut stored_entries = Vec::new();
+        for bucket in self.streams.space().iter() {
+            let (key, value) = bucket?;
+            let entries = <[u8; crate::streams::BUCKET_BYTES]>::try_from(&key[..])
+                .ok()
+                .and_then(|bucket| crate::streams::records(&bucket, &value).ok());
+            match entries {
+                Some(entries) => stored_entries.extend(entries),
+                None => note(head.seq + 1, "流索引有一组条目无法读取".to_string()),
+            }
+        }
+        for (stream, stored) in stored_entries {
+            let stored = Some(stored);
             let seqs = positions.remove(&stream).unwrap_or_default();
             match expected.remove(&stream) {
                 None => note(head.seq + 1, format!("流索引含有日志中没有的流 {stream}")),
@@ -247,41 +256,27 @@ impl Store {
         }
         let mut differences = Vec::new();
         // The stream index is checked on a second thread while this one compares the families.
-        let index_check = |mut entries: IdMap<StreamEntry>| -> Result<Vec<(Ulid, Option<Vec<u8>>)>> {
-            let mut fixes = Vec::new();
-            for entry in self.streams.iter() {
-                let (key, value) = entry?;
-                let id = ulid_of(&key);
-                match entries.remove(&id) {
-                    None => fixes.push((id, None)),
-                    Some(entry) if StreamEntry::from_bytes(&value).as_ref() != Some(&entry) => {
-                        fixes.push((id, Some(entry.to_bytes())))
-                    }
-                    Some(_) => {}
-                }
-            }
-            fixes.extend(entries.into_iter().map(|(id, entry)| (id, Some(entry.to_bytes()))));
-            fixes.sort_by_key(|(id, _)| *id);
-            Ok(fixes)
-        };
+        let index_check = |entries: IdMap<StreamEntry>| self.index_fixes(entries);
         let (index_fixes, family_check) = std::thread::scope(|scope| {
             let index = scope.spawn(move || index_check(entries));
             let families = self.compare_families(wanted);
             (index.join().expect("the index check does not panic"), families)
         });
-        let index_fixes = index_fixes?;
+        let (index_differences, index_fixes) = index_fixes?;
         let (family_differences, family_fixes) = family_check?;
-        differences.extend(index_fixes.iter().map(|(id, _)| Difference { id: *id, kind: "index" }));
-        let mut index_differences: std::collections::BTreeSet<Ulid> = index_fixes.iter().map(|(id, _)| *id).collect();
+        differences.extend(index_differences.iter().map(|id| Difference { id: *id, kind: "index" }));
+        let mut index_differences: std::collections::BTreeSet<Ulid> = index_differences.into_iter().collect();
         for (stored, family) in &family_differences {
             differences.extend(compare(stored, family.as_ref(), &mut index_differences));
         }
         // Written in batches: the projection is derived, so a rebuild cut short is finished by the next one, and a
         // whole new projection (after a restore) need not sit in memory twice over.
-        let fixes: Vec<(&Space, Ulid, Option<Vec<u8>>)> = index_fixes
+        /// A write that fixes the projection: the key space, the key, the value (`None` removes the key).
+        type Fix<'a> = (&'a Space, Vec<u8>, Option<Vec<u8>>);
+        let fixes: Vec<Fix> = index_fixes
             .into_iter()
-            .map(|(id, value)| (&self.streams, id, value))
-            .chain(family_fixes.into_iter().map(|(id, value)| (&self.families, id, value)))
+            .map(|(key, value)| (self.streams.space(), key, value))
+            .chain(family_fixes.into_iter().map(|(id, value)| (&self.families, id.to_bytes().to_vec(), value)))
             .collect();
         let mut projected = Writes::default();
         let recorded = self.meta.get(crate::PROJECTED_KEY)?;
@@ -290,10 +285,10 @@ impl Store {
         }
         for batch in fixes.chunks(REBUILD_BATCH) {
             let mut writes = Writes::default();
-            for (space, id, value) in batch {
+            for (space, key, value) in batch {
                 match value {
-                    Some(value) => writes.insert(space, &id.to_bytes(), value.clone()),
-                    None => writes.remove(space, &id.to_bytes()),
+                    Some(value) => writes.insert(space, key, value.clone()),
+                    None => writes.remove(space, key),
                 }
             }
             writes.apply(&self.tree)?;
@@ -309,6 +304,45 @@ impl Store {
 }
 
 impl Store {
+    /// Compares the stored stream index with the entries the log gives: the streams whose entry is wrong, missing or
+    /// not in the log, and the writes (bucket key, value or removal) that fix them. A bucket that cannot be read is
+    /// rewritten whole.
+    #[allow(clippy::type_complexity)]
+    fn index_fixes(&self, entries: IdMap<StreamEntry>) -> Result<(Vec<Ulid>, Vec<(Vec<u8>, Option<Vec<u8>>)>)> {
+        let mut wanted: BTreeMap<Vec<u8>, BTreeMap<Ulid, StreamEntry>> = BTreeMap::new();
+        for (bucket, members) in crate::streams::by_bucket(entries) {
+            wanted.insert(bucket.to_vec(), members.into_iter().collect());
+        }
+        let (mut differences, mut fixes) = (Vec::new(), Vec::new());
+        for stored in self.streams.space().iter() {
+            let (key, value) = stored?;
+            let members = wanted.remove(&key[..]).unwrap_or_default();
+            let bytes = crate::streams::encode(&members);
+            if bytes == value[..] && key.len() == crate::streams::BUCKET_BYTES {
+                continue;
+            }
+            let readable = <[u8; crate::streams::BUCKET_BYTES]>::try_from(&key[..])
+                .ok()
+                .and_then(|bucket| crate::streams::records(&bucket, &value).ok());
+            match readable {
+                Some(stored) => {
+                    let stored: BTreeMap<Ulid, StreamEntry> = stored.into_iter().collect();
+                    let ids: std::collections::BTreeSet<&Ulid> = stored.keys().chain(members.keys()).collect();
+                    differences.extend(ids.into_iter().filter(|id| stored.get(id) != members.get(id)).copied());
+                }
+                None => differences.extend(members.keys().copied()),
+            }
+            fixes.push((key.to_vec(), (!members.is_empty()).then_some(bytes)));
+        }
+        for (key, members) in wanted {
+            differences.extend(members.keys().copied());
+            fixes.push((key, Some(crate::streams::encode(&members))));
+        }
+        differences.sort_unstable();
+        fixes.sort();
+        Ok((differences, fixes))
+    }
+
     /// Compares the stored families with the folded ones: the pairs that differ (stored, wanted), and the writes
     /// that fix them.
     #[allow(clippy::type_complexity)]
