@@ -14,6 +14,7 @@ mod index;
 mod space;
 mod streams;
 mod transfer;
+mod upgrade;
 mod verify;
 
 #[cfg(test)]
@@ -147,8 +148,8 @@ pub(crate) enum Projection {
     Skip,
 }
 
-/// How the trees are laid out. A store of layout 3 is brought to layout 4 as it is opened (its stream index put into
-/// buckets); others are refused: export them with the duban that wrote them and `import-events` the file. Layout 1
+/// How the trees are laid out. A store of layout 3 is copied into one of layout 4 as it is opened (see `upgrade`);
+/// others are refused: export them with the duban that wrote them and `import-events` the file. Layout 1
 /// kept one chunk per append and one index key per event; layout 2 a full hash per record (see `chain` for layout
 /// 3); layout 3 one index key per stream (see `streams` for layout 4).
 const LAYOUT: u16 = 4;
@@ -188,6 +189,7 @@ impl Store {
 
     /// Opens an existing store.
     pub fn open(path: &Path) -> Result<Store> {
+        upgrade::finish_interrupted(path)?;
         if !path.join("conf").is_file() {
             return Err(StoreError::NotFound { path: path.to_path_buf() });
         }
@@ -205,7 +207,7 @@ impl Store {
         }
         let layout = number(LAYOUT_KEY)?.unwrap_or(1);
         if layout == 3 {
-            store.bucket_the_index()?;
+            return store.upgrade_from_layout_3();
         } else if layout != LAYOUT {
             return Err(StoreError::OtherLayout { path: path.to_path_buf(), found: layout, supported: LAYOUT });
         }
@@ -216,27 +218,6 @@ impl Store {
         }
         store.settle()?;
         Ok(store)
-    }
-
-    /// Layout 3 → 4: the stream index's one key per stream rewritten into buckets, in one atomic batch with the new
-    /// layout mark, so that a crash leaves the store in one layout or the other. An entry that cannot be read is
-    /// left out (`rebuild` derives it from the log again).
-    fn bucket_the_index(&self) -> Result<()> {
-        let _writer = self.write_lock();
-        let space = self.streams.space();
-        let (mut writes, mut entries) = (Writes::default(), Vec::new());
-        for stored in space.iter() {
-            let (key, value) = stored?;
-            writes.remove(space, &key);
-            let id = <[u8; 16]>::try_from(&key[..]).ok().map(Ulid::from_bytes);
-            if let (Some(id), Some(entry)) = (id, StreamEntry::from_bytes(&value)) {
-                entries.push((id, Some(entry)));
-            }
-        }
-        self.streams.write(&mut writes, entries)?;
-        writes.insert(&self.meta, LAYOUT_KEY, LAYOUT.to_be_bytes().to_vec());
-        writes.apply(&self.tree)?;
-        self.sync()
     }
 
     fn open_sled(path: &Path) -> Result<Store> {

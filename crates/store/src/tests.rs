@@ -968,28 +968,72 @@ fn a_damaged_index_bucket_is_named_by_verify_and_rewritten_by_rebuild() {
     assert_eq!(store.read_stream(&lonely).unwrap().len(), 1);
 }
 
-#[test]
-fn a_layout_3_store_gets_its_stream_index_bucketed_as_it_opens() {
-    let (dir, store, ids) = spread();
+/// Turns a store into one of layout 3: one index key per stream (the id, then the entry), and the layout mark.
+fn to_layout_3(store: &Store) -> Vec<(Ulid, crate::index::StreamEntry)> {
     let entries: Vec<(Ulid, crate::index::StreamEntry)> = store.streams.iter().map(Result::unwrap).collect();
-    // Layout 3 kept one key per stream: the id, then the entry.
     store.streams.space().clear().unwrap();
     for (id, entry) in &entries {
         store.streams.space().insert(id.to_bytes(), entry.to_bytes()).unwrap();
     }
     store.meta.insert(b"layout", &3u16.to_be_bytes()).unwrap();
     store.sync().unwrap();
+    entries
+}
+
+#[test]
+fn a_layout_3_store_is_copied_into_layout_4_as_it_opens() {
+    let (dir, store, ids) = spread();
+    let head = store.head().unwrap();
+    let log: Vec<Envelope> = store.read_all(1).collect::<Result<_, _>>().unwrap();
+    let entries = to_layout_3(&store);
     drop(store);
-    let store = Store::open(&dir.path().join("duban.db")).unwrap();
+    let path = dir.path().join("duban.db");
+    let store = Store::open(&path).unwrap();
     assert_eq!(store.meta.get(b"layout").unwrap().unwrap().as_ref(), &4u16.to_be_bytes());
+    assert_eq!(store.head().unwrap(), head, "the same chain");
+    assert_eq!(store.read_all(1).collect::<Result<Vec<_>, _>>().unwrap(), log, "the same events, hashes and all");
     let buckets: std::collections::BTreeSet<_> = ids.iter().map(crate::streams::bucket_of).collect();
-    assert_eq!(store.streams.space().len(), buckets.len(), "the per-stream keys are gone");
+    assert_eq!(store.streams.space().len(), buckets.len(), "one key per bucket");
     assert_eq!(store.streams.iter().map(Result::unwrap).collect::<Vec<_>>(), entries);
     assert!(store.rebuild().unwrap().differences.is_empty());
     assert_eq!(store.verify().unwrap().broken, None);
-    for id in &ids {
-        assert!(!store.read_stream(id).unwrap().is_empty());
-    }
+    let mut left: Vec<String> =
+        std::fs::read_dir(dir.path()).unwrap().map(|entry| entry.unwrap().file_name().into_string().unwrap()).collect();
+    left.sort();
+    assert_eq!(left, ["duban.db"], "nothing left beside it");
+}
+
+#[test]
+fn an_upgrade_cut_short_is_finished_or_started_again_at_the_next_open() {
+    // Cut between the two renames: the old store renamed away, the complete copy not yet in its place.
+    let (dir, store, _) = spread();
+    let head = store.head().unwrap();
+    drop(store);
+    let path = dir.path().join("duban.db");
+    std::fs::rename(&path, dir.path().join("duban.db.upgrading")).unwrap();
+    let (_old_dir, old, _) = spread();
+    to_layout_3(&old);
+    let old_path = old.path().to_path_buf();
+    drop(old);
+    std::fs::rename(&old_path, dir.path().join("duban.db.layout3")).unwrap();
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.head().unwrap(), head, "the copy took its place");
+    assert!(!dir.path().join("duban.db.layout3").exists() && !dir.path().join("duban.db.upgrading").exists());
+    drop(store);
+
+    // Cut while copying: the store is still of layout 3, the copy half made.
+    let (dir, store, _) = spread();
+    let head = store.head().unwrap();
+    to_layout_3(&store);
+    drop(store);
+    let path = dir.path().join("duban.db");
+    let half = Store::create(&dir.path().join("duban.db.upgrading")).unwrap();
+    drop(half);
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.meta.get(b"layout").unwrap().unwrap().as_ref(), &4u16.to_be_bytes());
+    assert_eq!(store.head().unwrap(), head);
+    assert_eq!(store.verify().unwrap().broken, None);
+    assert!(!dir.path().join("duban.db.upgrading").exists());
 }
 
 #[test]

@@ -1,0 +1,90 @@
+//! Upgrading a store of layout 3 to layout 4 (the stream index in buckets, see `streams`): the store is copied into
+//! a new one beside it, which then takes its place.
+//!
+//! Rewriting the index in place left sled every node the old index had had (it never gives back a page id, and
+//! loads every one at each open): an upgraded million-event store opened in 20 ms instead of 12. A copy is
+//! compact. The log is read and written again in restore batches, each event's hash checked as it is read (the
+//! hash's definition is the same in both layouts), the index and projection folded from it, and the new head must
+//! be the old one before anything is renamed.
+//!
+//! The swap is two renames: `<store>` → `<store>.layout3`, then `<store>.upgrading` → `<store>`; the old store is
+//! removed after. A crash between the renames is finished by the next open; a crash while copying leaves
+//! `<store>.upgrading`, which the next open removes before it copies again.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Result, StoreError};
+use crate::{sync_dir, Store};
+
+/// Events per restore batch while copying.
+const COPY_BATCH: usize = 10_000;
+
+impl Store {
+    /// Copies this store (of layout 3, not settled) into a new one of the current layout and puts it in its place.
+    pub(crate) fn upgrade_from_layout_3(self) -> Result<Store> {
+        let path = self.path.clone();
+        let (building, old) = (sibling(&path, "upgrading"), sibling(&path, "layout3"));
+        if building.exists() {
+            std::fs::remove_dir_all(&building)?;
+        }
+        let original = self.head()?;
+        {
+            let new = Store::create(&building)?;
+            let mut batch = Vec::with_capacity(COPY_BATCH);
+            for envelope in self.read_all(1) {
+                batch.push(envelope?);
+                if batch.len() == COPY_BATCH {
+                    new.write_restored(&batch)?;
+                    batch.clear();
+                }
+            }
+            new.write_restored(&batch)?;
+            drop(batch);
+            drop(self);
+            // As `duban rebuild` does: fold, let go of the log sled kept, then write the index and projection.
+            let refolded = new.refold()?;
+            let new = new.reopen()?;
+            new.rebuild_from(refolded)?;
+            new.sync()?;
+            let copied = new.head()?;
+            if copied != original {
+                return Err(StoreError::Corrupt {
+                    seq: original.seq,
+                    reason: format!("升级事件库时副本只复制到第 {} 条事件（原库保持不变）", copied.seq),
+                });
+            }
+        }
+        std::fs::rename(&path, &old)?;
+        std::fs::rename(&building, &path)?;
+        sync_dir(parent(&path))?;
+        std::fs::remove_dir_all(&old)?;
+        Store::open(&path)
+    }
+}
+
+/// Finishes the swap of an upgrade that a crash cut short (see the module's notes); does nothing otherwise.
+pub(crate) fn finish_interrupted(path: &Path) -> Result<()> {
+    let (building, old) = (sibling(path, "upgrading"), sibling(path, "layout3"));
+    let is_store = |dir: &Path| dir.join("conf").is_file();
+    if !is_store(path) && is_store(&old) {
+        // Renamed away: the copy is complete if it was being put in place, else the old store goes back.
+        let replacement = if is_store(&building) { &building } else { &old };
+        std::fs::rename(replacement, path)?;
+        sync_dir(parent(path))?;
+    }
+    if is_store(path) && old.exists() {
+        std::fs::remove_dir_all(&old)?;
+    }
+    Ok(())
+}
+
+/// `<store>.<suffix>` beside the store.
+fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.file_name().map(|name| name.to_os_string()).unwrap_or_default();
+    name.push(format!(".{suffix}"));
+    path.with_file_name(name)
+}
+
+fn parent(path: &Path) -> &Path {
+    path.parent().filter(|parent| !parent.as_os_str().is_empty()).unwrap_or(Path::new("."))
+}
