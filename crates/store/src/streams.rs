@@ -61,10 +61,9 @@ impl StreamIndex {
     /// The greatest id below `id`.
     pub fn before(&self, id: &Ulid) -> Result<Option<Ulid>> {
         let bucket = bucket_of(id);
-        for stored in self.space.range(Bound::Unbounded, Bound::Included(&bucket[..])).rev() {
-            let (key, bytes) = stored?;
-            let below =
-                records(&key_bucket(&key)?, &bytes)?.into_iter().map(|(other, _)| other).rfind(|other| other < id);
+        for bucket in self.space.range(Bound::Unbounded, Bound::Included(&bucket[..])).rev() {
+            let (key, bytes) = bucket?;
+            let below = stored(&key, &bytes)?.into_iter().map(|(other, _)| other).rfind(|other| other < id);
             if below.is_some() {
                 return Ok(below);
             }
@@ -75,10 +74,9 @@ impl StreamIndex {
     /// The smallest id above `id`.
     pub fn after(&self, id: &Ulid) -> Result<Option<Ulid>> {
         let bucket = bucket_of(id);
-        for stored in self.space.range(Bound::Included(&bucket[..]), Bound::Unbounded) {
-            let (key, bytes) = stored?;
-            let above =
-                records(&key_bucket(&key)?, &bytes)?.into_iter().map(|(other, _)| other).find(|other| other > id);
+        for bucket in self.space.range(Bound::Included(&bucket[..]), Bound::Unbounded) {
+            let (key, bytes) = bucket?;
+            let above = stored(&key, &bytes)?.into_iter().map(|(other, _)| other).find(|other| other > id);
             if above.is_some() {
                 return Ok(above);
             }
@@ -119,8 +117,8 @@ impl StreamIndex {
         low: Bound<&[u8]>,
         high: Bound<&[u8]>,
     ) -> impl Iterator<Item = Result<(Ulid, StreamEntry)>> + 'a {
-        self.space.range(low, high).flat_map(|stored| {
-            let entries = stored.and_then(|(key, bytes)| records(&key_bucket(&key)?, &bytes));
+        self.space.range(low, high).flat_map(|bucket| {
+            let entries = bucket.and_then(|(key, bytes)| stored(&key, &bytes));
             let (entries, error) = match entries {
                 Ok(entries) => (entries, None),
                 Err(error) => (Vec::new(), Some(error)),
@@ -173,6 +171,11 @@ pub fn records(bucket: &Bucket, bytes: &[u8]) -> Result<Vec<(Ulid, StreamEntry)>
         entries.push((id, entry));
     }
     Ok(entries)
+}
+
+/// The entries of a bucket as stored under `key` (a key that names no bucket is corruption too).
+pub fn stored(key: &[u8], bytes: &[u8]) -> Result<Vec<(Ulid, StreamEntry)>> {
+    records(&key_bucket(key)?, bytes)
 }
 
 fn key_bucket(key: &[u8]) -> Result<Bucket> {

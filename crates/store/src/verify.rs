@@ -147,10 +147,7 @@ impl Store {
         let mut stored_entries = Vec::new();
         for bucket in self.streams.space().iter() {
             let (key, value) = bucket?;
-            let entries = <[u8; crate::streams::BUCKET_BYTES]>::try_from(&key[..])
-                .ok()
-                .and_then(|bucket| crate::streams::records(&bucket, &value).ok());
-            match entries {
+            match crate::streams::stored(&key, &value).ok() {
                 Some(entries) => stored_entries.extend(entries),
                 None => note(head.seq + 1, "流索引有一组条目无法读取".to_string()),
             }
@@ -321,10 +318,7 @@ impl Store {
             if bytes == value[..] && key.len() == crate::streams::BUCKET_BYTES {
                 continue;
             }
-            let readable = <[u8; crate::streams::BUCKET_BYTES]>::try_from(&key[..])
-                .ok()
-                .and_then(|bucket| crate::streams::records(&bucket, &value).ok());
-            match readable {
+            match crate::streams::stored(&key, &value).ok() {
                 Some(stored) => {
                     let stored: BTreeMap<Ulid, StreamEntry> = stored.into_iter().collect();
                     let ids: std::collections::BTreeSet<&Ulid> = stored.keys().chain(members.keys()).collect();
