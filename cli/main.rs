@@ -10,6 +10,7 @@ mod background;
 mod commands;
 mod output;
 mod time;
+mod toolkit;
 mod view;
 
 fn main() -> std::process::ExitCode {

@@ -7,7 +7,7 @@ use std::str::FromStr;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
 
-pub use duban_domain::{business_date as today, china};
+pub use duban_domain::china;
 
 /// Parses a business date, `YYYY-MM-DD` only.
 pub fn parse_date(text: &str) -> Result<NaiveDate, String> {
@@ -77,7 +77,7 @@ mod tests {
     #[test]
     fn today_is_the_date_in_china() {
         let late_utc = DateTime::parse_from_rfc3339("2025-12-31T17:00:00Z").unwrap().with_timezone(&Utc);
-        assert_eq!(today(late_utc), NaiveDate::from_ymd_opt(2026, 1, 1).unwrap());
+        assert_eq!(duban_domain::business_date(late_utc), NaiveDate::from_ymd_opt(2026, 1, 1).unwrap());
     }
 
     #[test]

@@ -242,10 +242,10 @@ fn every_rejected_command_leaves_the_store_unchanged() {
 #[test]
 fn a_store_in_use_is_refused_clearly() {
     let duban = Duban::new();
-    let holder = duban_store::Store::open(&duban.store()).unwrap();
+    let holder = duban_store::open(&duban.store()).unwrap();
     let output = duban.run(&["list"]);
     assert_eq!(output.code, 2);
-    assert!(output.stderr.contains("is in use by another duban process"), "{}", output.stderr);
+    assert!(output.stderr.contains("正被另一个 duban 进程使用"), "{}", output.stderr);
     drop(holder);
     duban.ok(&["list"]);
 }

@@ -222,7 +222,7 @@ fn a_second_process_is_refused_while_the_first_works() {
         let second = duban.run(&["list"]);
         let first = first.wait_with_output().unwrap();
         let first_stderr = String::from_utf8_lossy(&first.stderr).to_string();
-        if !first.status.success() && first_stderr.contains("is in use by another duban process") && second.code == 0 {
+        if !first.status.success() && first_stderr.contains("正被另一个 duban 进程使用") && second.code == 0 {
             continue; // the probe came first: the import was the second process, refused cleanly; try again
         }
         assert!(first.status.success(), "the first process was harmed: {first_stderr}");
@@ -230,7 +230,7 @@ fn a_second_process_is_refused_while_the_first_works() {
             continue; // the import had already finished: nothing was shown; try again with a fresh store
         }
         assert_eq!(second.code, 2);
-        assert!(second.stderr.contains("is in use by another duban process"), "{}", second.stderr);
+        assert!(second.stderr.contains("正被另一个 duban 进程使用"), "{}", second.stderr);
         assert_eq!(duban.json(&["reply", "list"]).as_array().unwrap().len(), 2000);
         assert_eq!(duban.json(&["verify"])["ok"], true);
         return;

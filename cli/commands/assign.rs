@@ -3,8 +3,9 @@
 use chrono::NaiveDate;
 use duban_domain::{Event, Reassigned};
 
-use super::{record, Ctx};
+use super::record;
 use crate::time::parse_date;
+use crate::toolkit::Ctx;
 
 /// 调整责任单位
 #[derive(clap::Args, Debug)]
@@ -23,7 +24,6 @@ pub struct Args {
 }
 
 pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
-    let store = ctx.open()?;
     let event = Event::Reassigned(Reassigned { owner: args.owner.trim().to_string(), reason: args.reason });
-    record::commitment_fact(ctx, &store, &args.id, args.on, event)
+    record::commitment_fact(ctx, &args.id, args.on, event)
 }

@@ -3,8 +3,9 @@
 use chrono::NaiveDate;
 use duban_domain::{Closed, Event, Outcome};
 
-use super::{record, Ctx};
+use super::record;
 use crate::time::parse_date;
+use crate::toolkit::Ctx;
 
 /// 办结：记录承诺的落实结果（已落实 / 部分落实 / 未落实）
 #[derive(clap::Args, Debug)]
@@ -32,7 +33,6 @@ fn parse_outcome(text: &str) -> Result<Outcome, String> {
 }
 
 pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
-    let store = ctx.open()?;
     let event = Event::Closed(Closed { outcome: args.outcome, summary: args.summary, evidence: args.evidence });
-    record::commitment_fact(ctx, &store, &args.id, args.on, event)
+    record::commitment_fact(ctx, &args.id, args.on, event)
 }

@@ -1,11 +1,11 @@
 //! `duban commit add`: record a promise made in a registered reply.
 
 use chrono::NaiveDate;
-use duban_domain::{check_commitment_event, CommitmentMade, CommitmentState, Event, Section};
-use ulid::Ulid;
+use duban_app::NewCommitment;
+use duban_domain::Section;
 
-use super::{refuse, Ctx};
 use crate::time::parse_date;
+use crate::toolkit::Ctx;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
@@ -47,25 +47,16 @@ fn parse_section(text: &str) -> Result<Section, String> {
 }
 
 pub fn run(ctx: &mut Ctx, Command::Add(args): Command) -> anyhow::Result<()> {
-    let store = ctx.open()?;
-    let reply_id = store.resolve_reply(&args.reply)?;
-    let Some(reply) = store.reply(&reply_id)? else { return refuse(format!("找不到答复 {reply_id}")) };
-    let Some(signed_on) = reply.signed_on() else { return refuse(format!("答复 {reply_id} 尚未登记")) };
-    let owner = args.owner.map(|owner| owner.trim().to_string()).unwrap_or_else(|| reply.organ().to_string());
-    let event = Event::CommitmentMade(Box::new(CommitmentMade {
-        reply: reply_id,
-        text: args.text.trim().to_string(),
-        section: args.section,
-        owner,
+    let new = NewCommitment {
+        reply: args.reply,
+        text: args.text,
+        owner: args.owner,
         co_handlers: args.co_handlers,
         due: args.due,
-        due_phrase: None,
-        locator: None,
-    }));
-    let occurred_on = args.on.unwrap_or(signed_on);
-    check_commitment_event(&CommitmentState::default(), &reply, occurred_on, &event, ctx.today())?;
-    let id = Ulid::from_datetime(ctx.now.into());
-    store.append(id, 0, vec![ctx.new_event(id, occurred_on, event)])?;
+        on: args.on,
+        section: args.section,
+    };
+    let (id, reply_id) = ctx.app()?.make_commitment(&ctx.context(), new)?;
     if ctx.json {
         return ctx.print_json(&serde_json::json!({ "id": id.to_string(), "reply_id": reply_id.to_string() }));
     }

@@ -3,14 +3,15 @@
 //! the demo exercises the real parser and the real checks.
 
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
 
 use anyhow::Context;
 use chrono::Datelike;
 use clap::Parser;
-use duban_store::Store;
+use duban_app::App;
+use duban_domain::Horizon;
 
-use super::{refuse, Cli, Command, Ctx};
+use super::{Cli, Command};
+use crate::toolkit::{refuse, Ctx};
 
 /// 演示：导入项目自带的样例答复文件，补录一段跟踪记录，并列出各项承诺的状态
 #[derive(clap::Args, Debug)]
@@ -184,7 +185,7 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
         std::fs::write(samples.join(name), bytes)?;
     }
     let store_path = args.dir.join("duban.db");
-    let store = Rc::new(Store::create(&store_path)?);
+    let app = App::create(&store_path)?;
     let step = |words: &[&str]| -> anyhow::Result<String> {
         let mut out = Vec::new();
         let mut step_ctx = Ctx {
@@ -193,14 +194,14 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
             now: ctx.now,
             json: false,
             out: &mut out,
-            shared_store: Some(Rc::clone(&store)),
+            shared: Some(app.clone()),
         };
         let cli = Cli::try_parse_from([&["duban"], words].concat())?;
         super::dispatch(&mut step_ctx, cli.command).with_context(|| format!("演示步骤失败：{}", words.join(" ")))?;
         Ok(String::from_utf8(out)?.trim().to_string())
     };
     step(&["import", &samples.to_string_lossy()])?;
-    let ids = imported_commitments(&store)?;
+    let ids = imported_commitments(&app)?;
     let commitment = |doc_no: &str, index: usize| -> anyhow::Result<String> {
         ids.iter()
             .find(|(number, _)| number == doc_no)
@@ -219,7 +220,7 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
         step(&resolved.iter().map(String::as_str).collect::<Vec<_>>())?;
     }
     for (doc_no, on, satisfaction) in EVALUATIONS {
-        let reply_id = reply_id(&store, doc_no)?;
+        let reply_id = reply_id(&app, doc_no)?;
         step(&["evaluate", &reply_id, "--on", on, "--satisfaction", satisfaction])?;
     }
     // A reply entered by hand, too recent to have moved.
@@ -268,7 +269,7 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
         now: ctx.now,
         json: false,
         out: &mut *ctx.out,
-        shared_store: Some(Rc::clone(&store)),
+        shared: Some(app.clone()),
     };
     super::list::run(&mut list_ctx, list)?;
     // The annual report of the last complete year, as staff would hand it upward.
@@ -281,23 +282,26 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
 }
 
 /// Each imported document's number with its commitments' ids, in the order they stand in the document.
-fn imported_commitments(store: &Store) -> anyhow::Result<Vec<(String, Vec<String>)>> {
+fn imported_commitments(app: &App) -> anyhow::Result<Vec<(String, Vec<String>)>> {
+    let families = app.families(Horizon::ALL, |reply, commitments| (reply, commitments))?;
     let mut result = Vec::new();
-    for reply in store.replies()? {
-        let mut commitments = Vec::new();
-        for commitment in store.commitments()?.into_iter().filter(|c| c.reply == reply.id) {
+    for (reply, commitments) in families {
+        let Some(reply) = reply else { continue };
+        let mut ordered = Vec::new();
+        for commitment in commitments {
             let Some(id) = commitment.id else { continue };
-            let first_seq = store.read_stream(&id)?.first().map_or(0, |event| event.seq);
-            commitments.push((first_seq, id.to_string()));
+            let first_seq = app.stream_events(&id)?.first().map_or(0, |event| event.seq);
+            ordered.push((first_seq, id.to_string()));
         }
-        commitments.sort();
-        result.push((reply.doc_no().to_string(), commitments.into_iter().map(|(_, id)| id).collect()));
+        ordered.sort();
+        result.push((reply.doc_no().to_string(), ordered.into_iter().map(|(_, id)| id).collect()));
     }
     Ok(result)
 }
 
-fn reply_id(store: &Store, doc_no: &str) -> anyhow::Result<String> {
-    let reply = store.replies()?.into_iter().find(|reply| reply.doc_no() == doc_no);
+fn reply_id(app: &App, doc_no: &str) -> anyhow::Result<String> {
+    let families = app.families(Horizon::ALL, |reply, _| reply)?;
+    let reply = families.into_iter().flatten().find(|reply| reply.doc_no() == doc_no);
     reply.and_then(|reply| reply.id).map(|id| id.to_string()).with_context(|| format!("样例 {doc_no} 未导入"))
 }
 

@@ -3,8 +3,9 @@
 use chrono::NaiveDate;
 use duban_domain::{Dismissed, Event};
 
-use super::{record, Ctx};
+use super::record;
 use crate::time::parse_date;
+use crate::toolkit::Ctx;
 
 /// 撤销：误录或与另一项承诺重复时使用（不是“未落实”）
 #[derive(clap::Args, Debug)]
@@ -23,13 +24,9 @@ pub struct Args {
 }
 
 pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
-    let store = ctx.open()?;
-    let duplicate_of = args.duplicate_of.as_deref().map(|input| store.resolve_commitment(input)).transpose()?;
-    record::commitment_fact(
-        ctx,
-        &store,
-        &args.id,
-        args.on,
-        Event::Dismissed(Dismissed { reason: args.reason, duplicate_of }),
-    )
+    let duplicate_of = match args.duplicate_of.as_deref() {
+        Some(input) => Some(ctx.app()?.resolve_commitment(input)?),
+        None => None,
+    };
+    record::commitment_fact(ctx, &args.id, args.on, Event::Dismissed(Dismissed { reason: args.reason, duplicate_of }))
 }

@@ -3,8 +3,9 @@
 use chrono::NaiveDate;
 use duban_domain::{DueDateSet, Event};
 
-use super::{record, Ctx};
+use super::record;
 use crate::time::parse_date;
+use crate::toolkit::Ctx;
 
 /// 设定期限：首次设定无需理由，变更已有期限须说明理由
 #[derive(clap::Args, Debug)]
@@ -23,10 +24,8 @@ pub struct Args {
 }
 
 pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
-    let store = ctx.open()?;
     record::commitment_fact(
         ctx,
-        &store,
         &args.id,
         args.on,
         Event::DueDateSet(DueDateSet { due: args.due, reason: args.reason }),

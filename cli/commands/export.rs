@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::{check_writable, Ctx};
+use crate::toolkit::{check_writable, Ctx};
 
 /// 导出全部事件（JSON Lines，每行一条完整事件），可用 import-events 还原
 #[derive(clap::Args, Debug)]
@@ -15,22 +15,21 @@ pub struct Args {
 }
 
 pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
-    let store = ctx.open()?;
+    let app = ctx.app()?;
     if args.file.as_os_str() == "-" {
-        store.export(&mut ctx.out)?;
+        app.export(&mut ctx.out)?;
         return Ok(());
     }
     check_writable(&args.file, args.force)?;
     // Written beside the target and renamed, so a failed export never leaves a truncated file under its name.
     let partial = args.file.with_extension("partial");
-    let count = {
+    let (count, head) = {
         let mut file = std::io::BufWriter::new(std::fs::File::create(&partial)?);
-        let count = store.export(&mut file)?;
+        let exported = app.export(&mut file)?;
         file.into_inner().map_err(|error| error.into_error())?.sync_all()?;
-        count
+        exported
     };
     std::fs::rename(&partial, &args.file)?;
-    let head = store.head()?;
     if ctx.json {
         return ctx.print_json(&serde_json::json!({
             "file": args.file, "events": count, "head_seq": head.seq, "head_hash": head.hash,

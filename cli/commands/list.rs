@@ -1,16 +1,11 @@
 //! `duban list`: the commitments and their statuses, filtered the way staff ask (status, organ, year, overdue, near due).
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use duban_app::{CommitmentView, ListFilter};
+use duban_domain::Status;
 
-use chrono::Datelike;
-use duban_domain::{status, CommitmentState, ReplyState, Status};
-use duban_store::Store;
-use ulid::Ulid;
-
-use super::Ctx;
 use crate::output::{clip, date_or_dash, table};
-use crate::view::{map_families, proposal_text, short_ids, CommitmentView, TimeTravel};
+use crate::toolkit::Ctx;
+use crate::view::TimeTravel;
 
 /// 列出承诺及其状态（默认读取当前状态投影，不回放日志）
 #[derive(clap::Args, Debug)]
@@ -41,6 +36,20 @@ pub struct Args {
     pub time: TimeTravel,
 }
 
+impl Args {
+    fn filter(&self) -> ListFilter {
+        ListFilter {
+            statuses: self.status.clone(),
+            active: self.active,
+            overdue: self.overdue,
+            due_within: self.due_within,
+            organ: self.organ.clone(),
+            year: self.year,
+            proposal: self.proposal.clone(),
+        }
+    }
+}
+
 fn parse_status(text: &str) -> Result<Status, String> {
     Status::parse(text).ok_or_else(|| {
         let codes: Vec<&str> = Status::ALL.iter().map(|status| status.code()).collect();
@@ -49,124 +58,48 @@ fn parse_status(text: &str) -> Result<Status, String> {
 }
 
 pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
-    let store = ctx.open()?;
-    list(ctx, &store, &args)
-}
-
-impl Args {
-    fn keeps(
-        &self,
-        state: &CommitmentState,
-        reply: Option<&ReplyState>,
-        status: Status,
-        on_date: chrono::NaiveDate,
-    ) -> bool {
-        let registered = reply.and_then(|reply| reply.registered.as_ref());
-        (self.status.is_empty() || self.status.contains(&status))
-            && (!self.active || status.is_active())
-            && (!self.overdue || status == Status::Overdue)
-            && self.due_within.is_none_or(|days| {
-                status.is_active()
-                    && state.due.is_some_and(|due| due >= on_date && (due - on_date).num_days() <= i64::from(days))
-            })
-            && self.organ.as_ref().is_none_or(|organ| {
-                state.owner.contains(organ.as_str()) || registered.is_some_and(|r| r.organ.contains(organ.as_str()))
-            })
-            && self.year.is_none_or(|year| registered.is_some_and(|r| r.signed_on.year() == year))
-            && self.proposal.as_ref().is_none_or(|wanted| {
-                let wanted = wanted.trim();
-                registered.is_some_and(|r| {
-                    r.proposal.number.as_deref() == Some(wanted)
-                        || reply.is_some_and(|reply| proposal_text(reply).contains(wanted))
-                })
-            })
-    }
-}
-
-/// Lists from an open store: without time travel this reads only the projection.
-pub fn list(ctx: &mut Ctx, store: &Store, args: &Args) -> anyhow::Result<()> {
-    let on_date = args.time.on_date(ctx.today());
-    let policy = args.time.policy();
-    // Family by family (on two threads): only the rows that pass the filters are kept, each reply once.
-    let families = map_families(store, args.time.horizon(), |reply, commitments| {
-        let reply = reply.map(Arc::new);
-        let mut ids: Vec<Ulid> = reply.as_ref().and_then(|reply| reply.id).into_iter().collect();
-        let mut rows = Vec::new();
-        for state in commitments {
-            ids.extend(state.id);
-            let status = status(&state, on_date, policy);
-            if args.keeps(&state, reply.as_deref(), status, on_date) {
-                rows.push((state, reply.clone(), status));
-            }
-        }
-        (rows, ids)
-    })?;
-    let mut rows: Vec<(CommitmentState, Option<Arc<ReplyState>>, Status)> = Vec::new();
-    let mut ids: Vec<Ulid> = Vec::new();
-    for (family_rows, family_ids) in families {
-        rows.extend(family_rows);
-        ids.extend(family_ids);
-    }
-    rows.sort_by_key(|(state, _, _)| (state.due.is_none(), state.due, state.id));
-    ids.sort_unstable();
-    let short = short_ids(&ids);
-    let rows: Vec<(&CommitmentState, Option<&ReplyState>, Status)> =
-        rows.iter().map(|(state, reply, status)| (state, reply.as_deref(), *status)).collect();
+    let view = args.time.view(ctx.today());
+    let listing = ctx.app()?.list(&args.filter(), &view)?;
     if ctx.json {
-        let views: Vec<CommitmentView> = rows
+        let views: Vec<CommitmentView> = listing
+            .rows
             .iter()
-            .map(|(state, reply, status)| {
-                CommitmentView::new(state, *reply, *status, state.id.map(|id| short(&id)).unwrap_or_default())
-            })
+            .map(|row| CommitmentView::new(&row.state, row.reply.as_deref(), row.status, row.short_id.clone()))
             .collect();
         return ctx.print_json(&views);
     }
-    if args.time.as_of.is_some() || args.time.known_at.is_some() {
-        writeln!(ctx.out, "{}", horizon_line(args))?;
+    if args.time.is_set() {
+        writeln!(ctx.out, "{}", args.time.describe())?;
     }
     let mut out = table(&["编号", "状态", "责任单位", "期限", "最近进展", "文号", "承诺内容"]);
-    for (state, reply, status) in &rows {
+    for row in &listing.rows {
         out.add_row(vec![
-            state.id.map(|id| short(&id)).unwrap_or_default(),
-            status.label().to_string(),
-            clip(&state.owner, 20),
-            date_or_dash(state.due),
-            date_or_dash(state.last_progress_on),
-            reply.map(|reply| clip(reply.doc_no(), 20)).unwrap_or_default(),
-            clip(&state.text, 40),
+            row.short_id.clone(),
+            row.status.label().to_string(),
+            clip(&row.state.owner, 20),
+            date_or_dash(row.state.due),
+            date_or_dash(row.state.last_progress_on),
+            row.reply.as_ref().map(|reply| clip(reply.doc_no(), 20)).unwrap_or_default(),
+            clip(&row.state.text, 40),
         ]);
     }
-    if !rows.is_empty() {
+    if !listing.rows.is_empty() {
         writeln!(ctx.out, "{out}")?;
     }
-    let mut counts: BTreeMap<Status, usize> = BTreeMap::new();
-    for (_, _, status) in &rows {
-        *counts.entry(*status).or_default() += 1;
-    }
+    let counts = listing.counts();
     let breakdown: Vec<String> = counts.iter().map(|(status, count)| format!("{} {count}", status.label())).collect();
     if breakdown.is_empty() {
         writeln!(ctx.out, "共 0 项承诺")?;
     } else {
-        writeln!(ctx.out, "共 {} 项承诺（{}），状态按 {on_date} 判断", rows.len(), breakdown.join("、"))?;
+        writeln!(
+            ctx.out,
+            "共 {} 项承诺（{}），状态按 {} 判断",
+            listing.rows.len(),
+            breakdown.join("、"),
+            view.on_date
+        )?;
     }
     Ok(())
-}
-
-/// Says which time-travel cut the listing shows.
-pub fn horizon_line(args: &Args) -> String {
-    let mut parts = Vec::new();
-    if let Some(date) = args.time.as_of {
-        parts.push(format!("按 {date} 当日的实际情况"));
-    }
-    match args.time.known_at {
-        Some(crate::time::KnownAt::Instant(instant)) => parts.push(format!(
-            "按登记簿截至 {} 所记",
-            instant.with_timezone(&crate::time::china()).format("%Y-%m-%d %H:%M")
-        )),
-        Some(crate::time::KnownAt::Seq(seq)) => parts.push(format!("按登记簿截至日志 #{seq} 所记")),
-        None => {}
-    }
-    parts.join("，")
 }
 
 #[cfg(test)]
@@ -198,7 +131,7 @@ mod tests {
         for text in ["建成平台", "出台办法"] {
             run_cli(&path, &["commit", "add", "--reply", reply.trim(), "--text", text, "--due", "2025-12-31"]);
         }
-        let store = Store::open(&path).unwrap();
+        let app = duban_app::App::open(&path).unwrap();
         let now = Utc.with_ymd_and_hms(2026, 1, 10, 4, 0, 0).unwrap();
         let list_json = |argv: &[&str]| {
             let mut out = Vec::new();
@@ -208,20 +141,20 @@ mod tests {
                 now,
                 json: true,
                 out: &mut out,
-                shared_store: None,
+                shared: Some(app.clone()),
             };
             let Command::List(args) = Cli::parse_from(argv).command else { unreachable!() };
-            list(&mut ctx, &store, &args).unwrap();
+            run(&mut ctx, args).unwrap();
             serde_json::from_slice::<serde_json::Value>(&out).unwrap()
         };
         let rows = list_json(&["duban", "list"]);
         assert_eq!(rows.as_array().unwrap().len(), 2);
         assert_eq!(rows[0]["status"], "overdue");
-        assert_eq!(store.events_read(), 0, "list must not replay the log");
+        assert_eq!(app.store().events_read(), 0, "list must not replay the log");
 
         // Time travel, by contrast, folds the log.
         let rows = list_json(&["duban", "list", "--as-of", "2025-06-01"]);
         assert_eq!(rows[0]["status"], "open");
-        assert_eq!(store.events_read(), 3);
+        assert_eq!(app.store().events_read(), 3);
     }
 }

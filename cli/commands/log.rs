@@ -19,14 +19,14 @@ pub struct Args {
 }
 
 pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
-    let store = ctx.open()?;
+    let app = ctx.app()?;
     let limit = args.limit.unwrap_or(usize::MAX);
     let events: Vec<Envelope> = match &args.id {
         Some(input) => {
-            let id = store.resolve_stream(input)?;
-            store.read_stream(&id)?.into_iter().filter(|e| e.seq >= args.from).take(limit).collect()
+            let id = app.resolve_stream(input)?;
+            app.stream_events(&id)?.into_iter().filter(|e| e.seq >= args.from).take(limit).collect()
         }
-        None => store.read_all(args.from).take(limit).collect::<Result<_, _>>()?,
+        None => app.log_from(args.from).take(limit).collect::<Result<_, _>>()?,
     };
     if ctx.json {
         return ctx.print_json(&events);

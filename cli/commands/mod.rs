@@ -1,4 +1,5 @@
 //! The command line: global options, one `enum Command`, one `match`, and the mapping from errors to exit codes.
+//! What command files share lives in `toolkit`, not here.
 
 mod assign;
 mod close;
@@ -22,20 +23,21 @@ mod reopen;
 mod reply;
 mod report;
 mod show;
+mod upgrade;
 mod verify;
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::rc::Rc;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
-use duban_domain::{DomainError, Event, NewEvent};
-use duban_store::{Store, StoreError};
-use ulid::Ulid;
+use duban_app::AppError;
+use duban_domain::DomainError;
+use duban_store::StoreError;
 
-use crate::time::{parse_now, today};
+use crate::time::parse_now;
+use crate::toolkit::{Ctx, UserError};
 
 /// 督办：跟踪人大代表建议、政协提案答复中的每一项承诺，直到落实。
 ///
@@ -82,6 +84,7 @@ pub enum Command {
     Log(log::Args),
     Verify(verify::Args),
     Rebuild(rebuild::Args),
+    Upgrade(upgrade::Args),
     Export(export::Args),
     ImportEvents(import_events::Args),
     Parse(parse::Args),
@@ -89,64 +92,10 @@ pub enum Command {
     Demo(demo::Args),
 }
 
-/// What every command gets: where the store is, who is acting, what time it is, and where to write.
-pub struct Ctx<'a> {
-    pub store_path: PathBuf,
-    pub actor: String,
-    pub now: DateTime<Utc>,
-    pub json: bool,
-    pub out: &'a mut dyn Write,
-    /// A store already opened by the caller (the demo runs many commands on one handle: sled allows one handle per
-    /// store, and reopening right after a drop can race its background threads).
-    pub shared_store: Option<Rc<Store>>,
-}
-
-impl Ctx<'_> {
-    pub fn today(&self) -> NaiveDate {
-        today(self.now)
-    }
-
-    pub fn open(&self) -> anyhow::Result<Rc<Store>> {
-        match &self.shared_store {
-            Some(store) => Ok(Rc::clone(store)),
-            None => Ok(Rc::new(Store::open(&self.store_path)?)),
-        }
-    }
-
-    pub fn new_event(&self, stream: Ulid, occurred_on: NaiveDate, event: Event) -> NewEvent {
-        let id = Ulid::from_datetime(self.now.into());
-        NewEvent { id, stream, occurred_on, recorded_at: self.now, actor: self.actor.clone(), event }
-    }
-
-    /// Writes a value as pretty JSON followed by a newline.
-    pub fn print_json(&mut self, value: &impl serde::Serialize) -> anyhow::Result<()> {
-        serde_json::to_writer_pretty(&mut *self.out, value)?;
-        writeln!(self.out)?;
-        Ok(())
-    }
-}
-
-/// An error the user can fix by asking differently (exit code 1).
-#[derive(Debug)]
-pub struct UserError(pub String);
-
-impl std::fmt::Display for UserError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for UserError {}
-
-/// Fails with a user error.
-pub fn refuse<T>(message: impl Into<String>) -> anyhow::Result<T> {
-    Err(UserError(message.into()).into())
-}
-
 pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
     let actor = cli.actor.filter(|name| !name.trim().is_empty()).unwrap_or_else(login_name);
     let now = cli.now.unwrap_or_else(Utc::now);
-    let mut ctx = Ctx { store_path: cli.store, actor, now, json: cli.json, out, shared_store: None };
+    let mut ctx = Ctx { store_path: cli.store, actor, now, json: cli.json, out, shared: None };
     dispatch(&mut ctx, cli.command)
 }
 
@@ -171,6 +120,7 @@ pub fn dispatch(ctx: &mut Ctx, command: Command) -> anyhow::Result<()> {
         Command::Log(args) => log::run(ctx, args),
         Command::Verify(args) => verify::run(ctx, args),
         Command::Rebuild(args) => rebuild::run(ctx, args),
+        Command::Upgrade(args) => upgrade::run(ctx, args),
         Command::Export(args) => export::run(ctx, args),
         Command::ImportEvents(args) => import_events::run(ctx, args),
         Command::Parse(args) => parse::run(ctx, args),
@@ -221,6 +171,9 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
         if cause.is::<UserError>() || cause.is::<DomainError>() || cause.is::<duban_ingest::IngestError>() {
             return 1;
         }
+        if let Some(app) = cause.downcast_ref::<AppError>() {
+            return if app.is_user_error() { 1 } else { 2 };
+        }
         if cause.is::<duban_report::RenderError>() {
             return 2;
         }
@@ -240,17 +193,11 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
     })
 }
 
-/// Refuses to overwrite a file unless asked to.
-pub fn check_writable(path: &Path, force: bool) -> anyhow::Result<()> {
-    if path.exists() && !force {
-        return refuse(format!("{} 已存在；如需覆盖请加 --force", path.display()));
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use clap::CommandFactory;
+
+    use ulid::Ulid;
 
     use super::*;
 
@@ -265,6 +212,10 @@ mod tests {
         assert_eq!(exit_code(&DomainError::NotClosed { id: Ulid::nil() }.into()), 1);
         assert_eq!(exit_code(&StoreError::Domain(DomainError::NotClosed { id: Ulid::nil() }).into()), 1);
         assert_eq!(exit_code(&StoreError::InUse { path: "x".into() }.into()), 2);
+        assert_eq!(exit_code(&AppError::Refused("x".into()).into()), 1);
+        assert_eq!(exit_code(&AppError::Store(StoreError::InUse { path: "x".into() }).into()), 2);
+        let upgrade = StoreError::NeedsUpgrade { path: "x".into(), found: 3, supported: 4 };
+        assert_eq!(exit_code(&AppError::Store(upgrade).into()), 1);
         assert_eq!(exit_code(&anyhow::anyhow!("boom")), 2);
     }
 }

@@ -3,8 +3,9 @@
 use chrono::NaiveDate;
 use duban_domain::{Event, NoteAdded};
 
-use super::{record, Ctx};
+use super::record;
 use crate::time::parse_date;
+use crate::toolkit::Ctx;
 
 /// 添加备注（办结或撤销后也可添加）
 #[derive(clap::Args, Debug)]
@@ -20,6 +21,5 @@ pub struct Args {
 }
 
 pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
-    let store = ctx.open()?;
-    record::commitment_fact(ctx, &store, &args.id, args.on, Event::NoteAdded(NoteAdded { text: args.text }))
+    record::commitment_fact(ctx, &args.id, args.on, Event::NoteAdded(NoteAdded { text: args.text }))
 }

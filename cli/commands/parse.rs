@@ -2,11 +2,8 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
-use duban_ingest::Parsed;
-
-use super::{Ctx, UserError};
 use crate::output::{clip, date_or_dash, table};
+use crate::toolkit::Ctx;
 
 /// 解析一份答复文件（文本、网页或 Word），显示将要登记的答复信息和承诺事项；不写入任何内容
 #[derive(clap::Args, Debug)]
@@ -15,21 +12,8 @@ pub struct Args {
     pub file: PathBuf,
 }
 
-/// Reads and parses a file, naming the file in any error.
-pub fn read(path: &std::path::Path) -> anyhow::Result<Parsed> {
-    let unreadable = |error: std::io::Error| UserError(format!("无法读取 {}：{error}", path.display()));
-    let size = std::fs::metadata(path).map_err(unreadable)?.len();
-    if size > duban_ingest::MAX_DOCUMENT_BYTES as u64 {
-        let error = duban_ingest::IngestError::TooLarge { size: size as usize, max: duban_ingest::MAX_DOCUMENT_BYTES };
-        return Err(anyhow::Error::new(error).context(format!("无法解析 {}", path.display())));
-    }
-    let bytes = std::fs::read(path).map_err(unreadable)?;
-    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-    duban_ingest::parse(&bytes, &name).with_context(|| format!("无法解析 {}", path.display()))
-}
-
 pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
-    let parsed = read(&args.file)?;
+    let parsed = duban_app::read_document(&args.file)?;
     if ctx.json {
         return ctx.print_json(&parsed);
     }

@@ -3,8 +3,9 @@
 use chrono::NaiveDate;
 use duban_domain::{Event, ProgressReported};
 
-use super::{record, Ctx};
+use super::record;
 use crate::time::parse_date;
+use crate::toolkit::Ctx;
 
 /// 报告进展：记录一项承诺的推进情况
 #[derive(clap::Args, Debug)]
@@ -26,11 +27,10 @@ pub struct Args {
 }
 
 pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
-    let store = ctx.open()?;
     let event = Event::ProgressReported(ProgressReported {
         summary: args.summary,
         evidence: args.evidence,
         percent: args.percent,
     });
-    record::commitment_fact(ctx, &store, &args.id, args.on, event)
+    record::commitment_fact(ctx, &args.id, args.on, event)
 }

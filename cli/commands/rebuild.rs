@@ -7,14 +7,7 @@ use super::Ctx;
 pub struct Args {}
 
 pub fn run(ctx: &mut Ctx, _args: Args) -> anyhow::Result<()> {
-    let store = ctx.open()?;
-    // The log is folded, then the store reopened before the comparison: that lets go of the log sled kept (unless
-    // another part of this process still holds the store).
-    let refolded = store.refold()?;
-    let report = match std::rc::Rc::try_unwrap(store) {
-        Ok(store) => store.reopen()?.rebuild_from(refolded)?,
-        Err(shared) => shared.rebuild_from(refolded)?,
-    };
+    let report = ctx.app()?.rebuild()?;
     if ctx.json {
         return ctx.print_json(&report);
     }

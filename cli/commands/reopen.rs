@@ -3,8 +3,9 @@
 use chrono::NaiveDate;
 use duban_domain::{Event, Reopened};
 
-use super::{record, Ctx};
+use super::record;
 use crate::time::parse_date;
+use crate::toolkit::Ctx;
 
 /// 重新打开：已办结或已撤销的承诺需要继续跟踪时使用
 #[derive(clap::Args, Debug)]
@@ -20,6 +21,5 @@ pub struct Args {
 }
 
 pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
-    let store = ctx.open()?;
-    record::commitment_fact(ctx, &store, &args.id, args.on, Event::Reopened(Reopened { reason: args.reason }))
+    record::commitment_fact(ctx, &args.id, args.on, Event::Reopened(Reopened { reason: args.reason }))
 }

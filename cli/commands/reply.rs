@@ -1,13 +1,13 @@
 //! `duban reply add` and `duban reply list`: register a reply document by hand, and see the registered replies.
 
 use chrono::NaiveDate;
-use duban_domain::{check_reply_event, Contact, Event, ProposalKind, ProposalRef, ReplyRegistered, ReplyState};
-use ulid::Ulid;
+use duban_app::{proposal_text, ReplyView};
+use duban_domain::{Contact, ProposalKind, ProposalRef, ReplyRegistered};
 
-use super::{refuse, Ctx};
 use crate::output::{clip, date_or_dash, table};
 use crate::time::parse_date;
-use crate::view::{proposal_text, short_ids};
+use crate::toolkit::Ctx;
+use crate::view::TimeTravel;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
@@ -73,7 +73,10 @@ pub struct AddArgs {
 
 /// 列出已登记的答复
 #[derive(clap::Args, Debug)]
-pub struct ListArgs {}
+pub struct ListArgs {
+    #[command(flatten)]
+    pub time: TimeTravel,
+}
 
 fn parse_kind(text: &str) -> Result<ProposalKind, String> {
     ProposalKind::parse(text).ok_or_else(|| format!("类别“{text}”无效：可选 提案 或 建议"))
@@ -82,18 +85,11 @@ fn parse_kind(text: &str) -> Result<ProposalKind, String> {
 pub fn run(ctx: &mut Ctx, command: Command) -> anyhow::Result<()> {
     match command {
         Command::Add(args) => add(ctx, *args),
-        Command::List(_) => list(ctx),
+        Command::List(args) => list(ctx, args),
     }
 }
 
 fn add(ctx: &mut Ctx, args: AddArgs) -> anyhow::Result<()> {
-    let store = ctx.open()?;
-    let organ = args.organ.trim().to_string();
-    let doc_no = args.doc_no.trim().to_string();
-    if let Some(existing) = store.replies()?.iter().find(|reply| reply.organ() == organ && reply.doc_no() == doc_no) {
-        let id = existing.id.map(|id| id.to_string()).unwrap_or_default();
-        return refuse(format!("{organ} {doc_no} 已登记为答复 {id}，不能重复登记"));
-    }
     let contact = (args.contact_name.is_some() || args.contact_phone.is_some()).then(|| Contact {
         name: args.contact_name,
         phone: args.contact_phone,
@@ -101,8 +97,8 @@ fn add(ctx: &mut Ctx, args: AddArgs) -> anyhow::Result<()> {
     });
     let registered = ReplyRegistered {
         doc_type: args.doc_type,
-        organ,
-        doc_no,
+        organ: args.organ,
+        doc_no: args.doc_no,
         proposal: ProposalRef { assembly: args.assembly, session: args.session, number: args.number, kind: args.kind },
         proposers: args.proposers,
         title: args.title,
@@ -115,10 +111,7 @@ fn add(ctx: &mut Ctx, args: AddArgs) -> anyhow::Result<()> {
         cc: args.cc,
         source: None,
     };
-    let event = Event::ReplyRegistered(Box::new(registered));
-    check_reply_event(&ReplyState::default(), args.signed_on, &event, ctx.today())?;
-    let id = Ulid::from_datetime(ctx.now.into());
-    store.append(id, 0, vec![ctx.new_event(id, args.signed_on, event)])?;
+    let id = ctx.app()?.register_reply(&ctx.context(), registered)?;
     if ctx.json {
         return ctx.print_json(&serde_json::json!({ "id": id.to_string() }));
     }
@@ -126,47 +119,31 @@ fn add(ctx: &mut Ctx, args: AddArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn list(ctx: &mut Ctx) -> anyhow::Result<()> {
-    let store = ctx.open()?;
-    let replies = store.replies()?;
-    let commitments = store.commitments()?;
-    let count = |id: Option<Ulid>| commitments.iter().filter(|c| c.reply == id).count();
+fn list(ctx: &mut Ctx, args: ListArgs) -> anyhow::Result<()> {
+    let rows = ctx.app()?.replies(&args.time.view(ctx.today()))?;
     if ctx.json {
-        let rows: Vec<serde_json::Value> = replies
-            .iter()
-            .map(|reply| {
-                serde_json::json!({
-                    "id": reply.id.map(|id| id.to_string()),
-                    "organ": reply.organ(),
-                    "doc_no": reply.doc_no(),
-                    "signed_on": reply.signed_on(),
-                    "proposal": proposal_text(reply),
-                    "title": reply.registered.as_ref().and_then(|r| r.title.clone()),
-                    "result": reply.registered.as_ref().and_then(|r| r.result.clone()),
-                    "satisfaction": reply.evaluation.map(|(_, s)| s.code()),
-                    "commitments": count(reply.id),
-                })
-            })
-            .collect();
-        return ctx.print_json(&rows);
+        let views: Vec<ReplyView> = rows.iter().map(|row| ReplyView::new(&row.reply, row.commitments)).collect();
+        return ctx.print_json(&views);
     }
-    let ids = store.all_ids()?;
-    let short = short_ids(&ids);
+    if args.time.is_set() {
+        writeln!(ctx.out, "{}", args.time.describe())?;
+    }
     let mut out = table(&["编号", "签发日期", "答复单位", "文号", "建议提案", "办理结果", "评价", "承诺"]);
-    for reply in &replies {
+    for row in &rows {
+        let reply = &row.reply;
         let registered = reply.registered.as_ref();
         out.add_row(vec![
-            reply.id.map(|id| short(&id)).unwrap_or_default(),
+            row.short_id.clone(),
             date_or_dash(reply.signed_on()),
             reply.organ().to_string(),
             reply.doc_no().to_string(),
             clip(&proposal_text(reply), 36),
             registered.and_then(|r| r.result.clone()).unwrap_or_else(|| "—".into()),
             reply.evaluation.map_or("—", |(_, s)| s.label()).to_string(),
-            count(reply.id).to_string(),
+            row.commitments.to_string(),
         ]);
     }
     writeln!(ctx.out, "{out}")?;
-    writeln!(ctx.out, "共 {} 件答复", replies.len())?;
+    writeln!(ctx.out, "共 {} 件答复", rows.len())?;
     Ok(())
 }

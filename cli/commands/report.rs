@@ -3,12 +3,13 @@
 use std::path::PathBuf;
 
 use chrono::NaiveDate;
+use duban_app::ReportRequest;
 use duban_domain::Policy;
-use duban_report::{render_to, Builder, Format, Params};
+use duban_report::{render_to, Format};
 
-use super::{check_writable, refuse, Ctx};
 use crate::background::BackgroundFile;
-use crate::time::{china, parse_date, KnownAt};
+use crate::time::{parse_date, KnownAt};
+use crate::toolkit::{check_writable, refuse, Ctx};
 
 /// 生成年度跟踪报告：本年度答复中的承诺，加上往年结转、1 月 1 日仍未办结的承诺
 #[derive(clap::Args, Debug)]
@@ -42,77 +43,28 @@ pub struct Args {
     pub stall_days: u32,
 }
 
-/// Up to this many streams wanted again are read from the chunks that hold their events (each chunk opened once);
-/// more, and the log is read again.
-const STREAMS_READ_APART: usize = 2_000;
-
 fn parse_format(text: &str) -> Result<Format, String> {
     Format::parse(text).ok_or_else(|| format!("格式“{text}”无效：可选 md、html、xlsx、csv、json"))
 }
 
 pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
-    if !(1949..=2200).contains(&args.year) {
-        return refuse(format!("年度 {} 无效", args.year));
-    }
-    let year_end = NaiveDate::from_ymd_opt(args.year, 12, 31).expect("a valid year");
-    let year_start = NaiveDate::from_ymd_opt(args.year, 1, 1).expect("a valid year");
-    let as_of = args.as_of.unwrap_or_else(|| year_end.min(ctx.today()));
-    if as_of < year_start {
-        return refuse(format!("截至日期 {as_of} 早于 {} 年度开始", args.year));
-    }
+    let request = ReportRequest {
+        year: args.year,
+        as_of: args.as_of,
+        known: KnownAt::horizon(args.known_at),
+        organ: args.organ.clone(),
+        assembly: args.assembly.clone(),
+        policy: Policy { stall_days: args.stall_days },
+        generated_at: args.format.stamps_generation_time().then_some(ctx.now),
+    };
+    let as_of = request.as_of(ctx.today())?;
     if args.format == Format::Xlsx && args.out.is_none() {
         return refuse("xlsx 格式须用 --out 指定输出文件");
     }
     if let Some(out) = &args.out {
         check_writable(out, args.force)?;
     }
-    let store = ctx.open()?;
-    let known = KnownAt::horizon(args.known_at);
-    let params = Params {
-        year: args.year,
-        as_of,
-        policy: Policy { stall_days: args.stall_days },
-        organ: args.organ.clone(),
-        assembly: args.assembly.clone(),
-    };
-    // The log streams through the report (read and decoded on two other threads): only folded states and, compactly,
-    // the facts of commitments that may be in scope are kept, never the whole log.
-    let within = |envelope: &duban_domain::Envelope| known.known_seq.is_none_or(|seq| envelope.seq <= seq);
-    // Shows `take` the events known at the horizon, in log order.
-    let known_events = |take: &mut dyn FnMut(&duban_domain::Envelope)| {
-        store.scan_log(1, |envelope| {
-            if within(envelope) && known.admits(envelope) {
-                take(envelope);
-            }
-            within(envelope)
-        })
-    };
-    let mut builder = Builder::new(&params);
-    known_events(&mut |envelope| builder.feed(envelope))?;
-    // Rarely, commitments whose facts were let go turn out to be in scope: the events of a few are read from the
-    // chunks that hold them, of many in a second reading of the log.
-    let wanted = builder.wanted_again();
-    if wanted.len() <= STREAMS_READ_APART {
-        for envelope in store.read_streams_for_fold(&wanted)? {
-            if within(&envelope) && known.admits(&envelope) {
-                builder.feed_again(&envelope);
-            }
-        }
-    } else {
-        known_events(&mut |envelope| builder.feed_again(envelope))?;
-    }
-    let head_hash = match builder.known_seq() {
-        0 => duban_store::GENESIS.to_string(),
-        seq => store.hash_at(seq)?.unwrap_or_default(),
-    };
-    // The store is closed before the report is put together: sled keeps every node of the log it has read in its
-    // cache (about a hundred bytes an event), and nothing after this point needs it.
-    drop(store);
-    let mut report = builder.finish();
-    report.footer.head_hash = head_hash;
-    if args.format.stamps_generation_time() {
-        report.footer.generated_at = Some(ctx.now.with_timezone(&china()).format("%Y-%m-%d %H:%M:%S").to_string());
-    }
+    let report = ctx.app()?.into_report(&request, ctx.today())?;
     match &args.out {
         None => render_to(&report, args.format, &mut ctx.out)?,
         Some(path) => {

@@ -2,12 +2,12 @@
 
 use std::io::Write;
 
-use duban_domain::{status, CommitmentState, Envelope, ReplyState};
+use duban_app::{proposal_text, CommitmentView, EventView};
 use serde::Serialize;
 
-use super::{refuse, Ctx};
 use crate::output::{date_or_dash, table};
-use crate::view::{proposal_text, CommitmentView, EventView, TimeTravel};
+use crate::toolkit::Ctx;
+use crate::view::TimeTravel;
 
 /// 查看一项承诺：状态、来源和完整时间线
 #[derive(clap::Args, Debug)]
@@ -26,30 +26,16 @@ struct ShowView<'a> {
 }
 
 pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
-    let store = ctx.open()?;
-    let id = store.resolve_commitment(&args.id)?;
-    let horizon = args.time.horizon();
-    let events: Vec<Envelope> = store.read_stream(&id)?.into_iter().filter(|e| horizon.admits(e)).collect();
-    let state = CommitmentState::fold(&events);
-    if state.made_on.is_none() {
-        return refuse(format!("承诺 {id} 在所选时点尚未记录"));
-    }
-    // The reply's state as projected, unless an earlier moment is asked for: its events lie in chunks of their own.
-    let reply = match state.reply {
-        Some(reply) if horizon.is_everything() => store.reply(&reply)?.unwrap_or_else(|| ReplyState::fold(&[])),
-        Some(reply) => ReplyState::fold(store.read_streams_for_fold(&[reply])?.iter().filter(|e| horizon.admits(e))),
-        None => ReplyState::fold(&[]),
-    };
-    let on_date = args.time.on_date(ctx.today());
-    let status = status(&state, on_date, args.time.policy());
-    let short = store.short_id(&id)?;
-    let view = CommitmentView::new(&state, Some(&reply), status, short.clone());
+    let view = args.time.view(ctx.today());
+    let detail = ctx.app()?.commitment(&args.id, &view)?;
+    let (state, reply, status, short) = (&detail.state, &detail.reply, detail.status, &detail.short_id);
     if ctx.json {
-        return ctx.print_json(&ShowView { commitment: view, events: events.iter().map(EventView::new).collect() });
+        let commitment = CommitmentView::new(state, Some(reply), status, short.clone());
+        return ctx.print_json(&ShowView { commitment, events: detail.events.iter().map(EventView::new).collect() });
     }
     let out = &mut ctx.out;
-    writeln!(out, "承诺 {id}（{short}）")?;
-    writeln!(out, "状态：{}（按 {on_date} 判断）", status.label())?;
+    writeln!(out, "承诺 {}（{short}）", detail.id)?;
+    writeln!(out, "状态：{}（按 {} 判断）", status.label(), view.on_date)?;
     writeln!(out, "内容：{}", state.text)?;
     let co = if state.co_handlers.is_empty() {
         String::new()
@@ -57,7 +43,7 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
         format!("；会办：{}", state.co_handlers.join("、"))
     };
     writeln!(out, "责任单位：{}{co}", state.owner)?;
-    let proposal = proposal_text(&reply);
+    let proposal = proposal_text(reply);
     let proposal = if proposal.is_empty() { String::new() } else { format!("，答复 {proposal}") };
     writeln!(out, "来源：{} {}（签发 {}{proposal}）", reply.organ(), reply.doc_no(), date_or_dash(reply.signed_on()))?;
     writeln!(out, "作出：{}；期限：{}", date_or_dash(state.made_on), date_or_dash(state.due))?;
@@ -66,7 +52,7 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
     }
     writeln!(out, "时间线：")?;
     let mut timeline = table(&["发生日期", "事件", "内容", "佐证", "记录人", "记录于", "日志"]);
-    for envelope in &events {
+    for envelope in &detail.events {
         timeline.add_row(vec![
             envelope.occurred_on.to_string(),
             envelope.event.label().to_string(),

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use duban_domain::{CommitmentState, Envelope, NewEvent, ReplyState, StreamKind};
-use duban_store::{encode_full, Store};
+use duban_store::{encode_full, SledStore};
 use rusqlite::{params, Connection, OptionalExtension};
 use ulid::Ulid;
 
@@ -78,13 +78,13 @@ pub struct Figures {
 
 pub fn duban(dir: &Path, batches: &[Batch], events: usize) -> Figures {
     let path = dir.join("duban.db");
-    let store = Store::create(&path).unwrap();
+    let store = SledStore::create(&path).unwrap();
     let started = Instant::now();
-    store.write_behind(true).unwrap();
+    let bulk = (&store as &dyn duban_store::EventStore).bulk().unwrap();
     for batch in batches {
         store.append_streams(batch.clone()).unwrap();
     }
-    store.write_behind(false).unwrap();
+    bulk.finish().unwrap();
     let append = started.elapsed().as_secs_f64();
     let rebuild = median_of_three(|| assert!(store.rebuild().unwrap().differences.is_empty()));
     for (space, keys, bytes) in store.live_bytes() {
@@ -231,7 +231,7 @@ fn progress(stream: Ulid, number: usize) -> NewEvent {
 
 /// `count` progress reports, each its own durable append on an existing commitment: duban.
 pub fn duban_single(dir: &Path, picks: &[(Ulid, u32)]) -> Latency {
-    let store = Store::open(&dir.join("duban.db")).unwrap();
+    let store = SledStore::open(&dir.join("duban.db")).unwrap();
     let mut samples = Vec::with_capacity(picks.len());
     for (number, (stream, version)) in picks.iter().enumerate() {
         let started = Instant::now();

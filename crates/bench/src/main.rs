@@ -38,7 +38,7 @@ enum Bench {
     },
     /// duban's store beside a SQLite baseline on the same generated history: bulk append, single durable commands,
     /// full rebuild, bytes on disk, and cold-process list, show, as-of reconstruction, report and rebuild.
-    Store {
+    SledStore {
         /// How many events to generate.
         #[arg(long, default_value_t = 1_000_000)]
         events: usize,
@@ -86,7 +86,7 @@ fn main() {
     match Cli::parse().bench {
         Bench::Parse { dir, seconds } => parse(dir, seconds),
         Bench::Report { events, seed, year, dir } => report(events, seed, year, dir),
-        Bench::Store { events, seed, batch, singles, in_process, keep } => {
+        Bench::SledStore { events, seed, batch, singles, in_process, keep } => {
             store(events, seed, batch, singles, in_process, keep)
         }
         Bench::Probe { db, op, arg } => probe::run(&db, &op, &arg),
@@ -279,7 +279,7 @@ fn report(events: usize, seed: u64, year: i32, keep: Option<PathBuf>) {
     let store_path = dir.join("duban.db");
     if !reuse {
         let started = Instant::now();
-        let store = duban_store::Store::create(&store_path).unwrap();
+        let store = duban_store::SledStore::create(&store_path).unwrap();
         store.import_events(&dir.join("events.jsonl")).unwrap();
         println!("report: restored into a store in {:.1} s", started.elapsed().as_secs_f64());
     }

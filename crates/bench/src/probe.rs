@@ -159,7 +159,7 @@ fn report(db: &Connection, year: i32, out: &mut impl Write) {
     if !builder.wanted_again().is_empty() {
         read(&mut |envelope| builder.feed_again(&envelope));
     }
-    let report = builder.finish();
+    let report = builder.finish(String::new());
     duban_report::render_to(&report, duban_report::Format::Csv, out).unwrap();
 }
 

@@ -11,6 +11,9 @@ use ulid::Ulid;
 /// reader would misread; a store holding a newer version is refused rather than misread.
 pub const SCHEMA_VERSION: u16 = 1;
 
+/// The `prev_hash` of the first event, and the head of an empty log.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
 /// One recorded fact with everything needed to order, attribute and chain it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Envelope {

@@ -62,15 +62,17 @@ fn is_due(item: &Item, as_of: NaiveDate) -> bool {
 /// the rare case described at [`Builder::wanted_again`].
 pub fn build(log: impl IntoIterator<Item = Envelope> + Clone, params: &Params) -> Report {
     let mut builder = Builder::new(params);
+    let mut head_hash = duban_domain::GENESIS_HASH.to_string();
     for envelope in log.clone() {
         builder.feed(&envelope);
+        head_hash.clone_from(&envelope.hash);
     }
     if !builder.wanted_again().is_empty() {
         for envelope in log {
             builder.feed_again(&envelope);
         }
     }
-    builder.finish()
+    builder.finish(head_hash)
 }
 
 /// Builds the report while the log streams past. The log is never held in memory: only folded states and, compactly,
@@ -88,7 +90,6 @@ pub struct Builder<'p> {
     commitments: IdMap<Tracked>,
     shared: Shared,
     known_seq: u64,
-    head_hash: String,
 }
 
 /// Everything the report keeps about a commitment.
@@ -116,14 +117,12 @@ impl<'p> Builder<'p> {
             commitments: IdMap::default(),
             shared: Shared::default(),
             known_seq: 0,
-            head_hash: "0".repeat(64),
         }
     }
 
     /// Takes the next event of the log.
     pub fn feed(&mut self, envelope: &Envelope) {
         self.known_seq = envelope.seq;
-        self.head_hash.clone_from(&envelope.hash);
         if !self.in_year && business_date(envelope.recorded_at) >= self.year_start {
             self.in_year = true;
             self.let_go_of_closed();
@@ -228,8 +227,9 @@ impl<'p> Builder<'p> {
         self.known_seq
     }
 
-    /// The report.
-    pub fn finish(mut self) -> Report {
+    /// The report, its footer naming `head_hash`: the hash of the event at [`Builder::known_seq`] (the events fed
+    /// to a builder are read for folding and carry no hashes, so the caller, who has the store, supplies it).
+    pub fn finish(mut self, head_hash: String) -> Report {
         self.replies.retain(|_, reply| reply.registered.is_some());
         let (as_of, year) = (self.params.as_of, self.params.year);
         let mut items: Vec<Item> = Vec::new();
@@ -263,7 +263,7 @@ impl<'p> Builder<'p> {
         }
         drop(facts);
         let activity = months(activity, year, as_of);
-        let (mut report, rows) = report(items, activity, &self.replies, self.params, self.known_seq, &self.head_hash);
+        let (mut report, rows) = report(items, activity, &self.replies, self.params, self.known_seq, &head_hash);
         // The details are built as they are read, from the states and facts themselves.
         report.details = Details::new(rows, self.commitments, self.replies, self.shared);
         report

@@ -473,7 +473,7 @@ fn a_commitment_reopened_after_the_fact_keeps_its_whole_timeline() {
     for envelope in &log.events {
         builder.feed_again(envelope);
     }
-    let report = builder.finish();
+    let report = builder.finish(log.events.last().unwrap().hash.clone());
     assert_eq!(report, build(log.events.clone(), &params), "build reads the log twice the same way");
     assert_eq!((report.overview.commitments, report.overview.carried_over), (2, 1));
     let detail = report.details.iter().find(|d| d.id == reopened.to_string()).expect("carried over");

@@ -14,7 +14,7 @@
 //! its hash (layout 3): a stored *record* is `check ‖ tail`. Records are kept in chunks: the *anchor* (the full hash
 //! before the chunk's first record), then consecutive records, each framed by its length (a LEB128 varint); the
 //! whole compressed with zstd once the chunk is full, with LZ4 while it belongs to the open run of small appends
-//! (see `Store::write_sealed`), as it is when neither saves space. A chunk is one sled value, keyed by the sequence number of its
+//! (see `SledStore::write_sealed`), as it is when neither saves space. A chunk is one sled value, keyed by the sequence number of its
 //! first record. A reader that needs an event's hash chains from its chunk's anchor; `verify` chains from genesis,
 //! checks every record's check and every chunk's anchor, and names the first record that does not hold. Full
 //! 32-byte hashes per record were a third of the compressed log.
@@ -31,7 +31,7 @@ use ulid::Ulid;
 use crate::error::{Result, StoreError};
 
 /// The `prev_hash` of the first event.
-pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+pub const GENESIS: &str = duban_domain::GENESIS_HASH;
 
 /// A chunk stops growing once its records take this many bytes (before compression). Large, because sled keeps
 /// values this big out of its log segments, in blob files written once and deleted when replaced: the log then

@@ -1,4 +1,5 @@
-//! Everything the store can fail with; sled's own errors are turned into text here so sled types never leave the crate.
+//! Everything the store can fail with. No engine's types appear here: each engine turns its own errors into these
+//! (sled's in `space`), keeping an I/O error whole so that its kind (disk full, permission) reaches the caller.
 
 use std::path::PathBuf;
 
@@ -6,8 +7,9 @@ use duban_domain::DomainError;
 use ulid::Ulid;
 
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum StoreError {
-    #[error("store {} is in use by another duban process（事件库正被另一个 duban 进程使用，请稍后再试）", path.display())]
+    #[error("事件库 {} 正被另一个 duban 进程使用，请稍后再试", path.display())]
     InUse { path: PathBuf },
     #[error("{} 处没有 duban 事件库（可用 `duban init` 新建，或用 --store 指定路径）", path.display())]
     NotFound { path: PathBuf },
@@ -15,7 +17,11 @@ pub enum StoreError {
     AlreadyExists { path: PathBuf },
     #[error("{} 不是 duban 事件库", path.display())]
     NotAStore { path: PathBuf },
-    #[error("{} 是旧布局（{found}）的事件库，本程序读取布局 {supported}：请用写入它的 duban 版本 export，再用 import-events 还原到新库", path.display())]
+    #[error("{} 是旧格式（布局 {found}）的事件库，本程序读写布局 {supported}：请先运行 `duban upgrade --store {}`（升级前会完整校验，原库在升级成功前不动）", path.display(), path.display())]
+    NeedsUpgrade { path: PathBuf, found: u16, supported: u16 },
+    #[error("{} 的上一次升级未完成：请再次运行 `duban upgrade --store {}` 完成它", path.display(), path.display())]
+    UpgradeInterrupted { path: PathBuf },
+    #[error("{} 是本程序无法读取的布局（{found}）的事件库：请用写入它的 duban 版本 export，再用 import-events 还原到新库", path.display())]
     OtherLayout { path: PathBuf, found: u16, supported: u16 },
     #[error("事件库由更新版本的 duban 写入（模式版本 {found}，本程序最高读取 {supported}），请升级 duban")]
     NewerSchema { found: u16, supported: u16 },
@@ -25,14 +31,22 @@ pub enum StoreError {
     BadAppend { stream: Ulid, reason: String },
     #[error("无法读取第 {seq} 条事件：{reason}")]
     Corrupt { seq: u64, reason: String },
+    #[error("状态投影中{what}无法读取：{reason}（日志未受影响，可运行 `duban rebuild` 由日志重建）")]
+    ProjectionDamaged { what: String, reason: String },
+    #[error("事件库已损坏：{what}（请从备份或 export 文件还原：`duban import-events` 到新库）")]
+    Damaged { what: String },
     #[error("import-events 只能还原到空事件库，而此库已有 {events} 条事件")]
     NotEmpty { events: u64 },
     #[error("事件文件第 {line} 行：{reason}")]
     BadImport { line: u64, reason: String },
+    #[error("还原批次与日志不相接：日志止于第 {head} 条，批次从第 {first} 条开始")]
+    RestoreGap { head: u64, first: u64 },
     #[error(transparent)]
     Domain(#[from] DomainError),
     #[error("事件库读写失败：{0}")]
-    Io(String),
+    Io(#[from] std::io::Error),
+    #[error("存储引擎出错：{0}")]
+    Engine(String),
 }
 
 impl StoreError {
@@ -46,20 +60,18 @@ impl StoreError {
                 | StoreError::Conflict { .. }
                 | StoreError::NotEmpty { .. }
                 | StoreError::BadImport { .. }
+                | StoreError::NeedsUpgrade { .. }
+                | StoreError::UpgradeInterrupted { .. }
                 | StoreError::Domain(_)
         )
     }
-}
 
-impl From<sled::Error> for StoreError {
-    fn from(error: sled::Error) -> Self {
-        StoreError::Io(error.to_string())
-    }
-}
-
-impl From<std::io::Error> for StoreError {
-    fn from(error: std::io::Error) -> Self {
-        StoreError::Io(error.to_string())
+    /// The kind of the I/O error behind this one, if there is one.
+    pub fn io_kind(&self) -> Option<std::io::ErrorKind> {
+        match self {
+            StoreError::Io(error) => Some(error.kind()),
+            _ => None,
+        }
     }
 }
 

@@ -11,6 +11,7 @@
 mod chain;
 mod error;
 mod index;
+mod interface;
 mod space;
 mod streams;
 mod transfer;
@@ -42,7 +43,9 @@ pub use chain::{decode as decode_full, decode_for_fold as decode_full_for_fold, 
 pub use error::{Result, StoreError};
 pub use index::Family;
 use index::{StoredFamily, StreamEntry};
+pub use interface::{create, open, Bulk, EventStore, StreamBatch};
 pub use transfer::check_export;
+pub use upgrade::{upgrade, UpgradeReport};
 pub use verify::{Difference, RebuildReport, Refolded, VerifyReport};
 
 /// The last event in the log: its position and hash. An empty log has seq 0 and the genesis hash.
@@ -70,20 +73,19 @@ impl Head {
     }
 }
 
-pub struct Store {
+pub struct SledStore {
     path: PathBuf,
-    db: sled::Db,
-    tree: sled::Tree,
+    db: space::Db,
     log: Space,
     streams: StreamIndex,
     families: Space,
     meta: Space,
     /// Held from an append's first read to its batch landing (see `space`).
     writer: std::sync::Mutex<()>,
-    /// With write-behind on, the families appends touched and not yet written (see [`Store::write_behind`]).
+    /// With write-behind on, the families appends touched and not yet written (see [`SledStore::write_behind`]).
     behind: std::sync::Mutex<Option<Behind>>,
     events_read: AtomicU64,
-    /// What is known to be durable already (see [`Store::sync`]).
+    /// What is known to be durable already (see [`SledStore::sync`]).
     synced: std::sync::Mutex<Synced>,
 }
 
@@ -154,28 +156,13 @@ pub(crate) enum Projection {
 /// 3); layout 3 one index key per stream (see `streams` for layout 4).
 const LAYOUT: u16 = 4;
 
-/// sled's page cache. Its default (1 GiB) would let one long scan of the log take a gigabyte of memory; reads are
-/// sequential, so a modest cache costs little speed.
-const CACHE_BYTES: u64 = 32 * 1024 * 1024;
-
-/// sled's segment size for new stores. sled writes a value of more than a quarter of a segment to a file of its own
-/// (a blob) instead of into its segments. With sled's default of 512 KiB, log chunks (about 110 KiB compressed)
-/// went into the segments first and were copied out to blobs when their node was rewritten, leaving their bytes
-/// behind as garbage; at 256 KiB they go straight to blobs, while families' nodes stay in the segments (a bulk load
-/// of a million events: 310 → 284 bytes per event). Stores keep the size they were created with (sled refuses
-/// another).
-const SEGMENT_BYTES: usize = 256 * 1024;
-
-/// How long opening waits for a store another handle is letting go of.
-const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_millis(500);
-
-impl Store {
+impl SledStore {
     /// Creates a new, empty store at `path`; refuses a path that already holds anything.
-    pub fn create(path: &Path) -> Result<Store> {
+    pub fn create(path: &Path) -> Result<SledStore> {
         if path.exists() && (path.is_file() || std::fs::read_dir(path)?.next().is_some()) {
             return Err(StoreError::AlreadyExists { path: path.to_path_buf() });
         }
-        let store = Store::open_sled(path)?;
+        let store = SledStore::open_sled(path)?;
         store.meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
         store.meta.insert(LAYOUT_KEY, &LAYOUT.to_be_bytes())?;
         store.meta.insert(HEAD_KEY, Head::empty().to_bytes())?;
@@ -188,12 +175,26 @@ impl Store {
     }
 
     /// Opens an existing store.
-    pub fn open(path: &Path) -> Result<Store> {
-        upgrade::finish_interrupted(path)?;
-        if !path.join("conf").is_file() {
+    /// Opens an existing store of the current layout. Opening never changes a store's layout: a store of an older
+    /// one is refused, naming `duban upgrade` (see [`upgrade()`]).
+    pub fn open(path: &Path) -> Result<SledStore> {
+        let (store, layout) = SledStore::open_any_layout(path)?;
+        if layout != LAYOUT {
+            return Err(StoreError::NeedsUpgrade { path: path.to_path_buf(), found: layout, supported: LAYOUT });
+        }
+        store.settle()?;
+        Ok(store)
+    }
+
+    /// Opens a store of the current layout or of one `upgrade` reads, and says which; settles only a current one.
+    pub(crate) fn open_any_layout(path: &Path) -> Result<(SledStore, u16)> {
+        if !space::Db::exists_at(path) {
+            if upgrade::interrupted(path) {
+                return Err(StoreError::UpgradeInterrupted { path: path.to_path_buf() });
+            }
             return Err(StoreError::NotFound { path: path.to_path_buf() });
         }
-        let store = Store::open_sled(path)?;
+        let store = SledStore::open_sled(path)?;
         let not_a_store = || StoreError::NotAStore { path: path.to_path_buf() };
         let number = |key: &[u8]| -> Result<Option<u16>> {
             match store.meta.get(key)? {
@@ -206,9 +207,7 @@ impl Store {
             return Err(StoreError::NewerSchema { found: schema, supported: SCHEMA_VERSION });
         }
         let layout = number(LAYOUT_KEY)?.unwrap_or(1);
-        if layout == 3 {
-            return store.upgrade_from_layout_3();
-        } else if layout != LAYOUT {
+        if layout != 3 && layout != LAYOUT {
             return Err(StoreError::OtherLayout { path: path.to_path_buf(), found: layout, supported: LAYOUT });
         }
         if let Some(bytes) = store.meta.get(BLOBS_KEY)? {
@@ -216,36 +215,17 @@ impl Store {
             let mut synced = store.synced.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             (synced.blobs, synced.recorded) = (blobs, blobs);
         }
-        store.settle()?;
-        Ok(store)
+        Ok((store, layout))
     }
 
-    fn open_sled(path: &Path) -> Result<Store> {
-        // sled holds its file lock until its background flusher has let go of the file, a moment after the last
-        // handle is dropped: a store closed and reopened at once (by the same process, or the next command) may still
-        // look taken. So a taken store is retried for a short while before it is reported in use.
-        let started = std::time::Instant::now();
-        let segment_bytes = stored_segment_size(path).unwrap_or(SEGMENT_BYTES);
-        let db = loop {
-            match sled::Config::new().path(path).cache_capacity(CACHE_BYTES).segment_size(segment_bytes).open() {
-                Ok(db) => break db,
-                Err(sled::Error::Io(io)) if io.to_string().contains("could not acquire lock") => {
-                    if started.elapsed() > LOCK_PATIENCE {
-                        return Err(StoreError::InUse { path: path.to_path_buf() });
-                    }
-                    std::thread::sleep(std::time::Duration::from_millis(10));
-                }
-                Err(other) => return Err(other.into()),
-            }
-        };
-        let tree = db.open_tree("duban")?;
-        Ok(Store {
+    fn open_sled(path: &Path) -> Result<SledStore> {
+        let db = space::Db::open(path)?;
+        Ok(SledStore {
             path: path.to_path_buf(),
-            log: Space::spaced(&tree, space::LOG, 8),
-            streams: StreamIndex::new(Space::new(&tree, space::STREAMS)),
-            families: Space::new(&tree, space::FAMILIES),
-            meta: Space::new(&tree, space::META),
-            tree,
+            log: db.spaced(space::LOG, 8),
+            streams: StreamIndex::new(db.space(space::STREAMS)),
+            families: db.space(space::FAMILIES),
+            meta: db.space(space::META),
             writer: std::sync::Mutex::new(()),
             behind: std::sync::Mutex::new(None),
             db,
@@ -256,10 +236,10 @@ impl Store {
 
     /// Closes this handle and opens the store again: sled keeps every log node a scan read until the store is
     /// closed (decision 0005), so a command that scans the whole log and then goes on lets go of that here.
-    pub fn reopen(self) -> Result<Store> {
+    pub fn reopen(self) -> Result<SledStore> {
         let path = self.path.clone();
         drop(self);
-        Store::open(&path)
+        SledStore::open(&path)
     }
 
     /// Live bytes (keys and values) per tree: what the store holds before sled's own overhead.
@@ -416,10 +396,11 @@ impl Store {
     /// store of hundreds of blob files syncs only the new ones (and any a process that died left unsynced).
     pub fn sync(&self) -> Result<()> {
         self.db.flush()?;
-        std::fs::File::open(self.path.join("db"))?.sync_all()?;
+        let files = space::Db::files(&self.path);
+        std::fs::File::open(&files.data)?.sync_all()?;
         let mut synced = self.synced.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let mut newest_blob = synced.blobs;
-        for (dir, blobs) in [(self.path.join("blobs"), true), (self.path.clone(), false)] {
+        for (dir, blobs) in [(files.blobs, true), (files.folder, false)] {
             let entries = match std::fs::read_dir(&dir) {
                 Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
                 entries => entries?,
@@ -803,7 +784,7 @@ impl Store {
     }
 }
 
-impl Drop for Store {
+impl Drop for SledStore {
     /// Writes what write-behind holds (if this fails, the next `open` folds it from the log).
     fn drop(&mut self) {
         if self.behind.get_mut().map(|held| held.is_some()).unwrap_or(false) {
@@ -826,7 +807,7 @@ pub(crate) struct ChunkReader {
 
 impl ChunkReader {
     /// Opens the chunk holding `seq` unless it is the one held; the index of `seq`'s record in it.
-    fn hold(&mut self, store: &Store, seq: u64) -> Result<Option<usize>> {
+    fn hold(&mut self, store: &SledStore, seq: u64) -> Result<Option<usize>> {
         if !(self.first..self.first + self.records.len() as u64).contains(&seq) {
             let Some((first, payload)) = store.chunk_holding(seq)? else { return Ok(None) };
             let (anchor, mut rest) = chain::split_payload(first, &payload)?;
@@ -866,7 +847,7 @@ impl ChunkReader {
         }
     }
 
-    fn envelope(&mut self, store: &Store, seq: u64) -> Result<Option<Envelope>> {
+    fn envelope(&mut self, store: &SledStore, seq: u64) -> Result<Option<Envelope>> {
         let Some(index) = self.hold(store, seq)? else { return Ok(None) };
         let (prev, hash) = self.hashes(index)?;
         store.events_read.fetch_add(1, Ordering::Relaxed);
@@ -874,13 +855,13 @@ impl ChunkReader {
     }
 
     /// The hash of event `seq`, if the log holds it.
-    pub(crate) fn hash(&mut self, store: &Store, seq: u64) -> Result<Option<[u8; 32]>> {
+    pub(crate) fn hash(&mut self, store: &SledStore, seq: u64) -> Result<Option<[u8; 32]>> {
         let Some(index) = self.hold(store, seq)? else { return Ok(None) };
         Ok(Some(self.hashes(index)?.1))
     }
 
     /// Event `seq` for folding (no `prev_hash` or `hash`).
-    fn envelope_for_fold(&mut self, store: &Store, seq: u64) -> Result<Option<Envelope>> {
+    fn envelope_for_fold(&mut self, store: &SledStore, seq: u64) -> Result<Option<Envelope>> {
         let Some(index) = self.hold(store, seq)? else { return Ok(None) };
         store.events_read.fetch_add(1, Ordering::Relaxed);
         chain::decode_stored_for_fold(seq, self.record(index)).map(Some)
@@ -935,20 +916,11 @@ fn decode_family(id: &Ulid, bytes: &[u8]) -> Result<Family> {
 }
 
 fn bad_family(id: &Ulid) -> StoreError {
-    StoreError::Corrupt {
-        seq: 0, reason: format!("答复 {id} 的状态投影条目无法读取（可运行 duban rebuild 修复）")
-    }
-}
-
-/// The segment size sled recorded for an existing store (in its `conf` file: `segment_size: 524288`), which it
-/// must be opened with again.
-fn stored_segment_size(path: &Path) -> Option<usize> {
-    let conf = std::fs::read(path.join("conf")).ok()?;
-    String::from_utf8_lossy(&conf).lines().find_map(|line| line.strip_prefix("segment_size: ")?.trim().parse().ok())
+    StoreError::ProjectionDamaged { what: format!("答复 {id} 的条目"), reason: "无法解码".into() }
 }
 
 /// The log's events for folding, one batch per chunk, in order, from the threads decoding them (see
-/// [`Store::read_batches`]). A decoding error ends the batches.
+/// [`SledStore::read_batches`]). A decoding error ends the batches.
 pub(crate) struct Batches {
     outputs: Vec<std::sync::mpsc::Receiver<Result<Vec<Envelope>>>>,
     recycles: Vec<std::sync::mpsc::Sender<Vec<Envelope>>>,
@@ -992,7 +964,7 @@ fn chunk_first(key: &[u8]) -> u64 {
     u64::from_be_bytes(key.try_into().unwrap_or_default())
 }
 
-impl Store {
+impl SledStore {
     /// Writes already-sealed envelopes with their records (consecutive, continuing the head): into the last chunk
     /// while it has room, then into new chunks; and, if `project`, folds them into the stream index and the
     /// projection. `entries` holds index entries the caller already read, `held` the families read and the
@@ -1100,7 +1072,7 @@ impl Store {
         if let Some((last, _)) = sealed.last() {
             writes.insert(meta, HEAD_KEY, Head { seq: last.seq, hash: last.hash.clone() }.to_bytes());
         }
-        writes.apply(&self.tree)?;
+        writes.apply(&self.db)?;
         let behind = projection == Projection::Behind && pending >= BEHIND_EVENTS;
         if behind {
             self.write_held(held, last)?;
@@ -1123,7 +1095,7 @@ impl Store {
         for batch in buckets.chunks(FAMILY_BATCH) {
             let mut writes = Writes::default();
             self.streams.write(&mut writes, batch.iter().flatten().copied())?;
-            writes.apply(&self.tree)?;
+            writes.apply(&self.db)?;
         }
         Ok(())
     }
@@ -1143,7 +1115,7 @@ impl Store {
             for (id, item) in batch {
                 writes.insert(space, &id.to_bytes(), encode(item));
             }
-            writes.apply(&self.tree)?;
+            writes.apply(&self.db)?;
         }
         Ok(())
     }
@@ -1154,7 +1126,7 @@ impl Store {
     /// Every append is as durable as ever (the log is the truth); readers of this handle see the families written
     /// first, and after a crash `open` folds the events the projection had not reached. Turning it off writes
     /// what is held.
-    pub fn write_behind(&self, on: bool) -> Result<()> {
+    pub(crate) fn write_behind(&self, on: bool) -> Result<()> {
         self.settle()?;
         let _writer = self.write_lock();
         *self.behind.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = on.then(Behind::default);

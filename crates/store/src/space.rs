@@ -1,5 +1,6 @@
-//! The store's one sled tree, divided into key spaces by a leading byte (log, streams, families, meta), and the
-//! write set an append fills and applies as one atomic sled batch.
+//! The one file that knows sled: opening a store's sled database (its lock, its recorded segment size, the files it
+//! writes), its one tree divided into key spaces by a leading byte (log, streams, families, meta), the write set an
+//! append fills and applies as one atomic sled batch, and sled's errors turned into the store's.
 //!
 //! One tree and one batch instead of a transaction over four trees: sled applies a batch atomically (also across a
 //! crash) at a fraction of a transaction's cost. Writers take the store's writer lock, so the reads that decide an
@@ -8,10 +9,120 @@
 
 use std::collections::HashMap;
 use std::ops::Bound;
+use std::path::{Path, PathBuf};
 
-use sled::IVec;
+pub use sled::IVec;
 
-use crate::error::Result;
+use crate::error::{Result, StoreError};
+
+/// sled's page cache. Its default (1 GiB) would let one long scan of the log take a gigabyte of memory; reads are
+/// sequential, so a modest cache costs little speed.
+const CACHE_BYTES: u64 = 32 * 1024 * 1024;
+
+/// sled's segment size for new stores. sled writes a value of more than a quarter of a segment to a file of its own
+/// (a blob) instead of into its segments. With sled's default of 512 KiB, log chunks (about 110 KiB compressed)
+/// went into the segments first and were copied out to blobs when their node was rewritten, leaving their bytes
+/// behind as garbage; at 256 KiB they go straight to blobs, while families' nodes stay in the segments (a bulk load
+/// of a million events: 310 → 284 bytes per event). Stores keep the size they were created with (sled refuses
+/// another).
+pub(crate) const SEGMENT_BYTES: usize = 256 * 1024;
+
+/// How long opening waits for a store another handle is letting go of.
+const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// The tree every key space lives in.
+const TREE: &str = "duban";
+
+/// A store's sled database and its one tree.
+pub struct Db {
+    db: sled::Db,
+    tree: sled::Tree,
+}
+
+impl Db {
+    /// Opens (or creates) the sled database at `path`. sled holds its file lock until its background flusher has
+    /// let go of the file, a moment after the last handle is dropped: a store closed and reopened at once (by the
+    /// same process, or the next command) may still look taken. So a taken store is retried for a short while
+    /// before it is reported in use.
+    pub fn open(path: &Path) -> Result<Db> {
+        let started = std::time::Instant::now();
+        let segment_bytes = stored_segment_size(path).unwrap_or(SEGMENT_BYTES);
+        let db = loop {
+            match sled::Config::new().path(path).cache_capacity(CACHE_BYTES).segment_size(segment_bytes).open() {
+                Ok(db) => break db,
+                Err(sled::Error::Io(io)) if io.to_string().contains("could not acquire lock") => {
+                    if started.elapsed() > LOCK_PATIENCE {
+                        return Err(StoreError::InUse { path: path.to_path_buf() });
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                Err(other) => return Err(other.into()),
+            }
+        };
+        let tree = db.open_tree(TREE)?;
+        Ok(Db { db, tree })
+    }
+
+    /// Whether `path` holds a sled database at all (sled writes its `conf` file first).
+    pub fn exists_at(path: &Path) -> bool {
+        path.join("conf").is_file()
+    }
+
+    /// Every stored key that starts with `prefix` (tags and spacers included), for tests of the layout.
+    #[cfg(test)]
+    pub fn raw_keys(&self, prefix: &[u8]) -> Vec<IVec> {
+        self.tree.scan_prefix(prefix).map(|entry| entry.expect("a readable key").0).collect()
+    }
+
+    /// A key space of this database's tree.
+    pub fn space(&self, tag: u8) -> Space {
+        Space::new(&self.tree, tag)
+    }
+
+    /// A spaced key space (see [`Space::spaced`]).
+    pub fn spaced(&self, tag: u8, key_len: usize) -> Space {
+        Space::spaced(&self.tree, tag, key_len)
+    }
+
+    /// Writes sled's buffers to its data file (with `sync_file_range`: see [`Db::files`] for what that leaves).
+    pub fn flush(&self) -> Result<()> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// The files sled writes and how they must be made durable: its data file, and the folders where it adds files
+    /// of its own without syncing them (`blobs/`, numbered by a log sequence number that only grows; snapshots in
+    /// the store's folder). sled never rewrites a blob or snapshot in place.
+    pub fn files(path: &Path) -> SledFiles {
+        SledFiles { data: path.join("db"), blobs: path.join("blobs"), folder: path.to_path_buf() }
+    }
+}
+
+/// Where sled keeps what it writes (see [`Db::files`]).
+pub struct SledFiles {
+    pub data: PathBuf,
+    pub blobs: PathBuf,
+    pub folder: PathBuf,
+}
+
+/// The segment size sled recorded for an existing store (in its `conf` file: `segment_size: 524288`), which it
+/// must be opened with again.
+pub fn stored_segment_size(path: &Path) -> Option<usize> {
+    let conf = std::fs::read(path.join("conf")).ok()?;
+    String::from_utf8_lossy(&conf).lines().find_map(|line| line.strip_prefix("segment_size: ")?.trim().parse().ok())
+}
+
+impl From<sled::Error> for StoreError {
+    fn from(error: sled::Error) -> Self {
+        match error {
+            sled::Error::Io(io) => StoreError::Io(io),
+            sled::Error::Corruption { at, .. } => {
+                StoreError::Damaged { what: format!("sled 数据文件（位置 {at:?}）") }
+            }
+            other => StoreError::Engine(other.to_string()),
+        }
+    }
+}
 
 /// One key space: every key in it starts with `tag`, which callers never see.
 #[derive(Clone)]
@@ -164,7 +275,7 @@ impl Writes {
     }
 
     /// Applies every write at once.
-    pub fn apply(mut self, tree: &sled::Tree) -> Result<()> {
+    pub fn apply(mut self, db: &Db) -> Result<()> {
         let mut batch = sled::Batch::default();
         for key in self.order {
             match self.pending.remove(&key).flatten() {
@@ -172,7 +283,7 @@ impl Writes {
                 None => batch.remove(key),
             }
         }
-        tree.apply_batch(batch)?;
+        db.tree.apply_batch(batch)?;
         Ok(())
     }
 }

@@ -154,9 +154,9 @@ pub fn encode(entries: &BTreeMap<Ulid, StreamEntry>) -> Vec<u8> {
 
 /// A bucket's entries, checked: whole records, ids of this bucket in increasing order, known kinds.
 pub fn records(bucket: &Bucket, bytes: &[u8]) -> Result<Vec<(Ulid, StreamEntry)>> {
-    let bad = || StoreError::Corrupt {
-        seq: 0,
-        reason: format!("流索引分组 {} 无法读取（可运行 duban rebuild 修复）", hex_bucket(bucket)),
+    let bad = || StoreError::ProjectionDamaged {
+        what: format!("流索引分组 {}", hex_bucket(bucket)),
+        reason: "记录不完整或次序错乱".into(),
     };
     if !bytes.len().is_multiple_of(RECORD) {
         return Err(bad());
@@ -179,10 +179,8 @@ pub fn stored(key: &[u8], bytes: &[u8]) -> Result<Vec<(Ulid, StreamEntry)>> {
 }
 
 fn key_bucket(key: &[u8]) -> Result<Bucket> {
-    key.try_into().map_err(|_| StoreError::Corrupt {
-        seq: 0,
-        reason: "流索引中有无法识别的键（可运行 duban rebuild 修复）".into(),
-    })
+    key.try_into()
+        .map_err(|_| StoreError::ProjectionDamaged { what: "流索引".into(), reason: "有无法识别的键".into() })
 }
 
 fn hex_bucket(bucket: &Bucket) -> String {

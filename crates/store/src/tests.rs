@@ -5,7 +5,7 @@ use duban_domain::*;
 use proptest::prelude::*;
 use ulid::Ulid;
 
-use crate::{chain, Family, Store, StoreError};
+use crate::{chain, Family, SledStore, StoreError};
 
 fn day(text: &str) -> NaiveDate {
     text.parse().unwrap()
@@ -49,9 +49,9 @@ fn progress(summary: &str) -> Event {
 }
 
 /// A store with one reply and one commitment with one progress report: (dir, store, reply, commitment).
-fn seeded() -> (tempfile::TempDir, Store, Ulid, Ulid) {
+fn seeded() -> (tempfile::TempDir, SledStore, Ulid, Ulid) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::create(&dir.path().join("duban.db")).unwrap();
+    let store = SledStore::create(&dir.path().join("duban.db")).unwrap();
     let reply = Ulid::new();
     let commitment = Ulid::new();
     store.append(reply, 0, vec![new_event(reply, day("2025-05-29"), registration(day("2025-05-29")))]).unwrap();
@@ -64,7 +64,7 @@ fn seeded() -> (tempfile::TempDir, Store, Ulid, Ulid) {
 fn appended_events_read_back_after_reopening() {
     let (dir, store, reply, commitment) = seeded();
     drop(store);
-    let store = Store::open(&dir.path().join("duban.db")).unwrap();
+    let store = SledStore::open(&dir.path().join("duban.db")).unwrap();
     let stream = store.read_stream(&commitment).unwrap();
     assert_eq!(stream.len(), 2);
     assert_eq!((stream[0].version, stream[1].version), (1, 2));
@@ -160,7 +160,7 @@ fn small_appends_are_merged_into_full_chunks_once_they_fill_one() {
     assert_ne!(flags.last(), Some(&2), "the open run's with LZ4 (or plain)");
     // Each full chunk has seven empty spacer keys after it in sled (so that a node holds one or two full chunks);
     // readers never see them.
-    let spacers = store.tree.scan_prefix([crate::space::LOG]).filter(|entry| entry.as_ref().unwrap().0.len() == 10);
+    let spacers = store.db.raw_keys(&[crate::space::LOG]).into_iter().filter(|key| key.len() == 10);
     let full = payloads.iter().filter(|bytes| **bytes > chain::CHUNK_BYTES * 9 / 10).count();
     assert!(full >= 1);
     assert_eq!(spacers.count(), 7 * full, "{payloads:?}");
@@ -292,7 +292,7 @@ fn one_altered_byte_is_found_at_its_sequence_number() {
 }
 
 /// A store with one reply, one commitment and three progress reports (seq 1–5), each event in a chunk of its own.
-fn longer() -> (tempfile::TempDir, Store, Ulid) {
+fn longer() -> (tempfile::TempDir, SledStore, Ulid) {
     let (dir, store, _, commitment) = seeded();
     store.append(commitment, 2, vec![new_event(commitment, day("2025-08-01"), progress("二"))]).unwrap();
     store.append(commitment, 3, vec![new_event(commitment, day("2025-09-01"), progress("三"))]).unwrap();
@@ -306,7 +306,7 @@ fn longer() -> (tempfile::TempDir, Store, Ulid) {
 }
 
 /// Every stored record, in log order, with the hash before it (each chunk's anchor is checked on the way).
-fn records(store: &Store) -> Vec<([u8; 32], Vec<u8>)> {
+fn records(store: &SledStore) -> Vec<([u8; 32], Vec<u8>)> {
     let (mut all, mut before) = (Vec::new(), [0u8; 32]);
     for entry in store.log.iter() {
         let (key, value) = entry.unwrap();
@@ -328,7 +328,7 @@ fn single(before: &[u8; 32], record: &[u8]) -> Vec<u8> {
 }
 
 /// Changes the record of event `seq` in place, inside whatever chunk holds it.
-fn tamper(store: &Store, seq: u64, change: impl FnOnce(&mut Vec<u8>)) {
+fn tamper(store: &SledStore, seq: u64, change: impl FnOnce(&mut Vec<u8>)) {
     let (first, payload) = store.chunk_holding(seq).unwrap().unwrap();
     let (anchor, framed) = chain::split_payload(first, &payload).unwrap();
     let mut records: Vec<Vec<u8>> = chain::records(first, framed).unwrap().into_iter().map(<[u8]>::to_vec).collect();
@@ -338,7 +338,7 @@ fn tamper(store: &Store, seq: u64, change: impl FnOnce(&mut Vec<u8>)) {
 }
 
 /// The chunk stored under `seq` (one event each in `longer`).
-fn stored(store: &Store, seq: u64) -> Vec<u8> {
+fn stored(store: &SledStore, seq: u64) -> Vec<u8> {
     store.log.get(chain::seq_key(seq)).unwrap().unwrap().to_vec()
 }
 
@@ -401,7 +401,7 @@ fn a_store_written_by_a_newer_schema_is_refused() {
     store.meta.insert(b"schema", &99u16.to_be_bytes()).unwrap();
     store.sync().unwrap();
     drop(store);
-    let error = Store::open(&dir.path().join("duban.db")).err().expect("a newer store must be refused");
+    let error = SledStore::open(&dir.path().join("duban.db")).err().expect("a newer store must be refused");
     assert!(matches!(error, StoreError::NewerSchema { found: 99, .. }), "{error:?}");
     assert!(error.to_string().contains("升级"), "{error}");
 }
@@ -479,21 +479,21 @@ fn racing_writers(writers: usize) {
 #[test]
 fn a_second_open_of_the_same_store_is_refused_clearly() {
     let (dir, store, _, _) = seeded();
-    let error = Store::open(&dir.path().join("duban.db")).err().expect("second open must fail");
+    let error = SledStore::open(&dir.path().join("duban.db")).err().expect("second open must fail");
     assert!(matches!(error, StoreError::InUse { .. }), "{error:?}");
-    assert!(error.to_string().contains("is in use by another duban process"), "{error}");
+    assert!(error.to_string().contains("正被另一个 duban 进程使用"), "{error}");
     drop(store);
-    Store::open(&dir.path().join("duban.db")).expect("free again once the first handle is dropped");
+    SledStore::open(&dir.path().join("duban.db")).expect("free again once the first handle is dropped");
 }
 
 #[test]
 fn opening_a_missing_store_and_creating_over_one_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("nothing.db");
-    assert!(matches!(Store::open(&path), Err(StoreError::NotFound { .. })));
+    assert!(matches!(SledStore::open(&path), Err(StoreError::NotFound { .. })));
     assert!(!path.exists(), "opening a missing store must not create it");
-    drop(Store::create(&path).unwrap());
-    assert!(matches!(Store::create(&path), Err(StoreError::AlreadyExists { .. })));
+    drop(SledStore::create(&path).unwrap());
+    assert!(matches!(SledStore::create(&path), Err(StoreError::AlreadyExists { .. })));
 }
 
 #[test]
@@ -542,7 +542,7 @@ fn export_and_import_give_the_same_chain_and_states() {
     let file = dir.path().join("events.jsonl");
     let mut out = std::fs::File::create(&file).unwrap();
     assert_eq!(store.export(&mut out).unwrap(), 3);
-    let restored = Store::create(&dir.path().join("restored.db")).unwrap();
+    let restored = SledStore::create(&dir.path().join("restored.db")).unwrap();
     assert_eq!(restored.import_events(&file).unwrap(), 3);
     assert_eq!(restored.head().unwrap(), store.head().unwrap());
     assert_eq!(restored.commitment(&commitment).unwrap(), store.commitment(&commitment).unwrap());
@@ -565,7 +565,7 @@ fn a_broken_export_writes_nothing() {
     ] {
         let file = dir.path().join(format!("{name}.jsonl"));
         std::fs::write(&file, broken).unwrap();
-        let target = Store::create(&dir.path().join(format!("{name}.db"))).unwrap();
+        let target = SledStore::create(&dir.path().join(format!("{name}.db"))).unwrap();
         let error = target.import_events(&file).unwrap_err();
         assert!(matches!(error, StoreError::BadImport { .. }), "{name}: {error:?}");
         assert_eq!(target.head().unwrap().seq, 0, "{name}: nothing written");
@@ -628,7 +628,7 @@ proptest! {
     #[test]
     fn the_projection_always_equals_the_fold_of_the_log(steps in proptest::collection::vec(step(), 1..40)) {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::create(&dir.path().join("duban.db")).unwrap();
+        let store = SledStore::create(&dir.path().join("duban.db")).unwrap();
         let signed_on = day("2025-03-01");
         let reply = Ulid::new();
         store.append(reply, 0, vec![new_event(reply, signed_on, registration(signed_on))]).unwrap();
@@ -707,7 +707,8 @@ fn write_behind_holds_families_until_settled_and_a_lost_hold_is_caught_up_at_ope
     let second = Ulid::new();
     store.append(second, 0, vec![new_event(second, day("2025-08-02"), promise(reply, "后补承诺"))]).unwrap();
     // Nothing of that is in the stored families yet...
-    let stored = |store: &Store| Family::from_bytes(&store.families.get(reply.to_bytes()).unwrap().unwrap()).unwrap();
+    let stored =
+        |store: &SledStore| Family::from_bytes(&store.families.get(reply.to_bytes()).unwrap().unwrap()).unwrap();
     assert_eq!(stored(&store).commitments.len(), 1);
     assert_eq!(stored(&store).commitments[0].version, 2);
     assert!(store.streams.get(&second).unwrap().is_none(), "nor is the new stream's index entry");
@@ -727,7 +728,7 @@ fn write_behind_holds_families_until_settled_and_a_lost_hold_is_caught_up_at_ope
     *store.behind.lock().unwrap() = None;
     assert_eq!(stored(&store).commitments[0].version, 12, "the reader above settled what was held then");
     drop(store);
-    let store = Store::open(&dir.path().join("duban.db")).unwrap();
+    let store = SledStore::open(&dir.path().join("duban.db")).unwrap();
     let log: Vec<Envelope> = store.read_all(1).collect::<Result<_, _>>().unwrap();
     let folded = Folded::fold(&log, Horizon::ALL);
     assert_eq!(store.commitment(&commitment).unwrap().as_ref(), folded.commitments.get(&commitment));
@@ -794,12 +795,12 @@ fn a_restore_cut_short_is_folded_in_at_the_next_open() {
     drop(store);
     // A restore that wrote the log and died before building the index and the projection.
     let path = dir.path().join("restored.db");
-    let restored = Store::create(&path).unwrap();
+    let restored = SledStore::create(&path).unwrap();
     restored.write_restored(&log).unwrap();
     restored.sync().unwrap();
     assert!(restored.streams.iter().next().is_none(), "no index yet");
     drop(restored);
-    let restored = Store::open(&path).unwrap();
+    let restored = SledStore::open(&path).unwrap();
     let folded = Folded::fold(&log, Horizon::ALL);
     for (id, state) in &folded.commitments {
         assert_eq!(restored.commitment(id).unwrap().as_ref(), Some(state));
@@ -818,17 +819,21 @@ fn a_store_is_opened_with_the_segment_size_it_was_created_with() {
     let path = dir.path().join("store");
     let reply = Ulid::new();
     {
-        let store = Store::create(&path).unwrap();
+        let store = SledStore::create(&path).unwrap();
         store.append(reply, 0, vec![new_event(reply, day("2025-05-01"), registration(day("2025-05-01")))]).unwrap();
     }
-    assert_eq!(crate::stored_segment_size(&path), Some(crate::SEGMENT_BYTES), "new stores use duban's size");
-    assert_eq!(Store::open(&path).unwrap().read_stream(&reply).unwrap().len(), 1);
+    assert_eq!(
+        crate::space::stored_segment_size(&path),
+        Some(crate::space::SEGMENT_BYTES),
+        "new stores use duban's size"
+    );
+    assert_eq!(SledStore::open(&path).unwrap().read_stream(&reply).unwrap().len(), 1);
     // sled refuses to open a store with another segment size than it recorded; older stores recorded its default.
     let old = dir.path().join("old");
     std::fs::create_dir(&old).unwrap();
     std::fs::write(old.join("conf"), "segment_size: 524288\nuse_compression: false\nversion: 0.34\n").unwrap();
-    assert_eq!(crate::stored_segment_size(&old), Some(524_288));
-    assert_eq!(crate::stored_segment_size(&dir.path().join("none")), None);
+    assert_eq!(crate::space::stored_segment_size(&old), Some(524_288));
+    assert_eq!(crate::space::stored_segment_size(&dir.path().join("none")), None);
 }
 
 #[test]
@@ -905,7 +910,7 @@ fn a_store_of_an_earlier_layout_is_refused_with_the_way_out() {
     store.meta.insert(b"layout", &2u16.to_be_bytes()).unwrap();
     store.sync().unwrap();
     drop(store);
-    let error = Store::open(&dir.path().join("duban.db")).err().expect("a layout-2 store must be refused");
+    let error = SledStore::open(&dir.path().join("duban.db")).err().expect("a layout-2 store must be refused");
     assert!(matches!(error, StoreError::OtherLayout { found: 2, supported: 4, .. }), "{error:?}");
     let message = error.to_string();
     assert!(message.contains("export") && message.contains("import-events"), "{message}");
@@ -918,7 +923,7 @@ fn id_at(millis: u64, random: u128) -> Ulid {
 
 /// A store whose streams fall in several index buckets: the seeded reply, and commitments made in it at hours
 /// apart (each index bucket spans 2^24 ms, about 4.7 hours).
-fn spread() -> (tempfile::TempDir, Store, Vec<Ulid>) {
+fn spread() -> (tempfile::TempDir, SledStore, Vec<Ulid>) {
     let (dir, store, reply, first) = seeded();
     let mut ids = vec![reply, first];
     for (index, hours) in [0u64, 1, 10, 10, 30, 500].into_iter().enumerate() {
@@ -959,7 +964,9 @@ fn a_damaged_index_bucket_is_named_by_verify_and_rewritten_by_rebuild() {
     let bucket = crate::streams::bucket_of(&lonely);
     assert_eq!(ids.iter().filter(|id| crate::streams::bucket_of(id) == bucket).count(), 1);
     store.streams.space().insert(bucket, vec![7u8; 20]).unwrap();
-    assert!(matches!(store.read_stream(&lonely), Err(StoreError::Corrupt { .. })), "not misread");
+    let error = store.read_stream(&lonely).unwrap_err();
+    assert!(matches!(error, StoreError::ProjectionDamaged { .. }), "not misread: {error:?}");
+    assert!(error.to_string().contains("duban rebuild"), "names the way out: {error}");
     let (_, reason) = store.verify().unwrap().broken.expect("the damage is found");
     assert!(reason.contains("流索引"), "{reason}");
     let rebuilt = store.rebuild().unwrap();
@@ -969,7 +976,7 @@ fn a_damaged_index_bucket_is_named_by_verify_and_rewritten_by_rebuild() {
 }
 
 /// Turns a store into one of layout 3: one index key per stream (the id, then the entry), and the layout mark.
-fn to_layout_3(store: &Store) -> Vec<(Ulid, crate::index::StreamEntry)> {
+fn to_layout_3(store: &SledStore) -> Vec<(Ulid, crate::index::StreamEntry)> {
     let entries: Vec<(Ulid, crate::index::StreamEntry)> = store.streams.iter().map(Result::unwrap).collect();
     store.streams.space().clear().unwrap();
     for (id, entry) in &entries {
@@ -981,14 +988,23 @@ fn to_layout_3(store: &Store) -> Vec<(Ulid, crate::index::StreamEntry)> {
 }
 
 #[test]
-fn a_layout_3_store_is_copied_into_layout_4_as_it_opens() {
+fn a_layout_3_store_is_refused_by_open_and_copied_into_layout_4_by_upgrade() {
     let (dir, store, ids) = spread();
     let head = store.head().unwrap();
     let log: Vec<Envelope> = store.read_all(1).collect::<Result<_, _>>().unwrap();
     let entries = to_layout_3(&store);
     drop(store);
     let path = dir.path().join("duban.db");
-    let store = Store::open(&path).unwrap();
+    // Opening never changes a layout: the store is refused with the way out, and stays of layout 3.
+    let error = SledStore::open(&path).err().expect("refused");
+    assert!(matches!(error, StoreError::NeedsUpgrade { found: 3, supported: 4, .. }), "{error:?}");
+    assert!(error.is_user_error() && error.to_string().contains("duban upgrade"), "{error}");
+    let (still, layout) = SledStore::open_any_layout(&path).unwrap();
+    assert_eq!(layout, 3);
+    drop(still);
+    let report = crate::upgrade(&path).unwrap();
+    assert_eq!((report.from, report.to, report.events, report.finished_interrupted), (3, 4, head.seq, false));
+    let store = SledStore::open(&path).unwrap();
     assert_eq!(store.meta.get(b"layout").unwrap().unwrap().as_ref(), &4u16.to_be_bytes());
     assert_eq!(store.head().unwrap(), head, "the same chain");
     assert_eq!(store.read_all(1).collect::<Result<Vec<_>, _>>().unwrap(), log, "the same events, hashes and all");
@@ -1004,7 +1020,7 @@ fn a_layout_3_store_is_copied_into_layout_4_as_it_opens() {
 }
 
 #[test]
-fn an_upgrade_cut_short_is_finished_or_started_again_at_the_next_open() {
+fn an_upgrade_cut_short_is_finished_or_started_again_by_the_next_upgrade() {
     // Cut between the two renames: the old store renamed away, the complete copy not yet in its place.
     let (dir, store, _) = spread();
     let head = store.head().unwrap();
@@ -1016,7 +1032,10 @@ fn an_upgrade_cut_short_is_finished_or_started_again_at_the_next_open() {
     let old_path = old.path().to_path_buf();
     drop(old);
     std::fs::rename(&old_path, dir.path().join("duban.db.layout3")).unwrap();
-    let store = Store::open(&path).unwrap();
+    let error = SledStore::open(&path).err().expect("refused");
+    assert!(matches!(error, StoreError::UpgradeInterrupted { .. }), "{error:?}");
+    assert!(crate::upgrade(&path).unwrap().finished_interrupted);
+    let store = SledStore::open(&path).unwrap();
     assert_eq!(store.head().unwrap(), head, "the copy took its place");
     assert!(!dir.path().join("duban.db.layout3").exists() && !dir.path().join("duban.db.upgrading").exists());
     drop(store);
@@ -1027,9 +1046,11 @@ fn an_upgrade_cut_short_is_finished_or_started_again_at_the_next_open() {
     to_layout_3(&store);
     drop(store);
     let path = dir.path().join("duban.db");
-    let half = Store::create(&dir.path().join("duban.db.upgrading")).unwrap();
+    let half = SledStore::create(&dir.path().join("duban.db.upgrading")).unwrap();
     drop(half);
-    let store = Store::open(&path).unwrap();
+    assert!(matches!(SledStore::open(&path), Err(StoreError::NeedsUpgrade { .. })));
+    assert_eq!(crate::upgrade(&path).unwrap().from, 3);
+    let store = SledStore::open(&path).unwrap();
     assert_eq!(store.meta.get(b"layout").unwrap().unwrap().as_ref(), &4u16.to_be_bytes());
     assert_eq!(store.head().unwrap(), head);
     assert_eq!(store.verify().unwrap().broken, None);
@@ -1052,7 +1073,7 @@ fn blob_files_once_synced_are_recorded_and_not_synced_again() {
     let events: Vec<NewEvent> =
         (0..200).map(|_| new_event(commitment, day("2025-08-01"), progress(&noise(1000)))).collect();
     store.append(commitment, 2, events).unwrap();
-    let recorded = |store: &Store| {
+    let recorded = |store: &SledStore| {
         store.meta.get(crate::BLOBS_KEY).unwrap().map(|bytes| u64::from_be_bytes(bytes.as_ref().try_into().unwrap()))
     };
     assert!(recorded(&store).is_some(), "the append's sync recorded the blob files it synced");
@@ -1072,7 +1093,7 @@ fn blob_files_once_synced_are_recorded_and_not_synced_again() {
     let covered = listed.iter().filter(|number| still_there.contains(number)).all(|number| *number <= marker);
     assert!(covered, "{listed:?} > {marker}");
     drop(store);
-    let store = Store::open(&dir.path().join("duban.db")).unwrap();
+    let store = SledStore::open(&dir.path().join("duban.db")).unwrap();
     assert_eq!(store.synced.lock().unwrap().blobs, marker, "a new handle knows them durable");
     store.append(commitment, 202, vec![new_event(commitment, day("2025-08-02"), progress(&noise(1000)))]).unwrap();
     assert!(recorded(&store).unwrap() >= marker);

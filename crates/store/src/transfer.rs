@@ -10,17 +10,17 @@ use ulid::Ulid;
 
 use crate::chain;
 use crate::error::{Result, StoreError};
-use crate::{Head, Projection, Store};
+use crate::{Head, Projection, SledStore};
 
 /// How many events one restore batch writes.
 const RESTORE_BATCH: usize = 10_000;
 
-impl Store {
+impl SledStore {
     /// Writes every event, in log order, as one JSON object per line; returns how many.
     pub fn export(&self, out: &mut dyn Write) -> Result<u64> {
         let mut count = 0;
         for envelope in self.read_all(1) {
-            serde_json::to_writer(&mut *out, &envelope?).map_err(|error| StoreError::Io(error.to_string()))?;
+            serde_json::to_writer(&mut *out, &envelope?).map_err(std::io::Error::from)?;
             out.write_all(b"\n")?;
             count += 1;
         }
@@ -61,7 +61,7 @@ impl Store {
         let _writer = self.write_lock();
         let head = self.head()?;
         if head.seq + 1 != first.seq || head.hash != first.prev_hash {
-            return Err(StoreError::Conflict { stream: first.stream, expected: 0, actual: 0 });
+            return Err(StoreError::RestoreGap { head: head.seq, first: first.seq });
         }
         self.write_sealed(Default::default(), &mut Default::default(), &batch, Projection::Skip, 0).map(|_| ())
     }

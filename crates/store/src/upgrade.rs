@@ -8,20 +8,56 @@
 //! be the old one before anything is renamed.
 //!
 //! The swap is two renames: `<store>` → `<store>.layout3`, then `<store>.upgrading` → `<store>`; the old store is
-//! removed after. A crash between the renames is finished by the next open; a crash while copying leaves
-//! `<store>.upgrading`, which the next open removes before it copies again.
+//! removed after. A crash between the renames is finished by the next `duban upgrade` (other commands refuse the
+//! store, naming it); a crash while copying leaves `<store>.upgrading`, which the next upgrade removes before it
+//! copies again.
+//!
+//! Only `duban upgrade` runs this: opening a store never changes its layout (a read command must not rewrite what a
+//! recovery might need), so a command on an older store is refused with the way out.
 
 use std::path::{Path, PathBuf};
 
 use crate::error::{Result, StoreError};
-use crate::{sync_dir, Store};
+use crate::{sync_dir, SledStore};
 
 /// Events per restore batch while copying.
 const COPY_BATCH: usize = 10_000;
 
-impl Store {
+/// What `duban upgrade` did.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct UpgradeReport {
+    /// The layout the store had (after finishing an interrupted upgrade, if there was one).
+    pub from: u16,
+    /// The layout it has now.
+    pub to: u16,
+    /// Whether an upgrade cut short by a crash was finished first.
+    pub finished_interrupted: bool,
+    pub events: u64,
+}
+
+/// Brings the store at `path` to the current layout: finishes an upgrade a crash cut short, then copies a store of
+/// layout 3 into layout 4 (every event's hash checked, the head compared before anything is renamed). A store
+/// already current is left as it is.
+pub fn upgrade(path: &Path) -> Result<UpgradeReport> {
+    let finished_interrupted = finish_interrupted(path)?;
+    let (store, from) = SledStore::open_any_layout(path)?;
+    if from == crate::LAYOUT {
+        let events = store.head()?.seq;
+        return Ok(UpgradeReport { from, to: from, finished_interrupted, events });
+    }
+    let store = store.upgrade_from_layout_3()?;
+    Ok(UpgradeReport { from, to: crate::LAYOUT, finished_interrupted, events: store.head()?.seq })
+}
+
+/// Whether an upgrade was cut short between its two renames (the store renamed away, its copy not yet in place).
+pub(crate) fn interrupted(path: &Path) -> bool {
+    let is_store = |dir: &Path| dir.join("conf").is_file();
+    !is_store(path) && is_store(&sibling(path, "layout3"))
+}
+
+impl SledStore {
     /// Copies this store (of layout 3, not settled) into a new one of the current layout and puts it in its place.
-    pub(crate) fn upgrade_from_layout_3(self) -> Result<Store> {
+    pub(crate) fn upgrade_from_layout_3(self) -> Result<SledStore> {
         let path = self.path.clone();
         let (building, old) = (sibling(&path, "upgrading"), sibling(&path, "layout3"));
         if building.exists() {
@@ -29,7 +65,7 @@ impl Store {
         }
         let original = self.head()?;
         {
-            let new = Store::create(&building)?;
+            let new = SledStore::create(&building)?;
             let mut batch = Vec::with_capacity(COPY_BATCH);
             for envelope in self.read_all(1) {
                 batch.push(envelope?);
@@ -58,12 +94,14 @@ impl Store {
         std::fs::rename(&building, &path)?;
         sync_dir(parent(&path))?;
         std::fs::remove_dir_all(&old)?;
-        Store::open(&path)
+        SledStore::open(&path)
     }
 }
 
 /// Finishes the swap of an upgrade that a crash cut short (see the module's notes); does nothing otherwise.
-pub(crate) fn finish_interrupted(path: &Path) -> Result<()> {
+/// Returns whether there was one to finish.
+fn finish_interrupted(path: &Path) -> Result<bool> {
+    let mut finished = false;
     let (building, old) = (sibling(path, "upgrading"), sibling(path, "layout3"));
     let is_store = |dir: &Path| dir.join("conf").is_file();
     if !is_store(path) && is_store(&old) {
@@ -71,11 +109,12 @@ pub(crate) fn finish_interrupted(path: &Path) -> Result<()> {
         let replacement = if is_store(&building) { &building } else { &old };
         std::fs::rename(replacement, path)?;
         sync_dir(parent(path))?;
+        finished = true;
     }
     if is_store(path) && old.exists() {
         std::fs::remove_dir_all(&old)?;
     }
-    Ok(())
+    Ok(finished)
 }
 
 /// `<store>.<suffix>` beside the store.

@@ -11,12 +11,12 @@ use crate::chain;
 use crate::error::Result;
 use crate::index::{Family, StreamEntry};
 use crate::space::{Space, Writes};
-use crate::{ulid_of, Head, Store};
+use crate::{ulid_of, Head, SledStore};
 
 /// Keys written per batch by a rebuild that found differences (see `FAMILY_BATCH`).
 const REBUILD_BATCH: usize = crate::FAMILY_BATCH;
 
-/// The log folded afresh by [`Store::refold`]: every stream's state and event positions.
+/// The log folded afresh by [`SledStore::refold`]: every stream's state and event positions.
 pub struct Refolded {
     head: u64,
     events: u64,
@@ -52,7 +52,7 @@ pub struct RebuildReport {
     pub differences: Vec<Difference>,
 }
 
-impl Store {
+impl SledStore {
     /// Walks the whole log from seq 1, checking positions, stream versions, every hash, and that the stream index
     /// says exactly what the log holds.
     pub fn verify(&self) -> Result<VerifyReport> {
@@ -190,9 +190,9 @@ impl Store {
         self.rebuild_from(refolded)
     }
 
-    /// The first half of [`Store::rebuild`]: the log folded afresh, to be compared with the stored projection by
-    /// [`Store::rebuild_from`], on this handle or, to let go of what sled kept of the log in between, on the
-    /// handle [`Store::reopen`] gives.
+    /// The first half of [`SledStore::rebuild`]: the log folded afresh, to be compared with the stored projection by
+    /// [`SledStore::rebuild_from`], on this handle or, to let go of what sled kept of the log in between, on the
+    /// handle [`SledStore::reopen`] gives.
     pub fn refold(&self) -> Result<Refolded> {
         self.settle()?;
         let _writer = self.write_lock();
@@ -218,7 +218,7 @@ impl Store {
         Ok(Refolded { head, events, folded, seqs })
     }
 
-    /// The second half of [`Store::rebuild`]: compares what [`Store::refold`] folded with the stored index and
+    /// The second half of [`SledStore::rebuild`]: compares what [`SledStore::refold`] folded with the stored index and
     /// projection and writes back what differed. If the log grew in between, it is folded again.
     pub fn rebuild_from(&self, refolded: Refolded) -> Result<RebuildReport> {
         let _writer = self.write_lock();
@@ -288,10 +288,10 @@ impl Store {
                     None => writes.remove(space, key),
                 }
             }
-            writes.apply(&self.tree)?;
+            writes.apply(&self.db)?;
         }
         if !projected.is_empty() {
-            projected.apply(&self.tree)?;
+            projected.apply(&self.db)?;
         }
         if !fixes.is_empty() {
             self.sync()?;
@@ -300,7 +300,7 @@ impl Store {
     }
 }
 
-impl Store {
+impl SledStore {
     /// Compares the stored stream index with the entries the log gives: the streams whose entry is wrong, missing or
     /// not in the log, and the writes (bucket key, value or removal) that fix them. A bucket that cannot be read is
     /// rewritten whole.

@@ -1,0 +1,72 @@
+//! What every command file uses: the context a command runs in (store location, actor, clock, output), the user
+//! error type, and small helpers for writing output files. Kept apart from the dispatcher in `commands/mod.rs`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use duban_app::App;
+
+/// What every command gets: where the store is, who is acting, what time it is, and where to write.
+pub struct Ctx<'a> {
+    pub store_path: PathBuf,
+    pub actor: String,
+    pub now: DateTime<Utc>,
+    pub json: bool,
+    pub out: &'a mut dyn Write,
+    /// A store already opened by the caller (the demo runs many commands on one handle: sled allows one handle per
+    /// store, and reopening right after a drop can race its background threads).
+    pub shared: Option<App>,
+}
+
+impl Ctx<'_> {
+    /// Today in China.
+    pub fn today(&self) -> NaiveDate {
+        duban_domain::business_date(self.now)
+    }
+
+    /// The store, opened for this command (or the one the caller shares).
+    pub fn app(&self) -> anyhow::Result<App> {
+        match &self.shared {
+            Some(app) => Ok(app.clone()),
+            None => Ok(App::open(&self.store_path)?),
+        }
+    }
+
+    /// Who acts, and when, for the use cases.
+    pub fn context(&self) -> duban_app::Context {
+        duban_app::Context::new(self.actor.clone(), self.now)
+    }
+
+    /// Writes a value as pretty JSON followed by a newline.
+    pub fn print_json(&mut self, value: &impl serde::Serialize) -> anyhow::Result<()> {
+        serde_json::to_writer_pretty(&mut *self.out, value)?;
+        writeln!(self.out)?;
+        Ok(())
+    }
+}
+
+/// An error the user can fix by asking differently (exit code 1).
+#[derive(Debug)]
+pub struct UserError(pub String);
+
+impl std::fmt::Display for UserError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UserError {}
+
+/// Fails with a user error.
+pub fn refuse<T>(message: impl Into<String>) -> anyhow::Result<T> {
+    Err(UserError(message.into()).into())
+}
+
+/// Refuses to overwrite a file unless asked to.
+pub fn check_writable(path: &Path, force: bool) -> anyhow::Result<()> {
+    if path.exists() && !force {
+        return refuse(format!("{} 已存在；如需覆盖请加 --force", path.display()));
+    }
+    Ok(())
+}

@@ -1,0 +1,199 @@
+//! Importing reply documents: each one read, checked and recorded as one atomic append (the reply and all its
+//! commitments). Idempotent: a document already imported is skipped; a different document under the same organ and
+//! number is refused for a person to decide. One bad file never stops the batch, and nothing partial is written
+//! for it.
+
+use std::path::{Path, PathBuf};
+
+use duban_domain::{check_commitment_event, check_reply_event, CommitmentState, Event, ReplyState};
+use duban_ingest::Parsed;
+use serde::Serialize;
+use ulid::Ulid;
+
+use crate::context::Context;
+use crate::error::{refuse, AppError, Result};
+use crate::register::{Clash, Registered};
+use crate::App;
+
+/// File extensions read when walking a directory.
+pub const DOCUMENT_EXTENSIONS: &[&str] = &["txt", "text", "html", "htm", "docx"];
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ImportOptions {
+    /// Check everything, write nothing.
+    pub dry_run: bool,
+}
+
+/// What became of one file.
+#[derive(Clone, Debug, Serialize)]
+pub struct FileOutcome {
+    pub file: String,
+    /// `imported`, `would_import` (dry run), `skipped` or `failed`.
+    pub status: &'static str,
+    pub reply_id: Option<String>,
+    pub commitments: usize,
+    pub reason: Option<String>,
+}
+
+/// What an import did (`import --json`).
+#[derive(Clone, Debug, Serialize)]
+pub struct ImportSummary {
+    pub dry_run: bool,
+    pub imported: usize,
+    pub skipped: usize,
+    pub failed: usize,
+    pub commitments: usize,
+    pub files: Vec<FileOutcome>,
+}
+
+/// Reads and parses a document, naming the file in any error.
+pub fn read_document(path: &Path) -> Result<Parsed> {
+    let unreadable = |error: std::io::Error| AppError::Refused(format!("无法读取 {}：{error}", path.display()));
+    let size = std::fs::metadata(path).map_err(unreadable)?.len();
+    let file = path.display().to_string();
+    if size > duban_ingest::MAX_DOCUMENT_BYTES as u64 {
+        let error = duban_ingest::IngestError::TooLarge { size: size as usize, max: duban_ingest::MAX_DOCUMENT_BYTES };
+        return Err(AppError::Ingest { file, error });
+    }
+    let bytes = std::fs::read(path).map_err(unreadable)?;
+    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    duban_ingest::parse(&bytes, &name).map_err(|error| AppError::Ingest { file, error })
+}
+
+/// The files named, and the documents below the folders named, in a stable order.
+pub fn collect_documents(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            walk(path, &mut files)?;
+        } else if path.exists() {
+            files.push(path.clone());
+        } else {
+            return refuse(format!("找不到 {}", path.display()));
+        }
+    }
+    Ok(files)
+}
+
+fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
+    let mut entries: Vec<PathBuf> =
+        std::fs::read_dir(dir)?.map(|entry| entry.map(|e| e.path())).collect::<Result<_, _>>()?;
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            walk(&path, files)?;
+        } else if path
+            .extension()
+            .and_then(|ext| ext.to_str())
+            .is_some_and(|ext| DOCUMENT_EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str()))
+        {
+            files.push(path);
+        }
+    }
+    Ok(())
+}
+
+impl App {
+    /// Imports `files` one by one; `progress` is told of each file as it is begun. Many documents are imported in a
+    /// bulk session (every one still durable when it is reported).
+    pub fn import(
+        &self,
+        ctx: &Context,
+        files: &[PathBuf],
+        options: ImportOptions,
+        progress: &mut dyn FnMut(&Path),
+    ) -> Result<ImportSummary> {
+        let mut registered = Registered::load(self)?;
+        let bulk = if files.len() > 1 && !options.dry_run { Some(self.store().bulk()?) } else { None };
+        let mut outcomes = Vec::with_capacity(files.len());
+        for file in files {
+            progress(file);
+            outcomes.push(match self.import_one(ctx, &mut registered, file, options.dry_run) {
+                Ok(outcome) => outcome,
+                Err(reason) => failed(file, reason),
+            });
+        }
+        if let Some(bulk) = bulk {
+            bulk.finish()?;
+        }
+        let count = |status: &str| outcomes.iter().filter(|o| o.status == status).count();
+        Ok(ImportSummary {
+            dry_run: options.dry_run,
+            imported: count("imported") + count("would_import"),
+            skipped: count("skipped"),
+            failed: count("failed"),
+            commitments: outcomes.iter().filter(|o| o.status != "skipped").map(|o| o.commitments).sum(),
+            files: outcomes,
+        })
+    }
+
+    fn import_one(
+        &self,
+        ctx: &Context,
+        registered: &mut Registered,
+        file: &Path,
+        dry_run: bool,
+    ) -> std::result::Result<FileOutcome, String> {
+        let parsed = read_document(file).map_err(|error| error.to_string())?;
+        let registration = parsed
+            .registration()
+            .map_err(|missing| format!("未找到{}，无法登记（可用 duban reply add 手工登记）", missing.join("、")))?;
+        let outcome = |status, reply: Ulid, commitments, reason: Option<String>| FileOutcome {
+            file: file.display().to_string(),
+            status,
+            reply_id: Some(reply.to_string()),
+            commitments,
+            reason,
+        };
+        match registered.clash(&registration) {
+            Some(Clash::SameDocument(existing)) => {
+                return Ok(outcome("skipped", existing, 0, Some("已导入过（内容相同）".into())));
+            }
+            Some(Clash::SameNumber(existing)) => {
+                return Err(format!(
+                    "{} {} 已登记为答复 {existing}，但文件内容不同：请人工核对后处理",
+                    registration.organ, registration.doc_no
+                ));
+            }
+            None => {}
+        }
+        let today = ctx.today();
+        let signed_on = registration.signed_on;
+        let reply_id = ctx.new_id();
+        let reply_event = Event::ReplyRegistered(Box::new(registration.clone()));
+        check_reply_event(&ReplyState::default(), signed_on, &reply_event, today).map_err(|error| error.to_string())?;
+        // The reply as it will stand once registered, for checking its commitments against.
+        let reply_state = ReplyState::fold(&[ctx.new_event(reply_id, signed_on, reply_event.clone()).sealed(
+            1,
+            1,
+            String::new(),
+            String::new(),
+        )]);
+        let mut batches = vec![(reply_id, 0, vec![ctx.new_event(reply_id, signed_on, reply_event)])];
+        for made in parsed.commitments_made(reply_id) {
+            let event = Event::CommitmentMade(Box::new(made));
+            check_commitment_event(&CommitmentState::default(), &reply_state, signed_on, &event, today)
+                .map_err(|error| format!("承诺无法登记：{error}"))?;
+            let id = ctx.new_id();
+            batches.push((id, 0, vec![ctx.new_event(id, signed_on, event)]));
+        }
+        let commitments = batches.len() - 1;
+        if dry_run {
+            return Ok(outcome("would_import", reply_id, commitments, None));
+        }
+        self.store.append(batches).map_err(|error| error.to_string())?;
+        registered.remember(reply_id, &registration);
+        let note = (commitments == 0).then(|| "未找到承诺事项".to_string());
+        Ok(outcome("imported", reply_id, commitments, note))
+    }
+}
+
+fn failed(file: &Path, reason: String) -> FileOutcome {
+    FileOutcome {
+        file: file.display().to_string(),
+        status: "failed",
+        reply_id: None,
+        commitments: 0,
+        reason: Some(reason),
+    }
+}

@@ -1,0 +1,66 @@
+//! duban's application core: every use case and the one read model, written once and called by every front end
+//! (the `duban` command line today, the HTTP server next). A front end parses a request, calls one function here,
+//! and renders the answer; it holds no business rule.
+//!
+//! - writes (`write`, `import`): resolve ids, fold, check with the domain under an injected clock, append with the
+//!   version read — nothing is appended unless the domain accepts it;
+//! - the read model (`read`): the register at a [`Horizon`] (as-of date × known-at cut), behind `list`, `show`,
+//!   `reply list` and the report (`report`), time travel written once;
+//! - upkeep (`maintain`): create, verify, rebuild, export, restore, upgrade.
+//!
+//! The store is reached only through [`duban_store::EventStore`]: this crate never names an engine.
+
+mod context;
+mod error;
+mod import;
+mod maintain;
+mod read;
+mod register;
+mod report;
+mod views;
+mod write;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use duban_store::EventStore;
+
+pub use context::Context;
+pub use duban_domain::Horizon;
+pub use error::{AppError, Result};
+pub use import::{collect_documents, read_document, FileOutcome, ImportOptions, ImportSummary, DOCUMENT_EXTENSIONS};
+pub use maintain::{HeadCheck, Verified};
+pub use read::{CommitmentDetail, ListFilter, ListRow, Listing, ReplyRow, View};
+pub use register::reply_key;
+pub use report::ReportRequest;
+pub use views::{proposal_text, CommitmentView, EventView, ReplyView};
+pub use write::{Evaluated, NewCommitment, Recorded};
+
+/// A store opened for use: the handle every use case goes through. Cheap to clone (one shared store).
+#[derive(Clone)]
+pub struct App {
+    store: Arc<dyn EventStore>,
+}
+
+impl App {
+    pub fn new(store: Arc<dyn EventStore>) -> App {
+        App { store }
+    }
+
+    /// Opens the store at `path` (refused if it needs `duban upgrade`).
+    pub fn open(path: &Path) -> Result<App> {
+        Ok(App::new(duban_store::open(path)?))
+    }
+
+    /// Creates a new, empty store at `path`.
+    pub fn create(path: &Path) -> Result<App> {
+        Ok(App::new(duban_store::create(path)?))
+    }
+
+    pub fn store(&self) -> &dyn EventStore {
+        &*self.store
+    }
+}

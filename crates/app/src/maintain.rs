@@ -1,0 +1,101 @@
+//! Upkeep of the store: checking the chain (and a report's footer against it), rebuilding what is derived, export
+//! and restore, and the explicit layout upgrade.
+
+use std::io::Write;
+use std::path::Path;
+
+use duban_store::{Head, RebuildReport, UpgradeReport, VerifyReport};
+
+use crate::error::{refuse, Result};
+use crate::App;
+
+/// A report's footer checked against the store: the event at `seq` has the hash the report printed, or not.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HeadCheck {
+    Matches {
+        seq: u64,
+    },
+    Differs {
+        seq: u64,
+        found: String,
+        expected: String,
+    },
+    /// The store holds fewer events than the report rests on.
+    Missing {
+        seq: u64,
+        events: u64,
+    },
+}
+
+/// What `verify` found.
+pub struct Verified {
+    pub report: VerifyReport,
+    /// The footer check, when one was asked for and the chain holds up to its seq.
+    pub head_check: Option<HeadCheck>,
+}
+
+impl App {
+    /// Walks the whole chain; with `footer` (a report's seq and head hash), checks that the report came from this
+    /// register.
+    pub fn verify(&self, footer: Option<(u64, &str)>) -> Result<Verified> {
+        let report = self.store.verify()?;
+        let intact_through = |seq: u64| report.broken.as_ref().is_none_or(|(at, _)| *at > seq);
+        let head_check = match footer {
+            Some((seq, expected)) if intact_through(seq) => {
+                let expected = expected.trim().to_ascii_lowercase();
+                Some(match self.store.hash_at(seq)? {
+                    Some(found) if found == expected => HeadCheck::Matches { seq },
+                    Some(found) => HeadCheck::Differs { seq, found, expected },
+                    None => HeadCheck::Missing { seq, events: report.events },
+                })
+            }
+            _ => None,
+        };
+        Ok(Verified { report, head_check })
+    }
+
+    /// Recomputes the stream index and the projection from the log and writes back any difference. The log is
+    /// folded, the store reopened (to let go of what the engine cached of the log, when this is its only handle),
+    /// then compared.
+    pub fn rebuild(self) -> Result<RebuildReport> {
+        let refolded = self.store.refold()?;
+        let store = self.store.reopen()?;
+        Ok(store.rebuild_from(refolded)?)
+    }
+
+    pub fn head(&self) -> Result<Head> {
+        Ok(self.store.head()?)
+    }
+
+    /// Writes the whole log as JSON Lines; returns how many events and the head they end at.
+    pub fn export(&self, out: &mut dyn Write) -> Result<(u64, Head)> {
+        let count = self.store.export(out)?;
+        Ok((count, self.store.head()?))
+    }
+
+    /// Restores an export into the store at `path`, made for it if it does not exist (and removed again if the
+    /// restore fails); an existing store must be empty. The whole file is checked before anything is written.
+    pub fn restore(path: &Path, file: &Path) -> Result<(u64, Head)> {
+        if !file.is_file() {
+            return refuse(format!("找不到文件 {}", file.display()));
+        }
+        let created = !path.exists();
+        let app = if created { App::create(path)? } else { App::open(path)? };
+        match app.store.import_events(file) {
+            Ok(count) => Ok((count, app.store.head()?)),
+            Err(error) => {
+                drop(app);
+                if created {
+                    // Leave no trace of a store made for a restore that failed.
+                    let _ = std::fs::remove_dir_all(path);
+                }
+                Err(error.into())
+            }
+        }
+    }
+
+    /// Brings the store at `path` to the current layout (the only operation that changes a layout).
+    pub fn upgrade(path: &Path) -> Result<UpgradeReport> {
+        Ok(duban_store::upgrade(path)?)
+    }
+}

@@ -1,0 +1,316 @@
+//! The one read model: the register as seen through a [`Horizon`] — as of a date (facts that had occurred), as known
+//! at a moment or log position (facts that had been recorded), or both. `list`, `show`, `reply list` and the report
+//! all read through here, and this is the only place a horizon cuts the log.
+//!
+//! Without time travel the states come from the store's projection and no event is replayed; with a horizon the
+//! log is folded up to it.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{Datelike, NaiveDate};
+use duban_domain::{
+    short_id, status, CommitmentState, Envelope, Folded, Horizon, Policy, ReplyState, Status, StreamKind,
+};
+use ulid::Ulid;
+
+use crate::error::{refuse, Result};
+use crate::views::proposal_text;
+use crate::App;
+
+/// How a view judges statuses: on which date, and after how many days without progress a promise has stalled.
+#[derive(Clone, Copy, Debug)]
+pub struct View {
+    pub horizon: Horizon,
+    /// The date statuses are judged on: the as-of date if there is one, else today.
+    pub on_date: NaiveDate,
+    pub policy: Policy,
+}
+
+impl View {
+    /// A view through `horizon`, judged on its as-of date or else `today`.
+    pub fn new(horizon: Horizon, today: NaiveDate, policy: Policy) -> View {
+        View { horizon, on_date: horizon.as_of.unwrap_or(today), policy }
+    }
+
+    /// Today's register, everything known.
+    pub fn now(today: NaiveDate) -> View {
+        View::new(Horizon::ALL, today, Policy::default())
+    }
+}
+
+/// The filters staff ask `list` (and the server's list) for; all of them must hold.
+#[derive(Clone, Debug, Default)]
+pub struct ListFilter {
+    /// Any of these statuses (none: any status).
+    pub statuses: Vec<Status>,
+    /// Only those still followed up (open, in progress, stalled, overdue).
+    pub active: bool,
+    pub overdue: bool,
+    /// Only open ones due within this many days of the view's date.
+    pub due_within: Option<u32>,
+    /// Text in the owner's or the replying organ's name.
+    pub organ: Option<String>,
+    /// The year the reply was signed.
+    pub year: Option<i32>,
+    /// The proposal's number, or text of its reference.
+    pub proposal: Option<String>,
+}
+
+impl ListFilter {
+    pub fn keeps(
+        &self,
+        state: &CommitmentState,
+        reply: Option<&ReplyState>,
+        status: Status,
+        on_date: NaiveDate,
+    ) -> bool {
+        let registered = reply.and_then(|reply| reply.registered.as_ref());
+        (self.statuses.is_empty() || self.statuses.contains(&status))
+            && (!self.active || status.is_active())
+            && (!self.overdue || status == Status::Overdue)
+            && self.due_within.is_none_or(|days| {
+                status.is_active()
+                    && state.due.is_some_and(|due| due >= on_date && (due - on_date).num_days() <= i64::from(days))
+            })
+            && self.organ.as_ref().is_none_or(|organ| {
+                state.owner.contains(organ.as_str()) || registered.is_some_and(|r| r.organ.contains(organ.as_str()))
+            })
+            && self.year.is_none_or(|year| registered.is_some_and(|r| r.signed_on.year() == year))
+            && self.proposal.as_ref().is_none_or(|wanted| {
+                let wanted = wanted.trim();
+                registered.is_some_and(|r| {
+                    r.proposal.number.as_deref() == Some(wanted)
+                        || reply.is_some_and(|reply| proposal_text(reply).contains(wanted))
+                })
+            })
+    }
+}
+
+/// One commitment in a listing.
+pub struct ListRow {
+    pub state: CommitmentState,
+    pub reply: Option<Arc<ReplyState>>,
+    pub status: Status,
+    /// The shortest prefix naming it among every reply and commitment in view.
+    pub short_id: String,
+}
+
+/// A listing: the rows in due-date order (undated last).
+pub struct Listing {
+    pub rows: Vec<ListRow>,
+}
+
+impl Listing {
+    /// How many rows have each status.
+    pub fn counts(&self) -> BTreeMap<Status, usize> {
+        let mut counts = BTreeMap::new();
+        for row in &self.rows {
+            *counts.entry(row.status).or_default() += 1;
+        }
+        counts
+    }
+}
+
+/// One commitment with its reply and the events of its timeline, all as seen through a view.
+pub struct CommitmentDetail {
+    pub id: Ulid,
+    pub short_id: String,
+    pub state: CommitmentState,
+    pub reply: ReplyState,
+    pub status: Status,
+    /// Its events that the horizon admits, with their hashes.
+    pub events: Vec<Envelope>,
+}
+
+/// A reply with its commitment count, as seen through a view.
+pub struct ReplyRow {
+    pub reply: ReplyState,
+    pub commitments: usize,
+    pub short_id: String,
+}
+
+impl App {
+    /// Shows `visit` every event the horizon admits, in log order; stops reading at its known position. The only
+    /// place a horizon cuts the log.
+    pub fn known_events(&self, horizon: Horizon, visit: &mut dyn FnMut(&Envelope)) -> Result<()> {
+        self.store.scan_log(1, &mut |envelope| {
+            if horizon.known_seq.is_some_and(|seq| envelope.seq > seq) {
+                return false;
+            }
+            if horizon.admits(envelope) {
+                visit(envelope);
+            }
+            true
+        })?;
+        Ok(())
+    }
+
+    /// Maps every reply (if the log holds it) with its commitments, as seen through `horizon`, and returns the
+    /// results in reply order. Without time travel this reads the projection, on two threads (each half of the reply
+    /// ids), and replays no event; with a horizon it folds the log (read and decoded on two other threads, never
+    /// held whole).
+    pub fn families<T: Send>(
+        &self,
+        horizon: Horizon,
+        each: impl Fn(Option<ReplyState>, Vec<CommitmentState>) -> T + Sync,
+    ) -> Result<Vec<T>> {
+        if horizon.is_everything() {
+            let scan = |from: Option<Ulid>, to: Option<Ulid>| -> Result<Vec<T>> {
+                let mut out = Vec::new();
+                for family in self.store.families_between(from, to) {
+                    let family = family?;
+                    out.push(each(family.reply, family.commitments));
+                }
+                Ok(out)
+            };
+            let Some((first, last)) = self.store.family_bounds()? else { return Ok(Vec::new()) };
+            let middle = Ulid(first.0 + (last.0 - first.0) / 2);
+            let (out, second) = std::thread::scope(|scope| {
+                let second = scope.spawn(|| scan(Some(middle), None));
+                (scan(None, Some(middle)), second.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            });
+            let mut out = out?;
+            out.extend(second?);
+            return Ok(out);
+        }
+        let mut folded = Folded::default();
+        self.known_events(horizon, &mut |envelope| folded.apply(envelope))?;
+        folded.finish();
+        let mut families: BTreeMap<Option<Ulid>, Vec<CommitmentState>> = BTreeMap::new();
+        for state in folded.commitments.into_values() {
+            families.entry(state.reply).or_default().push(state);
+        }
+        let mut replies: BTreeMap<Ulid, ReplyState> = folded.replies.into_iter().collect();
+        let mut out = Vec::new();
+        for (reply, mut commitments) in families {
+            commitments.sort_by_key(|state| state.id);
+            out.push(each(reply.and_then(|id| replies.remove(&id)), commitments));
+        }
+        for reply in replies.into_values() {
+            out.push(each(Some(reply), Vec::new()));
+        }
+        Ok(out)
+    }
+
+    /// The commitments that pass `filter`, as seen through `view`, in due-date order.
+    pub fn list(&self, filter: &ListFilter, view: &View) -> Result<Listing> {
+        let (on_date, policy) = (view.on_date, view.policy);
+        // Family by family (on two threads): only the rows that pass the filters are kept, each reply once.
+        let families = self.families(view.horizon, |reply, commitments| {
+            let reply = reply.map(Arc::new);
+            let mut ids: Vec<Ulid> = reply.as_ref().and_then(|reply| reply.id).into_iter().collect();
+            let mut rows = Vec::new();
+            for state in commitments {
+                ids.extend(state.id);
+                let status = status(&state, on_date, policy);
+                if filter.keeps(&state, reply.as_deref(), status, on_date) {
+                    rows.push((state, reply.clone(), status));
+                }
+            }
+            (rows, ids)
+        })?;
+        let mut rows = Vec::new();
+        let mut ids: Vec<Ulid> = Vec::new();
+        for (family_rows, family_ids) in families {
+            rows.extend(family_rows);
+            ids.extend(family_ids);
+        }
+        rows.sort_by_key(|(state, _, _): &(CommitmentState, _, _)| (state.due.is_none(), state.due, state.id));
+        ids.sort_unstable();
+        let short = short_ids(&ids);
+        let rows = rows
+            .into_iter()
+            .map(|(state, reply, status)| {
+                let short_id = state.id.map(|id| short(&id)).unwrap_or_default();
+                ListRow { state, reply, status, short_id }
+            })
+            .collect();
+        Ok(Listing { rows })
+    }
+
+    /// One commitment (an id or a unique prefix), as seen through `view`.
+    pub fn commitment(&self, input: &str, view: &View) -> Result<CommitmentDetail> {
+        let id = self.store.resolve(input, Some(StreamKind::Commitment))?;
+        let horizon = view.horizon;
+        let events: Vec<Envelope> = self.store.read_stream(&id)?.into_iter().filter(|e| horizon.admits(e)).collect();
+        let state = CommitmentState::fold(&events);
+        if state.made_on.is_none() {
+            return refuse(format!("承诺 {id} 在所选时点尚未记录"));
+        }
+        // The reply's state as projected, unless an earlier moment is asked for: its events lie in chunks of their own.
+        let reply = match state.reply {
+            Some(reply) if horizon.is_everything() => self.store.reply(&reply)?.unwrap_or_default(),
+            Some(reply) => {
+                ReplyState::fold(self.store.read_streams_for_fold(&[reply])?.iter().filter(|e| horizon.admits(e)))
+            }
+            None => ReplyState::default(),
+        };
+        let status = status(&state, view.on_date, view.policy);
+        let short_id = self.store.short_id(&id)?;
+        Ok(CommitmentDetail { id, short_id, state, reply, status, events })
+    }
+
+    /// Every reply with its commitment count, as seen through `view`, in id order.
+    pub fn replies(&self, view: &View) -> Result<Vec<ReplyRow>> {
+        // Short ids are unique among replies and commitments alike (`log` takes either).
+        let families = self.families(view.horizon, |reply, commitments| {
+            let ids: Vec<Ulid> =
+                reply.iter().filter_map(|r| r.id).chain(commitments.iter().filter_map(|c| c.id)).collect();
+            (reply.map(|reply| (reply, commitments.len())), ids)
+        })?;
+        let mut ids: Vec<Ulid> = Vec::new();
+        let mut replies = Vec::new();
+        for (reply, family_ids) in families {
+            ids.extend(family_ids);
+            replies.extend(reply);
+        }
+        ids.sort_unstable();
+        let short = short_ids(&ids);
+        Ok(replies
+            .into_iter()
+            .map(|(reply, commitments)| {
+                let short_id = reply.id.map(|id| short(&id)).unwrap_or_default();
+                ReplyRow { reply, commitments, short_id }
+            })
+            .collect())
+    }
+
+    /// The commitment named by an id or unique prefix.
+    pub fn resolve_commitment(&self, input: &str) -> Result<Ulid> {
+        Ok(self.store.resolve(input, Some(StreamKind::Commitment))?)
+    }
+
+    /// The reply or commitment named by an id or unique prefix.
+    pub fn resolve_stream(&self, input: &str) -> Result<Ulid> {
+        Ok(self.store.resolve(input, None)?)
+    }
+
+    /// One stream's events in order, with their hashes.
+    pub fn stream_events(&self, id: &Ulid) -> Result<Vec<Envelope>> {
+        Ok(self.store.read_stream(id)?)
+    }
+
+    /// The whole log from `from_seq`, with hashes checked as read.
+    pub fn log_from(&self, from_seq: u64) -> impl Iterator<Item = Result<Envelope>> + '_ {
+        self.store.read_log(from_seq).map(|envelope| envelope.map_err(Into::into))
+    }
+
+    /// A reply's projected state, by id or unique prefix.
+    pub fn reply_now(&self, input: &str) -> Result<(Ulid, ReplyState)> {
+        let id = self.store.resolve(input, Some(StreamKind::Reply))?;
+        match self.store.reply(&id)? {
+            Some(reply) => Ok((id, reply)),
+            None => refuse(format!("找不到答复 {id}")),
+        }
+    }
+}
+
+/// Short ids for a set of sorted ids: the shortest prefix that is unique among all of them.
+fn short_ids(all: &[Ulid]) -> impl Fn(&Ulid) -> String + '_ {
+    move |id| {
+        let at = all.partition_point(|other| other < id);
+        let neighbours: Vec<Ulid> = all[at.saturating_sub(1)..(at + 2).min(all.len())].to_vec();
+        short_id(id, &neighbours)
+    }
+}

@@ -1,0 +1,60 @@
+//! The register's one rule about replies as a whole: one reply per organ and document number (文号), and one per
+//! document (by its content hash), so that re-importing a document adds nothing.
+//!
+//! The rule is checked against the projection, read once per command. (An index kept by the store would make the
+//! check independent of the register's size; the identity of a reply is about to change — a reply without a 文号
+//! is identified by its proposal reference and organ — so the index waits for that rule.)
+
+use std::collections::HashMap;
+
+use duban_domain::ReplyRegistered;
+use ulid::Ulid;
+
+use crate::error::Result;
+use crate::App;
+
+/// The key under which a reply must be unique: its organ and document number, as written (trimmed).
+pub fn reply_key(organ: &str, doc_no: &str) -> (String, String) {
+    (organ.trim().to_string(), doc_no.trim().to_string())
+}
+
+/// What the register holds, by reply key and by content hash.
+pub(crate) struct Registered {
+    by_key: HashMap<(String, String), Ulid>,
+    by_hash: HashMap<String, Ulid>,
+}
+
+/// Where a new reply clashes with the register.
+pub(crate) enum Clash {
+    /// The same document was registered already (a re-import).
+    SameDocument(Ulid),
+    /// Another reply holds this organ and document number.
+    SameNumber(Ulid),
+}
+
+impl Registered {
+    pub fn load(app: &App) -> Result<Registered> {
+        let mut registered = Registered { by_key: HashMap::new(), by_hash: HashMap::new() };
+        for family in app.store.families_between(None, None) {
+            let Some(reply) = family?.reply else { continue };
+            let (Some(id), Some(reply)) = (reply.id, reply.registered) else { continue };
+            registered.remember(id, &reply);
+        }
+        Ok(registered)
+    }
+
+    /// Whether `reply` may be registered, and if not, which reply is in its way.
+    pub fn clash(&self, reply: &ReplyRegistered) -> Option<Clash> {
+        if let Some(id) = reply.source.as_ref().and_then(|source| self.by_hash.get(&source.sha256)) {
+            return Some(Clash::SameDocument(*id));
+        }
+        self.by_key.get(&reply_key(&reply.organ, &reply.doc_no)).map(|id| Clash::SameNumber(*id))
+    }
+
+    pub fn remember(&mut self, id: Ulid, reply: &ReplyRegistered) {
+        if let Some(source) = &reply.source {
+            self.by_hash.insert(source.sha256.clone(), id);
+        }
+        self.by_key.insert(reply_key(&reply.organ, &reply.doc_no), id);
+    }
+}

@@ -1,0 +1,138 @@
+//! Use cases on a real store in a temp folder, with a pinned clock.
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use duban_domain::{
+    Closed, Event, Horizon, Outcome, Policy, ProgressReported, ProposalRef, ReplyRegistered, Section, Status,
+};
+
+use crate::{App, Context, ListFilter, NewCommitment, ReportRequest, View};
+
+fn day(text: &str) -> NaiveDate {
+    text.parse().unwrap()
+}
+
+fn at(date: &str) -> Context {
+    let date = day(date);
+    Context::new("测试员", Utc.from_utc_datetime(&date.and_hms_opt(4, 0, 0).unwrap()))
+}
+
+fn reply(organ: &str, doc_no: &str, signed_on: &str) -> ReplyRegistered {
+    ReplyRegistered {
+        doc_type: None,
+        organ: organ.into(),
+        doc_no: doc_no.into(),
+        proposal: ProposalRef::default(),
+        proposers: vec![],
+        title: None,
+        result: None,
+        disclosure: None,
+        addressee: None,
+        signed_on: day(signed_on),
+        printed_on: None,
+        contact: None,
+        cc: vec![],
+        source: None,
+    }
+}
+
+fn promise(reply: &str, text: &str, due: &str) -> NewCommitment {
+    NewCommitment {
+        reply: reply.into(),
+        text: text.into(),
+        owner: None,
+        co_handlers: vec![],
+        due: Some(day(due)),
+        on: None,
+        section: Section::NextSteps,
+    }
+}
+
+/// A register of one reply with two promises, one of them fulfilled in September.
+fn register() -> (tempfile::TempDir, App, ulid::Ulid, ulid::Ulid) {
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::create(&dir.path().join("duban.db")).unwrap();
+    let ctx = at("2025-06-01");
+    let reply = app.register_reply(&ctx, reply(" 市测试局 ", "测〔2025〕1号", "2025-05-29")).unwrap();
+    let (kept, _) = app.make_commitment(&ctx, promise(&reply.to_string(), "建成平台", "2025-12-31")).unwrap();
+    let (late, _) = app.make_commitment(&ctx, promise(&reply.to_string(), "出台办法", "2025-10-31")).unwrap();
+    let closed = Event::Closed(Closed { outcome: Outcome::Fulfilled, summary: "已建成".into(), evidence: vec![] });
+    app.record(&at("2025-09-20"), &kept.to_string(), Some(day("2025-09-15")), closed, None).unwrap();
+    (dir, app, kept, late)
+}
+
+#[test]
+fn a_commitment_defaults_to_the_replying_organ_and_the_signing_day() {
+    let (_dir, app, kept, _) = register();
+    let detail = app.commitment(&kept.to_string(), &View::now(day("2025-10-01"))).unwrap();
+    assert_eq!(detail.state.owner, "市测试局", "the organ, trimmed");
+    assert_eq!(detail.state.made_on, Some(day("2025-05-29")));
+}
+
+#[test]
+fn a_second_reply_under_the_same_organ_and_number_is_refused() {
+    let (_dir, app, _, _) = register();
+    let error = app.register_reply(&at("2025-06-02"), reply("市测试局", " 测〔2025〕1号", "2025-05-30")).unwrap_err();
+    assert!(error.is_user_error());
+    assert!(error.to_string().contains("已登记为答复"), "{error}");
+    assert_eq!(app.head().unwrap().seq, 4, "nothing appended");
+}
+
+#[test]
+fn a_write_based_on_a_stale_reading_is_a_conflict_and_writes_nothing() {
+    let (_dir, app, _, late) = register();
+    let progress = |summary: &str| {
+        Event::ProgressReported(ProgressReported { summary: summary.into(), evidence: vec![], percent: None })
+    };
+    let first = app.record(&at("2025-07-01"), &late.to_string(), None, progress("起草"), Some(1)).unwrap();
+    assert_eq!((first.version, first.status), (2, Status::InProgress));
+    let error = app.record(&at("2025-07-01"), &late.to_string(), None, progress("又一次"), Some(1)).unwrap_err();
+    assert!(error.is_conflict(), "{error}");
+    assert_eq!(app.head().unwrap().seq, first.seq);
+}
+
+#[test]
+fn the_read_model_answers_through_a_horizon() {
+    let (_dir, app, kept, late) = register();
+    let today = day("2025-11-15");
+    let now = app.list(&ListFilter::default(), &View::now(today)).unwrap();
+    let status_of =
+        |listing: &crate::Listing, id| listing.rows.iter().find(|row| row.state.id == Some(id)).unwrap().status;
+    assert_eq!((status_of(&now, kept), status_of(&now, late)), (Status::Fulfilled, Status::Overdue));
+    // On 1 September nothing was closed or overdue; both had gone 90 days without progress.
+    let before = View::new(Horizon { as_of: Some(day("2025-09-01")), ..Horizon::ALL }, today, Policy::default());
+    let then = app.list(&ListFilter::default(), &before).unwrap();
+    assert_eq!((status_of(&then, kept), status_of(&then, late)), (Status::Stalled, Status::Stalled));
+    // As the register stood after the third event, the second promise was there and the closure was not.
+    let known = View::new(Horizon { known_seq: Some(3), ..Horizon::ALL }, today, Policy::default());
+    let listing = app.list(&ListFilter::default(), &known).unwrap();
+    assert_eq!(listing.rows.len(), 2);
+    assert_eq!(status_of(&listing, kept), Status::Stalled, "not yet known to be closed");
+    let detail = app.commitment(&kept.to_string(), &known).unwrap();
+    assert_eq!(detail.events.len(), 1);
+    let replies = app.replies(&known).unwrap();
+    assert_eq!((replies.len(), replies[0].commitments), (1, 2));
+    let overdue = ListFilter { overdue: true, ..ListFilter::default() };
+    assert_eq!(app.list(&overdue, &View::now(today)).unwrap().rows.len(), 1);
+}
+
+#[test]
+fn the_report_footer_names_the_head_it_rests_on() {
+    let (_dir, app, _, _) = register();
+    let head = app.head().unwrap();
+    let request = ReportRequest {
+        year: 2025,
+        as_of: None,
+        known: Horizon::ALL,
+        organ: None,
+        assembly: None,
+        policy: Policy::default(),
+        generated_at: None,
+    };
+    let report = app.clone().into_report(&request, day("2025-12-31")).unwrap();
+    assert_eq!((report.footer.known_seq, report.footer.head_hash.as_str()), (head.seq, head.hash.as_str()));
+    let earlier = ReportRequest { known: Horizon { known_seq: Some(2), ..Horizon::ALL }, ..request };
+    let report = app.clone().into_report(&earlier, day("2025-12-31")).unwrap();
+    let verified = app.verify(Some((2, &report.footer.head_hash))).unwrap();
+    assert_eq!(verified.head_check, Some(crate::HeadCheck::Matches { seq: 2 }));
+    assert_eq!(report.footer.known_seq, 2);
+}

@@ -1,0 +1,138 @@
+//! The stable JSON forms of what the read model returns: `--json`'s field names, and the API's. A field may be
+//! added; none is renamed or removed.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use duban_domain::{CommitmentState, Envelope, ReplyState, Status};
+use serde::Serialize;
+
+/// A reply's proposal reference in the form staff write it: `市政协 十四届三次会议 第1221号提案`.
+pub fn proposal_text(reply: &ReplyState) -> String {
+    reply.proposal().map(|proposal| proposal.describe()).unwrap_or_default()
+}
+
+/// A commitment (`list --json`, `show --json`).
+#[derive(Serialize)]
+pub struct CommitmentView {
+    pub id: String,
+    pub short_id: String,
+    pub reply_id: Option<String>,
+    pub organ: Option<String>,
+    pub doc_no: Option<String>,
+    pub proposal: Option<String>,
+    pub text: String,
+    pub section: Option<&'static str>,
+    pub owner: String,
+    pub co_handlers: Vec<String>,
+    pub made_on: Option<NaiveDate>,
+    pub due: Option<NaiveDate>,
+    pub status: &'static str,
+    pub status_label: &'static str,
+    pub last_progress_on: Option<NaiveDate>,
+    pub progress_reports: u32,
+    pub percent: Option<u8>,
+    pub closed_on: Option<NaiveDate>,
+    pub outcome: Option<&'static str>,
+    pub dismissed_on: Option<NaiveDate>,
+    pub due_changes: u32,
+    pub version: u32,
+}
+
+impl CommitmentView {
+    pub fn new(state: &CommitmentState, reply: Option<&ReplyState>, status: Status, short: String) -> Self {
+        let registered = reply.and_then(|reply| reply.registered.as_ref());
+        CommitmentView {
+            id: state.id.map(|id| id.to_string()).unwrap_or_default(),
+            short_id: short,
+            reply_id: state.reply.map(|id| id.to_string()),
+            organ: registered.map(|r| r.organ.clone()),
+            doc_no: registered.map(|r| r.doc_no.clone()),
+            proposal: reply.map(proposal_text).filter(|text| !text.is_empty()),
+            text: state.text.clone(),
+            section: state.section.map(|section| section.code()),
+            owner: state.owner.clone(),
+            co_handlers: state.co_handlers.clone(),
+            made_on: state.made_on,
+            due: state.due,
+            status: status.code(),
+            status_label: status.label(),
+            last_progress_on: state.last_progress_on,
+            progress_reports: state.progress_reports,
+            percent: state.percent,
+            closed_on: state.closure.as_ref().map(|closure| closure.on),
+            outcome: state.closure.as_ref().map(|closure| closure.outcome.code()),
+            dismissed_on: state.dismissed_on,
+            due_changes: state.due_changes,
+            version: state.version,
+        }
+    }
+}
+
+/// One timeline entry (`show --json`'s `events`).
+#[derive(Serialize)]
+pub struct EventView<'a> {
+    pub seq: u64,
+    pub id: String,
+    pub stream: String,
+    pub version: u32,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub label: &'static str,
+    pub occurred_on: NaiveDate,
+    pub recorded_at: DateTime<Utc>,
+    pub actor: &'a str,
+    pub summary: String,
+    pub evidence: &'a [String],
+    pub hash: &'a str,
+    pub data: &'a duban_domain::Event,
+}
+
+impl<'a> EventView<'a> {
+    pub fn new(envelope: &'a Envelope) -> Self {
+        EventView {
+            seq: envelope.seq,
+            id: envelope.id.to_string(),
+            stream: envelope.stream.to_string(),
+            version: envelope.version,
+            kind: envelope.event.tag(),
+            label: envelope.event.label(),
+            occurred_on: envelope.occurred_on,
+            recorded_at: envelope.recorded_at,
+            actor: &envelope.actor,
+            summary: envelope.event.summary(),
+            evidence: envelope.event.evidence(),
+            hash: &envelope.hash,
+            data: &envelope.event,
+        }
+    }
+}
+
+/// A reply with how many commitments it holds (`reply list --json`).
+#[derive(Serialize)]
+pub struct ReplyView {
+    pub id: Option<String>,
+    pub organ: String,
+    pub doc_no: String,
+    pub signed_on: Option<NaiveDate>,
+    pub proposal: String,
+    pub title: Option<String>,
+    pub result: Option<String>,
+    pub satisfaction: Option<&'static str>,
+    pub commitments: usize,
+}
+
+impl ReplyView {
+    pub fn new(reply: &ReplyState, commitments: usize) -> Self {
+        let registered = reply.registered.as_ref();
+        ReplyView {
+            id: reply.id.map(|id| id.to_string()),
+            organ: reply.organ().to_string(),
+            doc_no: reply.doc_no().to_string(),
+            signed_on: reply.signed_on(),
+            proposal: proposal_text(reply),
+            title: registered.and_then(|r| r.title.clone()),
+            result: registered.and_then(|r| r.result.clone()),
+            satisfaction: reply.evaluation.map(|(_, satisfaction)| satisfaction.code()),
+            commitments,
+        }
+    }
+}

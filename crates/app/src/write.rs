@@ -1,0 +1,160 @@
+//! The write use cases. Each one reads the same way: resolve the id, fold the stream's current state, let the domain
+//! check the new fact against it (with today from the context), append with the version that was read (a stale
+//! version is a conflict, never a silent overwrite), and return what the caller confirms with.
+
+use chrono::NaiveDate;
+use duban_domain::{
+    check_commitment_event, check_reply_event, status, CommitmentMade, CommitmentState, Event, Policy, ReplyEvaluated,
+    ReplyRegistered, ReplyState, Satisfaction, Section, Status, StreamKind,
+};
+use ulid::Ulid;
+
+use crate::context::Context;
+use crate::error::{refuse, Result};
+use crate::register::{Clash, Registered};
+use crate::App;
+
+/// A fact recorded about a commitment, and the status it leaves.
+#[derive(Clone, Debug)]
+pub struct Recorded {
+    pub id: Ulid,
+    pub short_id: String,
+    pub seq: u64,
+    /// The event's stable tag (`ProgressReported`) and its label (`报告进展`).
+    pub event: &'static str,
+    pub label: &'static str,
+    pub occurred_on: NaiveDate,
+    /// Judged today.
+    pub status: Status,
+    /// The commitment's version after the append (what the next write must expect).
+    pub version: u32,
+}
+
+/// A promise to record under a registered reply.
+#[derive(Clone, Debug)]
+pub struct NewCommitment {
+    /// The reply's id or unique prefix.
+    pub reply: String,
+    pub text: String,
+    /// Default: the replying organ.
+    pub owner: Option<String>,
+    pub co_handlers: Vec<String>,
+    pub due: Option<NaiveDate>,
+    /// The day it was made. Default: the reply's signing day.
+    pub on: Option<NaiveDate>,
+    pub section: Section,
+}
+
+/// A proposer's evaluation, recorded.
+#[derive(Clone, Debug)]
+pub struct Evaluated {
+    pub id: Ulid,
+    pub seq: u64,
+    pub organ: String,
+    pub doc_no: String,
+    pub on: NaiveDate,
+}
+
+impl App {
+    /// Registers a reply by hand; refuses a second reply under the same organ and document number.
+    pub fn register_reply(&self, ctx: &Context, mut reply: ReplyRegistered) -> Result<Ulid> {
+        reply.organ = reply.organ.trim().to_string();
+        reply.doc_no = reply.doc_no.trim().to_string();
+        match Registered::load(self)?.clash(&reply) {
+            Some(Clash::SameNumber(existing) | Clash::SameDocument(existing)) => {
+                return refuse(format!("{} {} 已登记为答复 {existing}，不能重复登记", reply.organ, reply.doc_no));
+            }
+            None => {}
+        }
+        let signed_on = reply.signed_on;
+        let event = Event::ReplyRegistered(Box::new(reply));
+        check_reply_event(&ReplyState::default(), signed_on, &event, ctx.today())?;
+        let id = ctx.new_id();
+        self.store.append(vec![(id, 0, vec![ctx.new_event(id, signed_on, event)])])?;
+        Ok(id)
+    }
+
+    /// Records a promise made in a registered reply; returns its id and the reply's.
+    pub fn make_commitment(&self, ctx: &Context, new: NewCommitment) -> Result<(Ulid, Ulid)> {
+        let (reply_id, reply) = self.reply_now(&new.reply)?;
+        let Some(signed_on) = reply.signed_on() else { return refuse(format!("答复 {reply_id} 尚未登记")) };
+        let owner = new.owner.map(|owner| owner.trim().to_string()).unwrap_or_else(|| reply.organ().to_string());
+        let event = Event::CommitmentMade(Box::new(CommitmentMade {
+            reply: reply_id,
+            text: new.text.trim().to_string(),
+            section: new.section,
+            owner,
+            co_handlers: new.co_handlers,
+            due: new.due,
+            due_phrase: None,
+            locator: None,
+        }));
+        let occurred_on = new.on.unwrap_or(signed_on);
+        check_commitment_event(&CommitmentState::default(), &reply, occurred_on, &event, ctx.today())?;
+        let id = ctx.new_id();
+        self.store.append(vec![(id, 0, vec![ctx.new_event(id, occurred_on, event)])])?;
+        Ok((id, reply_id))
+    }
+
+    /// Records `event` about the commitment named by `input` (an id or unique prefix), as having occurred on `on`
+    /// (default today). `expected_version`, when given, is the version the caller showed its user: a write based on
+    /// an older reading is a conflict. Nothing is appended unless the domain accepts it.
+    pub fn record(
+        &self,
+        ctx: &Context,
+        input: &str,
+        on: Option<NaiveDate>,
+        event: Event,
+        expected_version: Option<u32>,
+    ) -> Result<Recorded> {
+        let id = self.store.resolve(input, Some(StreamKind::Commitment))?;
+        let Some(state) = self.store.commitment(&id)? else { return refuse(format!("找不到承诺 {id}")) };
+        if let Some(expected) = expected_version.filter(|expected| *expected != state.version) {
+            return Err(duban_store::StoreError::Conflict { stream: id, expected, actual: state.version }.into());
+        }
+        let reply = match state.reply {
+            Some(reply) => self.store.reply(&reply)?.unwrap_or_default(),
+            None => ReplyState::default(),
+        };
+        let today = ctx.today();
+        let occurred_on = on.unwrap_or(today);
+        check_commitment_event(&state, &reply, occurred_on, &event, today)?;
+        let (tag, label) = (event.tag(), event.label());
+        let sealed = self.store.append(vec![(id, state.version, vec![ctx.new_event(id, occurred_on, event)])])?;
+        let after = self.store.commitment(&id)?.unwrap_or_default();
+        Ok(Recorded {
+            id,
+            short_id: self.store.short_id(&id)?,
+            seq: sealed.last().map_or(0, |envelope| envelope.seq),
+            event: tag,
+            label,
+            occurred_on,
+            status: status(&after, today, Policy::default()),
+            version: after.version,
+        })
+    }
+
+    /// Records the proposer's evaluation of a reply (apart from whether its promises were kept).
+    pub fn evaluate(
+        &self,
+        ctx: &Context,
+        input: &str,
+        on: Option<NaiveDate>,
+        satisfaction: Satisfaction,
+        comment: Option<String>,
+    ) -> Result<Evaluated> {
+        let (id, reply) = self.reply_now(input)?;
+        let today = ctx.today();
+        let on = on.unwrap_or(today);
+        let event = Event::ReplyEvaluated(ReplyEvaluated { satisfaction, comment });
+        check_reply_event(&reply, on, &event, today)?;
+        let sealed = self.store.append(vec![(id, reply.version, vec![ctx.new_event(id, on, event)])])?;
+        Ok(Evaluated {
+            id,
+            seq: sealed.last().map_or(0, |envelope| envelope.seq),
+            organ: reply.organ().to_string(),
+            doc_no: reply.doc_no().to_string(),
+            on,
+        })
+    }
+}

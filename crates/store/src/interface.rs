@@ -1,0 +1,257 @@
+//! The event log as everything above the store sees it: the one interface the application calls, whatever engine
+//! keeps the log. sled is today's engine ([`SledStore`]); another (PostgreSQL) implements the same trait, and
+//! nothing above this crate names an engine: front ends open a store with [`open`] or [`create`] and hold an
+//! `Arc<dyn EventStore>`.
+//!
+//! The guarantees every engine keeps: an append of several streams is all or nothing and durable when it returns;
+//! a stream at another version than the one read is a [`crate::StoreError::Conflict`]; sequence numbers have no gaps and
+//! each event's hash chains to the one before; the projection (replies and commitments folded) reaches the head
+//! whenever no bulk session is open.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+use duban_domain::{CommitmentState, Envelope, NewEvent, ReplyState, StreamKind};
+use ulid::Ulid;
+
+use crate::error::Result;
+use crate::{Family, Head, RebuildReport, Refolded, SledStore, VerifyReport};
+
+/// One stream's part of an append: the stream, the version it was read at, and its new events in order.
+pub type StreamBatch = (Ulid, u32, Vec<NewEvent>);
+
+/// An append-only, hash-chained event log with its projection.
+pub trait EventStore: Send + Sync {
+    /// Where the store is, for messages (a path, or a database URL without its password).
+    fn location(&self) -> String;
+
+    /// The last event: its seq and hash (seq 0 and the genesis hash when empty).
+    fn head(&self) -> Result<Head>;
+
+    /// Appends to one or more streams at once, all or nothing, each still at its expected version; returns the
+    /// sealed events once they are durable.
+    fn append(&self, batches: Vec<StreamBatch>) -> Result<Vec<Envelope>>;
+
+    /// The version a stream is at (0 if it has no events).
+    fn stream_version(&self, stream: &Ulid) -> Result<u32>;
+
+    /// One stream's events in order, with their hashes.
+    fn read_stream(&self, stream: &Ulid) -> Result<Vec<Envelope>>;
+
+    /// The events of several streams in log order, without hashes (for folding).
+    fn read_streams_for_fold(&self, streams: &[Ulid]) -> Result<Vec<Envelope>>;
+
+    /// The log from `from_seq` on, with hashes checked as read.
+    fn read_log(&self, from_seq: u64) -> Box<dyn Iterator<Item = Result<Envelope>> + '_>;
+
+    /// Shows `visit` the log from `from_seq` on, without hashes (for folding), until it returns `false`.
+    fn scan_log(&self, from_seq: u64, visit: &mut dyn FnMut(&Envelope) -> bool) -> Result<()>;
+
+    /// The hash of event `seq`, if the log holds it.
+    fn hash_at(&self, seq: u64) -> Result<Option<String>>;
+
+    /// A reply's projected state.
+    fn reply(&self, id: &Ulid) -> Result<Option<ReplyState>>;
+
+    /// A commitment's projected state.
+    fn commitment(&self, id: &Ulid) -> Result<Option<CommitmentState>>;
+
+    /// The projected families (a reply and its commitments) whose reply ids fall in `from..to`, in id order.
+    fn families_between(&self, from: Option<Ulid>, to: Option<Ulid>) -> Box<dyn Iterator<Item = Result<Family>> + '_>;
+
+    /// The first and last reply ids that have a family (to split a scan of the projection between threads).
+    fn family_bounds(&self) -> Result<Option<(Ulid, Ulid)>>;
+
+    /// The one stream of `kind` (any, if `None`) whose id starts with `input`.
+    fn resolve(&self, input: &str, kind: Option<StreamKind>) -> Result<Ulid>;
+
+    /// The shortest prefix (at least six characters) that names `id` unambiguously.
+    fn short_id(&self, id: &Ulid) -> Result<String>;
+
+    /// Every reply and commitment id, sorted.
+    fn all_ids(&self) -> Result<Vec<Ulid>>;
+
+    /// Walks the whole chain; names the first broken event.
+    fn verify(&self) -> Result<VerifyReport>;
+
+    /// Folds the whole log afresh (the first half of a rebuild).
+    fn refold(&self) -> Result<Refolded>;
+
+    /// Compares a refold with the stored index and projection and writes back what differed.
+    fn rebuild_from(&self, refolded: Refolded) -> Result<RebuildReport>;
+
+    /// Closes and opens the store again if this is its only handle (to let go of whatever the engine cached of a
+    /// whole-log read); otherwise hands the handle back as it is.
+    fn reopen(self: Arc<Self>) -> Result<Arc<dyn EventStore>>;
+
+    /// Writes every event as JSON Lines; returns how many.
+    fn export(&self, out: &mut dyn Write) -> Result<u64>;
+
+    /// Restores an export into this store, which must be empty.
+    fn import_events(&self, file: &Path) -> Result<u64>;
+
+    /// How many stored events this handle has decoded from the log (the projection is not counted).
+    fn events_read(&self) -> u64;
+
+    /// Use [`bulk`](trait.EventStore.html#method.bulk): starts deferring the projection.
+    #[doc(hidden)]
+    fn begin_bulk(&self) -> Result<()>;
+
+    /// Use [`Bulk::finish`]: writes what was deferred and stops deferring.
+    #[doc(hidden)]
+    fn end_bulk(&self) -> Result<()>;
+}
+
+impl dyn EventStore + '_ {
+    /// Starts a bulk session: while it lasts, appends are as durable as ever but the projection is written behind,
+    /// a few times instead of once per append. It ends when [`Bulk::finish`] is called or the session is dropped
+    /// (an early return, a panic), so it cannot be left on.
+    pub fn bulk(&self) -> Result<Bulk<'_>> {
+        self.begin_bulk()?;
+        Ok(Bulk { store: self, open: true })
+    }
+}
+
+/// A bulk session (see [`EventStore::bulk`](trait.EventStore.html#method.bulk)).
+pub struct Bulk<'a> {
+    store: &'a dyn EventStore,
+    open: bool,
+}
+
+impl Bulk<'_> {
+    /// Ends the session, writing the deferred projection; its error, if any, is the caller's to report (the log is
+    /// intact either way, and the next open folds what the projection missed).
+    pub fn finish(mut self) -> Result<()> {
+        self.open = false;
+        self.store.end_bulk()
+    }
+}
+
+impl Drop for Bulk<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            // Nothing to report to: what is not written now is folded from the log by the next open.
+            let _ = self.store.end_bulk();
+        }
+    }
+}
+
+/// Opens the store at `location`.
+pub fn open(location: &Path) -> Result<Arc<dyn EventStore>> {
+    Ok(Arc::new(SledStore::open(location)?))
+}
+
+/// Creates a new, empty store at `location`.
+pub fn create(location: &Path) -> Result<Arc<dyn EventStore>> {
+    Ok(Arc::new(SledStore::create(location)?))
+}
+
+impl EventStore for SledStore {
+    fn location(&self) -> String {
+        self.path().display().to_string()
+    }
+
+    fn head(&self) -> Result<Head> {
+        SledStore::head(self)
+    }
+
+    fn append(&self, batches: Vec<StreamBatch>) -> Result<Vec<Envelope>> {
+        self.append_streams(batches)
+    }
+
+    fn stream_version(&self, stream: &Ulid) -> Result<u32> {
+        SledStore::stream_version(self, stream)
+    }
+
+    fn read_stream(&self, stream: &Ulid) -> Result<Vec<Envelope>> {
+        SledStore::read_stream(self, stream)
+    }
+
+    fn read_streams_for_fold(&self, streams: &[Ulid]) -> Result<Vec<Envelope>> {
+        SledStore::read_streams_for_fold(self, streams)
+    }
+
+    fn read_log(&self, from_seq: u64) -> Box<dyn Iterator<Item = Result<Envelope>> + '_> {
+        Box::new(self.read_all(from_seq))
+    }
+
+    fn scan_log(&self, from_seq: u64, visit: &mut dyn FnMut(&Envelope) -> bool) -> Result<()> {
+        SledStore::scan_log(self, from_seq, visit)
+    }
+
+    fn hash_at(&self, seq: u64) -> Result<Option<String>> {
+        SledStore::hash_at(self, seq)
+    }
+
+    fn reply(&self, id: &Ulid) -> Result<Option<ReplyState>> {
+        SledStore::reply(self, id)
+    }
+
+    fn commitment(&self, id: &Ulid) -> Result<Option<CommitmentState>> {
+        SledStore::commitment(self, id)
+    }
+
+    fn families_between(&self, from: Option<Ulid>, to: Option<Ulid>) -> Box<dyn Iterator<Item = Result<Family>> + '_> {
+        Box::new(SledStore::families_between(self, from, to))
+    }
+
+    fn family_bounds(&self) -> Result<Option<(Ulid, Ulid)>> {
+        SledStore::family_bounds(self)
+    }
+
+    fn resolve(&self, input: &str, kind: Option<StreamKind>) -> Result<Ulid> {
+        match kind {
+            Some(StreamKind::Reply) => self.resolve_reply(input),
+            Some(StreamKind::Commitment) => self.resolve_commitment(input),
+            None => self.resolve_stream(input),
+        }
+    }
+
+    fn short_id(&self, id: &Ulid) -> Result<String> {
+        SledStore::short_id(self, id)
+    }
+
+    fn all_ids(&self) -> Result<Vec<Ulid>> {
+        SledStore::all_ids(self)
+    }
+
+    fn verify(&self) -> Result<VerifyReport> {
+        SledStore::verify(self)
+    }
+
+    fn refold(&self) -> Result<Refolded> {
+        SledStore::refold(self)
+    }
+
+    fn rebuild_from(&self, refolded: Refolded) -> Result<RebuildReport> {
+        SledStore::rebuild_from(self, refolded)
+    }
+
+    fn reopen(self: Arc<Self>) -> Result<Arc<dyn EventStore>> {
+        match Arc::try_unwrap(self) {
+            Ok(store) => Ok(Arc::new(store.reopen()?)),
+            Err(shared) => Ok(shared),
+        }
+    }
+
+    fn export(&self, out: &mut dyn Write) -> Result<u64> {
+        SledStore::export(self, out)
+    }
+
+    fn import_events(&self, file: &Path) -> Result<u64> {
+        SledStore::import_events(self, file)
+    }
+
+    fn events_read(&self) -> u64 {
+        SledStore::events_read(self)
+    }
+
+    fn begin_bulk(&self) -> Result<()> {
+        self.write_behind(true)
+    }
+
+    fn end_bulk(&self) -> Result<()> {
+        self.write_behind(false)
+    }
+}
