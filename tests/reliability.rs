@@ -39,6 +39,45 @@ fn schema_1_events_still_load_and_fold() {
     assert_eq!(show["due"], "2026-06-30");
 }
 
+/// A second pinned fixture of schema 1 (never regenerated either), written by the CLI: with the first it holds every
+/// event variant, so a change to any variant's stored form is caught here.
+#[test]
+fn every_event_variant_of_schema_1_still_loads_and_folds() {
+    let variants = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/schema-1-variants.jsonl");
+    let mut tags = std::collections::BTreeSet::new();
+    for file in [fixture(), variants.clone()] {
+        for line in std::fs::read_to_string(&file).unwrap().lines() {
+            let event: Value = serde_json::from_str(line).unwrap();
+            assert_eq!(event["schema"], 1);
+            tags.extend(event["event"].as_object().unwrap().keys().cloned());
+        }
+    }
+    let all: std::collections::BTreeSet<String> =
+        duban_domain::EventKind::ALL.iter().map(|kind| kind.tag().to_string()).collect();
+    assert_eq!(tags, all, "the pinned fixtures hold one of every variant");
+
+    let duban = Duban::new();
+    let store = duban.dir.path().join("variants.db");
+    let restored = duban.run_in(&store, &["import-events", &variants.to_string_lossy()]);
+    assert_eq!(restored.code, 0, "{}", restored.stderr);
+    let verify: Value = serde_json::from_str(&duban.run_in(&store, &["verify", "--json"]).stdout).unwrap();
+    assert_eq!(verify["head_hash"], "106142e47a592b3f87b1acf3ace06fdf518c7c226e40419811caf399eb34d914");
+    let list: Value = serde_json::from_str(&duban.run_in(&store, &["list", "--json"]).stdout).unwrap();
+    let row = |id: &str| list.as_array().unwrap().iter().find(|r| r["id"] == id).unwrap().clone();
+    let reassigned = row("01JWQ5VY80BGH3M95RXAV2STDN");
+    assert_eq!((reassigned["status"].as_str(), reassigned["owner"].as_str()), (Some("overdue"), Some("区交通委公交处")));
+    assert_eq!(reassigned["closed_on"], Value::Null, "reopened after its closure");
+    assert_eq!(reassigned["co_handlers"][0], "区建管委");
+    let dated = row("01JWQ5VY80D1JF77ADNJC3VPN6");
+    // A first due date set by staff is not a change of one.
+    assert_eq!((dated["due"].as_str(), dated["due_changes"].as_u64()), (Some("2026-06-30"), Some(0)));
+    let dismissed = row("01JWQ5VY805TAX89HE7Y1SVGKC");
+    assert_eq!((dismissed["status"].as_str(), dismissed["dismissed_on"].as_str()), (Some("dismissed"), Some("2025-09-08")));
+    let replies: Value = serde_json::from_str(&duban.run_in(&store, &["reply", "list", "--json"]).stdout).unwrap();
+    assert_eq!(replies[0]["satisfaction"], "basically_satisfied");
+    assert_eq!(replies[0]["proposal"], "区人大 十七届五次会议 第0042号建议");
+}
+
 #[test]
 fn events_of_a_newer_schema_are_refused_not_misread() {
     let duban = Duban::new();

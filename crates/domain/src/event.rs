@@ -1,14 +1,17 @@
 //! The facts duban records: one serde enum of past-tense events, and the envelope each is stored in.
 //!
-//! A serialized tag or field name is never renamed; a new meaning is a new variant or a new optional field.
-//! `tests` at the bottom pins the JSON of every variant so a rename cannot slip through.
+//! A serialized tag or field name is never renamed; a new meaning is a new variant. A new *field* — even an optional
+//! one — is a new schema version: events are stored as positional postcard records (decision 0003), so a field
+//! appended to a struct would make every stored record of it unreadable. The new version's reader dispatches on each
+//! envelope's `schema`, decoding (and hashing) older records exactly as their version wrote them. `tests` at the
+//! bottom pins the JSON of every variant, and `tests/fixtures/schema-1*.jsonl` pin stored events of every variant.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use ulid::Ulid;
 
-/// The schema version written into every envelope. Bump it when an event's stored form changes in a way an older
-/// reader would misread; a store holding a newer version is refused rather than misread.
+/// The schema version written into every envelope. Bump it whenever an event's stored form changes at all — a field
+/// added, removed or retyped (see the module's notes); a store holding a newer version is refused rather than misread.
 pub const SCHEMA_VERSION: u16 = 1;
 
 /// The `prev_hash` of the first event, and the head of an empty log.
@@ -78,6 +81,21 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    /// Every kind, in the order of the enum (a new variant must be added here too: the schema fixture's test checks
+    /// that the pinned fixtures hold one of each).
+    pub const ALL: [EventKind; 10] = [
+        EventKind::ReplyRegistered,
+        EventKind::ReplyEvaluated,
+        EventKind::CommitmentMade,
+        EventKind::ProgressReported,
+        EventKind::DueDateSet,
+        EventKind::Reassigned,
+        EventKind::Closed,
+        EventKind::Reopened,
+        EventKind::NoteAdded,
+        EventKind::Dismissed,
+    ];
+
     /// The stable tag, as it is serialized.
     pub fn tag(self) -> &'static str {
         match self {
