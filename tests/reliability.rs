@@ -65,14 +65,20 @@ fn every_event_variant_of_schema_1_still_loads_and_folds() {
     let list: Value = serde_json::from_str(&duban.run_in(&store, &["list", "--json"]).stdout).unwrap();
     let row = |id: &str| list.as_array().unwrap().iter().find(|r| r["id"] == id).unwrap().clone();
     let reassigned = row("01JWQ5VY80BGH3M95RXAV2STDN");
-    assert_eq!((reassigned["status"].as_str(), reassigned["owner"].as_str()), (Some("overdue"), Some("区交通委公交处")));
+    assert_eq!(
+        (reassigned["status"].as_str(), reassigned["owner"].as_str()),
+        (Some("overdue"), Some("区交通委公交处"))
+    );
     assert_eq!(reassigned["closed_on"], Value::Null, "reopened after its closure");
     assert_eq!(reassigned["co_handlers"][0], "区建管委");
     let dated = row("01JWQ5VY80D1JF77ADNJC3VPN6");
     // A first due date set by staff is not a change of one.
     assert_eq!((dated["due"].as_str(), dated["due_changes"].as_u64()), (Some("2026-06-30"), Some(0)));
     let dismissed = row("01JWQ5VY805TAX89HE7Y1SVGKC");
-    assert_eq!((dismissed["status"].as_str(), dismissed["dismissed_on"].as_str()), (Some("dismissed"), Some("2025-09-08")));
+    assert_eq!(
+        (dismissed["status"].as_str(), dismissed["dismissed_on"].as_str()),
+        (Some("dismissed"), Some("2025-09-08"))
+    );
     let replies: Value = serde_json::from_str(&duban.run_in(&store, &["reply", "list", "--json"]).stdout).unwrap();
     assert_eq!(replies[0]["satisfaction"], "basically_satisfied");
     assert_eq!(replies[0]["proposal"], "区人大 十七届五次会议 第0042号建议");
