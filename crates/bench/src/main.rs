@@ -38,7 +38,7 @@ enum Bench {
     },
     /// duban's store beside a SQLite baseline on the same generated history: bulk append, single durable commands,
     /// full rebuild, bytes on disk, and cold-process list, show, as-of reconstruction, report and rebuild.
-    SledStore {
+    Store {
         /// How many events to generate.
         #[arg(long, default_value_t = 1_000_000)]
         events: usize,
@@ -86,7 +86,7 @@ fn main() {
     match Cli::parse().bench {
         Bench::Parse { dir, seconds } => parse(dir, seconds),
         Bench::Report { events, seed, year, dir } => report(events, seed, year, dir),
-        Bench::SledStore { events, seed, batch, singles, in_process, keep } => {
+        Bench::Store { events, seed, batch, singles, in_process, keep } => {
             store(events, seed, batch, singles, in_process, keep)
         }
         Bench::Probe { db, op, arg } => probe::run(&db, &op, &arg),
