@@ -85,6 +85,8 @@ pub struct SledStore {
     /// With write-behind on, the families appends touched and not yet written (see [`SledStore::write_behind`]).
     behind: std::sync::Mutex<Option<Behind>>,
     events_read: AtomicU64,
+    /// Whether this handle has seen the store's guard keys written (see `space`).
+    guarded: std::sync::atomic::AtomicBool,
     /// What is known to be durable already (see [`SledStore::sync`]).
     synced: std::sync::Mutex<Synced>,
 }
@@ -163,6 +165,7 @@ impl SledStore {
             return Err(StoreError::AlreadyExists { path: path.to_path_buf() });
         }
         let store = SledStore::open_sled(path)?;
+        store.db.guard_spaces()?;
         store.meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
         store.meta.insert(LAYOUT_KEY, &LAYOUT.to_be_bytes())?;
         store.meta.insert(HEAD_KEY, Head::empty().to_bytes())?;
@@ -230,6 +233,7 @@ impl SledStore {
             behind: std::sync::Mutex::new(None),
             db,
             events_read: AtomicU64::new(0),
+            guarded: std::sync::atomic::AtomicBool::new(false),
             synced: std::sync::Mutex::new(Synced::default()),
         })
     }
@@ -329,6 +333,11 @@ impl SledStore {
             });
         }
         let _writer = self.write_lock();
+        if !self.guarded.load(Ordering::Relaxed) {
+            // A store made before guard keys gets them with its first append (see `space`).
+            self.db.guard_spaces()?;
+            self.guarded.store(true, Ordering::Relaxed);
+        }
         let mut behind = self.behind.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let projection = if behind.is_some() { Projection::Behind } else { Projection::Now };
         let mut head = self.head()?;

@@ -84,6 +84,24 @@ impl Db {
         Space::spaced(&self.tree, tag, key_len)
     }
 
+    /// Writes the guard keys between key spaces (see [`GUARDS`]) unless the store has them: at creation, and once in
+    /// a store made before them (they change nothing any reader sees, so no layout changes).
+    pub fn guard_spaces(&self) -> Result<()> {
+        let meta = self.space(META);
+        if meta.get(GUARDED_KEY)?.is_some() {
+            return Ok(());
+        }
+        let mut batch = sled::Batch::default();
+        for tag in GUARDED {
+            for index in 0..GUARDS {
+                batch.insert(vec![tag, 0xFF, 0xFF, index], Vec::new());
+            }
+        }
+        batch.insert(meta.key(GUARDED_KEY), vec![1]);
+        self.tree.apply_batch(batch)?;
+        Ok(())
+    }
+
     /// Writes sled's buffers to its data file (with `sync_file_range`: see [`Db::files`] for what that leaves).
     pub fn flush(&self) -> Result<()> {
         self.db.flush()?;
@@ -133,8 +151,24 @@ pub struct Space {
     spaced: Option<usize>,
 }
 
-/// Empty keys written after each large value of a spaced space.
-const SPACERS: u8 = 7;
+/// Empty keys written after each large value of a spaced space: one more than sled keeps in a leaf node (it splits
+/// one past 16 keys), so that no node holds a large value and anything after its spacers. The keys after the last
+/// full log chunk are the open run's, written by every command: with fewer spacers they shared a node with that
+/// chunk, and sled rewrote the chunk with the node every tenth write to it.
+const SPACERS: u8 = 17;
+
+/// Guard keys: a run of empty keys at the end of each key space but the last, for the same reason: sled keeps keys
+/// of neighbouring spaces in one node, and a node is rewritten whole. Without them the `meta` keys, which every
+/// append writes, shared a node with the end of the log and the first stream-index bucket — a megabyte after one
+/// large import — and each one-line command added half a megabyte to the store. A guard key is the space's tag, then
+/// `0xFF 0xFF` (which no stored key of any space begins with: seqs, ids and names all begin lower), then its index.
+const GUARDS: u8 = 17;
+
+/// The key spaces that are followed by another, in key order.
+const GUARDED: [u8; 3] = [FAMILIES, LOG, META];
+
+/// The meta key that says a store's guard keys are written.
+const GUARDED_KEY: &[u8] = b"guarded";
 
 pub const LOG: u8 = b'l';
 pub const STREAMS: u8 = b's';
@@ -155,9 +189,9 @@ impl Space {
         Space { tree: tree.clone(), tag, spaced: Some(key_len) }
     }
 
-    /// Whether a stored key (without the tag) is a spacer.
+    /// Whether a stored key (without the tag) is a spacer or a guard, which readers never see.
     fn is_spacer(&self, key: &[u8]) -> bool {
-        self.spaced.is_some_and(|len| key.len() == len + 1)
+        self.spaced.is_some_and(|len| key.len() == len + 1) || key.starts_with(&[0xFF, 0xFF])
     }
 
     pub fn key(&self, key: &[u8]) -> Vec<u8> {

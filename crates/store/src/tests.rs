@@ -158,12 +158,12 @@ fn small_appends_are_merged_into_full_chunks_once_they_fill_one() {
     let flags: Vec<u8> = store.log.iter().map(|entry| entry.unwrap().1[0]).collect();
     assert_eq!(flags[0], 2, "full chunks are compressed with zstd");
     assert_ne!(flags.last(), Some(&2), "the open run's with LZ4 (or plain)");
-    // Each full chunk has seven empty spacer keys after it in sled (so that a node holds one or two full chunks);
-    // readers never see them.
+    // Each full chunk has seventeen empty spacer keys after it in sled (so that a node holds one full chunk and
+    // nothing after it); readers never see them.
     let spacers = store.db.raw_keys(&[crate::space::LOG]).into_iter().filter(|key| key.len() == 10);
     let full = payloads.iter().filter(|bytes| **bytes > chain::CHUNK_BYTES * 9 / 10).count();
     assert!(full >= 1);
-    assert_eq!(spacers.count(), 7 * full, "{payloads:?}");
+    assert_eq!(spacers.count(), 17 * full, "{payloads:?}");
     assert!(store.log.iter().all(|entry| entry.unwrap().0.len() == 8));
     assert_eq!(store.read_all(1).map(|e| e.unwrap().seq).collect::<Vec<_>>(), (1..=total).collect::<Vec<_>>());
     assert_eq!(store.read_stream(&commitment).unwrap().len(), total as usize - 1);
@@ -1162,4 +1162,61 @@ fn a_stream_whose_events_lie_far_apart_reads_back_whole_and_in_order() {
     let from_log: Vec<Envelope> = store.read_all(1).map(Result::unwrap).filter(|e| e.stream == first).collect();
     assert_eq!(alone, from_log, "the same events, hashes and all, in log order");
     assert_eq!(alone.len(), 5);
+}
+
+fn folder_bytes(dir: &std::path::Path) -> u64 {
+    let mut total = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        let meta = entry.metadata().unwrap();
+        total += if meta.is_dir() { folder_bytes(&entry.path()) } else { meta.len() };
+    }
+    total
+}
+
+/// Daily use: one fact per command, each in a process of its own, on a store whose streams were all created by one
+/// import (so its first stream-index bucket holds 12,000 entries, about 400 KB). A command writes on the order of its
+/// own event: before the guard keys between key spaces (see `space`), the bucket shared a sled node with the `meta`
+/// keys every append writes, and every few commands sled wrote the whole node again — 200 KB and more a command.
+#[test]
+fn a_single_fact_writes_on_the_order_of_itself_not_of_its_neighbours() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("duban.db");
+    let at = Utc.with_ymd_and_hms(2025, 6, 1, 2, 0, 0).unwrap();
+    let id = |n: u128| Ulid::from_parts(at.timestamp_millis() as u64, n);
+    let commitments: Vec<Ulid> = (0..6_000).map(|n| id(1_000_000 + n)).collect();
+    {
+        let store = SledStore::create(&path).unwrap();
+        store.write_behind(true).unwrap();
+        for (index, commitment) in commitments.iter().enumerate() {
+            let reply = id(index as u128);
+            store
+                .append_streams(vec![
+                    (reply, 0, vec![new_event(reply, day("2025-05-29"), registration(day("2025-05-29")))]),
+                    (*commitment, 0, vec![new_event(*commitment, day("2025-05-29"), promise(reply, "建成平台"))]),
+                ])
+                .unwrap();
+        }
+        store.write_behind(false).unwrap();
+    }
+    let buckets: Vec<usize> = {
+        let store = SledStore::open(&path).unwrap();
+        store.streams.space().iter().map(|entry| entry.unwrap().1.len()).collect()
+    };
+    assert!(buckets.iter().any(|bytes| *bytes > 300_000), "one large bucket: {buckets:?}");
+    let before = folder_bytes(&path);
+    const COMMANDS: usize = 60;
+    for (number, commitment) in commitments.iter().step_by(100).take(COMMANDS).enumerate() {
+        let store = SledStore::open(&path).unwrap();
+        let version = store.stream_version(commitment).unwrap();
+        store
+            .append(
+                *commitment,
+                version,
+                vec![new_event(*commitment, day("2025-07-01"), progress(&format!("第{number}次")))],
+            )
+            .unwrap();
+    }
+    let added = folder_bytes(&path).saturating_sub(before);
+    assert!(added < COMMANDS as u64 * 20_000, "{COMMANDS} one-event commands added {added} bytes");
 }
