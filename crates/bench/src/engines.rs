@@ -48,7 +48,7 @@ pub fn batches(log: Vec<Envelope>, size: usize) -> Vec<Batch> {
     out
 }
 
-fn size_of(path: &Path) -> u64 {
+pub fn size_of(path: &Path) -> u64 {
     if path.is_dir() {
         std::fs::read_dir(path).map_or(0, |entries| entries.flatten().map(|entry| size_of(&entry.path())).sum())
     } else {
@@ -206,7 +206,7 @@ pub struct Latency {
     pub p99_ms: f64,
 }
 
-fn latency(mut samples: Vec<f64>) -> Latency {
+pub fn latency(mut samples: Vec<f64>) -> Latency {
     samples.sort_by(f64::total_cmp);
     let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize] * 1000.0;
     Latency { p50_ms: at(0.50), p99_ms: at(0.99) }

@@ -8,6 +8,7 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod daily;
 mod engines;
 mod generate;
 mod probe;
@@ -56,6 +57,25 @@ enum Bench {
         /// Keep both engines' stores in this folder (new or empty) instead of a temporary one, to look at afterwards.
         #[arg(long)]
         keep: Option<PathBuf>,
+        /// Daily use afterwards: this many single commands a round, two rounds (0: none).
+        #[arg(long, default_value_t = 0)]
+        daily: usize,
+        /// Of each round's daily commands, how many run as whole processes.
+        #[arg(long, default_value_t = 1000)]
+        daily_processes: usize,
+    },
+    /// Daily use on a store made by one import of generated reply documents (about four promises each), beside the
+    /// SQLite baseline loaded with the same events: single commands, bytes added per event, latency.
+    DailyImport {
+        /// How many reply documents the import reads.
+        #[arg(long, default_value_t = 5_000)]
+        replies: usize,
+        /// Single commands a round (two rounds).
+        #[arg(long, default_value_t = 10_000)]
+        commands: usize,
+        /// Of each round's commands, how many run as whole processes.
+        #[arg(long, default_value_t = 1_000)]
+        processes: usize,
     },
     /// One cold-process operation on the SQLite baseline (run by `store`, timed from outside).
     #[command(hide = true)]
@@ -86,19 +106,31 @@ fn main() {
     match Cli::parse().bench {
         Bench::Parse { dir, seconds } => parse(dir, seconds),
         Bench::Report { events, seed, year, dir } => report(events, seed, year, dir),
-        Bench::Store { events, seed, batch, singles, in_process, keep } => {
-            store(events, seed, batch, singles, in_process, keep)
+        Bench::Store { events, seed, batch, singles, in_process, keep, daily, daily_processes } => {
+            store(events, seed, batch, singles, in_process, keep, daily, daily_processes)
         }
+        Bench::DailyImport { replies, commands, processes } => daily_import(replies, commands, processes),
         Bench::Probe { db, op, arg } => probe::run(&db, &op, &arg),
     }
 }
 
-fn store(events: usize, seed: u64, batch: usize, singles: usize, in_process: bool, keep: Option<PathBuf>) {
+#[allow(clippy::too_many_arguments)]
+fn store(
+    events: usize,
+    seed: u64,
+    batch: usize,
+    singles: usize,
+    in_process: bool,
+    keep: Option<PathBuf>,
+    daily: usize,
+    daily_processes: usize,
+) {
     let started = Instant::now();
     let histories = generate::histories(seed, events);
     let log = generate::seal(&histories, |_| String::new());
     drop(histories);
     let events = log.len();
+    let open = (daily > 0).then(|| daily::open_commitments(&log));
     // Single commands go to commitments spread over the register, each at the version the history left it at.
     let mut versions: std::collections::HashMap<ulid::Ulid, u32> = std::collections::HashMap::new();
     let mut commitments = Vec::new();
@@ -146,10 +178,64 @@ fn store(events: usize, seed: u64, batch: usize, singles: usize, in_process: boo
     row("single durable command p99 (ms)", duban_single.p99_ms, sqlite_single.p99_ms, "", false);
     row("bytes on disk per event", duban.bytes_per_event, sqlite.bytes_per_event, "", false);
     println!("store: (ratios are oriented so that above 1 means duban does better)");
-    if in_process {
-        return;
+    if !in_process {
+        cold(dir, &shown.to_string());
     }
-    cold(dir, &shown.to_string());
+    if let Some((open, now)) = open {
+        // The single commands above moved some versions on: the daily commands read each state as they go.
+        daily::run(dir, &open, now + chrono::Duration::days(1), daily, daily_processes.min(daily), "generated history");
+    }
+}
+
+/// Daily use on a store made by one `duban import` of `replies` generated documents (one template, four promises
+/// each, numbered apart), and the SQLite baseline loaded with the same events.
+fn daily_import(replies: usize, commands: usize, processes: usize) {
+    let duban = std::env::current_exe().unwrap().with_file_name("duban");
+    assert!(duban.exists(), "build the duban binary first: cargo build --release");
+    let temporary = tempfile::tempdir().unwrap();
+    let dir = temporary.path();
+    let documents = dir.join("documents");
+    std::fs::create_dir(&documents).unwrap();
+    let template = include_str!("../../ingest/samples/jiaoyu.txt");
+    for number in 0..replies {
+        let text = template
+            .replace("示教〔2025〕9号", &format!("示教〔2025〕{}号", number + 100))
+            .replace("第0087号", &format!("第{:04}号", number + 1000))
+            .replace(
+                "2. 拟于2026年上半年出台课后服务经费保障办法。",
+                "2. 拟于2026年上半年出台课后服务经费保障办法。\n3. 年内完成课后服务质量评估。\n4. 拟于2026年底前建成课后服务管理平台。",
+            );
+        std::fs::write(documents.join(format!("d{number:05}.txt")), text).unwrap();
+    }
+    let store = dir.join("duban.db");
+    let run = |args: &[&str]| {
+        let output = std::process::Command::new(&duban)
+            .arg("--store")
+            .arg(&store)
+            .args(args)
+            .env("DUBAN_NOW", "2026-01-10T10:00:00+08:00")
+            .env("DUBAN_ACTOR", "联络员")
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        output.stdout
+    };
+    run(&["init"]);
+    let started = Instant::now();
+    run(&["import", &documents.to_string_lossy()]);
+    println!("daily-import: {replies} documents imported in {:.1} s", started.elapsed().as_secs_f64());
+    let exported = run(&["export", "-"]);
+    let log: Vec<duban_domain::Envelope> = exported
+        .split(|byte| *byte == b'\n')
+        .filter(|line| !line.is_empty())
+        .map(|line| serde_json::from_slice(line).unwrap())
+        .collect();
+    let (open, now) = daily::open_commitments(&log);
+    println!("daily-import: {} events, {} open commitments", log.len(), open.len());
+    let batches = engines::batches(log.clone(), 1000);
+    // The baseline's bulk load writes its own file; duban's store is the one the import made.
+    let _ = engines::sqlite(dir, &batches, log.len());
+    daily::run(dir, &open, now, commands, processes.min(commands), "one import");
 }
 
 /// Cold processes on the stores `store` built: each operation three times, median wall time and largest peak RSS.

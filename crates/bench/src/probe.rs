@@ -17,6 +17,9 @@ fn today() -> NaiveDate {
 
 pub fn run(db: &Path, op: &str, arg: &str) {
     let db = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_WRITE).expect("the baseline database");
+    if op == "record" {
+        db.execute_batch("PRAGMA synchronous = FULL;").unwrap();
+    }
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     match op {
         "list" => list(&db, arg, &mut out),
@@ -24,9 +27,22 @@ pub fn run(db: &Path, op: &str, arg: &str) {
         "as-of" => as_of(&db, arg.parse().expect("a date"), &mut out),
         "report" => report(&db, arg.parse().expect("a year"), &mut out),
         "rebuild" => rebuild(&db, &mut out),
+        "record" => record(db, arg, &mut out),
         _ => panic!("unknown probe {op}"),
     }
     out.flush().unwrap();
+}
+
+/// `duban progress|note|due|close ID …`: one fact, durable, confirmed (`arg` is `ID|kind|number`; the time is
+/// `DUBAN_NOW`, as the `duban` process it is compared with gets it).
+fn record(mut db: Connection, arg: &str, out: &mut impl Write) {
+    let mut parts = arg.split('|');
+    let commitment: Ulid = parts.next().unwrap().parse().expect("an id");
+    let kind = crate::daily::Kind::parse(parts.next().unwrap());
+    let number: usize = parts.next().unwrap().parse().expect("a number");
+    let now = chrono::DateTime::parse_from_rfc3339(&std::env::var("DUBAN_NOW").expect("DUBAN_NOW")).unwrap().to_utc();
+    let seq = crate::daily::sqlite_record(&mut db, &crate::daily::Command { commitment, kind, number }, now);
+    writeln!(out, "已记录：承诺 {commitment}（日志 #{seq}）").unwrap();
 }
 
 fn replies(db: &Connection) -> std::collections::HashMap<Ulid, ReplyState> {

@@ -1,0 +1,327 @@
+//! Daily use: how offices really use duban — one clerk, one fact per command, every day, for years — on both engines
+//! in the same run. Each command records one fact (a progress report, a note, a due date, a closure) about one
+//! commitment, the way `duban progress` does: read the commitment's folded state and its reply's, let the domain
+//! check the fact, append it with the version read, make it durable. Some commands run in the benchmark's process
+//! (as a server would run them); the first of each round run as whole processes (start, open, append, fsync, exit:
+//! the `duban` binary, and `duban-bench probe --op record` on the SQLite baseline, which does the same work). The
+//! engines alternate command by command. Two rounds of the same size: bytes on disk added per event in each (the
+//! second must add no more than the first), and latency per kind of run.
+
+use std::path::Path;
+use std::time::Instant;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use duban_domain::{
+    business_date, check_commitment_event, Closed, CommitmentState, DueDateSet, Event, NewEvent, NoteAdded, Outcome,
+    ProgressReported, ReplyState,
+};
+use duban_store::{encode_full, EventStore, SledStore};
+use rusqlite::{params, Connection, OptionalExtension};
+use ulid::Ulid;
+
+use crate::engines::{latency, size_of, Latency};
+
+/// What one command records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Progress,
+    Note,
+    Due,
+    Close,
+}
+
+impl Kind {
+    pub fn code(self) -> &'static str {
+        match self {
+            Kind::Progress => "progress",
+            Kind::Note => "note",
+            Kind::Due => "due",
+            Kind::Close => "close",
+        }
+    }
+
+    pub fn parse(code: &str) -> Kind {
+        match code {
+            "progress" => Kind::Progress,
+            "note" => Kind::Note,
+            "due" => Kind::Due,
+            _ => Kind::Close,
+        }
+    }
+
+    /// The fact command `number` records, as it would come from the command line.
+    pub fn event(self, number: usize, today: NaiveDate) -> Event {
+        match self {
+            Kind::Progress => Event::ProgressReported(ProgressReported {
+                summary: format!("日常督办：第{number}次报告进展，完成阶段性工作"),
+                evidence: vec![],
+                percent: None,
+            }),
+            Kind::Note => Event::NoteAdded(NoteAdded {
+                text: format!("电话督办第{number}次，承办单位称按计划推进")
+            }),
+            Kind::Due => Event::DueDateSet(DueDateSet {
+                // Unique per command, and past any due date a reply gave: never "unchanged".
+                due: today + Duration::days(1_000 + number as i64),
+                reason: Some("资金下达延迟，经商定调整期限".into()),
+            }),
+            Kind::Close => Event::Closed(Closed {
+                outcome: Outcome::Fulfilled,
+                summary: format!("第{number}项已办结"),
+                evidence: vec!["验收材料".into()],
+            }),
+        }
+    }
+
+    /// The `duban` command line that records it (after `--store STORE`).
+    fn argv(self, id: &str, number: usize, today: NaiveDate) -> Vec<String> {
+        let words: Vec<String> = match self.event(number, today) {
+            Event::ProgressReported(p) => vec!["progress".into(), id.into(), "--summary".into(), p.summary],
+            Event::NoteAdded(n) => vec!["note".into(), id.into(), "--text".into(), n.text],
+            Event::DueDateSet(d) => {
+                vec!["due".into(), id.into(), d.due.to_string(), "--reason".into(), d.reason.unwrap_or_default()]
+            }
+            Event::Closed(c) => vec![
+                "close".into(),
+                id.into(),
+                "--outcome".into(),
+                "fulfilled".into(),
+                "--summary".into(),
+                c.summary,
+                "--evidence".into(),
+                c.evidence.join(""),
+            ],
+            _ => unreachable!("only these kinds"),
+        };
+        words
+    }
+}
+
+/// One command of the workload.
+#[derive(Clone, Copy, Debug)]
+pub struct Command {
+    pub commitment: Ulid,
+    pub kind: Kind,
+    pub number: usize,
+}
+
+/// `count` commands over `commitments` (all open), from `first_number` on: half progress reports, a quarter notes,
+/// some due dates and closures; a commitment once closed only gets notes. Deterministic.
+pub fn workload(
+    commitments: &[Ulid],
+    count: usize,
+    first_number: usize,
+    closed: &mut std::collections::HashSet<Ulid>,
+) -> Vec<Command> {
+    let mut state = 0x9E37_79B9_7F4A_7C15u64 ^ first_number as u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    (first_number..first_number + count)
+        .map(|number| {
+            let commitment = commitments[(next() % commitments.len() as u64) as usize];
+            let kind = match next() % 20 {
+                0..=9 => Kind::Progress,
+                10..=14 => Kind::Note,
+                15..=17 => Kind::Due,
+                _ => Kind::Close,
+            };
+            let kind = if closed.contains(&commitment) || (kind == Kind::Close && !closed.insert(commitment)) {
+                Kind::Note
+            } else {
+                kind
+            };
+            Command { commitment, kind, number }
+        })
+        .collect()
+}
+
+/// The baseline's single command: in one transaction, the commitment's and its reply's states, the domain's check,
+/// the event (chained to the last one) with the version check of the unique index, the state written back.
+pub fn sqlite_record(db: &mut Connection, command: &Command, now: DateTime<Utc>) -> u64 {
+    let today = business_date(now);
+    let tx = db.transaction().unwrap();
+    let key = command.commitment.to_bytes().to_vec();
+    let stored: Vec<u8> =
+        tx.query_row("SELECT state FROM commitments WHERE id = ?1", params![key], |row| row.get(0)).unwrap();
+    let mut state: CommitmentState = postcard::from_bytes(&stored).unwrap();
+    let reply: ReplyState = match state.reply {
+        Some(reply) => tx
+            .query_row("SELECT state FROM replies WHERE id = ?1", params![reply.to_bytes().to_vec()], |row| {
+                row.get::<_, Vec<u8>>(0)
+            })
+            .optional()
+            .unwrap()
+            .map(|bytes| postcard::from_bytes(&bytes).unwrap())
+            .unwrap_or_default(),
+        None => ReplyState::default(),
+    };
+    let event = command.kind.event(command.number, today);
+    check_commitment_event(&state, &reply, today, &event, today).expect("the workload's facts are allowed");
+    let (seq, previous): (u64, String) = tx
+        .query_row("SELECT seq, body FROM events ORDER BY seq DESC LIMIT 1", [], |row| {
+            let seq: i64 = row.get(0)?;
+            let body: Vec<u8> = row.get(1)?;
+            Ok((seq as u64, duban_store::decode_full(seq as u64, &[0; 32], &body).unwrap().hash))
+        })
+        .unwrap();
+    let new = NewEvent {
+        id: Ulid::from_datetime(now.into()),
+        stream: command.commitment,
+        occurred_on: today,
+        recorded_at: now,
+        actor: "联络员".into(),
+        event,
+    };
+    let mut envelope = new.sealed(seq + 1, state.version + 1, previous, String::new());
+    let (bytes, hash) = encode_full(&envelope);
+    envelope.hash = hash;
+    tx.execute(
+        "INSERT INTO events (seq, stream, version, body) VALUES (?1, ?2, ?3, ?4)",
+        params![envelope.seq as i64, key, envelope.version, bytes],
+    )
+    .unwrap();
+    state.apply(&envelope);
+    tx.execute("UPDATE commitments SET state = ?2 WHERE id = ?1", params![key, postcard::to_stdvec(&state).unwrap()])
+        .unwrap();
+    tx.commit().unwrap();
+    envelope.seq
+}
+
+/// duban's single command in the benchmark's process: the same steps through the store's interface.
+fn duban_record(store: &dyn EventStore, command: &Command, now: DateTime<Utc>) {
+    let today = business_date(now);
+    let state = store.commitment(&command.commitment).unwrap().expect("a stored commitment");
+    let reply = state.reply.and_then(|reply| store.reply(&reply).unwrap()).unwrap_or_default();
+    let event = command.kind.event(command.number, today);
+    check_commitment_event(&state, &reply, today, &event, today).expect("the workload's facts are allowed");
+    let new = NewEvent {
+        id: Ulid::from_datetime(now.into()),
+        stream: command.commitment,
+        occurred_on: today,
+        recorded_at: now,
+        actor: "联络员".into(),
+        event,
+    };
+    store.append(vec![(command.commitment, state.version, vec![new])]).unwrap();
+}
+
+/// Latencies of one round, per engine and kind of run, and the bytes it added per event.
+struct Round {
+    in_process: [Vec<f64>; 2],
+    processes: [Vec<f64>; 2],
+    added: [f64; 2],
+}
+
+/// Runs `rounds` rounds of `per_round` commands on the stores `dir` holds (`duban.db`, `baseline.sqlite`), the first
+/// `processes` of each round as whole processes. `commitments` are open ones; `now` is after every stored fact.
+pub fn run(dir: &Path, commitments: &[Ulid], now: DateTime<Utc>, per_round: usize, processes: usize, label: &str) {
+    let duban_binary = std::env::current_exe().unwrap().with_file_name("duban");
+    assert!(duban_binary.exists(), "build the duban binary first: cargo build --release");
+    let bench = std::env::current_exe().unwrap();
+    let store_path = dir.join("duban.db");
+    let sqlite_path = dir.join("baseline.sqlite");
+    let sqlite_bytes = || size_of(&sqlite_path) + size_of(&dir.join("baseline.sqlite-wal"));
+    let mut closed = std::collections::HashSet::new();
+    let mut rounds = Vec::new();
+    for round in 0..2 {
+        let commands = workload(commitments, per_round, round * per_round, &mut closed);
+        let before = [size_of(&store_path) as f64, sqlite_bytes() as f64];
+        let mut result = Round { in_process: [vec![], vec![]], processes: [vec![], vec![]], added: [0.0; 2] };
+        // Whole processes first, alternating engines command by command.
+        for (index, command) in commands.iter().take(processes).enumerate() {
+            let at = now + Duration::seconds((round * per_round + index) as i64);
+            let now_text = at.to_rfc3339();
+            let today = business_date(at);
+            let mut duban_argv = vec!["--store".to_string(), store_path.to_string_lossy().to_string()];
+            duban_argv.extend(command.kind.argv(&command.commitment.to_string(), command.number, today));
+            let record = format!("{}|{}|{}", command.commitment, command.kind.code(), command.number);
+            let probe_argv: Vec<String> =
+                ["probe", "--db", &sqlite_path.to_string_lossy(), "--op", "record", "--arg", &record]
+                    .iter()
+                    .map(|arg| arg.to_string())
+                    .collect();
+            let order: [usize; 2] = if index % 2 == 0 { [0, 1] } else { [1, 0] };
+            for engine in order {
+                let (program, argv) = if engine == 0 { (&duban_binary, &duban_argv) } else { (&bench, &probe_argv) };
+                let started = Instant::now();
+                let output = std::process::Command::new(program)
+                    .args(argv)
+                    .env("DUBAN_NOW", &now_text)
+                    .env("DUBAN_ACTOR", "联络员")
+                    .output()
+                    .unwrap();
+                assert!(output.status.success(), "{argv:?}: {}", String::from_utf8_lossy(&output.stderr));
+                result.processes[engine].push(started.elapsed().as_secs_f64());
+            }
+        }
+        // Then in the benchmark's process, one store handle and one connection, alternating.
+        {
+            let store = SledStore::open(&store_path).unwrap();
+            let mut db = Connection::open(&sqlite_path).unwrap();
+            db.execute_batch("PRAGMA synchronous = FULL;").unwrap();
+            for (index, command) in commands.iter().enumerate().skip(processes) {
+                let at = now + Duration::seconds((round * per_round + index) as i64);
+                let order: [usize; 2] = if index % 2 == 0 { [0, 1] } else { [1, 0] };
+                for engine in order {
+                    let started = Instant::now();
+                    if engine == 0 {
+                        duban_record(&store, command, at);
+                    } else {
+                        sqlite_record(&mut db, command, at);
+                    }
+                    result.in_process[engine].push(started.elapsed().as_secs_f64());
+                }
+            }
+        }
+        result.added = [
+            (size_of(&store_path) as f64 - before[0]) / per_round as f64,
+            (sqlite_bytes() as f64 - before[1]) / per_round as f64,
+        ];
+        rounds.push(result);
+    }
+    println!(
+        "daily ({label}): {per_round} single commands a round ({processes} as whole processes), engines alternating"
+    );
+    println!("daily ({label}):                                   duban     SQLite   duban ÷ SQLite");
+    for (number, round) in rounds.iter().enumerate() {
+        let row = |name: &str, duban: f64, sqlite: f64| {
+            println!(
+                "daily ({label}): round {} {name:<26} {duban:>9.1} {sqlite:>9.1} {:>10.2}",
+                number + 1,
+                sqlite / duban
+            );
+        };
+        row("bytes added per event", round.added[0], round.added[1]);
+        let (duban, sqlite): (Latency, Latency) =
+            (latency(round.processes[0].clone()), latency(round.processes[1].clone()));
+        row("whole process p50 (ms)", duban.p50_ms, sqlite.p50_ms);
+        row("whole process p99 (ms)", duban.p99_ms, sqlite.p99_ms);
+        let (duban, sqlite): (Latency, Latency) =
+            (latency(round.in_process[0].clone()), latency(round.in_process[1].clone()));
+        row("in process p50 (ms)", duban.p50_ms, sqlite.p50_ms);
+        row("in process p99 (ms)", duban.p99_ms, sqlite.p99_ms);
+    }
+    println!(
+        "daily ({label}): folders after: duban {:.1} MB, SQLite {:.1} MB",
+        size_of(&store_path) as f64 / 1e6,
+        sqlite_bytes() as f64 / 1e6
+    );
+}
+
+/// The commitments still open at the end of `log`, and an instant after every fact in it.
+pub fn open_commitments(log: &[duban_domain::Envelope]) -> (Vec<Ulid>, DateTime<Utc>) {
+    let folded = duban_domain::Folded::fold(log, duban_domain::Horizon::ALL);
+    let mut open: Vec<Ulid> = folded
+        .commitments
+        .iter()
+        .filter(|(_, state)| !state.is_closed() && !state.is_dismissed())
+        .map(|(id, _)| *id)
+        .collect();
+    open.sort_unstable();
+    let latest = log.iter().map(|e| e.recorded_at.max(e.occurred_on.and_hms_opt(12, 0, 0).unwrap().and_utc())).max();
+    (open, latest.unwrap_or_default() + Duration::days(1))
+}
