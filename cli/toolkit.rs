@@ -33,6 +33,14 @@ impl Ctx<'_> {
         }
     }
 
+    /// The store, opened for a command that only reads (it writes nothing to a healthy store).
+    pub fn reader(&self) -> anyhow::Result<App> {
+        match &self.shared {
+            Some(app) => Ok(app.clone()),
+            None => Ok(App::open_reading(&self.store_path)?),
+        }
+    }
+
     /// Who acts, and when, for the use cases.
     pub fn context(&self) -> duban_app::Context {
         duban_app::Context::new(self.actor.clone(), self.now)

@@ -414,3 +414,74 @@ fn a_document_with_an_oversized_promise_is_refused_whole() {
     assert!(output.stdout.contains("过长"), "{}", output.stdout);
     assert_eq!(duban.export(), before);
 }
+
+/// Every file of a store folder with its bytes.
+fn folder_contents(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    let mut files = std::collections::BTreeMap::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(folder_contents(&path));
+        } else {
+            files.insert(path.clone(), std::fs::read(&path).unwrap());
+        }
+    }
+    files
+}
+
+/// A command that only reads leaves every byte of a healthy store as it was — also right after a write, and after
+/// a bulk import (whose sled nodes are left for a writer to split) — so that it can never destroy what a recovery
+/// would need, and costs no write or sync.
+#[test]
+fn read_commands_change_no_byte_of_the_store() {
+    let duban = Duban::new();
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/ingest/samples");
+    let files: Vec<String> = ["keji-gbk.txt", "caizheng.docx", "jiaoyu.txt", "jiaotong.html", "tiyu-big5.txt"]
+        .iter()
+        .map(|name| samples.join(name).to_string_lossy().to_string())
+        .collect();
+    duban.ok(&[&["import"], &files.iter().map(String::as_str).collect::<Vec<_>>()[..]].concat());
+    // Many more, in one import: a bulk session writes the projection in large batches, leaving sled nodes with more
+    // keys than it keeps, which any handle that may repair the tree splits as soon as it walks them.
+    let many = duban.dir.path().join("many");
+    std::fs::create_dir(&many).unwrap();
+    let template = std::fs::read_to_string(samples.join("jiaoyu.txt")).unwrap();
+    for number in 0..120 {
+        let text = template.replace("示教〔2025〕9号", &format!("示教〔2025〕{}号", number + 100));
+        std::fs::write(many.join(format!("d{number:03}.txt")), text).unwrap();
+    }
+    duban.ok(&["import", &many.to_string_lossy()]);
+    let list: Value = serde_json::from_str(&duban.ok(&["list", "--json"])).unwrap();
+    let id = list[0]["id"].as_str().unwrap().to_string();
+    let reads: Vec<Vec<&str>> = vec![
+        vec!["list"],
+        vec!["list", "--json", "--as-of", "2025-09-01"],
+        vec!["show", &id],
+        vec!["show", &id, "--as-of", "2026-01-01"],
+        vec!["reply", "list"],
+        vec!["log"],
+        vec!["log", &id],
+        vec!["verify"],
+        vec!["export", "-"],
+        vec!["report", "--year", "2025"],
+        vec!["report", "--year", "2025", "--format", "csv"],
+    ];
+    for write in [None, Some(vec!["note", id.as_str(), "--text", "电话督办"])] {
+        if let Some(write) = &write {
+            duban.ok(write);
+        }
+        let before = folder_contents(&duban.store());
+        for read in &reads {
+            duban.ok(read);
+            let after = folder_contents(&duban.store());
+            assert_eq!(
+                before.keys().collect::<Vec<_>>(),
+                after.keys().collect::<Vec<_>>(),
+                "{read:?} added or removed a file (after {write:?})"
+            );
+            for (path, bytes) in &before {
+                assert!(after[path] == *bytes, "{read:?} changed {} (after {write:?})", path.display());
+            }
+        }
+    }
+}

@@ -15,7 +15,7 @@ pub struct Args {
 }
 
 pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
-    let app = ctx.app()?;
+    let app = ctx.reader()?;
     if args.file.as_os_str() == "-" {
         app.export(&mut ctx.out)?;
         return Ok(());

@@ -59,7 +59,7 @@ fn parse_status(text: &str) -> Result<Status, String> {
 
 pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
     let view = args.time.view(ctx.today());
-    let listing = ctx.app()?.list(&args.filter(), &view)?;
+    let listing = ctx.reader()?.list(&args.filter(), &view)?;
     if ctx.json {
         let views: Vec<CommitmentView> = listing
             .rows

@@ -19,7 +19,7 @@ pub struct Args {
 }
 
 pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
-    let app = ctx.app()?;
+    let app = ctx.reader()?;
     let limit = args.limit.unwrap_or(usize::MAX);
     let events: Vec<Envelope> = match &args.id {
         Some(input) => {

@@ -120,7 +120,7 @@ fn add(ctx: &mut Ctx, args: AddArgs) -> anyhow::Result<()> {
 }
 
 fn list(ctx: &mut Ctx, args: ListArgs) -> anyhow::Result<()> {
-    let rows = ctx.app()?.replies(&args.time.view(ctx.today()))?;
+    let rows = ctx.reader()?.replies(&args.time.view(ctx.today()))?;
     if ctx.json {
         let views: Vec<ReplyView> = rows.iter().map(|row| ReplyView::new(&row.reply, row.commitments)).collect();
         return ctx.print_json(&views);

@@ -64,7 +64,7 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
     if let Some(out) = &args.out {
         check_writable(out, args.force)?;
     }
-    let report = ctx.app()?.into_report(&request, ctx.today())?;
+    let report = ctx.reader()?.into_report(&request, ctx.today())?;
     match &args.out {
         None => render_to(&report, args.format, &mut ctx.out)?,
         Some(path) => {

@@ -27,7 +27,7 @@ struct ShowView<'a> {
 
 pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
     let view = args.time.view(ctx.today());
-    let detail = ctx.app()?.commitment(&args.id, &view)?;
+    let detail = ctx.reader()?.commitment(&args.id, &view)?;
     let (state, reply, status, short) = (&detail.state, &detail.reply, detail.status, &detail.short_id);
     if ctx.json {
         let commitment = CommitmentView::new(state, Some(reply), status, short.clone());

@@ -18,7 +18,7 @@ pub struct Args {
 
 pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
     let footer = args.seq.zip(args.head.as_deref());
-    let verified = ctx.app()?.verify(footer)?;
+    let verified = ctx.reader()?.verify(footer)?;
     let report = &verified.report;
     if ctx.json {
         ctx.print_json(&serde_json::json!({

@@ -55,6 +55,12 @@ impl App {
         Ok(App::new(duban_store::open(path)?))
     }
 
+    /// Opens the store at `path` for reading only: a healthy store is neither written nor synced (see
+    /// [`duban_store::open_reading`]). Writes through it still work, but are for the rare recovery it may need.
+    pub fn open_reading(path: &Path) -> Result<App> {
+        Ok(App::new(duban_store::open_reading(path)?))
+    }
+
     /// Creates a new, empty store at `path`.
     pub fn create(path: &Path) -> Result<App> {
         Ok(App::new(duban_store::create(path)?))

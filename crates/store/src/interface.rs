@@ -142,6 +142,11 @@ pub fn open(location: &Path) -> Result<Arc<dyn EventStore>> {
     Ok(Arc::new(SledStore::open(location)?))
 }
 
+/// Opens the store at `location` for a command that only reads: on a healthy store, nothing is written or synced.
+pub fn open_reading(location: &Path) -> Result<Arc<dyn EventStore>> {
+    Ok(Arc::new(SledStore::open_reading(location)?))
+}
+
 /// Creates a new, empty store at `location`.
 pub fn create(location: &Path) -> Result<Arc<dyn EventStore>> {
     Ok(Arc::new(SledStore::create(location)?))

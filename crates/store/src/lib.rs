@@ -43,7 +43,7 @@ pub use chain::{decode as decode_full, decode_for_fold as decode_full_for_fold, 
 pub use error::{Result, StoreError};
 pub use index::Family;
 use index::{StoredFamily, StreamEntry};
-pub use interface::{create, open, Bulk, EventStore, StreamBatch};
+pub use interface::{create, open, open_reading, Bulk, EventStore, StreamBatch};
 pub use transfer::check_export;
 pub use upgrade::{upgrade, UpgradeReport};
 pub use verify::{Difference, RebuildReport, Refolded, VerifyReport};
@@ -164,7 +164,7 @@ impl SledStore {
         if path.exists() && (path.is_file() || std::fs::read_dir(path)?.next().is_some()) {
             return Err(StoreError::AlreadyExists { path: path.to_path_buf() });
         }
-        let store = SledStore::open_sled(path)?;
+        let store = SledStore::open_sled(path, false)?;
         store.db.guard_spaces()?;
         store.meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
         store.meta.insert(LAYOUT_KEY, &LAYOUT.to_be_bytes())?;
@@ -181,7 +181,18 @@ impl SledStore {
     /// Opens an existing store of the current layout. Opening never changes a store's layout: a store of an older
     /// one is refused, naming `duban upgrade` (see [`upgrade()`]).
     pub fn open(path: &Path) -> Result<SledStore> {
-        let (store, layout) = SledStore::open_any_layout(path)?;
+        SledStore::open_as(path, false)
+    }
+
+    /// Opens an existing store for a command that only reads: on a healthy store nothing is written or synced (sled
+    /// repairs no node as it reads, and finds nothing to recover). If the projection needs catching up after a
+    /// crash, that is still done (and written).
+    pub fn open_reading(path: &Path) -> Result<SledStore> {
+        SledStore::open_as(path, true)
+    }
+
+    fn open_as(path: &Path, reads_only: bool) -> Result<SledStore> {
+        let (store, layout) = SledStore::open_any_layout(path, reads_only)?;
         if layout != LAYOUT {
             return Err(StoreError::NeedsUpgrade { path: path.to_path_buf(), found: layout, supported: LAYOUT });
         }
@@ -190,14 +201,14 @@ impl SledStore {
     }
 
     /// Opens a store of the current layout or of one `upgrade` reads, and says which; settles only a current one.
-    pub(crate) fn open_any_layout(path: &Path) -> Result<(SledStore, u16)> {
+    pub(crate) fn open_any_layout(path: &Path, reads_only: bool) -> Result<(SledStore, u16)> {
         if !space::Db::exists_at(path) {
             if upgrade::interrupted(path) {
                 return Err(StoreError::UpgradeInterrupted { path: path.to_path_buf() });
             }
             return Err(StoreError::NotFound { path: path.to_path_buf() });
         }
-        let store = SledStore::open_sled(path)?;
+        let store = SledStore::open_sled(path, reads_only)?;
         let not_a_store = || StoreError::NotAStore { path: path.to_path_buf() };
         let number = |key: &[u8]| -> Result<Option<u16>> {
             match store.meta.get(key)? {
@@ -221,8 +232,8 @@ impl SledStore {
         Ok((store, layout))
     }
 
-    fn open_sled(path: &Path) -> Result<SledStore> {
-        let db = space::Db::open(path)?;
+    fn open_sled(path: &Path, reads_only: bool) -> Result<SledStore> {
+        let db = space::Db::open(path, reads_only)?;
         Ok(SledStore {
             path: path.to_path_buf(),
             log: db.spaced(space::LOG, 8),

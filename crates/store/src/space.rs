@@ -44,11 +44,19 @@ impl Db {
     /// let go of the file, a moment after the last handle is dropped: a store closed and reopened at once (by the
     /// same process, or the next command) may still look taken. So a taken store is retried for a short while
     /// before it is reported in use.
-    pub fn open(path: &Path) -> Result<Db> {
+    ///
+    /// `reads_only`: a handle for a command that only reads: sled then starts no repair of its tree's shape as it
+    /// walks it (our patch, `vendor/sled/DUBAN.md`), so that such a command writes nothing to a healthy store.
+    pub fn open(path: &Path, reads_only: bool) -> Result<Db> {
         let started = std::time::Instant::now();
         let segment_bytes = stored_segment_size(path).unwrap_or(SEGMENT_BYTES);
         let db = loop {
-            match sled::Config::new().path(path).cache_capacity(CACHE_BYTES).segment_size(segment_bytes).open() {
+            let config = sled::Config::new()
+                .path(path)
+                .cache_capacity(CACHE_BYTES)
+                .segment_size(segment_bytes)
+                .reads_only(reads_only);
+            match config.open() {
                 Ok(db) => break db,
                 Err(sled::Error::Io(io)) if io.to_string().contains("could not acquire lock") => {
                     if started.elapsed() > LOCK_PATIENCE {

@@ -999,7 +999,7 @@ fn a_layout_3_store_is_refused_by_open_and_copied_into_layout_4_by_upgrade() {
     let error = SledStore::open(&path).err().expect("refused");
     assert!(matches!(error, StoreError::NeedsUpgrade { found: 3, supported: 4, .. }), "{error:?}");
     assert!(error.is_user_error() && error.to_string().contains("duban upgrade"), "{error}");
-    let (still, layout) = SledStore::open_any_layout(&path).unwrap();
+    let (still, layout) = SledStore::open_any_layout(&path, true).unwrap();
     assert_eq!(layout, 3);
     drop(still);
     let report = crate::upgrade(&path).unwrap();
@@ -1219,4 +1219,61 @@ fn a_single_fact_writes_on_the_order_of_itself_not_of_its_neighbours() {
     }
     let added = folder_bytes(&path).saturating_sub(before);
     assert!(added < COMMANDS as u64 * 20_000, "{COMMANDS} one-event commands added {added} bytes");
+}
+
+fn folder_contents(dir: &std::path::Path) -> std::collections::BTreeMap<std::path::PathBuf, Vec<u8>> {
+    let mut files = std::collections::BTreeMap::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(folder_contents(&path));
+        } else {
+            files.insert(path.clone(), std::fs::read(&path).unwrap());
+        }
+    }
+    files
+}
+
+/// After a bulk load, sled leaves nodes with more keys than it keeps for the next walker to split; a handle opened
+/// for reading walks them without splitting, and writes nothing.
+#[test]
+fn a_reading_handle_leaves_a_bulk_loaded_store_as_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("duban.db");
+    let at = Utc.with_ymd_and_hms(2025, 6, 1, 2, 0, 0).unwrap();
+    let mut streams = Vec::new();
+    {
+        let store = SledStore::create(&path).unwrap();
+        store.write_behind(true).unwrap();
+        for index in 0..3_000u128 {
+            let reply = Ulid::from_parts(at.timestamp_millis() as u64 + index as u64 * 7_200_000, index);
+            let commitment = Ulid::from_parts(at.timestamp_millis() as u64 + index as u64 * 7_200_000, index + 1);
+            store
+                .append_streams(vec![
+                    (reply, 0, vec![new_event(reply, day("2025-05-29"), registration(day("2025-05-29")))]),
+                    (commitment, 0, vec![new_event(commitment, day("2025-05-29"), promise(reply, "建成平台"))]),
+                ])
+                .unwrap();
+            streams.push((reply, commitment));
+        }
+        store.write_behind(false).unwrap();
+    }
+    // The writing handle finishes closing on sled's threads: once a second handle has the store, it has.
+    drop(SledStore::open_reading(&path).unwrap());
+    let before = folder_contents(&path);
+    {
+        let store = SledStore::open_reading(&path).unwrap();
+        for (reply, commitment) in streams.iter().step_by(97) {
+            assert!(store.reply(reply).unwrap().is_some());
+            assert_eq!(store.read_stream(commitment).unwrap().len(), 1);
+            store.resolve_commitment(&store.short_id(commitment).unwrap()).unwrap();
+        }
+        assert_eq!(store.commitments().unwrap().len(), streams.len());
+        assert_eq!(store.read_all(1).count(), streams.len() * 2);
+    }
+    let after = folder_contents(&path);
+    assert_eq!(before.keys().collect::<Vec<_>>(), after.keys().collect::<Vec<_>>());
+    for (file, bytes) in &before {
+        assert!(after[file] == *bytes, "{} changed", file.display());
+    }
 }

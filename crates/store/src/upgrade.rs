@@ -40,7 +40,7 @@ pub struct UpgradeReport {
 /// already current is left as it is.
 pub fn upgrade(path: &Path) -> Result<UpgradeReport> {
     let finished_interrupted = finish_interrupted(path)?;
-    let (store, from) = SledStore::open_any_layout(path)?;
+    let (store, from) = SledStore::open_any_layout(path, false)?;
     if from == crate::LAYOUT {
         let events = store.head()?.seq;
         return Ok(UpgradeReport { from, to: from, finished_interrupted, events });

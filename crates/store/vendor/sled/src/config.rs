@@ -211,6 +211,9 @@ pub struct Inner {
     pub idgen_persist_interval: u64,
     #[doc(hidden)]
     pub version: (usize, usize),
+    /// duban: a handle opened only to read leaves the tree's shape alone (see `Config::reads_only`).
+    #[doc(hidden)]
+    pub reads_only: bool,
     tmp_path: PathBuf,
     pub(crate) global_error: Arc<Atomic<Error>>,
     #[cfg(feature = "event_log")]
@@ -231,6 +234,7 @@ impl Default for Inner {
             compression_factor: 5,
             temporary: false,
             version: crate_version(),
+            reads_only: false,
 
             // useful in testing
             segment_size: 512 * 1024, // 512kb in bytes
@@ -314,6 +318,18 @@ impl Config {
         Config::default()
     }
 
+    /// duban: open the database only to read it. sled repairs the shape of its tree as it walks it — it splits a node
+    /// that holds too many keys, merges one that holds too few, finishes a split's parent — also when the walk is a
+    /// read, and each repair writes to the file. A handle opened with this does not start such repairs (it follows
+    /// a half-finished split to the right sibling, as every reader may, and still helps a merge that another
+    /// handle left half done): a command that only reads then writes nothing. Writes through such a handle still
+    /// work; the nodes they grow are repaired by the next handle that writes.
+    pub fn reads_only(mut self, reads_only: bool) -> Config {
+        let m = Arc::get_mut(&mut self.0).unwrap();
+        m.reads_only = reads_only;
+        self
+    }
+
     /// Set the path of the database (builder).
     pub fn path<P: AsRef<Path>>(mut self, path: P) -> Config {
         let m = Arc::get_mut(&mut self.0).unwrap();
@@ -349,7 +365,7 @@ impl Config {
         let file = config.open_file()?;
 
         // seal config in a Config
-        let config = RunningConfig { inner: config, file: Arc::new(file) };
+        let config = RunningConfig::sealed(config, file);
 
         Db::start_inner(config)
     }
@@ -439,7 +455,7 @@ impl Config {
         });
 
         // seal config in a Config
-        RunningConfig { inner: self, file: Arc::new(file) }
+        RunningConfig::sealed(self, file)
     }
 
     fn gen_temp_path() -> PathBuf {
@@ -785,6 +801,34 @@ impl Config {
 pub struct RunningConfig {
     inner: Config,
     pub(crate) file: Arc<File>,
+    /// duban: whether the file has been written since it was last synced (set after every write of the log or a
+    /// segment, taken by whoever syncs), so that a handle that only reads never syncs the file.
+    pub(crate) unsynced: Arc<std::sync::atomic::AtomicBool>,
+    /// duban: whether this handle has written anything to the log, so that closing it leaves a current snapshot.
+    pub(crate) wrote: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl RunningConfig {
+    fn sealed(inner: Config, file: File) -> RunningConfig {
+        RunningConfig {
+            inner,
+            file: Arc::new(file),
+            unsynced: Arc::default(),
+            wrote: Arc::default(),
+        }
+    }
+
+    /// duban: syncs the file if anything was written to it since it was last synced.
+    pub(crate) fn sync_if_written(&self) -> std::io::Result<()> {
+        use std::sync::atomic::Ordering::SeqCst;
+        if self.unsynced.swap(false, SeqCst) {
+            if let Err(error) = self.file.sync_all() {
+                self.unsynced.store(true, SeqCst);
+                return Err(error);
+            }
+        }
+        Ok(())
+    }
 }
 
 #[allow(unsafe_code)]

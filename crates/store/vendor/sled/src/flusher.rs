@@ -134,7 +134,8 @@ fn run(
                 && before.elapsed() < flush_every / 2
         } {}
 
-        if let Err(e) = pagecache.config.file.sync_all() {
+        // duban: only if anything was written since the last sync.
+        if let Err(e) = pagecache.config.sync_if_written() {
             error!("failed to fsync from periodic flush thread: {}", e);
         }
 

@@ -1670,7 +1670,10 @@ impl Tree {
                 retry!();
             }
 
-            if view.should_split() {
+            // duban: a reading handle starts no repair (see `Config::reads_only`).
+            let repairs = !self.context.reads_only;
+
+            if repairs && view.should_split() {
                 self.split_node(&view, &parent_view, root_pid, guard)?;
                 retry!();
             }
@@ -1681,7 +1684,9 @@ impl Tree {
                     "if our hi bound is not Inf (inity), \
                      we should have a right sibling",
                 ).get();
-                if unsplit_parent.is_none() && parent_view.is_some() {
+                if !repairs {
+                    // follow the split to the right sibling without finishing it
+                } else if unsplit_parent.is_none() && parent_view.is_some() {
                     unsplit_parent = parent_view.clone();
                 } else if parent_view.is_none() && view.lo.is_empty() {
                     assert!(unsplit_parent.is_none());
@@ -1732,7 +1737,7 @@ impl Tree {
             // would be merged into a different index, which
             // would add considerable complexity to this already
             // fairly complex implementation.
-            if view.should_merge() && !took_leftmost_branch {
+            if repairs && view.should_merge() && !took_leftmost_branch {
                 if let Some(ref mut parent) = parent_view {
                     assert!(parent.merging_child.is_none());
                     if parent.can_merge_child() {

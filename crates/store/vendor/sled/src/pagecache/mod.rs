@@ -34,6 +34,23 @@ use parallel_io_unix::{pread_exact, pread_exact_or_eof, pwrite_all};
 #[cfg(all(windows, not(miri)))]
 use parallel_io_windows::{pread_exact, pread_exact_or_eof, pwrite_all};
 
+/// duban: writes `buf` at `offset` unless the file holds exactly those bytes there already, and says whether it
+/// wrote. Recovery zeroes the same regions at every start (a segment's tail, free segments); on a store that needs
+/// no recovery they are zero already, and a command that only reads must not write.
+pub(crate) fn pwrite_unless_present(
+    file: &std::fs::File,
+    buf: &[u8],
+    offset: LogOffset,
+) -> std::io::Result<bool> {
+    let mut present = vec![0; buf.len()];
+    let read = pread_exact_or_eof(file, &mut present, offset)?;
+    if read == buf.len() && present == buf {
+        return Ok(false);
+    }
+    pwrite_all(file, buf, offset)?;
+    Ok(true)
+}
+
 use self::{
     blob_io::{gc_blobs, read_blob, remove_blob, write_blob},
     constants::{

@@ -635,11 +635,16 @@ impl SegmentAccountant {
         for segment_base in to_free {
             self.free_segment(segment_base)?;
             io_fail!(self.config, "zero garbage segment SA");
-            pwrite_all(
+            // duban: only if the segment is not zeroed already.
+            if super::pwrite_unless_present(
                 &self.config.file,
                 &*vec![MessageKind::Corrupted.into(); self.config.segment_size],
                 segment_base,
-            )?;
+            )? {
+                self.config
+                    .unsynced
+                    .store(true, std::sync::atomic::Ordering::SeqCst);
+            }
         }
 
         // we want to complete all truncations because
@@ -1097,10 +1102,20 @@ impl SegmentAccountant {
         io_fail!(&config, "file truncation");
         threadpool::spawn(move || {
             debug!("truncating file to length {}", at);
+            // duban: a file already of that length is left alone.
             let res = config
                 .file
-                .set_len(at)
-                .and_then(|_| config.file.sync_all())
+                .metadata()
+                .and_then(|meta| {
+                    if meta.len() == at {
+                        Ok(())
+                    } else {
+                        config
+                            .file
+                            .set_len(at)
+                            .and_then(|_| config.file.sync_all())
+                    }
+                })
                 .map_err(|e| e.into());
             completer.fill(res);
         })?;

@@ -332,8 +332,14 @@ fn advance_snapshot(
                     shred_base,
                     shred_base + shred_len as LogOffset
                 );
-                pwrite_all(&config.file, &shred_zone, shred_base)?;
-                config.file.sync_all()?;
+                // duban: only if the zone is not shredded already.
+                if super::pwrite_unless_present(
+                    &config.file,
+                    &shred_zone,
+                    shred_base,
+                )? {
+                    config.file.sync_all()?;
+                }
             }
             (iterated_lsn, iter.segment_base.map(|bb| bb.offset))
         };
