@@ -804,8 +804,6 @@ pub struct RunningConfig {
     /// duban: whether the file has been written since it was last synced (set after every write of the log or a
     /// segment, taken by whoever syncs), so that a handle that only reads never syncs the file.
     pub(crate) unsynced: Arc<std::sync::atomic::AtomicBool>,
-    /// duban: whether this handle has written anything to the log, so that closing it leaves a current snapshot.
-    pub(crate) wrote: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl RunningConfig {
@@ -814,7 +812,6 @@ impl RunningConfig {
             inner,
             file: Arc::new(file),
             unsynced: Arc::default(),
-            wrote: Arc::default(),
         }
     }
 

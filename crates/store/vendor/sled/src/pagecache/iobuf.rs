@@ -728,9 +728,8 @@ impl IoBufs {
         {
             let f = &self.config.file;
             pwrite_all(f, data, log_offset)?;
-            // duban: what the flusher and closing must sync, and that closing must snapshot.
+            // duban: what the flusher and closing must sync.
             self.config.unsynced.store(true, SeqCst);
-            self.config.wrote.store(true, SeqCst);
             if !self.config.temporary {
                 #[cfg(target_os = "linux")]
                 {

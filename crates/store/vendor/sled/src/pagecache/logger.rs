@@ -466,16 +466,6 @@ impl Drop for Log {
         if !self.config.temporary {
             // duban: only if anything was written since the last sync.
             self.config.sync_if_written().unwrap();
-            // duban: a handle that wrote leaves a snapshot reaching its last write, as the next start would make
-            // it: the next start then finds nothing to recover and writes nothing.
-            if self.config.wrote.load(SeqCst) {
-                if let Err(e) = super::snapshot::read_snapshot_or_default(&self.config) {
-                    error!("failed to write a snapshot while closing: {}", e);
-                }
-                if let Err(e) = self.config.sync_if_written() {
-                    error!("failed to sync while closing: {}", e);
-                }
-            }
         }
 
         debug!("IoBufs dropped");
