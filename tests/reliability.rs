@@ -429,10 +429,11 @@ fn folder_contents(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
     files
 }
 
-/// A command that only reads never touches sled's data file or blobs, so it can never destroy what a recovery would
-/// need. The first start after a write advances sled's snapshot file (one small file, written beside and renamed,
-/// as stock sled does: not writing it was tried, and broke recovery after kills); after that a read changes no byte
-/// at all and syncs nothing — also after a bulk import, whose sled nodes are left for a writer to split.
+/// A command that only reads changes no byte of a store that the last command left healthy, and syncs nothing —
+/// also after a bulk import, whose sled nodes are left for a writer to split. The first start after a write
+/// finishes what the writer left, as stock sled does at every start (it advances the snapshot, written beside and
+/// renamed — sparing that was tried and broke recovery after kills — and may zero space past the writer's last
+/// write); it never touches a blob.
 #[test]
 fn read_commands_change_no_byte_of_the_store() {
     let duban = Duban::new();
@@ -469,14 +470,17 @@ fn read_commands_change_no_byte_of_the_store() {
     for write in [vec!["progress", id.as_str(), "--summary", "推进"], vec!["note", id.as_str(), "--text", "电话督办"]]
     {
         duban.ok(&write);
-        // The first read after a write: the data file and blobs as they were; only the snapshot may move on.
+        // The first start after a write finishes what the writer left, as stock sled does at every start: it
+        // advances the snapshot, and may zero what lies beyond the writer's last write (a segment its garbage
+        // collection freed). Blobs and the rest stay as they were.
         let before = folder_contents(&duban.store());
         duban.ok(&["list"]);
         let after = folder_contents(&duban.store());
-        let data = |files: &std::collections::BTreeMap<PathBuf, Vec<u8>>| -> Vec<(PathBuf, Vec<u8>)> {
-            files.iter().filter(|(path, _)| !is_snapshot(path)).map(|(p, b)| (p.clone(), b.clone())).collect()
+        let kept = |files: &std::collections::BTreeMap<PathBuf, Vec<u8>>| -> Vec<(PathBuf, Vec<u8>)> {
+            let sled_file = |path: &PathBuf| is_snapshot(path) || path.ends_with("db");
+            files.iter().filter(|(path, _)| !sled_file(path)).map(|(p, b)| (p.clone(), b.clone())).collect()
         };
-        assert!(data(&before) == data(&after), "the first read after {write:?} changed the data file or blobs");
+        assert!(kept(&before) == kept(&after), "the first read after {write:?} changed a blob or sled's conf");
         // Every read after that: not one byte.
         for read in &reads {
             let before = folder_contents(&duban.store());
@@ -488,4 +492,105 @@ fn read_commands_change_no_byte_of_the_store() {
             }
         }
     }
+}
+
+/// Runs `args` with SIGKILL after a random moment up to twice `whole`; says whether it finished by itself.
+fn run_and_maybe_kill(duban: &Duban, store: &Path, args: &[&str], rng: &mut Rng, whole: Duration) -> bool {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_duban"))
+        .env_clear()
+        .env("DUBAN_NOW", &duban.now)
+        .env("DUBAN_STORE", store)
+        .env("DUBAN_ACTOR", "崩溃测试")
+        .current_dir(duban.dir.path())
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_micros(rng.below((whole * 2).as_micros().max(1) as u64)));
+    match child.try_wait().unwrap() {
+        Some(status) => status.success(),
+        None => {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            false
+        }
+    }
+}
+
+/// How long a whole command takes here: the median of three.
+fn whole_command(mut run: impl FnMut(usize)) -> Duration {
+    let mut times: Vec<Duration> = (0..3)
+        .map(|n| {
+            let started = Instant::now();
+            run(n);
+            started.elapsed()
+        })
+        .collect();
+    times.sort();
+    times[1]
+}
+
+/// `init` and `import-events` build the store beside its path and rename it into place: killed at any moment, they
+/// leave nothing at the path (and the same command run again succeeds) or the whole store.
+#[test]
+fn killed_init_and_restore_leave_nothing_or_the_whole() {
+    const TRIALS: usize = 100;
+    let duban = Duban::new();
+    // An export of some size to restore: the variants fixture's register, imported documents on top.
+    let source = duban.dir.path().join("source.db");
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/ingest/samples");
+    let docs = duban.dir.path().join("docs");
+    std::fs::create_dir(&docs).unwrap();
+    for number in 0..40 {
+        document(&docs, number);
+    }
+    assert_eq!(duban.run_in(&source, &["init"]).code, 0);
+    assert_eq!(duban.run_in(&source, &["import", &docs.to_string_lossy()]).code, 0);
+    assert_eq!(duban.run_in(&source, &["import", &samples.join("keji-gbk.txt").to_string_lossy()]).code, 0);
+    let export = duban.dir.path().join("events.jsonl");
+    assert_eq!(duban.run_in(&source, &["export", &export.to_string_lossy()]).code, 0);
+    let head = |store: &Path| -> Option<String> {
+        let verify = duban.run_in(store, &["verify", "--json"]);
+        (verify.code == 0).then(|| serde_json::from_str::<Value>(&verify.stdout).unwrap()["head_hash"].to_string())
+    };
+    let expected = head(&source).unwrap();
+    let mut rng = Rng(0x1417_0000_5EED_0002);
+    let (mut whole_runs, mut cut_short) = (0, 0);
+    for (command, args) in [("init", vec!["init"]), ("import-events", vec!["import-events", "events.jsonl"])] {
+        let scratch = duban.dir.path().join(format!("{command}-timing"));
+        let whole = whole_command(|n| {
+            let store = scratch.join(format!("{n}.db"));
+            assert_eq!(duban.run_in(&store, &args).code, 0);
+        });
+        for trial in 0..TRIALS {
+            let store = duban.dir.path().join(format!("{command}-{trial}.db"));
+            if run_and_maybe_kill(&duban, &store, &args, &mut rng, whole) {
+                whole_runs += 1;
+            } else {
+                cut_short += 1;
+            }
+            if store.exists() {
+                // The whole store, never a part of one.
+                let found = head(&store);
+                assert!(
+                    found.is_some(),
+                    "{command} trial {trial}: a store that does not verify was left: {}",
+                    duban.run_in(&store, &["verify"]).stderr
+                );
+                if command == "import-events" {
+                    assert_eq!(found.as_deref(), Some(expected.as_str()), "{command} trial {trial}: a partial restore");
+                }
+            } else {
+                // Nothing: the command runs again as if for the first time.
+                let again = duban.run_in(&store, &args);
+                assert_eq!(again.code, 0, "{command} trial {trial}: the retry was refused: {}", again.stderr);
+                if command == "import-events" {
+                    assert_eq!(head(&store).as_deref(), Some(expected.as_str()));
+                }
+            }
+        }
+    }
+    eprintln!("init and import-events: {whole_runs} ran through, {cut_short} killed, none left a part");
+    assert!(cut_short >= TRIALS / 2, "the kills landed inside the commands: {cut_short} of {}", 2 * TRIALS);
 }

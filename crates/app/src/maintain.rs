@@ -73,25 +73,15 @@ impl App {
         Ok((count, self.store.head()?))
     }
 
-    /// Restores an export into the store at `path`, made for it if it does not exist (and removed again if the
-    /// restore fails); an existing store must be empty. The whole file is checked before anything is written.
+    /// Restores an export into a new store at `path` (or in place of an empty one there). The whole file is checked
+    /// before anything is written; the store is built beside and renamed into place, so a failure or a kill leaves
+    /// the target as it was, or the whole restored store.
     pub fn restore(path: &Path, file: &Path) -> Result<(u64, Head)> {
         if !file.is_file() {
             return refuse(format!("找不到文件 {}", file.display()));
         }
-        let created = !path.exists();
-        let app = if created { App::create(path)? } else { App::open(path)? };
-        match app.store.import_events(file) {
-            Ok(count) => Ok((count, app.store.head()?)),
-            Err(error) => {
-                drop(app);
-                if created {
-                    // Leave no trace of a store made for a restore that failed.
-                    let _ = std::fs::remove_dir_all(path);
-                }
-                Err(error.into())
-            }
-        }
+        let (store, count) = duban_store::restore(path, file)?;
+        Ok((count, store.head()?))
     }
 
     /// Brings the store at `path` to the current layout (the only operation that changes a layout).

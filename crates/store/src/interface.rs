@@ -147,6 +147,13 @@ pub fn open_reading(location: &Path) -> Result<Arc<dyn EventStore>> {
     Ok(Arc::new(SledStore::open_reading(location)?))
 }
 
+/// Restores an export into a new store at `location` (or in place of an empty one), all or nothing: returns the
+/// store and how many events it holds.
+pub fn restore(location: &Path, file: &Path) -> Result<(Arc<dyn EventStore>, u64)> {
+    let (store, count) = SledStore::restore(location, file)?;
+    Ok((Arc::new(store), count))
+}
+
 /// Creates a new, empty store at `location`.
 pub fn create(location: &Path) -> Result<Arc<dyn EventStore>> {
     Ok(Arc::new(SledStore::create(location)?))
