@@ -73,3 +73,108 @@ mod tests {
         assert_eq!(column_of('A'), column_of('B'), "{text}");
     }
 }
+
+/// Writes human output with control characters made visible: stored text (an actor's name, a restored event) must
+/// not move the cursor, recolour or retitle the terminal, or reorder what is shown. C0 and C1 controls other than
+/// line breaks and tabs, and the bidirectional overrides, are written as `\u{…}`; bytes that are not UTF-8 as
+/// `\x…`. A character cut between two writes is held until the next.
+pub struct Escaping<W: std::io::Write> {
+    inner: W,
+    pending: Vec<u8>,
+}
+
+impl<W: std::io::Write> Escaping<W> {
+    pub fn new(inner: W) -> Self {
+        Escaping { inner, pending: Vec::new() }
+    }
+
+    fn escape(&mut self, text: &str) -> std::io::Result<()> {
+        let mut start = 0;
+        for (at, c) in text.char_indices() {
+            let shown = c.is_control() && !matches!(c, '\n' | '\t' | '\r')
+                || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+            if shown {
+                self.inner.write_all(&text.as_bytes()[start..at])?;
+                write!(self.inner, "\\u{{{:x}}}", u32::from(c))?;
+                start = at + c.len_utf8();
+            }
+        }
+        self.inner.write_all(&text.as_bytes()[start..])
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for Escaping<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.pending.extend_from_slice(buf);
+        let mut rest = std::mem::take(&mut self.pending);
+        let mut at = 0;
+        loop {
+            match std::str::from_utf8(&rest[at..]) {
+                Ok(text) => {
+                    self.escape(text)?;
+                    break;
+                }
+                Err(error) => {
+                    let valid = std::str::from_utf8(&rest[at..at + error.valid_up_to()]).expect("checked");
+                    self.escape(valid)?;
+                    at += error.valid_up_to();
+                    match error.error_len() {
+                        Some(len) => {
+                            for byte in &rest[at..at + len] {
+                                write!(self.inner, "\\x{byte:02x}")?;
+                            }
+                            at += len;
+                        }
+                        None => {
+                            // An incomplete character at the end: kept for the next write.
+                            self.pending = rest.split_off(at);
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let pending = std::mem::take(&mut self.pending);
+        for byte in pending {
+            write!(self.inner, "\\x{byte:02x}")?;
+        }
+        self.inner.flush()
+    }
+}
+
+/// Text made safe for a terminal (see [`Escaping`]).
+pub fn terminal_safe(text: &str) -> String {
+    let mut out = Escaping::new(Vec::new());
+    std::io::Write::write_all(&mut out, text.as_bytes()).expect("writing to memory");
+    std::io::Write::flush(&mut out).expect("writing to memory");
+    String::from_utf8(out.inner).expect("escaped text is UTF-8")
+}
+
+#[cfg(test)]
+mod escaping_tests {
+    use std::io::Write;
+
+    use super::*;
+
+    #[test]
+    fn control_characters_and_overrides_are_shown_not_obeyed() {
+        assert_eq!(terminal_safe("王芳\u{1b}[2J\u{7}"), "王芳\\u{1b}[2J\\u{7}");
+        assert_eq!(terminal_safe("a\u{202e}b\u{9b}c"), "a\\u{202e}b\\u{9b}c");
+        assert_eq!(terminal_safe("行一\n\t行二"), "行一\n\t行二");
+    }
+
+    #[test]
+    fn a_character_cut_between_writes_is_kept_whole_and_bad_bytes_are_shown() {
+        let mut out = Escaping::new(Vec::new());
+        let text = "督办".as_bytes();
+        out.write_all(&text[..2]).unwrap();
+        out.write_all(&text[2..]).unwrap();
+        out.write_all(&[0xFF, b'x']).unwrap();
+        out.flush().unwrap();
+        assert_eq!(String::from_utf8(out.inner).unwrap(), "督办\\xffx");
+    }
+}

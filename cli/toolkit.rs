@@ -42,8 +42,8 @@ impl Ctx<'_> {
     }
 
     /// Who acts, and when, for the use cases.
-    pub fn context(&self) -> duban_app::Context {
-        duban_app::Context::new(self.actor.clone(), self.now)
+    pub fn context(&self) -> anyhow::Result<duban_app::Context> {
+        Ok(duban_app::Context::new(self.actor.clone(), self.now)?)
     }
 
     /// Writes a value as pretty JSON followed by a newline.
@@ -69,6 +69,12 @@ impl std::error::Error for UserError {}
 /// Fails with a user error.
 pub fn refuse<T>(message: impl Into<String>) -> anyhow::Result<T> {
     Err(UserError(message.into()).into())
+}
+
+/// Whether `path` exists and is something other than a regular file or a folder (a device such as `/dev/null`, a
+/// FIFO): output is then written to it directly, never replaced by a file renamed over it.
+pub fn is_special(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|meta| !meta.is_file() && !meta.is_dir())
 }
 
 /// Refuses to overwrite a file unless asked to.

@@ -335,3 +335,35 @@ fn the_demo_builds_a_store_and_shows_every_kind_of_status() {
     assert_eq!(duban.run(&["demo", "--dir", "mine"]).code, 1);
     assert!(duban.dir.path().join("mine/keep.txt").exists());
 }
+
+/// What a terminal would obey is shown instead: a control sequence in an argument comes back escaped in the error,
+/// and an actor's name carrying one is refused before anything is written.
+#[test]
+fn control_sequences_are_shown_not_obeyed_and_refused_as_actors() {
+    let duban = Duban::new();
+    let output = duban.run(&["show", "\u{1b}]0;pwned\u{7}01ABCD"]);
+    assert_eq!(output.code, 1);
+    assert!(!output.stderr.contains('\u{1b}') && !output.stderr.contains('\u{7}'), "{:?}", output.stderr);
+    assert!(output.stderr.contains("\\u{1b}]0;pwned\\u{7}"), "{}", output.stderr);
+    let reply =
+        duban.ok(&["reply", "add", "--organ", "市测试局", "--doc-no", "测〔2025〕1号", "--signed-on", "2025-05-01"]);
+    let before = duban.export();
+    let output = duban.run(&["--actor", "王芳\u{1b}[2J", "commit", "add", "--reply", &reply, "--text", "建成平台"]);
+    assert_eq!(output.code, 1, "{}", output.stderr);
+    assert!(output.stderr.contains("记录人含有控制字符（U+001B）"), "{}", output.stderr);
+    assert_eq!(duban.export(), before, "nothing written");
+}
+
+/// A device named as the output is written to, never replaced by a regular file renamed over it.
+#[test]
+fn a_device_as_output_is_written_to_not_replaced() {
+    use std::os::unix::fs::FileTypeExt;
+    let duban = Duban::new();
+    duban.ok(&["reply", "add", "--organ", "市测试局", "--doc-no", "测〔2025〕1号", "--signed-on", "2025-05-01"]);
+    duban.ok(&["export", "--force", "/dev/null"]);
+    duban.ok(&["report", "--year", "2025", "--format", "csv", "--out", "/dev/null", "--force"]);
+    assert!(std::fs::metadata("/dev/null").unwrap().file_type().is_char_device(), "/dev/null is still a device");
+    let full = duban.run(&["export", "--force", "/dev/full"]);
+    assert_eq!(full.code, 2, "a full device is a write fault: {}", full.stderr);
+    assert!(std::fs::metadata("/dev/full").unwrap().file_type().is_char_device());
+}

@@ -109,3 +109,33 @@ fn parse_prints_the_reading_and_writes_nothing() {
     assert_eq!(missing.code, 1);
     assert!(missing.stderr.contains("nope.txt"), "{}", missing.stderr);
 }
+
+/// A folder with a FIFO, a device and link loops named like documents: each is refused on its own, the import
+/// finishes, and the real document in it lands.
+#[test]
+fn fifos_devices_and_link_loops_are_refused_one_by_one_and_never_hang_the_import() {
+    let duban = Duban::new();
+    let dir = duban.dir.path().join("hazards");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::copy(samples().join("jiaoyu.txt"), dir.join("good.txt")).unwrap();
+    let mkfifo = std::process::Command::new("mkfifo").arg(dir.join("pipe.txt")).status().unwrap();
+    assert!(mkfifo.success());
+    std::os::unix::fs::symlink("/dev/zero", dir.join("zero.txt")).unwrap();
+    std::os::unix::fs::symlink(&dir, dir.join("loop")).unwrap();
+    std::fs::create_dir(dir.join("a")).unwrap();
+    std::os::unix::fs::symlink(dir.join("a"), dir.join("a").join("back")).unwrap();
+    let output = duban.run(&["import", "--json", &dir.to_string_lossy()]);
+    assert_eq!(output.code, 1, "{}", output.stderr);
+    let summary: Value = serde_json::from_str(&output.stdout).unwrap();
+    assert_eq!(summary["imported"], 1, "{summary}");
+    let failed: Vec<&str> = summary["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|file| file["status"] == "failed")
+        .map(|file| file["file"].as_str().unwrap())
+        .collect();
+    assert_eq!(failed.len(), 2, "the FIFO and the device, each once: {failed:?}");
+    assert!(failed.iter().all(|file| file.ends_with("pipe.txt") || file.ends_with("zero.txt")), "{failed:?}");
+    assert!(summary.to_string().contains("不是普通文件"), "{summary}");
+}

@@ -56,7 +56,7 @@ pub fn run(ctx: &mut Ctx, Command::Add(args): Command) -> anyhow::Result<()> {
         on: args.on,
         section: args.section,
     };
-    let (id, reply_id) = ctx.app()?.make_commitment(&ctx.context(), new)?;
+    let (id, reply_id) = ctx.app()?.make_commitment(&ctx.context()?, new)?;
     if ctx.json {
         return ctx.print_json(&serde_json::json!({ "id": id.to_string(), "reply_id": reply_id.to_string() }));
     }

@@ -27,7 +27,7 @@ fn parse_satisfaction(text: &str) -> Result<Satisfaction, String> {
 }
 
 pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
-    let evaluated = ctx.app()?.evaluate(&ctx.context(), &args.reply, args.on, args.satisfaction, args.comment)?;
+    let evaluated = ctx.app()?.evaluate(&ctx.context()?, &args.reply, args.on, args.satisfaction, args.comment)?;
     if ctx.json {
         return ctx.print_json(&serde_json::json!({
             "id": evaluated.id.to_string(), "seq": evaluated.seq, "satisfaction": args.satisfaction.code(),

@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
-use crate::toolkit::{check_writable, Ctx};
+use std::io::Write;
+
+use crate::toolkit::{check_writable, is_special, Ctx};
 
 /// 导出全部事件（JSON Lines，每行一条完整事件），可用 import-events 还原
 #[derive(clap::Args, Debug)]
@@ -21,6 +23,19 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
         return Ok(());
     }
     check_writable(&args.file, args.force)?;
+    if is_special(&args.file) {
+        // A device or FIFO is written to, never replaced.
+        let mut target = std::io::BufWriter::new(std::fs::OpenOptions::new().write(true).open(&args.file)?);
+        let (count, head) = app.export(&mut target)?;
+        target.flush()?;
+        if ctx.json {
+            return ctx.print_json(&serde_json::json!({
+                "file": args.file, "events": count, "head_seq": head.seq, "head_hash": head.hash,
+            }));
+        }
+        writeln!(ctx.out, "已导出 {count} 条事件到 {}；链头 #{} {}", args.file.display(), head.seq, head.hash)?;
+        return Ok(());
+    }
     // Written beside the target and renamed, so a failed export never leaves a truncated file under its name.
     let partial = args.file.with_extension("partial");
     let (count, head) = {

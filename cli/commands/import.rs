@@ -33,7 +33,7 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
         progress.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
     let mut started = 0;
-    let summary = app.import(&ctx.context(), &files, ImportOptions { dry_run: args.dry_run }, &mut |file| {
+    let summary = app.import(&ctx.context()?, &files, ImportOptions { dry_run: args.dry_run }, &mut |file| {
         if started > 0 {
             progress.inc(1);
         }
@@ -46,6 +46,9 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
         ctx.print_json(&summary)?;
     } else {
         print_summary(ctx, &summary)?;
+    }
+    if let Some(stopped) = &summary.stopped {
+        anyhow::bail!("导入在写入状态投影时出错（已导入的文件均已落盘，下次打开时补齐）：{stopped}");
     }
     if summary.failed > 0 {
         return refuse(format!("{} 个文件未能导入（原因见上）", summary.failed));

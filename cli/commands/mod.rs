@@ -149,16 +149,23 @@ pub fn main() -> ExitCode {
         }
     };
     let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
+    // Human output shows control characters instead of obeying them; JSON escapes its own, and `export -` and
+    // `report` write data formats.
+    let human = !cli.json && !matches!(cli.command, Command::Export(_) | Command::Report(_));
+    let mut out: Box<dyn Write> = if human {
+        Box::new(crate::output::Escaping::new(std::io::BufWriter::new(stdout.lock())))
+    } else {
+        Box::new(std::io::BufWriter::new(stdout.lock()))
+    };
     let result = run(cli, &mut out).and_then(|()| Ok(out.flush()?));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
             drop(out);
-            eprintln!("duban: 错误：{error}");
+            eprintln!("duban: 错误：{}", crate::output::terminal_safe(&error.to_string()));
             for cause in error.chain().skip(1) {
-                eprintln!("  原因：{cause}");
+                eprintln!("  原因：{}", crate::output::terminal_safe(&cause.to_string()));
             }
             ExitCode::from(exit_code(&error))
         }

@@ -10,7 +10,7 @@ use crate::toolkit::Ctx;
 /// Records `event` about the commitment named by `input` (an id or unique prefix), as having occurred on `on`
 /// (default today). Nothing is appended unless the domain accepts it.
 pub fn commitment_fact(ctx: &mut Ctx, input: &str, on: Option<NaiveDate>, event: Event) -> anyhow::Result<()> {
-    let recorded = ctx.app()?.record(&ctx.context(), input, on, event, None)?;
+    let recorded = ctx.app()?.record(&ctx.context()?, input, on, event, None)?;
     if ctx.json {
         let value = json!({
             "id": recorded.id.to_string(), "seq": recorded.seq, "event": recorded.event,

@@ -111,7 +111,7 @@ fn add(ctx: &mut Ctx, args: AddArgs) -> anyhow::Result<()> {
         cc: args.cc,
         source: None,
     };
-    let id = ctx.app()?.register_reply(&ctx.context(), registered)?;
+    let id = ctx.app()?.register_reply(&ctx.context()?, registered)?;
     if ctx.json {
         return ctx.print_json(&serde_json::json!({ "id": id.to_string() }));
     }

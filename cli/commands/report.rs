@@ -9,7 +9,7 @@ use duban_report::{render_to, Format};
 
 use crate::background::BackgroundFile;
 use crate::time::{parse_date, KnownAt};
-use crate::toolkit::{check_writable, refuse, Ctx};
+use crate::toolkit::{check_writable, is_special, refuse, Ctx};
 
 /// 生成年度跟踪报告：本年度答复中的承诺，加上往年结转、1 月 1 日仍未办结的承诺
 #[derive(clap::Args, Debug)]
@@ -67,6 +67,12 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
     let report = ctx.reader()?.into_report(&request, ctx.today())?;
     match &args.out {
         None => render_to(&report, args.format, &mut ctx.out)?,
+        Some(path) if is_special(path) => {
+            // A device or FIFO is written to, never replaced.
+            let mut target = std::io::BufWriter::new(std::fs::OpenOptions::new().write(true).open(path)?);
+            render_to(&report, args.format, &mut target)?;
+            std::io::Write::flush(&mut target)?;
+        }
         Some(path) => {
             // Written beside the target and renamed: a failed run never leaves half a report under its name.
             let partial = path.with_extension(format!("{}.partial", args.format.extension()));

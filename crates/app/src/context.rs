@@ -13,8 +13,11 @@ pub struct Context {
 }
 
 impl Context {
-    pub fn new(actor: impl Into<String>, now: DateTime<Utc>) -> Context {
-        Context { actor: actor.into(), now }
+    /// Who acts (checked: see [`duban_domain::check_actor`]) and when.
+    pub fn new(actor: impl Into<String>, now: DateTime<Utc>) -> crate::Result<Context> {
+        let actor = actor.into();
+        duban_domain::check_actor(&actor)?;
+        Ok(Context { actor, now })
     }
 
     /// Today in China (business dates are days in UTC+8).

@@ -44,29 +44,48 @@ pub struct ImportSummary {
     pub failed: usize,
     pub commitments: usize,
     pub files: Vec<FileOutcome>,
+    /// A store fault that ended the import after the files above (each imported one is durable): the summary is
+    /// still given, and the caller reports the fault after it.
+    pub stopped: Option<String>,
 }
 
-/// Reads and parses a document, naming the file in any error.
+/// Reads and parses a document, naming the file in any error. Only a regular file is opened (a FIFO would block, a
+/// device never end), and no more than the largest document accepted is read, whatever its size said.
 pub fn read_document(path: &Path) -> Result<Parsed> {
+    use std::io::Read;
     let unreadable = |error: std::io::Error| AppError::Refused(format!("无法读取 {}：{error}", path.display()));
-    let size = std::fs::metadata(path).map_err(unreadable)?.len();
-    let file = path.display().to_string();
-    if size > duban_ingest::MAX_DOCUMENT_BYTES as u64 {
-        let error = duban_ingest::IngestError::TooLarge { size: size as usize, max: duban_ingest::MAX_DOCUMENT_BYTES };
-        return Err(AppError::Ingest { file, error });
+    let meta = std::fs::metadata(path).map_err(unreadable)?;
+    if !meta.is_file() {
+        return refuse(format!("{} 不是普通文件（设备、管道或套接字），不能作为答复文件读取", path.display()));
     }
-    let bytes = std::fs::read(path).map_err(unreadable)?;
+    let file = path.display().to_string();
+    let max = duban_ingest::MAX_DOCUMENT_BYTES;
+    let too_large =
+        |size: usize| AppError::Ingest { file: file.clone(), error: duban_ingest::IngestError::TooLarge { size, max } };
+    if meta.len() > max as u64 {
+        return Err(too_large(meta.len() as usize));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    std::fs::File::open(path)
+        .and_then(|opened| opened.take(max as u64 + 1).read_to_end(&mut bytes))
+        .map_err(unreadable)?;
+    if bytes.len() > max {
+        return Err(too_large(bytes.len()));
+    }
     let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
     duban_ingest::parse(&bytes, &name).map_err(|error| AppError::Ingest { file, error })
 }
 
-/// The files named, and the documents below the folders named, in a stable order.
+/// The files named, and the documents below the folders named, in a stable order. Symbolic links are followed, but
+/// a folder is walked once however many ways lead to it (so a link loop ends). Entries that are not regular files
+/// are kept, so that each gets its own refusal when read.
 pub fn collect_documents(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
+    let mut walked = std::collections::HashSet::new();
     for path in paths {
         if path.is_dir() {
-            walk(path, &mut files)?;
-        } else if path.exists() {
+            walk(path, &mut files, &mut walked)?;
+        } else if path.exists() || path.symlink_metadata().is_ok() {
             files.push(path.clone());
         } else {
             return refuse(format!("找不到 {}", path.display()));
@@ -75,13 +94,18 @@ pub fn collect_documents(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
+fn walk(dir: &Path, files: &mut Vec<PathBuf>, walked: &mut std::collections::HashSet<(u64, u64)>) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(dir)?;
+    if !walked.insert((meta.dev(), meta.ino())) {
+        return Ok(());
+    }
     let mut entries: Vec<PathBuf> =
         std::fs::read_dir(dir)?.map(|entry| entry.map(|e| e.path())).collect::<Result<_, _>>()?;
     entries.sort();
     for path in entries {
         if path.is_dir() {
-            walk(&path, files)?;
+            walk(&path, files, walked)?;
         } else if path
             .extension()
             .and_then(|ext| ext.to_str())
@@ -113,9 +137,12 @@ impl App {
                 Err(reason) => failed(file, reason),
             });
         }
-        if let Some(bulk) = bulk {
-            bulk.finish()?;
-        }
+        // Every imported document is durable already; a failure to write the deferred projection is reported
+        // with the summary (the next open folds what it missed).
+        let stopped = match bulk.map(|bulk| bulk.finish()) {
+            Some(Err(error)) => Some(error.to_string()),
+            _ => None,
+        };
         let count = |status: &str| outcomes.iter().filter(|o| o.status == status).count();
         Ok(ImportSummary {
             dry_run: options.dry_run,
@@ -124,6 +151,7 @@ impl App {
             failed: count("failed"),
             commitments: outcomes.iter().filter(|o| o.status != "skipped").map(|o| o.commitments).sum(),
             files: outcomes,
+            stopped,
         })
     }
 

@@ -13,7 +13,7 @@ fn day(text: &str) -> NaiveDate {
 
 fn at(date: &str) -> Context {
     let date = day(date);
-    Context::new("测试员", Utc.from_utc_datetime(&date.and_hms_opt(4, 0, 0).unwrap()))
+    Context::new("测试员", Utc.from_utc_datetime(&date.and_hms_opt(4, 0, 0).unwrap())).unwrap()
 }
 
 fn reply(organ: &str, doc_no: &str, signed_on: &str) -> ReplyRegistered {

@@ -51,4 +51,6 @@ pub use horizon::{Folded, Horizon, IdHasher, IdMap};
 pub use ids::{normalize_prefix, resolve_prefix, short_id, MIN_PREFIX};
 pub use state::{Closure, CommitmentState, ReplyState};
 pub use status::{status, Policy, Status};
-pub use validate::{check_commitment_event, check_reply_event, check_text, MAX_TEXT_BYTES};
+pub use validate::{
+    check_actor, check_commitment_event, check_reply_event, check_text, MAX_ACTOR_BYTES, MAX_TEXT_BYTES,
+};

@@ -425,3 +425,15 @@ fn folded_state_keeps_text_ids_and_dates_in_json_and_numbers_in_binary() {
     assert!(binary.len() < 80, "{} bytes (ids as text alone would take 54)", binary.len());
     assert_eq!(postcard::from_bytes::<CommitmentState>(&binary).unwrap(), state);
 }
+
+#[test]
+fn an_actor_is_a_printable_name_of_sane_length() {
+    assert_eq!(check_actor("王芳"), Ok(()));
+    assert_eq!(check_actor("市科委 联络员"), Ok(()));
+    assert_eq!(check_actor("  "), Err(DomainError::EmptyText { field: "记录人" }));
+    assert_eq!(check_actor("王芳\u{1b}[2J"), Err(DomainError::ControlCharacter { field: "记录人", code: 0x1b }));
+    assert_eq!(check_actor("王\u{202e}芳"), Err(DomainError::ControlCharacter { field: "记录人", code: 0x202e }));
+    let long = "督".repeat(65);
+    assert!(matches!(check_actor(&long), Err(DomainError::TextTooLong { len: 195, max: 192, .. })));
+    assert_eq!(check_actor(&"督".repeat(64)), Ok(()));
+}

@@ -31,6 +31,26 @@ fn check_optional_text(field: &'static str, text: &str) -> Result<(), DomainErro
     Ok(())
 }
 
+/// The longest name recorded as an event's actor (64 Chinese characters).
+pub const MAX_ACTOR_BYTES: usize = 192;
+
+/// Who acts is recorded in every event and shown in every timeline: a name of sane length, without control
+/// characters or bidirectional overrides, and not blank.
+pub fn check_actor(actor: &str) -> Result<(), DomainError> {
+    const FIELD: &str = "记录人";
+    if actor.trim().is_empty() {
+        return Err(DomainError::EmptyText { field: FIELD });
+    }
+    if actor.len() > MAX_ACTOR_BYTES {
+        return Err(DomainError::TextTooLong { field: FIELD, len: actor.len(), max: MAX_ACTOR_BYTES });
+    }
+    let unsafe_char = |c: &char| c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+    if let Some(bad) = actor.chars().find(unsafe_char) {
+        return Err(DomainError::ControlCharacter { field: FIELD, code: u32::from(bad) });
+    }
+    Ok(())
+}
+
 fn check_not_future(on: NaiveDate, today: NaiveDate) -> Result<(), DomainError> {
     if on > today {
         Err(DomainError::InFuture { on, today })
