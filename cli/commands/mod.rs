@@ -157,7 +157,29 @@ pub fn main() -> ExitCode {
     } else {
         Box::new(std::io::BufWriter::new(stdout.lock()))
     };
-    let result = run(cli, &mut out).and_then(|()| Ok(out.flush()?));
+    // A panic — in practice sled's, on a store whose files were damaged — is reported like any fault, with the way
+    // out, never as a Rust backtrace (and never as exit code 101).
+    let panicked: &'static std::sync::Mutex<Option<String>> = Box::leak(Box::default());
+    std::panic::set_hook(Box::new(move |info| {
+        let place = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let mut slot = panicked.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        slot.get_or_insert(format!("{message}（{place}）"));
+    }));
+    let result = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(cli, &mut out))) {
+        Ok(result) => result.and_then(|()| Ok(out.flush()?)),
+        Err(_) => {
+            let what = panicked.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take().unwrap_or_default();
+            Err(anyhow::anyhow!(
+                "内部错误，命令未完成：{what}。若事件库文件受损，请先运行 `duban verify` 查看；可从备份或 export 文件还原（`duban import-events` 到新库）"
+            ))
+        }
+    };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,

@@ -257,6 +257,10 @@ impl SledStore {
             if upgrade::interrupted(path) {
                 return Err(StoreError::UpgradeInterrupted { path: path.to_path_buf() });
             }
+            if space::Db::files(path).data.exists() {
+                // The data is there but not sled's description of it: damage, not a missing store.
+                return Err(StoreError::Damaged { what: format!("{} 缺少 conf 文件", path.display()) });
+            }
             return Err(StoreError::NotFound { path: path.to_path_buf() });
         }
         let store = SledStore::open_sled(path, reads_only)?;
@@ -617,9 +621,10 @@ impl SledStore {
             Ok(Some((key, _))) => chunk_first(&key),
             _ => from_seq,
         };
-        let mut batches = Batches { outputs: Vec::new(), recycles: Vec::new(), next: 0, last: 0, done: false };
+        let mut batches =
+            Batches { outputs: Vec::new(), recycles: Vec::new(), next: 0, last: 0, done: false, chained_to: None };
         for decoder in 0..DECODERS {
-            let (sender, output) = std::sync::mpsc::sync_channel::<Result<Vec<Envelope>>>(4);
+            let (sender, output) = std::sync::mpsc::sync_channel::<Result<Decoded>>(4);
             let (recycle, recycled) = std::sync::mpsc::channel::<Vec<Envelope>>();
             batches.outputs.push(output);
             batches.recycles.push(recycle);
@@ -628,10 +633,13 @@ impl SledStore {
                 for entry in chunks.skip(decoder).step_by(DECODERS) {
                     let mut batch = recycled.try_recv().unwrap_or_default();
                     batch.clear();
-                    let decoded = entry
-                        .and_then(|(key, value)| self.decode_chunk(chunk_first(&key), &value, from_seq, &mut batch));
+                    let decoded = entry.and_then(|(key, value)| {
+                        let first = chunk_first(&key);
+                        let (anchor, end) = self.decode_chunk(first, &value, from_seq, &mut batch)?;
+                        Ok(Decoded { first, anchor, end, events: batch })
+                    });
                     let failed = decoded.is_err();
-                    if sender.send(decoded.map(|()| batch)).is_err() || failed {
+                    if sender.send(decoded).is_err() || failed {
                         return;
                     }
                 }
@@ -645,23 +653,34 @@ impl SledStore {
         batches
     }
 
-    /// Decodes a chunk's events from `from_seq` on (for folding) into `batch`.
-    fn decode_chunk(&self, first: u64, value: &[u8], from_seq: u64, batch: &mut Vec<Envelope>) -> Result<()> {
+    /// Decodes a chunk's events from `from_seq` on (for folding) into `batch`, chaining every record from the chunk's
+    /// anchor and checking it, as `verify` does: a fold never uses an event whose content disagrees with the chain.
+    /// Returns the anchor and the hash the chunk ends with (the next chunk's anchor must be that hash: the reader of
+    /// the batches checks it).
+    fn decode_chunk(
+        &self,
+        first: u64,
+        value: &[u8],
+        from_seq: u64,
+        batch: &mut Vec<Envelope>,
+    ) -> Result<([u8; 32], [u8; 32])> {
         let payload = chain::open_chunk(first, value)?;
-        let (_, mut rest) = chain::split_payload(first, &payload)?;
+        let (anchor, mut rest) = chain::split_payload(first, &payload)?;
         if rest.is_empty() {
             return Err(StoreError::Corrupt { seq: first, reason: "空的日志块".into() });
         }
         let mut seq = first;
+        let mut prev = *anchor;
         while !rest.is_empty() {
             let record = chain::next_record(seq, &mut rest)?;
+            prev = chain::chained(seq, &prev, record)?;
             if seq >= from_seq {
                 batch.push(chain::decode_stored_for_fold(seq, record)?);
             }
             seq += 1;
         }
         self.events_read.fetch_add(batch.len() as u64, Ordering::Relaxed);
-        Ok(())
+        Ok((*anchor, prev))
     }
 
     fn read_log(&self, from_seq: u64, hashes: bool) -> impl Iterator<Item = Result<Envelope>> + '_ {
@@ -990,15 +1009,27 @@ fn bad_family(id: &Ulid) -> StoreError {
     StoreError::ProjectionDamaged { what: format!("答复 {id} 的条目"), reason: "无法解码".into() }
 }
 
+/// One chunk decoded for folding: its first seq, its anchor, the hash its last record ends with, its events.
+struct Decoded {
+    first: u64,
+    anchor: [u8; 32],
+    end: [u8; 32],
+    events: Vec<Envelope>,
+}
+
 /// The log's events for folding, one batch per chunk, in order, from the threads decoding them (see
-/// [`SledStore::read_batches`]). A decoding error ends the batches.
+/// [`SledStore::read_batches`]). Each chunk was chained from its anchor as it was decoded; here each anchor is
+/// checked against the hash the chunk before it ended with, so the whole scan is chained. A decoding error or a
+/// broken chain ends the batches.
 pub(crate) struct Batches {
-    outputs: Vec<std::sync::mpsc::Receiver<Result<Vec<Envelope>>>>,
+    outputs: Vec<std::sync::mpsc::Receiver<Result<Decoded>>>,
     recycles: Vec<std::sync::mpsc::Sender<Vec<Envelope>>>,
     /// Which decoder's batch comes next, and which one's came last.
     next: usize,
     last: usize,
     done: bool,
+    /// The hash the last chunk ended with.
+    chained_to: Option<[u8; 32]>,
 }
 
 impl Iterator for Batches {
@@ -1009,7 +1040,20 @@ impl Iterator for Batches {
             return None;
         }
         match self.outputs[self.next].recv() {
-            Ok(batch) => {
+            Ok(decoded) => {
+                let batch = decoded.and_then(|decoded| {
+                    // The first chunk of a scan from the start anchors on genesis; every later one on the chunk before.
+                    let expected = match self.chained_to {
+                        Some(end) => Some(end),
+                        None if decoded.first == 1 => Some([0; 32]),
+                        None => None,
+                    };
+                    if expected.is_some_and(|expected| expected != decoded.anchor) {
+                        return Err(StoreError::Corrupt { seq: decoded.first, reason: ANCHOR_BROKEN.into() });
+                    }
+                    self.chained_to = Some(decoded.end);
+                    Ok(decoded.events)
+                });
                 self.done = batch.is_err();
                 self.last = self.next;
                 self.next = (self.next + 1) % self.outputs.len();

@@ -1277,3 +1277,47 @@ fn a_reading_handle_leaves_a_bulk_loaded_store_as_it_is() {
         assert!(after[file] == *bytes, "{} changed", file.display());
     }
 }
+
+/// A tampered event — well-formed, written to sled as any other write, but not the event the hash chain holds — is
+/// never folded: `rebuild` (and every fold: the report, `list --as-of`) refuses at the seq `verify` names, instead
+/// of taking a forged closure into the projection. Here the forger reseals event 4 on its true predecessor, so the
+/// chain breaks at 5; edited without resealing, it breaks at 4.
+#[test]
+fn folds_refuse_a_tampered_event_naming_its_seq() {
+    for reseal in [true, false] {
+        let (_dir, store, commitment) = longer();
+        let mut forged = store.read_all(4).next().unwrap().unwrap();
+        forged.event =
+            Event::Closed(Closed { outcome: Outcome::Fulfilled, summary: "伪造的办结".into(), evidence: vec![] });
+        let sealed = chain::seal(&forged).0;
+        tamper(&store, 4, |record| {
+            if reseal {
+                *record = sealed;
+            } else {
+                // The original check kept, the content replaced.
+                record.truncate(chain::CHECK_BYTES);
+                record.extend_from_slice(&sealed[chain::CHECK_BYTES..]);
+            }
+        });
+        let broken = if reseal { 5 } else { 4 };
+        assert_eq!(store.verify().unwrap().broken.map(|(seq, _)| seq), Some(broken));
+        let error = store.rebuild().unwrap_err();
+        assert!(matches!(error, StoreError::Corrupt { seq, .. } if seq == broken), "{error:?}");
+        let error = store.scan_log(1, |_| true);
+        assert!(matches!(error, Err(StoreError::Corrupt { seq, .. }) if seq == broken), "{error:?}");
+        assert!(store.commitment(&commitment).unwrap().unwrap().closure.is_none(), "the projection kept the truth");
+    }
+}
+
+/// A chunk whose records are each consistent but which does not continue the chunk before it (a whole chunk
+/// replaced) is refused by a fold at that chunk.
+#[test]
+fn folds_refuse_a_chunk_that_does_not_continue_the_chain() {
+    let (_dir, store, _) = longer();
+    let first_event = store.read_all(3).next().unwrap().unwrap();
+    let forged = first_event.clone();
+    // Sealed after a made-up hash: consistent in itself, anchored elsewhere.
+    store.log.insert(chain::seq_key(3), single(&[7; 32], &chain::seal(&forged).0)).unwrap();
+    let error = store.scan_log(1, |_| true);
+    assert!(matches!(error, Err(StoreError::Corrupt { seq: 3, .. })), "{error:?}");
+}

@@ -1,0 +1,151 @@
+//! Damage to a store's files: flipped bits, zeroed runs, truncations and deleted files, on every file of a store.
+//! Whatever the damage, a command answers: never a panic (exit code 101) or a signal, never a hang, and never a
+//! wrong answer given as right (exit 0 with other rows than the undamaged store's). It may refuse (exit 1 or 2),
+//! naming the damage and the way out. The counts are printed.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::Duban;
+
+/// Deterministic pseudo-random numbers.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, bound: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % bound.max(1)
+    }
+}
+
+fn files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files(&path, out);
+        } else {
+            out.push(path);
+        }
+    }
+}
+
+fn copy_folder(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let target = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copy_folder(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).unwrap();
+        }
+    }
+}
+
+/// Runs the binary on `store` for at most ten seconds: its exit code (`None` if killed by a signal) and output, or
+/// `Err` if it hung.
+fn run(duban: &Duban, store: &Path, args: &[&str]) -> Result<(Option<i32>, Vec<u8>), ()> {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_duban"))
+        .env_clear()
+        .env("DUBAN_NOW", &duban.now)
+        .env("DUBAN_STORE", store)
+        .env("DUBAN_ACTOR", "测试")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut stdout, &mut bytes).unwrap();
+        bytes
+    });
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Ok((status.code(), reader.join().unwrap()));
+        }
+        if started.elapsed() > Duration::from_secs(10) {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            return Err(());
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+#[test]
+fn damaged_stores_never_panic_hang_or_answer_wrongly() {
+    const TRIALS: u64 = 300;
+    let duban = Duban::new();
+    let docs = duban.dir.path().join("docs");
+    std::fs::create_dir(&docs).unwrap();
+    let template =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/ingest/samples/jiaoyu.txt"))
+            .unwrap();
+    for number in 0..60 {
+        let text = template.replace("示教〔2025〕9号", &format!("示教〔2025〕{}号", number + 100));
+        std::fs::write(docs.join(format!("d{number:03}.txt")), text).unwrap();
+    }
+    duban.ok(&["import", &docs.to_string_lossy()]);
+    let rows: serde_json::Value = serde_json::from_str(&duban.ok(&["list", "--json"])).unwrap();
+    let id = rows[0]["id"].as_str().unwrap().to_string();
+    for number in 0..5 {
+        duban.ok(&["progress", &id, "--summary", &format!("进展{number}")]);
+    }
+    duban.ok(&["list"]);
+    let good = duban.run(&["list", "--json"]).stdout.into_bytes();
+    let base = duban.store();
+    let mut rng = Rng(0xDA4A_6E00_0000_0003);
+    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+    let mut failures = Vec::new();
+    for trial in 0..TRIALS {
+        let store = duban.dir.path().join(format!("damaged-{trial}.db"));
+        copy_folder(&base, &store);
+        let mut all = Vec::new();
+        files(&store, &mut all);
+        all.sort();
+        let file = &all[rng.below(all.len() as u64) as usize];
+        let size = std::fs::metadata(file).unwrap().len();
+        let kind = ["flip", "zero", "truncate", "delete"][rng.below(4) as usize];
+        match kind {
+            "delete" => std::fs::remove_file(file).unwrap(),
+            "truncate" => std::fs::OpenOptions::new().write(true).open(file).unwrap().set_len(rng.below(size)).unwrap(),
+            _ if size > 0 => {
+                let mut bytes = std::fs::read(file).unwrap();
+                let at = rng.below(size) as usize;
+                if kind == "flip" {
+                    bytes[at] ^= 1 << rng.below(8);
+                } else {
+                    let end = (at + 1 + rng.below(4096) as usize).min(bytes.len());
+                    bytes[at..end].fill(0);
+                }
+                std::fs::write(file, bytes).unwrap();
+            }
+            _ => {}
+        }
+        let name = file.strip_prefix(&store).unwrap().display().to_string();
+        for args in [&["list", "--json"][..], &["verify", "--json"][..]] {
+            let outcome = match run(&duban, &store, args) {
+                Err(()) => "hang".to_string(),
+                Ok((None, _)) | Ok((Some(101), _)) => "panic or signal".to_string(),
+                Ok((Some(0), out)) if args[0] == "list" && out != good => "wrong answer, exit 0".to_string(),
+                Ok((Some(code), _)) => format!("exit {code}"),
+            };
+            if outcome.starts_with('h') || outcome.starts_with('p') || outcome.starts_with('w') {
+                failures.push(format!("trial {trial}: {kind} {name}: {} → {outcome}", args[0]));
+            }
+            *counts.entry(format!("{} {outcome}", args[0])).or_default() += 1;
+        }
+        std::fs::remove_dir_all(&store).unwrap();
+    }
+    eprintln!("damage: {TRIALS} trials: {counts:?}");
+    assert!(failures.is_empty(), "{} of {TRIALS} trials went wrong: {failures:#?}", failures.len());
+}
