@@ -950,9 +950,11 @@ impl ChunkReader {
         Ok(Some(self.hashes(index)?.1))
     }
 
-    /// Event `seq` for folding (no `prev_hash` or `hash`).
+    /// Event `seq` for folding (no `prev_hash` or `hash`), its record chained from its chunk's anchor first: a fold
+    /// never takes an event whose content disagrees with the chain.
     fn envelope_for_fold(&mut self, store: &SledStore, seq: u64) -> Result<Option<Envelope>> {
         let Some(index) = self.hold(store, seq)? else { return Ok(None) };
+        self.hashes(index)?;
         store.events_read.fetch_add(1, Ordering::Relaxed);
         chain::decode_stored_for_fold(seq, self.record(index)).map(Some)
     }
