@@ -148,8 +148,10 @@ fn export_then_import_events_gives_the_same_register_and_chain_head() {
     duban.ok(&["evaluate", &reply, "--satisfaction", "基本满意", "--on", "2025-11-20"]);
     duban.ok(&["export", "events.jsonl"]);
     let lines = std::fs::read_to_string(duban.dir.path().join("events.jsonl")).unwrap();
-    assert_eq!(lines.lines().count(), 7);
+    assert_eq!(lines.lines().count(), 8, "seven events and the trailer");
     assert!(lines.lines().all(|line| serde_json::from_str::<Value>(line).is_ok()));
+    let trailer: Value = serde_json::from_str(lines.lines().last().unwrap()).unwrap();
+    assert_eq!(trailer["trailer"]["events"], 7);
 
     let restored = duban.dir.path().join("restored.db");
     let output = duban.run_in(&restored, &["import-events", "events.jsonl"]);
@@ -366,4 +368,31 @@ fn a_device_as_output_is_written_to_not_replaced() {
     let full = duban.run(&["export", "--force", "/dev/full"]);
     assert_eq!(full.code, 2, "a full device is a write fault: {}", full.stderr);
     assert!(std::fs::metadata("/dev/full").unwrap().file_type().is_char_device());
+}
+
+/// An export cut short is a valid log, only shorter: its trailer is what says so. A file without it, or whose
+/// trailer disagrees with what precedes it, is refused and no store is made.
+#[test]
+fn a_truncated_export_is_refused_and_creates_no_store() {
+    let duban = Duban::new();
+    let (_reply, first, _second) = reply_with_two_commitments(&duban);
+    duban.ok(&["progress", &first, "--on", "2025-11-01", "--summary", "完成平台选址"]);
+    duban.ok(&["export", "events.jsonl"]);
+    let text = std::fs::read_to_string(duban.dir.path().join("events.jsonl")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let without_trailer = lines[..lines.len() - 1].join("\n") + "\n";
+    let cut_short = lines[..2].join("\n") + "\n";
+    let wrong_trailer = format!("{}\n{}\n", lines[..2].join("\n"), lines[lines.len() - 1]);
+    for (name, content, expected) in [
+        ("no-trailer", without_trailer, "没有结尾记录"),
+        ("cut-short", cut_short, "没有结尾记录"),
+        ("wrong-trailer", wrong_trailer, "文件不完整或被改动"),
+    ] {
+        std::fs::write(duban.dir.path().join(format!("{name}.jsonl")), content).unwrap();
+        let store = duban.dir.path().join(format!("{name}.db"));
+        let output = duban.run_in(&store, &["import-events", &format!("{name}.jsonl")]);
+        assert_eq!(output.code, 1, "{name}: {}", output.stderr);
+        assert!(output.stderr.contains(expected), "{name}: {}", output.stderr);
+        assert!(!store.exists(), "{name}: no store made");
+    }
 }

@@ -46,7 +46,7 @@ fn every_event_variant_of_schema_1_still_loads_and_folds() {
     let variants = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/schema-1-variants.jsonl");
     let mut tags = std::collections::BTreeSet::new();
     for file in [fixture(), variants.clone()] {
-        for line in std::fs::read_to_string(&file).unwrap().lines() {
+        for line in std::fs::read_to_string(&file).unwrap().lines().filter(|line| !line.starts_with("{\"trailer\"")) {
             let event: Value = serde_json::from_str(line).unwrap();
             assert_eq!(event["schema"], 1);
             tags.extend(event["event"].as_object().unwrap().keys().cloned());

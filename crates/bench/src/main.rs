@@ -13,7 +13,6 @@ mod engines;
 mod generate;
 mod probe;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -351,11 +350,7 @@ fn report(events: usize, seed: u64, year: i32, keep: Option<PathBuf>) {
         drop(histories);
         let commitments = log.iter().filter(|e| matches!(e.event, duban_domain::Event::CommitmentMade(_))).count();
         let mut file = std::io::BufWriter::new(std::fs::File::create(dir.join("events.jsonl")).unwrap());
-        for envelope in &log {
-            serde_json::to_writer(&mut file, envelope).unwrap();
-            file.write_all(b"\n").unwrap();
-        }
-        file.flush().unwrap();
+        duban_store::write_export(log.iter().cloned().map(Ok), &mut file).unwrap();
         (log.len(), commitments)
     };
     println!(

@@ -44,7 +44,7 @@ pub use error::{Result, StoreError};
 pub use index::Family;
 use index::{StoredFamily, StreamEntry};
 pub use interface::{create, open, open_reading, restore, Bulk, EventStore, StreamBatch};
-pub use transfer::check_export;
+pub use transfer::{check_export, write_export};
 pub use upgrade::{upgrade, UpgradeReport};
 pub use verify::{Difference, RebuildReport, Refolded, VerifyReport};
 

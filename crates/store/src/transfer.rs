@@ -1,5 +1,7 @@
-//! Export and restore: the log as JSON Lines, one complete envelope per line, and back into an empty store with the
-//! same chain head and the same statuses.
+//! Export and restore: the log as JSON Lines, one complete envelope per line, then a trailer line
+//! (`{"trailer":{"events":N,"head_seq":S,"head_hash":H}}`), and back into an empty store with the same chain head and
+//! the same statuses. A file without its trailer — cut short in a copy, or by a full disk — is refused: a prefix of
+//! a log is a valid log, and only the trailer says it is not the whole one.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
@@ -18,14 +20,7 @@ const RESTORE_BATCH: usize = 10_000;
 impl SledStore {
     /// Writes every event, in log order, as one JSON object per line; returns how many.
     pub fn export(&self, out: &mut dyn Write) -> Result<u64> {
-        let mut count = 0;
-        for envelope in self.read_all(1) {
-            serde_json::to_writer(&mut *out, &envelope?).map_err(std::io::Error::from)?;
-            out.write_all(b"\n")?;
-            count += 1;
-        }
-        out.flush()?;
-        Ok(count)
+        write_export(self.read_all(1), out)
     }
 
     /// Restores an export into this store, which must be empty. The whole file is checked (every line parses, the
@@ -101,6 +96,37 @@ impl ChainCheck {
     }
 }
 
+/// The last line of an export.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Trailer {
+    events: u64,
+    head_seq: u64,
+    head_hash: String,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct TrailerLine {
+    trailer: Trailer,
+}
+
+/// Writes `events` (in log order, with their hashes) as an export: one line each, then the trailer. Returns how
+/// many events it wrote.
+pub fn write_export(events: impl IntoIterator<Item = Result<Envelope>>, out: &mut dyn Write) -> Result<u64> {
+    let (mut count, mut head) = (0, Head::empty());
+    for envelope in events {
+        let envelope = envelope?;
+        serde_json::to_writer(&mut *out, &envelope).map_err(std::io::Error::from)?;
+        out.write_all(b"\n")?;
+        count += 1;
+        head = Head { seq: envelope.seq, hash: envelope.hash };
+    }
+    let trailer = TrailerLine { trailer: Trailer { events: count, head_seq: head.seq, head_hash: head.hash } };
+    serde_json::to_writer(&mut *out, &trailer).map_err(std::io::Error::from)?;
+    out.write_all(b"\n")?;
+    out.flush()?;
+    Ok(count)
+}
+
 fn open(file: &Path) -> Result<BufReader<std::fs::File>> {
     Ok(BufReader::new(std::fs::File::open(file)?))
 }
@@ -117,17 +143,41 @@ fn for_each_envelope(
     mut each: impl FnMut(Envelope) -> Result<()>,
 ) -> Result<u64> {
     let mut count = 0;
+    let mut ended = None;
+    let mut lines = 0;
     for (index, line) in reader.lines().enumerate() {
         let line_no = index as u64 + 1;
-        let line = line.map_err(|error| StoreError::BadImport { line: line_no, reason: error.to_string() })?;
+        lines = line_no;
+        let bad = |reason: String| StoreError::BadImport { line: line_no, reason };
+        let line = line.map_err(|error| bad(error.to_string()))?;
         if line.trim().is_empty() {
             continue;
         }
-        let envelope: Envelope = serde_json::from_str(&line)
-            .map_err(|error| StoreError::BadImport { line: line_no, reason: error.to_string() })?;
-        check.check(&envelope).map_err(|reason| StoreError::BadImport { line: line_no, reason })?;
+        if let Some(at) = ended {
+            return Err(bad(format!("第 {at} 行的结尾记录之后还有内容")));
+        }
+        if line.starts_with("{\"trailer\"") {
+            let TrailerLine { trailer } = serde_json::from_str(&line).map_err(|error| bad(error.to_string()))?;
+            let head = check.head.clone().unwrap_or_else(Head::empty);
+            if trailer.events != count || trailer.head_seq != head.seq || trailer.head_hash != head.hash {
+                return Err(bad(format!(
+                    "结尾记录说有 {} 条事件、链头 #{}，文件中实有 {count} 条、链头 #{}：文件不完整或被改动",
+                    trailer.events, trailer.head_seq, head.seq
+                )));
+            }
+            ended = Some(line_no);
+            continue;
+        }
+        let envelope: Envelope = serde_json::from_str(&line).map_err(|error| bad(error.to_string()))?;
+        check.check(&envelope).map_err(bad)?;
         each(envelope)?;
         count += 1;
+    }
+    if ended.is_none() {
+        return Err(StoreError::BadImport {
+            line: lines + 1,
+            reason: "文件没有结尾记录：可能被截断（请用 duban export 重新导出）".into(),
+        });
     }
     Ok(count)
 }
