@@ -6,7 +6,7 @@ use std::path::Path;
 
 use chrono::NaiveDate;
 use duban_domain::{status, CommitmentState, Envelope, Folded, Horizon, Policy, ReplyState, Status};
-use duban_store::{decode_full, decode_full_for_fold, full_hash};
+use duban_store::{chained_full, decode_full, decode_full_for_fold, full_hash};
 use rusqlite::{params, Connection, OpenFlags};
 use ulid::Ulid;
 
@@ -114,13 +114,16 @@ fn hex(bytes: &[u8; 32]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
-/// Every event in log order, decoded for folding.
+/// Every event in log order, decoded for folding, each chained to the one before (duban's folds check the chain of
+/// what they fold; so does the baseline).
 fn for_each_event(db: &Connection, mut each: impl FnMut(duban_domain::Envelope)) {
     let mut statement = db.prepare("SELECT seq, body FROM events ORDER BY seq").unwrap();
     let mut rows = statement.query([]).unwrap();
+    let mut previous = [0u8; 32];
     while let Some(row) = rows.next().unwrap() {
         let seq: i64 = row.get(0).unwrap();
         let body = row.get_ref(1).unwrap().as_blob().unwrap();
+        previous = chained_full(seq as u64, &previous, body).expect("an unbroken chain");
         each(decode_full_for_fold(seq as u64, body).unwrap());
     }
 }
@@ -159,8 +162,9 @@ fn report(db: &Connection, year: i32, out: &mut impl Write) {
         while let Some(row) = rows.next().unwrap() {
             let seq: i64 = row.get(0).unwrap();
             let body = row.get_ref(1).unwrap().as_blob().unwrap();
+            let hash = chained_full(seq as u64, &previous, body).expect("an unbroken chain");
             feed(decode_full(seq as u64, &previous, body).unwrap());
-            previous = full_hash(body);
+            previous = hash;
         }
     };
     let params = duban_report::Params {

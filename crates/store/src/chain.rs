@@ -193,6 +193,16 @@ pub fn chained(seq: u64, prev: &[u8; 32], record: &[u8]) -> Result<[u8; 32]> {
     rehash(seq, prev, record)?.ok_or_else(|| corrupt(seq, "内容与其哈希不符（可运行 duban verify 查看）"))
 }
 
+/// Checks a full record (hash, then tail) against the chain: its hash must be the one its content gives after `prev`.
+/// Returns that hash. (What a store keeping one full row per event does to chain what it folds.)
+pub fn chained_full(seq: u64, prev: &[u8; 32], bytes: &[u8]) -> Result<[u8; 32]> {
+    let (hash, tail) = split(seq, bytes)?;
+    if chain_hash(seq, prev, tail) != *hash {
+        return Err(corrupt(seq, "内容与其哈希不符"));
+    }
+    Ok(*hash)
+}
+
 /// Reads the head fields of a tail without decoding its event.
 pub fn head(seq: u64, tail: &[u8]) -> Result<Head<'_>> {
     let (head, _) = postcard::take_from_bytes::<Head>(tail).map_err(|error| corrupt(seq, error.to_string()))?;

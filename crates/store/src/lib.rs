@@ -39,7 +39,9 @@ pub use chain::{hash_of, GENESIS};
 /// The full record of a sealed envelope (its hash, then its compact tail), how to read it back given the hash before
 /// it, and where that hash sits in it: what a store keeping one row per event would hold, for tools that compare
 /// storage engines on the same bytes. (This store keeps a short check per record and the whole hash per chunk.)
-pub use chain::{decode as decode_full, decode_for_fold as decode_full_for_fold, encode as encode_full, full_hash};
+pub use chain::{
+    chained_full, decode as decode_full, decode_for_fold as decode_full_for_fold, encode as encode_full, full_hash,
+};
 pub use error::{Result, StoreError};
 pub use index::Family;
 use index::{StoredFamily, StreamEntry};
