@@ -594,3 +594,35 @@ fn killed_init_and_restore_leave_nothing_or_the_whole() {
     eprintln!("init and import-events: {whole_runs} ran through, {cut_short} killed, none left a part");
     assert!(cut_short >= TRIALS / 2, "the kills landed inside the commands: {cut_short} of {}", 2 * TRIALS);
 }
+
+/// A daily backup, then damage, then the way back: the restored store holds the same events and the same head.
+#[test]
+fn backup_damage_and_restore_give_back_the_same_register() {
+    let duban = Duban::new();
+    let docs = duban.dir.path().join("docs");
+    std::fs::create_dir(&docs).unwrap();
+    for number in 0..5 {
+        document(&docs, number);
+    }
+    duban.ok(&["import", &docs.to_string_lossy()]);
+    let list: Value = serde_json::from_str(&duban.ok(&["list", "--json"])).unwrap();
+    duban.ok(&["progress", list[0]["id"].as_str().unwrap(), "--summary", "推进"]);
+    let before = duban.export();
+    let backup: Value = serde_json::from_str(&duban.ok(&["backup", "backups", "--json"])).unwrap();
+    let file = backup["file"].as_str().unwrap().to_string();
+    assert!(file.contains("backups/duban-"), "{file}");
+    assert_eq!(backup["events"], 21);
+    assert_eq!(duban.export(), before, "a backup changes nothing");
+    // Damage: sled's data file zeroed. The store is refused; it is moved aside and the backup restored.
+    let data = duban.store().join("db");
+    let size = std::fs::metadata(&data).unwrap().len() as usize;
+    std::fs::write(&data, vec![0u8; size]).unwrap();
+    assert_ne!(duban.run(&["verify"]).code, 0, "the damaged store is refused");
+    std::fs::rename(duban.store(), duban.dir.path().join("damaged.db")).unwrap();
+    duban.ok(&["restore", &file]);
+    assert_eq!(duban.export(), before, "the same events, hashes and order");
+    let verify: Value = serde_json::from_str(&duban.ok(&["verify", "--json"])).unwrap();
+    assert_eq!(verify["head_hash"], backup["head_hash"]);
+    // A second backup in the same second is refused rather than overwriting the first.
+    assert_eq!(duban.run(&["backup", "backups"]).code, 1);
+}

@@ -2,6 +2,7 @@
 //! What command files share lives in `toolkit`, not here.
 
 mod assign;
+mod backup;
 mod close;
 mod commit;
 mod demo;
@@ -86,6 +87,8 @@ pub enum Command {
     Rebuild(rebuild::Args),
     Upgrade(upgrade::Args),
     Export(export::Args),
+    Backup(backup::BackupArgs),
+    Restore(backup::RestoreArgs),
     ImportEvents(import_events::Args),
     Parse(parse::Args),
     Report(report::Args),
@@ -122,6 +125,8 @@ pub fn dispatch(ctx: &mut Ctx, command: Command) -> anyhow::Result<()> {
         Command::Rebuild(args) => rebuild::run(ctx, args),
         Command::Upgrade(args) => upgrade::run(ctx, args),
         Command::Export(args) => export::run(ctx, args),
+        Command::Backup(args) => backup::backup(ctx, args),
+        Command::Restore(args) => backup::restore(ctx, args),
         Command::ImportEvents(args) => import_events::run(ctx, args),
         Command::Parse(args) => parse::run(ctx, args),
         Command::Report(args) => report::run(ctx, args),

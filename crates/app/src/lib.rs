@@ -32,7 +32,7 @@ pub use context::Context;
 pub use duban_domain::Horizon;
 pub use error::{AppError, Result};
 pub use import::{collect_documents, read_document, FileOutcome, ImportOptions, ImportSummary, DOCUMENT_EXTENSIONS};
-pub use maintain::{HeadCheck, Verified};
+pub use maintain::{Backup, HeadCheck, Verified};
 pub use read::{CommitmentDetail, ListFilter, ListRow, Listing, ReplyRow, View};
 pub use register::reply_key;
 pub use report::ReportRequest;

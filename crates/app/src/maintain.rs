@@ -27,6 +27,14 @@ pub enum HeadCheck {
     },
 }
 
+/// A backup written.
+pub struct Backup {
+    pub file: std::path::PathBuf,
+    pub events: u64,
+    pub head: Head,
+    pub bytes: u64,
+}
+
 /// What `verify` found.
 pub struct Verified {
     pub report: VerifyReport,
@@ -82,6 +90,37 @@ impl App {
         }
         let (store, count) = duban_store::restore(path, file)?;
         Ok((count, store.head()?))
+    }
+
+    /// Writes a backup into `dir`: the whole log as an export (with its trailer) in `duban-<time>-<seq>.jsonl`,
+    /// written beside and renamed once synced, then read back and checked whole (every hash, the trailer). Opens
+    /// nothing but what it reads: a front end that holds the store (the server) calls it on its own handle.
+    pub fn backup(&self, dir: &Path, now: chrono::DateTime<chrono::Utc>) -> Result<Backup> {
+        std::fs::create_dir_all(dir)?;
+        let head = self.store.head()?;
+        let stamp = now.with_timezone(&duban_domain::china()).format("%Y%m%d-%H%M%S");
+        let file = dir.join(format!("duban-{stamp}-{}.jsonl", head.seq));
+        if file.exists() {
+            return refuse(format!("{} 已存在", file.display()));
+        }
+        let partial = dir.join(format!(".duban-{stamp}-{}.jsonl.partial", head.seq));
+        let events = {
+            let mut out = std::io::BufWriter::new(std::fs::File::create(&partial)?);
+            let events = self.store.export(&mut out)?;
+            out.into_inner().map_err(|error| error.into_error())?.sync_all()?;
+            events
+        };
+        let checked = duban_store::check_export(std::io::BufReader::new(std::fs::File::open(&partial)?));
+        if let Err(error) = checked {
+            let _ = std::fs::remove_file(&partial);
+            return Err(error.into());
+        }
+        std::fs::rename(&partial, &file)?;
+        std::fs::File::open(dir)?.sync_all()?;
+        let bytes = std::fs::metadata(&file)?.len();
+        // The log may have grown while it was written (a server keeps appending): the file says up to where.
+        let head = self.store.hash_at(events)?.map_or(head, |hash| Head { seq: events, hash });
+        Ok(Backup { file, events, head, bytes })
     }
 
     /// Brings the store at `path` to the current layout (the only operation that changes a layout).
