@@ -139,3 +139,27 @@ fn fifos_devices_and_link_loops_are_refused_one_by_one_and_never_hang_the_import
     assert!(failed.iter().all(|file| file.ends_with("pipe.txt") || file.ends_with("zero.txt")), "{failed:?}");
     assert!(summary.to_string().contains("不是普通文件"), "{summary}");
 }
+
+/// A `.docx` that inflates to gigabytes (a zip bomb: 2 MB of zeros and letters) is refused as that file's error,
+/// before its text is worked on.
+#[test]
+fn a_zip_bomb_is_refused_as_its_own_error() {
+    use std::io::Write;
+    let duban = Duban::new();
+    let path = duban.dir.path().join("bomb.docx");
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+    let deflated = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    zip.start_file("word/document.xml", deflated).unwrap();
+    let paragraph = format!("<w:p><w:r><w:t>{}</w:t></w:r></w:p>", "a".repeat(1 << 20));
+    for _ in 0..64 {
+        zip.write_all(paragraph.as_bytes()).unwrap();
+    }
+    zip.finish().unwrap();
+    assert!(std::fs::metadata(&path).unwrap().len() < 1 << 20, "a small file");
+    std::fs::copy(samples().join("jiaoyu.txt"), duban.dir.path().join("good.txt")).unwrap();
+    let output = duban.run(&["import", "--json", "bomb.docx", "good.txt"]);
+    assert_eq!(output.code, 1);
+    let summary: Value = serde_json::from_str(&output.stdout).unwrap();
+    assert_eq!((summary["imported"].as_u64(), summary["failed"].as_u64()), (Some(1), Some(1)), "{summary}");
+    assert!(summary.to_string().contains("超过 32 MB"), "{summary}");
+}
