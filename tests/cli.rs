@@ -396,3 +396,41 @@ fn a_truncated_export_is_refused_and_creates_no_store() {
         assert!(!store.exists(), "{name}: no store made");
     }
 }
+
+/// An export edited and re-hashed — a sound chain with a sound trailer — still cannot bring in what no command would
+/// have accepted: restoring checks every fact against the states before it, as its command did.
+#[test]
+fn a_rehashed_export_with_a_refused_fact_is_refused() {
+    let duban = Duban::new();
+    let (_reply, first, _second) = reply_with_two_commitments(&duban);
+    duban.ok(&["close", &first, "--outcome", "fulfilled", "--on", "2025-12-01", "--summary", "已办结"]);
+    duban.ok(&["export", "events.jsonl"]);
+    let text = std::fs::read_to_string(duban.dir.path().join("events.jsonl")).unwrap();
+    let mut events: Vec<duban_domain::Envelope> = text
+        .lines()
+        .filter(|line| !line.starts_with("{\"trailer\""))
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    // Progress on the closed commitment, appended and chained as a forger would.
+    let closed = events.last().unwrap().clone();
+    let mut forged = closed.clone();
+    forged.seq += 1;
+    forged.version += 1;
+    forged.id = ulid::Ulid::from_parts(closed.id.timestamp_ms() + 1, 7);
+    forged.event = duban_domain::Event::ProgressReported(duban_domain::ProgressReported {
+        summary: "办结后又报进展".into(),
+        evidence: vec![],
+        percent: None,
+    });
+    forged.prev_hash = closed.hash.clone();
+    forged.hash = duban_store::hash_of(&forged);
+    events.push(forged);
+    let mut out = Vec::new();
+    duban_store::write_export(events.into_iter().map(Ok), &mut out).unwrap();
+    std::fs::write(duban.dir.path().join("forged.jsonl"), out).unwrap();
+    let store = duban.dir.path().join("forged.db");
+    let output = duban.run_in(&store, &["import-events", "forged.jsonl"]);
+    assert_eq!(output.code, 1, "{}", output.stderr);
+    assert!(output.stderr.contains("不能记录"), "{}", output.stderr);
+    assert!(!store.exists(), "nothing written");
+}

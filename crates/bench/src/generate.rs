@@ -305,14 +305,49 @@ pub fn seal(histories: &[ReplyHistory], hash: impl Fn(&Envelope) -> String) -> V
             all.extend(events.iter().enumerate().map(|(index, event)| (index as u32 + 1, event)));
         }
     }
-    // Recording order; within one instant, a stream's own order.
-    all.sort_by_key(|(version, event)| (event.recorded_at, event.stream, *version));
+    // Recording order; within one instant, replies before the commitments made in them (as `duban import` appends
+    // them: a restore checks every fact as its command did), then a stream's own order.
+    all.sort_by_key(|(version, event)| {
+        (event.recorded_at, event.event.stream_kind() != duban_domain::StreamKind::Reply, event.stream, *version)
+    });
+    // Only facts a command would have accepted (a restore checks them all): each is checked against the states
+    // folded so far, with the day it was recorded as today, and a refused one (a due date set to the one in force,
+    // say) is left out; versions count what is kept.
     let mut log = Vec::with_capacity(all.len());
     let mut previous = "0".repeat(64);
-    for (seq, (version, event)) in all.into_iter().enumerate() {
-        let mut envelope = event.clone().sealed(seq as u64 + 1, version, previous, String::new());
+    let mut replies: std::collections::HashMap<ulid::Ulid, duban_domain::ReplyState> = Default::default();
+    let mut commitments: std::collections::HashMap<ulid::Ulid, duban_domain::CommitmentState> = Default::default();
+    let mut versions: std::collections::HashMap<ulid::Ulid, u32> = Default::default();
+    for (_, event) in all {
+        let today = duban_domain::business_date(event.recorded_at);
+        let allowed = match &event.event {
+            duban_domain::Event::ReplyRegistered(_) | duban_domain::Event::ReplyEvaluated(_) => {
+                let reply = replies.entry(event.stream).or_default();
+                duban_domain::check_reply_event(reply, event.occurred_on, &event.event, today).is_ok()
+            }
+            other => {
+                let state = commitments.entry(event.stream).or_default();
+                let reply_id = match other {
+                    duban_domain::Event::CommitmentMade(made) => Some(made.reply),
+                    _ => state.reply,
+                };
+                let empty = duban_domain::ReplyState::default();
+                let reply = reply_id.and_then(|id| replies.get(&id)).unwrap_or(&empty);
+                duban_domain::check_commitment_event(state, reply, event.occurred_on, other, today).is_ok()
+            }
+        };
+        if !allowed {
+            continue;
+        }
+        let version = versions.entry(event.stream).or_default();
+        *version += 1;
+        let mut envelope = event.clone().sealed(log.len() as u64 + 1, *version, previous, String::new());
         envelope.hash = hash(&envelope);
         previous = envelope.hash.clone();
+        match envelope.event.stream_kind() {
+            duban_domain::StreamKind::Reply => replies.entry(envelope.stream).or_default().apply(&envelope),
+            duban_domain::StreamKind::Commitment => commitments.entry(envelope.stream).or_default().apply(&envelope),
+        }
         log.push(envelope);
     }
     log

@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 
-use duban_domain::{Envelope, StreamKind, SCHEMA_VERSION};
+use duban_domain::{
+    check_commitment_event, check_reply_event, CommitmentState, Envelope, ReplyState, StreamKind, SCHEMA_VERSION,
+};
 use ulid::Ulid;
 
 use crate::chain;
@@ -62,11 +64,16 @@ impl SledStore {
     }
 }
 
-/// The invariants a restored log must hold, checked line by line.
+/// The invariants a restored log must hold, checked line by line: the chain, the stream versions, and the domain's
+/// rules — each event checked against the states folded so far, with the day it was recorded as "today", as the
+/// command that recorded it was. An export edited and re-hashed (a sound chain) still cannot bring in what no
+/// command would have accepted, such as progress on a closed commitment.
 #[derive(Default)]
 struct ChainCheck {
     head: Option<Head>,
     streams: HashMap<Ulid, (u32, StreamKind)>,
+    replies: HashMap<Ulid, ReplyState>,
+    commitments: HashMap<Ulid, CommitmentState>,
 }
 
 impl ChainCheck {
@@ -92,6 +99,26 @@ impl ChainCheck {
         }
         *version = envelope.version;
         *head = Head { seq: envelope.seq, hash: envelope.hash.clone() };
+        let today = duban_domain::business_date(envelope.recorded_at);
+        let refused = |error: duban_domain::DomainError| format!("第 {} 条事件不能记录：{error}", envelope.seq);
+        match kind {
+            StreamKind::Reply => {
+                let reply = self.replies.entry(envelope.stream).or_default();
+                check_reply_event(reply, envelope.occurred_on, &envelope.event, today).map_err(refused)?;
+                reply.apply(envelope);
+            }
+            StreamKind::Commitment => {
+                let state = self.commitments.entry(envelope.stream).or_default();
+                let reply = match &envelope.event {
+                    duban_domain::Event::CommitmentMade(made) => self.replies.get(&made.reply),
+                    _ => state.reply.and_then(|reply| self.replies.get(&reply)),
+                };
+                let empty = ReplyState::default();
+                check_commitment_event(state, reply.unwrap_or(&empty), envelope.occurred_on, &envelope.event, today)
+                    .map_err(refused)?;
+                state.apply(envelope);
+            }
+        }
         Ok(())
     }
 }
