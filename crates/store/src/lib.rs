@@ -8,6 +8,7 @@
 //! - `families`: reply id (16 bytes) → the folded reply and its commitments, with each one's event positions.
 //! - `meta`: `schema` → u16, `layout` → u16, `head` → last seq + its hash, `tail` → the last chunk's key.
 
+mod acknowledged;
 mod chain;
 mod error;
 mod index;
@@ -246,6 +247,7 @@ impl SledStore {
 
     fn open_as(path: &Path, reads_only: bool) -> Result<SledStore> {
         let (store, layout) = SledStore::open_any_layout(path, reads_only)?;
+        acknowledged::check(path, &store.head()?)?;
         if layout != LAYOUT {
             return Err(StoreError::NeedsUpgrade { path: path.to_path_buf(), found: layout, supported: LAYOUT });
         }
@@ -462,6 +464,9 @@ impl SledStore {
         written?;
         let sealed: Vec<Envelope> = sealed.into_iter().map(|(envelope, _)| envelope).collect();
         self.sync()?;
+        if let Some(last) = sealed.last() {
+            acknowledged::record(&self.path, &Head { seq: last.seq, hash: last.hash.clone() })?;
+        }
         Ok(sealed)
     }
 

@@ -1321,3 +1321,41 @@ fn folds_refuse_a_chunk_that_does_not_continue_the_chain() {
     let error = store.scan_log(1, |_| true);
     assert!(matches!(error, Err(StoreError::Corrupt { seq: 3, .. })), "{error:?}");
 }
+
+fn copy_folder(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let target = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copy_folder(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).unwrap();
+        }
+    }
+}
+
+/// If sled ever came back from a crash without events it had acknowledged, the store says so instead of carrying on:
+/// here, sled's files as they were before the last two appends, beside the record those appends left.
+#[test]
+fn acknowledged_events_missing_after_recovery_are_refused() {
+    let (dir, store, _, commitment) = seeded();
+    let path = dir.path().join("duban.db");
+    drop(store);
+    let earlier = dir.path().join("earlier.db");
+    copy_folder(&path, &earlier);
+    {
+        let store = SledStore::open(&path).unwrap();
+        store.append(commitment, 2, vec![new_event(commitment, day("2025-08-01"), progress("再推进"))]).unwrap();
+        store.append(commitment, 3, vec![new_event(commitment, day("2025-09-01"), progress("又推进"))]).unwrap();
+    }
+    std::fs::copy(path.join("acknowledged"), earlier.join("acknowledged")).unwrap();
+    let error = SledStore::open(&earlier).err().expect("refused");
+    assert!(matches!(error, StoreError::Damaged { .. }), "{error:?}");
+    assert!(error.to_string().contains("第 5 条及之前"), "{error}");
+    assert!(SledStore::open_reading(&earlier).is_err(), "a read is refused too");
+    // A damaged record is ignored rather than bricking a whole log.
+    std::fs::write(earlier.join("acknowledged"), [0xAB; 44]).unwrap();
+    assert_eq!(SledStore::open(&earlier).unwrap().head().unwrap().seq, 3);
+    assert_eq!(SledStore::open(&path).unwrap().head().unwrap().seq, 5);
+}

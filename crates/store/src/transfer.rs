@@ -48,6 +48,7 @@ impl SledStore {
         self.write_restored(&batch)?;
         self.rebuild()?;
         self.sync()?;
+        crate::acknowledged::record(&self.path, &self.head()?)?;
         Ok(count)
     }
 
