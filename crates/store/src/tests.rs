@@ -593,8 +593,10 @@ fn rebuild_repairs_a_damaged_projection_and_says_what_it_fixed() {
 /// A step of a random history: which commitment, what to try, and how many days later.
 #[derive(Clone, Debug)]
 enum Step {
-    NewCommitment,
-    Progress(usize),
+    /// In which reply.
+    NewCommitment(usize),
+    /// With a long report (tens of kilobytes: a few fill a log chunk).
+    Progress(usize, bool),
     Close(usize, u8),
     Reopen(usize),
     Due(usize, u16, bool),
@@ -604,11 +606,11 @@ enum Step {
     Evaluate(u8),
 }
 
-fn step() -> impl Strategy<Value = (Step, u16)> {
+fn step() -> impl Strategy<Value = (Step, u16, u16)> {
     let pick = 0usize..6;
     let step = prop_oneof![
-        Just(Step::NewCommitment),
-        pick.clone().prop_map(Step::Progress),
+        (0usize..4).prop_map(Step::NewCommitment),
+        (pick.clone(), any::<bool>()).prop_map(|(c, long)| Step::Progress(c, long)),
         (pick.clone(), 0u8..3).prop_map(|(c, o)| Step::Close(c, o)),
         pick.clone().prop_map(Step::Reopen),
         (pick.clone(), 0u16..400, any::<bool>()).prop_map(|(c, d, r)| Step::Due(c, d, r)),
@@ -617,34 +619,70 @@ fn step() -> impl Strategy<Value = (Step, u16)> {
         pick.prop_map(Step::Dismiss),
         (0u8..3).prop_map(Step::Evaluate),
     ];
-    (step, 0u16..60)
+    // Days later, and how many days back the fact is dated (a fact entered late).
+    (step, 0u16..60, 0u16..20)
+}
+
+/// A long progress report that compresses poorly (so that a few of them fill a log chunk).
+fn long_report(seed: u64) -> String {
+    let mut state = seed | 1;
+    (0..20_000)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            char::from_u32(0x4E00 + (state % 0x5000) as u32).unwrap_or('督')
+        })
+        .collect()
 }
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
 
-    /// For random command sequences, checked by the domain before appending, the stored projection equals the fold
-    /// of the log and `rebuild` finds nothing to fix.
+    /// For random command sequences over several replies — facts dated back, write-behind on or off, streams
+    /// created days apart (so in several index buckets), long reports filling log chunks — checked by the domain
+    /// before appending, the stored projection equals the fold of the log and `rebuild` finds nothing to fix.
     #[test]
-    fn the_projection_always_equals_the_fold_of_the_log(steps in proptest::collection::vec(step(), 1..40)) {
+    fn the_projection_always_equals_the_fold_of_the_log(
+        steps in proptest::collection::vec(step(), 1..60),
+        write_behind in any::<bool>(),
+    ) {
         let dir = tempfile::tempdir().unwrap();
         let store = SledStore::create(&dir.path().join("duban.db")).unwrap();
+        if write_behind {
+            store.write_behind(true).unwrap();
+        }
         let signed_on = day("2025-03-01");
-        let reply = Ulid::new();
-        store.append(reply, 0, vec![new_event(reply, signed_on, registration(signed_on))]).unwrap();
+        // A stream id made on a day: streams made days apart fall in different index buckets (~4.7 hours each).
+        let mut made = 0u128;
+        let mut id_on = |date: NaiveDate| {
+            made += 1;
+            let at = Utc.from_utc_datetime(&date.and_hms_opt(2, 0, 0).unwrap()).timestamp_millis() as u64;
+            Ulid::from_parts(at, made)
+        };
+        let replies: Vec<Ulid> = (0..4).map(|_| id_on(signed_on)).collect();
+        for reply in &replies {
+            store.append(*reply, 0, vec![new_event(*reply, signed_on, registration(signed_on))]).unwrap();
+        }
+        let reply = replies[0];
         let mut commitments: Vec<Ulid> = Vec::new();
         let mut today = signed_on;
         let outcomes = [Outcome::Fulfilled, Outcome::PartiallyFulfilled, Outcome::NotFulfilled];
-        for (step, days_later) in steps {
+        for (number, (step, days_later, days_back)) in steps.into_iter().enumerate() {
             today += Duration::days(i64::from(days_later));
+            let on = (today - Duration::days(i64::from(days_back))).max(signed_on);
             let pick = |index: usize| commitments.get(index % commitments.len().max(1)).copied();
             let (stream, event) = match step {
-                Step::NewCommitment => (Ulid::new(), promise(reply, "随机承诺")),
+                Step::NewCommitment(r) => (id_on(today), promise(replies[r % replies.len()], "随机承诺")),
                 Step::Evaluate(s) => {
                     let satisfaction = [Satisfaction::Satisfied, Satisfaction::BasicallySatisfied, Satisfaction::Dissatisfied][s as usize];
                     (reply, Event::ReplyEvaluated(ReplyEvaluated { satisfaction, comment: None }))
                 }
-                Step::Progress(c) => match pick(c) { Some(id) => (id, progress("推进")), None => continue },
+                Step::Progress(c, long) => match pick(c) {
+                    Some(id) if long => (id, progress(&long_report(number as u64))),
+                    Some(id) => (id, progress("推进")),
+                    None => continue,
+                },
                 Step::Close(c, o) => match pick(c) {
                     Some(id) => (id, Event::Closed(Closed { outcome: outcomes[o as usize], summary: "办结".into(), evidence: vec![] })),
                     None => continue,
@@ -667,22 +705,28 @@ proptest! {
                     None => continue,
                 },
             };
-            let reply_state = store.reply(&reply).unwrap().unwrap();
             let checked = match event.stream_kind() {
-                StreamKind::Reply => check_reply_event(&reply_state, today, &event, today),
+                StreamKind::Reply => check_reply_event(&store.reply(&reply).unwrap().unwrap(), on, &event, today),
                 StreamKind::Commitment => {
                     let state = store.commitment(&stream).unwrap().unwrap_or_default();
-                    check_commitment_event(&state, &reply_state, today, &event, today)
+                    let owner = match &event {
+                        Event::CommitmentMade(made) => made.reply,
+                        _ => state.reply.unwrap_or(reply),
+                    };
+                    check_commitment_event(&state, &store.reply(&owner).unwrap().unwrap(), on, &event, today)
                 }
             };
             if checked.is_err() {
                 continue;
             }
             let version = store.stream_version(&stream).unwrap();
-            store.append(stream, version, vec![new_event(stream, today, event.clone())]).unwrap();
+            store.append(stream, version, vec![new_event(stream, on, event.clone())]).unwrap();
             if matches!(event, Event::CommitmentMade(_)) {
                 commitments.push(stream);
             }
+        }
+        if write_behind {
+            store.write_behind(false).unwrap();
         }
         let log: Vec<Envelope> = store.read_all(1).collect::<Result<_, _>>().unwrap();
         let folded = Folded::fold(&log, Horizon::ALL);
