@@ -226,7 +226,7 @@ fn daily_import(replies: usize, commands: usize, processes: usize) {
     let exported = run(&["export", "-"]);
     let log: Vec<duban_domain::Envelope> = exported
         .split(|byte| *byte == b'\n')
-        .filter(|line| !line.is_empty())
+        .filter(|line| !line.is_empty() && !line.starts_with(b"{\"trailer\""))
         .map(|line| serde_json::from_slice(line).unwrap())
         .collect();
     let (open, now) = daily::open_commitments(&log);
