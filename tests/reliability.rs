@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::Duban;
+use common::{folder_contents, Duban, Rng};
 use serde_json::Value;
 
 fn fixture() -> PathBuf {
@@ -95,18 +95,6 @@ fn events_of_a_newer_schema_are_refused_not_misread() {
     assert_eq!(output.code, 1);
     assert!(output.stderr.contains("模式版本 2"), "{}", output.stderr);
     assert!(!store.exists());
-}
-
-/// Deterministic pseudo-random numbers for the crash harness.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, bound: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % bound
-    }
 }
 
 /// A reply document of its own (distinct number and content) with three commitments.
@@ -413,20 +401,6 @@ fn a_document_with_an_oversized_promise_is_refused_whole() {
     assert_eq!(output.code, 1);
     assert!(output.stdout.contains("过长"), "{}", output.stdout);
     assert_eq!(duban.export(), before);
-}
-
-/// Every file of a store folder with its bytes.
-fn folder_contents(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
-    let mut files = std::collections::BTreeMap::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(folder_contents(&path));
-        } else {
-            files.insert(path.clone(), std::fs::read(&path).unwrap());
-        }
-    }
-    files
 }
 
 /// A command that only reads changes no byte of a store that the last command left healthy, and syncs nothing —

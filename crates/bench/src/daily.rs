@@ -105,6 +105,20 @@ pub struct Command {
     pub number: usize,
 }
 
+impl Command {
+    /// The fact this command records, made now.
+    fn fact(&self, event: Event, now: DateTime<Utc>) -> NewEvent {
+        NewEvent {
+            id: Ulid::from_datetime(now.into()),
+            stream: self.commitment,
+            occurred_on: business_date(now),
+            recorded_at: now,
+            actor: "联络员".into(),
+            event,
+        }
+    }
+}
+
 /// `count` commands over `commitments` (all open), from `first_number` on: half progress reports, a quarter notes,
 /// some due dates and closures; a commitment once closed only gets notes. Deterministic.
 pub fn workload(
@@ -168,14 +182,7 @@ pub fn sqlite_record(db: &mut Connection, command: &Command, now: DateTime<Utc>)
             Ok((seq as u64, duban_store::decode_full(seq as u64, &[0; 32], &body).unwrap().hash))
         })
         .unwrap();
-    let new = NewEvent {
-        id: Ulid::from_datetime(now.into()),
-        stream: command.commitment,
-        occurred_on: today,
-        recorded_at: now,
-        actor: "联络员".into(),
-        event,
-    };
+    let new = command.fact(event, now);
     let mut envelope = new.sealed(seq + 1, state.version + 1, previous, String::new());
     let (bytes, hash) = encode_full(&envelope);
     envelope.hash = hash;
@@ -198,14 +205,7 @@ fn duban_record(store: &dyn EventStore, command: &Command, now: DateTime<Utc>) {
     let reply = state.reply.and_then(|reply| store.reply(&reply).unwrap()).unwrap_or_default();
     let event = command.kind.event(command.number, today);
     check_commitment_event(&state, &reply, today, &event, today).expect("the workload's facts are allowed");
-    let new = NewEvent {
-        id: Ulid::from_datetime(now.into()),
-        stream: command.commitment,
-        occurred_on: today,
-        recorded_at: now,
-        actor: "联络员".into(),
-        event,
-    };
+    let new = command.fact(event, now);
     store.append(vec![(command.commitment, state.version, vec![new])]).unwrap();
 }
 
