@@ -4,8 +4,8 @@
 //! check the fact, append it with the version read, make it durable. Some commands run in the benchmark's process
 //! (as a server would run them); the first of each round run as whole processes (start, open, append, fsync, exit:
 //! the `duban` binary, and `duban-bench probe --op record` on the SQLite baseline, which does the same work). The
-//! engines alternate command by command. Two rounds of the same size: bytes on disk added per event in each (the
-//! second must add no more than the first), and latency per kind of run.
+//! engines alternate command by command. Rounds of the same size (two by default): bytes on disk added per event in
+//! each (a later round must add no more than the first), and latency per kind of run.
 
 use std::path::Path;
 use std::time::Instant;
@@ -218,7 +218,13 @@ struct Round {
 
 /// Runs `rounds` rounds of `per_round` commands on the stores `dir` holds (`duban.db`, `baseline.sqlite`), the first
 /// `processes` of each round as whole processes. `commitments` are open ones; `now` is after every stored fact.
-pub fn run(dir: &Path, commitments: &[Ulid], now: DateTime<Utc>, per_round: usize, processes: usize, label: &str) {
+pub fn run(
+    dir: &Path,
+    commitments: &[Ulid],
+    now: DateTime<Utc>,
+    (per_round, processes, round_count): (usize, usize, usize),
+    label: &str,
+) {
     let duban_binary = std::env::current_exe().unwrap().with_file_name("duban");
     assert!(duban_binary.exists(), "build the duban binary first: cargo build --release");
     let bench = std::env::current_exe().unwrap();
@@ -227,7 +233,7 @@ pub fn run(dir: &Path, commitments: &[Ulid], now: DateTime<Utc>, per_round: usiz
     let sqlite_bytes = || size_of(&sqlite_path) + size_of(&dir.join("baseline.sqlite-wal"));
     let mut closed = std::collections::HashSet::new();
     let mut rounds = Vec::new();
-    for round in 0..2 {
+    for round in 0..round_count {
         let commands = workload(commitments, per_round, round * per_round, &mut closed);
         let before = [size_of(&store_path) as f64, sqlite_bytes() as f64];
         let mut result = Round { in_process: [vec![], vec![]], processes: [vec![], vec![]], added: [0.0; 2] };

@@ -56,12 +56,15 @@ enum Bench {
         /// Keep both engines' stores in this folder (new or empty) instead of a temporary one, to look at afterwards.
         #[arg(long)]
         keep: Option<PathBuf>,
-        /// Daily use afterwards: this many single commands a round, two rounds (0: none).
+        /// Daily use afterwards: this many single commands a round (0: none).
         #[arg(long, default_value_t = 0)]
         daily: usize,
         /// Of each round's daily commands, how many run as whole processes.
         #[arg(long, default_value_t = 1000)]
         daily_processes: usize,
+        /// How many rounds of daily commands.
+        #[arg(long, default_value_t = 2)]
+        daily_rounds: usize,
     },
     /// Daily use on a store made by one import of generated reply documents (about four promises each), beside the
     /// SQLite baseline loaded with the same events: single commands, bytes added per event, latency.
@@ -69,12 +72,15 @@ enum Bench {
         /// How many reply documents the import reads.
         #[arg(long, default_value_t = 5_000)]
         replies: usize,
-        /// Single commands a round (two rounds).
+        /// Single commands a round.
         #[arg(long, default_value_t = 10_000)]
         commands: usize,
         /// Of each round's commands, how many run as whole processes.
         #[arg(long, default_value_t = 1_000)]
         processes: usize,
+        /// How many rounds.
+        #[arg(long, default_value_t = 2)]
+        rounds: usize,
     },
     /// One cold-process operation on the SQLite baseline (run by `store`, timed from outside).
     #[command(hide = true)]
@@ -105,10 +111,12 @@ fn main() {
     match Cli::parse().bench {
         Bench::Parse { dir, seconds } => parse(dir, seconds),
         Bench::Report { events, seed, year, dir } => report(events, seed, year, dir),
-        Bench::Store { events, seed, batch, singles, in_process, keep, daily, daily_processes } => {
-            store(events, seed, batch, singles, in_process, keep, daily, daily_processes)
+        Bench::Store { events, seed, batch, singles, in_process, keep, daily, daily_processes, daily_rounds } => {
+            store(events, seed, batch, singles, in_process, keep, (daily, daily_processes, daily_rounds))
         }
-        Bench::DailyImport { replies, commands, processes } => daily_import(replies, commands, processes),
+        Bench::DailyImport { replies, commands, processes, rounds } => {
+            daily_import(replies, commands, processes, rounds)
+        }
         Bench::Probe { db, op, arg } => probe::run(&db, &op, &arg),
     }
 }
@@ -121,8 +129,7 @@ fn store(
     singles: usize,
     in_process: bool,
     keep: Option<PathBuf>,
-    daily: usize,
-    daily_processes: usize,
+    (daily, daily_processes, daily_rounds): (usize, usize, usize),
 ) {
     let started = Instant::now();
     let histories = generate::histories(seed, events);
@@ -182,13 +189,14 @@ fn store(
     }
     if let Some((open, now)) = open {
         // The single commands above moved some versions on: the daily commands read each state as they go.
-        daily::run(dir, &open, now + chrono::Duration::days(1), daily, daily_processes.min(daily), "generated history");
+        let sizes = (daily, daily_processes.min(daily), daily_rounds);
+        daily::run(dir, &open, now + chrono::Duration::days(1), sizes, "generated history");
     }
 }
 
 /// Daily use on a store made by one `duban import` of `replies` generated documents (one template, four promises
 /// each, numbered apart), and the SQLite baseline loaded with the same events.
-fn daily_import(replies: usize, commands: usize, processes: usize) {
+fn daily_import(replies: usize, commands: usize, processes: usize, rounds: usize) {
     let duban = std::env::current_exe().unwrap().with_file_name("duban");
     assert!(duban.exists(), "build the duban binary first: cargo build --release");
     let temporary = tempfile::tempdir().unwrap();
@@ -234,7 +242,7 @@ fn daily_import(replies: usize, commands: usize, processes: usize) {
     let batches = engines::batches(log.clone(), 1000);
     // The baseline's bulk load writes its own file; duban's store is the one the import made.
     let _ = engines::sqlite(dir, &batches, log.len());
-    daily::run(dir, &open, now, commands, processes.min(commands), "one import");
+    daily::run(dir, &open, now, (commands, processes.min(commands), rounds), "one import");
 }
 
 /// Cold processes on the stores `store` built: each operation three times, median wall time and largest peak RSS.
