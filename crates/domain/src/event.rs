@@ -82,7 +82,8 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every kind, in the order of the enum (a new variant must be added here too: the schema fixture's test checks
-    /// that the pinned fixtures hold one of each).
+    /// that the pinned fixtures hold one of each). The report numbers kinds by their place here: append, never
+    /// reorder.
     pub const ALL: [EventKind; 10] = [
         EventKind::ReplyRegistered,
         EventKind::ReplyEvaluated,

@@ -8,19 +8,8 @@ use std::collections::HashMap;
 use chrono::{Datelike, NaiveDate};
 use duban_domain::{business_date, Envelope, Event, EventKind, Outcome};
 
-/// Every kind, by its stored number.
-const KINDS: [EventKind; 10] = [
-    EventKind::ReplyRegistered,
-    EventKind::ReplyEvaluated,
-    EventKind::CommitmentMade,
-    EventKind::ProgressReported,
-    EventKind::DueDateSet,
-    EventKind::Reassigned,
-    EventKind::Closed,
-    EventKind::Reopened,
-    EventKind::NoteAdded,
-    EventKind::Dismissed,
-];
+/// Every kind, by its number in a fact's encoding: its place in [`EventKind::ALL`].
+const KINDS: [EventKind; 10] = EventKind::ALL;
 
 /// Every outcome, by its stored number (0: none).
 const OUTCOMES: [Option<Outcome>; 4] =

@@ -231,7 +231,6 @@ impl SledStore {
         SledStore::open(path)
     }
 
-    /// Opens an existing store.
     /// Opens an existing store of the current layout. Opening never changes a store's layout: a store of an older
     /// one is refused, naming `duban upgrade` (see [`upgrade()`]).
     pub fn open(path: &Path) -> Result<SledStore> {
