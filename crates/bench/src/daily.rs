@@ -175,24 +175,24 @@ pub fn sqlite_record(db: &mut Connection, command: &Command, now: DateTime<Utc>)
     };
     let event = command.kind.event(command.number, today);
     check_commitment_event(&state, &reply, today, &event, today).expect("the workload's facts are allowed");
-    let (seq, previous): (u64, String) = tx
+    let (seq, previous): (u64, [u8; 32]) = tx
         .query_row("SELECT seq, body FROM events ORDER BY seq DESC LIMIT 1", [], |row| {
-            let seq: i64 = row.get(0)?;
-            let body: Vec<u8> = row.get(1)?;
-            Ok((seq as u64, duban_store::decode_full(seq as u64, &[0; 32], &body).unwrap().hash))
+            Ok((row.get::<_, i64>(0)? as u64, duban_store::full_hash(row.get_ref(1)?.as_blob()?)))
         })
         .unwrap();
     let new = command.fact(event, now);
-    let mut envelope = new.sealed(seq + 1, state.version + 1, previous, String::new());
+    let mut envelope =
+        new.sealed(seq + 1, state.version + 1, crate::engines::duban_store_hex(&previous), String::new());
     let (bytes, hash) = encode_full(&envelope);
     envelope.hash = hash;
-    tx.execute(
-        "INSERT INTO events (seq, stream, version, body) VALUES (?1, ?2, ?3, ?4)",
-        params![envelope.seq as i64, key, envelope.version, bytes],
-    )
-    .unwrap();
+    tx.prepare_cached("INSERT INTO events (seq, stream, version, body) VALUES (?1, ?2, ?3, ?4)")
+        .unwrap()
+        .execute(params![envelope.seq as i64, key, envelope.version, bytes])
+        .unwrap();
     state.apply(&envelope);
-    tx.execute("UPDATE commitments SET state = ?2 WHERE id = ?1", params![key, postcard::to_stdvec(&state).unwrap()])
+    tx.prepare_cached("UPDATE commitments SET state = ?2 WHERE id = ?1")
+        .unwrap()
+        .execute(params![key, postcard::to_stdvec(&state).unwrap()])
         .unwrap();
     tx.commit().unwrap();
     envelope.seq
@@ -268,6 +268,7 @@ pub fn run(
         {
             let store = SledStore::open(&store_path).unwrap();
             let mut db = Connection::open(&sqlite_path).unwrap();
+            db.execute_batch(crate::scan::CACHE).unwrap();
             db.execute_batch("PRAGMA synchronous = FULL;").unwrap();
             for (index, command) in commands.iter().enumerate().skip(processes) {
                 let at = now + Duration::seconds((round * per_round + index) as i64);

@@ -1,15 +1,20 @@
 //! duban's store beside a SQLite baseline on the same workload, in the same run: the same events in the same
-//! batches, the same stored bytes (duban's compact record and hash chain), and the same projection work (each
-//! append folds its events into the states of their replies and commitments; in the bulk load both engines hold
-//! touched states in memory and write them every `BEHIND_EVENTS` events, as duban's write-behind does). SQLite runs in WAL
-//! mode with `synchronous=FULL`, so a committed transaction is on disk, as an acknowledged duban append is.
+//! batches, the same projection work, and the same deferrals. Each append checks every stream's version, stores the
+//! events (one row each: duban's compact record after its full 32-byte hash, since a row read alone must be checkable
+//! against the row before it) and folds them into the states of their replies and commitments. In a bulk load duban
+//! holds touched states and its stream index in memory and checks versions there, writing them every
+//! `BEHIND_EVENTS` events and at the end (write-behind, decision 0005); the baseline does the same: versions checked
+//! against the states it holds, states written every `BEHIND_EVENTS` events, and its `(stream, version)` index built
+//! once at the end of the load (cheaper than duban's periodic writes beyond a million events: in the baseline's
+//! favour). Both keep a 32 MiB page cache. SQLite runs in WAL mode with `synchronous=FULL`, so a committed
+//! transaction is on disk, as an acknowledged duban append is.
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::Instant;
 
 use duban_domain::{CommitmentState, Envelope, NewEvent, ReplyState, StreamKind};
-use duban_store::{encode_full, SledStore};
+use duban_store::{encode_full, format, full_hash, SledStore};
 use rusqlite::{params, Connection, OptionalExtension};
 use ulid::Ulid;
 
@@ -56,23 +61,9 @@ pub fn size_of(path: &Path) -> u64 {
     }
 }
 
-/// Seconds `run` takes, the median of three runs: a rebuild right after a bulk load shares the machine with the
-/// writeback of what the load wrote, and one run can be a quarter off.
-fn median_of_three(mut run: impl FnMut()) -> f64 {
-    let mut seconds: Vec<f64> = (0..3)
-        .map(|_| {
-            let started = Instant::now();
-            run();
-            started.elapsed().as_secs_f64()
-        })
-        .collect();
-    seconds.sort_by(f64::total_cmp);
-    seconds[1]
-}
-
 pub struct Figures {
     pub append_per_second: f64,
-    pub rebuild_per_second: f64,
+    pub rebuild_seconds: f64,
     pub bytes_per_event: f64,
 }
 
@@ -86,20 +77,14 @@ pub fn duban(dir: &Path, batches: &[Batch], events: usize) -> Figures {
     }
     bulk.finish().unwrap();
     let append = started.elapsed().as_secs_f64();
-    let rebuild = median_of_three(|| assert!(store.rebuild().unwrap().differences.is_empty()));
-    for (space, keys, bytes) in store.live_bytes() {
-        println!("store: duban  {space:<8} {keys:>9} keys {:>12.1} live bytes/event", bytes as f64 / events as f64);
-    }
+    // The rebuild right after the load, in this process (the median over runs is taken by the caller).
+    let started = Instant::now();
+    assert!(store.rebuild().unwrap().differences.is_empty());
+    let rebuild = started.elapsed().as_secs_f64();
     drop(store);
-    println!(
-        "store: duban  files: db {:.1} MB, blobs {:.1} MB in {} files",
-        size_of(&path.join("db")) as f64 / 1e6,
-        size_of(&path.join("blobs")) as f64 / 1e6,
-        std::fs::read_dir(path.join("blobs")).map_or(0, |entries| entries.count())
-    );
     Figures {
         append_per_second: events as f64 / append,
-        rebuild_per_second: events as f64 / rebuild,
+        rebuild_seconds: rebuild,
         bytes_per_event: size_of(&path) as f64 / events as f64,
     }
 }
@@ -113,17 +98,35 @@ enum Held {
 /// As duban's write-behind: touched states are written once this many events have gone by.
 const BEHIND_EVENTS: usize = duban_store::BEHIND_EVENTS as usize;
 
+/// Prints how sled's store is made up after a load: live bytes per key space, files.
+pub fn describe_duban(dir: &Path, events: usize) {
+    let path = dir.join("duban.db");
+    let store = SledStore::open_reading(&path).unwrap();
+    for (space, keys, bytes) in store.live_bytes() {
+        println!("store: duban  {space:<8} {keys:>9} keys {:>12.1} live bytes/event", bytes as f64 / events as f64);
+    }
+    drop(store);
+    println!(
+        "store: duban  files: db {:.1} MB, blobs {:.1} MB in {} files",
+        size_of(&path.join("db")) as f64 / 1e6,
+        size_of(&path.join("blobs")) as f64 / 1e6,
+        std::fs::read_dir(path.join("blobs")).map_or(0, |entries| entries.count())
+    );
+}
+
+const SCHEMA: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
+     CREATE TABLE events (seq INTEGER PRIMARY KEY, stream BLOB NOT NULL, version INTEGER NOT NULL, body BLOB NOT NULL);
+     CREATE TABLE replies (id BLOB PRIMARY KEY, state BLOB NOT NULL) WITHOUT ROWID;
+     CREATE TABLE commitments (id BLOB PRIMARY KEY, state BLOB NOT NULL) WITHOUT ROWID;";
+
+/// The index a bulk load builds at its end (single commands then check versions against it).
+const INDEX: &str = "CREATE UNIQUE INDEX events_by_stream ON events (stream, version);";
+
 pub fn sqlite(dir: &Path, batches: &[Batch], events: usize) -> Figures {
     let path = dir.join("baseline.sqlite");
     let mut db = Connection::open(&path).unwrap();
-    db.execute_batch(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
-         CREATE TABLE events (seq INTEGER PRIMARY KEY, stream BLOB NOT NULL, version INTEGER NOT NULL, body BLOB NOT NULL);
-         CREATE UNIQUE INDEX events_by_stream ON events (stream, version);
-         CREATE TABLE replies (id BLOB PRIMARY KEY, state BLOB NOT NULL) WITHOUT ROWID;
-         CREATE TABLE commitments (id BLOB PRIMARY KEY, state BLOB NOT NULL) WITHOUT ROWID;",
-    )
-    .unwrap();
+    db.execute_batch(crate::scan::CACHE).unwrap();
+    db.execute_batch(SCHEMA).unwrap();
     let started = Instant::now();
     let (mut seq, mut previous_hash) = (0u64, duban_store::GENESIS.to_string());
     // The projection is written behind, as duban's bulk load does: states kept in memory, the touched ones written
@@ -133,13 +136,10 @@ pub fn sqlite(dir: &Path, batches: &[Batch], events: usize) -> Figures {
     for (index, batch) in batches.iter().enumerate() {
         let tx = db.transaction().unwrap();
         {
-            let mut version_of = tx.prepare_cached("SELECT max(version) FROM events WHERE stream = ?1").unwrap();
             let mut insert =
                 tx.prepare_cached("INSERT INTO events (seq, stream, version, body) VALUES (?1, ?2, ?3, ?4)").unwrap();
             for (stream, expected, new_events) in batch {
                 let key = stream.to_bytes().to_vec();
-                let actual: Option<u32> = version_of.query_row(params![key], |row| row.get(0)).unwrap();
-                assert_eq!(actual.unwrap_or(0), *expected, "optimistic concurrency check");
                 let reply = new_events[0].event.stream_kind() == StreamKind::Reply;
                 let state = match held.entry(*stream) {
                     std::collections::hash_map::Entry::Occupied(state) => state.into_mut(),
@@ -157,6 +157,13 @@ pub fn sqlite(dir: &Path, batches: &[Batch], events: usize) -> Figures {
                         })
                     }
                 };
+                // The version check, against the state held (or read from its table), as duban checks its
+                // family's; the unique index, built at the end, would refuse a duplicate then.
+                let actual = match state {
+                    Held::Reply(state) => state.version,
+                    Held::Commitment(state) => state.version,
+                };
+                assert_eq!(actual, *expected, "optimistic concurrency check");
                 for (offset, new) in new_events.iter().enumerate() {
                     seq += 1;
                     let version = expected + offset as u32 + 1;
@@ -185,17 +192,22 @@ pub fn sqlite(dir: &Path, batches: &[Batch], events: usize) -> Figures {
                 }
                 pending = 0;
             }
+            if index + 1 == batches.len() {
+                tx.execute_batch(INDEX).unwrap();
+            }
         }
         tx.commit().unwrap();
     }
     let append = started.elapsed().as_secs_f64();
-    // Rebuild: fold the whole log in order and compare with the stored projection, as `duban rebuild` does.
-    let rebuild = median_of_three(|| assert_eq!(crate::probe::sqlite_rebuild(&db).1, 0));
     drop(db);
+    // Rebuild: fold the whole log in order and compare with the stored projection, as `duban rebuild` does.
+    let started = Instant::now();
+    assert_eq!(crate::probe::sqlite_rebuild(&path).1, 0);
+    let rebuild = started.elapsed().as_secs_f64();
     let bytes = size_of(&path) + size_of(&dir.join("baseline.sqlite-wal"));
     Figures {
         append_per_second: events as f64 / append,
-        rebuild_per_second: events as f64 / rebuild,
+        rebuild_seconds: rebuild,
         bytes_per_event: bytes as f64 / events as f64,
     }
 }
@@ -229,58 +241,158 @@ fn progress(stream: Ulid, number: usize) -> NewEvent {
     }
 }
 
-/// `count` progress reports, each its own durable append on an existing commitment: duban.
-pub fn duban_single(dir: &Path, picks: &[(Ulid, u32)]) -> Latency {
+/// Single durable commands in one process: a progress report on each pick, each its own durable append, the engines
+/// alternating command by command (each one first every other time). duban's latencies, then SQLite's.
+pub fn singles(dir: &Path, picks: &[(Ulid, u32)]) -> (Latency, Latency) {
     let store = SledStore::open(&dir.join("duban.db")).unwrap();
-    let mut samples = Vec::with_capacity(picks.len());
+    let mut db = Connection::open(dir.join("baseline.sqlite")).unwrap();
+    db.execute_batch(crate::scan::CACHE).unwrap();
+    db.execute_batch("PRAGMA synchronous = FULL;").unwrap();
+    let mut samples = [Vec::with_capacity(picks.len()), Vec::with_capacity(picks.len())];
     for (number, (stream, version)) in picks.iter().enumerate() {
-        let started = Instant::now();
-        store.append(*stream, *version, vec![progress(*stream, number)]).unwrap();
-        samples.push(started.elapsed().as_secs_f64());
+        for engine in if number % 2 == 0 { [0, 1] } else { [1, 0] } {
+            let started = Instant::now();
+            if engine == 0 {
+                store.append(*stream, *version, vec![progress(*stream, number)]).unwrap();
+            } else {
+                sqlite_progress(&mut db, *stream, *version, number);
+            }
+            samples[engine].push(started.elapsed().as_secs_f64());
+        }
     }
-    latency(samples)
+    let [duban, sqlite] = samples;
+    (latency(duban), latency(sqlite))
 }
 
-/// The same single commands against SQLite: one transaction each, with the version check and projection update.
-pub fn sqlite_single(dir: &Path, picks: &[(Ulid, u32)]) -> Latency {
-    let mut db = Connection::open(dir.join("baseline.sqlite")).unwrap();
-    db.execute_batch("PRAGMA synchronous = FULL;").unwrap();
-    let (mut seq, mut previous): (u64, String) = db
+/// One progress report on `stream` at `version`, in one transaction: the state read and its version checked, the
+/// event chained to the last one (its hash is the first 32 bytes of the last row), the state written back.
+pub fn sqlite_progress(db: &mut Connection, stream: Ulid, version: u32, number: usize) {
+    let tx = db.transaction().unwrap();
+    let key = stream.to_bytes().to_vec();
+    let (seq, previous): (u64, [u8; 32]) = tx
         .query_row("SELECT seq, body FROM events ORDER BY seq DESC LIMIT 1", [], |row| {
-            let seq: i64 = row.get(0)?;
-            let body: Vec<u8> = row.get(1)?;
-            Ok((seq as u64, duban_store::decode_full(seq as u64, &[0; 32], &body).unwrap().hash))
+            Ok((row.get::<_, i64>(0)? as u64, full_hash(row.get_ref(1)?.as_blob()?)))
         })
         .unwrap();
-    let mut samples = Vec::with_capacity(picks.len());
-    for (number, (stream, version)) in picks.iter().enumerate() {
-        let started = Instant::now();
-        let tx = db.transaction().unwrap();
-        let key = stream.to_bytes().to_vec();
-        let actual: Option<u32> =
-            tx.query_row("SELECT max(version) FROM events WHERE stream = ?1", params![key], |row| row.get(0)).unwrap();
-        assert_eq!(actual.unwrap_or(0), *version);
-        let stored: Vec<u8> =
-            tx.query_row("SELECT state FROM commitments WHERE id = ?1", params![key], |row| row.get(0)).unwrap();
-        let mut state: CommitmentState = postcard::from_bytes(&stored).unwrap();
-        seq += 1;
-        let mut envelope = progress(*stream, number).sealed(seq, version + 1, previous.clone(), String::new());
-        let (bytes, hash) = encode_full(&envelope);
-        envelope.hash = hash;
-        previous = envelope.hash.clone();
-        tx.execute(
-            "INSERT INTO events (seq, stream, version, body) VALUES (?1, ?2, ?3, ?4)",
-            params![seq as i64, key, version + 1, bytes],
-        )
+    let stored: Vec<u8> =
+        tx.query_row("SELECT state FROM commitments WHERE id = ?1", params![key], |row| row.get(0)).unwrap();
+    let mut state: CommitmentState = postcard::from_bytes(&stored).unwrap();
+    assert_eq!(state.version, version);
+    let mut envelope = progress(stream, number).sealed(seq + 1, version + 1, duban_store_hex(&previous), String::new());
+    let (bytes, hash) = encode_full(&envelope);
+    envelope.hash = hash;
+    tx.prepare_cached("INSERT INTO events (seq, stream, version, body) VALUES (?1, ?2, ?3, ?4)")
+        .unwrap()
+        .execute(params![envelope.seq as i64, key, version + 1, bytes])
         .unwrap();
-        state.apply(&envelope);
-        tx.execute(
-            "UPDATE commitments SET state = ?2 WHERE id = ?1",
-            params![key, postcard::to_stdvec(&state).unwrap()],
-        )
+    state.apply(&envelope);
+    tx.prepare_cached("UPDATE commitments SET state = ?2 WHERE id = ?1")
+        .unwrap()
+        .execute(params![key, postcard::to_stdvec(&state).unwrap()])
         .unwrap();
-        tx.commit().unwrap();
-        samples.push(started.elapsed().as_secs_f64());
+    tx.commit().unwrap();
+}
+
+/// A hash in lowercase hex, as envelopes carry it.
+pub fn duban_store_hex(hash: &[u8; 32]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut text = String::with_capacity(64);
+    for byte in hash {
+        text.push(DIGITS[usize::from(byte >> 4)] as char);
+        text.push(DIGITS[usize::from(byte & 15)] as char);
     }
-    latency(samples)
+    text
+}
+
+/// Storage formats apart from engines: the baseline holding duban's own log format — its records with short checks,
+/// cut into the same chunks, compressed the same way, one row per chunk — with the same stream index and states.
+/// Bytes on disk per event (the time to load it is printed, not compared).
+pub fn sqlite_chunks(dir: &Path, batches: &[Batch], events: usize) -> f64 {
+    let path = dir.join("baseline-chunks.sqlite");
+    let mut db = Connection::open(&path).unwrap();
+    db.execute_batch(crate::scan::CACHE).unwrap();
+    db.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
+         CREATE TABLE log (first INTEGER PRIMARY KEY, chunk BLOB NOT NULL);
+         CREATE TABLE streams (stream BLOB NOT NULL, version INTEGER NOT NULL, seq INTEGER NOT NULL,
+                               PRIMARY KEY (stream, version)) WITHOUT ROWID;
+         CREATE TABLE replies (id BLOB PRIMARY KEY, state BLOB NOT NULL) WITHOUT ROWID;
+         CREATE TABLE commitments (id BLOB PRIMARY KEY, state BLOB NOT NULL) WITHOUT ROWID;",
+    )
+    .unwrap();
+    let started = Instant::now();
+    let mut states: HashMap<Ulid, Held> = HashMap::new();
+    let mut index: Vec<(Ulid, u32, u64)> = Vec::new();
+    let (mut seq, mut previous) = (0u64, [0u8; 32]);
+    let mut payload = format::new_payload(&previous, format::CHUNK_BYTES);
+    let mut first = 1u64;
+    let tx = db.transaction().unwrap();
+    for batch in batches {
+        for (stream, expected, new_events) in batch {
+            let reply = new_events[0].event.stream_kind() == StreamKind::Reply;
+            let state = states.entry(*stream).or_insert_with(|| {
+                if reply {
+                    Held::Reply(Box::default())
+                } else {
+                    Held::Commitment(CommitmentState::default())
+                }
+            });
+            for (offset, new) in new_events.iter().enumerate() {
+                seq += 1;
+                let version = expected + offset as u32 + 1;
+                let mut envelope = new.clone().sealed(seq, version, duban_store_hex(&previous), String::new());
+                let (record, hash) = format::seal(&envelope);
+                envelope.hash = duban_store_hex(&hash);
+                format::push_record(&mut payload, &record);
+                previous = hash;
+                index.push((*stream, version, seq));
+                match state {
+                    Held::Reply(state) => state.apply(&envelope),
+                    Held::Commitment(state) => state.apply(&envelope),
+                }
+                if payload.len() >= format::CHUNK_BYTES {
+                    tx.execute(
+                        "INSERT INTO log (first, chunk) VALUES (?1, ?2)",
+                        params![first as i64, format::seal_log_chunk(&payload)],
+                    )
+                    .unwrap();
+                    payload = format::new_payload(&previous, format::CHUNK_BYTES);
+                    first = seq + 1;
+                }
+            }
+        }
+    }
+    if payload.len() > 32 {
+        tx.execute(
+            "INSERT INTO log (first, chunk) VALUES (?1, ?2)",
+            params![first as i64, format::seal_log_chunk(&payload)],
+        )
+        .unwrap();
+    }
+    index.sort_unstable();
+    {
+        let mut insert = tx.prepare("INSERT INTO streams (stream, version, seq) VALUES (?1, ?2, ?3)").unwrap();
+        for (stream, version, seq) in index {
+            insert.execute(params![stream.to_bytes().to_vec(), version, seq as i64]).unwrap();
+        }
+        for (id, state) in states {
+            let (table, bytes) = match state {
+                Held::Reply(state) => ("replies", postcard::to_stdvec(&state).unwrap()),
+                Held::Commitment(state) => ("commitments", postcard::to_stdvec(&state).unwrap()),
+            };
+            tx.prepare_cached(&format!("INSERT INTO {table} (id, state) VALUES (?1, ?2)"))
+                .unwrap()
+                .execute(params![id.to_bytes().to_vec(), bytes])
+                .unwrap();
+        }
+    }
+    tx.commit().unwrap();
+    drop(db);
+    let bytes = size_of(&path) + size_of(&dir.join("baseline-chunks.sqlite-wal"));
+    println!(
+        "store: SQLite holding duban's chunk format: loaded in {:.1} s, {:.1} bytes/event",
+        started.elapsed().as_secs_f64(),
+        bytes as f64 / events as f64
+    );
+    bytes as f64 / events as f64
 }

@@ -12,6 +12,7 @@ mod daily;
 mod engines;
 mod generate;
 mod probe;
+mod scan;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -50,6 +51,9 @@ enum Bench {
         /// Single durable commands to time.
         #[arg(long, default_value_t = 300)]
         singles: usize,
+        /// Runs of the whole measurement, engines alternating which goes first (and as many cold pairs).
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
         /// Only the in-process figures (no cold processes): for a machine without the duban binary built.
         #[arg(long)]
         in_process: bool,
@@ -111,8 +115,8 @@ fn main() {
     match Cli::parse().bench {
         Bench::Parse { dir, seconds } => parse(dir, seconds),
         Bench::Report { events, seed, year, dir } => report(events, seed, year, dir),
-        Bench::Store { events, seed, batch, singles, in_process, keep, daily, daily_processes, daily_rounds } => {
-            store(events, seed, batch, singles, in_process, keep, (daily, daily_processes, daily_rounds))
+        Bench::Store { events, seed, batch, singles, runs, in_process, keep, daily, daily_processes, daily_rounds } => {
+            store(events, seed, batch, singles, runs, in_process, keep, (daily, daily_processes, daily_rounds))
         }
         Bench::DailyImport { replies, commands, processes, rounds } => {
             daily_import(replies, commands, processes, rounds)
@@ -121,12 +125,62 @@ fn main() {
     }
 }
 
+/// Median and range of a set of figures.
+struct Spread {
+    median: f64,
+    low: f64,
+    high: f64,
+}
+
+fn spread(values: &[f64]) -> Spread {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    let median = if n % 2 == 1 { sorted[n / 2] } else { (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0 };
+    Spread { median, low: sorted[0], high: sorted[n - 1] }
+}
+
+/// The machine's load (one-minute average) as the figures are taken.
+fn load() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|text| text.split_whitespace().next()?.parse().ok())
+        .unwrap_or(f64::NAN)
+}
+
+/// One line of a summary: each engine's median and range over the runs, and the per-pair ratio's median and range,
+/// oriented so that above 1 means duban does better (`higher_is_better` for rates; times and bytes: SQLite ÷ duban).
+fn summary_row(name: &str, unit: &str, pairs: &[(f64, f64)], higher_is_better: bool) {
+    let duban: Vec<f64> = pairs.iter().map(|pair| pair.0).collect();
+    let sqlite: Vec<f64> = pairs.iter().map(|pair| pair.1).collect();
+    let ratios: Vec<f64> = pairs.iter().map(|(d, s)| if higher_is_better { d / s } else { s / d }).collect();
+    let (d, s, r) = (spread(&duban), spread(&sqlite), spread(&ratios));
+    let cell = |spread: &Spread| format!("{:.1} ({:.1}–{:.1})", spread.median, spread.low, spread.high);
+    println!(
+        "store: {name:<38} {unit:<10} {:>30} {:>30}   {:.2} ({:.2}–{:.2})",
+        cell(&d),
+        cell(&s),
+        r.median,
+        r.low,
+        r.high
+    );
+}
+
+fn summary_header(title: &str) {
+    println!("store: {title}");
+    println!(
+        "store: {:<38} {:<10} {:>30} {:>30}   duban's advantage ×, per pair: median (range)",
+        "figure", "unit", "duban: median (range)", "SQLite: median (range)"
+    );
+}
+
 #[allow(clippy::too_many_arguments)]
 fn store(
     events: usize,
     seed: u64,
     batch: usize,
     singles: usize,
+    runs: usize,
     in_process: bool,
     keep: Option<PathBuf>,
     (daily, daily_processes, daily_rounds): (usize, usize, usize),
@@ -166,26 +220,67 @@ fn store(
         }
         None => temporary.path(),
     };
-    let duban = engines::duban(dir, &batches, events);
-    println!("store: duban done: {:.1} s so far", started.elapsed().as_secs_f64());
-    let sqlite = engines::sqlite(dir, &batches, events);
-    println!("store: SQLite done: {:.1} s so far", started.elapsed().as_secs_f64());
+    // Runs alternate which engine goes first (ABAB…); each run loads both from nothing into the same folder.
+    let (mut append, mut rebuild, mut bytes, mut p50, mut p99) = (vec![], vec![], vec![], vec![], vec![]);
+    println!("store: run  first   load   duban: append/s rebuild s bytes/ev p50 ms  SQLite: append/s rebuild s bytes/ev p50 ms");
+    for run in 0..runs.max(1) {
+        for name in ["duban.db", "baseline.sqlite", "baseline.sqlite-wal", "baseline.sqlite-shm"] {
+            let path = dir.join(name);
+            if path.is_dir() {
+                std::fs::remove_dir_all(&path).unwrap();
+            } else if path.exists() {
+                std::fs::remove_file(&path).unwrap();
+            }
+        }
+        let load_at_start = load();
+        let (duban, sqlite) = if run % 2 == 0 {
+            let duban = engines::duban(dir, &batches, events);
+            (duban, engines::sqlite(dir, &batches, events))
+        } else {
+            let sqlite = engines::sqlite(dir, &batches, events);
+            (engines::duban(dir, &batches, events), sqlite)
+        };
+        let (duban_single, sqlite_single) = engines::singles(dir, &picks);
+        println!(
+            "store: {:>3}  {:<6} {:>5.2}   {:>15.0} {:>9.3} {:>8.1} {:>6.2}  {:>16.0} {:>9.3} {:>8.1} {:>6.2}",
+            run + 1,
+            if run % 2 == 0 { "duban" } else { "SQLite" },
+            load_at_start,
+            duban.append_per_second,
+            duban.rebuild_seconds,
+            duban.bytes_per_event,
+            duban_single.p50_ms,
+            sqlite.append_per_second,
+            sqlite.rebuild_seconds,
+            sqlite.bytes_per_event,
+            sqlite_single.p50_ms,
+        );
+        append.push((duban.append_per_second, sqlite.append_per_second));
+        rebuild.push((duban.rebuild_seconds * 1000.0, sqlite.rebuild_seconds * 1000.0));
+        bytes.push((duban.bytes_per_event, sqlite.bytes_per_event));
+        p50.push((duban_single.p50_ms, sqlite_single.p50_ms));
+        p99.push((duban_single.p99_ms, sqlite_single.p99_ms));
+    }
+    println!("store: generated and measured {} runs in {:.1} s", runs.max(1), started.elapsed().as_secs_f64());
+    summary_header(&format!("in one process, {} alternated runs", runs.max(1)));
+    summary_row("bulk append", "events/s", &append, true);
+    summary_row("full rebuild (in the loading process)", "ms", &rebuild, false);
+    summary_row("single durable command p50", "ms", &p50, false);
+    summary_row("single durable command p99", "ms", &p99, false);
+    summary_row("bytes on disk per event", "bytes", &bytes, false);
+    let chunk_format = engines::sqlite_chunks(dir, &batches, events);
+    let duban_bytes = spread(&bytes.iter().map(|pair| pair.0).collect::<Vec<_>>()).median;
+    println!(
+        "store: bytes per event, the same chunk format in both: duban {duban_bytes:.1}, SQLite {chunk_format:.1} ({:.2} ×)",
+        chunk_format / duban_bytes
+    );
+    for name in ["baseline-chunks.sqlite", "baseline-chunks.sqlite-wal", "baseline-chunks.sqlite-shm"] {
+        let _ = std::fs::remove_file(dir.join(name));
+    }
+    engines::describe_duban(dir, events);
     drop(batches);
-    let duban_single = engines::duban_single(dir, &picks);
-    let sqlite_single = engines::sqlite_single(dir, &picks);
-    println!("store: in one process                      duban       SQLite   duban ÷ SQLite");
-    let row = |name: &str, duban: f64, sqlite: f64, unit: &str, better_high: bool| {
-        let ratio = if better_high { duban / sqlite } else { sqlite / duban };
-        println!("store: {name:<34} {duban:>10.1} {sqlite:>10.1} {unit:<10} {ratio:>5.2}");
-    };
-    row("bulk append (events/s)", duban.append_per_second, sqlite.append_per_second, "", true);
-    row("full rebuild (events/s)", duban.rebuild_per_second, sqlite.rebuild_per_second, "", true);
-    row("single durable command p50 (ms)", duban_single.p50_ms, sqlite_single.p50_ms, "", false);
-    row("single durable command p99 (ms)", duban_single.p99_ms, sqlite_single.p99_ms, "", false);
-    row("bytes on disk per event", duban.bytes_per_event, sqlite.bytes_per_event, "", false);
-    println!("store: (ratios are oriented so that above 1 means duban does better)");
     if !in_process {
-        cold(dir, &shown.to_string());
+        cold(dir, &shown.to_string(), &picks, runs.max(1));
     }
     if let Some((open, now)) = open {
         // The single commands above moved some versions on: the daily commands read each state as they go.
@@ -245,14 +340,17 @@ fn daily_import(replies: usize, commands: usize, processes: usize, rounds: usize
     daily::run(dir, &open, now, (commands, processes.min(commands), rounds), "one import");
 }
 
-/// Cold processes on the stores `store` built: each operation three times, median wall time and largest peak RSS.
-fn cold(dir: &Path, shown: &str) {
+/// Cold processes on the stores `store` built: each operation `pairs` times per engine, alternating which runs first;
+/// each engine's median wall time, the per-pair ratio's median and range, the largest peak RSS. Then the single
+/// command as users meet it: a whole process (start, open, append, fsync, exit) per fact, engines alternating.
+fn cold(dir: &Path, shown: &str, picks: &[(ulid::Ulid, u32)], pairs: usize) {
     let duban = std::env::current_exe().unwrap().with_file_name("duban");
     assert!(duban.exists(), "build the duban binary first: cargo build --release");
     let bench = std::env::current_exe().unwrap();
     let store = dir.join("duban.db").to_string_lossy().to_string();
     let sqlite = dir.join("baseline.sqlite").to_string_lossy().to_string();
     let report = dir.join("report.csv").to_string_lossy().to_string();
+    let sqlite_report = format!("2025|{}", dir.join("report-sqlite.csv").to_string_lossy());
     let organ = "示范区第7局";
     let duban_args = |args: &[&str]| -> Vec<String> {
         ["--store", store.as_str()].iter().chain(args).map(|arg| arg.to_string()).collect()
@@ -276,71 +374,98 @@ fn cold(dir: &Path, shown: &str) {
         (
             "annual report 2025 (csv)",
             duban_args(&["report", "--year", "2025", "--format", "csv", "--force", "--out", &report]),
-            probe_args("report", "2025"),
+            probe_args("report", &sqlite_report),
         ),
         ("full rebuild", duban_args(&["rebuild"]), probe_args("rebuild", "")),
     ];
-    println!(
-        "store: cold process, median of 3         duban ms   SQLite ms  duban ÷ SQLite  duban RSS MB  SQLite RSS MB"
-    );
+    summary_header(&format!("cold process, {pairs} alternated pairs (ms; peak RSS MB after)"));
     for (name, duban_argv, probe_argv) in operations {
-        let (duban_s, duban_mb) = timed(&duban, &duban_argv);
-        let (sqlite_s, sqlite_mb) = timed(&bench, &probe_argv);
-        println!(
-            "store: {name:<34} {:>9.1} {:>10.1} {:>12.2} {duban_mb:>14.0} {sqlite_mb:>14.0}",
-            duban_s * 1000.0,
-            sqlite_s * 1000.0,
-            sqlite_s / duban_s
-        );
+        let mut times = Vec::new();
+        let (mut duban_mb, mut sqlite_mb) = (0.0f64, 0.0f64);
+        for pair in 0..pairs {
+            let mut one = |first: bool| {
+                if first {
+                    let (seconds, mb) = timed(&duban, &duban_argv);
+                    duban_mb = duban_mb.max(mb);
+                    seconds * 1000.0
+                } else {
+                    let (seconds, mb) = timed(&bench, &probe_argv);
+                    sqlite_mb = sqlite_mb.max(mb);
+                    seconds * 1000.0
+                }
+            };
+            let (d, s) = if pair % 2 == 0 {
+                let d = one(true);
+                (d, one(false))
+            } else {
+                let s = one(false);
+                (one(true), s)
+            };
+            times.push((d, s));
+        }
+        summary_row(name, &format!("{duban_mb:.0}/{sqlite_mb:.0} MB"), &times, false);
     }
+    // Whole processes, one fact each: `duban note` and the probe's `record` (the same steps), alternating.
+    let mut times = Vec::new();
+    // A note: allowed on every commitment, open or closed (the picks include closed ones).
+    for (number, (commitment, _)) in picks.iter().take(40.max(pairs)).enumerate() {
+        let id = commitment.to_string();
+        let number = 900_000 + number;
+        let duban_argv = duban_args(&["note", &id, "--text", &format!("电话督办第{number}次，承办单位称按计划推进")]);
+        let probe_argv = probe_args("record", &format!("{id}|note|{number}"));
+        let run = |program: &Path, argv: &[String]| {
+            let started = Instant::now();
+            let output = std::process::Command::new(program)
+                .args(argv)
+                .env("DUBAN_NOW", "2026-07-01T10:00:00+08:00")
+                .env("DUBAN_ACTOR", "联络员")
+                .output()
+                .unwrap();
+            assert!(output.status.success(), "{argv:?}: {}", String::from_utf8_lossy(&output.stderr));
+            started.elapsed().as_secs_f64() * 1000.0
+        };
+        let (d, s) = if number % 2 == 0 {
+            let d = run(&duban, &duban_argv);
+            (d, run(&bench, &probe_argv))
+        } else {
+            let s = run(&bench, &probe_argv);
+            (run(&duban, &duban_argv), s)
+        };
+        times.push((d, s));
+    }
+    summary_row("single command, whole process", "ms", &times, false);
     println!(
-        "store: store folder {:.0} MB; SQLite file {:.0} MB",
-        mb(&dir.join("duban.db")),
-        mb(&dir.join("baseline.sqlite"))
+        "store: store folder {:.0} MB; SQLite file {:.0} MB; load {:.2}",
+        engines::size_of(&dir.join("duban.db")) as f64 / 1e6,
+        engines::size_of(&dir.join("baseline.sqlite")) as f64 / 1e6,
+        load()
     );
 }
 
-fn mb(path: &Path) -> f64 {
-    fn size(path: &Path) -> u64 {
-        if path.is_dir() {
-            std::fs::read_dir(path).map_or(0, |entries| entries.flatten().map(|entry| size(&entry.path())).sum())
-        } else {
-            std::fs::metadata(path).map_or(0, |meta| meta.len())
-        }
-    }
-    size(path) as f64 / 1e6
-}
-
-/// Runs a command three times under `/usr/bin/time`: the median wall seconds and the largest peak RSS in MB.
+/// Runs a command once under `/usr/bin/time`: wall seconds and peak RSS in MB.
 fn timed(program: &Path, args: &[String]) -> (f64, f64) {
-    let mut runs = Vec::new();
-    for _ in 0..3 {
-        let started = Instant::now();
-        let output = std::process::Command::new("/usr/bin/time")
-            .args(["-f", "%e %M"])
-            .arg(program)
-            .args(args)
-            .env("DUBAN_NOW", "2026-07-01T10:00:00+08:00")
-            .stdout(std::process::Stdio::null())
-            .output()
-            .expect("/usr/bin/time runs");
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(output.status.success(), "{} {args:?} failed: {stderr}", program.display());
-        // Wall time from here (`time` prints only hundredths), peak RSS from `time`.
-        let seconds = started.elapsed().as_secs_f64();
-        let kb: f64 = stderr
-            .lines()
-            .last()
-            .unwrap_or_default()
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(f64::NAN);
-        runs.push((seconds, kb / 1024.0));
-    }
-    let peak = runs.iter().map(|(_, mb)| *mb).fold(0.0, f64::max);
-    runs.sort_by(|a, b| a.0.total_cmp(&b.0));
-    (runs[1].0, peak)
+    let started = Instant::now();
+    let output = std::process::Command::new("/usr/bin/time")
+        .args(["-f", "%e %M"])
+        .arg(program)
+        .args(args)
+        .env("DUBAN_NOW", "2026-07-01T10:00:00+08:00")
+        .stdout(std::process::Stdio::null())
+        .output()
+        .expect("/usr/bin/time runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{} {args:?} failed: {stderr}", program.display());
+    // Wall time from here (`time` prints only hundredths), peak RSS from `time`.
+    let seconds = started.elapsed().as_secs_f64();
+    let kb: f64 = stderr
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(f64::NAN);
+    (seconds, kb / 1024.0)
 }
 
 fn report(events: usize, seed: u64, year: i32, keep: Option<PathBuf>) {

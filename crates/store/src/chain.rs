@@ -115,9 +115,15 @@ fn tail_bytes(envelope: &Envelope) -> Vec<u8> {
 /// it and `prev` before its event. A tail whose fields do not parse has no body; it gets a hash no record holds.
 pub fn chain_hash(seq: u64, prev: &[u8; 32], tail: &[u8]) -> [u8; 32] {
     let mut hasher = Sha256::new();
-    let mut position = Vec::with_capacity(10);
-    push_varint(&mut position, seq);
-    hasher.update(&position);
+    // `seq` as a varint, on the stack (this runs once per event every fold reads).
+    let (mut position, mut len, mut value) = ([0u8; 10], 0, seq);
+    while value >= 0x80 {
+        position[len] = (value as u8) | 0x80;
+        value >>= 7;
+        len += 1;
+    }
+    position[len] = value as u8;
+    hasher.update(&position[..=len]);
     match postcard::take_from_bytes::<Head>(tail) {
         Ok((_, event)) => {
             hasher.update(&tail[..tail.len() - event.len()]);

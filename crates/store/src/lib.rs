@@ -43,6 +43,12 @@ pub use chain::{hash_of, GENESIS};
 pub use chain::{
     chained_full, decode as decode_full, decode_for_fold as decode_full_for_fold, encode as encode_full, full_hash,
 };
+/// The pieces of this store's log format, for tools that keep the same chunks in another engine (the benchmark's
+/// row comparing storage formats apart from engines): a record sealed with its short check, a chunk's payload cut at
+/// [`format::CHUNK_BYTES`], compressed as the log's chunks are.
+pub mod format {
+    pub use crate::chain::{new_payload, push_record, seal, seal_log_chunk, CHUNK_BYTES};
+}
 pub use error::{Result, StoreError};
 pub use index::Family;
 use index::{StoredFamily, StreamEntry};
@@ -90,28 +96,12 @@ pub struct SledStore {
     events_read: AtomicU64,
     /// Whether this handle has seen the store's guard keys written (see `space`).
     guarded: std::sync::atomic::AtomicBool,
-    /// What is known to be durable already (see [`SledStore::sync`]).
-    synced: std::sync::Mutex<Synced>,
-}
-
-/// Files made durable. sled never rewrites a blob or snapshot in place (it writes new ones), and names each blob file
-/// by a log sequence number that only grows.
-#[derive(Default)]
-struct Synced {
-    /// Files this handle synced, or found synced.
-    files: std::collections::HashSet<PathBuf>,
-    /// Every blob file named by a number up to this one is durable; recorded in the store (`meta/blobs`), so that a
-    /// command does not sync every blob of a large store again.
-    blobs: u64,
-    /// What the store records.
-    recorded: u64,
 }
 
 const SCHEMA_KEY: &[u8] = b"schema";
 const LAYOUT_KEY: &[u8] = b"layout";
 const HEAD_KEY: &[u8] = b"head";
 const TAIL_KEY: &[u8] = b"tail";
-const BLOBS_KEY: &[u8] = b"blobs";
 /// The seq up to which the projection (families) is written; behind the head only while write-behind holds
 /// families in memory, or after a crash in that time (then `open` catches up).
 pub(crate) const PROJECTED_KEY: &[u8] = b"projected";
@@ -282,11 +272,6 @@ impl SledStore {
         if layout != 3 && layout != LAYOUT {
             return Err(StoreError::OtherLayout { path: path.to_path_buf(), found: layout, supported: LAYOUT });
         }
-        if let Some(bytes) = store.meta.get(BLOBS_KEY)? {
-            let blobs = u64::from_be_bytes(bytes.as_ref().try_into().map_err(|_| not_a_store())?);
-            let mut synced = store.synced.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            (synced.blobs, synced.recorded) = (blobs, blobs);
-        }
         Ok((store, layout))
     }
 
@@ -303,7 +288,6 @@ impl SledStore {
             db,
             events_read: AtomicU64::new(0),
             guarded: std::sync::atomic::AtomicBool::new(false),
-            synced: std::sync::Mutex::new(Synced::default()),
         })
     }
 
@@ -470,59 +454,14 @@ impl SledStore {
     }
 
     /// Makes everything written so far durable. sled's `flush` writes its buffers with `sync_file_range`, which
-    /// neither flushes the device cache nor syncs file metadata, and it writes large values to files under `blobs/`
-    /// without syncing them at all. So: sled's data file is `fsync`ed, every file that appeared since the last sync
-    /// (blobs, snapshots) is `fsync`ed once, and so is the folder it appeared in. Commands report success only after
-    /// this returns. Blob files numbered up to `meta/blobs` are known durable and not synced again: a command on a
-    /// store of hundreds of blob files syncs only the new ones (and any a process that died left unsynced).
+    /// neither flushes the device cache nor syncs file metadata: so sled's data file is `fsync`ed here, and commands
+    /// report success only after this returns. The other files sled writes are made durable as they are written (the
+    /// vendored sled, `vendor/sled/DUBAN.md` change 4): a blob file and its folder before the log can point to it, a
+    /// snapshot and its folder as it is renamed into place. So this lists no folder and syncs one file, however many
+    /// blob files a large store holds.
     pub fn sync(&self) -> Result<()> {
         self.db.flush()?;
-        let files = space::Db::files(&self.path);
-        std::fs::File::open(&files.data)?.sync_all()?;
-        let mut synced = self.synced.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let mut newest_blob = synced.blobs;
-        for (dir, blobs) in [(files.blobs, true), (files.folder, false)] {
-            let entries = match std::fs::read_dir(&dir) {
-                Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
-                entries => entries?,
-            };
-            let mut appeared = false;
-            for entry in entries {
-                let entry = entry?;
-                let numbered =
-                    if blobs { entry.file_name().to_str().and_then(|name| name.parse::<u64>().ok()) } else { None };
-                if numbered.is_some_and(|number| number <= synced.blobs) {
-                    continue;
-                }
-                let path = entry.path();
-                // Known, or not a file (the type comes with the listing): no system call per known file.
-                if (numbered.is_none() && synced.files.contains(&path)) || !entry.file_type()?.is_file() {
-                    continue;
-                }
-                match std::fs::File::open(&path) {
-                    Ok(file) => file.sync_all()?,
-                    Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
-                    Err(error) => return Err(error.into()),
-                }
-                match numbered {
-                    Some(number) => newest_blob = newest_blob.max(number),
-                    None => {
-                        synced.files.insert(path);
-                    }
-                }
-                appeared = true;
-            }
-            if appeared {
-                sync_dir(&dir)?;
-            }
-        }
-        synced.blobs = newest_blob;
-        // Recorded for the next command: true as soon as it is written, since those files are synced; it reaches
-        // the disk with whatever sled writes next (if it never does, the next command syncs them again).
-        if synced.blobs > synced.recorded {
-            self.meta.insert(BLOBS_KEY, synced.blobs.to_be_bytes().to_vec())?;
-            synced.recorded = synced.blobs;
-        }
+        std::fs::File::open(space::Db::files(&self.path).data)?.sync_all()?;
         Ok(())
     }
 

@@ -116,19 +116,16 @@ impl Db {
         Ok(())
     }
 
-    /// The files sled writes and how they must be made durable: its data file, and the folders where it adds files
-    /// of its own without syncing them (`blobs/`, numbered by a log sequence number that only grows; snapshots in
-    /// the store's folder). sled never rewrites a blob or snapshot in place.
+    /// The files sled writes: its data file, the one this store must `fsync` itself (sled's `flush` only calls
+    /// `sync_file_range`; the blob files and snapshots the vendored sled syncs as it writes them).
     pub fn files(path: &Path) -> SledFiles {
-        SledFiles { data: path.join("db"), blobs: path.join("blobs"), folder: path.to_path_buf() }
+        SledFiles { data: path.join("db") }
     }
 }
 
 /// Where sled keeps what it writes (see [`Db::files`]).
 pub struct SledFiles {
     pub data: PathBuf,
-    pub blobs: PathBuf,
-    pub folder: PathBuf,
 }
 
 /// The segment size sled recorded for an existing store (in its `conf` file: `segment_size: 524288`), which it

@@ -565,6 +565,10 @@ fn write_snapshot(config: &RunningConfig, snapshot: &Snapshot) -> Result<()> {
 
     io_fail!(config, "snap write mv");
     std::fs::rename(&path_1, &path_2)?;
+    // duban: the rename is durable too (stock sled did not sync the folder).
+    if let Some(dir) = path_2.parent() {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
     io_fail!(config, "snap write mv post");
 
     trace!("renamed snapshot to {}", path_2.to_string_lossy());
