@@ -2,6 +2,7 @@
 //! the projection from the log and reports where the stored ones differed.
 
 use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound;
 
 use duban_domain::{CommitmentState, Folded, IdMap, StreamKind};
 use serde::Serialize;
@@ -340,12 +341,42 @@ impl SledStore {
     /// Compares the stored families with the folded ones: the pairs that differ (stored, wanted), and the writes
     /// that fix them.
     #[allow(clippy::type_complexity)]
+    /// The stored families against the ones folded from the log: the pairs that differ and the writes that fix them.
+    /// Two threads, each over half of the family ids (decoding a stored family costs about as much as folding its
+    /// events did).
+    #[allow(clippy::type_complexity)]
     fn compare_families(
         &self,
         mut wanted: BTreeMap<Ulid, Family>,
     ) -> Result<(Vec<(Family, Option<Family>)>, Vec<(Ulid, Option<Vec<u8>>)>)> {
+        let Some((first, last)) = self.family_bounds()? else { return self.compare_family_range(wanted, None, None) };
+        let middle = Ulid(first.0 + (last.0 - first.0) / 2);
+        let later = wanted.split_off(&middle);
+        let (early, late) = std::thread::scope(|scope| {
+            let late = scope.spawn(|| self.compare_family_range(later, Some(middle), None));
+            (self.compare_family_range(wanted, None, Some(middle)), late.join().expect("the comparison does not panic"))
+        });
+        let (mut differing, mut fixes) = early?;
+        let (late_differing, late_fixes) = late?;
+        differing.extend(late_differing);
+        fixes.extend(late_fixes);
+        Ok((differing, fixes))
+    }
+
+    /// [`SledStore::compare_families`] over the stored families from `from` (included) to `to` (excluded); `wanted`
+    /// holds the folded families of that range.
+    #[allow(clippy::type_complexity)]
+    fn compare_family_range(
+        &self,
+        mut wanted: BTreeMap<Ulid, Family>,
+        from: Option<Ulid>,
+        to: Option<Ulid>,
+    ) -> Result<(Vec<(Family, Option<Family>)>, Vec<(Ulid, Option<Vec<u8>>)>)> {
+        let (from, to) = (from.map(|id| id.to_bytes()), to.map(|id| id.to_bytes()));
+        let low = from.as_ref().map_or(Bound::Unbounded, |key| Bound::Included(&key[..]));
+        let high = to.as_ref().map_or(Bound::Unbounded, |key| Bound::Excluded(&key[..]));
         let (mut differing, mut fixes) = (Vec::new(), Vec::new());
-        for entry in self.families.iter() {
+        for entry in self.families.range(low, high) {
             let (key, value) = entry?;
             let id = ulid_of(&key);
             let stored = Family::from_bytes(&value).unwrap_or_default();
