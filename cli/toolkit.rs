@@ -17,6 +17,8 @@ pub struct Ctx<'a> {
     /// A store already opened by the caller (the demo runs many commands on one handle: sled allows one handle per
     /// store, and reopening right after a drop can race its background threads).
     pub shared: Option<App>,
+    /// Short forms of organ names, for `--organ` (the built-in table and `--aliases FILE`).
+    pub aliases: duban_domain::Aliases,
 }
 
 impl Ctx<'_> {

@@ -16,9 +16,49 @@ pub struct TimeTravel {
     /// 按当时登记簿所知查看：只计该日（北京时间）结束前或该序号前记下的事件（YYYY-MM-DD 或日志序号）
     #[arg(long, value_name = "DATE|SEQ")]
     pub known_at: Option<KnownAt>,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+}
+
+/// The status policy (docs/metrics.md): when a quiet commitment is 停滞, and the due date of one whose reply named
+/// none. Every command that judges statuses takes it.
+#[derive(Args, Clone, Debug)]
+pub struct PolicyArgs {
     /// 无进展多少天算停滞
-    #[arg(long, value_name = "DAYS", default_value_t = 90)]
+    #[arg(long, value_name = "DAYS", default_value_t = Policy::DEFAULT_STALL_DAYS)]
     pub stall_days: u32,
+    /// 答复未写期限的承诺的默认期限：作出后第几年年底到期（0 为当年年底，none 为不设默认期限）
+    #[arg(long, value_name = "YEARS|none", default_value = "1", value_parser = parse_default_due)]
+    pub default_due: DefaultDue,
+}
+
+impl Default for PolicyArgs {
+    fn default() -> Self {
+        PolicyArgs {
+            stall_days: Policy::DEFAULT_STALL_DAYS,
+            default_due: DefaultDue(Policy::default().default_due_years),
+        }
+    }
+}
+
+impl PolicyArgs {
+    pub fn policy(&self) -> Policy {
+        Policy { stall_days: self.stall_days, default_due_years: self.default_due.0 }
+    }
+}
+
+/// `--default-due`: years after the one a commitment was made in, or none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DefaultDue(pub Option<u8>);
+
+fn parse_default_due(text: &str) -> Result<DefaultDue, String> {
+    match text.trim() {
+        "none" | "无" | "不设" => Ok(DefaultDue(None)),
+        years => match years.parse::<u8>() {
+            Ok(years) if years <= 10 => Ok(DefaultDue(Some(years))),
+            _ => Err(format!("默认期限“{text}”无效：应为 0 到 10 之间的年数，或 none（不设默认期限）")),
+        },
+    }
 }
 
 impl TimeTravel {
@@ -28,7 +68,7 @@ impl TimeTravel {
 
     /// The view these options ask for, judged on the as-of date or else `today`.
     pub fn view(&self, today: NaiveDate) -> View {
-        View::new(self.horizon(), today, Policy { stall_days: self.stall_days })
+        View::new(self.horizon(), today, self.policy.policy())
     }
 
     /// Whether any time travel was asked for.

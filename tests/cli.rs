@@ -434,3 +434,80 @@ fn a_rehashed_export_with_a_refused_fact_is_refused() {
     assert!(output.stderr.contains("不能记录"), "{}", output.stderr);
     assert!(!store.exists(), "nothing written");
 }
+
+/// Imports the bundled sample replies (one of each format); returns the store's commitments as `list --json` gives them.
+fn imported_samples(duban: &Duban) -> Value {
+    let samples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/ingest/samples");
+    let files: Vec<String> = ["keji-gbk.txt", "caizheng.docx", "jiaoyu.txt", "jiaotong.html", "tiyu-big5.txt"]
+        .iter()
+        .map(|name| samples.join(name).to_string_lossy().to_string())
+        .collect();
+    duban.ok(&[&["import"], &files.iter().map(String::as_str).collect::<Vec<_>>()[..]].concat());
+    duban.json(&["list"])
+}
+
+#[test]
+fn organs_are_found_as_people_type_them() {
+    let duban = Duban::new();
+    let all = imported_samples(&duban);
+    let organs_of = |args: &[&str]| -> Vec<String> {
+        let mut argv = vec!["list"];
+        argv.extend_from_slice(args);
+        let rows = duban.json(&argv);
+        let mut organs: Vec<String> =
+            rows.as_array().unwrap().iter().map(|row| row["organ"].as_str().unwrap().to_string()).collect();
+        organs.dedup();
+        organs
+    };
+    assert!(all.as_array().unwrap().iter().any(|row| row["organ"] == "示範市文化旅遊局"));
+    // Simplified as typed, traditional as written.
+    assert_eq!(organs_of(&["--organ", "文化旅游"]), ["示範市文化旅遊局"]);
+    // A short form, written out by the built-in table.
+    assert_eq!(organs_of(&["--organ", "区科委"]), ["上海市示范区科学技术委员会"]);
+    assert_eq!(organs_of(&["--organ", "教育局"]), ["上海市示范区教育局"]);
+    // An office's own short forms.
+    let table = duban.dir.path().join("aliases.txt");
+    std::fs::write(&table, "# 本区简称\n示范教育=上海市示范区教育局\n").unwrap();
+    let table = table.to_string_lossy().to_string();
+    assert_eq!(organs_of(&["--aliases", &table, "--organ", "示范教育"]), ["上海市示范区教育局"]);
+    assert!(organs_of(&["--organ", "示范教育"]).is_empty(), "not without the table");
+    // A table that cannot be read is refused, naming the line.
+    std::fs::write(duban.dir.path().join("bad.txt"), "示范教育\n").unwrap();
+    let bad = duban.dir.path().join("bad.txt").to_string_lossy().to_string();
+    let refused = duban.run(&["--aliases", &bad, "list"]);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert!(refused.stderr.contains("第 1 行"), "{}", refused.stderr);
+}
+
+#[test]
+fn every_promise_has_a_due_date_and_says_where_it_came_from() {
+    let duban = Duban::new();
+    let all = imported_samples(&duban);
+    let rows = all.as_array().unwrap();
+    assert!(rows.len() >= 10);
+    let source = |row: &Value| row["due_source"].as_str().unwrap_or("none").to_string();
+    assert!(rows.iter().all(|row| row["due"].is_string()), "the default policy dates every promise");
+    assert!(rows.iter().any(|row| source(row) == "text"), "dates read from the replies");
+    assert!(rows.iter().any(|row| source(row) == "policy"), "and defaults where they name none");
+    let defaulted = rows.iter().find(|row| source(row) == "policy").unwrap();
+    let id = defaulted["id"].as_str().unwrap().to_string();
+    let made: chrono::NaiveDate = defaulted["made_on"].as_str().unwrap().parse().unwrap();
+    use chrono::Datelike;
+    assert_eq!(defaulted["due"].as_str().unwrap(), format!("{}-12-31", made.year() + 1));
+    assert!(duban.ok(&["show", &id]).contains("默认期限"));
+    // The policy is the office's: the same year, or none.
+    let same_year = duban.json(&["show", &id, "--default-due", "0"]);
+    assert_eq!(same_year["due"].as_str().unwrap(), format!("{}-12-31", made.year()));
+    let none = duban.json(&["show", &id, "--default-due", "none"]);
+    assert!(none["due"].is_null() && none["due_source"].is_null());
+    assert_eq!(duban.run(&["list", "--default-due", "soon"]).code, 1);
+    // Staff win: a due date set by hand says so.
+    duban.ok(&["due", &id, "2027-06-30"]);
+    let set = duban.json(&["show", &id]);
+    assert_eq!((set["due"].as_str(), set["due_source"].as_str()), (Some("2027-06-30"), Some("staff")));
+    // The report counts each source.
+    let report: Value = serde_json::from_str(&duban.ok(&["report", "--year", "2025", "--format", "json"])).unwrap();
+    let sources = &report["overview"]["due_sources"];
+    assert!(sources["text"].as_u64().unwrap() > 0 && sources["policy"].as_u64().unwrap() > 0, "{sources}");
+    assert!(duban.ok(&["report", "--year", "2025"]).contains("期限来源"));
+}

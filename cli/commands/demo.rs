@@ -97,7 +97,11 @@ const HISTORY: &[(&str, usize, &[&str])] = &[
         3,
         &["dismiss", "--on", "2025-06-05", "--reason", "与同一答复中制定扶持办法的承诺重复", "--duplicate-of", "@0"],
     ),
-    ("示财〔2025〕12号", 0, &["due", "2026-03-31", "--on", "2025-05-15"]),
+    (
+        "示财〔2025〕12号",
+        0,
+        &["due", "2026-03-31", "--on", "2025-05-15", "--reason", "区级预算提前下达，经商定提前至一季度"],
+    ),
     ("示财〔2025〕12号", 0, &["progress", "--on", "2026-01-20", "--summary", "2026年区级预算已安排1200万元"]),
     (
         "示财〔2025〕12号",
@@ -115,7 +119,6 @@ const HISTORY: &[(&str, usize, &[&str])] = &[
         ],
     ),
     ("示财〔2025〕12号", 1, &["progress", "--on", "2025-09-01", "--summary", "完成风险补偿资金池方案初稿"]),
-    ("示教〔2025〕9号", 0, &["due", "2025-09-30", "--on", "2025-06-15"]),
     ("示教〔2025〕9号", 0, &["progress", "--on", "2025-09-01", "--summary", "全区38所小学开始试行"]),
     (
         "示教〔2025〕9号",
@@ -195,6 +198,7 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
             json: false,
             out: &mut out,
             shared: Some(app.clone()),
+            aliases: ctx.aliases.clone(),
         };
         let cli = Cli::try_parse_from([&["duban"], words].concat())?;
         super::dispatch(&mut step_ctx, cli.command).with_context(|| format!("演示步骤失败：{}", words.join(" ")))?;
@@ -270,6 +274,7 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
         json: false,
         out: &mut *ctx.out,
         shared: Some(app.clone()),
+        aliases: ctx.aliases.clone(),
     };
     super::list::run(&mut list_ctx, list)?;
     // The annual report of the last complete year, as staff would hand it upward.

@@ -37,16 +37,25 @@ pub struct Args {
 }
 
 impl Args {
-    fn filter(&self) -> ListFilter {
+    fn filter(&self, aliases: &duban_domain::Aliases) -> ListFilter {
         ListFilter {
             statuses: self.status.clone(),
             active: self.active,
             overdue: self.overdue,
             due_within: self.due_within,
-            organ: self.organ.clone(),
+            organ: self.organ.as_deref().map(|organ| duban_domain::OrganQuery::new(organ, aliases)),
             year: self.year,
             proposal: self.proposal.clone(),
         }
+    }
+}
+
+/// A due date as the list shows it: a default one marked as such (`2026-12-31*`, explained under the table).
+fn due_text(state: &duban_domain::CommitmentState, policy: duban_domain::Policy) -> String {
+    match state.due_under(policy) {
+        Some((due, duban_domain::DueSource::Policy)) => format!("{due}*"),
+        Some((due, _)) => due.to_string(),
+        None => "—".to_string(),
     }
 }
 
@@ -59,12 +68,14 @@ fn parse_status(text: &str) -> Result<Status, String> {
 
 pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
     let view = args.time.view(ctx.today());
-    let listing = ctx.reader()?.list(&args.filter(), &view)?;
+    let listing = ctx.reader()?.list(&args.filter(&ctx.aliases), &view)?;
     if ctx.json {
         let views: Vec<CommitmentView> = listing
             .rows
             .iter()
-            .map(|row| CommitmentView::new(&row.state, row.reply.as_deref(), row.status, row.short_id.clone()))
+            .map(|row| {
+                CommitmentView::new(&row.state, row.reply.as_deref(), row.status, row.short_id.clone(), view.policy)
+            })
             .collect();
         return ctx.print_json(&views);
     }
@@ -77,7 +88,7 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
             row.short_id.clone(),
             row.status.label().to_string(),
             clip(&row.state.owner, 20),
-            date_or_dash(row.state.due),
+            due_text(&row.state, view.policy),
             date_or_dash(row.state.last_progress_on),
             row.reply.as_ref().map(|reply| clip(reply.doc_no(), 20)).unwrap_or_default(),
             clip(&row.state.text, 40),
@@ -85,6 +96,23 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
     }
     if !listing.rows.is_empty() {
         writeln!(ctx.out, "{out}")?;
+        let defaulted = listing
+            .rows
+            .iter()
+            .filter(|row| row.state.due.is_none() && row.state.due_on(view.policy).is_some())
+            .count();
+        if defaulted > 0 {
+            let years = match view.policy.default_due_years {
+                Some(0) => "当年年底".to_string(),
+                Some(1) => "次年年底".to_string(),
+                Some(years) => format!("第 {years} 年年底"),
+                None => String::new(),
+            };
+            writeln!(
+                ctx.out,
+                "* 默认期限：答复未写期限的 {defaulted} 项承诺按作出后{years}跟踪（--default-due 可改）"
+            )?;
+        }
     }
     let counts = listing.counts();
     let breakdown: Vec<String> = counts.iter().map(|(status, count)| format!("{} {count}", status.label())).collect();
@@ -142,6 +170,7 @@ mod tests {
                 json: true,
                 out: &mut out,
                 shared: Some(app.clone()),
+                aliases: Default::default(),
             };
             let Command::List(args) = Cli::parse_from(argv).command else { unreachable!() };
             run(&mut ctx, args).unwrap();

@@ -55,6 +55,9 @@ pub struct Cli {
     /// 以 JSON 输出（字段名稳定，供脚本使用）
     #[arg(long, global = true)]
     pub json: bool,
+    /// 单位简称表（每行“简称=全称”），补充内置简称，供 --organ 查找
+    #[arg(long, global = true, env = "DUBAN_ALIASES", value_name = "FILE")]
+    pub aliases: Option<PathBuf>,
     /// 以此时刻为“现在”（RFC 3339 或 YYYY-MM-DD；用于测试与补录演示）
     #[arg(long, global = true, env = "DUBAN_NOW", hide = true, value_parser = parse_now)]
     pub now: Option<DateTime<Utc>>,
@@ -98,8 +101,24 @@ pub enum Command {
 pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
     let actor = cli.actor.filter(|name| !name.trim().is_empty()).unwrap_or_else(login_name);
     let now = cli.now.unwrap_or_else(Utc::now);
-    let mut ctx = Ctx { store_path: cli.store, actor, now, json: cli.json, out, shared: None };
+    let aliases = match &cli.aliases {
+        None => duban_domain::Aliases::default(),
+        Some(path) => load_aliases(path)?,
+    };
+    let mut ctx = Ctx { store_path: cli.store, actor, now, json: cli.json, out, shared: None, aliases };
     dispatch(&mut ctx, cli.command)
+}
+
+/// The built-in short forms with an office's own from `path`.
+fn load_aliases(path: &std::path::Path) -> anyhow::Result<duban_domain::Aliases> {
+    let text =
+        std::fs::read(path).map_err(|error| UserError(format!("读不了单位简称表 {}：{error}", path.display())))?;
+    let text =
+        String::from_utf8(text).map_err(|_| UserError(format!("单位简称表 {} 不是 UTF-8 文本", path.display())))?;
+    let pairs = duban_domain::Aliases::parse(&text).map_err(|(line, text)| {
+        UserError(format!("单位简称表 {} 第 {line} 行“{text}”不是“简称=全称”", path.display()))
+    })?;
+    Ok(duban_domain::Aliases::with(&pairs))
 }
 
 /// Runs one command in a prepared context.

@@ -4,7 +4,6 @@ use std::path::PathBuf;
 
 use chrono::NaiveDate;
 use duban_app::ReportRequest;
-use duban_domain::Policy;
 use duban_report::{render_to, Format};
 
 use crate::background::BackgroundFile;
@@ -38,9 +37,8 @@ pub struct Args {
     /// 覆盖已存在的输出文件
     #[arg(long)]
     pub force: bool,
-    /// 无进展多少天算停滞
-    #[arg(long, value_name = "DAYS", default_value_t = 90)]
-    pub stall_days: u32,
+    #[command(flatten)]
+    pub policy: crate::view::PolicyArgs,
 }
 
 fn parse_format(text: &str) -> Result<Format, String> {
@@ -52,9 +50,9 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
         year: args.year,
         as_of: args.as_of,
         known: KnownAt::horizon(args.known_at),
-        organ: args.organ.clone(),
+        organ: args.organ.as_deref().map(|organ| duban_domain::OrganQuery::new(organ, &ctx.aliases)),
         assembly: args.assembly.clone(),
-        policy: Policy { stall_days: args.stall_days },
+        policy: args.policy.policy(),
         generated_at: args.format.stamps_generation_time().then_some(ctx.now),
     };
     let as_of = request.as_of(ctx.today())?;

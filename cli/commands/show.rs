@@ -30,7 +30,7 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
     let detail = ctx.reader()?.commitment(&args.id, &view)?;
     let (state, reply, status, short) = (&detail.state, &detail.reply, detail.status, &detail.short_id);
     if ctx.json {
-        let commitment = CommitmentView::new(state, Some(reply), status, short.clone());
+        let commitment = CommitmentView::new(state, Some(reply), status, short.clone(), view.policy);
         return ctx.print_json(&ShowView { commitment, events: detail.events.iter().map(EventView::new).collect() });
     }
     let out = &mut ctx.out;
@@ -46,7 +46,11 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
     let proposal = proposal_text(reply);
     let proposal = if proposal.is_empty() { String::new() } else { format!("，答复 {proposal}") };
     writeln!(out, "来源：{} {}（签发 {}{proposal}）", reply.organ(), reply.doc_no(), date_or_dash(reply.signed_on()))?;
-    writeln!(out, "作出：{}；期限：{}", date_or_dash(state.made_on), date_or_dash(state.due))?;
+    let due = match state.due_under(view.policy) {
+        Some((due, source)) => format!("{due}（{}）", source.label()),
+        None => "—".to_string(),
+    };
+    writeln!(out, "作出：{}；期限：{due}", date_or_dash(state.made_on))?;
     if let Some(closure) = &state.closure {
         writeln!(out, "办结：{}（{}）", closure.outcome.label(), closure.on)?;
     }

@@ -49,8 +49,8 @@ pub struct ListFilter {
     pub overdue: bool,
     /// Only open ones due within this many days of the view's date.
     pub due_within: Option<u32>,
-    /// Text in the owner's or the replying organ's name.
-    pub organ: Option<String>,
+    /// The owner or the replying organ, as typed (folded, short forms written out: `duban_domain::OrganQuery`).
+    pub organ: Option<duban_domain::OrganQuery>,
     /// The year the reply was signed.
     pub year: Option<i32>,
     /// The proposal's number, or text of its reference.
@@ -64,6 +64,7 @@ impl ListFilter {
         reply: Option<&ReplyState>,
         status: Status,
         on_date: NaiveDate,
+        policy: Policy,
     ) -> bool {
         let registered = reply.and_then(|reply| reply.registered.as_ref());
         (self.statuses.is_empty() || self.statuses.contains(&status))
@@ -71,11 +72,14 @@ impl ListFilter {
             && (!self.overdue || status == Status::Overdue)
             && self.due_within.is_none_or(|days| {
                 status.is_active()
-                    && state.due.is_some_and(|due| due >= on_date && (due - on_date).num_days() <= i64::from(days))
+                    && state
+                        .due_on(policy)
+                        .is_some_and(|due| due >= on_date && (due - on_date).num_days() <= i64::from(days))
             })
-            && self.organ.as_ref().is_none_or(|organ| {
-                state.owner.contains(organ.as_str()) || registered.is_some_and(|r| r.organ.contains(organ.as_str()))
-            })
+            && self
+                .organ
+                .as_ref()
+                .is_none_or(|organ| organ.matches(&state.owner) || registered.is_some_and(|r| organ.matches(&r.organ)))
             && self.year.is_none_or(|year| registered.is_some_and(|r| r.signed_on.year() == year))
             && self.proposal.as_ref().is_none_or(|wanted| {
                 let wanted = wanted.trim();
@@ -204,7 +208,7 @@ impl App {
             for state in commitments {
                 ids.extend(state.id);
                 let status = status(&state, on_date, policy);
-                if filter.keeps(&state, reply.as_deref(), status, on_date) {
+                if filter.keeps(&state, reply.as_deref(), status, on_date, policy) {
                     rows.push((state, reply.clone(), status));
                 }
             }
@@ -216,7 +220,10 @@ impl App {
             rows.extend(family_rows);
             ids.extend(family_ids);
         }
-        rows.sort_by_key(|(state, _, _): &(CommitmentState, _, _)| (state.due.is_none(), state.due, state.id));
+        rows.sort_by_cached_key(|(state, _, _): &(CommitmentState, _, _)| {
+            let due = state.due_on(policy);
+            (due.is_none(), due, state.id)
+        });
         ids.sort_unstable();
         let short = short_ids(&ids);
         let rows = rows

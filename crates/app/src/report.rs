@@ -21,7 +21,7 @@ pub struct ReportRequest {
     pub as_of: Option<NaiveDate>,
     /// What was known (the `known_at` / `known_seq` cut; `as_of` is taken from above).
     pub known: Horizon,
-    pub organ: Option<String>,
+    pub organ: Option<duban_domain::OrganQuery>,
     pub assembly: Option<String>,
     pub policy: Policy,
     /// Stamped in the footer when given (formats meant for reading, not for comparing).

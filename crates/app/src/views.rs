@@ -2,7 +2,7 @@
 //! added; none is renamed or removed.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use duban_domain::{CommitmentState, Envelope, ReplyState, Status};
+use duban_domain::{CommitmentState, Envelope, Policy, ReplyState, Status};
 use serde::Serialize;
 
 /// A reply's proposal reference in the form staff write it: `市政协 十四届三次会议 第1221号提案`.
@@ -24,7 +24,10 @@ pub struct CommitmentView {
     pub owner: String,
     pub co_handlers: Vec<String>,
     pub made_on: Option<NaiveDate>,
+    /// The due date it is followed up against: its own, or the policy's default.
     pub due: Option<NaiveDate>,
+    /// Where `due` comes from: `text` (read from the reply), `staff`, `policy` (the default).
+    pub due_source: Option<&'static str>,
     pub status: &'static str,
     pub status_label: &'static str,
     pub last_progress_on: Option<NaiveDate>,
@@ -38,8 +41,15 @@ pub struct CommitmentView {
 }
 
 impl CommitmentView {
-    pub fn new(state: &CommitmentState, reply: Option<&ReplyState>, status: Status, short: String) -> Self {
+    pub fn new(
+        state: &CommitmentState,
+        reply: Option<&ReplyState>,
+        status: Status,
+        short: String,
+        policy: Policy,
+    ) -> Self {
         let registered = reply.and_then(|reply| reply.registered.as_ref());
+        let due = state.due_under(policy);
         CommitmentView {
             id: state.id.map(|id| id.to_string()).unwrap_or_default(),
             short_id: short,
@@ -52,7 +62,8 @@ impl CommitmentView {
             owner: state.owner.clone(),
             co_handlers: state.co_handlers.clone(),
             made_on: state.made_on,
-            due: state.due,
+            due: due.map(|(date, _)| date),
+            due_source: due.map(|(_, source)| source.code()),
             status: status.code(),
             status_label: status.label(),
             last_progress_on: state.last_progress_on,

@@ -106,7 +106,10 @@ fn write_states(
     ids: &mut [Ulid],
     out: &mut impl Write,
 ) {
-    shown.sort_by_key(|(state, _)| (state.due.is_none(), state.due, state.id));
+    shown.sort_by_cached_key(|(state, _)| {
+        let due = state.due_on(Policy::default());
+        (due.is_none(), due, state.id)
+    });
     ids.sort_unstable();
     let short = |id: &Ulid| {
         let at = ids.partition_point(|other| other < id);
@@ -116,7 +119,13 @@ fn write_states(
         .iter()
         .map(|(state, status)| {
             let reply = state.reply.and_then(|id| replies.get(&id));
-            CommitmentView::new(state, reply, *status, state.id.map(|id| short(&id)).unwrap_or_default())
+            CommitmentView::new(
+                state,
+                reply,
+                *status,
+                state.id.map(|id| short(&id)).unwrap_or_default(),
+                Policy::default(),
+            )
         })
         .collect();
     serde_json::to_writer_pretty(&mut *out, &views).unwrap();
@@ -165,7 +174,7 @@ fn show(db: &Connection, id: &str, out: &mut impl Write) {
     let status = status(&state, today(), Policy::default());
     let ids = [id];
     let view = ShowView {
-        commitment: CommitmentView::new(&state, reply.as_ref(), status, short_id(&id, &ids)),
+        commitment: CommitmentView::new(&state, reply.as_ref(), status, short_id(&id, &ids), Policy::default()),
         events: events.iter().map(EventView::new).collect(),
     };
     serde_json::to_writer_pretty(&mut *out, &view).unwrap();

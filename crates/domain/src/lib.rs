@@ -37,6 +37,7 @@ mod error;
 mod event;
 mod horizon;
 mod ids;
+mod names;
 mod state;
 mod status;
 mod validate;
@@ -49,8 +50,9 @@ pub use error::DomainError;
 pub use event::*;
 pub use horizon::{Folded, Horizon, IdHasher, IdMap};
 pub use ids::{normalize_prefix, resolve_prefix, short_id, MIN_PREFIX};
+pub use names::{fold, Aliases, OrganQuery, BUILT_IN_ALIASES};
 pub use state::{Closure, CommitmentState, ReplyState};
-pub use status::{status, Policy, Status};
+pub use status::{status, DueSource, Policy, Status};
 pub use validate::{
     check_actor, check_commitment_event, check_reply_event, check_text, MAX_ACTOR_BYTES, MAX_TEXT_BYTES,
 };

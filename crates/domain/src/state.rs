@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use ulid::Ulid;
 
 use crate::event::{Envelope, Event, Outcome, ProposalRef, ReplyRegistered, Satisfaction, Section};
+use crate::status::DueSource;
 
 /// A reply as its events describe it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -90,6 +91,8 @@ pub struct CommitmentState {
     pub dismissed_on: Option<NaiveDate>,
     pub reopened: u32,
     pub notes: u32,
+    /// Where `due` came from (`None` while there is none).
+    pub due_source: Option<DueSource>,
 }
 
 impl CommitmentState {
@@ -106,6 +109,9 @@ impl CommitmentState {
                 self.co_handlers.clone_from(&made.co_handlers);
                 self.made_on = Some(on);
                 self.due = made.due;
+                // A date read from the reply keeps the phrase it was read from; one typed by staff has none.
+                self.due_source =
+                    made.due.map(|_| if made.due_phrase.is_some() { DueSource::Text } else { DueSource::Staff });
             }
             Event::ProgressReported(progress) => {
                 self.progress_reports += 1;
@@ -121,6 +127,7 @@ impl CommitmentState {
                     self.due_changes += 1;
                 }
                 self.due = Some(set.due);
+                self.due_source = Some(DueSource::Staff);
             }
             Event::Reassigned(reassigned) => self.owner.clone_from(&reassigned.owner),
             Event::Closed(closed) => {

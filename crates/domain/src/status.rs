@@ -2,23 +2,82 @@
 //!
 //! Precedence, first match wins (docs/events.md): 已撤销 › closed outcome › 逾期 › 停滞 › 推进中 › 待推进.
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use crate::event::Outcome;
 use crate::state::CommitmentState;
 
-/// Tunable thresholds for status rules.
+/// Tunable rules for statuses: when a quiet commitment counts as stalled, and what due date a commitment whose reply
+/// named none is followed up against.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Policy {
     /// A commitment with no progress report for this many days (counted from its last report, or from the day it
     /// was made if it has none) is 停滞.
     pub stall_days: u32,
+    /// A commitment with no due date (none in its text, none set by staff) is due at the end of the year this many
+    /// years after the one it was made in (0: the same year), marked 默认期限; `None`: it has no due date.
+    pub default_due_years: Option<u8>,
+}
+
+impl Policy {
+    /// The written default: 90 days without a report is 停滞; a promise without a date is due at the end of the
+    /// year after the reply (replies promise "下一步" work, which liaison offices review the following year).
+    pub const DEFAULT_STALL_DAYS: u32 = 90;
+    pub const DEFAULT_DUE_YEARS: u8 = 1;
 }
 
 impl Default for Policy {
     fn default() -> Self {
-        Policy { stall_days: 90 }
+        Policy { stall_days: Policy::DEFAULT_STALL_DAYS, default_due_years: Some(Policy::DEFAULT_DUE_YEARS) }
+    }
+}
+
+/// Where a commitment's due date comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DueSource {
+    /// A date or time phrase in the reply's text (`年底前`, `2026年6月底前`), read at import.
+    Text,
+    /// Set by staff: `commit add --due`, `duban due`.
+    Staff,
+    /// None was given: the policy's default (`Policy::default_due_years`).
+    Policy,
+}
+
+impl DueSource {
+    pub fn code(self) -> &'static str {
+        match self {
+            DueSource::Text => "text",
+            DueSource::Staff => "staff",
+            DueSource::Policy => "policy",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            DueSource::Text => "答复所定",
+            DueSource::Staff => "人工设定",
+            DueSource::Policy => "默认期限",
+        }
+    }
+}
+
+impl CommitmentState {
+    /// The due date the commitment is followed up against, and where it comes from: its own (from the text or set by
+    /// staff), else the policy's default, counted from the day it was made.
+    pub fn due_under(&self, policy: Policy) -> Option<(NaiveDate, DueSource)> {
+        if let Some(due) = self.due {
+            return Some((due, self.due_source.unwrap_or(DueSource::Staff)));
+        }
+        let years = i32::from(policy.default_due_years?);
+        let made = self.made_on?;
+        NaiveDate::from_ymd_opt(made.year() + years, 12, 31).map(|due| (due, DueSource::Policy))
+    }
+
+    /// [`CommitmentState::due_under`]'s date.
+    pub fn due_on(&self, policy: Policy) -> Option<NaiveDate> {
+        self.due_under(policy).map(|(due, _)| due)
     }
 }
 
@@ -103,7 +162,7 @@ pub fn status(state: &CommitmentState, on_date: NaiveDate, policy: Policy) -> St
     if let Some(closure) = &state.closure {
         return closure.outcome.into();
     }
-    if state.due.is_some_and(|due| due < on_date) {
+    if state.due_on(policy).is_some_and(|due| due < on_date) {
         return Status::Overdue;
     }
     let quiet_since = state.last_progress_on.or(state.made_on);

@@ -120,7 +120,7 @@ fn quiet_for_more_than_stall_days_is_stalled() {
     let state = given(&[("2025-05-29", made(None)), ("2025-06-10", progress("完成选址"))]);
     assert_eq!(status_on(&state, "2025-09-08"), Status::InProgress, "90 days is not yet stalled");
     assert_eq!(status_on(&state, "2025-09-09"), Status::Stalled);
-    assert_eq!(status(&state, day("2025-09-09"), Policy { stall_days: 120 }), Status::InProgress);
+    assert_eq!(status(&state, day("2025-09-09"), Policy { stall_days: 120, ..Policy::default() }), Status::InProgress);
 
     let never_moved = given(&[("2025-05-29", made(None))]);
     assert_eq!(status_on(&never_moved, "2025-08-27"), Status::Open);

@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{Datelike, NaiveDate};
 use duban_domain::{
-    business_date, status, CommitmentState, Envelope, Event, EventKind, IdMap, Policy, ReplyState, Satisfaction,
-    Status, StreamKind,
+    business_date, status, CommitmentState, DueSource, Envelope, Event, EventKind, IdMap, Policy, ReplyState,
+    Satisfaction, Status, StreamKind,
 };
 use ulid::Ulid;
 
@@ -22,8 +22,8 @@ pub struct Params {
     /// The date the world is seen on: only facts that occurred by then count, statuses are judged then.
     pub as_of: NaiveDate,
     pub policy: Policy,
-    /// Only commitments whose owner or replying organ contains this text.
-    pub organ: Option<String>,
+    /// Only commitments whose owner or replying organ is this one (as typed: folded, short forms written out).
+    pub organ: Option<duban_domain::OrganQuery>,
     /// Only replies to this assembly (`区政协`, `市人大` …).
     pub assembly: Option<String>,
 }
@@ -35,6 +35,8 @@ pub(crate) struct Item<'a> {
     pub state: &'a CommitmentState,
     pub reply: &'a ReplyState,
     pub status: Status,
+    /// The due date it is followed up against (its own, or the policy's default) and where that comes from.
+    pub due: Option<(NaiveDate, DueSource)>,
     pub carried_over: bool,
     /// The log position of its first fact, for source order.
     pub first_seq: Option<u64>,
@@ -55,7 +57,7 @@ fn adopted(result: &str) -> bool {
 }
 
 fn is_due(item: &Item, as_of: NaiveDate) -> bool {
-    item.status != Status::Dismissed && item.state.due.is_some_and(|due| due <= as_of)
+    item.status != Status::Dismissed && item.due.is_some_and(|(due, _)| due <= as_of)
 }
 
 /// Builds the report from the log (in sequence order, already cut to what was known), reading it once, or twice in
@@ -214,7 +216,7 @@ impl<'p> Builder<'p> {
         let signed_on = reply.signed_on()?;
         let carried_over = signed_on.year() < params.year && tracked.open_before_year.unwrap_or(false);
         let in_filters =
-            params.organ.as_deref().is_none_or(|organ| state.owner.contains(organ) || reply.organ().contains(organ))
+            params.organ.as_ref().is_none_or(|organ| organ.matches(&state.owner) || organ.matches(reply.organ()))
                 && params
                     .assembly
                     .as_deref()
@@ -250,14 +252,16 @@ impl<'p> Builder<'p> {
                 }
             }
             let status = status(state, as_of, self.params.policy);
+            let due = state.due_under(self.params.policy);
             items.push(Item {
                 id: *id,
                 state,
                 reply,
                 status,
+                due,
                 carried_over,
                 first_seq: facts.first().map(|fact| fact.seq()),
-                silent: silently_deferred(state, status, &facts, as_of),
+                silent: silently_deferred(due.map(|(due, _)| due), status, &facts, as_of),
                 hints: audit::hints(id, state, &facts),
             });
         }
@@ -306,8 +310,8 @@ fn report(
                 .is_none_or(|wanted| reply.proposal().and_then(|p| p.assembly.as_deref()) == Some(wanted))
                 && params
                     .organ
-                    .as_deref()
-                    .is_none_or(|organ| reply.organ().contains(organ) || replies_in_scope.contains(&reply.id))
+                    .as_ref()
+                    .is_none_or(|organ| organ.matches(reply.organ()) || replies_in_scope.contains(&reply.id))
         })
         .collect();
 
@@ -329,13 +333,18 @@ fn report(
     });
     let attention = attention(&items, as_of);
     let audit = items.iter_mut().flat_map(|item| std::mem::take(&mut item.hints)).collect();
-    let rows =
-        items.iter().map(|item| Row { id: item.id, status: item.status, carried_over: item.carried_over }).collect();
+    let rows = items
+        .iter()
+        .map(|item| Row { id: item.id, status: item.status, carried_over: item.carried_over, due: item.due })
+        .collect();
     let report = Report {
         title: format!("{}年度建议提案答复承诺跟踪报告", params.year),
         year: params.year,
         as_of,
-        filters: Filters { organ: params.organ.clone(), assembly: params.assembly.clone() },
+        filters: Filters {
+            organ: params.organ.as_ref().map(|organ| organ.typed().to_string()),
+            assembly: params.assembly.clone(),
+        },
         overview,
         by_organ,
         by_session,
@@ -364,7 +373,7 @@ fn overview(items: &[Item], new_replies: &[&ReplyState], as_of: NaiveDate) -> Ov
         .iter()
         .filter(|item| {
             item.status == Status::Fulfilled
-                && item.state.closure.as_ref().zip(item.state.due).is_some_and(|(closure, due)| closure.on <= due)
+                && item.state.closure.as_ref().zip(item.due).is_some_and(|(closure, (due, _))| closure.on <= due)
         })
         .count();
     let silent_deferrals = items.iter().filter(|item| item.silent).count();
@@ -426,6 +435,18 @@ fn overview(items: &[Item], new_replies: &[&ReplyState], as_of: NaiveDate) -> Ov
         on_time,
         on_time_rate: rate(on_time, due.len()),
         silent_deferrals,
+        due_sources: {
+            let mut sources = DueSources::default();
+            for item in items {
+                match item.due.map(|(_, source)| source) {
+                    Some(DueSource::Text) => sources.text += 1,
+                    Some(DueSource::Staff) => sources.staff += 1,
+                    Some(DueSource::Policy) => sources.policy += 1,
+                    None => sources.none += 1,
+                }
+            }
+            sources
+        },
         by_result,
         satisfaction: SatisfactionSummary {
             replies: new_replies.len(),
@@ -441,8 +462,8 @@ fn overview(items: &[Item], new_replies: &[&ReplyState], as_of: NaiveDate) -> Ov
 }
 
 /// Due date passed, not closed, and nothing recorded about it since: no progress, no new due date.
-fn silently_deferred(state: &CommitmentState, status: Status, facts: &[FactView], as_of: NaiveDate) -> bool {
-    let Some(due) = state.due else { return false };
+fn silently_deferred(due: Option<NaiveDate>, status: Status, facts: &[FactView], as_of: NaiveDate) -> bool {
+    let Some(due) = due else { return false };
     status == Status::Overdue
         && due < as_of
         && !facts.iter().any(|f| {
@@ -491,9 +512,9 @@ fn attention(items: &[Item], as_of: NaiveDate) -> Vec<AttentionRow> {
             text: item.state.text.clone(),
             status: item.status.code(),
             status_label: item.status.label(),
-            due: item.state.due,
+            due: item.due.map(|(due, _)| due),
             last_progress_on: item.state.last_progress_on,
-            days_overdue: item.state.due.filter(|due| *due < as_of).map(|due| (as_of - due).num_days()),
+            days_overdue: item.due.map(|(due, _)| due).filter(|due| *due < as_of).map(|due| (as_of - due).num_days()),
             days_since_progress: item.state.last_progress_on.or(item.state.made_on).map(|d| (as_of - d).num_days()),
         })
         .collect();

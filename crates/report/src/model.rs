@@ -2,7 +2,7 @@
 //! stable `--format json` contract; rates are fractions (0–1), absent when their denominator is zero.
 
 use chrono::NaiveDate;
-use duban_domain::{EventKind, IdMap, ProposalRef, ReplyState, Status};
+use duban_domain::{DueSource, EventKind, IdMap, ProposalRef, ReplyState, Status};
 use serde::{Serialize, Serializer};
 use ulid::Ulid;
 
@@ -57,8 +57,33 @@ pub struct Overview {
     pub on_time_rate: Option<f64>,
     /// Due date passed with no progress, no due-date change and no closure since.
     pub silent_deferrals: usize,
+    /// Where the commitments' due dates come from: read from the reply, set by staff, the policy's default, none.
+    pub due_sources: DueSources,
     pub by_result: Vec<ResultRow>,
     pub satisfaction: SatisfactionSummary,
+}
+
+/// How many commitments in scope have a due date from each source (`none`: no date and no default policy).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct DueSources {
+    pub text: usize,
+    pub staff: usize,
+    pub policy: usize,
+    pub none: usize,
+}
+
+impl DueSources {
+    /// The sentence every rendering prints.
+    pub fn sentence(&self) -> String {
+        let mut text = format!(
+            "期限来源：答复所定 {} 项，人工设定 {} 项，默认期限（答复未写期限，按政策推定）{} 项",
+            self.text, self.staff, self.policy
+        );
+        if self.none > 0 {
+            text.push_str(&format!("，无期限 {} 项", self.none));
+        }
+        text
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -166,6 +191,7 @@ pub(crate) struct Row {
     pub id: Ulid,
     pub status: Status,
     pub carried_over: bool,
+    pub due: Option<(NaiveDate, DueSource)>,
 }
 
 impl Details {
@@ -265,7 +291,8 @@ impl Details {
             status_label: row.status.label(),
             carried_over: row.carried_over,
             made_on: state.made_on,
-            due: state.due,
+            due: row.due.map(|(due, _)| due),
+            due_source: row.due.map(|(_, source)| source.code()),
             last_progress_on: state.last_progress_on,
             closed_on: state.closure.as_ref().map(|closure| closure.on),
             timeline,
@@ -304,6 +331,8 @@ pub struct Detail<'a> {
     pub carried_over: bool,
     pub made_on: Option<NaiveDate>,
     pub due: Option<NaiveDate>,
+    /// Where `due` comes from: `text`, `staff`, `policy`.
+    pub due_source: Option<&'static str>,
     pub last_progress_on: Option<NaiveDate>,
     pub closed_on: Option<NaiveDate>,
     pub timeline: Vec<TimelineEntry<'a>>,

@@ -266,9 +266,10 @@ fn overdue_and_stalled_commitments_with_their_days() {
         [
             (f.c11.to_string(), "overdue", Some(731), Some(975)),
             (f.c4.to_string(), "overdue", Some(122), Some(296)),
-            (f.c5.to_string(), "stalled", None, Some(183)),
             (f.c8.to_string(), "overdue", Some(61), Some(91)),
+            // No due date of their own: ordered by the policy's default (the end of the year after they were made).
             (f.c6.to_string(), "stalled", None, Some(274)),
+            (f.c5.to_string(), "stalled", None, Some(183)),
         ]
     );
 }
@@ -354,7 +355,8 @@ fn a_later_as_of_date_sees_the_later_closure() {
 #[test]
 fn filters_narrow_the_scope() {
     let fixture = fixture();
-    let by_organ = build(fixture.log.events.clone(), &Params { organ: Some("B委".into()), ..params("2025-12-31") });
+    let organ = duban_domain::OrganQuery::new("B委", &duban_domain::Aliases::default());
+    let by_organ = build(fixture.log.events.clone(), &Params { organ: Some(organ), ..params("2025-12-31") });
     assert_eq!((by_organ.overview.commitments, by_organ.overview.replies), (5, 1));
     let by_assembly =
         build(fixture.log.events.clone(), &Params { assembly: Some("区政协".into()), ..params("2025-12-31") });

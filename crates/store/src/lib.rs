@@ -145,11 +145,17 @@ pub(crate) enum Projection {
     Skip,
 }
 
-/// How the trees are laid out. A store of layout 3 is copied into one of layout 4 as it is opened (see `upgrade`);
-/// others are refused: export them with the duban that wrote them and `import-events` the file. Layout 1
-/// kept one chunk per append and one index key per event; layout 2 a full hash per record (see `chain` for layout
-/// 3); layout 3 one index key per stream (see `streams` for layout 4).
-const LAYOUT: u16 = 4;
+/// How the trees are laid out, and how the projection's values are encoded. A store of an upgradable layout is
+/// refused by `open` and copied into the current one by `duban upgrade` (see `upgrade`); others are refused: export
+/// them with the duban that wrote them and `import-events` the file. Layout 1 kept one chunk per append and one index
+/// key per event; layout 2 a full hash per record (see `chain` for layout 3); layout 3 one index key per stream (see
+/// `streams` for layout 4); layout 4's folded commitments did not say where their due date came from (layout 5:
+/// `CommitmentState::due_source`).
+pub(crate) const LAYOUT: u16 = 5;
+
+/// Layouts `duban upgrade` copies into the current one: their logs are the current log's, only the index or the
+/// projection differ, and the copy folds both afresh.
+pub(crate) const UPGRADABLE: [u16; 2] = [3, 4];
 
 impl SledStore {
     /// Creates a new, empty store at `path`; refuses a path that already holds anything (an empty folder will do).
@@ -269,7 +275,7 @@ impl SledStore {
             return Err(StoreError::NewerSchema { found: schema, supported: SCHEMA_VERSION });
         }
         let layout = number(LAYOUT_KEY)?.unwrap_or(1);
-        if layout != 3 && layout != LAYOUT {
+        if !UPGRADABLE.contains(&layout) && layout != LAYOUT {
             return Err(StoreError::OtherLayout { path: path.to_path_buf(), found: layout, supported: LAYOUT });
         }
         Ok((store, layout))

@@ -955,7 +955,7 @@ fn a_store_of_an_earlier_layout_is_refused_with_the_way_out() {
     store.sync().unwrap();
     drop(store);
     let error = SledStore::open(&dir.path().join("duban.db")).err().expect("a layout-2 store must be refused");
-    assert!(matches!(error, StoreError::OtherLayout { found: 2, supported: 4, .. }), "{error:?}");
+    assert!(matches!(error, StoreError::OtherLayout { found: 2, supported: crate::LAYOUT, .. }), "{error:?}");
     let message = error.to_string();
     assert!(message.contains("export") && message.contains("import-events"), "{message}");
 }
@@ -1032,7 +1032,7 @@ fn to_layout_3(store: &SledStore) -> Vec<(Ulid, crate::index::StreamEntry)> {
 }
 
 #[test]
-fn a_layout_3_store_is_refused_by_open_and_copied_into_layout_4_by_upgrade() {
+fn a_layout_3_store_is_refused_by_open_and_copied_into_the_current_layout_by_upgrade() {
     let (dir, store, ids) = spread();
     let head = store.head().unwrap();
     let log: Vec<Envelope> = store.read_all(1).collect::<Result<_, _>>().unwrap();
@@ -1041,15 +1041,18 @@ fn a_layout_3_store_is_refused_by_open_and_copied_into_layout_4_by_upgrade() {
     let path = dir.path().join("duban.db");
     // Opening never changes a layout: the store is refused with the way out, and stays of layout 3.
     let error = SledStore::open(&path).err().expect("refused");
-    assert!(matches!(error, StoreError::NeedsUpgrade { found: 3, supported: 4, .. }), "{error:?}");
+    assert!(matches!(error, StoreError::NeedsUpgrade { found: 3, supported: crate::LAYOUT, .. }), "{error:?}");
     assert!(error.is_user_error() && error.to_string().contains("duban upgrade"), "{error}");
     let (still, layout) = SledStore::open_any_layout(&path, true).unwrap();
     assert_eq!(layout, 3);
     drop(still);
     let report = crate::upgrade(&path).unwrap();
-    assert_eq!((report.from, report.to, report.events, report.finished_interrupted), (3, 4, head.seq, false));
+    assert_eq!(
+        (report.from, report.to, report.events, report.finished_interrupted),
+        (3, crate::LAYOUT, head.seq, false)
+    );
     let store = SledStore::open(&path).unwrap();
-    assert_eq!(store.meta.get(b"layout").unwrap().unwrap().as_ref(), &4u16.to_be_bytes());
+    assert_eq!(store.meta.get(b"layout").unwrap().unwrap().as_ref(), &crate::LAYOUT.to_be_bytes());
     assert_eq!(store.head().unwrap(), head, "the same chain");
     assert_eq!(store.read_all(1).collect::<Result<Vec<_>, _>>().unwrap(), log, "the same events, hashes and all");
     let buckets: std::collections::BTreeSet<_> = ids.iter().map(crate::streams::bucket_of).collect();
@@ -1061,6 +1064,33 @@ fn a_layout_3_store_is_refused_by_open_and_copied_into_layout_4_by_upgrade() {
         std::fs::read_dir(dir.path()).unwrap().map(|entry| entry.unwrap().file_name().into_string().unwrap()).collect();
     left.sort();
     assert_eq!(left, ["duban.db"], "nothing left beside it");
+}
+
+#[test]
+fn a_layout_4_store_whose_projection_no_longer_decodes_is_copied_into_the_current_layout_by_upgrade() {
+    let (dir, store, _) = spread();
+    let head = store.head().unwrap();
+    let log: Vec<Envelope> = store.read_all(1).collect::<Result<_, _>>().unwrap();
+    // Layout 4's folded commitments were encoded without their due date's source: to this duban they are
+    // unreadable, which the upgrade must not need to read.
+    let families: Vec<Vec<u8>> = store.families.iter().map(|entry| entry.unwrap().0.to_vec()).collect();
+    for key in &families {
+        store.families.insert(key.clone(), vec![0xFF, 0x13, 0x37]).unwrap();
+    }
+    store.meta.insert(b"layout", &4u16.to_be_bytes()).unwrap();
+    store.sync().unwrap();
+    drop(store);
+    let path = dir.path().join("duban.db");
+    let error = SledStore::open(&path).err().expect("refused");
+    assert!(matches!(error, StoreError::NeedsUpgrade { found: 4, .. }), "{error:?}");
+    let report = crate::upgrade(&path).unwrap();
+    assert_eq!((report.from, report.to, report.events), (4, crate::LAYOUT, head.seq));
+    let store = SledStore::open(&path).unwrap();
+    assert_eq!(store.head().unwrap(), head);
+    assert_eq!(store.read_all(1).collect::<Result<Vec<_>, _>>().unwrap(), log);
+    assert_eq!(store.families.iter().count(), families.len());
+    assert!(store.rebuild().unwrap().differences.is_empty(), "the projection folded afresh");
+    assert!(!dir.path().join("duban.db.previous").exists());
 }
 
 #[test]
@@ -1095,7 +1125,7 @@ fn an_upgrade_cut_short_is_finished_or_started_again_by_the_next_upgrade() {
     assert!(matches!(SledStore::open(&path), Err(StoreError::NeedsUpgrade { .. })));
     assert_eq!(crate::upgrade(&path).unwrap().from, 3);
     let store = SledStore::open(&path).unwrap();
-    assert_eq!(store.meta.get(b"layout").unwrap().unwrap().as_ref(), &4u16.to_be_bytes());
+    assert_eq!(store.meta.get(b"layout").unwrap().unwrap().as_ref(), &crate::LAYOUT.to_be_bytes());
     assert_eq!(store.head().unwrap(), head);
     assert_eq!(store.verify().unwrap().broken, None);
     assert!(!dir.path().join("duban.db.upgrading").exists());

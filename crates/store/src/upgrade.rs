@@ -1,5 +1,5 @@
-//! Upgrading a store of layout 3 to layout 4 (the stream index in buckets, see `streams`): the store is copied into
-//! a new one beside it, which then takes its place.
+//! Upgrading a store of an older layout (3: one index key per stream; 4: folded commitments without the source of
+//! their due date) to the current one: the store is copied into a new one beside it, which then takes its place.
 //!
 //! Rewriting the index in place left sled every node the old index had had (it never gives back a page id, and
 //! loads every one at each open): an upgraded million-event store opened in 20 ms instead of 12. A copy is
@@ -7,8 +7,8 @@
 //! hash's definition is the same in both layouts), the index and projection folded from it, and the new head must
 //! be the old one before anything is renamed.
 //!
-//! The swap is two renames: `<store>` → `<store>.layout3`, then `<store>.upgrading` → `<store>`; the old store is
-//! removed after. A crash between the renames is finished by the next `duban upgrade` (other commands refuse the
+//! The swap is two renames: `<store>` → `<store>.previous` (`.layout3` by the duban that upgraded to layout 4),
+//! then `<store>.upgrading` → `<store>`; the old store is removed after. A crash between the renames is finished by the next `duban upgrade` (other commands refuse the
 //! store, naming it); a crash while copying leaves `<store>.upgrading`, which the next upgrade removes before it
 //! copies again.
 //!
@@ -35,9 +35,9 @@ pub struct UpgradeReport {
     pub events: u64,
 }
 
-/// Brings the store at `path` to the current layout: finishes an upgrade a crash cut short, then copies a store of
-/// layout 3 into layout 4 (every event's hash checked, the head compared before anything is renamed). A store
-/// already current is left as it is.
+/// Brings the store at `path` to the current layout: finishes an upgrade a crash cut short, then copies a store of an
+/// older layout into the current one (every event's hash checked, the head compared before anything is renamed). A
+/// store already current is left as it is.
 pub fn upgrade(path: &Path) -> Result<UpgradeReport> {
     let finished_interrupted = finish_interrupted(path)?;
     let (store, from) = SledStore::open_any_layout(path, false)?;
@@ -45,21 +45,26 @@ pub fn upgrade(path: &Path) -> Result<UpgradeReport> {
         let events = store.head()?.seq;
         return Ok(UpgradeReport { from, to: from, finished_interrupted, events });
     }
-    let store = store.upgrade_from_layout_3()?;
+    let store = store.upgrade_by_copy()?;
     Ok(UpgradeReport { from, to: crate::LAYOUT, finished_interrupted, events: store.head()?.seq })
 }
 
 /// Whether an upgrade was cut short between its two renames (the store renamed away, its copy not yet in place).
 pub(crate) fn interrupted(path: &Path) -> bool {
     let is_store = |dir: &Path| dir.join("conf").is_file();
-    !is_store(path) && is_store(&sibling(path, "layout3"))
+    !is_store(path) && OLD.iter().any(|suffix| is_store(&sibling(path, suffix)))
 }
 
+/// Where the old store is kept between the two renames: `.previous`, or `.layout3` as the upgrade to layout 4 named
+/// it (a crash then is finished by this duban too).
+const OLD: [&str; 2] = ["previous", "layout3"];
+
 impl SledStore {
-    /// Copies this store (of layout 3, not settled) into a new one of the current layout and puts it in its place.
-    pub(crate) fn upgrade_from_layout_3(self) -> Result<SledStore> {
+    /// Copies this store (of an older layout, not settled) into a new one of the current layout and puts it in its
+    /// place.
+    pub(crate) fn upgrade_by_copy(self) -> Result<SledStore> {
         let path = self.path.clone();
-        let (building, old) = (sibling(&path, "upgrading"), sibling(&path, "layout3"));
+        let (building, old) = (sibling(&path, "upgrading"), sibling(&path, OLD[0]));
         if building.exists() {
             std::fs::remove_dir_all(&building)?;
         }
@@ -102,17 +107,19 @@ impl SledStore {
 /// Returns whether there was one to finish.
 fn finish_interrupted(path: &Path) -> Result<bool> {
     let mut finished = false;
-    let (building, old) = (sibling(path, "upgrading"), sibling(path, "layout3"));
+    let building = sibling(path, "upgrading");
     let is_store = |dir: &Path| dir.join("conf").is_file();
-    if !is_store(path) && is_store(&old) {
-        // Renamed away: the copy is complete if it was being put in place, else the old store goes back.
-        let replacement = if is_store(&building) { &building } else { &old };
-        std::fs::rename(replacement, path)?;
-        sync_dir(parent(path))?;
-        finished = true;
-    }
-    if is_store(path) && old.exists() {
-        std::fs::remove_dir_all(&old)?;
+    for old in OLD.map(|suffix| sibling(path, suffix)) {
+        if !is_store(path) && is_store(&old) {
+            // Renamed away: the copy is complete if it was being put in place, else the old store goes back.
+            let replacement = if is_store(&building) { &building } else { &old };
+            std::fs::rename(replacement, path)?;
+            sync_dir(parent(path))?;
+            finished = true;
+        }
+        if is_store(path) && old.exists() {
+            std::fs::remove_dir_all(&old)?;
+        }
     }
     Ok(finished)
 }

@@ -113,6 +113,7 @@ pub fn render(report: &Report, writer: &mut dyn std::io::Write) -> std::io::Resu
         percent(o.on_time_rate),
         o.silent_deferrals
     );
+    let _ = write!(out, "<p>{}。</p>", encode_text(&o.due_sources.sentence()));
     let _ = write!(
         out,
         r#"<div class="charts"><div><h3>状态分布</h3>{}</div><div><h3>每月进展与办结</h3>{}</div></div>"#,

@@ -57,7 +57,8 @@ pub fn render(report: &Report, writer: &mut dyn std::io::Write) -> std::io::Resu
         o.on_time,
         percent(o.on_time_rate)
     );
-    let _ = writeln!(out, "- 逾期后既无进展、也未调整期限或办结（悄然延期）：{} 项\n", o.silent_deferrals);
+    let _ = writeln!(out, "- 逾期后既无进展、也未调整期限或办结（悄然延期）：{} 项", o.silent_deferrals);
+    let _ = writeln!(out, "- {}\n", o.due_sources.sentence());
     header(out, &["状态", "项数", "占比"]);
     for s in &o.by_status {
         row(out, &[s.label.to_string(), s.count.to_string(), percent(s.share)]);

@@ -77,6 +77,9 @@ fn overview(workbook: &mut Workbook, report: &Report, styles: &Styles) -> Result
         ("到期承诺中已落实", o.fulfilled_due as f64, o.fulfilment_rate),
         ("按期落实", o.on_time as f64, o.on_time_rate),
         ("悄然延期（逾期后无进展、未调整期限）", o.silent_deferrals as f64, None),
+        ("期限答复所定", o.due_sources.text as f64, None),
+        ("期限人工设定", o.due_sources.staff as f64, None),
+        ("默认期限（答复未写期限）", o.due_sources.policy as f64, None),
         ("已评价答复", o.satisfaction.evaluated as f64, None),
         (
             "满意或基本满意",
