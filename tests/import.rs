@@ -69,7 +69,7 @@ fn bad_files_fail_one_by_one_and_the_good_ones_still_land() {
     assert_eq!(files_by_status(&summary, "failed"), 4);
     let reasons: Vec<String> =
         summary["files"].as_array().unwrap().iter().filter_map(|f| f["reason"].as_str().map(String::from)).collect();
-    for expected in ["文件为空", "二进制", "文件过大", "未找到答复单位"] {
+    for expected in ["文件为空", "二进制", "文件过大", "不像答复文件"] {
         assert!(reasons.iter().any(|r| r.contains(expected)), "no reason mentions {expected}: {reasons:?}");
     }
     let log = duban.json(&["log"]);
@@ -162,4 +162,74 @@ fn a_zip_bomb_is_refused_as_its_own_error() {
     let summary: Value = serde_json::from_str(&output.stdout).unwrap();
     assert_eq!((summary["imported"].as_u64(), summary["failed"].as_u64()), (Some(1), Some(1)), "{summary}");
     assert!(summary.to_string().contains("超过 32 MB"), "{summary}");
+}
+
+/// A reply copied from a web page, as many are: no 文号, no signing date, the organ only in the page's chrome.
+const WEB_EXCERPT: &str = "首页 > 政务公开 > 建议提案办理\n发布机构：示范县住房和城乡建设局\n\
+关于县十八届人大三次会议第45号建议的答复\n王强代表：\n您提出的《关于加快老旧小区改造的建议》收悉。现答复如下：\n\
+我局高度重视。下一步，我局将于2026年底前完成城南片区12个老旧小区改造，并同步推进加装电梯工作。\n\
+感谢您对住房和城乡建设工作的关心和支持。\n";
+
+#[test]
+fn a_reply_missing_its_number_and_date_is_imported_and_marked_incomplete() {
+    let duban = Duban::new();
+    std::fs::write(duban.dir.path().join("web.txt"), WEB_EXCERPT).unwrap();
+    let summary = duban.json(&["import", "web.txt"]);
+    assert_eq!((summary["imported"].as_u64(), summary["incomplete"].as_u64()), (Some(1), Some(1)), "{summary}");
+    let file = &summary["files"][0];
+    assert_eq!(file["missing"], serde_json::json!(["文号", "签发日期"]), "{summary}");
+    assert!(file["reason"].as_str().unwrap().contains("待补全"));
+    // The reply list and the promise show what is missing; the promise is followed up all the same.
+    let replies = duban.json(&["reply", "list"]);
+    assert_eq!(replies[0]["missing"], serde_json::json!(["文号", "签发日期"]));
+    assert!(duban.ok(&["reply", "list"]).contains("待补全"));
+    let list = duban.json(&["list"]);
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    let id = list[0]["id"].as_str().unwrap().to_string();
+    assert_eq!(list[0]["due"], "2026-12-31");
+    assert!(duban.ok(&["show", &id]).contains("待补全：答复缺文号、签发日期"));
+    duban.ok(&["progress", &id, "--summary", "已完成5个小区改造"]);
+    // The report places it in the year it was recorded and lists it among the hints.
+    let report: Value = serde_json::from_str(&duban.ok(&["report", "--year", "2026", "--format", "json"])).unwrap();
+    assert_eq!(report["overview"]["replies"], 1, "{}", report["overview"]);
+    assert!(report["audit"].to_string().contains("待补全"), "{}", report["audit"]);
+    // The same document again is recognised by its content; a second reply to the same proposal by the same organ
+    // (another document) is refused for a person to decide.
+    let again = duban.json(&["import", "web.txt"]);
+    assert_eq!(again["skipped"], 1);
+    std::fs::write(duban.dir.path().join("web2.txt"), WEB_EXCERPT.replace("12个", "13个")).unwrap();
+    let second = duban.run(&["import", "web2.txt"]);
+    assert_eq!(second.code, 1, "{}", second.stdout);
+    assert!(second.stdout.contains("人工核对"), "{}", second.stdout);
+}
+
+#[test]
+fn staff_give_the_missing_fields_for_one_file() {
+    let duban = Duban::new();
+    std::fs::write(duban.dir.path().join("web.txt"), WEB_EXCERPT).unwrap();
+    let summary = duban.json(&[
+        "import",
+        "web.txt",
+        "--doc-no",
+        "示住建复〔2025〕45号",
+        "--signed-on",
+        "2025-06-20",
+        "--organ",
+        "示范县住房和城乡建设局",
+    ]);
+    assert_eq!((summary["imported"].as_u64(), summary["incomplete"].as_u64()), (Some(1), Some(0)), "{summary}");
+    let replies = duban.json(&["reply", "list"]);
+    assert_eq!(
+        (replies[0]["doc_no"].as_str(), replies[0]["signed_on"].as_str()),
+        (Some("示住建复〔2025〕45号"), Some("2025-06-20"))
+    );
+    assert_eq!(replies[0]["missing"], serde_json::json!([]));
+    // Fields given for one file cannot go to a batch; nothing is written.
+    let before = duban.export();
+    let batch = duban.run(&["import", &sample("jiaoyu.txt"), &sample("tiyu-big5.txt"), "--doc-no", "X〔2025〕1号"]);
+    assert_eq!(batch.code, 1);
+    assert!(batch.stderr.contains("只能用于一个文件"), "{}", batch.stderr);
+    assert_eq!(duban.export(), before);
+    let bad_date = duban.run(&["import", "web.txt", "--signed-on", "2025-13-01"]);
+    assert_eq!(bad_date.code, 1);
 }

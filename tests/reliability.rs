@@ -88,12 +88,12 @@ fn every_event_variant_of_schema_1_still_loads_and_folds() {
 fn events_of_a_newer_schema_are_refused_not_misread() {
     let duban = Duban::new();
     let text = std::fs::read_to_string(fixture()).unwrap();
-    let newer = text.replacen("\"schema\":1", "\"schema\":2", 1);
+    let newer = text.replacen("\"schema\":1", "\"schema\":3", 1);
     std::fs::write(duban.dir.path().join("newer.jsonl"), newer).unwrap();
     let store = duban.dir.path().join("newer.db");
     let output = duban.run_in(&store, &["import-events", "newer.jsonl"]);
     assert_eq!(output.code, 1);
-    assert!(output.stderr.contains("模式版本 2"), "{}", output.stderr);
+    assert!(output.stderr.contains("模式版本 3"), "{}", output.stderr);
     assert!(!store.exists());
 }
 

@@ -3,12 +3,13 @@
 
 use std::path::PathBuf;
 
-use duban_app::{collect_documents, ImportOptions, ImportSummary};
+use duban_app::{collect_documents, ImportOptions, ImportSummary, Overrides};
 
 use crate::output::{clip_start, table};
 use crate::toolkit::{refuse, Ctx};
 
-/// 导入答复文件：逐份登记答复及其中的承诺（每份文件一次原子写入）。已导入的文件跳过；同一单位同一文号但内容不同的文件拒绝导入，留待人工核对
+/// 导入答复文件：逐份登记答复及其中的承诺（每份文件一次原子写入）。缺答复单位、文号或签发日期的答复照样登记，标为“待补全”；
+/// 已导入的文件跳过；同一单位同一文号但内容不同的文件拒绝导入，留待人工核对
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// 文件或目录（目录中递归读取 .txt .html .htm .docx 文件）
@@ -17,6 +18,24 @@ pub struct Args {
     /// 只解析和检查，不写入
     #[arg(long)]
     pub dry_run: bool,
+    /// 答复单位（代替文件中读到的；以下各项只能用于单个文件）
+    #[arg(long, value_name = "ORGAN")]
+    pub organ: Option<String>,
+    /// 文号
+    #[arg(long, value_name = "DOC_NO")]
+    pub doc_no: Option<String>,
+    /// 签发日期（YYYY-MM-DD）
+    #[arg(long, value_name = "DATE", value_parser = crate::time::parse_date)]
+    pub signed_on: Option<chrono::NaiveDate>,
+    /// 会议（市政协、区人大……）
+    #[arg(long, value_name = "ASSEMBLY")]
+    pub assembly: Option<String>,
+    /// 届次（十四届三次会议）
+    #[arg(long, value_name = "SESSION")]
+    pub session: Option<String>,
+    /// 建议或提案编号
+    #[arg(long, value_name = "NUMBER")]
+    pub number: Option<String>,
 }
 
 /// Batches at least this large show a progress bar (when stderr is a terminal).
@@ -33,7 +52,16 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
         progress.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
     let mut started = 0;
-    let summary = app.import(&ctx.context()?, &files, ImportOptions { dry_run: args.dry_run }, &mut |file| {
+    let overrides = Overrides {
+        organ: args.organ.clone(),
+        doc_no: args.doc_no.clone(),
+        signed_on: args.signed_on,
+        assembly: args.assembly.clone(),
+        session: args.session.clone(),
+        number: args.number.clone(),
+    };
+    let options = ImportOptions { dry_run: args.dry_run, overrides };
+    let summary = app.import(&ctx.context()?, &files, options, &mut |file| {
         if started > 0 {
             progress.inc(1);
         }
@@ -80,5 +108,12 @@ fn print_summary(ctx: &mut Ctx, summary: &ImportSummary) -> anyhow::Result<()> {
         "{verb} {} 份（承诺 {} 项），跳过 {} 份，失败 {} 份",
         summary.imported, summary.commitments, summary.skipped, summary.failed
     )?;
+    if summary.incomplete > 0 {
+        writeln!(
+            ctx.out,
+            "其中 {} 份答复待补全（缺答复单位、文号或签发日期，见“说明”；`duban reply list` 中标出）。导入前可用 --organ、--doc-no、--signed-on 为单个文件指定",
+            summary.incomplete
+        )?;
+    }
     Ok(())
 }

@@ -4,7 +4,7 @@ use chrono::NaiveDate;
 use duban_app::{proposal_text, ReplyView};
 use duban_domain::{Contact, ProposalKind, ProposalRef, ReplyRegistered};
 
-use crate::output::{clip, date_or_dash, table};
+use crate::output::{clip, table};
 use crate::time::parse_date;
 use crate::toolkit::Ctx;
 use crate::view::TimeTravel;
@@ -105,7 +105,7 @@ fn add(ctx: &mut Ctx, args: AddArgs) -> anyhow::Result<()> {
         result: args.result,
         disclosure: args.disclosure,
         addressee: args.addressee,
-        signed_on: args.signed_on,
+        signed_on: Some(args.signed_on),
         printed_on: args.printed_on,
         contact,
         cc: args.cc,
@@ -132,11 +132,12 @@ fn list(ctx: &mut Ctx, args: ListArgs) -> anyhow::Result<()> {
     for row in &rows {
         let reply = &row.reply;
         let registered = reply.registered.as_ref();
+        let or_missing = |text: &str| if text.trim().is_empty() { "待补全".to_string() } else { text.to_string() };
         out.add_row(vec![
             row.short_id.clone(),
-            date_or_dash(reply.signed_on()),
-            reply.organ().to_string(),
-            reply.doc_no().to_string(),
+            reply.signed_on().map_or_else(|| "待补全".to_string(), |date| date.to_string()),
+            or_missing(reply.organ()),
+            or_missing(reply.doc_no()),
             clip(&proposal_text(reply), 36),
             registered.and_then(|r| r.result.clone()).unwrap_or_else(|| "—".into()),
             reply.evaluation.map_or("—", |(_, s)| s.label()).to_string(),
@@ -144,6 +145,15 @@ fn list(ctx: &mut Ctx, args: ListArgs) -> anyhow::Result<()> {
         ]);
     }
     writeln!(ctx.out, "{out}")?;
-    writeln!(ctx.out, "共 {} 件答复", rows.len())?;
+    let incomplete = rows.iter().filter(|row| !row.reply.missing().is_empty()).count();
+    if incomplete > 0 {
+        writeln!(
+            ctx.out,
+            "共 {} 件答复，其中 {incomplete} 件待补全（文件中未找到答复单位、文号或签发日期）",
+            rows.len()
+        )?;
+    } else {
+        writeln!(ctx.out, "共 {} 件答复", rows.len())?;
+    }
     Ok(())
 }

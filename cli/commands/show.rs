@@ -46,6 +46,10 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
     let proposal = proposal_text(reply);
     let proposal = if proposal.is_empty() { String::new() } else { format!("，答复 {proposal}") };
     writeln!(out, "来源：{} {}（签发 {}{proposal}）", reply.organ(), reply.doc_no(), date_or_dash(reply.signed_on()))?;
+    let missing = reply.missing();
+    if !missing.is_empty() {
+        writeln!(out, "待补全：答复缺{}", missing.join("、"))?;
+    }
     let due = match state.due_under(view.policy) {
         Some((due, source)) => format!("{due}（{}）", source.label()),
         None => "—".to_string(),

@@ -1,7 +1,9 @@
 //! Importing reply documents: each one read, checked and recorded as one atomic append (the reply and all its
-//! commitments). Idempotent: a document already imported is skipped; a different document under the same organ and
-//! number is refused for a person to decide. One bad file never stops the batch, and nothing partial is written
-//! for it.
+//! commitments). A field the document does not give (答复单位, 文号, 签发日期) never stops it: the reply is recorded
+//! as 待补全 with what is missing, and staff can give the fields for one file (`ImportOptions::overrides`).
+//! Idempotent: a document already imported is skipped; a different document under the same organ and number (or
+//! the same organ and proposal, when there is no number) is refused for a person to decide. One bad file never stops
+//! the batch, and nothing partial is written for it.
 
 use std::path::{Path, PathBuf};
 
@@ -18,10 +20,57 @@ use crate::App;
 /// File extensions read when walking a directory.
 pub const DOCUMENT_EXTENSIONS: &[&str] = &["txt", "text", "html", "htm", "docx"];
 
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct ImportOptions {
     /// Check everything, write nothing.
     pub dry_run: bool,
+    /// Fields given by staff, which replace what was read (for one file: see [`App::import`]).
+    pub overrides: Overrides,
+}
+
+/// Reply fields given by staff at import, in place of what the document gives (or does not).
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    pub organ: Option<String>,
+    pub doc_no: Option<String>,
+    pub signed_on: Option<chrono::NaiveDate>,
+    pub assembly: Option<String>,
+    pub session: Option<String>,
+    pub number: Option<String>,
+}
+
+impl Overrides {
+    pub fn is_empty(&self) -> bool {
+        self.organ.is_none()
+            && self.doc_no.is_none()
+            && self.signed_on.is_none()
+            && self.assembly.is_none()
+            && self.session.is_none()
+            && self.number.is_none()
+    }
+
+    fn apply(&self, parsed: &mut Parsed) {
+        let reply = &mut parsed.reply;
+        let given = |value: &Option<String>| value.as_ref().map(|text| text.trim().to_string());
+        if let Some(organ) = given(&self.organ) {
+            reply.organ = Some(organ);
+        }
+        if let Some(doc_no) = given(&self.doc_no) {
+            reply.doc_no = Some(doc_no);
+        }
+        if let Some(signed_on) = self.signed_on {
+            reply.signed_on = Some(signed_on);
+        }
+        if let Some(assembly) = given(&self.assembly) {
+            reply.assembly = Some(assembly);
+        }
+        if let Some(session) = given(&self.session) {
+            reply.session = Some(session);
+        }
+        if let Some(number) = given(&self.number) {
+            reply.number = Some(number);
+        }
+    }
 }
 
 /// What became of one file.
@@ -33,6 +82,8 @@ pub struct FileOutcome {
     pub reply_id: Option<String>,
     pub commitments: usize,
     pub reason: Option<String>,
+    /// What the reply's registration lacks (待补全: 答复单位, 文号, 签发日期).
+    pub missing: Vec<&'static str>,
 }
 
 /// What an import did (`import --json`).
@@ -43,6 +94,8 @@ pub struct ImportSummary {
     pub skipped: usize,
     pub failed: usize,
     pub commitments: usize,
+    /// Imported replies whose registration lacks a field (待补全).
+    pub incomplete: usize,
     pub files: Vec<FileOutcome>,
     /// A store fault that ended the import after the files above (each imported one is durable): the summary is
     /// still given, and the caller reports the fault after it.
@@ -127,12 +180,18 @@ impl App {
         options: ImportOptions,
         progress: &mut dyn FnMut(&Path),
     ) -> Result<ImportSummary> {
+        if files.len() > 1 && !options.overrides.is_empty() {
+            return refuse(format!(
+                "--organ、--doc-no 等字段只能用于一个文件，这次有 {} 个：请逐个导入需要补全的文件",
+                files.len()
+            ));
+        }
         let mut registered = Registered::load(self)?;
         let bulk = if files.len() > 1 && !options.dry_run { Some(self.store().bulk()?) } else { None };
         let mut outcomes = Vec::with_capacity(files.len());
         for file in files {
             progress(file);
-            outcomes.push(match self.import_one(ctx, &mut registered, file, options.dry_run) {
+            outcomes.push(match self.import_one(ctx, &mut registered, file, &options) {
                 Ok(outcome) => outcome,
                 Err(reason) => failed(file, reason),
             });
@@ -150,6 +209,7 @@ impl App {
             skipped: count("skipped"),
             failed: count("failed"),
             commitments: outcomes.iter().filter(|o| o.status != "skipped").map(|o| o.commitments).sum(),
+            incomplete: outcomes.iter().filter(|o| o.status != "skipped" && !o.missing.is_empty()).count(),
             files: outcomes,
             stopped,
         })
@@ -160,18 +220,24 @@ impl App {
         ctx: &Context,
         registered: &mut Registered,
         file: &Path,
-        dry_run: bool,
+        options: &ImportOptions,
     ) -> std::result::Result<FileOutcome, String> {
-        let parsed = read_document(file).map_err(|error| error.to_string())?;
-        let registration = parsed
-            .registration()
-            .map_err(|missing| format!("未找到{}，无法登记（可用 duban reply add 手工登记）", missing.join("、")))?;
+        let dry_run = options.dry_run;
+        let mut parsed = read_document(file).map_err(|error| error.to_string())?;
+        options.overrides.apply(&mut parsed);
+        let registration = parsed.registration();
+        let missing = registration.missing();
+        // Missing fields never stop a reply; a document with nothing of one (a diary, a notice) is not taken for one.
+        if parsed.is_not_a_reply() {
+            return Err("不像答复文件：未找到答复单位、文号、建议或提案编号、提出人、标题或承诺事项".into());
+        }
         let outcome = |status, reply: Ulid, commitments, reason: Option<String>| FileOutcome {
             file: file.display().to_string(),
             status,
             reply_id: Some(reply.to_string()),
             commitments,
             reason,
+            missing: missing.clone(),
         };
         match registered.clash(&registration) {
             Some(Clash::SameDocument(existing)) => {
@@ -180,13 +246,15 @@ impl App {
             Some(Clash::SameNumber(existing)) => {
                 return Err(format!(
                     "{} {} 已登记为答复 {existing}，但文件内容不同：请人工核对后处理",
-                    registration.organ, registration.doc_no
+                    registration.organ,
+                    registration.doc_no.clone() + &registration.proposal.describe()
                 ));
             }
             None => {}
         }
         let today = ctx.today();
-        let signed_on = registration.signed_on;
+        // Without a signing date (待补全), the reply and its promises are dated the day they are recorded.
+        let signed_on = registration.signed_on.unwrap_or(today);
         let reply_id = ctx.new_id();
         let reply_event = Event::ReplyRegistered(Box::new(registration.clone()));
         check_reply_event(&ReplyState::default(), signed_on, &reply_event, today).map_err(|error| error.to_string())?;
@@ -211,7 +279,14 @@ impl App {
         }
         self.store.append(batches).map_err(|error| error.to_string())?;
         registered.remember(reply_id, &registration);
-        let note = (commitments == 0).then(|| "未找到承诺事项".to_string());
+        let mut notes = Vec::new();
+        if !missing.is_empty() {
+            notes.push(format!("待补全：{}", missing.join("、")));
+        }
+        if commitments == 0 {
+            notes.push("未找到承诺事项".to_string());
+        }
+        let note = (!notes.is_empty()).then(|| notes.join("；"));
         Ok(outcome("imported", reply_id, commitments, note))
     }
 }
@@ -223,5 +298,6 @@ fn failed(file: &Path, reason: String) -> FileOutcome {
         reply_id: None,
         commitments: 0,
         reason: Some(reason),
+        missing: Vec::new(),
     }
 }

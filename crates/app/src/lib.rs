@@ -31,7 +31,9 @@ use duban_store::EventStore;
 pub use context::Context;
 pub use duban_domain::Horizon;
 pub use error::{AppError, Result};
-pub use import::{collect_documents, read_document, FileOutcome, ImportOptions, ImportSummary, DOCUMENT_EXTENSIONS};
+pub use import::{
+    collect_documents, read_document, FileOutcome, ImportOptions, ImportSummary, Overrides, DOCUMENT_EXTENSIONS,
+};
 pub use maintain::{Backup, HeadCheck, Verified};
 pub use read::{CommitmentDetail, ListFilter, ListRow, Listing, ReplyRow, View};
 pub use register::reply_key;

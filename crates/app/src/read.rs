@@ -80,7 +80,7 @@ impl ListFilter {
                 .organ
                 .as_ref()
                 .is_none_or(|organ| organ.matches(&state.owner) || registered.is_some_and(|r| organ.matches(&r.organ)))
-            && self.year.is_none_or(|year| registered.is_some_and(|r| r.signed_on.year() == year))
+            && self.year.is_none_or(|year| registered.is_some_and(|r| r.signed_on.is_some_and(|d| d.year() == year)))
             && self.proposal.as_ref().is_none_or(|wanted| {
                 let wanted = wanted.trim();
                 registered.is_some_and(|r| {

@@ -1,5 +1,6 @@
-//! The register's one rule about replies as a whole: one reply per organ and document number (文号), and one per
-//! document (by its content hash), so that re-importing a document adds nothing.
+//! The register's one rule about replies as a whole: one reply per organ and document number (文号); without a 文号,
+//! one per organ and proposal (assembly, session, number); and one per document (by its content hash), so that
+//! re-importing a document adds nothing. A reply with neither 文号 nor proposal number is known by its content alone.
 //!
 //! The rule is checked against the projection, read once per command. (An index kept by the store would make the
 //! check independent of the register's size; the identity of a reply is about to change — a reply without a 文号
@@ -16,6 +17,16 @@ use crate::App;
 /// The key under which a reply must be unique: its organ and document number, as written (trimmed).
 pub fn reply_key(organ: &str, doc_no: &str) -> (String, String) {
     (organ.trim().to_string(), doc_no.trim().to_string())
+}
+
+/// The key a registration is unique under, if it has one: organ and 文号, else organ and proposal reference.
+fn key_of(reply: &ReplyRegistered) -> Option<(String, String)> {
+    if !reply.doc_no.trim().is_empty() {
+        return Some(reply_key(&reply.organ, &reply.doc_no));
+    }
+    let proposal = &reply.proposal;
+    proposal.number.as_ref().filter(|number| !number.trim().is_empty())?;
+    Some((reply.organ.trim().to_string(), format!("提案建议：{}", proposal.describe())))
 }
 
 /// What the register holds, by reply key and by content hash.
@@ -48,13 +59,15 @@ impl Registered {
         if let Some(id) = reply.source.as_ref().and_then(|source| self.by_hash.get(&source.sha256)) {
             return Some(Clash::SameDocument(*id));
         }
-        self.by_key.get(&reply_key(&reply.organ, &reply.doc_no)).map(|id| Clash::SameNumber(*id))
+        key_of(reply).and_then(|key| self.by_key.get(&key)).map(|id| Clash::SameNumber(*id))
     }
 
     pub fn remember(&mut self, id: Ulid, reply: &ReplyRegistered) {
         if let Some(source) = &reply.source {
             self.by_hash.insert(source.sha256.clone(), id);
         }
-        self.by_key.insert(reply_key(&reply.organ, &reply.doc_no), id);
+        if let Some(key) = key_of(reply) {
+            self.by_key.insert(key, id);
+        }
     }
 }

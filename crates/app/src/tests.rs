@@ -27,7 +27,7 @@ fn reply(organ: &str, doc_no: &str, signed_on: &str) -> ReplyRegistered {
         result: None,
         disclosure: None,
         addressee: None,
-        signed_on: day(signed_on),
+        signed_on: Some(day(signed_on)),
         printed_on: None,
         contact: None,
         cc: vec![],

@@ -129,6 +129,8 @@ pub struct ReplyView {
     pub result: Option<String>,
     pub satisfaction: Option<&'static str>,
     pub commitments: usize,
+    /// What the registration lacks (待补全): 答复单位, 文号, 签发日期.
+    pub missing: Vec<&'static str>,
 }
 
 impl ReplyView {
@@ -144,6 +146,7 @@ impl ReplyView {
             result: registered.and_then(|r| r.result.clone()),
             satisfaction: reply.evaluation.map(|(_, satisfaction)| satisfaction.code()),
             commitments,
+            missing: reply.missing(),
         }
     }
 }

@@ -60,13 +60,18 @@ impl App {
     pub fn register_reply(&self, ctx: &Context, mut reply: ReplyRegistered) -> Result<Ulid> {
         reply.organ = reply.organ.trim().to_string();
         reply.doc_no = reply.doc_no.trim().to_string();
+        // Registered by hand, a reply is registered whole: staff have the document in front of them. (An imported
+        // document may lack fields and is then 待补全.)
+        if let Some(field) = reply.missing().first() {
+            return refuse(format!("登记答复须写明{field}"));
+        }
         match Registered::load(self)?.clash(&reply) {
             Some(Clash::SameNumber(existing) | Clash::SameDocument(existing)) => {
                 return refuse(format!("{} {} 已登记为答复 {existing}，不能重复登记", reply.organ, reply.doc_no));
             }
             None => {}
         }
-        let signed_on = reply.signed_on;
+        let signed_on = reply.signed_on.unwrap_or(ctx.today());
         let event = Event::ReplyRegistered(Box::new(reply));
         check_reply_event(&ReplyState::default(), signed_on, &event, ctx.today())?;
         let id = ctx.new_id();
@@ -77,7 +82,11 @@ impl App {
     /// Records a promise made in a registered reply; returns its id and the reply's.
     pub fn make_commitment(&self, ctx: &Context, new: NewCommitment) -> Result<(Ulid, Ulid)> {
         let (reply_id, reply) = self.reply_now(&new.reply)?;
-        let Some(signed_on) = reply.signed_on() else { return refuse(format!("答复 {reply_id} 尚未登记")) };
+        if reply.registered.is_none() {
+            return refuse(format!("答复 {reply_id} 尚未登记"));
+        }
+        // Without its signing date (待补全), a reply's promise is dated the day it is recorded, unless given.
+        let signed_on = reply.signed_on().unwrap_or(ctx.today());
         let owner = new.owner.map(|owner| owner.trim().to_string()).unwrap_or_else(|| reply.organ().to_string());
         let event = Event::CommitmentMade(Box::new(CommitmentMade {
             reply: reply_id,

@@ -151,7 +151,7 @@ pub fn reply(rng: &mut Rng, index: usize, years: usize) -> ReplyHistory {
         proposers: vec![format!("提出人{}", rng.between(1, 5000))],
         title: Some(format!("关于第{index}项工作的建议")),
         result: Some(["解决采纳", "采纳或解决", "部分采纳或解决", "留作参考"][rng.between(0, 3) as usize].into()),
-        signed_on,
+        signed_on: Some(signed_on),
         ..ReplyRegistered::default()
     };
     let mut reply_events =

@@ -12,7 +12,12 @@ use ulid::Ulid;
 
 /// The schema version written into every envelope. Bump it whenever an event's stored form changes at all — a field
 /// added, removed or retyped (see the module's notes); a store holding a newer version is refused rather than misread.
-pub const SCHEMA_VERSION: u16 = 1;
+///
+/// Version 2: a reply may be registered with fields missing (`ReplyRegistered::signed_on` may be `None`, `organ`
+/// and `doc_no` empty). A version-1 record is stored and hashed exactly as before (a date is the same string); a
+/// version-2 record may hold an empty date string, which a version-1 reader must not misread: it refuses the record
+/// by its schema number.
+pub const SCHEMA_VERSION: u16 = 2;
 
 /// The `prev_hash` of the first event, and the head of an empty log.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -289,11 +294,55 @@ pub struct ReplyRegistered {
     pub disclosure: Option<String>,
     /// The lead organ a 会办意见 is addressed to; none for a 答复.
     pub addressee: Option<String>,
-    pub signed_on: NaiveDate,
+    /// The signing date; `None` when the document gives none (the reply is then 待补全, see [`ReplyRegistered::missing`]).
+    #[serde(with = "signing_date")]
+    pub signed_on: Option<NaiveDate>,
     pub printed_on: Option<NaiveDate>,
     pub contact: Option<Contact>,
     pub cc: Vec<String>,
     pub source: Option<Source>,
+}
+
+impl ReplyRegistered {
+    /// The fields a registration needs and the document did not give (答复单位, 文号, 签发日期): the reply is
+    /// 待补全 until staff supply them.
+    pub fn missing(&self) -> Vec<&'static str> {
+        [
+            (self.organ.trim().is_empty(), "答复单位"),
+            (self.doc_no.trim().is_empty(), "文号"),
+            (self.signed_on.is_none(), "签发日期"),
+        ]
+        .into_iter()
+        .filter_map(|(absent, name)| absent.then_some(name))
+        .collect()
+    }
+}
+
+/// A signing date that may be missing. In JSON, `null` or `"YYYY-MM-DD"`. In the stored (positional) form, the same
+/// string a `NaiveDate` writes, so that version-1 records keep their bytes and hashes, and an empty string for a
+/// missing date (schema version 2).
+mod signing_date {
+    use chrono::NaiveDate;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(date: &Option<NaiveDate>, serializer: S) -> Result<S::Ok, S::Error> {
+        match date {
+            Some(date) => date.serialize(serializer),
+            None if serializer.is_human_readable() => serializer.serialize_none(),
+            None => serializer.serialize_str(""),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<NaiveDate>, D::Error> {
+        if deserializer.is_human_readable() {
+            return Option::<NaiveDate>::deserialize(deserializer);
+        }
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        if text.is_empty() {
+            return Ok(None);
+        }
+        text.parse().map(Some).map_err(serde::de::Error::custom)
+    }
 }
 
 /// 满意 / 基本满意 / 不满意: the proposer's view of a reply, recorded apart from fulfilment.
@@ -520,7 +569,7 @@ mod tests {
                     result: Some("解决采纳".into()),
                     disclosure: Some("主动公开".into()),
                     addressee: None,
-                    signed_on: date("2025-05-29"),
+                    signed_on: Some(date("2025-05-29")),
                     printed_on: Some(date("2025-06-05")),
                     contact: Some(Contact { name: Some("李四".into()), ..Contact::default() }),
                     cc: vec!["市政协提案办".into()],

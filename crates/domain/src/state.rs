@@ -20,6 +20,10 @@ pub struct ReplyState {
     pub registered: Option<ReplyRegistered>,
     /// The latest evaluation: `(date, satisfaction)`.
     pub evaluation: Option<(NaiveDate, Satisfaction)>,
+    /// The business date of `ReplyRegistered`: the signing date, or the day it was recorded when the document gave
+    /// none (待补全).
+    #[serde(with = "compact::date")]
+    pub registered_on: Option<NaiveDate>,
 }
 
 impl ReplyState {
@@ -27,7 +31,10 @@ impl ReplyState {
         self.id.get_or_insert(envelope.stream);
         self.version = envelope.version;
         match &envelope.event {
-            Event::ReplyRegistered(registered) => self.registered = Some((**registered).clone()),
+            Event::ReplyRegistered(registered) => {
+                self.registered = Some((**registered).clone());
+                self.registered_on = Some(envelope.occurred_on);
+            }
             // The evaluation that happened last counts; on equal dates the later record wins.
             Event::ReplyEvaluated(evaluated) if self.evaluation.is_none_or(|(on, _)| on <= envelope.occurred_on) => {
                 self.evaluation = Some((envelope.occurred_on, evaluated.satisfaction));
@@ -45,7 +52,18 @@ impl ReplyState {
     }
 
     pub fn signed_on(&self) -> Option<NaiveDate> {
-        self.registered.as_ref().map(|r| r.signed_on)
+        self.registered.as_ref().and_then(|r| r.signed_on)
+    }
+
+    /// The date the reply counts from: its signing date, or, while that is missing (待补全), the day it was
+    /// registered (a report places it in that year).
+    pub fn dated(&self) -> Option<NaiveDate> {
+        self.signed_on().or(self.registered_on)
+    }
+
+    /// What the registration lacks (待补全): 答复单位, 文号, 签发日期.
+    pub fn missing(&self) -> Vec<&'static str> {
+        self.registered.as_ref().map(|r| r.missing()).unwrap_or_default()
     }
 
     pub fn proposal(&self) -> Option<&ProposalRef> {

@@ -40,7 +40,7 @@ fn registered_reply() -> ReplyState {
         Event::ReplyRegistered(Box::new(ReplyRegistered {
             organ: "上海市测试局".into(),
             doc_no: "测〔2025〕1号".into(),
-            signed_on: day("2025-05-29"),
+            signed_on: Some(day("2025-05-29")),
             ..ReplyRegistered::default()
         })),
     )])
@@ -369,21 +369,27 @@ fn reply_rules() {
     let error = check_reply_event(&reply, day("2025-05-29"), &register_again, today).unwrap_err();
     assert!(matches!(error, DomainError::AlreadyRegistered { .. }), "{error:?}");
 
-    let future = ReplyRegistered { signed_on: day("2026-02-01"), ..reply.registered.clone().unwrap() };
+    let future = ReplyRegistered { signed_on: Some(day("2026-02-01")), ..reply.registered.clone().unwrap() };
     let error =
         check_reply_event(&ReplyState::default(), day("2026-01-01"), &Event::ReplyRegistered(Box::new(future)), today)
             .unwrap_err();
     assert!(matches!(error, DomainError::InFuture { .. }), "{error:?}");
 
-    let nameless = ReplyRegistered { organ: " ".into(), ..reply.registered.clone().unwrap() };
-    let error = check_reply_event(
-        &ReplyState::default(),
-        day("2025-05-29"),
-        &Event::ReplyRegistered(Box::new(nameless)),
-        today,
-    )
-    .unwrap_err();
-    assert!(matches!(error, DomainError::EmptyText { field: "答复单位" }), "{error:?}");
+    // A registration may lack what the document did not give (the reply is then 待补全), never hold bad text.
+    let incomplete = ReplyRegistered {
+        organ: " ".into(),
+        doc_no: String::new(),
+        signed_on: None,
+        ..reply.registered.clone().unwrap()
+    };
+    assert_eq!(incomplete.missing(), ["答复单位", "文号", "签发日期"]);
+    let event = Event::ReplyRegistered(Box::new(incomplete.clone()));
+    assert!(check_reply_event(&ReplyState::default(), day("2025-05-29"), &event, today).is_ok());
+    let garbled = ReplyRegistered { doc_no: "文\u{1b}[2J号".into(), ..incomplete };
+    let error =
+        check_reply_event(&ReplyState::default(), day("2025-05-29"), &Event::ReplyRegistered(Box::new(garbled)), today)
+            .unwrap_err();
+    assert!(matches!(error, DomainError::ControlCharacter { field: "文号", .. }), "{error:?}");
 
     let evaluation = Event::ReplyEvaluated(ReplyEvaluated { satisfaction: Satisfaction::Dissatisfied, comment: None });
     assert!(check_reply_event(&reply, day("2025-06-01"), &evaluation, today).is_ok());
@@ -436,4 +442,22 @@ fn an_actor_is_a_printable_name_of_sane_length() {
     let long = "督".repeat(65);
     assert!(matches!(check_actor(&long), Err(DomainError::TextTooLong { len: 195, max: 192, .. })));
     assert_eq!(check_actor(&"督".repeat(64)), Ok(()));
+}
+
+#[test]
+fn a_missing_signing_date_is_null_in_json_and_an_empty_string_stored_and_a_present_one_keeps_its_bytes() {
+    let reply = registered_reply().registered.unwrap();
+    let incomplete = ReplyRegistered { signed_on: None, ..reply.clone() };
+    let json = serde_json::to_value(&incomplete).unwrap();
+    assert!(json["signed_on"].is_null());
+    assert_eq!(serde_json::from_value::<ReplyRegistered>(json).unwrap(), incomplete);
+    let stored = postcard::to_stdvec(&incomplete).unwrap();
+    assert_eq!(postcard::from_bytes::<ReplyRegistered>(&stored).unwrap(), incomplete);
+    // A present date is stored as the same string a plain `NaiveDate` writes (schema 1's records keep their bytes).
+    let date = reply.signed_on.unwrap();
+    let complete = postcard::to_stdvec(&reply).unwrap();
+    let plain = postcard::to_stdvec(&date).unwrap();
+    assert!(complete.windows(plain.len()).any(|window| window == plain.as_slice()));
+    assert_eq!(postcard::from_bytes::<ReplyRegistered>(&complete).unwrap(), reply);
+    assert_eq!(complete.len(), stored.len() + plain.len() - 1, "None is one byte: an empty string");
 }

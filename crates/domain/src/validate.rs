@@ -72,9 +72,12 @@ pub fn check_reply_event(
             if let (Some(id), Some(_)) = (reply.id, &reply.registered) {
                 return Err(DomainError::AlreadyRegistered { id });
             }
-            check_text("答复单位", &registered.organ)?;
-            check_text("文号", &registered.doc_no)?;
-            check_not_future(registered.signed_on, today)?;
+            // A field the document did not give is left empty (the reply is 待补全); one that is given must be text.
+            check_optional_text("答复单位", &registered.organ)?;
+            check_optional_text("文号", &registered.doc_no)?;
+            if let Some(signed_on) = registered.signed_on {
+                check_not_future(signed_on, today)?;
+            }
             let optional = [&registered.doc_type, &registered.title, &registered.result, &registered.disclosure]
                 .into_iter()
                 .chain([&registered.addressee, &registered.proposal.assembly, &registered.proposal.session])
@@ -88,10 +91,10 @@ pub fn check_reply_event(
             Ok(())
         }
         Event::ReplyEvaluated(evaluated) => {
-            let (Some(id), Some(signed_on)) = (reply.id, reply.signed_on()) else {
+            let (Some(id), Some(_)) = (reply.id, &reply.registered) else {
                 return Err(DomainError::WrongStream { event: event.tag(), expected: "已登记的答复" });
             };
-            if occurred_on < signed_on {
+            if let Some(signed_on) = reply.signed_on().filter(|signed_on| occurred_on < *signed_on) {
                 return Err(DomainError::BeforeSigned { id, on: occurred_on, signed_on });
             }
             if let Some(comment) = &evaluated.comment {
@@ -112,22 +115,27 @@ pub fn check_commitment_event(
     today: NaiveDate,
 ) -> Result<(), DomainError> {
     check_not_future(occurred_on, today)?;
-    let (Some(reply_id), Some(signed_on)) = (reply.id, reply.signed_on()) else {
+    let (Some(reply_id), Some(_)) = (reply.id, &reply.registered) else {
         return Err(DomainError::WrongStream { event: event.tag(), expected: "已登记答复的承诺" });
     };
+    // A reply registered without its signing date (待补全) bounds nothing yet.
+    let signed_on = reply.signed_on();
     if let Event::CommitmentMade(made) = event {
         if let Some(id) = commitment.id.filter(|_| commitment.made_on.is_some()) {
             return Err(DomainError::AlreadyRegistered { id });
         }
-        if occurred_on < signed_on {
+        if let Some(signed_on) = signed_on.filter(|signed_on| occurred_on < *signed_on) {
             return Err(DomainError::BeforeSigned { id: reply_id, on: occurred_on, signed_on });
         }
         check_text("承诺内容", &made.text)?;
-        check_text("责任单位", &made.owner)?;
+        // The owner defaults to the replying organ; while that is missing (待补全), so may the owner be.
+        if !(made.owner.is_empty() && reply.organ().trim().is_empty()) {
+            check_text("责任单位", &made.owner)?;
+        }
         for handler in &made.co_handlers {
             check_text("会办单位", handler)?;
         }
-        if let Some(due) = made.due {
+        if let (Some(due), Some(signed_on)) = (made.due, signed_on) {
             check_due(due, signed_on)?;
         }
         return Ok(());
@@ -167,7 +175,9 @@ pub fn check_commitment_event(
         }
         Event::DueDateSet(set) => {
             must_be_active()?;
-            check_due(set.due, signed_on)?;
+            if let Some(signed_on) = signed_on {
+                check_due(set.due, signed_on)?;
+            }
             match (commitment.due, &set.reason) {
                 (Some(due), _) if due == set.due => Err(DomainError::DueUnchanged { id, due }),
                 (Some(due), None) => Err(DomainError::DueChangeNeedsReason { id, due }),

@@ -205,8 +205,13 @@ pub fn read(document: &Document, diagnostics: &mut Vec<Diagnostic>) -> ReplyFiel
     if fields.organ.is_none() {
         fields.organ =
             document.table.iter().find(|(key, _)| key == "发布机构").map(|(_, value)| value.clone()).or_else(|| {
+                // Page chrome and footers name the publishing organ: `发布机构：…`, `来源：…`, `联系单位：…`.
                 lines.iter().enumerate().find_map(|(i, line)| {
-                    let value = line.strip_prefix("联系单位")?.trim_start_matches([':', '：']).trim();
+                    let value = ["发布机构", "发文机关", "来源", "信息来源", "联系单位"]
+                        .iter()
+                        .find_map(|key| line.strip_prefix(key))?
+                        .trim_start_matches([':', '：', ' '])
+                        .trim();
                     organ_like(value).then(|| no_spaces(&original[i][original[i].len() - value.len()..]))
                 })
             });

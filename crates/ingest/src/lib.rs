@@ -109,6 +109,14 @@ pub struct Diagnostic {
     pub message: String,
 }
 
+impl Parsed {
+    /// Whether the document looks like no reply at all (see the `not_a_reply` diagnostic): import refuses such a
+    /// document; a reply that merely lacks fields is imported and marked 待补全.
+    pub fn is_not_a_reply(&self) -> bool {
+        self.diagnostics.iter().any(|diagnostic| diagnostic.code == "not_a_reply")
+    }
+}
+
 impl Diagnostic {
     fn new(code: &'static str, message: impl Into<String>) -> Self {
         Diagnostic { code, message: message.into() }
@@ -126,8 +134,18 @@ pub fn parse(bytes: &[u8], file_name: &str) -> Result<Parsed, IngestError> {
     if commitments.is_empty() {
         diagnostics.push(Diagnostic::new("no_commitments", "未找到承诺事项"));
     }
-    if reply.organ.is_none() && reply.doc_no.is_none() && reply.proposers.is_empty() && reply.title.is_none() {
-        diagnostics.push(Diagnostic::new("not_a_reply", "看起来不是建议提案答复：未找到单位、文号、提出人或标题"));
+    // Not a reply at all (a diary, a notice): none of its fields, no promise, and none of the words every reply
+    // uses of itself or of what it answers — in simplified or traditional script, anywhere in the text.
+    let reply_words =
+        ["答复", "答復", "建议", "建議", "提案", "会办", "會辦"].iter().any(|word| decoded.text.contains(word));
+    let nothing_found = reply.organ.is_none()
+        && reply.doc_no.is_none()
+        && reply.number.is_none()
+        && reply.proposers.is_empty()
+        && reply.title.is_none();
+    if nothing_found && commitments.is_empty() && !reply_words {
+        diagnostics
+            .push(Diagnostic::new("not_a_reply", "看起来不是建议提案答复：未找到单位、文号、提出人、标题或承诺事项"));
     }
     Ok(Parsed {
         reply,

@@ -7,24 +7,14 @@ use ulid::Ulid;
 use crate::Parsed;
 
 impl Parsed {
-    /// The registration of this reply, or the names of the required fields that were not found.
-    pub fn registration(&self) -> Result<ReplyRegistered, Vec<&'static str>> {
+    /// The registration of this reply. A field the document does not give stays empty (`organ`, `doc_no`) or `None`
+    /// (`signed_on`): the reply is registered all the same and marked 待补全 ([`ReplyRegistered::missing`]).
+    pub fn registration(&self) -> ReplyRegistered {
         let reply = &self.reply;
-        let missing: Vec<&'static str> = [
-            (reply.organ.is_none(), "答复单位"),
-            (reply.doc_no.is_none(), "文号"),
-            (reply.signed_on.is_none(), "签发日期"),
-        ]
-        .into_iter()
-        .filter_map(|(absent, name)| absent.then_some(name))
-        .collect();
-        let (Some(organ), Some(doc_no), Some(signed_on)) = (&reply.organ, &reply.doc_no, reply.signed_on) else {
-            return Err(missing);
-        };
-        Ok(ReplyRegistered {
+        ReplyRegistered {
             doc_type: reply.doc_type.clone(),
-            organ: organ.clone(),
-            doc_no: doc_no.clone(),
+            organ: reply.organ.clone().unwrap_or_default(),
+            doc_no: reply.doc_no.clone().unwrap_or_default(),
             proposal: ProposalRef {
                 assembly: reply.assembly.clone(),
                 session: reply.session.clone(),
@@ -36,7 +26,7 @@ impl Parsed {
             result: reply.result.clone(),
             disclosure: reply.disclosure.clone(),
             addressee: reply.addressee.clone(),
-            signed_on,
+            signed_on: reply.signed_on,
             printed_on: reply.printed_on,
             contact: reply.contact.as_ref().map(|c| Contact {
                 name: c.name.clone(),
@@ -46,7 +36,7 @@ impl Parsed {
             }),
             cc: reply.cc.clone(),
             source: Some(Source { file_name: self.source.file_name.clone(), sha256: self.source.sha256.clone() }),
-        })
+        }
     }
 
     /// One `CommitmentMade` per extracted commitment, owned by the replying organ. A due date read from the text

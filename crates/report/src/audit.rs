@@ -1,6 +1,6 @@
 //! 审计提示: sequences in a commitment's history that an auditor should look at. They are hints, not verdicts.
 
-use duban_domain::{CommitmentState, EventKind};
+use duban_domain::{CommitmentState, EventKind, ReplyState};
 use ulid::Ulid;
 
 use crate::facts::FactView;
@@ -9,9 +9,13 @@ use crate::model::AuditHint;
 /// Progress recorded more than this many days after it happened is worth a look.
 pub const LATE_RECORD_DAYS: i64 = 30;
 
-pub(crate) fn hints(id: &Ulid, state: &CommitmentState, facts: &[FactView]) -> Vec<AuditHint> {
+pub(crate) fn hints(id: &Ulid, state: &CommitmentState, reply: &ReplyState, facts: &[FactView]) -> Vec<AuditHint> {
     let mut hints = Vec::new();
     let mut hint = |kind, message: String| hints.push(AuditHint { id: id.to_string(), kind, message });
+    let missing = reply.missing();
+    if !missing.is_empty() {
+        hint("reply_incomplete", format!("所属答复待补全：缺{}", missing.join("、")));
+    }
     let mut closed_before = false;
     for fact in facts {
         let on = fact.date();

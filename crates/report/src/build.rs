@@ -133,8 +133,8 @@ impl<'p> Builder<'p> {
             if envelope.occurred_on <= self.params.as_of {
                 let reply = self.replies.entry(envelope.stream).or_default();
                 reply.apply(envelope);
-                if let Some(signed_on) = reply.signed_on() {
-                    self.reply_years.insert(envelope.stream, signed_on.year());
+                if let Some(dated) = reply.dated() {
+                    self.reply_years.insert(envelope.stream, dated.year());
                 }
             }
             return;
@@ -213,7 +213,7 @@ impl<'p> Builder<'p> {
         let (params, state) = (self.params, &tracked.state);
         state.made_on?;
         let reply = state.reply.and_then(|r| self.replies.get(&r))?;
-        let signed_on = reply.signed_on()?;
+        let signed_on = reply.dated()?;
         let carried_over = signed_on.year() < params.year && tracked.open_before_year.unwrap_or(false);
         let in_filters =
             params.organ.as_ref().is_none_or(|organ| organ.matches(&state.owner) || organ.matches(reply.organ()))
@@ -262,7 +262,7 @@ impl<'p> Builder<'p> {
                 carried_over,
                 first_seq: facts.first().map(|fact| fact.seq()),
                 silent: silently_deferred(due.map(|(due, _)| due), status, &facts, as_of),
-                hints: audit::hints(id, state, &facts),
+                hints: audit::hints(id, state, reply, &facts),
             });
         }
         drop(facts);
@@ -302,7 +302,7 @@ fn report(
 
     let new_replies: Vec<&ReplyState> = replies
         .values()
-        .filter(|reply| reply.signed_on().is_some_and(|d| d.year() == params.year))
+        .filter(|reply| reply.dated().is_some_and(|d| d.year() == params.year))
         .filter(|reply| {
             params
                 .assembly

@@ -38,7 +38,7 @@ impl Log {
         let registered = ReplyRegistered {
             organ: organ.into(),
             doc_no: doc_no.into(),
-            signed_on: day(signed),
+            signed_on: Some(day(signed)),
             proposal: ProposalRef {
                 assembly: Some(reference.0.into()),
                 session: Some(reference.1.into()),

@@ -26,7 +26,7 @@ fn registration(signed_on: NaiveDate) -> Event {
     Event::ReplyRegistered(Box::new(ReplyRegistered {
         organ: "上海市测试局".into(),
         doc_no: "测〔2025〕1号".into(),
-        signed_on,
+        signed_on: Some(signed_on),
         ..ReplyRegistered::default()
     }))
 }
