@@ -55,7 +55,9 @@ fn damaged_stores_never_panic_hang_or_answer_wrongly() {
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/ingest/samples/jiaoyu.txt"))
             .unwrap();
     for number in 0..60 {
-        let text = template.replace("示教〔2025〕9号", &format!("示教〔2025〕{}号", number + 100));
+        let text = template
+            .replace("示教〔2025〕9号", &format!("示教〔2025〕{}号", number + 100))
+            .replace("第0087号", &format!("第{:04}号", number + 100));
         std::fs::write(docs.join(format!("d{number:03}.txt")), text).unwrap();
     }
     duban.ok(&["import", &docs.to_string_lossy()]);

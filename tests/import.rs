@@ -233,3 +233,83 @@ fn staff_give_the_missing_fields_for_one_file() {
     let bad_date = duban.run(&["import", "web.txt", "--signed-on", "2025-13-01"]);
     assert_eq!(bad_date.code, 1);
 }
+
+#[test]
+fn corrections_are_facts_shown_everywhere_and_hidden_before_they_happened() {
+    let mut duban = Duban::new();
+    std::fs::write(duban.dir.path().join("web.txt"), WEB_EXCERPT).unwrap();
+    duban.ok(&["import", "web.txt"]);
+    let reply = duban.json(&["reply", "list"])[0]["id"].as_str().unwrap().to_string();
+    let commitment = duban.json(&["list"])[0]["id"].as_str().unwrap().to_string();
+    let before = duban.export();
+    // Refused: nothing to correct, no reason, the same value.
+    assert_eq!(duban.run(&["reply", "amend", &reply, "--reason", "补录"]).code, 1);
+    assert_eq!(
+        duban.run(&["reply", "amend", &reply, "--doc-no", "示住建复〔2025〕45号"]).code,
+        1,
+        "a reason is required"
+    );
+    assert_eq!(duban.run(&["commit", "amend", &commitment, "--reason", "无"]).code, 1);
+    assert_eq!(duban.export(), before, "refused corrections write nothing");
+
+    duban.now = "2026-02-10T09:00:00+08:00".into();
+    duban.ok(&[
+        "reply",
+        "amend",
+        &reply,
+        "--doc-no",
+        "示住建复〔2025〕45号",
+        "--signed-on",
+        "2025-06-20",
+        "--reason",
+        "补录纸质件",
+    ]);
+    let corrected = "下一步，我局将于2026年底前完成城南片区12个老旧小区改造，并同步推进加装电梯。";
+    duban.ok(&["commit", "amend", &commitment, "--text", corrected, "--reason", "原文漏读后半句"]);
+    let again = duban.run(&["reply", "amend", &reply, "--doc-no", "示住建复〔2025〕45号", "--reason", "重复"]);
+    assert_eq!(again.code, 1, "the same value again is refused: {}", again.stderr);
+
+    // Everywhere it is read: list, show, reply list and show, the report.
+    let row = &duban.json(&["list"])[0];
+    assert_eq!((row["doc_no"].as_str(), row["text"].as_str()), (Some("示住建复〔2025〕45号"), Some(corrected)));
+    let replies = duban.json(&["reply", "list"]);
+    assert_eq!(
+        (replies[0]["signed_on"].as_str(), replies[0]["missing"].as_array().unwrap().len()),
+        (Some("2025-06-20"), 0)
+    );
+    let shown = duban.ok(&["reply", "show", &reply]);
+    assert!(shown.contains("更正记录") && shown.contains("补录纸质件") && !shown.contains("待补全："), "{shown}");
+    let detail = duban.json(&["reply", "show", &reply]);
+    assert_eq!(detail["amendments"], 1);
+    let timeline = duban.json(&["show", &commitment]);
+    let kinds: Vec<&str> = timeline["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["CommitmentMade", "CommitmentAmended"]);
+    // Signed in 2025 (as corrected), recorded in 2026: followed up in 2026's report, as carried over.
+    let report = duban.ok(&["report", "--year", "2026", "--format", "csv"]);
+    assert!(report.contains("示住建复〔2025〕45号") && report.contains("加装电梯"), "{report}");
+
+    // Before they happened (as-of) or before they were known (known-at): as first read.
+    for horizon in [["--as-of", "2026-01-31"], ["--known-at", "2026-01-31"]] {
+        let mut argv = vec!["list"];
+        argv.extend_from_slice(&horizon);
+        let row = &duban.json(&argv)[0];
+        assert_eq!(row["doc_no"], "", "{horizon:?}");
+        assert_ne!(row["text"].as_str(), Some(corrected), "{horizon:?}");
+        let mut argv = vec!["reply", "show", &reply];
+        argv.extend_from_slice(&horizon);
+        assert_eq!(duban.json(&argv)["reply"]["missing"], serde_json::json!(["文号", "签发日期"]), "{horizon:?}");
+    }
+
+    // A corrected copy of the document is recognised as the same reply and offered as an amendment.
+    let copy = WEB_EXCERPT
+        .replace("发布机构：示范县住房和城乡建设局\n", "发布机构：示范县住房和城乡建设局\n示住建复〔2025〕46号\n");
+    std::fs::write(duban.dir.path().join("corrected.txt"), copy).unwrap();
+    let output = duban.run(&["import", "corrected.txt"]);
+    assert_eq!(output.code, 1);
+    assert!(
+        output.stdout.contains("duban reply amend") && output.stdout.contains("示住建复〔2025〕46号"),
+        "{}",
+        output.stdout
+    );
+    assert_eq!(duban.json(&["reply", "list"]).as_array().unwrap().len(), 1, "never a second reply");
+}

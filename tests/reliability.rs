@@ -44,11 +44,12 @@ fn schema_1_events_still_load_and_fold() {
 #[test]
 fn every_event_variant_of_schema_1_still_loads_and_folds() {
     let variants = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/schema-1-variants.jsonl");
+    let schema_2 = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/schema-2.jsonl");
     let mut tags = std::collections::BTreeSet::new();
-    for file in [fixture(), variants.clone()] {
+    for (file, schema) in [(fixture(), 1), (variants.clone(), 1), (schema_2, 2)] {
         for line in std::fs::read_to_string(&file).unwrap().lines().filter(|line| !line.starts_with("{\"trailer\"")) {
             let event: Value = serde_json::from_str(line).unwrap();
-            assert_eq!(event["schema"], 1);
+            assert_eq!(event["schema"], schema);
             tags.extend(event["event"].as_object().unwrap().keys().cloned());
         }
     }
@@ -84,6 +85,39 @@ fn every_event_variant_of_schema_1_still_loads_and_folds() {
     assert_eq!(replies[0]["proposal"], "区人大 十七届五次会议 第0042号建议");
 }
 
+/// The pinned fixture of schema 2 (never regenerated): a reply registered without its 文号 and signing date (待补全),
+/// corrected by `ReplyAmended`, a promise corrected by `CommitmentAmended`, written by the CLI. Its events must keep
+/// their hashes and fold to the same answers for ever.
+#[test]
+fn schema_2_events_still_load_and_fold() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/schema-2.jsonl");
+    let duban = Duban::new();
+    let store = duban.dir.path().join("schema2.db");
+    let restored = duban.run_in(&store, &["import-events", &fixture.to_string_lossy()]);
+    assert_eq!(restored.code, 0, "{}", restored.stderr);
+    let verify: Value = serde_json::from_str(&duban.run_in(&store, &["verify", "--json"]).stdout).unwrap();
+    assert_eq!(verify["head_hash"], "cef8ac8f01517e21240f094e5580351e56cb9a822357f2b13b167f147feddf98");
+    let first: Value =
+        serde_json::from_str(std::fs::read_to_string(&fixture).unwrap().lines().next().unwrap()).unwrap();
+    assert!(first["event"]["ReplyRegistered"]["signed_on"].is_null(), "registered without its signing date");
+    let shown: Value =
+        serde_json::from_str(&duban.run_in(&store, &["reply", "show", "01KEJPNMM04B9JX97BXXWQEXMF", "--json"]).stdout)
+            .unwrap();
+    assert_eq!(
+        (shown["reply"]["doc_no"].as_str(), shown["reply"]["signed_on"].as_str(), shown["amendments"].as_u64()),
+        (Some("示住建复〔2025〕45号"), Some("2025-06-20"), Some(1))
+    );
+    let before: Value = serde_json::from_str(
+        &duban.run_in(&store, &["reply", "show", "01KEJPNMM04B9JX97BXXWQEXMF", "--json", "--known-at", "2"]).stdout,
+    )
+    .unwrap();
+    assert_eq!(before["reply"]["missing"], serde_json::json!(["文号", "签发日期"]));
+    let commitment: Value =
+        serde_json::from_str(&duban.run_in(&store, &["show", "01KEJPNMM0GMSTS25CWQJ330B5", "--json"]).stdout).unwrap();
+    assert!(commitment["text"].as_str().unwrap().ends_with("并同步推进加装电梯。"));
+    assert_eq!(commitment["progress_reports"], 1);
+}
+
 #[test]
 fn events_of_a_newer_schema_are_refused_not_misread() {
     let duban = Duban::new();
@@ -102,7 +136,9 @@ fn document(dir: &Path, number: usize) -> PathBuf {
     let template =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/ingest/samples/jiaoyu.txt"))
             .unwrap();
-    let text = template.replace("示教〔2025〕9号", &format!("示教〔2025〕{}号", 1000 + number));
+    let text = template
+        .replace("示教〔2025〕9号", &format!("示教〔2025〕{}号", 1000 + number))
+        .replace("第0087号", &format!("第{:04}号", 1000 + number));
     let path = dir.join(format!("doc-{number}.txt"));
     std::fs::write(&path, text).unwrap();
     path
@@ -421,7 +457,9 @@ fn read_commands_change_no_byte_of_the_store() {
     std::fs::create_dir(&many).unwrap();
     let template = std::fs::read_to_string(samples.join("jiaoyu.txt")).unwrap();
     for number in 0..120 {
-        let text = template.replace("示教〔2025〕9号", &format!("示教〔2025〕{}号", number + 100));
+        let text = template
+            .replace("示教〔2025〕9号", &format!("示教〔2025〕{}号", number + 100))
+            .replace("第0087号", &format!("第{:04}号", number + 100));
         std::fs::write(many.join(format!("d{number:03}.txt")), text).unwrap();
     }
     duban.ok(&["import", &many.to_string_lossy()]);

@@ -1,8 +1,9 @@
-//! `duban commit add`: record a promise made in a registered reply.
+//! `duban commit add` and `commit amend`: record a promise made in a registered reply, and correct its text or
+//! section as it was read.
 
 use chrono::NaiveDate;
 use duban_app::NewCommitment;
-use duban_domain::Section;
+use duban_domain::{CommitmentAmended, Event, Section};
 
 use crate::time::parse_date;
 use crate::toolkit::Ctx;
@@ -10,6 +11,23 @@ use crate::toolkit::Ctx;
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
     Add(AddArgs),
+    Amend(AmendArgs),
+}
+
+/// 更正一项承诺的内容或位置（读错时），须说明理由；原内容保留在日志中
+#[derive(clap::Args, Debug)]
+pub struct AmendArgs {
+    /// 承诺编号（或至少 6 位的唯一前缀）
+    pub id: String,
+    /// 更正后的承诺内容
+    #[arg(long, value_name = "TEXT")]
+    pub text: Option<String>,
+    /// 更正后的位置：next-steps（下一步工作）或 body（正文）
+    #[arg(long, value_name = "SECTION", value_parser = parse_section)]
+    pub section: Option<Section>,
+    /// 更正理由
+    #[arg(long, value_name = "TEXT")]
+    pub reason: String,
 }
 
 /// 登记答复中的一项承诺，输出其编号
@@ -46,7 +64,18 @@ fn parse_section(text: &str) -> Result<Section, String> {
     }
 }
 
-pub fn run(ctx: &mut Ctx, Command::Add(args): Command) -> anyhow::Result<()> {
+pub fn run(ctx: &mut Ctx, command: Command) -> anyhow::Result<()> {
+    let args = match command {
+        Command::Add(args) => args,
+        Command::Amend(args) => {
+            let event = Event::CommitmentAmended(CommitmentAmended {
+                text: args.text.map(|text| text.trim().to_string()),
+                section: args.section,
+                reason: args.reason,
+            });
+            return super::record::commitment_fact(ctx, &args.id, None, event);
+        }
+    };
     let new = NewCommitment {
         reply: args.reply,
         text: args.text,

@@ -1,8 +1,9 @@
-//! `duban reply add` and `duban reply list`: register a reply document by hand, and see the registered replies.
+//! `duban reply add`, `list`, `show` and `amend`: register a reply document by hand, see the registered replies and
+//! one of them whole, and correct what a registration says.
 
 use chrono::NaiveDate;
 use duban_app::{proposal_text, ReplyView};
-use duban_domain::{Contact, ProposalKind, ProposalRef, ReplyRegistered};
+use duban_domain::{Contact, ProposalKind, ProposalRef, ReplyAmended, ReplyRegistered};
 
 use crate::output::{clip, table};
 use crate::time::parse_date;
@@ -13,6 +14,60 @@ use crate::view::TimeTravel;
 pub enum Command {
     Add(Box<AddArgs>),
     List(ListArgs),
+    Show(ShowArgs),
+    Amend(Box<AmendArgs>),
+}
+
+/// 查看一件答复：登记信息、来源、待补全项、更正记录和其中的承诺
+#[derive(clap::Args, Debug)]
+pub struct ShowArgs {
+    /// 答复编号（或至少 6 位的唯一前缀）
+    pub id: String,
+    #[command(flatten)]
+    pub time: TimeTravel,
+}
+
+/// 更正答复的登记信息（读错或待补全的字段），须说明理由；原登记保留在日志中
+#[derive(clap::Args, Debug)]
+pub struct AmendArgs {
+    /// 答复编号（或至少 6 位的唯一前缀）
+    pub id: String,
+    /// 答复单位
+    #[arg(long, value_name = "ORGAN")]
+    pub organ: Option<String>,
+    /// 文号
+    #[arg(long, value_name = "NO")]
+    pub doc_no: Option<String>,
+    /// 签发日期
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub signed_on: Option<NaiveDate>,
+    /// 文种：答复 或 会办意见
+    #[arg(long)]
+    pub doc_type: Option<String>,
+    /// 建议或提案的标题
+    #[arg(long)]
+    pub title: Option<String>,
+    /// 办理结果
+    #[arg(long)]
+    pub result: Option<String>,
+    /// 会议主体（如 市政协、区人大）
+    #[arg(long)]
+    pub assembly: Option<String>,
+    /// 届次（如 十四届三次会议）
+    #[arg(long)]
+    pub session: Option<String>,
+    /// 建议或提案编号
+    #[arg(long)]
+    pub number: Option<String>,
+    /// 类别：提案 或 建议
+    #[arg(long, value_parser = parse_kind)]
+    pub kind: Option<ProposalKind>,
+    /// 提出人（可多次给出；给出即替换全部提出人）
+    #[arg(long = "proposer", value_name = "NAME")]
+    pub proposers: Vec<String>,
+    /// 更正理由
+    #[arg(long, value_name = "TEXT")]
+    pub reason: String,
 }
 
 /// 登记一份答复（或会办意见），输出其编号
@@ -86,7 +141,110 @@ pub fn run(ctx: &mut Ctx, command: Command) -> anyhow::Result<()> {
     match command {
         Command::Add(args) => add(ctx, *args),
         Command::List(args) => list(ctx, args),
+        Command::Show(args) => show(ctx, args),
+        Command::Amend(args) => amend(ctx, *args),
     }
+}
+
+fn amend(ctx: &mut Ctx, args: AmendArgs) -> anyhow::Result<()> {
+    let amended = ReplyAmended {
+        organ: args.organ,
+        doc_no: args.doc_no,
+        signed_on: args.signed_on,
+        doc_type: args.doc_type,
+        title: args.title,
+        result: args.result,
+        assembly: args.assembly,
+        session: args.session,
+        number: args.number,
+        kind: args.kind,
+        proposers: (!args.proposers.is_empty()).then_some(args.proposers),
+        reason: args.reason,
+    };
+    let what = amended.describe();
+    let done = ctx.app()?.amend_reply(&ctx.context()?, &args.id, amended)?;
+    if ctx.json {
+        return ctx.print_json(&serde_json::json!({ "id": done.id.to_string(), "seq": done.seq }));
+    }
+    writeln!(ctx.out, "已更正：答复 {}（{} {}）{what}（日志 #{}）", done.id, done.organ, done.doc_no, done.seq)?;
+    Ok(())
+}
+
+fn show(ctx: &mut Ctx, args: ShowArgs) -> anyhow::Result<()> {
+    let view = args.time.view(ctx.today());
+    let detail = ctx.reader()?.reply(&args.id, &view)?;
+    let reply = &detail.reply;
+    if ctx.json {
+        let commitments: Vec<duban_app::CommitmentView> = detail
+            .commitments
+            .iter()
+            .map(|(state, status)| {
+                let short = state.id.map(|id| id.to_string()).unwrap_or_default();
+                duban_app::CommitmentView::new(state, Some(reply), *status, short, view.policy)
+            })
+            .collect();
+        let events: Vec<duban_app::EventView> = detail.events.iter().map(duban_app::EventView::new).collect();
+        return ctx.print_json(&serde_json::json!({
+            "reply": ReplyView::new(reply, detail.commitments.len()),
+            "source": reply.registered.as_ref().and_then(|r| r.source.as_ref()),
+            "amendments": reply.amendments,
+            "commitments": commitments,
+            "events": events,
+        }));
+    }
+    let out = &mut ctx.out;
+    let registered = reply.registered.as_ref();
+    let or_missing = |text: &str| if text.trim().is_empty() { "（待补全）".to_string() } else { text.to_string() };
+    writeln!(out, "答复 {}（{}）", detail.id, detail.short_id)?;
+    writeln!(out, "答复单位：{}", or_missing(reply.organ()))?;
+    writeln!(out, "文号：{}", or_missing(reply.doc_no()))?;
+    writeln!(out, "签发日期：{}", reply.signed_on().map_or_else(|| "（待补全）".to_string(), |d| d.to_string()))?;
+    let proposal = proposal_text(reply);
+    if !proposal.is_empty() {
+        writeln!(out, "答复：{proposal}")?;
+    }
+    if let Some(title) = registered.and_then(|r| r.title.as_deref()) {
+        writeln!(out, "标题：{title}")?;
+    }
+    if let Some(result) = registered.and_then(|r| r.result.as_deref()) {
+        writeln!(out, "办理结果：{result}")?;
+    }
+    if let Some(source) = registered.and_then(|r| r.source.as_ref()) {
+        writeln!(out, "来源文件：{}（SHA-256 {}）", source.file_name, &source.sha256[..source.sha256.len().min(12)])?;
+    }
+    let missing = reply.missing();
+    if !missing.is_empty() {
+        writeln!(out, "待补全：{}（可用 duban reply amend 补正）", missing.join("、"))?;
+    }
+    let amendments: Vec<&duban_domain::Envelope> =
+        detail.events.iter().filter(|e| matches!(e.event, duban_domain::Event::ReplyAmended(_))).collect();
+    if !amendments.is_empty() {
+        writeln!(out, "更正记录：")?;
+        for envelope in amendments {
+            writeln!(
+                out,
+                "  {} {}（{}，日志 #{}）",
+                envelope.occurred_on,
+                envelope.event.summary(),
+                envelope.actor,
+                envelope.seq
+            )?;
+        }
+    }
+    let mut commitments = table(&["编号", "状态", "期限", "承诺内容"]);
+    for (state, status) in &detail.commitments {
+        commitments.add_row(vec![
+            state.id.map(|id| id.to_string()).unwrap_or_default(),
+            status.label().to_string(),
+            state.due_on(view.policy).map_or_else(|| "—".to_string(), |d| d.to_string()),
+            state.text.clone(),
+        ]);
+    }
+    writeln!(out, "承诺 {} 项：", detail.commitments.len())?;
+    if !detail.commitments.is_empty() {
+        writeln!(out, "{commitments}")?;
+    }
+    Ok(())
 }
 
 fn add(ctx: &mut Ctx, args: AddArgs) -> anyhow::Result<()> {

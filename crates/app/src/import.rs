@@ -7,7 +7,9 @@
 
 use std::path::{Path, PathBuf};
 
-use duban_domain::{check_commitment_event, check_reply_event, CommitmentState, Event, ReplyState};
+use duban_domain::{
+    check_commitment_event, check_reply_event, CommitmentState, Event, ReplyAmended, ReplyRegistered, ReplyState,
+};
 use duban_ingest::Parsed;
 use serde::Serialize;
 use ulid::Ulid;
@@ -244,10 +246,27 @@ impl App {
                 return Ok(outcome("skipped", existing, 0, Some("已导入过（内容相同）".into())));
             }
             Some(Clash::SameNumber(existing)) => {
+                // The same reply, read from another document: a corrected copy, or a different reply under the same
+                // number. Never a second reply; what differs is offered as an amendment for a person to make.
+                let stored = self.store.reply(&existing).ok().flatten().and_then(|reply| reply.registered);
+                let amendment = stored.map(|stored| differences(&stored, &registration)).unwrap_or_default();
+                let offer = if amendment.is_empty() {
+                    "登记信息相同，承诺内容可能不同：请人工核对后处理".to_string()
+                } else {
+                    format!(
+                        "与之不同：{}。若新文件是更正，可运行 duban reply amend {existing} {} --reason 理由",
+                        amendment.describe(),
+                        amendment_flags(&amendment)
+                    )
+                };
                 return Err(format!(
-                    "{} {} 已登记为答复 {existing}，但文件内容不同：请人工核对后处理",
+                    "{} {} 已登记为答复 {existing}，但文件内容不同；{offer}",
                     registration.organ,
-                    registration.doc_no.clone() + &registration.proposal.describe()
+                    if registration.doc_no.is_empty() {
+                        registration.proposal.describe()
+                    } else {
+                        registration.doc_no.clone()
+                    },
                 ));
             }
             None => {}
@@ -289,6 +308,56 @@ impl App {
         let note = (!notes.is_empty()).then(|| notes.join("；"));
         Ok(outcome("imported", reply_id, commitments, note))
     }
+}
+
+/// What a newly read registration says differently from the stored one, as an amendment (fields the new document
+/// does not give are left alone).
+fn differences(stored: &ReplyRegistered, read: &ReplyRegistered) -> ReplyAmended {
+    let text = |stored: &str, read: &str| (!read.trim().is_empty() && stored != read).then(|| read.to_string());
+    let optional =
+        |stored: &Option<String>, read: &Option<String>| read.clone().filter(|read| Some(read) != stored.as_ref());
+    ReplyAmended {
+        organ: text(&stored.organ, &read.organ),
+        doc_no: text(&stored.doc_no, &read.doc_no),
+        signed_on: read.signed_on.filter(|read| Some(*read) != stored.signed_on),
+        doc_type: optional(&stored.doc_type, &read.doc_type),
+        title: optional(&stored.title, &read.title),
+        result: optional(&stored.result, &read.result),
+        assembly: optional(&stored.proposal.assembly, &read.proposal.assembly),
+        session: optional(&stored.proposal.session, &read.proposal.session),
+        number: optional(&stored.proposal.number, &read.proposal.number),
+        kind: read.proposal.kind.filter(|kind| Some(*kind) != stored.proposal.kind),
+        proposers: (!read.proposers.is_empty() && read.proposers != stored.proposers).then(|| read.proposers.clone()),
+        reason: String::new(),
+    }
+}
+
+/// The `duban reply amend` flags that make `amendment`.
+fn amendment_flags(amendment: &ReplyAmended) -> String {
+    let mut flags = Vec::new();
+    let mut flag = |name: &str, value: &Option<String>| {
+        if let Some(value) = value {
+            flags.push(format!("--{name} '{}'", value.replace('\'', "")));
+        }
+    };
+    flag("organ", &amendment.organ);
+    flag("doc-no", &amendment.doc_no);
+    flag("doc-type", &amendment.doc_type);
+    flag("title", &amendment.title);
+    flag("result", &amendment.result);
+    flag("assembly", &amendment.assembly);
+    flag("session", &amendment.session);
+    flag("number", &amendment.number);
+    if let Some(signed_on) = amendment.signed_on {
+        flags.push(format!("--signed-on {signed_on}"));
+    }
+    if let Some(kind) = amendment.kind {
+        flags.push(format!("--kind {}", kind.label()));
+    }
+    for proposer in amendment.proposers.iter().flatten() {
+        flags.push(format!("--proposer '{}'", proposer.replace('\'', "")));
+    }
+    flags.join(" ")
 }
 
 fn failed(file: &Path, reason: String) -> FileOutcome {

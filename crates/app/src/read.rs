@@ -127,6 +127,17 @@ pub struct CommitmentDetail {
     pub events: Vec<Envelope>,
 }
 
+/// One reply whole (`reply show`), as seen through a view.
+pub struct ReplyDetail {
+    pub id: Ulid,
+    pub short_id: String,
+    pub reply: ReplyState,
+    /// Its commitments, made by the horizon, in id order, with their statuses.
+    pub commitments: Vec<(CommitmentState, Status)>,
+    /// The reply's own events that the horizon admits, with their hashes (registration, amendments, evaluations).
+    pub events: Vec<Envelope>,
+}
+
 /// A reply with its commitment count, as seen through a view.
 pub struct ReplyRow {
     pub reply: ReplyState,
@@ -256,6 +267,37 @@ impl App {
         let status = status(&state, view.on_date, view.policy);
         let short_id = self.store.short_id(&id)?;
         Ok(CommitmentDetail { id, short_id, state, reply, status, events })
+    }
+
+    /// One reply (an id or a unique prefix) with its commitments, as seen through `view`.
+    pub fn reply(&self, input: &str, view: &View) -> Result<ReplyDetail> {
+        let id = self.store.resolve(input, Some(StreamKind::Reply))?;
+        let horizon = view.horizon;
+        let events: Vec<Envelope> = self.store.read_stream(&id)?.into_iter().filter(|e| horizon.admits(e)).collect();
+        let reply = ReplyState::fold(&events);
+        if reply.registered.is_none() {
+            return refuse(format!("答复 {id} 在所选时点尚未登记"));
+        }
+        let family = self.store.families_between(Some(id), Some(Ulid(id.0 + 1))).next().transpose()?;
+        let projected: Vec<CommitmentState> = family.map(|family| family.commitments).unwrap_or_default();
+        let mut commitments: Vec<CommitmentState> = if horizon.is_everything() {
+            projected
+        } else {
+            let ids: Vec<Ulid> = projected.iter().filter_map(|state| state.id).collect();
+            let mut folded: BTreeMap<Ulid, CommitmentState> = BTreeMap::new();
+            for envelope in self.store.read_streams_for_fold(&ids)?.iter().filter(|e| horizon.admits(e)) {
+                folded.entry(envelope.stream).or_default().apply(envelope);
+            }
+            folded.into_values().filter(|state| state.made_on.is_some()).collect()
+        };
+        commitments.sort_by_key(|state| state.id);
+        let commitments = commitments
+            .into_iter()
+            .map(|state| (status(&state, view.on_date, view.policy), state))
+            .map(|(s, c)| (c, s))
+            .collect();
+        let short_id = self.store.short_id(&id)?;
+        Ok(ReplyDetail { id, short_id, reply, commitments, events })
     }
 
     /// Every reply with its commitment count, as seen through `view`, in id order.

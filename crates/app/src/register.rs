@@ -19,14 +19,18 @@ pub fn reply_key(organ: &str, doc_no: &str) -> (String, String) {
     (organ.trim().to_string(), doc_no.trim().to_string())
 }
 
-/// The key a registration is unique under, if it has one: organ and 文号, else organ and proposal reference.
-fn key_of(reply: &ReplyRegistered) -> Option<(String, String)> {
+/// The keys a registration is unique under: organ and 文号, and organ and proposal reference (so that a corrected
+/// document of the same reply is recognised whether or not its 文号 was read the first time).
+fn keys_of(reply: &ReplyRegistered) -> Vec<(String, String)> {
+    let mut keys = Vec::new();
     if !reply.doc_no.trim().is_empty() {
-        return Some(reply_key(&reply.organ, &reply.doc_no));
+        keys.push(reply_key(&reply.organ, &reply.doc_no));
     }
     let proposal = &reply.proposal;
-    proposal.number.as_ref().filter(|number| !number.trim().is_empty())?;
-    Some((reply.organ.trim().to_string(), format!("提案建议：{}", proposal.describe())))
+    if proposal.number.as_ref().is_some_and(|number| !number.trim().is_empty()) {
+        keys.push((reply.organ.trim().to_string(), format!("提案建议：{}", proposal.describe())));
+    }
+    keys
 }
 
 /// What the register holds, by reply key and by content hash.
@@ -39,7 +43,7 @@ pub(crate) struct Registered {
 pub(crate) enum Clash {
     /// The same document was registered already (a re-import).
     SameDocument(Ulid),
-    /// Another reply holds this organ and document number.
+    /// Another reply holds this organ and document number, or this organ and proposal.
     SameNumber(Ulid),
 }
 
@@ -59,14 +63,23 @@ impl Registered {
         if let Some(id) = reply.source.as_ref().and_then(|source| self.by_hash.get(&source.sha256)) {
             return Some(Clash::SameDocument(*id));
         }
-        key_of(reply).and_then(|key| self.by_key.get(&key)).map(|id| Clash::SameNumber(*id))
+        keys_of(reply).iter().find_map(|key| self.by_key.get(key)).map(|id| Clash::SameNumber(*id))
+    }
+
+    /// As [`Registered::clash`], for a registration reply `id` would have after a correction: a clash with itself is
+    /// none. (Only its key counts: a correction keeps the document it was read from.)
+    pub fn clash_with_other(&self, reply: &ReplyRegistered, id: Ulid) -> Option<Clash> {
+        keys_of(reply)
+            .iter()
+            .find_map(|key| self.by_key.get(key).filter(|other| **other != id))
+            .map(|other| Clash::SameNumber(*other))
     }
 
     pub fn remember(&mut self, id: Ulid, reply: &ReplyRegistered) {
         if let Some(source) = &reply.source {
             self.by_hash.insert(source.sha256.clone(), id);
         }
-        if let Some(key) = key_of(reply) {
+        for key in keys_of(reply) {
             self.by_key.insert(key, id);
         }
     }

@@ -4,8 +4,8 @@
 
 use chrono::NaiveDate;
 use duban_domain::{
-    check_commitment_event, check_reply_event, status, CommitmentMade, CommitmentState, Event, Policy, ReplyEvaluated,
-    ReplyRegistered, ReplyState, Satisfaction, Section, Status, StreamKind,
+    check_commitment_event, check_reply_event, status, CommitmentMade, CommitmentState, Event, Policy, ReplyAmended,
+    ReplyEvaluated, ReplyRegistered, ReplyState, Satisfaction, Section, Status, StreamKind,
 };
 use ulid::Ulid;
 
@@ -140,6 +140,35 @@ impl App {
             occurred_on,
             status: status(&after, today, Policy::default()),
             version: after.version,
+        })
+    }
+
+    /// Corrects what a reply's registration says (a field read wrongly, or missing: 待补全). Refuses a correction
+    /// that changes nothing, and one that would give the reply the 文号 of another reply of the same organ.
+    pub fn amend_reply(&self, ctx: &Context, input: &str, amended: ReplyAmended) -> Result<Evaluated> {
+        let (id, reply) = self.reply_now(input)?;
+        let today = ctx.today();
+        let event = Event::ReplyAmended(Box::new(amended.clone()));
+        check_reply_event(&reply, today, &event, today)?;
+        if let Some(registered) = &reply.registered {
+            let after = amended.applied_to(registered);
+            if let Some(Clash::SameNumber(other) | Clash::SameDocument(other)) =
+                Registered::load(self)?.clash_with_other(&after, id)
+            {
+                return refuse(format!(
+                    "{} {} 已登记为答复 {other}，不能把答复 {id} 更正成同一文号",
+                    after.organ, after.doc_no
+                ));
+            }
+        }
+        let sealed = self.store.append(vec![(id, reply.version, vec![ctx.new_event(id, today, event)])])?;
+        let after = self.store.reply(&id)?.unwrap_or_default();
+        Ok(Evaluated {
+            id,
+            seq: sealed.last().map_or(0, |envelope| envelope.seq),
+            organ: after.organ().to_string(),
+            doc_no: after.doc_no().to_string(),
+            on: today,
         })
     }
 

@@ -89,7 +89,9 @@ pub fn duban(dir: &Path, batches: &[Batch], events: usize) -> Figures {
     }
 }
 
-/// A state the SQLite baseline holds in memory between writes.
+/// A state the SQLite baseline holds in memory between writes (a reply's boxed as duban boxes it; a commitment's
+/// inline, as most held states are commitments).
+#[allow(clippy::large_enum_variant)]
 enum Held {
     Reply(Box<ReplyState>),
     Commitment(CommitmentState),

@@ -37,6 +37,10 @@ pub enum DomainError {
     PercentOutOfRange { percent: u8 },
     #[error("承诺不能与自身重复（{id}）")]
     DuplicateOfItself { id: Ulid },
+    #[error("更正 {id} 须至少给出一项要更正的内容（如 --organ、--doc-no、--text）")]
+    NothingToAmend { id: Ulid },
+    #[error("{id} 已是给出的内容，无须更正")]
+    AmendsNothing { id: Ulid },
     #[error("{event} 不属于{expected}")]
     WrongStream { event: &'static str, expected: &'static str },
     #[error("{id} 尚无登记记录")]

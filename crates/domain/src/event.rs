@@ -61,6 +61,10 @@ pub enum Event {
     Reopened(Reopened),
     NoteAdded(NoteAdded),
     Dismissed(Dismissed),
+    /// Schema 2. Boxed, as the registration it corrects.
+    ReplyAmended(Box<ReplyAmended>),
+    /// Schema 2.
+    CommitmentAmended(CommitmentAmended),
 }
 
 /// Which kind of stream an event belongs to.
@@ -83,13 +87,15 @@ pub enum EventKind {
     Reopened,
     NoteAdded,
     Dismissed,
+    ReplyAmended,
+    CommitmentAmended,
 }
 
 impl EventKind {
     /// Every kind, in the order of the enum (a new variant must be added here too: the schema fixture's test checks
     /// that the pinned fixtures hold one of each). The report numbers kinds by their place here: append, never
     /// reorder.
-    pub const ALL: [EventKind; 10] = [
+    pub const ALL: [EventKind; 12] = [
         EventKind::ReplyRegistered,
         EventKind::ReplyEvaluated,
         EventKind::CommitmentMade,
@@ -100,6 +106,8 @@ impl EventKind {
         EventKind::Reopened,
         EventKind::NoteAdded,
         EventKind::Dismissed,
+        EventKind::ReplyAmended,
+        EventKind::CommitmentAmended,
     ];
 
     /// The stable tag, as it is serialized.
@@ -115,6 +123,8 @@ impl EventKind {
             EventKind::Reopened => "Reopened",
             EventKind::NoteAdded => "NoteAdded",
             EventKind::Dismissed => "Dismissed",
+            EventKind::ReplyAmended => "ReplyAmended",
+            EventKind::CommitmentAmended => "CommitmentAmended",
         }
     }
 
@@ -131,6 +141,8 @@ impl EventKind {
             EventKind::Reopened => "重新打开",
             EventKind::NoteAdded => "备注",
             EventKind::Dismissed => "撤销",
+            EventKind::ReplyAmended => "更正答复",
+            EventKind::CommitmentAmended => "更正承诺",
         }
     }
 }
@@ -138,7 +150,7 @@ impl EventKind {
 impl Event {
     pub fn stream_kind(&self) -> StreamKind {
         match self {
-            Event::ReplyRegistered(_) | Event::ReplyEvaluated(_) => StreamKind::Reply,
+            Event::ReplyRegistered(_) | Event::ReplyEvaluated(_) | Event::ReplyAmended(_) => StreamKind::Reply,
             _ => StreamKind::Commitment,
         }
     }
@@ -161,6 +173,8 @@ impl Event {
             Event::Reopened(_) => EventKind::Reopened,
             Event::NoteAdded(_) => EventKind::NoteAdded,
             Event::Dismissed(_) => EventKind::Dismissed,
+            Event::ReplyAmended(_) => EventKind::ReplyAmended,
+            Event::CommitmentAmended(_) => EventKind::CommitmentAmended,
         }
     }
 
@@ -204,6 +218,8 @@ impl Event {
                 Some(of) => write!(out, "{}（与 {of} 重复）", d.reason),
                 None => out.write_str(&d.reason),
             },
+            Event::ReplyAmended(a) => write!(out, "{}（{}）", a.describe(), a.reason),
+            Event::CommitmentAmended(a) => write!(out, "{}（{}）", a.describe(), a.reason),
         };
     }
 
@@ -318,6 +334,119 @@ impl ReplyRegistered {
     }
 }
 
+/// A correction of what a reply's registration says (read wrongly, or missing: 待补全). Only the fields given are
+/// corrected; the rest stand. The registration itself is never rewritten: the log keeps what was read and what was
+/// corrected, when and why.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplyAmended {
+    pub organ: Option<String>,
+    pub doc_no: Option<String>,
+    pub signed_on: Option<NaiveDate>,
+    pub doc_type: Option<String>,
+    pub title: Option<String>,
+    pub result: Option<String>,
+    pub assembly: Option<String>,
+    pub session: Option<String>,
+    pub number: Option<String>,
+    pub kind: Option<ProposalKind>,
+    pub proposers: Option<Vec<String>>,
+    pub reason: String,
+}
+
+impl ReplyAmended {
+    /// The corrected fields, as `名称 → 新值`.
+    pub fn describe(&self) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        let mut text = |name: &str, value: &Option<String>| {
+            if let Some(value) = value {
+                parts.push(format!("{name}→{value}"));
+            }
+        };
+        text("答复单位", &self.organ);
+        text("文号", &self.doc_no);
+        text("文种", &self.doc_type);
+        text("标题", &self.title);
+        text("办理结果", &self.result);
+        text("会议", &self.assembly);
+        text("届次", &self.session);
+        text("编号", &self.number);
+        if let Some(signed_on) = self.signed_on {
+            parts.push(format!("签发日期→{signed_on}"));
+        }
+        if let Some(kind) = self.kind {
+            parts.push(format!("类别→{}", kind.label()));
+        }
+        if let Some(proposers) = &self.proposers {
+            parts.push(format!("提出人→{}", proposers.join("、")));
+        }
+        parts.join("；")
+    }
+
+    /// Whether it corrects anything at all.
+    pub fn is_empty(&self) -> bool {
+        self.describe().is_empty()
+    }
+
+    /// The registration with these corrections made.
+    pub fn applied_to(&self, registered: &ReplyRegistered) -> ReplyRegistered {
+        let mut amended = registered.clone();
+        let set = |field: &mut String, value: &Option<String>| {
+            if let Some(value) = value {
+                field.clone_from(value);
+            }
+        };
+        set(&mut amended.organ, &self.organ);
+        set(&mut amended.doc_no, &self.doc_no);
+        let set_optional = |field: &mut Option<String>, value: &Option<String>| {
+            if let Some(value) = value {
+                *field = Some(value.clone());
+            }
+        };
+        set_optional(&mut amended.doc_type, &self.doc_type);
+        set_optional(&mut amended.title, &self.title);
+        set_optional(&mut amended.result, &self.result);
+        set_optional(&mut amended.proposal.assembly, &self.assembly);
+        set_optional(&mut amended.proposal.session, &self.session);
+        set_optional(&mut amended.proposal.number, &self.number);
+        if let Some(signed_on) = self.signed_on {
+            amended.signed_on = Some(signed_on);
+        }
+        if let Some(kind) = self.kind {
+            amended.proposal.kind = Some(kind);
+        }
+        if let Some(proposers) = &self.proposers {
+            amended.proposers.clone_from(proposers);
+        }
+        amended
+    }
+}
+
+/// A correction of a commitment as it was read from its reply: its text or section. (Who owns it and when it is due
+/// have their own facts: `Reassigned`, `DueDateSet`.)
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommitmentAmended {
+    pub text: Option<String>,
+    pub section: Option<Section>,
+    pub reason: String,
+}
+
+impl CommitmentAmended {
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(text) = &self.text {
+            parts.push(format!("内容→{text}"));
+        }
+        if let Some(section) = self.section {
+            parts.push(format!("位置→{}", section.label()));
+        }
+        parts.join("；")
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.text.is_none() && self.section.is_none()
+    }
+}
+
 /// A signing date that may be missing. In JSON, `null` or `"YYYY-MM-DD"`. In the stored (positional) form, the same
 /// string a `NaiveDate` writes, so that version-1 records keep their bytes and hashes, and an empty string for a
 /// missing date (schema version 2).
@@ -403,6 +532,22 @@ impl Section {
         match self {
             Section::NextSteps => "next_steps",
             Section::Body => "body",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Section::NextSteps => "下一步",
+            Section::Body => "正文",
+        }
+    }
+
+    /// Accepts the code or the label.
+    pub fn parse(text: &str) -> Option<Section> {
+        match text.trim() {
+            "next_steps" | "next-steps" | "下一步" => Some(Section::NextSteps),
+            "body" | "正文" => Some(Section::Body),
+            _ => None,
         }
     }
 }
@@ -624,7 +769,25 @@ mod tests {
                 Event::Dismissed(Dismissed { reason: "重复登记".into(), duplicate_of: Some(reply) }),
                 r#"{"Dismissed":{"reason":"重复登记","duplicate_of":"01JBZZZZZZZZZZZZZZZZZZZZZZ"}}"#,
             ),
+            (
+                Event::ReplyAmended(Box::new(ReplyAmended {
+                    doc_no: Some("测〔2025〕2号".into()),
+                    signed_on: Some(date("2025-06-20")),
+                    reason: "补录".into(),
+                    ..ReplyAmended::default()
+                })),
+                r#"{"ReplyAmended":{"organ":null,"doc_no":"测〔2025〕2号","signed_on":"2025-06-20","doc_type":null,"title":null,"result":null,"assembly":null,"session":null,"number":null,"kind":null,"proposers":null,"reason":"补录"}}"#,
+            ),
+            (
+                Event::CommitmentAmended(CommitmentAmended {
+                    text: Some("加快建设平台".into()),
+                    section: Some(Section::Body),
+                    reason: "漏读".into(),
+                }),
+                r#"{"CommitmentAmended":{"text":"加快建设平台","section":"body","reason":"漏读"}}"#,
+            ),
         ];
+        assert_eq!(cases.len(), EventKind::ALL.len(), "one case per variant");
         for (event, pinned) in cases {
             assert_eq!(serde_json::to_string(&event).unwrap(), pinned, "{}", event.tag());
             let back: Event = serde_json::from_str(pinned).unwrap();

@@ -24,6 +24,8 @@ pub struct ReplyState {
     /// none (待补全).
     #[serde(with = "compact::date")]
     pub registered_on: Option<NaiveDate>,
+    /// How many times the registration was corrected (`ReplyAmended`).
+    pub amendments: u32,
 }
 
 impl ReplyState {
@@ -34,6 +36,12 @@ impl ReplyState {
             Event::ReplyRegistered(registered) => {
                 self.registered = Some((**registered).clone());
                 self.registered_on = Some(envelope.occurred_on);
+            }
+            Event::ReplyAmended(amended) => {
+                if let Some(registered) = &self.registered {
+                    self.registered = Some(amended.applied_to(registered));
+                }
+                self.amendments += 1;
             }
             // The evaluation that happened last counts; on equal dates the later record wins.
             Event::ReplyEvaluated(evaluated) if self.evaluation.is_none_or(|(on, _)| on <= envelope.occurred_on) => {
@@ -111,6 +119,8 @@ pub struct CommitmentState {
     pub notes: u32,
     /// Where `due` came from (`None` while there is none).
     pub due_source: Option<DueSource>,
+    /// How many times its text or section was corrected (`CommitmentAmended`).
+    pub amendments: u32,
 }
 
 impl CommitmentState {
@@ -157,8 +167,17 @@ impl CommitmentState {
                 self.reopened += 1;
             }
             Event::NoteAdded(_) => self.notes += 1,
+            Event::CommitmentAmended(amended) => {
+                if let Some(text) = &amended.text {
+                    self.text.clone_from(text);
+                }
+                if let Some(section) = amended.section {
+                    self.section = Some(section);
+                }
+                self.amendments += 1;
+            }
             Event::Dismissed(_) => self.dismissed_on = Some(on),
-            Event::ReplyRegistered(_) | Event::ReplyEvaluated(_) => {}
+            Event::ReplyRegistered(_) | Event::ReplyEvaluated(_) | Event::ReplyAmended(_) => {}
         }
     }
 

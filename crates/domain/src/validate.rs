@@ -90,6 +90,35 @@ pub fn check_reply_event(
             }
             Ok(())
         }
+        Event::ReplyAmended(amended) => {
+            let (Some(id), Some(registered)) = (reply.id, &reply.registered) else {
+                return Err(DomainError::WrongStream { event: event.tag(), expected: "已登记的答复" });
+            };
+            if amended.is_empty() {
+                return Err(DomainError::NothingToAmend { id });
+            }
+            if amended.applied_to(registered) == *registered {
+                return Err(DomainError::AmendsNothing { id });
+            }
+            for (field, text) in [("答复单位", &amended.organ), ("文号", &amended.doc_no)] {
+                if let Some(text) = text {
+                    check_text(field, text)?;
+                }
+            }
+            let optional = [&amended.doc_type, &amended.title, &amended.result, &amended.assembly, &amended.session]
+                .into_iter()
+                .chain([&amended.number]);
+            for text in optional.flatten() {
+                check_text("答复信息", text)?;
+            }
+            for proposer in amended.proposers.iter().flatten() {
+                check_text("提出人", proposer)?;
+            }
+            if let Some(signed_on) = amended.signed_on {
+                check_not_future(signed_on, today)?;
+            }
+            check_text("更正理由", &amended.reason)
+        }
         Event::ReplyEvaluated(evaluated) => {
             let (Some(id), Some(_)) = (reply.id, &reply.registered) else {
                 return Err(DomainError::WrongStream { event: event.tag(), expected: "已登记的答复" });
@@ -195,6 +224,20 @@ pub fn check_commitment_event(
             Ok(())
         }
         Event::NoteAdded(note) => check_text("备注", &note.text),
+        Event::CommitmentAmended(amended) => {
+            if amended.is_empty() {
+                return Err(DomainError::NothingToAmend { id });
+            }
+            if amended.text.as_ref().is_none_or(|text| *text == commitment.text)
+                && amended.section.is_none_or(|section| Some(section) == commitment.section)
+            {
+                return Err(DomainError::AmendsNothing { id });
+            }
+            if let Some(text) = &amended.text {
+                check_text("承诺内容", text)?;
+            }
+            check_text("更正理由", &amended.reason)
+        }
         Event::Dismissed(dismissed) => {
             must_be_active()?;
             if dismissed.duplicate_of == Some(id) {
@@ -202,7 +245,7 @@ pub fn check_commitment_event(
             }
             check_text("撤销理由", &dismissed.reason)
         }
-        Event::CommitmentMade(_) | Event::ReplyRegistered(_) | Event::ReplyEvaluated(_) => {
+        Event::CommitmentMade(_) | Event::ReplyRegistered(_) | Event::ReplyEvaluated(_) | Event::ReplyAmended(_) => {
             Err(DomainError::WrongStream { event: event.tag(), expected: "承诺" })
         }
     }

@@ -214,7 +214,11 @@ impl<'p> Builder<'p> {
         state.made_on?;
         let reply = state.reply.and_then(|r| self.replies.get(&r))?;
         let signed_on = reply.dated()?;
-        let carried_over = signed_on.year() < params.year && tracked.open_before_year.unwrap_or(false);
+        // Carried over: an earlier year's reply whose promise was open on 1 January — or was recorded only during
+        // this year (a reply registered late, its date corrected to an earlier year).
+        let recorded_this_year = state.made_on.is_some_and(|made| made.year() >= params.year);
+        let carried_over =
+            signed_on.year() < params.year && (tracked.open_before_year.unwrap_or(false) || recorded_this_year);
         let in_filters =
             params.organ.as_ref().is_none_or(|organ| organ.matches(&state.owner) || organ.matches(reply.organ()))
                 && params
