@@ -1,4 +1,4 @@
-//! Human output: aligned tables that count Chinese characters as two columns, and text clipped to a width.
+//! Human output: aligned tables that count Chinese characters as two columns, and text clipped or wrapped to a width.
 
 use comfy_table::{presets, CellAlignment, ContentArrangement, Table};
 use unicode_width::UnicodeWidthChar;
@@ -35,6 +35,23 @@ pub fn clip(text: &str, width: usize) -> String {
     out
 }
 
+/// Wraps text at `width` terminal columns (a Chinese character is two), never cutting it: the lines of a table cell.
+pub fn wrap(text: &str, width: usize) -> String {
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut out = String::with_capacity(flat.len() + flat.len() / width.max(1));
+    let mut used = 0;
+    for c in flat.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w > width && used > 0 {
+            out.push('\n');
+            used = 0;
+        }
+        out.push(c);
+        used += w;
+    }
+    out
+}
+
 /// Clips text to `width` columns keeping its end (for paths, whose file name matters most).
 pub fn clip_start(text: &str, width: usize) -> String {
     let reversed: String = text.chars().rev().collect();
@@ -58,6 +75,16 @@ mod tests {
         assert_eq!(clip("abc\n def", 20), "abc def");
         assert_eq!(clip("abcdefghij", 10), "abcdefghij");
         assert_eq!(clip_start("/long/path/to/keji-gbk.txt", 14), "…/keji-gbk.txt");
+    }
+
+    #[test]
+    fn wrapping_keeps_every_character() {
+        let text = "下一步，我局将于2026年底前完成城南片区12个老旧小区改造，并同步推进加装电梯工作。";
+        let wrapped = wrap(text, 20);
+        assert_eq!(wrapped.replace('\n', ""), text, "nothing cut");
+        assert!(wrapped.lines().count() >= 4);
+        assert!(wrapped.lines().all(|line| line.chars().map(|c| c.width().unwrap_or(0)).sum::<usize>() <= 20));
+        assert_eq!(wrap("短句", 20), "短句");
     }
 
     #[test]

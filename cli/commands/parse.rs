@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::output::{clip, date_or_dash, table};
+use crate::output::{date_or_dash, table};
 use crate::toolkit::Ctx;
 
 /// 解析一份答复文件（文本、网页或 Word），显示将要登记的答复信息和承诺事项；不写入任何内容
@@ -53,7 +53,7 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
             (index + 1).to_string(),
             section.to_string(),
             date_or_dash(commitment.due),
-            clip(&commitment.text, 70),
+            crate::output::wrap(&commitment.text, 70),
         ]);
     }
     writeln!(ctx.out, "承诺事项 {} 项：\n{promises}", parsed.commitments.len())?;

@@ -64,7 +64,7 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
         timeline.add_row(vec![
             envelope.occurred_on.to_string(),
             envelope.event.label().to_string(),
-            crate::output::clip(&envelope.event.summary(), 50),
+            crate::output::wrap(&envelope.event.summary(), 50),
             envelope.event.evidence().join("、"),
             envelope.actor.clone(),
             envelope.recorded_at.with_timezone(&crate::time::china()).format("%Y-%m-%d %H:%M").to_string(),

@@ -84,6 +84,13 @@ pub fn read(document: &Document, diagnostics: &mut Vec<Diagnostic>) -> ReplyFiel
             }
         }
     }
+    // A class in brackets (`办理结果:(C)`, `（B类）`) is the class.
+    if let Some(result) = &fields.result {
+        static BRACKETED: LazyLock<Regex> = LazyLock::new(|| re(r"^[(（\[【]\s*([A-Da-d]\s*类?)\s*[)）\]】]$"));
+        if let Some(class) = BRACKETED.captures(result) {
+            fields.result = Some(no_spaces(&class[1]));
+        }
+    }
     if fields.result.is_none() {
         static CLASS: LazyLock<Regex> =
             LazyLock::new(|| re(r"(?:办复类别|答复类别|办理类别|类\s*别)\s*[:：]\s*([A-Da-d]\s*类?)"));
@@ -288,7 +295,11 @@ fn read_reference(text: &str, fields: &mut ReplyFields) {
     };
     fields.assembly = assembly;
     let after = &text[end..];
-    if let Some(c) = NUMBER.captures(after).or_else(|| NUMBER.captures(text)) {
+    // Without 第: a number right after the session, perhaps with its delegation's mark (`一次会议温36号建议`).
+    static BARE_NUMBER: LazyLock<Regex> =
+        LazyLock::new(|| re(r"^\s*(?:上)?\s*(\p{Han}{0,2}\d+)\s*号\s*(?:代表)?(?:建议|提案)"));
+    let bare = (end > 0).then(|| BARE_NUMBER.captures(after)).flatten().filter(|c| !c[1].starts_with('第'));
+    if let Some(c) = NUMBER.captures(after).or_else(|| NUMBER.captures(text)).or(bare) {
         let whole = c.get(0).unwrap();
         fields.number = Some(no_spaces(&c[1]).replace([',', '，'], "、"));
         let following = &text[text.len() - after.len()..];
@@ -312,6 +323,13 @@ fn read_title(original: &str, simple: &str) -> Option<String> {
         } else {
             0
         };
+    // A number before the quoted title (`提出的第73号《…》`, `提出的温36号《…》`) is the reference, not the title.
+    static NUMBERED: LazyLock<Regex> =
+        LazyLock::new(|| re(r"^(?:第)?\p{Han}{0,2}\d+\s*号(?:代表)?(?:建议|提案)?\s*(?:[《“\x22「])"));
+    let skip_about = match NUMBERED.find(rest_simple) {
+        Some(found) if skip_about == 0 => rest_simple[..found.end()].chars().count() - 1,
+        _ => skip_about,
+    };
     let rest: String = rest.chars().skip(skip_about).collect();
     let rest_simple: String = rest_simple.chars().skip(skip_about).collect();
     let mut chars = rest.chars();
@@ -348,7 +366,9 @@ fn header_organ(document: &Document, header_end: usize) -> Option<String> {
 }
 
 fn read_contact(lines: &[String], original: &[String]) -> Option<ContactFields> {
-    static NAME: LazyLock<Regex> = LazyLock::new(|| re(r"联\s*系\s*人(?:\s*姓\s*名)?\s*[:：]\s*([^,，;；)）:：\d]+)"));
+    static NAME: LazyLock<Regex> = LazyLock::new(|| {
+        re(r"联\s*系\s*人(?:\s*姓\s*名|\s*及\s*(?:联\s*系\s*)?(?:电\s*话|方\s*式))?\s*[:：]\s*([^,，;；)）:：\d]+)")
+    });
     static HANDLER: LazyLock<Regex> =
         LazyLock::new(|| re(r"承办人(?:及联系电话)?\s*[:：]\s*([\p{Han}·]{2,5})\s*([0-9][0-9\-─—–]{5,}[0-9])?"));
     static PHONE: LazyLock<Regex> =
@@ -360,7 +380,19 @@ fn read_contact(lines: &[String], original: &[String]) -> Option<ContactFields> 
     for (index, line) in lines.iter().enumerate().filter(|(_, line)| contact_like(line)) {
         let written = |m: regex::Match| no_spaces(&as_written(&original[index], line, m.start(), m.end()));
         if contact.name.is_none() {
-            contact.name = NAME.captures(line).map(|c| written(c.get(1).unwrap()));
+            // A name runs up to the next label on its line (`张 雷 联系电话:…`).
+            contact.name = NAME
+                .captures(line)
+                .map(|c| written(c.get(1).unwrap()))
+                .map(|name| {
+                    let end = ["联系电话", "电话", "手机", "联系方式", "邮箱"]
+                        .iter()
+                        .filter_map(|label| name.find(label))
+                        .min()
+                        .unwrap_or(name.len());
+                    name[..end].to_string()
+                })
+                .filter(|name| !name.is_empty());
         }
         if let Some(c) = HANDLER.captures(line) {
             contact.name.get_or_insert_with(|| written(c.get(1).unwrap()));

@@ -52,7 +52,19 @@ pub fn simplify(text: &str) -> String {
     }
 }
 
+/// Pinyin that some mirrors of government sites print after every character (`答復(fù)`, `標(biāo) 題`): noise.
+static PINYIN: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r"(\p{Han})\s?\([a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü]{1,7}\)").expect("a valid built-in pattern")
+});
+
 fn clean(line: &str) -> String {
+    let unpinyined;
+    let line = if line.contains('(') && PINYIN.is_match(line) {
+        unpinyined = PINYIN.replace_all(line, "$1").into_owned();
+        unpinyined.as_str()
+    } else {
+        line
+    };
     let line = line.trim_matches(|c: char| c.is_whitespace());
     if line.contains(['*', '\u{3000}', '\u{a0}']) {
         line.replace("**", "").replace(['\u{3000}', '\u{a0}'], " ").trim().to_string()
@@ -93,13 +105,24 @@ impl Document {
             let simple = if traditional { simplify(&line) } else { line.clone() };
             if simple.matches('|').count() >= 2 {
                 document.read_table(&simple, &line);
+                // A page that holds the whole reply in a table cell (`问题答复: | 某某代表: 你提出的…|`): its long
+                // cells are the text.
+                // Not the cell that quotes the suggestion itself (`问题内容: | …`).
+                let cells: Vec<(&str, &str)> = simple.split('|').zip(line.split('|')).collect();
+                for (at, (simple_cell, cell)) in cells.iter().enumerate() {
+                    let (simple_cell, cell) = (simple_cell.trim(), cell.trim());
+                    let key = at.checked_sub(1).map_or("", |key| cells[key].0.trim());
+                    let quotes_the_suggestion = key.contains("内容") && !key.contains("答复");
+                    if simple_cell.chars().count() >= 60 && !quotes_the_suggestion && !CHROME.is_match(simple_cell) {
+                        document.push_split_at_opening(simple_cell, cell);
+                    }
+                }
                 continue;
             }
             if CHROME.is_match(&simple) {
                 continue;
             }
-            document.lines.push(simple);
-            document.original_lines.push(line);
+            document.push_split_at_opening(&simple, &line);
         }
         let body_start = document.lines.iter().position(|line| starts_body(line)).map_or(0, |intro| {
             // The salutation, when there is one, stands just before the opening sentence.
@@ -133,6 +156,29 @@ impl Document {
             index += 1;
         }
         document
+    }
+
+    /// Adds a line; a line that runs on past the opening formula (`…收悉，现答复如下: 我局将…`, as web pages flatten
+    /// a reply) is split after it, so that the reply's body starts a line of its own.
+    fn push_split_at_opening(&mut self, simple: &str, original: &str) {
+        static OPENING: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+            regex::Regex::new(r"(?:答复|回复|函复)如下\s*[:：]\s*").expect("a valid built-in pattern")
+        });
+        if let Some(found) = OPENING.find(simple) {
+            let rest = &simple[found.end()..];
+            let same_length = simple.chars().count() == original.chars().count();
+            if rest.chars().count() >= 10 && same_length {
+                let at = simple[..found.end()].chars().count();
+                let split = original.char_indices().nth(at).map_or(original.len(), |(byte, _)| byte);
+                self.lines.push(simple[..found.end()].trim_end().to_string());
+                self.original_lines.push(original[..split].trim_end().to_string());
+                self.lines.push(rest.to_string());
+                self.original_lines.push(original[split..].to_string());
+                return;
+            }
+        }
+        self.lines.push(simple.to_string());
+        self.original_lines.push(original.to_string());
     }
 
     fn read_table(&mut self, simple: &str, original: &str) {
