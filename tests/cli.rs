@@ -465,6 +465,13 @@ fn organs_are_found_as_people_type_them() {
     // A short form, written out by the built-in table.
     assert_eq!(organs_of(&["--organ", "区科委"]), ["上海市示范区科学技术委员会"]);
     assert_eq!(organs_of(&["--organ", "教育局"]), ["上海市示范区教育局"]);
+    // The reply list takes the same filters.
+    let replies = duban.json(&["reply", "list", "--organ", "区科委"]);
+    assert_eq!(replies.as_array().unwrap().len(), 1);
+    assert_eq!(replies[0]["organ"], "上海市示范区科学技术委员会");
+    assert_eq!(duban.json(&["reply", "list", "--organ", "文化旅游"]).as_array().unwrap().len(), 1);
+    assert_eq!(duban.json(&["reply", "list", "--year", "2024"]).as_array().unwrap().len(), 1);
+    assert!(duban.json(&["reply", "list", "--incomplete"]).as_array().unwrap().is_empty());
     // An office's own short forms.
     let table = duban.dir.path().join("aliases.txt");
     std::fs::write(&table, "# 本区简称\n示范教育=上海市示范区教育局\n").unwrap();

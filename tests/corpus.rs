@@ -116,5 +116,21 @@ fn every_real_reply_is_imported_and_the_incomplete_ones_say_what_they_lack() {
     let replies = duban.json(&["reply", "list"]);
     let listed = replies.as_array().unwrap().iter().filter(|r| !r["missing"].as_array().unwrap().is_empty()).count();
     assert_eq!(listed, incomplete.len());
-    println!("{} documents imported, {} of them 待补全", files.len(), incomplete.len());
+    assert_eq!(duban.json(&["reply", "list", "--incomplete"]).as_array().unwrap().len(), incomplete.len());
+    // Issue 16's third point: every promise carries a due date and says where it came from.
+    let promises = duban.json(&["list"]);
+    let promises = promises.as_array().unwrap();
+    assert!(promises.len() >= 40, "{} promises", promises.len());
+    let sourced = promises
+        .iter()
+        .filter(|p| p["due"].is_string() && matches!(p["due_source"].as_str(), Some("text" | "policy" | "staff")))
+        .count();
+    assert_eq!(sourced, promises.len(), "every promise has a due date with its source");
+    let from_text = promises.iter().filter(|p| p["due_source"] == "text").count();
+    println!(
+        "{} documents imported, {} of them 待补全; {} promises, {from_text} dated by the reply's text",
+        files.len(),
+        incomplete.len(),
+        promises.len()
+    );
 }

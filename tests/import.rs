@@ -183,6 +183,8 @@ fn a_reply_missing_its_number_and_date_is_imported_and_marked_incomplete() {
     let replies = duban.json(&["reply", "list"]);
     assert_eq!(replies[0]["missing"], serde_json::json!(["文号", "签发日期"]));
     assert!(duban.ok(&["reply", "list"]).contains("待补全"));
+    assert_eq!(duban.json(&["reply", "list", "--incomplete"]).as_array().unwrap().len(), 1);
+    assert_eq!(duban.json(&["reply", "list", "--proposal", "45"]).as_array().unwrap().len(), 1);
     let list = duban.json(&["list"]);
     assert_eq!(list.as_array().unwrap().len(), 1);
     let id = list[0]["id"].as_str().unwrap().to_string();
@@ -312,4 +314,42 @@ fn corrections_are_facts_shown_everywhere_and_hidden_before_they_happened() {
         output.stdout
     );
     assert_eq!(duban.json(&["reply", "list"]).as_array().unwrap().len(), 1, "never a second reply");
+}
+
+#[test]
+fn a_table_of_missing_fields_completes_a_batch() {
+    let duban = Duban::new();
+    let batch = duban.dir.path().join("batch");
+    std::fs::create_dir(&batch).unwrap();
+    std::fs::write(batch.join("a.txt"), WEB_EXCERPT).unwrap();
+    std::fs::write(batch.join("b.txt"), WEB_EXCERPT.replace("第45号", "第46号")).unwrap();
+    std::fs::write(
+        duban.dir.path().join("fill.csv"),
+        "\u{feff}file,doc_no,signed_on\na.txt,示住建复〔2025〕45号,2025-06-20\nb.txt,示住建复〔2025〕46号,\n",
+    )
+    .unwrap();
+    let summary = duban.json(&["import", "batch", "--overrides", "fill.csv"]);
+    assert_eq!((summary["imported"].as_u64(), summary["incomplete"].as_u64()), (Some(2), Some(1)), "{summary}");
+    let mut replies: Vec<(String, Option<String>)> = duban
+        .json(&["reply", "list"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["doc_no"].as_str().unwrap().to_string(), r["signed_on"].as_str().map(String::from)))
+        .collect();
+    replies.sort();
+    assert_eq!(
+        replies,
+        [
+            ("示住建复〔2025〕45号".to_string(), Some("2025-06-20".to_string())),
+            ("示住建复〔2025〕46号".to_string(), None)
+        ]
+    );
+    // A malformed table is refused before anything is read, naming its row.
+    std::fs::write(duban.dir.path().join("bad.csv"), "file,signed_on\nc.txt,2025-13-40\n").unwrap();
+    let before = duban.export();
+    let refused = duban.run(&["import", "batch", "--overrides", "bad.csv"]);
+    assert_eq!(refused.code, 1);
+    assert!(refused.stderr.contains("第 2 行"), "{}", refused.stderr);
+    assert_eq!(duban.export(), before);
 }

@@ -36,6 +36,9 @@ pub struct Args {
     /// 建议或提案编号
     #[arg(long, value_name = "NUMBER")]
     pub number: Option<String>,
+    /// 批量补全表（CSV：file 列为文件名，另可有 organ、doc_no、signed_on、assembly、session、number 列）
+    #[arg(long, value_name = "CSV")]
+    pub overrides: Option<PathBuf>,
 }
 
 /// Batches at least this large show a progress bar (when stderr is a terminal).
@@ -60,7 +63,15 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
         session: args.session.clone(),
         number: args.number.clone(),
     };
-    let options = ImportOptions { dry_run: args.dry_run, overrides };
+    let per_file = match &args.overrides {
+        None => Default::default(),
+        Some(path) => {
+            let bytes = std::fs::read(path)
+                .map_err(|error| crate::toolkit::UserError(format!("读不了补全表 {}：{error}", path.display())))?;
+            Overrides::from_csv(&bytes)?
+        }
+    };
+    let options = ImportOptions { dry_run: args.dry_run, overrides, per_file };
     let summary = app.import(&ctx.context()?, &files, options, &mut |file| {
         if started > 0 {
             progress.inc(1);

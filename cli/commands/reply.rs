@@ -129,6 +129,18 @@ pub struct AddArgs {
 /// 列出已登记的答复
 #[derive(clap::Args, Debug)]
 pub struct ListArgs {
+    /// 只看某单位的答复（简称、繁体、全角均可）
+    #[arg(long, value_name = "ORGAN")]
+    pub organ: Option<String>,
+    /// 只看某年签发的答复（未写签发日期的按登记日期）
+    #[arg(long, value_name = "YEAR")]
+    pub year: Option<i32>,
+    /// 只看某件建议提案的答复（编号，或会议、届次等文字）
+    #[arg(long, value_name = "TEXT")]
+    pub proposal: Option<String>,
+    /// 只看待补全（缺答复单位、文号或签发日期）的答复
+    #[arg(long)]
+    pub incomplete: bool,
     #[command(flatten)]
     pub time: TimeTravel,
 }
@@ -278,7 +290,14 @@ fn add(ctx: &mut Ctx, args: AddArgs) -> anyhow::Result<()> {
 }
 
 fn list(ctx: &mut Ctx, args: ListArgs) -> anyhow::Result<()> {
-    let rows = ctx.reader()?.replies(&args.time.view(ctx.today()))?;
+    let filter = duban_app::ReplyFilter {
+        organ: args.organ.as_deref().map(|organ| duban_domain::OrganQuery::new(organ, &ctx.aliases)),
+        year: args.year,
+        proposal: args.proposal.clone(),
+        incomplete: args.incomplete,
+    };
+    let mut rows = ctx.reader()?.replies(&args.time.view(ctx.today()))?;
+    rows.retain(|row| filter.keeps(&row.reply));
     if ctx.json {
         let views: Vec<ReplyView> = rows.iter().map(|row| ReplyView::new(&row.reply, row.commitments)).collect();
         return ctx.print_json(&views);

@@ -28,6 +28,8 @@ pub struct ImportOptions {
     pub dry_run: bool,
     /// Fields given by staff, which replace what was read (for one file: see [`App::import`]).
     pub overrides: Overrides,
+    /// Fields given by staff for files of a batch, by file name (or path as given): see [`Overrides::from_csv`].
+    pub per_file: std::collections::HashMap<String, Overrides>,
 }
 
 /// Reply fields given by staff at import, in place of what the document gives (or does not).
@@ -42,6 +44,58 @@ pub struct Overrides {
 }
 
 impl Overrides {
+    /// Reads a CSV of overrides for a batch: a header row naming `file` and any of `organ`, `doc_no`, `signed_on`
+    /// (YYYY-MM-DD), `assembly`, `session`, `number` (Chinese headers 文件, 答复单位, 文号, 签发日期, 会议, 届次, 编号
+    /// also do); then one row per file, empty cells left as read. Refuses a malformed file naming its row.
+    pub fn from_csv(bytes: &[u8]) -> Result<std::collections::HashMap<String, Overrides>> {
+        let text = std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes))
+            .map_err(|_| AppError::Refused("补全表不是 UTF-8 文本".into()))?;
+        let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(text.as_bytes());
+        let headers: Vec<String> = reader
+            .headers()
+            .map_err(|error| AppError::Refused(format!("补全表的表头无法读取：{error}")))?
+            .iter()
+            .map(|header| header.trim().to_string())
+            .collect();
+        let column = |names: &[&str]| headers.iter().position(|header| names.contains(&header.as_str()));
+        let file = column(&["file", "文件"]).ok_or_else(|| AppError::Refused("补全表须有 file（文件）列".into()))?;
+        let columns = [
+            column(&["organ", "答复单位"]),
+            column(&["doc_no", "文号"]),
+            column(&["signed_on", "签发日期"]),
+            column(&["assembly", "会议"]),
+            column(&["session", "届次"]),
+            column(&["number", "编号"]),
+        ];
+        let mut table = std::collections::HashMap::new();
+        for (row, record) in reader.records().enumerate() {
+            let line = row + 2;
+            let record = record.map_err(|error| AppError::Refused(format!("补全表第 {line} 行无法读取：{error}")))?;
+            let cell = |at: Option<usize>| {
+                at.and_then(|at| record.get(at)).map(str::trim).filter(|cell| !cell.is_empty()).map(String::from)
+            };
+            let name = cell(Some(file)).ok_or_else(|| AppError::Refused(format!("补全表第 {line} 行没有文件名")))?;
+            let signed_on = match cell(columns[2]) {
+                None => None,
+                Some(date) => Some(date.parse().map_err(|_| {
+                    AppError::Refused(format!("补全表第 {line} 行的签发日期“{date}”无效，应为 YYYY-MM-DD"))
+                })?),
+            };
+            let overrides = Overrides {
+                organ: cell(columns[0]),
+                doc_no: cell(columns[1]),
+                signed_on,
+                assembly: cell(columns[3]),
+                session: cell(columns[4]),
+                number: cell(columns[5]),
+            };
+            if table.insert(name.clone(), overrides).is_some() {
+                return Err(AppError::Refused(format!("补全表第 {line} 行：文件 {name} 出现两次")));
+            }
+        }
+        Ok(table)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.organ.is_none()
             && self.doc_no.is_none()
@@ -227,6 +281,12 @@ impl App {
         let dry_run = options.dry_run;
         let mut parsed = read_document(file).map_err(|error| error.to_string())?;
         options.overrides.apply(&mut parsed);
+        let name = file.file_name().map(|name| name.to_string_lossy().to_string()).unwrap_or_default();
+        if let Some(overrides) =
+            options.per_file.get(&file.display().to_string()).or_else(|| options.per_file.get(&name))
+        {
+            overrides.apply(&mut parsed);
+        }
         let registration = parsed.registration();
         let missing = registration.missing();
         // Missing fields never stop a reply; a document with nothing of one (a diary, a notice) is not taken for one.

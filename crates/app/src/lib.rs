@@ -35,7 +35,7 @@ pub use import::{
     collect_documents, read_document, FileOutcome, ImportOptions, ImportSummary, Overrides, DOCUMENT_EXTENSIONS,
 };
 pub use maintain::{Backup, HeadCheck, Verified};
-pub use read::{CommitmentDetail, ListFilter, ListRow, Listing, ReplyDetail, ReplyRow, View};
+pub use read::{CommitmentDetail, ListFilter, ListRow, Listing, ReplyDetail, ReplyFilter, ReplyRow, View};
 pub use register::reply_key;
 pub use report::ReportRequest;
 pub use views::{proposal_text, CommitmentView, EventView, ReplyView};

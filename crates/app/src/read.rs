@@ -57,6 +57,32 @@ pub struct ListFilter {
     pub proposal: Option<String>,
 }
 
+/// Which replies `reply list` shows: the filters `list` has that make sense for a reply, and 待补全.
+#[derive(Clone, Debug, Default)]
+pub struct ReplyFilter {
+    /// The replying organ, as typed (folded, short forms written out).
+    pub organ: Option<duban_domain::OrganQuery>,
+    /// Signed in this year (or, without a signing date, registered in it).
+    pub year: Option<i32>,
+    /// The proposal's number, or text in its reference (`市政协`, `十四届三次会议`).
+    pub proposal: Option<String>,
+    /// Only replies whose registration lacks a field.
+    pub incomplete: bool,
+}
+
+impl ReplyFilter {
+    pub fn keeps(&self, reply: &ReplyState) -> bool {
+        self.organ.as_ref().is_none_or(|organ| organ.matches(reply.organ()))
+            && self.year.is_none_or(|year| reply.dated().is_some_and(|d| d.year() == year))
+            && self.proposal.as_ref().is_none_or(|wanted| {
+                let wanted = wanted.trim();
+                reply.proposal().is_some_and(|p| p.number.as_deref() == Some(wanted))
+                    || proposal_text(reply).contains(wanted)
+            })
+            && (!self.incomplete || !reply.missing().is_empty())
+    }
+}
+
 impl ListFilter {
     pub fn keeps(
         &self,

@@ -101,8 +101,14 @@ pub fn read(document: &Document, diagnostics: &mut Vec<Diagnostic>) -> ReplyFiel
     }
 
     // Document number (and a class written right after it: `平交复函[2017]19号B类`).
+    // Page chrome next to a bracketed year (`浏览量[2021]12号`, `点击数：`) is never a 文号.
+    const CHROME_WORDS: [&str; 9] = ["浏览", "点击", "阅读", "访问", "发布", "时间", "日期", "来源", "字号"];
+    let not_chrome = |found: &regex::Match| {
+        let prefix = &found.as_str()[..found.as_str().find(['〔', '[', '【', '(', '（']).unwrap_or(0)];
+        !CHROME_WORDS.iter().any(|word| prefix.contains(word))
+    };
     for (index, line) in lines[..header_end].iter().enumerate() {
-        if let Some(found) = DOC_NO.find(line) {
+        if let Some(found) = DOC_NO.find_iter(line).find(|found| not_chrome(found)) {
             fields.doc_no = Some(no_spaces(&as_written(&original[index], line, found.start(), found.end())));
             let rest = line[found.end()..].trim();
             static TRAILING_CLASS: LazyLock<Regex> = LazyLock::new(|| re(r"^([A-Da-d]类?)(?:\s|$)"));

@@ -54,3 +54,15 @@ fn the_publishing_organ_in_page_chrome() {
     );
     assert_eq!(parsed.reply.organ.as_deref(), Some("示范县住房和城乡建设局"));
 }
+
+#[test]
+fn page_chrome_beside_a_bracketed_year_is_never_a_document_number() {
+    let parsed = parse(
+        "关于县十八届人大三次会议第45号建议的答复\n浏览量[2021]12号 发布时间：2021-03-01\n王强代表：\n\
+         您提出的建议收悉。现答复如下：\n下一步，我局将于2026年底前完成改造。\n示范县住房和城乡建设局\n2021年3月1日\n",
+    );
+    assert_eq!(parsed.reply.doc_no, None);
+    let numbered =
+        parse("示住建复〔2021〕12号\n关于县十八届人大三次会议第45号建议的答复\n王强代表：\n您提出的建议收悉。\n");
+    assert_eq!(numbered.reply.doc_no.as_deref(), Some("示住建复〔2021〕12号"));
+}
