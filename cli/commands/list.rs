@@ -37,13 +37,13 @@ pub struct Args {
 }
 
 impl Args {
-    fn filter(&self, aliases: &duban_domain::Aliases) -> ListFilter {
+    fn filter(&self, ctx: &Ctx) -> ListFilter {
         ListFilter {
             statuses: self.status.clone(),
             active: self.active,
             overdue: self.overdue,
             due_within: self.due_within,
-            organ: self.organ.as_deref().map(|organ| duban_domain::OrganQuery::new(organ, aliases)),
+            organ: self.organ.as_deref().map(|organ| ctx.organ(organ)),
             year: self.year,
             proposal: self.proposal.clone(),
         }
@@ -68,7 +68,8 @@ fn parse_status(text: &str) -> Result<Status, String> {
 
 pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
     let view = args.time.view(ctx.today());
-    let listing = ctx.reader()?.list(&args.filter(&ctx.aliases), &view)?;
+    let app = ctx.reader()?;
+    let listing = app.list(&args.filter(ctx), &view)?;
     if ctx.json {
         let views: Vec<CommitmentView> = listing
             .rows
@@ -170,7 +171,7 @@ mod tests {
                 json: true,
                 out: &mut out,
                 shared: Some(app.clone()),
-                aliases: Default::default(),
+                aliases: Vec::new(),
             };
             let Command::List(args) = Cli::parse_from(argv).command else { unreachable!() };
             run(&mut ctx, args).unwrap();

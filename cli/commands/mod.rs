@@ -102,15 +102,15 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
     let actor = cli.actor.filter(|name| !name.trim().is_empty()).unwrap_or_else(login_name);
     let now = cli.now.unwrap_or_else(Utc::now);
     let aliases = match &cli.aliases {
-        None => duban_domain::Aliases::default(),
+        None => Vec::new(),
         Some(path) => load_aliases(path)?,
     };
     let mut ctx = Ctx { store_path: cli.store, actor, now, json: cli.json, out, shared: None, aliases };
     dispatch(&mut ctx, cli.command)
 }
 
-/// The built-in short forms with an office's own from `path`.
-fn load_aliases(path: &std::path::Path) -> anyhow::Result<duban_domain::Aliases> {
+/// An office's own short forms from `path` (checked now; added to the built-in table when a filter needs them).
+fn load_aliases(path: &std::path::Path) -> anyhow::Result<Vec<(String, String)>> {
     let text =
         std::fs::read(path).map_err(|error| UserError(format!("读不了单位简称表 {}：{error}", path.display())))?;
     let text =
@@ -118,7 +118,7 @@ fn load_aliases(path: &std::path::Path) -> anyhow::Result<duban_domain::Aliases>
     let pairs = duban_domain::Aliases::parse(&text).map_err(|(line, text)| {
         UserError(format!("单位简称表 {} 第 {line} 行“{text}”不是“简称=全称”", path.display()))
     })?;
-    Ok(duban_domain::Aliases::with(&pairs))
+    Ok(pairs)
 }
 
 /// Runs one command in a prepared context.

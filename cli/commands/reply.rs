@@ -290,13 +290,14 @@ fn add(ctx: &mut Ctx, args: AddArgs) -> anyhow::Result<()> {
 }
 
 fn list(ctx: &mut Ctx, args: ListArgs) -> anyhow::Result<()> {
+    let app = ctx.reader()?;
     let filter = duban_app::ReplyFilter {
-        organ: args.organ.as_deref().map(|organ| duban_domain::OrganQuery::new(organ, &ctx.aliases)),
+        organ: args.organ.as_deref().map(|organ| ctx.organ(organ)),
         year: args.year,
         proposal: args.proposal.clone(),
         incomplete: args.incomplete,
     };
-    let mut rows = ctx.reader()?.replies(&args.time.view(ctx.today()))?;
+    let mut rows = app.replies(&args.time.view(ctx.today()))?;
     rows.retain(|row| filter.keeps(&row.reply));
     if ctx.json {
         let views: Vec<ReplyView> = rows.iter().map(|row| ReplyView::new(&row.reply, row.commitments)).collect();

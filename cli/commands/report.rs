@@ -50,7 +50,7 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
         year: args.year,
         as_of: args.as_of,
         known: KnownAt::horizon(args.known_at),
-        organ: args.organ.as_deref().map(|organ| duban_domain::OrganQuery::new(organ, &ctx.aliases)),
+        organ: args.organ.as_deref().map(|organ| ctx.organ(organ)),
         assembly: args.assembly.clone(),
         policy: args.policy.policy(),
         generated_at: args.format.stamps_generation_time().then_some(ctx.now),

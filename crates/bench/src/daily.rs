@@ -181,8 +181,7 @@ pub fn sqlite_record(db: &mut Connection, command: &Command, now: DateTime<Utc>)
         })
         .unwrap();
     let new = command.fact(event, now);
-    let mut envelope =
-        new.sealed(seq + 1, state.version + 1, crate::engines::duban_store_hex(&previous), String::new());
+    let mut envelope = new.sealed(seq + 1, state.version + 1, duban_store::hex(&previous), String::new());
     let (bytes, hash) = encode_full(&envelope);
     envelope.hash = hash;
     tx.prepare_cached("INSERT INTO events (seq, stream, version, body) VALUES (?1, ?2, ?3, ?4)")

@@ -280,7 +280,8 @@ pub fn sqlite_progress(db: &mut Connection, stream: Ulid, version: u32, number: 
         tx.query_row("SELECT state FROM commitments WHERE id = ?1", params![key], |row| row.get(0)).unwrap();
     let mut state: CommitmentState = postcard::from_bytes(&stored).unwrap();
     assert_eq!(state.version, version);
-    let mut envelope = progress(stream, number).sealed(seq + 1, version + 1, duban_store_hex(&previous), String::new());
+    let mut envelope =
+        progress(stream, number).sealed(seq + 1, version + 1, duban_store::hex(&previous), String::new());
     let (bytes, hash) = encode_full(&envelope);
     envelope.hash = hash;
     tx.prepare_cached("INSERT INTO events (seq, stream, version, body) VALUES (?1, ?2, ?3, ?4)")
@@ -293,17 +294,6 @@ pub fn sqlite_progress(db: &mut Connection, stream: Ulid, version: u32, number: 
         .execute(params![key, postcard::to_stdvec(&state).unwrap()])
         .unwrap();
     tx.commit().unwrap();
-}
-
-/// A hash in lowercase hex, as envelopes carry it.
-pub fn duban_store_hex(hash: &[u8; 32]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut text = String::with_capacity(64);
-    for byte in hash {
-        text.push(DIGITS[usize::from(byte >> 4)] as char);
-        text.push(DIGITS[usize::from(byte & 15)] as char);
-    }
-    text
 }
 
 /// Storage formats apart from engines: the baseline holding duban's own log format — its records with short checks,
@@ -342,9 +332,9 @@ pub fn sqlite_chunks(dir: &Path, batches: &[Batch], events: usize) -> f64 {
             for (offset, new) in new_events.iter().enumerate() {
                 seq += 1;
                 let version = expected + offset as u32 + 1;
-                let mut envelope = new.clone().sealed(seq, version, duban_store_hex(&previous), String::new());
+                let mut envelope = new.clone().sealed(seq, version, duban_store::hex(&previous), String::new());
                 let (record, hash) = format::seal(&envelope);
-                envelope.hash = duban_store_hex(&hash);
+                envelope.hash = duban_store::hex(&hash);
                 format::push_record(&mut payload, &record);
                 previous = hash;
                 index.push((*stream, version, seq));

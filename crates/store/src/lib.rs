@@ -35,7 +35,7 @@ use space::{Space, Writes};
 use streams::StreamIndex;
 use ulid::Ulid;
 
-pub use chain::{hash_of, GENESIS};
+pub use chain::{hash_of, hex, GENESIS};
 
 /// The full record of a sealed envelope (its hash, then its compact tail), how to read it back given the hash before
 /// it, and where that hash sits in it: what a store keeping one row per event would hold, for tools that compare
