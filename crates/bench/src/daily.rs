@@ -175,12 +175,21 @@ pub fn sqlite_record(db: &mut Connection, command: &Command, now: DateTime<Utc>)
     };
     let event = command.kind.event(command.number, today);
     check_commitment_event(&state, &reply, today, &event, today).expect("the workload's facts are allowed");
+    let seq = sqlite_append(&tx, &mut state, command.fact(event, now));
+    tx.commit().unwrap();
+    seq
+}
+
+/// The baseline's append of one fact about a commitment whose `state` the transaction read: the event chained to
+/// the log's last row (whose hash is its first 32 bytes) under the unique `(stream, version)` index, and the state
+/// written back with the fact folded in. Returns the event's seq.
+pub fn sqlite_append(tx: &rusqlite::Transaction, state: &mut CommitmentState, new: NewEvent) -> u64 {
     let (seq, previous): (u64, [u8; 32]) = tx
         .query_row("SELECT seq, body FROM events ORDER BY seq DESC LIMIT 1", [], |row| {
             Ok((row.get::<_, i64>(0)? as u64, duban_store::full_hash(row.get_ref(1)?.as_blob()?)))
         })
         .unwrap();
-    let new = command.fact(event, now);
+    let key = new.stream.to_bytes().to_vec();
     let mut envelope = new.sealed(seq + 1, state.version + 1, duban_store::hex(&previous), String::new());
     let (bytes, hash) = encode_full(&envelope);
     envelope.hash = hash;
@@ -191,9 +200,8 @@ pub fn sqlite_record(db: &mut Connection, command: &Command, now: DateTime<Utc>)
     state.apply(&envelope);
     tx.prepare_cached("UPDATE commitments SET state = ?2 WHERE id = ?1")
         .unwrap()
-        .execute(params![key, postcard::to_stdvec(&state).unwrap()])
+        .execute(params![key, postcard::to_stdvec(&*state).unwrap()])
         .unwrap();
-    tx.commit().unwrap();
     envelope.seq
 }
 

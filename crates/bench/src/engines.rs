@@ -14,7 +14,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use duban_domain::{CommitmentState, Envelope, NewEvent, ReplyState, StreamKind};
-use duban_store::{encode_full, format, full_hash, SledStore};
+use duban_store::{encode_full, format, SledStore};
 use rusqlite::{params, Connection, OptionalExtension};
 use ulid::Ulid;
 
@@ -271,28 +271,11 @@ pub fn singles(dir: &Path, picks: &[(Ulid, u32)]) -> (Latency, Latency) {
 pub fn sqlite_progress(db: &mut Connection, stream: Ulid, version: u32, number: usize) {
     let tx = db.transaction().unwrap();
     let key = stream.to_bytes().to_vec();
-    let (seq, previous): (u64, [u8; 32]) = tx
-        .query_row("SELECT seq, body FROM events ORDER BY seq DESC LIMIT 1", [], |row| {
-            Ok((row.get::<_, i64>(0)? as u64, full_hash(row.get_ref(1)?.as_blob()?)))
-        })
-        .unwrap();
     let stored: Vec<u8> =
         tx.query_row("SELECT state FROM commitments WHERE id = ?1", params![key], |row| row.get(0)).unwrap();
     let mut state: CommitmentState = postcard::from_bytes(&stored).unwrap();
     assert_eq!(state.version, version);
-    let mut envelope =
-        progress(stream, number).sealed(seq + 1, version + 1, duban_store::hex(&previous), String::new());
-    let (bytes, hash) = encode_full(&envelope);
-    envelope.hash = hash;
-    tx.prepare_cached("INSERT INTO events (seq, stream, version, body) VALUES (?1, ?2, ?3, ?4)")
-        .unwrap()
-        .execute(params![envelope.seq as i64, key, version + 1, bytes])
-        .unwrap();
-    state.apply(&envelope);
-    tx.prepare_cached("UPDATE commitments SET state = ?2 WHERE id = ?1")
-        .unwrap()
-        .execute(params![key, postcard::to_stdvec(&state).unwrap()])
-        .unwrap();
+    crate::daily::sqlite_append(&tx, &mut state, progress(stream, number));
     tx.commit().unwrap();
 }
 
