@@ -395,27 +395,10 @@ fn differences(stored: &ReplyRegistered, read: &ReplyRegistered) -> ReplyAmended
 /// The `duban reply amend` flags that make `amendment`.
 fn amendment_flags(amendment: &ReplyAmended) -> String {
     let mut flags = Vec::new();
-    let mut flag = |name: &str, value: &Option<String>| {
-        if let Some(value) = value {
-            flags.push(format!("--{name} '{}'", value.replace('\'', "")));
+    for (_, flag, values) in amendment.changes() {
+        for value in values {
+            flags.push(format!("--{flag} '{}'", value.replace('\'', "")));
         }
-    };
-    flag("organ", &amendment.organ);
-    flag("doc-no", &amendment.doc_no);
-    flag("doc-type", &amendment.doc_type);
-    flag("title", &amendment.title);
-    flag("result", &amendment.result);
-    flag("assembly", &amendment.assembly);
-    flag("session", &amendment.session);
-    flag("number", &amendment.number);
-    if let Some(signed_on) = amendment.signed_on {
-        flags.push(format!("--signed-on {signed_on}"));
-    }
-    if let Some(kind) = amendment.kind {
-        flags.push(format!("--kind {}", kind.label()));
-    }
-    for proposer in amendment.proposers.iter().flatten() {
-        flags.push(format!("--proposer '{}'", proposer.replace('\'', "")));
     }
     flags.join(" ")
 }

@@ -273,11 +273,16 @@ impl App {
         Ok(Listing { rows })
     }
 
+    /// One stream's events that `horizon` admits, with their hashes.
+    fn stream_at(&self, id: &Ulid, horizon: Horizon) -> Result<Vec<Envelope>> {
+        Ok(self.store.read_stream(id)?.into_iter().filter(|e| horizon.admits(e)).collect())
+    }
+
     /// One commitment (an id or a unique prefix), as seen through `view`.
     pub fn commitment(&self, input: &str, view: &View) -> Result<CommitmentDetail> {
         let id = self.store.resolve(input, Some(StreamKind::Commitment))?;
         let horizon = view.horizon;
-        let events: Vec<Envelope> = self.store.read_stream(&id)?.into_iter().filter(|e| horizon.admits(e)).collect();
+        let events = self.stream_at(&id, horizon)?;
         let state = CommitmentState::fold(&events);
         if state.made_on.is_none() {
             return refuse(format!("承诺 {id} 在所选时点尚未记录"));
@@ -299,7 +304,7 @@ impl App {
     pub fn reply(&self, input: &str, view: &View) -> Result<ReplyDetail> {
         let id = self.store.resolve(input, Some(StreamKind::Reply))?;
         let horizon = view.horizon;
-        let events: Vec<Envelope> = self.store.read_stream(&id)?.into_iter().filter(|e| horizon.admits(e)).collect();
+        let events = self.stream_at(&id, horizon)?;
         let reply = ReplyState::fold(&events);
         if reply.registered.is_none() {
             return refuse(format!("答复 {id} 在所选时点尚未登记"));

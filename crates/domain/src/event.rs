@@ -354,31 +354,39 @@ pub struct ReplyAmended {
 }
 
 impl ReplyAmended {
-    /// The corrected fields, as `名称 → 新值`.
-    pub fn describe(&self) -> String {
-        let mut parts: Vec<String> = Vec::new();
-        let mut text = |name: &str, value: &Option<String>| {
-            if let Some(value) = value {
-                parts.push(format!("{name}→{value}"));
-            }
-        };
-        text("答复单位", &self.organ);
-        text("文号", &self.doc_no);
-        text("文种", &self.doc_type);
-        text("标题", &self.title);
-        text("办理结果", &self.result);
-        text("会议", &self.assembly);
-        text("届次", &self.session);
-        text("编号", &self.number);
+    /// The corrected fields, each as its Chinese name, the `duban reply amend` flag that sets it, and its new values
+    /// (several only for the proposers): the one list `describe` and the amendment an import offers are made from.
+    pub fn changes(&self) -> Vec<(&'static str, &'static str, Vec<String>)> {
+        let texts = [
+            ("答复单位", "organ", &self.organ),
+            ("文号", "doc-no", &self.doc_no),
+            ("文种", "doc-type", &self.doc_type),
+            ("标题", "title", &self.title),
+            ("办理结果", "result", &self.result),
+            ("会议", "assembly", &self.assembly),
+            ("届次", "session", &self.session),
+            ("编号", "number", &self.number),
+        ];
+        let mut changes: Vec<(&'static str, &'static str, Vec<String>)> = texts
+            .into_iter()
+            .filter_map(|(name, flag, value)| value.as_ref().map(|value| (name, flag, vec![value.clone()])))
+            .collect();
         if let Some(signed_on) = self.signed_on {
-            parts.push(format!("签发日期→{signed_on}"));
+            changes.push(("签发日期", "signed-on", vec![signed_on.to_string()]));
         }
         if let Some(kind) = self.kind {
-            parts.push(format!("类别→{}", kind.label()));
+            changes.push(("类别", "kind", vec![kind.label().to_string()]));
         }
         if let Some(proposers) = &self.proposers {
-            parts.push(format!("提出人→{}", proposers.join("、")));
+            changes.push(("提出人", "proposer", proposers.clone()));
         }
+        changes
+    }
+
+    /// The corrected fields, as `名称→新值`.
+    pub fn describe(&self) -> String {
+        let parts: Vec<String> =
+            self.changes().into_iter().map(|(name, _, values)| format!("{name}→{}", values.join("、"))).collect();
         parts.join("；")
     }
 
