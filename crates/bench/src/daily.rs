@@ -339,3 +339,81 @@ pub fn open_commitments(log: &[duban_domain::Envelope]) -> (Vec<Ulid>, DateTime<
     let latest = log.iter().map(|e| e.recorded_at.max(e.occurred_on.and_hms_opt(12, 0, 0).unwrap().and_utc())).max();
     (open, latest.unwrap_or_default() + Duration::days(1))
 }
+
+/// duban alone, in process, on a copy of `source`: `rounds` rounds of `per_round` commands, and after each how
+/// sled's data file, its blob files and the live keys and values have grown.
+pub fn only(source: &Path, per_round: usize, rounds: usize, processes: usize) {
+    let duban_binary = std::env::current_exe().unwrap().with_file_name("duban");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("duban.db");
+    copy_folder(source, &path);
+    let mut store = Some(SledStore::open(&path).unwrap());
+    let commitments: Vec<Ulid> = store
+        .as_ref()
+        .unwrap()
+        .commitments()
+        .unwrap()
+        .into_iter()
+        .filter(|state| !state.is_closed() && !state.is_dismissed())
+        .filter_map(|state| state.id)
+        .collect();
+    let now = DateTime::parse_from_rfc3339("2031-01-01T08:00:00Z").unwrap().with_timezone(&Utc);
+    let sizes = |store: &SledStore| {
+        let live: u64 = store.live_bytes().iter().map(|(_, _, bytes)| bytes).sum();
+        (size_of(&path.join("db")), size_of(&path.join("blobs")), live)
+    };
+    let mut closed = std::collections::HashSet::new();
+    let mut before = sizes(store.as_ref().unwrap());
+    println!(
+        "start: data {:.1} MB, blobs {:.1} MB, live {:.1} MB",
+        before.0 as f64 / 1e6,
+        before.1 as f64 / 1e6,
+        before.2 as f64 / 1e6
+    );
+    for round in 0..rounds {
+        let started = Instant::now();
+        for (index, command) in workload(&commitments, per_round, round * per_round, &mut closed).iter().enumerate() {
+            let at = now + Duration::seconds((round * per_round + index) as i64);
+            if index < processes {
+                store = None;
+                let mut argv = vec!["--store".to_string(), path.to_string_lossy().to_string()];
+                argv.extend(command.kind.argv(&command.commitment.to_string(), command.number, business_date(at)));
+                let output = std::process::Command::new(&duban_binary)
+                    .args(&argv)
+                    .env("DUBAN_NOW", at.to_rfc3339())
+                    .env("DUBAN_ACTOR", "联络员")
+                    .output()
+                    .unwrap();
+                assert!(output.status.success(), "{argv:?}: {}", String::from_utf8_lossy(&output.stderr));
+            } else {
+                let store = store.get_or_insert_with(|| SledStore::open(&path).unwrap());
+                duban_record(store, command, at);
+            }
+        }
+        let store = store.get_or_insert_with(|| SledStore::open(&path).unwrap());
+        let after = sizes(store);
+        let per = |a: u64, b: u64| (a as f64 - b as f64) / per_round as f64;
+        println!(
+            "round {}: {:.1} s; bytes per event: data {:.0}, blobs {:.0}, live {:.0}; data {:.1} MB",
+            round + 1,
+            started.elapsed().as_secs_f64(),
+            per(after.0, before.0),
+            per(after.1, before.1),
+            per(after.2, before.2),
+            after.0 as f64 / 1e6
+        );
+        before = after;
+    }
+}
+
+fn copy_folder(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_folder(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}

@@ -96,6 +96,20 @@ enum Bench {
         #[arg(long, default_value = "")]
         arg: String,
     },
+    /// Daily use on duban's side only, in process, on a copy of an existing store (a `--keep` folder's
+    /// `duban.db`): how its files grow round after round (sled's data file, its blobs, live bytes per tree).
+    #[command(hide = true)]
+    DailyOnly {
+        #[arg(long)]
+        store: PathBuf,
+        #[arg(long, default_value_t = 10_000)]
+        commands: usize,
+        #[arg(long, default_value_t = 4)]
+        rounds: usize,
+        /// Of each round's commands, how many run as whole `duban` processes.
+        #[arg(long, default_value_t = 0)]
+        processes: usize,
+    },
     /// The annual report over a generated history: the pure build and every renderer.
     Report {
         /// How many events to generate (about ten per commitment).
@@ -114,6 +128,7 @@ enum Bench {
 fn main() {
     match Cli::parse().bench {
         Bench::Parse { dir, seconds } => parse(dir, seconds),
+        Bench::DailyOnly { store, commands, rounds, processes } => daily::only(&store, commands, rounds, processes),
         Bench::Report { events, seed, year, dir } => report(events, seed, year, dir),
         Bench::Store { events, seed, batch, singles, runs, in_process, keep, daily, daily_processes, daily_rounds } => {
             store(events, seed, batch, singles, runs, in_process, keep, (daily, daily_processes, daily_rounds))
