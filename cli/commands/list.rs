@@ -86,7 +86,7 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
     let mut out = table(&["编号", "状态", "责任单位", "期限", "最近进展", "文号", "承诺内容"]);
     for row in &listing.rows {
         out.add_row(vec![
-            row.short_id.clone(),
+            format!("#{}", row.state.number),
             row.status.label().to_string(),
             clip(&row.state.owner, 20),
             due_text(&row.state, view.policy),

@@ -13,13 +13,17 @@ pub fn commitment_fact(ctx: &mut Ctx, input: &str, on: Option<NaiveDate>, event:
     let recorded = ctx.app()?.record(&ctx.context()?, input, on, event, None)?;
     if ctx.json {
         let value = json!({
-            "id": recorded.id.to_string(), "seq": recorded.seq, "event": recorded.event,
+            "id": recorded.id.to_string(), "number": recorded.number, "seq": recorded.seq, "event": recorded.event,
             "occurred_on": recorded.occurred_on, "status": recorded.status.code(),
             "status_label": recorded.status.label(),
         });
         return ctx.print_json(&value);
     }
-    let (short, label, on, seq) = (&recorded.short_id, recorded.label, recorded.occurred_on, recorded.seq);
-    writeln!(ctx.out, "已记录：承诺 {short} {label}（{on}，日志 #{seq}）；当前状态：{}", recorded.status.label())?;
+    let (number, label, on, seq) = (recorded.number, recorded.label, recorded.occurred_on, recorded.seq);
+    writeln!(
+        ctx.out,
+        "已记录：承诺 #{number} {label}（{on}，日志第 {seq} 条）；当前状态：{}",
+        recorded.status.label()
+    )?;
     Ok(())
 }

@@ -207,7 +207,7 @@ fn show(ctx: &mut Ctx, args: ShowArgs) -> anyhow::Result<()> {
     let out = &mut ctx.out;
     let registered = reply.registered.as_ref();
     let or_missing = |text: &str| if text.trim().is_empty() { "（待补全）".to_string() } else { text.to_string() };
-    writeln!(out, "答复 {}（{}）", detail.id, detail.short_id)?;
+    writeln!(out, "答复 #{}（{}，短号 {}）", reply.number, detail.id, detail.short_id)?;
     writeln!(out, "答复单位：{}", or_missing(reply.organ()))?;
     writeln!(out, "文号：{}", or_missing(reply.doc_no()))?;
     writeln!(out, "签发日期：{}", reply.signed_on().map_or_else(|| "（待补全）".to_string(), |d| d.to_string()))?;
@@ -243,10 +243,14 @@ fn show(ctx: &mut Ctx, args: ShowArgs) -> anyhow::Result<()> {
             )?;
         }
     }
-    let mut commitments = table(&["编号", "状态", "期限", "承诺内容"]);
+    let mut commitments = table(&["编号", "也可写作", "状态", "期限", "承诺内容"]);
+    let states: Vec<duban_domain::CommitmentState> =
+        detail.commitments.iter().map(|(state, _)| state.clone()).collect();
     for (state, status) in &detail.commitments {
+        let position = state.id.and_then(|id| duban_app::position_of(&states, &id));
         commitments.add_row(vec![
-            state.id.map(|id| id.to_string()).unwrap_or_default(),
+            format!("#{}", state.number),
+            position.map(|p| duban_app::position_reference(reply.number, p)).unwrap_or_default(),
             status.label().to_string(),
             state.due_on(view.policy).map_or_else(|| "—".to_string(), |d| d.to_string()),
             state.text.clone(),
@@ -312,7 +316,7 @@ fn list(ctx: &mut Ctx, args: ListArgs) -> anyhow::Result<()> {
         let registered = reply.registered.as_ref();
         let or_missing = |text: &str| if text.trim().is_empty() { "待补全".to_string() } else { text.to_string() };
         out.add_row(vec![
-            row.short_id.clone(),
+            format!("#{}", reply.number),
             reply.signed_on().map_or_else(|| "待补全".to_string(), |date| date.to_string()),
             or_missing(reply.organ()),
             or_missing(reply.doc_no()),

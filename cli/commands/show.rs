@@ -12,7 +12,7 @@ use crate::view::TimeTravel;
 /// 查看一项承诺：状态、来源和完整时间线
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// 承诺编号（或至少 6 位的唯一前缀）
+    /// 承诺：编号（#37）、答复编号/第几项（#12/2）、提案号/第几项（1221号/2）或 ID（至少 6 位的唯一前缀）
     pub id: String,
     #[command(flatten)]
     pub time: TimeTravel,
@@ -34,7 +34,7 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
         return ctx.print_json(&ShowView { commitment, events: detail.events.iter().map(EventView::new).collect() });
     }
     let out = &mut ctx.out;
-    writeln!(out, "承诺 {}（{short}）", detail.id)?;
+    writeln!(out, "承诺 #{}（{}，短号 {short}）", state.number, detail.id)?;
     writeln!(out, "状态：{}（按 {} 判断）", status.label(), view.on_date)?;
     writeln!(out, "内容：{}", state.text)?;
     let co = if state.co_handlers.is_empty() {

@@ -15,6 +15,7 @@ mod error;
 mod import;
 mod maintain;
 mod read;
+mod refs;
 mod register;
 mod report;
 mod views;
@@ -36,6 +37,7 @@ pub use import::{
 };
 pub use maintain::{Backup, HeadCheck, Verified};
 pub use read::{CommitmentDetail, ListFilter, ListRow, Listing, ReplyDetail, ReplyFilter, ReplyRow, View};
+pub use refs::{position_of, position_reference, Reference};
 pub use register::reply_key;
 pub use report::ReportRequest;
 pub use views::{proposal_text, CommitmentView, EventView, ReplyView};

@@ -280,7 +280,7 @@ impl App {
 
     /// One commitment (an id or a unique prefix), as seen through `view`.
     pub fn commitment(&self, input: &str, view: &View) -> Result<CommitmentDetail> {
-        let id = self.store.resolve(input, Some(StreamKind::Commitment))?;
+        let id = self.resolve(input, Some(StreamKind::Commitment))?;
         let horizon = view.horizon;
         let events = self.stream_at(&id, horizon)?;
         let state = CommitmentState::fold(&events);
@@ -302,7 +302,7 @@ impl App {
 
     /// One reply (an id or a unique prefix) with its commitments, as seen through `view`.
     pub fn reply(&self, input: &str, view: &View) -> Result<ReplyDetail> {
-        let id = self.store.resolve(input, Some(StreamKind::Reply))?;
+        let id = self.resolve(input, Some(StreamKind::Reply))?;
         let horizon = view.horizon;
         let events = self.stream_at(&id, horizon)?;
         let reply = ReplyState::fold(&events);
@@ -358,12 +358,12 @@ impl App {
 
     /// The commitment named by an id or unique prefix.
     pub fn resolve_commitment(&self, input: &str) -> Result<Ulid> {
-        Ok(self.store.resolve(input, Some(StreamKind::Commitment))?)
+        self.resolve(input, Some(StreamKind::Commitment))
     }
 
     /// The reply or commitment named by an id or unique prefix.
     pub fn resolve_stream(&self, input: &str) -> Result<Ulid> {
-        Ok(self.store.resolve(input, None)?)
+        self.resolve(input, None)
     }
 
     /// One stream's events in order, with their hashes.
@@ -378,7 +378,7 @@ impl App {
 
     /// A reply's projected state, by id or unique prefix.
     pub fn reply_now(&self, input: &str) -> Result<(Ulid, ReplyState)> {
-        let id = self.store.resolve(input, Some(StreamKind::Reply))?;
+        let id = self.resolve(input, Some(StreamKind::Reply))?;
         match self.store.reply(&id)? {
             Some(reply) => Ok((id, reply)),
             None => refuse(format!("找不到答复 {id}")),

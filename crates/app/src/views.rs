@@ -14,6 +14,8 @@ pub fn proposal_text(reply: &ReplyState) -> String {
 #[derive(Serialize)]
 pub struct CommitmentView {
     pub id: String,
+    /// 编号 (`#37`): the seq of the event that recorded it; accepted wherever an id is.
+    pub number: u64,
     pub short_id: String,
     pub reply_id: Option<String>,
     pub organ: Option<String>,
@@ -52,6 +54,7 @@ impl CommitmentView {
         let due = state.due_under(policy);
         CommitmentView {
             id: state.id.map(|id| id.to_string()).unwrap_or_default(),
+            number: state.number,
             short_id: short,
             reply_id: state.reply.map(|id| id.to_string()),
             organ: registered.map(|r| r.organ.clone()),
@@ -121,6 +124,8 @@ impl<'a> EventView<'a> {
 #[derive(Serialize)]
 pub struct ReplyView {
     pub id: Option<String>,
+    /// 编号 (`#12`), as a commitment's.
+    pub number: u64,
     pub organ: String,
     pub doc_no: String,
     pub signed_on: Option<NaiveDate>,
@@ -138,6 +143,7 @@ impl ReplyView {
         let registered = reply.registered.as_ref();
         ReplyView {
             id: reply.id.map(|id| id.to_string()),
+            number: reply.number,
             organ: reply.organ().to_string(),
             doc_no: reply.doc_no().to_string(),
             signed_on: reply.signed_on(),

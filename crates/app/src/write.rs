@@ -18,6 +18,8 @@ use crate::App;
 #[derive(Clone, Debug)]
 pub struct Recorded {
     pub id: Ulid,
+    /// 编号 (`#37`).
+    pub number: u64,
     pub short_id: String,
     pub seq: u64,
     /// The event's stable tag (`ProgressReported`) and its label (`报告进展`).
@@ -116,7 +118,7 @@ impl App {
         event: Event,
         expected_version: Option<u32>,
     ) -> Result<Recorded> {
-        let id = self.store.resolve(input, Some(StreamKind::Commitment))?;
+        let id = self.resolve(input, Some(StreamKind::Commitment))?;
         let Some(state) = self.store.commitment(&id)? else { return refuse(format!("找不到承诺 {id}")) };
         if let Some(expected) = expected_version.filter(|expected| *expected != state.version) {
             return Err(duban_store::StoreError::Conflict { stream: id, expected, actual: state.version }.into());
@@ -133,6 +135,7 @@ impl App {
         let after = self.store.commitment(&id)?.unwrap_or_default();
         Ok(Recorded {
             id,
+            number: after.number,
             short_id: self.store.short_id(&id)?,
             seq: sealed.last().map_or(0, |envelope| envelope.seq),
             event: tag,

@@ -26,12 +26,19 @@ pub struct ReplyState {
     pub registered_on: Option<NaiveDate>,
     /// How many times the registration was corrected (`ReplyAmended`).
     pub amendments: u32,
+    /// 编号: the seq of the event that opened the stream — given in order of creation, never reused, the same after
+    /// an export and `import-events`. Not stored with the state: the store sets it from the stream's first seq.
+    #[serde(skip)]
+    pub number: u64,
 }
 
 impl ReplyState {
     pub fn apply(&mut self, envelope: &Envelope) {
         self.id.get_or_insert(envelope.stream);
         self.version = envelope.version;
+        if envelope.version == 1 {
+            self.number = envelope.seq;
+        }
         match &envelope.event {
             Event::ReplyRegistered(registered) => {
                 self.registered = Some((**registered).clone());
@@ -121,12 +128,18 @@ pub struct CommitmentState {
     pub due_source: Option<DueSource>,
     /// How many times its text or section was corrected (`CommitmentAmended`).
     pub amendments: u32,
+    /// 编号, as [`ReplyState::number`].
+    #[serde(skip)]
+    pub number: u64,
 }
 
 impl CommitmentState {
     pub fn apply(&mut self, envelope: &Envelope) {
         self.id.get_or_insert(envelope.stream);
         self.version = envelope.version;
+        if envelope.version == 1 {
+            self.number = envelope.seq;
+        }
         let on = envelope.occurred_on;
         match &envelope.event {
             Event::CommitmentMade(made) => {

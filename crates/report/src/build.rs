@@ -511,6 +511,7 @@ fn attention(items: &[Item], as_of: NaiveDate) -> Vec<AttentionRow> {
         .filter(|item| matches!(item.status, Status::Overdue | Status::Stalled))
         .map(|item| AttentionRow {
             id: item.id.to_string(),
+            number: item.state.number,
             owner: item.state.owner.clone(),
             doc_no: item.reply.doc_no().to_string(),
             text: item.state.text.clone(),

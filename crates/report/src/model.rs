@@ -163,6 +163,8 @@ impl GroupRow {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct AttentionRow {
     pub id: String,
+    /// 编号 (`#37`).
+    pub number: u64,
     pub owner: String,
     pub doc_no: String,
     pub text: String,
@@ -281,6 +283,7 @@ impl Details {
         }
         Detail {
             id: row.id.to_string(),
+            number: state.number,
             doc_no: reply.map_or("", ReplyState::doc_no),
             organ: reply.map_or("", ReplyState::organ),
             proposal: reply.and_then(ReplyState::proposal).map(ProposalRef::describe).unwrap_or_default(),
@@ -320,6 +323,8 @@ impl Serialize for Details {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Detail<'a> {
     pub id: String,
+    /// 编号 (`#37`): what people say and type; `id` stays the key.
+    pub number: u64,
     pub doc_no: &'a str,
     pub organ: &'a str,
     pub proposal: String,

@@ -429,14 +429,19 @@ fn the_workbook_reads_back_with_real_numbers_and_dates() {
     }
     let details = workbook.worksheet_range("明细").unwrap();
     assert_eq!(details.height(), 10);
-    assert_eq!(details.get((1, 0)), Some(&Data::String(f.c11.to_string())));
+    assert_eq!(details.get((1, 14)), Some(&Data::String(f.c11.to_string())), "the ULID in the last column");
+    assert!(
+        matches!(details.get((1, 0)), Some(Data::String(number)) if number.starts_with('#')),
+        "编号 first: {:?}",
+        details.get((1, 0))
+    );
     // Dates take their column's date format: C11 was made on 2023-05-01 (Excel's day 45047).
     match details.get((1, 7)) {
         Some(Data::DateTime(date)) => assert_eq!(date.as_f64(), 45047.0),
         other => panic!("the date made should be a real date, found {other:?}"),
     }
     // C2's progress and closure, one line each, after the promise itself.
-    let c2 = (1..details.height()).find(|row| details.get((*row, 0)) == Some(&Data::String(f.c2.to_string())));
+    let c2 = (1..details.height()).find(|row| details.get((*row, 14)) == Some(&Data::String(f.c2.to_string())));
     let timeline = details.get((c2.expect("C2 listed"), 13)).cloned();
     assert_eq!(
         timeline,

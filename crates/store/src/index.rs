@@ -115,11 +115,21 @@ impl Family {
         let bytes = &crate::chain::open_chunk(0, stored).ok()?;
         let mut family = Family::default();
         for member in members(bytes)? {
+            // 编号 is not stored with the state: it is the stream's first seq.
+            let number = member.seqs.first().copied().unwrap_or_default();
             family.seqs.insert(member.id, member.seqs);
             let body = &bytes[member.span];
             match member.kind {
-                StreamKind::Reply => family.reply = Some(::postcard::from_bytes(body).ok()?),
-                StreamKind::Commitment => family.commitments.push(::postcard::from_bytes(body).ok()?),
+                StreamKind::Reply => {
+                    let mut reply: ReplyState = ::postcard::from_bytes(body).ok()?;
+                    reply.number = number;
+                    family.reply = Some(reply);
+                }
+                StreamKind::Commitment => {
+                    let mut state: CommitmentState = ::postcard::from_bytes(body).ok()?;
+                    state.number = number;
+                    family.commitments.push(state);
+                }
             }
         }
         Some(family)
@@ -283,10 +293,16 @@ mod tests {
         let reply = Ulid::from_parts(1_700_000_000_000, 1);
         let commitment = Ulid::from_parts(1_700_000_000_001, 2);
         let mut family = Family {
-            reply: Some(ReplyState { id: Some(reply), version: 1, ..ReplyState::default() }),
+            // 编号 is the first seq (not stored with the state, set as it is read).
+            reply: Some(ReplyState { id: Some(reply), version: 1, number: 1, ..ReplyState::default() }),
             ..Family::default()
         };
-        family.commitments.push(CommitmentState { id: Some(commitment), version: 3, ..CommitmentState::default() });
+        family.commitments.push(CommitmentState {
+            id: Some(commitment),
+            version: 3,
+            number: 2,
+            ..CommitmentState::default()
+        });
         family.seqs.insert(reply, vec![1]);
         family.seqs.insert(commitment, vec![2, 900, 70_000]);
         let bytes = family.to_bytes();

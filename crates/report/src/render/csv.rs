@@ -25,6 +25,7 @@ pub fn render(report: &Report, out: &mut dyn std::io::Write) -> Result<(), Rende
                 "办结日期",
                 "期限变更次数",
                 "往年结转",
+                "ID",
             ])
             .map_err(error)?;
         report.details.prefetched(|details| -> Result<(), RenderError> {
@@ -37,7 +38,7 @@ pub fn render(report: &Report, out: &mut dyn std::io::Write) -> Result<(), Rende
                 };
                 writer
                     .write_record([
-                        d.id.as_str(),
+                        format!("#{}", d.number).as_str(),
                         d.doc_no,
                         d.organ,
                         &d.proposal,
@@ -52,6 +53,7 @@ pub fn render(report: &Report, out: &mut dyn std::io::Write) -> Result<(), Rende
                         &date(d.closed_on),
                         &d.due_changes.len().to_string(),
                         if d.carried_over { "是" } else { "否" },
+                        d.id.as_str(),
                     ])
                     .map_err(error)?;
             }

@@ -176,11 +176,15 @@ pub fn render(report: &Report, writer: &mut dyn std::io::Write) -> std::io::Resu
     if report.attention.is_empty() {
         out.push_str("<p>无。</p>");
     } else {
-        table_head(out, &["责任单位", "文号", "承诺内容", "状态", "期限", "最近进展", "逾期天数", "距最近进展天数"]);
+        table_head(
+            out,
+            &["编号", "责任单位", "文号", "承诺内容", "状态", "期限", "最近进展", "逾期天数", "距最近进展天数"],
+        );
         for a in &report.attention {
             let _ = write!(
                 out,
-                r#"<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td></tr>"#,
+                r#"<tr><td class="num">#{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td></tr>"#,
+                a.number,
                 esc(&a.owner),
                 esc(&a.doc_no),
                 esc(&a.text),
@@ -208,13 +212,14 @@ pub fn render(report: &Report, writer: &mut dyn std::io::Write) -> std::io::Resu
         let proposal = if d.proposal.is_empty() { String::new() } else { format!("（{}）", esc(&d.proposal)) };
         let _ = write!(
             out,
-            r#"<p class="meta">来源：{} {}{proposal}；责任单位：{}；作出 {}，期限 {}，办结 {}{carried}；编号 <code>{}</code></p>"#,
+            r#"<p class="meta">来源：{} {}{proposal}；责任单位：{}；作出 {}，期限 {}，办结 {}{carried}；编号 #{}（<code>{}</code>）</p>"#,
             esc(d.organ),
             esc(d.doc_no),
             esc(d.owner),
             date_or_dash(d.made_on),
             date_or_dash(d.due),
             date_or_dash(d.closed_on),
+            d.number,
             d.id
         );
         for change in &d.due_changes {

@@ -108,11 +108,15 @@ pub fn render(report: &Report, writer: &mut dyn std::io::Write) -> std::io::Resu
     if report.attention.is_empty() {
         let _ = writeln!(out, "无。");
     } else {
-        header(out, &["责任单位", "文号", "承诺内容", "状态", "期限", "最近进展", "逾期天数", "距最近进展天数"]);
+        header(
+            out,
+            &["编号", "责任单位", "文号", "承诺内容", "状态", "期限", "最近进展", "逾期天数", "距最近进展天数"],
+        );
         for a in &report.attention {
             row(
                 out,
                 &[
+                    format!("#{}", a.number),
                     cell(&a.owner),
                     cell(&a.doc_no),
                     cell(&a.text),
@@ -131,7 +135,7 @@ pub fn render(report: &Report, writer: &mut dyn std::io::Write) -> std::io::Resu
         for (index, d) in details.enumerate() {
             let _ = writeln!(out, "### {}. {}\n", index + 1, cell(d.text));
             let carried = if d.carried_over { "（往年结转）" } else { "" };
-            let _ = writeln!(out, "- 编号：{}{carried}", d.id);
+            let _ = writeln!(out, "- 编号：#{}（ID {}）{carried}", d.number, d.id);
             let proposal = if d.proposal.is_empty() { String::new() } else { format!("（{}）", d.proposal) };
             let _ = writeln!(out, "- 来源：{} {}{proposal}", d.organ, d.doc_no);
             let _ = writeln!(out, "- 责任单位：{}；状态：{}", d.owner, d.status_label);

@@ -145,6 +145,7 @@ fn attention(workbook: &mut Workbook, report: &Report, styles: &Styles) -> Resul
         ("最近进展", 12.0),
         ("逾期天数", 10.0),
         ("距最近进展天数", 14.0),
+        ("编号", 9.0),
     ];
     header(sheet, 0, &titles, styles)?;
     column_formats(sheet, &[4, 5], &[2], styles)?;
@@ -154,6 +155,7 @@ fn attention(workbook: &mut Workbook, report: &Report, styles: &Styles) -> Resul
         sheet.write_string(row, 1, &a.doc_no)?;
         sheet.write_string(row, 2, &a.text)?;
         sheet.write_string(row, 3, a.status_label)?;
+        sheet.write_string(row, 8, format!("#{}", a.number))?;
         date_cell(sheet, row, 4, a.due)?;
         date_cell(sheet, row, 5, a.last_progress_on)?;
         if let Some(days) = a.days_overdue {
@@ -169,7 +171,7 @@ fn attention(workbook: &mut Workbook, report: &Report, styles: &Styles) -> Resul
 fn details(workbook: &mut Workbook, report: &Report, styles: &Styles) -> Result<(), XlsxError> {
     let sheet = workbook.add_worksheet_with_constant_memory()?.set_name("明细")?;
     let titles = [
-        ("编号", 28.0),
+        ("编号", 9.0),
         ("文号", 20.0),
         ("答复单位", 24.0),
         ("建议提案", 28.0),
@@ -183,6 +185,7 @@ fn details(workbook: &mut Workbook, report: &Report, styles: &Styles) -> Result<
         ("期限变更次数", 12.0),
         ("往年结转", 9.0),
         ("进展与办结记录", 60.0),
+        ("ID", 28.0),
     ];
     header(sheet, 0, &titles, styles)?;
     column_formats(sheet, &[7, 8, 9, 10], &[4, 13], styles)?;
@@ -199,7 +202,7 @@ fn details(workbook: &mut Workbook, report: &Report, styles: &Styles) -> Result<
     report.details.prefetched_as(with_timeline, |rows| {
         for (index, (d, timeline)) in rows.enumerate() {
             let row = index as u32 + 1;
-            sheet.write_string(row, 0, &d.id)?;
+            sheet.write_string(row, 0, format!("#{}", d.number))?;
             sheet.write_string(row, 1, d.doc_no)?;
             sheet.write_string(row, 2, d.organ)?;
             sheet.write_string(row, 3, &d.proposal)?;
@@ -213,6 +216,7 @@ fn details(workbook: &mut Workbook, report: &Report, styles: &Styles) -> Result<
             sheet.write_number(row, 11, d.due_changes.len() as f64)?;
             sheet.write_string(row, 12, if d.carried_over { "是" } else { "否" })?;
             sheet.write_string(row, 13, &timeline)?;
+            sheet.write_string(row, 14, &d.id)?;
         }
         Ok::<(), XlsxError>(())
     })?;
