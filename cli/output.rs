@@ -59,6 +59,23 @@ pub fn clip_start(text: &str, width: usize) -> String {
     clipped.chars().rev().collect()
 }
 
+/// The terminal's width in columns, when standard output is a terminal.
+pub fn terminal_width() -> Option<usize> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    // SAFETY: TIOCGWINSZ fills the `winsize` it is given and touches nothing else.
+    let mut size: libc::winsize = unsafe { std::mem::zeroed() };
+    let asked = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut size) };
+    (asked == 0 && size.ws_col >= 40).then_some(size.ws_col as usize)
+}
+
+/// The width of text in terminal columns (a Chinese character is two).
+pub fn text_width(text: &str) -> usize {
+    text.chars().map(|c| c.width().unwrap_or(0)).sum()
+}
+
 /// A date or a dash.
 pub fn date_or_dash(date: Option<chrono::NaiveDate>) -> String {
     date.map_or_else(|| "—".to_string(), |date| date.to_string())

@@ -20,6 +20,8 @@ pub struct Ctx<'a> {
     /// An office's own short forms of organ names (`--aliases FILE`, read and checked at start), added to the
     /// built-in table when an `--organ` filter needs it (see [`Ctx::organ`]).
     pub aliases: Vec<(String, String)>,
+    /// How many columns tables may take (`--width`, else the terminal's; `None`: not a terminal, no limit).
+    pub width: Option<usize>,
 }
 
 impl Ctx<'_> {

@@ -87,7 +87,7 @@ impl TimeTravel {
                 "按登记簿截至 {} 所记",
                 instant.with_timezone(&crate::time::china()).format("%Y-%m-%d %H:%M")
             )),
-            Some(KnownAt::Seq(seq)) => parts.push(format!("按登记簿截至日志 #{seq} 所记")),
+            Some(KnownAt::Seq(seq)) => parts.push(format!("按登记簿截至日志第 {seq} 条 所记")),
             None => {}
         }
         parts.join("，")

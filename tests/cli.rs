@@ -518,3 +518,72 @@ fn every_promise_has_a_due_date_and_says_where_it_came_from() {
     assert!(sources["text"].as_u64().unwrap() > 0 && sources["policy"].as_u64().unwrap() > 0, "{sources}");
     assert!(duban.ok(&["report", "--year", "2025"]).contains("期限来源"));
 }
+
+/// `list` fits the width it is given: ids never cut, the promise's text clipped, columns dropped when narrow.
+#[test]
+fn list_fits_the_width_it_is_given() {
+    use unicode_width::UnicodeWidthStr;
+    let duban = Duban { dir: tempfile::tempdir().unwrap(), now: "2026-11-21T10:00:00+08:00".into() };
+    assert_eq!(duban.run(&["demo", "--dir", "demo"]).code, 0);
+    let store = duban.dir.path().join("demo/duban.db");
+    let listed: Value = serde_json::from_str(&duban.run_in(&store, &["list", "--json"]).stdout).unwrap();
+    let numbers: Vec<String> =
+        listed.as_array().unwrap().iter().map(|row| format!("#{}", row["number"].as_u64().unwrap())).collect();
+    for width in [80usize, 60, 40, 140] {
+        let output = duban.run_in(&store, &["list", "--width", &width.to_string()]);
+        assert_eq!(output.code, 0, "{}", output.stderr);
+        for line in output.stdout.lines() {
+            assert!(line.width() <= width, "{width} columns, a line of {}:\n{line}", line.width());
+        }
+        for number in &numbers {
+            assert!(
+                output.stdout.split_whitespace().any(|word| word == number),
+                "{number} whole at {width}:\n{}",
+                output.stdout
+            );
+        }
+    }
+    // Without a terminal and without --width, nothing is squeezed: the text shows as it did.
+    let wide = duban.run_in(&store, &["list"]).stdout;
+    assert!(wide.lines().any(|line| line.width() > 80), "{wide}");
+    // --json never prints anything but JSON, whatever the width.
+    let json = duban.run_in(&store, &["list", "--json", "--width", "40"]).stdout;
+    assert!(serde_json::from_str::<Value>(&json).is_ok());
+}
+
+/// `duban completions bash` is a script bash accepts, and it completes subcommands.
+#[test]
+fn bash_completion_completes_subcommands() {
+    let duban = Duban::new();
+    let script = duban.ok(&["completions", "bash"]);
+    let path = duban.dir.path().join("duban.bash");
+    std::fs::write(&path, &script).unwrap();
+    let check = std::process::Command::new("bash").arg("-n").arg(&path).output().unwrap();
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
+    let complete = |line: &str| {
+        let words: Vec<&str> = line.split(' ').collect();
+        let program = format!(
+            "source {}; COMP_WORDS=({}); COMP_CWORD={}; COMP_LINE='{line}'; COMP_POINT={}; _duban duban '{}' '{}'; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            path.display(),
+            words.iter().map(|w| format!("'{w}'")).collect::<Vec<_>>().join(" "),
+            words.len() - 1,
+            line.len(),
+            words[words.len() - 1],
+            words[words.len() - 2]
+        );
+        let output = std::process::Command::new("bash").arg("-c").arg(program).env_clear().output().unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let offered = complete("duban li");
+    assert_eq!(offered.trim(), "list", "{offered}");
+    let offered = complete("duban re");
+    for name in ["reply", "reopen", "rebuild", "report", "restore"] {
+        assert!(offered.lines().any(|line| line == name), "{name} in {offered}");
+    }
+    let offered = complete("duban list --ov");
+    assert!(offered.lines().any(|line| line == "--overdue"), "{offered}");
+    // And the man page is made from the same definition.
+    let man = duban.ok(&["man"]);
+    assert!(man.starts_with(".ie") && man.contains("duban list") && man.contains("只看逾期的"), "{}", &man[..200]);
+}

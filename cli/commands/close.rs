@@ -10,9 +10,9 @@ use crate::toolkit::Ctx;
 /// 办结：记录承诺的落实结果（已落实 / 部分落实 / 未落实）
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// 承诺编号（或至少 6 位的唯一前缀）
+    /// 承诺：编号（#37）、答复编号/第几项（#12/2）、提案号/第几项（1221号/2）或 ID（至少 6 位的唯一前缀）
     pub id: String,
-    /// 结果：fulfilled（已落实）、partially-fulfilled（部分落实）、not-fulfilled（未落实）
+    /// 结果：fulfilled（已落实）、partially_fulfilled（部分落实）、not_fulfilled（未落实）；“_”也可写作“-”
     #[arg(long, value_name = "OUTCOME", value_parser = parse_outcome)]
     pub outcome: Outcome,
     /// 办结日期（默认今天）
@@ -28,7 +28,7 @@ pub struct Args {
 
 fn parse_outcome(text: &str) -> Result<Outcome, String> {
     Outcome::parse(text).ok_or_else(|| {
-        format!("结果“{text}”无效：可选 fulfilled、partially-fulfilled、not-fulfilled（或 已落实、部分落实、未落实）")
+        format!("结果“{text}”无效：可选 fulfilled、partially_fulfilled、not_fulfilled（或 已落实、部分落实、未落实）")
     })
 }
 

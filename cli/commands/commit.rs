@@ -17,12 +17,12 @@ pub enum Command {
 /// 更正一项承诺的内容或位置（读错时），须说明理由；原内容保留在日志中
 #[derive(clap::Args, Debug)]
 pub struct AmendArgs {
-    /// 承诺编号（或至少 6 位的唯一前缀）
+    /// 承诺：编号（#37）、答复编号/第几项（#12/2）、提案号/第几项（1221号/2）或 ID（至少 6 位的唯一前缀）
     pub id: String,
     /// 更正后的承诺内容
     #[arg(long, value_name = "TEXT")]
     pub text: Option<String>,
-    /// 更正后的位置：next-steps（下一步工作）或 body（正文）
+    /// 更正后的位置：next_steps（下一步工作）或 body（正文）
     #[arg(long, value_name = "SECTION", value_parser = parse_section)]
     pub section: Option<Section>,
     /// 更正理由
@@ -33,7 +33,7 @@ pub struct AmendArgs {
 /// 登记答复中的一项承诺，输出其编号
 #[derive(clap::Args, Debug)]
 pub struct AddArgs {
-    /// 答复编号（或至少 6 位的唯一前缀）
+    /// 答复：编号（#12）、提案号（十四届三次1221号）或 ID（至少 6 位的唯一前缀）
     #[arg(long, value_name = "ID")]
     pub reply: String,
     /// 承诺原文
@@ -51,8 +51,8 @@ pub struct AddArgs {
     /// 作出承诺的日期（默认为答复签发日期）
     #[arg(long, value_name = "DATE", value_parser = parse_date)]
     pub on: Option<NaiveDate>,
-    /// 承诺所在位置：next-steps（下一步工作）或 body（正文）
-    #[arg(long, value_name = "SECTION", default_value = "next-steps", value_parser = parse_section)]
+    /// 承诺所在位置：next_steps（下一步工作）或 body（正文）
+    #[arg(long, value_name = "SECTION", default_value = "next_steps", value_parser = parse_section)]
     pub section: Section,
 }
 
@@ -60,7 +60,7 @@ fn parse_section(text: &str) -> Result<Section, String> {
     match text.trim().replace('-', "_").as_str() {
         "next_steps" | "下一步" => Ok(Section::NextSteps),
         "body" | "正文" => Ok(Section::Body),
-        _ => Err(format!("位置“{text}”无效：可选 next-steps 或 body")),
+        _ => Err(format!("位置“{text}”无效：可选 next_steps 或 body")),
     }
 }
 

@@ -10,7 +10,7 @@ use crate::toolkit::Ctx;
 /// 撤销：误录或与另一项承诺重复时使用（不是“未落实”）
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// 承诺编号（或至少 6 位的唯一前缀）
+    /// 承诺：编号（#37）、答复编号/第几项（#12/2）、提案号/第几项（1221号/2）或 ID（至少 6 位的唯一前缀）
     pub id: String,
     /// 撤销理由
     #[arg(long, value_name = "TEXT")]

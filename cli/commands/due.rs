@@ -10,7 +10,7 @@ use crate::toolkit::Ctx;
 /// 设定期限：首次设定无需理由，变更已有期限须说明理由
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// 承诺编号（或至少 6 位的唯一前缀）
+    /// 承诺：编号（#37）、答复编号/第几项（#12/2）、提案号/第几项（1221号/2）或 ID（至少 6 位的唯一前缀）
     pub id: String,
     /// 新的期限（YYYY-MM-DD）
     #[arg(value_name = "DATE", value_parser = parse_date)]

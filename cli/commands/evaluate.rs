@@ -9,9 +9,9 @@ use crate::toolkit::Ctx;
 /// 记录代表委员对答复的评价（满意 / 基本满意 / 不满意），与承诺是否落实分开记录
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// 答复编号（或至少 6 位的唯一前缀）
+    /// 答复：编号（#12）、提案号（十四届三次1221号）或 ID（至少 6 位的唯一前缀）
     pub reply: String,
-    /// 评价：满意、基本满意、不满意（或 satisfied、basically-satisfied、dissatisfied）
+    /// 评价：满意、基本满意、不满意（或 satisfied、basically_satisfied、dissatisfied；“_”也可写作“-”）
     #[arg(long, value_name = "LEVEL", value_parser = parse_satisfaction)]
     pub satisfaction: Satisfaction,
     /// 评价日期（默认今天）
@@ -35,7 +35,7 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
     }
     writeln!(
         ctx.out,
-        "已记录：答复 {} {} 评价为“{}”（{}，日志 #{}）",
+        "已记录：答复 {} {} 评价为“{}”（{}，日志第 {} 条）",
         evaluated.organ,
         evaluated.doc_no,
         args.satisfaction.label(),

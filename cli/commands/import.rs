@@ -107,7 +107,7 @@ fn print_summary(ctx: &mut Ctx, summary: &ImportSummary) -> anyhow::Result<()> {
         out.add_row(vec![
             clip_start(&outcome.file, 40),
             status.to_string(),
-            outcome.reply_id.clone().unwrap_or_default(),
+            outcome.reply_number.map(|number| format!("#{number}")).unwrap_or_default(),
             outcome.commitments.to_string(),
             outcome.reason.clone().unwrap_or_default(),
         ]);

@@ -8,7 +8,7 @@ use crate::output::{clip, table};
 /// 查看原始事件日志（全部，或某一答复 / 承诺的事件）
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// 答复或承诺编号（或至少 6 位的唯一前缀）；不给则按日志顺序列出全部事件
+    /// 答复或承诺：编号（#37）、#12/2、1221号/2 或 ID 前缀；不给则按日志顺序列出全部事件
     pub id: Option<String>,
     /// 从此日志序号开始
     #[arg(long, value_name = "SEQ", default_value_t = 1)]
@@ -31,15 +31,16 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
     if ctx.json {
         return ctx.print_json(&events);
     }
-    let mut out = table(&["日志", "记录于", "发生日期", "流", "版本", "事件", "记录人", "内容"]);
+    // The event's name in Chinese; its English tag is in `--json` only.
+    let mut out = table(&["序号", "记录于", "发生日期", "答复或承诺", "版本", "事件", "记录人", "内容"]);
     for envelope in &events {
         out.add_row(vec![
-            format!("#{}", envelope.seq),
+            envelope.seq.to_string(),
             envelope.recorded_at.with_timezone(&crate::time::china()).format("%Y-%m-%d %H:%M:%S").to_string(),
             envelope.occurred_on.to_string(),
             envelope.stream.to_string(),
             envelope.version.to_string(),
-            envelope.event.tag().to_string(),
+            envelope.event.label().to_string(),
             envelope.actor.clone(),
             clip(&envelope.event.summary(), 40),
         ]);

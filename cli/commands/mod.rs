@@ -3,8 +3,10 @@
 
 mod assign;
 mod backup;
+mod chinese;
 mod close;
 mod commit;
+mod completions;
 mod demo;
 mod dismiss;
 mod due;
@@ -32,7 +34,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
-use clap::{Parser, Subcommand};
+use clap::{FromArgMatches, Parser, Subcommand};
 use duban_app::AppError;
 use duban_domain::DomainError;
 use duban_store::StoreError;
@@ -49,7 +51,7 @@ pub struct Cli {
     /// 事件库路径
     #[arg(long, global = true, env = "DUBAN_STORE", default_value = "duban.db", value_name = "PATH")]
     pub store: PathBuf,
-    /// 记录人（默认为当前登录名）
+    /// 记录人（默认为当前登录名；无登录名时记为“未署名”）
     #[arg(long, global = true, env = "DUBAN_ACTOR", value_name = "NAME")]
     pub actor: Option<String>,
     /// 以 JSON 输出（字段名稳定，供脚本使用）
@@ -58,6 +60,9 @@ pub struct Cli {
     /// 单位简称表（每行“简称=全称”），补充内置简称，供 --organ 查找
     #[arg(long, global = true, env = "DUBAN_ALIASES", value_name = "FILE")]
     pub aliases: Option<PathBuf>,
+    /// 表格宽度（列数；默认为终端宽度，输出到文件或管道时不限）
+    #[arg(long, global = true, value_name = "COLUMNS", value_parser = clap::value_parser!(u16).range(40..))]
+    pub width: Option<u16>,
     /// 以此时刻为“现在”（RFC 3339 或 YYYY-MM-DD；用于测试与补录演示）
     #[arg(long, global = true, env = "DUBAN_NOW", hide = true, value_parser = parse_now)]
     pub now: Option<DateTime<Utc>>,
@@ -96,6 +101,8 @@ pub enum Command {
     Parse(parse::Args),
     Report(report::Args),
     Demo(demo::Args),
+    Completions(completions::CompletionArgs),
+    Man(completions::ManArgs),
 }
 
 pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
@@ -105,7 +112,8 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         None => Vec::new(),
         Some(path) => load_aliases(path)?,
     };
-    let mut ctx = Ctx { store_path: cli.store, actor, now, json: cli.json, out, shared: None, aliases };
+    let width = cli.width.map(usize::from).or_else(crate::output::terminal_width);
+    let mut ctx = Ctx { store_path: cli.store, actor, now, json: cli.json, out, shared: None, aliases, width };
     dispatch(&mut ctx, cli.command)
 }
 
@@ -150,6 +158,8 @@ pub fn dispatch(ctx: &mut Ctx, command: Command) -> anyhow::Result<()> {
         Command::Parse(args) => parse::run(ctx, args),
         Command::Report(args) => report::run(ctx, args),
         Command::Demo(args) => demo::run(ctx, args),
+        Command::Completions(args) => completions::completions(ctx, args),
+        Command::Man(args) => completions::man(ctx, args),
     }
 }
 
@@ -157,25 +167,37 @@ fn login_name() -> String {
     ["USER", "LOGNAME", "USERNAME"]
         .iter()
         .find_map(|name| std::env::var(name).ok().filter(|value| !value.trim().is_empty()))
-        .unwrap_or_else(|| "unknown".to_string())
+        .unwrap_or_else(|| "未署名".to_string())
 }
 
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let parsed = chinese::command().try_get_matches().and_then(|matches| Cli::from_arg_matches(&matches));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(error) => {
-            let _ = error.print();
+            use clap::error::ErrorKind;
             return match error.kind() {
-                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => ExitCode::SUCCESS,
-                clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => ExitCode::from(1),
-                _ => ExitCode::from(1),
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+                    print!("{}", chinese::polish(&error.render().to_string()));
+                    ExitCode::SUCCESS
+                }
+                ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                    eprint!("{}", chinese::polish(&error.render().to_string()));
+                    ExitCode::from(1)
+                }
+                _ => {
+                    let argv: Vec<String> = std::env::args_os().map(|arg| arg.to_string_lossy().into_owned()).collect();
+                    eprintln!("duban: 错误：{}", crate::output::terminal_safe(&chinese::message(&error, &argv)));
+                    ExitCode::from(1)
+                }
             };
         }
     };
     let stdout = std::io::stdout();
     // Human output shows control characters instead of obeying them; JSON escapes its own, and `export -` and
     // `report` write data formats.
-    let human = !cli.json && !matches!(cli.command, Command::Export(_) | Command::Report(_));
+    let human = !cli.json
+        && !matches!(cli.command, Command::Export(_) | Command::Report(_) | Command::Completions(_) | Command::Man(_));
     let mut out: Box<dyn Write> = if human {
         Box::new(crate::output::Escaping::new(std::io::BufWriter::new(stdout.lock())))
     } else {

@@ -21,7 +21,7 @@ pub enum Command {
 /// 查看一件答复：登记信息、来源、待补全项、更正记录和其中的承诺
 #[derive(clap::Args, Debug)]
 pub struct ShowArgs {
-    /// 答复编号（或至少 6 位的唯一前缀）
+    /// 答复：编号（#12）、提案号（十四届三次1221号）或 ID（至少 6 位的唯一前缀）
     pub id: String,
     #[command(flatten)]
     pub time: TimeTravel,
@@ -30,7 +30,7 @@ pub struct ShowArgs {
 /// 更正答复的登记信息（读错或待补全的字段），须说明理由；原登记保留在日志中
 #[derive(clap::Args, Debug)]
 pub struct AmendArgs {
-    /// 答复编号（或至少 6 位的唯一前缀）
+    /// 答复：编号（#12）、提案号（十四届三次1221号）或 ID（至少 6 位的唯一前缀）
     pub id: String,
     /// 答复单位
     #[arg(long, value_name = "ORGAN")]
@@ -178,7 +178,7 @@ fn amend(ctx: &mut Ctx, args: AmendArgs) -> anyhow::Result<()> {
     if ctx.json {
         return ctx.print_json(&serde_json::json!({ "id": done.id.to_string(), "seq": done.seq }));
     }
-    writeln!(ctx.out, "已更正：答复 {}（{} {}）{what}（日志 #{}）", done.id, done.organ, done.doc_no, done.seq)?;
+    writeln!(ctx.out, "已更正：答复 {}（{} {}）{what}（日志第 {} 条）", done.id, done.organ, done.doc_no, done.seq)?;
     Ok(())
 }
 
@@ -235,7 +235,7 @@ fn show(ctx: &mut Ctx, args: ShowArgs) -> anyhow::Result<()> {
         for envelope in amendments {
             writeln!(
                 out,
-                "  {} {}（{}，日志 #{}）",
+                "  {} {}（{}，日志第 {} 条）",
                 envelope.occurred_on,
                 envelope.event.summary(),
                 envelope.actor,

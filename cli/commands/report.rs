@@ -90,7 +90,7 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
             }
             writeln!(
                 ctx.out,
-                "已生成 {} 年度跟踪报告：{}（承诺 {} 项，截至 {as_of}，登记簿截至日志 #{}）",
+                "已生成 {} 年度跟踪报告：{}（承诺 {} 项，截至 {as_of}，登记簿截至日志第 {} 条）",
                 args.year,
                 path.display(),
                 report.overview.commitments,

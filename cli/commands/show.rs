@@ -59,7 +59,7 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
         writeln!(out, "办结：{}（{}）", closure.outcome.label(), closure.on)?;
     }
     writeln!(out, "时间线：")?;
-    let mut timeline = table(&["发生日期", "事件", "内容", "佐证", "记录人", "记录于", "日志"]);
+    let mut timeline = table(&["发生日期", "事件", "内容", "佐证", "记录人", "记录于", "日志序号"]);
     for envelope in &detail.events {
         timeline.add_row(vec![
             envelope.occurred_on.to_string(),
@@ -68,7 +68,7 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
             envelope.event.evidence().join("、"),
             envelope.actor.clone(),
             envelope.recorded_at.with_timezone(&crate::time::china()).format("%Y-%m-%d %H:%M").to_string(),
-            format!("#{}", envelope.seq),
+            envelope.seq.to_string(),
         ]);
     }
     writeln!(out, "{timeline}")?;

@@ -136,6 +136,8 @@ pub struct FileOutcome {
     /// `imported`, `would_import` (dry run), `skipped` or `failed`.
     pub status: &'static str,
     pub reply_id: Option<String>,
+    /// The reply's 编号 (`#12`) once written.
+    pub reply_number: Option<u64>,
     pub commitments: usize,
     pub reason: Option<String>,
     /// What the reply's registration lacks (待补全: 答复单位, 文号, 签发日期).
@@ -297,6 +299,7 @@ impl App {
             file: file.display().to_string(),
             status,
             reply_id: Some(reply.to_string()),
+            reply_number: None,
             commitments,
             reason,
             missing: missing.clone(),
@@ -356,7 +359,7 @@ impl App {
         if dry_run {
             return Ok(outcome("would_import", reply_id, commitments, None));
         }
-        self.store.append(batches).map_err(|error| error.to_string())?;
+        let sealed = self.store.append(batches).map_err(|error| error.to_string())?;
         registered.remember(reply_id, &registration);
         let mut notes = Vec::new();
         if !missing.is_empty() {
@@ -366,7 +369,9 @@ impl App {
             notes.push("未找到承诺事项".to_string());
         }
         let note = (!notes.is_empty()).then(|| notes.join("；"));
-        Ok(outcome("imported", reply_id, commitments, note))
+        let mut imported = outcome("imported", reply_id, commitments, note);
+        imported.reply_number = sealed.first().map(|envelope| envelope.seq);
+        Ok(imported)
     }
 }
 
@@ -408,6 +413,7 @@ fn failed(file: &Path, reason: String) -> FileOutcome {
         file: file.display().to_string(),
         status: "failed",
         reply_id: None,
+        reply_number: None,
         commitments: 0,
         reason: Some(reason),
         missing: Vec::new(),
