@@ -587,3 +587,17 @@ fn bash_completion_completes_subcommands() {
     let man = duban.ok(&["man"]);
     assert!(man.starts_with(".ie") && man.contains("duban list") && man.contains("只看逾期的"), "{}", &man[..200]);
 }
+
+/// `report --json` prints the report model as JSON; asking for JSON and Markdown at once is refused.
+#[test]
+fn report_json_means_json() {
+    let duban = Duban::new();
+    reply_with_two_commitments(&duban);
+    let output = duban.run(&["report", "--year", "2025", "--json"]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    let report: Value = serde_json::from_str(&output.stdout).expect("JSON, not Markdown");
+    assert_eq!(report["year"], 2025);
+    let contradiction = duban.run(&["report", "--year", "2025", "--json", "--format", "md"]);
+    assert_eq!(contradiction.code, 1);
+    assert!(contradiction.stderr.contains("矛盾") && contradiction.stdout.is_empty(), "{}", contradiction.stderr);
+}

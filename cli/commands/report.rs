@@ -28,9 +28,9 @@ pub struct Args {
     /// 只统计答复此会议的（如 区政协、市人大）
     #[arg(long, value_name = "ASSEMBLY")]
     pub assembly: Option<String>,
-    /// 格式：md、html、xlsx、csv、json（报告模型，紧凑的一行 JSON）
-    #[arg(long, value_name = "FORMAT", default_value = "md", value_parser = parse_format)]
-    pub format: Format,
+    /// 格式：md、html、xlsx、csv、json（报告模型，紧凑的一行 JSON）；默认 md，加 --json 时为 json
+    #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
+    pub format: Option<Format>,
     /// 输出文件（md、csv、json 默认输出到屏幕；xlsx 必须指定）
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -46,6 +46,15 @@ fn parse_format(text: &str) -> Result<Format, String> {
 }
 
 pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
+    // `--json` asks for JSON on the screen: the report model, unless a file of another format is asked for.
+    let format = match args.format {
+        Some(format) if ctx.json && args.out.is_none() && format != Format::Json => {
+            return refuse(format!("--json 与 --format {} 矛盾：要 JSON 请去掉 --format，或用 --out 写入文件", format.extension()));
+        }
+        Some(format) => format,
+        None if ctx.json => Format::Json,
+        None => Format::Markdown,
+    };
     let request = ReportRequest {
         year: args.year,
         as_of: args.as_of,
@@ -53,10 +62,10 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
         organ: args.organ.as_deref().map(|organ| ctx.organ(organ)),
         assembly: args.assembly.clone(),
         policy: args.policy.policy(),
-        generated_at: args.format.stamps_generation_time().then_some(ctx.now),
+        generated_at: format.stamps_generation_time().then_some(ctx.now),
     };
     let as_of = request.as_of(ctx.today())?;
-    if args.format == Format::Xlsx && args.out.is_none() {
+    if format == Format::Xlsx && args.out.is_none() {
         return refuse("xlsx 格式须用 --out 指定输出文件");
     }
     if let Some(out) = &args.out {
@@ -64,18 +73,18 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
     }
     let report = ctx.reader()?.into_report(&request, ctx.today())?;
     match &args.out {
-        None => render_to(&report, args.format, &mut ctx.out)?,
+        None => render_to(&report, format, &mut ctx.out)?,
         Some(path) if is_special(path) => {
             // A device or FIFO is written to, never replaced.
             let mut target = std::io::BufWriter::new(std::fs::OpenOptions::new().write(true).open(path)?);
-            render_to(&report, args.format, &mut target)?;
+            render_to(&report, format, &mut target)?;
             std::io::Write::flush(&mut target)?;
         }
         Some(path) => {
             // Written beside the target and renamed: a failed run never leaves half a report under its name.
-            let partial = path.with_extension(format!("{}.partial", args.format.extension()));
+            let partial = path.with_extension(format!("{}.partial", format.extension()));
             let mut file = BackgroundFile::new(std::fs::File::create(&partial)?);
-            let rendered = render_to(&report, args.format, &mut file);
+            let rendered = render_to(&report, format, &mut file);
             let written = file.finish();
             // The writing thread's error (a full disk) explains a rendering error that followed it.
             let file = written?;
