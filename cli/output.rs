@@ -16,6 +16,114 @@ pub fn table(header: &[&str]) -> Table {
     table
 }
 
+/// How a column of a [`Fitted`] table gives way when the width is short.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Give {
+    /// Never cut (ids, numbers, dates, statuses).
+    Never,
+    /// Clipped with `…`, to at most this many columns, and to less when short (never narrower than its header).
+    Clip(usize),
+    /// The one column that takes whatever width is left (the promise's text).
+    Rest,
+}
+
+/// A column before it is fitted: its header, how it gives way, and, if it may be left out when the width is short,
+/// its turn to go (lower goes first).
+pub struct Column {
+    pub header: &'static str,
+    pub give: Give,
+    pub drop: Option<u8>,
+    pub cells: Vec<String>,
+}
+
+impl Column {
+    pub fn new(header: &'static str, give: Give, cells: Vec<String>) -> Column {
+        Column { header, give, drop: None, cells }
+    }
+
+    /// This column may be left out at a narrow width, in turn `order` (lower goes first).
+    pub fn droppable(mut self, order: u8) -> Column {
+        self.drop = Some(order);
+        self
+    }
+}
+
+/// A table fitted to `width` terminal columns (`None`: no limit; clipped columns keep their own maximum). Columns
+/// that never give way are shown whole; droppable ones go, in turn, while the rest would not fit; clipped ones then
+/// share what is left, the `Rest` column last. What cannot fit at all overflows rather than cut an id.
+pub fn fitted(width: Option<usize>, mut columns: Vec<Column>) -> Table {
+    /// A space either side of every cell.
+    const PADDING: usize = 2;
+    /// The narrowest a clipped column gets: a four-character header.
+    const NARROWEST: usize = 8;
+    let natural = |column: &Column| {
+        column.cells.iter().map(|cell| text_width(cell)).chain([text_width(column.header)]).max().unwrap_or(0)
+    };
+    let wanted = |column: &Column| match column.give {
+        Give::Never => natural(column),
+        Give::Clip(max) => natural(column).min(max).max(text_width(column.header)),
+        Give::Rest => natural(column).max(text_width(column.header)),
+    };
+    let mut limits: Vec<usize> = columns.iter().map(wanted).collect();
+    if let Some(width) = width {
+        loop {
+            let total: usize = columns
+                .iter()
+                .map(|c| match c.give {
+                    Give::Never => natural(c),
+                    _ => NARROWEST.max(text_width(c.header)),
+                })
+                .sum::<usize>()
+                + PADDING * columns.len();
+            let comfortable: usize = limits.iter().sum::<usize>() + PADDING * columns.len();
+            let droppable = columns.iter().enumerate().filter_map(|(at, c)| c.drop.map(|order| (order, at))).min();
+            // Drop while even the narrowest layout would not fit, or the text would be squeezed below 24 columns.
+            let rest_at_most = width.saturating_sub(
+                columns.iter().zip(&limits).filter(|(c, _)| c.give != Give::Rest).map(|(_, w)| *w).sum::<usize>()
+                    + PADDING * columns.len(),
+            );
+            let squeezed = columns.iter().any(|c| c.give == Give::Rest) && rest_at_most < 24 && comfortable > width;
+            match droppable {
+                Some((_, at)) if total > width || squeezed => {
+                    columns.remove(at);
+                    limits.remove(at);
+                }
+                _ => break,
+            }
+        }
+        let fixed: usize = columns.iter().filter(|c| c.give == Give::Never).map(natural).sum();
+        let mut left = width.saturating_sub(fixed + PADDING * columns.len());
+        let flexible = columns.iter().filter(|c| c.give != Give::Never).count().max(1);
+        for (column, limit) in columns.iter().zip(limits.iter_mut()) {
+            if let Give::Clip(_) = column.give {
+                let floor = NARROWEST.max(text_width(column.header));
+                *limit = (*limit).min((left / flexible).max(floor)).max(floor);
+                left = left.saturating_sub(*limit);
+            }
+        }
+        for (column, limit) in columns.iter().zip(limits.iter_mut()) {
+            if column.give == Give::Rest {
+                *limit = left.max(NARROWEST.max(text_width(column.header)));
+            }
+        }
+    }
+    let mut table = table(&columns.iter().map(|column| column.header).collect::<Vec<_>>());
+    let rows = columns.first().map_or(0, |column| column.cells.len());
+    for row in 0..rows {
+        table.add_row(
+            columns
+                .iter()
+                .zip(&limits)
+                .map(|(column, limit)| match column.give {
+                    Give::Never => column.cells[row].clone(),
+                    _ => clip(&column.cells[row], *limit),
+                })
+                .collect::<Vec<_>>(),
+        );
+    }
+    table
+}
+
 /// Clips text to `width` terminal columns, ending with `…` when cut; line breaks become spaces.
 pub fn clip(text: &str, width: usize) -> String {
     let mut out = String::new();

@@ -3,7 +3,7 @@
 use duban_app::{CommitmentView, ListFilter};
 use duban_domain::Status;
 
-use crate::output::{clip, date_or_dash, table, text_width, wrap};
+use crate::output::{date_or_dash, fitted as table_fitted, wrap, Column, Give};
 use crate::toolkit::Ctx;
 use crate::view::TimeTravel;
 
@@ -60,64 +60,8 @@ fn due_text(state: &duban_domain::CommitmentState, policy: duban_domain::Policy)
 }
 
 /// A line of text wrapped to the width, if there is one.
-fn fitted(text: &str, width: Option<usize>) -> String {
+fn wrapped(text: &str, width: Option<usize>) -> String {
     width.map_or_else(|| text.to_string(), |width| wrap(text, width))
-}
-
-/// One row of the human list before it is fitted to the width.
-struct Cells<'a> {
-    number: String,
-    status: &'static str,
-    owner: &'a str,
-    due: String,
-    progress: String,
-    doc_no: &'a str,
-    text: &'a str,
-}
-
-/// Which columns the list shows and how wide the clipped ones are: 编号, 状态 and 期限 are never cut; at a narrow
-/// width 文号, then 最近进展, make way for the promise's text.
-#[derive(Debug, PartialEq, Eq)]
-struct Layout {
-    progress: bool,
-    /// 0: not shown.
-    doc_no: usize,
-    /// 0: not shown.
-    owner: usize,
-    text: usize,
-}
-
-impl Layout {
-    /// Padding each column takes in the table (a space either side).
-    const PADDING: usize = 2;
-
-    fn fit(width: Option<usize>, cells: &[Cells]) -> Layout {
-        let Some(width) = width else { return Layout { progress: true, doc_no: 20, owner: 20, text: 40 } };
-        let widest = |header: &str, each: &dyn Fn(&Cells) -> usize| {
-            cells.iter().map(each).chain([text_width(header)]).max().unwrap_or(0)
-        };
-        let fixed = widest("编号", &|c| text_width(&c.number))
-            + widest("状态", &|c| text_width(c.status))
-            + widest("期限", &|c| text_width(&c.due));
-        let progress_width = widest("最近进展", &|c| text_width(&c.progress));
-        let owner_wanted = widest("责任单位", &|c| text_width(c.owner)).min(20);
-        let doc_wanted = widest("文号", &|c| text_width(c.doc_no)).min(20);
-        // A clipped column is never narrower than its header (8 columns: four Chinese characters).
-        const HEADER: usize = 8;
-        let choices = [(true, true, true), (true, false, true), (false, false, true), (false, false, false)];
-        for (index, (progress, doc_no, owner_shown)) in choices.into_iter().enumerate() {
-            let columns = 3 + usize::from(owner_shown) + 1 + usize::from(progress) + usize::from(doc_no);
-            let taken = fixed + Layout::PADDING * columns + if progress { progress_width } else { 0 };
-            let rest = width.saturating_sub(taken);
-            let owner = if owner_shown { (rest / 4).clamp(HEADER, 20).min(owner_wanted.max(HEADER)) } else { 0 };
-            let doc = if doc_no { (rest / 5).clamp(HEADER, 20).min(doc_wanted.max(HEADER)) } else { 0 };
-            let text = rest.saturating_sub(owner + doc);
-            if text >= 24 || (index == choices.len() - 2 && text >= HEADER) || index == choices.len() - 1 {
-                return Layout { progress, doc_no: doc, owner, text: text.max(HEADER) };
-            }
-        }
-        unreachable!("the last choice always returns")
-    }
 }
 
 fn parse_status(text: &str) -> Result<Status, String> {
@@ -144,48 +88,27 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
     if args.time.is_set() {
         writeln!(ctx.out, "{}", args.time.describe())?;
     }
-    let cells: Vec<Cells> = listing
-        .rows
-        .iter()
-        .map(|row| Cells {
-            number: format!("#{}", row.state.number),
-            status: row.status.label(),
-            owner: &row.state.owner,
-            due: due_text(&row.state, view.policy),
-            progress: date_or_dash(row.state.last_progress_on),
-            doc_no: row.reply.as_ref().map_or("", |reply| reply.doc_no()),
-            text: &row.state.text,
-        })
-        .collect();
-    let layout = Layout::fit(ctx.width, &cells);
-    let mut header = vec!["编号", "状态"];
-    if layout.owner > 0 {
-        header.push("责任单位");
-    }
-    header.push("期限");
-    if layout.progress {
-        header.push("最近进展");
-    }
-    if layout.doc_no > 0 {
-        header.push("文号");
-    }
-    header.push("承诺内容");
-    let mut out = table(&header);
-    for cell in &cells {
-        let mut row = vec![cell.number.clone(), cell.status.to_string()];
-        if layout.owner > 0 {
-            row.push(clip(cell.owner, layout.owner));
-        }
-        row.push(cell.due.clone());
-        if layout.progress {
-            row.push(cell.progress.clone());
-        }
-        if layout.doc_no > 0 {
-            row.push(clip(cell.doc_no, layout.doc_no));
-        }
-        row.push(clip(cell.text, layout.text));
-        out.add_row(row);
-    }
+    let rows = &listing.rows;
+    let column = |header, give, cell: &dyn Fn(&duban_app::ListRow) -> String| {
+        Column::new(header, give, rows.iter().map(cell).collect())
+    };
+    let out = table_fitted(
+        ctx.width,
+        vec![
+            column("编号", Give::Never, &|row| format!("#{}", row.state.number)),
+            column("状态", Give::Never, &|row| row.status.label().to_string()),
+            column("责任单位", Give::Clip(20), &|row| row.state.owner.clone()).droppable(2),
+            column("期限", Give::Never, &|row| due_text(&row.state, view.policy)),
+            column("最近进展", Give::Never, &|row| date_or_dash(row.state.last_progress_on)).droppable(1),
+            column("文号", Give::Clip(20), &|row| {
+                row.reply.as_ref().map(|r| r.doc_no().to_string()).unwrap_or_default()
+            })
+            .droppable(0),
+            column("承诺内容", if ctx.width.is_some() { Give::Rest } else { Give::Clip(40) }, &|row| {
+                row.state.text.clone()
+            }),
+        ],
+    );
     if !listing.rows.is_empty() {
         writeln!(ctx.out, "{out}")?;
         let defaulted = listing
@@ -202,7 +125,7 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
             };
             let note =
                 format!("* 默认期限：答复未写期限的 {defaulted} 项承诺按作出后{years}跟踪（--default-due 可改）");
-            writeln!(ctx.out, "{}", fitted(&note, ctx.width))?;
+            writeln!(ctx.out, "{}", wrapped(&note, ctx.width))?;
         }
     }
     let counts = listing.counts();
@@ -212,7 +135,7 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
     } else {
         let total =
             format!("共 {} 项承诺（{}），状态按 {} 判断", listing.rows.len(), breakdown.join("、"), view.on_date);
-        writeln!(ctx.out, "{}", fitted(&total, ctx.width))?;
+        writeln!(ctx.out, "{}", wrapped(&total, ctx.width))?;
     }
     Ok(())
 }

@@ -3,7 +3,7 @@
 use duban_domain::Envelope;
 
 use super::Ctx;
-use crate::output::{clip, table};
+use crate::output::{fitted, Column, Give};
 
 /// 查看原始事件日志（全部，或某一答复 / 承诺的事件）
 #[derive(clap::Args, Debug)]
@@ -32,19 +32,25 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
         return ctx.print_json(&events);
     }
     // The event's name in Chinese; its English tag is in `--json` only.
-    let mut out = table(&["序号", "记录于", "发生日期", "答复或承诺", "版本", "事件", "记录人", "内容"]);
-    for envelope in &events {
-        out.add_row(vec![
-            envelope.seq.to_string(),
-            envelope.recorded_at.with_timezone(&crate::time::china()).format("%Y-%m-%d %H:%M:%S").to_string(),
-            envelope.occurred_on.to_string(),
-            envelope.stream.to_string(),
-            envelope.version.to_string(),
-            envelope.event.label().to_string(),
-            envelope.actor.clone(),
-            clip(&envelope.event.summary(), 40),
-        ]);
-    }
+    let column =
+        |header, give, cell: &dyn Fn(&Envelope) -> String| Column::new(header, give, events.iter().map(cell).collect());
+    let china = crate::time::china();
+    let out = fitted(
+        ctx.width,
+        vec![
+            column("序号", Give::Never, &|e| e.seq.to_string()),
+            column("记录于", Give::Never, &|e| {
+                e.recorded_at.with_timezone(&china).format("%Y-%m-%d %H:%M:%S").to_string()
+            })
+            .droppable(1),
+            column("发生日期", Give::Never, &|e| e.occurred_on.to_string()),
+            column("答复或承诺", Give::Never, &|e| e.stream.to_string()),
+            column("版本", Give::Never, &|e| e.version.to_string()).droppable(0),
+            column("事件", Give::Never, &|e| e.event.label().to_string()),
+            column("记录人", Give::Clip(12), &|e| e.actor.clone()).droppable(2),
+            column("内容", if ctx.width.is_some() { Give::Rest } else { Give::Clip(40) }, &|e| e.event.summary()),
+        ],
+    );
     writeln!(ctx.out, "{out}")?;
     writeln!(ctx.out, "共 {} 条事件", events.len())?;
     Ok(())

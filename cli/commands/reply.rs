@@ -3,9 +3,9 @@
 
 use chrono::NaiveDate;
 use duban_app::{proposal_text, ReplyView};
-use duban_domain::{Contact, ProposalKind, ProposalRef, ReplyAmended, ReplyRegistered};
+use duban_domain::{Contact, ProposalKind, ProposalRef, ReplyAmended, ReplyRegistered, ReplyState};
 
-use crate::output::{clip, table};
+use crate::output::{fitted, table, Column, Give};
 use crate::time::parse_date;
 use crate::toolkit::Ctx;
 use crate::view::TimeTravel;
@@ -310,22 +310,32 @@ fn list(ctx: &mut Ctx, args: ListArgs) -> anyhow::Result<()> {
     if args.time.is_set() {
         writeln!(ctx.out, "{}", args.time.describe())?;
     }
-    let mut out = table(&["编号", "签发日期", "答复单位", "文号", "建议提案", "办理结果", "评价", "承诺"]);
-    for row in &rows {
-        let reply = &row.reply;
-        let registered = reply.registered.as_ref();
-        let or_missing = |text: &str| if text.trim().is_empty() { "待补全".to_string() } else { text.to_string() };
-        out.add_row(vec![
-            format!("#{}", reply.number),
-            reply.signed_on().map_or_else(|| "待补全".to_string(), |date| date.to_string()),
-            or_missing(reply.organ()),
-            or_missing(reply.doc_no()),
-            clip(&proposal_text(reply), 36),
-            registered.and_then(|r| r.result.clone()).unwrap_or_else(|| "—".into()),
-            reply.evaluation.map_or("—", |(_, s)| s.label()).to_string(),
-            row.commitments.to_string(),
-        ]);
-    }
+    let or_missing = |text: &str| if text.trim().is_empty() { "待补全".to_string() } else { text.to_string() };
+    let column = |header, give, cell: &dyn Fn(&ReplyState) -> String| {
+        Column::new(header, give, rows.iter().map(|row| cell(&row.reply)).collect())
+    };
+    let counts = Column::new("承诺", Give::Never, rows.iter().map(|row| row.commitments.to_string()).collect());
+    let out = fitted(
+        ctx.width,
+        vec![
+            column("编号", Give::Never, &|reply| format!("#{}", reply.number)),
+            column("签发日期", Give::Never, &|reply| {
+                reply.signed_on().map_or_else(|| "待补全".to_string(), |date| date.to_string())
+            }),
+            column("答复单位", Give::Clip(24), &|reply| or_missing(reply.organ())),
+            column("文号", Give::Clip(24), &|reply| or_missing(reply.doc_no())).droppable(2),
+            column("建议提案", if ctx.width.is_some() { Give::Rest } else { Give::Clip(36) }, &|reply| {
+                proposal_text(reply)
+            }),
+            column("办理结果", Give::Clip(12), &|reply| {
+                reply.registered.as_ref().and_then(|r| r.result.clone()).unwrap_or_else(|| "—".into())
+            })
+            .droppable(0),
+            column("评价", Give::Never, &|reply| reply.evaluation.map_or("—", |(_, s)| s.label()).to_string())
+                .droppable(1),
+            counts,
+        ],
+    );
     writeln!(ctx.out, "{out}")?;
     let incomplete = rows.iter().filter(|row| !row.reply.missing().is_empty()).count();
     if incomplete > 0 {

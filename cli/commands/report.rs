@@ -49,7 +49,10 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
     // `--json` asks for JSON on the screen: the report model, unless a file of another format is asked for.
     let format = match args.format {
         Some(format) if ctx.json && args.out.is_none() && format != Format::Json => {
-            return refuse(format!("--json 与 --format {} 矛盾：要 JSON 请去掉 --format，或用 --out 写入文件", format.extension()));
+            return refuse(format!(
+                "--json 与 --format {} 矛盾：要 JSON 请去掉 --format，或用 --out 写入文件",
+                format.extension()
+            ));
         }
         Some(format) => format,
         None if ctx.json => Format::Json,
