@@ -23,8 +23,9 @@ pub enum Give {
     Never,
     /// Clipped with `…`, to at most this many columns, and to less when short (never narrower than its header).
     Clip(usize),
-    /// The one column that takes whatever width is left (the promise's text).
-    Rest,
+    /// The one column that takes whatever width is left (the promise's text); clipped to this many columns when
+    /// there is no width to fit.
+    Rest(usize),
 }
 
 /// A column before it is fitted: its header, how it gives way, and, if it may be left out when the width is short,
@@ -62,7 +63,8 @@ pub fn fitted(width: Option<usize>, mut columns: Vec<Column>) -> Table {
     let wanted = |column: &Column| match column.give {
         Give::Never => natural(column),
         Give::Clip(max) => natural(column).min(max).max(text_width(column.header)),
-        Give::Rest => natural(column).max(text_width(column.header)),
+        Give::Rest(max) if width.is_none() => natural(column).min(max).max(text_width(column.header)),
+        Give::Rest(_) => natural(column).max(text_width(column.header)),
     };
     let mut limits: Vec<usize> = columns.iter().map(wanted).collect();
     if let Some(width) = width {
@@ -79,10 +81,16 @@ pub fn fitted(width: Option<usize>, mut columns: Vec<Column>) -> Table {
             let droppable = columns.iter().enumerate().filter_map(|(at, c)| c.drop.map(|order| (order, at))).min();
             // Drop while even the narrowest layout would not fit, or the text would be squeezed below 24 columns.
             let rest_at_most = width.saturating_sub(
-                columns.iter().zip(&limits).filter(|(c, _)| c.give != Give::Rest).map(|(_, w)| *w).sum::<usize>()
+                columns
+                    .iter()
+                    .zip(&limits)
+                    .filter(|(c, _)| !matches!(c.give, Give::Rest(_)))
+                    .map(|(_, w)| *w)
+                    .sum::<usize>()
                     + PADDING * columns.len(),
             );
-            let squeezed = columns.iter().any(|c| c.give == Give::Rest) && rest_at_most < 24 && comfortable > width;
+            let squeezed =
+                columns.iter().any(|c| matches!(c.give, Give::Rest(_))) && rest_at_most < 24 && comfortable > width;
             match droppable {
                 Some((_, at)) if total > width || squeezed => {
                     columns.remove(at);
@@ -102,7 +110,7 @@ pub fn fitted(width: Option<usize>, mut columns: Vec<Column>) -> Table {
             }
         }
         for (column, limit) in columns.iter().zip(limits.iter_mut()) {
-            if column.give == Give::Rest {
+            if matches!(column.give, Give::Rest(_)) {
                 *limit = left.max(NARROWEST.max(text_width(column.header)));
             }
         }
@@ -210,6 +218,36 @@ mod tests {
         assert!(wrapped.lines().count() >= 4);
         assert!(wrapped.lines().all(|line| line.chars().map(|c| c.width().unwrap_or(0)).sum::<usize>() <= 20));
         assert_eq!(wrap("短句", 20), "短句");
+    }
+
+    #[test]
+    fn fitted_tables_drop_in_turn_clip_the_rest_and_never_cut_an_id() {
+        let columns = || {
+            vec![
+                Column::new("编号", Give::Never, vec!["#123456".into(), "#7".into()]),
+                Column::new("文号", Give::Clip(20), vec!["沪科提复〔2025〕62号".into(), "—".into()]).droppable(0),
+                Column::new("单位", Give::Clip(20), vec!["上海市科学技术委员会".into(), "区科委".into()]).droppable(1),
+                Column::new(
+                    "内容",
+                    Give::Rest(30),
+                    vec!["加快建设高质量概念验证平台，推动资本赋能科技成果转化".into(), "短".into()],
+                ),
+            ]
+        };
+        let widths = |table: &Table| table.to_string().lines().map(text_width).max().unwrap_or(0);
+        for width in [40, 50, 60, 80] {
+            let table = fitted(Some(width), columns());
+            let text = table.to_string();
+            assert!(widths(&table) <= width, "{width}:\n{text}");
+            assert!(text.contains("#123456"), "{width}:\n{text}");
+        }
+        let narrow = fitted(Some(40), columns()).to_string();
+        assert!(!narrow.contains("文号") && !narrow.contains("单位"), "dropped in turn:\n{narrow}");
+        let wide = fitted(Some(120), columns()).to_string();
+        assert!(wide.contains("沪科提复〔2025〕62号") && wide.contains("推动资本赋能科技成果转化"), "{wide}");
+        // Without a width, each clipped column keeps its own maximum.
+        let free = fitted(None, columns()).to_string();
+        assert!(free.contains("沪科提复〔2025〕62号") && free.contains('…') && !free.contains("成果转化"), "{free}");
     }
 
     #[test]

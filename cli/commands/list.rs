@@ -104,9 +104,7 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
                 row.reply.as_ref().map(|r| r.doc_no().to_string()).unwrap_or_default()
             })
             .droppable(0),
-            column("承诺内容", if ctx.width.is_some() { Give::Rest } else { Give::Clip(40) }, &|row| {
-                row.state.text.clone()
-            }),
+            column("承诺内容", Give::Rest(40), &|row| row.state.text.clone()),
         ],
     );
     if !listing.rows.is_empty() {

@@ -48,7 +48,7 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
             column("版本", Give::Never, &|e| e.version.to_string()).droppable(0),
             column("事件", Give::Never, &|e| e.event.label().to_string()),
             column("记录人", Give::Clip(12), &|e| e.actor.clone()).droppable(2),
-            column("内容", if ctx.width.is_some() { Give::Rest } else { Give::Clip(40) }, &|e| e.event.summary()),
+            column("内容", Give::Rest(40), &|e| e.event.summary()),
         ],
     );
     writeln!(ctx.out, "{out}")?;

@@ -324,9 +324,7 @@ fn list(ctx: &mut Ctx, args: ListArgs) -> anyhow::Result<()> {
             }),
             column("答复单位", Give::Clip(24), &|reply| or_missing(reply.organ())),
             column("文号", Give::Clip(24), &|reply| or_missing(reply.doc_no())).droppable(2),
-            column("建议提案", if ctx.width.is_some() { Give::Rest } else { Give::Clip(36) }, &|reply| {
-                proposal_text(reply)
-            }),
+            column("建议提案", Give::Rest(36), &|reply| proposal_text(reply)),
             column("办理结果", Give::Clip(12), &|reply| {
                 reply.registered.as_ref().and_then(|r| r.result.clone()).unwrap_or_else(|| "—".into())
             })

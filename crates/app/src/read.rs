@@ -309,7 +309,7 @@ impl App {
         if reply.registered.is_none() {
             return refuse(format!("答复 {id} 在所选时点尚未登记"));
         }
-        let family = self.store.families_between(Some(id), Some(Ulid(id.0 + 1))).next().transpose()?;
+        let family = self.family(id)?;
         let projected: Vec<CommitmentState> = family.map(|family| family.commitments).unwrap_or_default();
         let mut commitments: Vec<CommitmentState> = if horizon.is_everything() {
             projected
@@ -354,6 +354,11 @@ impl App {
                 ReplyRow { reply, commitments, short_id }
             })
             .collect())
+    }
+
+    /// The family (a reply and its commitments, as projected) of reply `id`.
+    pub(crate) fn family(&self, id: Ulid) -> Result<Option<duban_store::Family>> {
+        Ok(self.store.families_between(Some(id), Some(Ulid(id.0 + 1))).next().transpose()?)
     }
 
     /// The commitment named by an id or unique prefix.

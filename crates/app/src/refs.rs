@@ -104,7 +104,7 @@ impl App {
                     return refuse(format!("「{input}」：#{number} 是一项承诺，不是答复；“/第几项”要跟在答复的编号后"));
                 }
                 expect_kind(input, StreamKind::Commitment, kind)?;
-                let family = self.store.families_between(Some(reply), Some(Ulid(reply.0 + 1))).next().transpose()?;
+                let family = self.family(reply)?;
                 nth_commitment(input, family.map(|family| family.commitments).unwrap_or_default(), position)
             }
             Reference::Proposal { qualifier, number, kind: proposal_kind, position } => {
