@@ -497,3 +497,102 @@ fn a_commitment_reopened_after_the_fact_keeps_its_whole_timeline() {
     );
     assert!(report.details.iter().all(|d| d.id != closed.to_string()), "the other stays out of scope");
 }
+
+/// Payloads that a spreadsheet would run or a page would obey, in every text field a report shows.
+const HOSTILE: [&str; 7] = [
+    "=HYPERLINK(\"http://x\",\"点此\")",
+    "+cmd|' /C calc'!A0",
+    "-2+3+cmd|' /C calc'!A0",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "\t=1+1",
+    "\r=1+1",
+    "<script>alert(1)</script><img src=x onerror=alert(2)>",
+];
+
+fn hostile_report() -> Report {
+    let mut log = Log::default();
+    let mut index = 0;
+    let mut next = || {
+        index += 1;
+        HOSTILE[index % HOSTILE.len()]
+    };
+    for _ in 0..HOSTILE.len() {
+        let reference = (next(), next(), "7", ProposalKind::Proposal);
+        let (organ, doc_no, result) = (next(), next(), next());
+        let reply = log.reply(organ, doc_no, "2025-03-01", reference, result);
+        let (owner, text) = (next(), next());
+        let promise = log.promise(reply, "2025-03-01", owner, text, Some("2025-06-30"));
+        let summary = next().to_string();
+        log.add(
+            promise,
+            "2025-04-01",
+            next(),
+            "2025-04-01",
+            Event::ProgressReported(ProgressReported { summary, evidence: vec![next().into()], percent: None }),
+        );
+        let reason = Some(next().to_string());
+        log.add(
+            promise,
+            "2025-05-01",
+            "王五",
+            "2025-05-01",
+            Event::DueDateSet(DueDateSet { due: day("2025-09-30"), reason }),
+        );
+    }
+    build(log.events, &params("2025-12-31"))
+}
+
+#[test]
+fn hostile_text_is_neutralised_in_csv_and_escaped_in_markdown_and_html() {
+    let report = hostile_report();
+    assert_eq!(report.details.len(), HOSTILE.len());
+    let csv = render(&report, Format::Csv).unwrap();
+    let mut reader = ::csv::ReaderBuilder::new().has_headers(true).from_reader(&csv[3..]);
+    let mut fields = 0;
+    let mut quoted = 0;
+    for record in reader.records() {
+        for field in record.unwrap().iter() {
+            fields += 1;
+            assert!(!crate::render::formula_risk(field), "a CSV field a spreadsheet would run: {field:?}");
+            if HOSTILE.iter().any(|payload| field == format!("'{payload}")) {
+                quoted += 1;
+            }
+        }
+    }
+    assert!(fields > 0 && quoted >= 5, "payloads arrive whole, marked as text: {quoted}");
+    for (format, raw) in
+        [(Format::Markdown, "<script"), (Format::Markdown, "<img"), (Format::Html, "<script"), (Format::Html, "<img")]
+    {
+        let text = String::from_utf8(render(&report, format).unwrap()).unwrap();
+        assert!(!text.contains(raw), "{format:?} passes {raw} through raw");
+        assert!(text.contains("&lt;script&gt;"), "{format:?} shows the text escaped");
+    }
+}
+
+#[cfg(feature = "xlsx")]
+#[test]
+fn hostile_text_is_text_in_the_workbook() {
+    use calamine::{Data, Reader, Xlsx};
+    let report = hostile_report();
+    let bytes = render(&report, Format::Xlsx).unwrap();
+    let mut workbook: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.clone())).unwrap();
+    let mut seen = 0;
+    for name in workbook.sheet_names() {
+        let formulas = workbook.worksheet_formula(&name).unwrap();
+        assert!(formulas.used_cells().all(|(_, _, formula)| formula.is_empty()), "{name} holds a formula");
+        for (_, _, cell) in workbook.worksheet_range(&name).unwrap().used_cells() {
+            if let Data::String(text) = cell {
+                if HOSTILE.iter().any(|payload| text == payload) {
+                    seen += 1;
+                }
+            }
+        }
+    }
+    assert!(seen >= 5, "payloads kept whole as text: {seen}");
+    // Each such cell carries Excel's quote prefix, so that editing it keeps it text.
+    let archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut archive = archive;
+    let mut styles = String::new();
+    std::io::Read::read_to_string(&mut archive.by_name("xl/styles.xml").unwrap(), &mut styles).unwrap();
+    assert!(styles.contains("quotePrefix=\"1\""), "a quote-prefix style is defined");
+}

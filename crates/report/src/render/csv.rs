@@ -36,26 +36,30 @@ pub fn render(report: &Report, out: &mut dyn std::io::Write) -> Result<(), Rende
                     "body" => "正文",
                     _ => "",
                 };
-                writer
-                    .write_record([
-                        format!("#{}", d.number).as_str(),
-                        d.doc_no,
-                        d.organ,
-                        &d.proposal,
-                        d.text,
-                        section,
-                        d.owner,
-                        d.status_label,
-                        d.status,
-                        &date(d.made_on),
-                        &date(d.due),
-                        &date(d.last_progress_on),
-                        &date(d.closed_on),
-                        &d.due_changes.len().to_string(),
-                        if d.carried_over { "是" } else { "否" },
-                        d.id.as_str(),
-                    ])
-                    .map_err(error)?;
+                let number = format!("#{}", d.number);
+                let fields = [
+                    number.as_str(),
+                    d.doc_no,
+                    d.organ,
+                    &d.proposal,
+                    d.text,
+                    section,
+                    d.owner,
+                    d.status_label,
+                    d.status,
+                    &date(d.made_on),
+                    &date(d.due),
+                    &date(d.last_progress_on),
+                    &date(d.closed_on),
+                    &d.due_changes.len().to_string(),
+                    if d.carried_over { "是" } else { "否" },
+                    d.id.as_str(),
+                ];
+                // Text from the register arrives in a spreadsheet as text, never as a formula.
+                for field in fields {
+                    writer.write_field(super::spreadsheet_safe(field).as_bytes()).map_err(error)?;
+                }
+                writer.write_record(None::<&[u8]>).map_err(error)?;
             }
             Ok(())
         })?;

@@ -6,8 +6,10 @@ use super::{date_or_dash, percent, Sink};
 use crate::model::{GroupRow, Report};
 
 /// Escapes text for a Markdown table cell.
+/// Text from the register as Markdown shows it: no raw HTML (`<`, `>`, `&` as entities), no table breaks (`|`),
+/// one line.
 fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace(['\n', '\r'], " ")
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('|', "\\|").replace(['\n', '\r'], " ")
 }
 
 fn row(out: &mut Sink, cells: &[String]) {
@@ -36,8 +38,8 @@ pub fn render(report: &Report, writer: &mut dyn std::io::Write) -> std::io::Resu
     let o = &report.overview;
     let _ = writeln!(out, "# {}\n", report.title);
     let mut scope = vec![format!("截至 {}", report.as_of)];
-    scope.extend(report.filters.organ.as_ref().map(|organ| format!("单位：{organ}")));
-    scope.extend(report.filters.assembly.as_ref().map(|assembly| format!("会议：{assembly}")));
+    scope.extend(report.filters.organ.as_ref().map(|organ| format!("单位：{}", cell(organ))));
+    scope.extend(report.filters.assembly.as_ref().map(|assembly| format!("会议：{}", cell(assembly))));
     let _ = writeln!(out, "{}\n", scope.join("；"));
 
     let _ = writeln!(out, "## 一、总体情况\n");
@@ -137,8 +139,9 @@ pub fn render(report: &Report, writer: &mut dyn std::io::Write) -> std::io::Resu
             let carried = if d.carried_over { "（往年结转）" } else { "" };
             let _ = writeln!(out, "- 编号：#{}（ID {}）{carried}", d.number, d.id);
             let proposal = if d.proposal.is_empty() { String::new() } else { format!("（{}）", d.proposal) };
-            let _ = writeln!(out, "- 来源：{} {}{proposal}", d.organ, d.doc_no);
-            let _ = writeln!(out, "- 责任单位：{}；状态：{}", d.owner, d.status_label);
+            let proposal = cell(&proposal);
+            let _ = writeln!(out, "- 来源：{} {}{proposal}", cell(d.organ), cell(d.doc_no));
+            let _ = writeln!(out, "- 责任单位：{}；状态：{}", cell(d.owner), d.status_label);
             let _ = writeln!(
                 out,
                 "- 作出：{}；期限：{}；办结：{}",
@@ -147,7 +150,7 @@ pub fn render(report: &Report, writer: &mut dyn std::io::Write) -> std::io::Resu
                 date_or_dash(d.closed_on)
             );
             for change in &d.due_changes {
-                let reason = change.reason.map_or(String::new(), |r| format!("，理由：{r}"));
+                let reason = change.reason.map_or(String::new(), |r| format!("，理由：{}", cell(r)));
                 let _ = writeln!(
                     out,
                     "- 期限变更：{} 由 {} 改为 {}{reason}",
@@ -180,7 +183,7 @@ pub fn render(report: &Report, writer: &mut dyn std::io::Write) -> std::io::Resu
         let _ = writeln!(out, "无。");
     }
     for hint in &report.audit {
-        let _ = writeln!(out, "- {}：{}", hint.id, hint.message);
+        let _ = writeln!(out, "- {}：{}", hint.id, cell(&hint.message));
     }
     let f = &report.footer;
     let _ = writeln!(out, "\n---\n");

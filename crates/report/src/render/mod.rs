@@ -11,6 +11,22 @@ use std::io::Write;
 
 use crate::model::Report;
 
+/// Whether a spreadsheet would take a cell starting so for a formula (OWASP's list: `=`, `+`, `-`, `@`, tab, CR).
+/// A promise text like `=HYPERLINK(…)` or `=cmd|…` must arrive in Excel as text.
+pub(crate) fn formula_risk(text: &str) -> bool {
+    text.starts_with(['=', '+', '-', '@', '\t', '\r'])
+}
+
+/// A CSV field made safe to open in a spreadsheet: one that could be read as a formula gets a leading `'`, which
+/// spreadsheets show as marking text.
+pub(crate) fn spreadsheet_safe(text: &str) -> std::borrow::Cow<'_, str> {
+    if formula_risk(text) {
+        std::borrow::Cow::Owned(format!("'{text}"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
     Markdown,

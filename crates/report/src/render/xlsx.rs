@@ -15,6 +15,19 @@ struct Styles {
     percent: Format,
     wrap: Format,
     title: Format,
+    /// For text a spreadsheet would take for a formula: kept as text even when edited (Excel's quote prefix).
+    quoted: Format,
+}
+
+/// Writes text that people typed or documents held: as text, with Excel's quote prefix when it starts like a formula.
+fn text(sheet: &mut Worksheet, row: u32, col: u16, value: impl AsRef<str>, styles: &Styles) -> Result<(), XlsxError> {
+    let value = value.as_ref();
+    if super::formula_risk(value) {
+        sheet.write_string_with_format(row, col, value, &styles.quoted)?;
+    } else {
+        sheet.write_string(row, col, value)?;
+    }
+    Ok(())
 }
 
 fn excel_date(date: NaiveDate) -> Result<ExcelDateTime, XlsxError> {
@@ -88,7 +101,7 @@ fn overview(workbook: &mut Workbook, report: &Report, styles: &Styles) -> Result
         ),
     ];
     for (label, value, share) in figures {
-        sheet.write_string(row, 0, label)?;
+        text(sheet, row, 0, label, styles)?;
         sheet.write_number(row, 1, value)?;
         rate_cell(sheet, row, 2, share, styles)?;
         row += 1;
@@ -99,7 +112,7 @@ fn overview(workbook: &mut Workbook, report: &Report, styles: &Styles) -> Result
     sheet.write_string_with_format(row, 2, "占比", &styles.header)?;
     for status in &o.by_status {
         row += 1;
-        sheet.write_string(row, 0, status.label)?;
+        text(sheet, row, 0, status.label, styles)?;
         sheet.write_number(row, 1, status.count as f64)?;
         rate_cell(sheet, row, 2, status.share, styles)?;
     }
@@ -125,7 +138,7 @@ fn organs(workbook: &mut Workbook, rows: &[GroupRow], styles: &Styles) -> Result
     header(sheet, 0, &titles, styles)?;
     for (index, g) in rows.iter().enumerate() {
         let row = index as u32 + 1;
-        sheet.write_string(row, 0, &g.group)?;
+        text(sheet, row, 0, &g.group, styles)?;
         for (col, n) in g.counts().into_iter().enumerate() {
             sheet.write_number(row, col as u16 + 1, n as f64)?;
         }
@@ -151,11 +164,11 @@ fn attention(workbook: &mut Workbook, report: &Report, styles: &Styles) -> Resul
     column_formats(sheet, &[4, 5], &[2], styles)?;
     for (index, a) in report.attention.iter().enumerate() {
         let row = index as u32 + 1;
-        sheet.write_string(row, 0, &a.owner)?;
-        sheet.write_string(row, 1, &a.doc_no)?;
-        sheet.write_string(row, 2, &a.text)?;
-        sheet.write_string(row, 3, a.status_label)?;
-        sheet.write_string(row, 8, format!("#{}", a.number))?;
+        text(sheet, row, 0, &a.owner, styles)?;
+        text(sheet, row, 1, &a.doc_no, styles)?;
+        text(sheet, row, 2, &a.text, styles)?;
+        text(sheet, row, 3, a.status_label, styles)?;
+        text(sheet, row, 8, format!("#{}", a.number), styles)?;
         date_cell(sheet, row, 4, a.due)?;
         date_cell(sheet, row, 5, a.last_progress_on)?;
         if let Some(days) = a.days_overdue {
@@ -202,21 +215,21 @@ fn details(workbook: &mut Workbook, report: &Report, styles: &Styles) -> Result<
     report.details.prefetched_as(with_timeline, |rows| {
         for (index, (d, timeline)) in rows.enumerate() {
             let row = index as u32 + 1;
-            sheet.write_string(row, 0, format!("#{}", d.number))?;
-            sheet.write_string(row, 1, d.doc_no)?;
-            sheet.write_string(row, 2, d.organ)?;
-            sheet.write_string(row, 3, &d.proposal)?;
-            sheet.write_string(row, 4, d.text)?;
-            sheet.write_string(row, 5, d.owner)?;
-            sheet.write_string(row, 6, d.status_label)?;
+            text(sheet, row, 0, format!("#{}", d.number), styles)?;
+            text(sheet, row, 1, d.doc_no, styles)?;
+            text(sheet, row, 2, d.organ, styles)?;
+            text(sheet, row, 3, &d.proposal, styles)?;
+            text(sheet, row, 4, d.text, styles)?;
+            text(sheet, row, 5, d.owner, styles)?;
+            text(sheet, row, 6, d.status_label, styles)?;
             date_cell(sheet, row, 7, d.made_on)?;
             date_cell(sheet, row, 8, d.due)?;
             date_cell(sheet, row, 9, d.last_progress_on)?;
             date_cell(sheet, row, 10, d.closed_on)?;
             sheet.write_number(row, 11, d.due_changes.len() as f64)?;
-            sheet.write_string(row, 12, if d.carried_over { "是" } else { "否" })?;
-            sheet.write_string(row, 13, &timeline)?;
-            sheet.write_string(row, 14, &d.id)?;
+            text(sheet, row, 12, if d.carried_over { "是" } else { "否" }, styles)?;
+            text(sheet, row, 13, &timeline, styles)?;
+            text(sheet, row, 14, &d.id, styles)?;
         }
         Ok::<(), XlsxError>(())
     })?;
@@ -231,6 +244,7 @@ pub fn render(report: &Report) -> Result<Vec<u8>, RenderError> {
             percent: Format::new().set_num_format("0.0%"),
             wrap: Format::new().set_text_wrap(),
             title: Format::new().set_bold().set_font_size(13),
+            quoted: Format::new().set_quote_prefix().set_text_wrap(),
         };
         let mut workbook = Workbook::new();
         // The two long sheets are written row by row to temporary files instead of being held (a million-event
