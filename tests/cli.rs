@@ -601,3 +601,18 @@ fn report_json_means_json() {
     assert_eq!(contradiction.code, 1);
     assert!(contradiction.stderr.contains("矛盾") && contradiction.stdout.is_empty(), "{}", contradiction.stderr);
 }
+
+/// A promise recorded by mistake is withdrawn from the day it was made (unless a date is given), so that views of
+/// earlier dates stop counting it; any other dismissal is dated today.
+#[test]
+fn a_mistaken_record_is_dismissed_from_the_day_it_was_made() {
+    let duban = Duban::new();
+    let (_, first, second) = reply_with_two_commitments(&duban);
+    duban.ok(&["dismiss", &first, "--reason", "误录"]);
+    duban.ok(&["dismiss", &second, "--reason", "政策调整，不再推进"]);
+    let then = duban.json(&["list", "--as-of", "2025-11-01"]);
+    assert_eq!(status_of(&then, &first), "dismissed", "withdrawn from the day it was made");
+    assert_eq!(status_of(&then, &second), "open", "dismissed only from today");
+    let shown = duban.json(&["show", &first]);
+    assert_eq!(shown["dismissed_on"], "2025-10-20");
+}

@@ -18,7 +18,7 @@ pub struct Args {
     /// 与之重复的承诺编号
     #[arg(long, value_name = "ID")]
     pub duplicate_of: Option<String>,
-    /// 日期（默认今天）
+    /// 日期（默认今天；理由为误录、重复或给了 --duplicate-of 时，默认为该承诺作出之日，此前的统计也不再计入）
     #[arg(long, value_name = "DATE", value_parser = parse_date)]
     pub on: Option<NaiveDate>,
 }

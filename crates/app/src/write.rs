@@ -128,7 +128,9 @@ impl App {
             None => ReplyState::default(),
         };
         let today = ctx.today();
-        let occurred_on = on.unwrap_or(today);
+        // A record made by mistake is withdrawn from the day it was made; any other fact happened today.
+        let mistaken = matches!(&event, Event::Dismissed(dismissed) if dismissed.undoes_the_record());
+        let occurred_on = on.or(state.made_on.filter(|_| mistaken)).unwrap_or(today);
         check_commitment_event(&state, &reply, occurred_on, &event, today)?;
         let (tag, label) = (event.tag(), event.label());
         let sealed = self.store.append(vec![(id, state.version, vec![ctx.new_event(id, occurred_on, event)])])?;

@@ -663,6 +663,14 @@ pub struct Dismissed {
     pub duplicate_of: Option<Ulid>,
 }
 
+impl Dismissed {
+    /// Whether the commitment should never have been recorded (误录, or a duplicate of another): then, unless a date
+    /// is given, it is withdrawn as of the day it was made, so that no earlier view keeps counting it.
+    pub fn undoes_the_record(&self) -> bool {
+        self.duplicate_of.is_some() || ["误录", "录错", "错录", "重复"].iter().any(|word| self.reason.contains(word))
+    }
+}
+
 /// A fact as a command proposes it, before the store gives it a place in the log.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewEvent {

@@ -25,6 +25,12 @@ impl Policy {
     /// year after the reply (replies promise "下一步" work, which liaison offices review the following year).
     pub const DEFAULT_STALL_DAYS: u32 = 90;
     pub const DEFAULT_DUE_YEARS: u8 = 1;
+
+    /// The due date a promise made on `made_on` without one is followed up against (`None`: no default).
+    pub fn default_due(self, made_on: NaiveDate) -> Option<NaiveDate> {
+        let years = i32::from(self.default_due_years?);
+        NaiveDate::from_ymd_opt(made_on.year() + years, 12, 31)
+    }
 }
 
 impl Default for Policy {
@@ -70,9 +76,7 @@ impl CommitmentState {
         if let Some(due) = self.due {
             return Some((due, self.due_source.unwrap_or(DueSource::Staff)));
         }
-        let years = i32::from(policy.default_due_years?);
-        let made = self.made_on?;
-        NaiveDate::from_ymd_opt(made.year() + years, 12, 31).map(|due| (due, DueSource::Policy))
+        policy.default_due(self.made_on?).map(|due| (due, DueSource::Policy))
     }
 
     /// [`CommitmentState::due_under`]'s date.

@@ -1,5 +1,6 @@
 //! 审计提示: sequences in a commitment's history that an auditor should look at. They are hints, not verdicts.
 
+use chrono::NaiveDate;
 use duban_domain::{CommitmentState, EventKind, ReplyState};
 use ulid::Ulid;
 
@@ -9,9 +10,47 @@ use crate::model::AuditHint;
 /// Progress recorded more than this many days after it happened is worth a look.
 pub const LATE_RECORD_DAYS: i64 = 30;
 
-pub(crate) fn hints(id: &Ulid, state: &CommitmentState, reply: &ReplyState, facts: &[FactView]) -> Vec<AuditHint> {
+/// A promise's due dates in the order they happened, from `initial` (its own at making, or the policy's default).
+pub(crate) struct DueHistory {
+    /// The due date an on-time closure is judged against: the one in force when the promise first fell overdue
+    /// (a date moved after it had passed does not make a late closure timely), else the last one.
+    pub for_on_time: Option<NaiveDate>,
+    /// Changes made after the date in force had passed: `(on, from, to)`.
+    pub moved_after_passing: Vec<(NaiveDate, NaiveDate, NaiveDate)>,
+}
+
+impl DueHistory {
+    pub(crate) fn of(initial: Option<NaiveDate>, facts: &[FactView]) -> DueHistory {
+        let mut changes: Vec<(NaiveDate, NaiveDate)> = facts
+            .iter()
+            .filter(|fact| fact.kind() == EventKind::DueDateSet)
+            .filter_map(|fact| Some((fact.date(), fact.due()?)))
+            .collect();
+        changes.sort_by_key(|(on, _)| *on);
+        let (mut current, mut for_on_time, mut moved_after_passing) = (initial, None, Vec::new());
+        for (on, to) in changes {
+            if let Some(from) = current.filter(|due| on > *due) {
+                for_on_time.get_or_insert(from);
+                moved_after_passing.push((on, from, to));
+            }
+            current = Some(to);
+        }
+        DueHistory { for_on_time: for_on_time.or(current), moved_after_passing }
+    }
+}
+
+pub(crate) fn hints(
+    id: &Ulid,
+    state: &CommitmentState,
+    reply: &ReplyState,
+    facts: &[FactView],
+    dues: &DueHistory,
+) -> Vec<AuditHint> {
     let mut hints = Vec::new();
     let mut hint = |kind, message: String| hints.push(AuditHint { id: id.to_string(), kind, message });
+    for (on, from, to) in &dues.moved_after_passing {
+        hint("due_moved_after_passing", format!("{on} 期限已过（{from}）后才改为 {to}"));
+    }
     let missing = reply.missing();
     if !missing.is_empty() {
         hint("reply_incomplete", format!("所属答复待补全：缺{}", missing.join("、")));

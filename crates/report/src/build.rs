@@ -42,6 +42,8 @@ pub(crate) struct Item<'a> {
     pub first_seq: Option<u64>,
     /// Due date passed with nothing recorded about it since (see [`silently_deferred`]).
     pub silent: bool,
+    /// What an on-time closure is judged against (see [`audit::DueHistory`]).
+    pub due_for_on_time: Option<NaiveDate>,
     pub hints: Vec<AuditHint>,
 }
 
@@ -257,6 +259,10 @@ impl<'p> Builder<'p> {
             }
             let status = status(state, as_of, self.params.policy);
             let due = state.due_under(self.params.policy);
+            let made_due =
+                facts.iter().find(|fact| fact.kind() == EventKind::CommitmentMade).and_then(|fact| fact.due());
+            let initial = made_due.or_else(|| state.made_on.and_then(|made| self.params.policy.default_due(made)));
+            let dues = audit::DueHistory::of(initial, &facts);
             items.push(Item {
                 id: *id,
                 state,
@@ -266,7 +272,8 @@ impl<'p> Builder<'p> {
                 carried_over,
                 first_seq: facts.first().map(|fact| fact.seq()),
                 silent: silently_deferred(due.map(|(due, _)| due), status, &facts, as_of),
-                hints: audit::hints(id, state, reply, &facts),
+                hints: audit::hints(id, state, reply, &facts, &dues),
+                due_for_on_time: dues.for_on_time,
             });
         }
         drop(facts);
@@ -377,7 +384,7 @@ fn overview(items: &[Item], new_replies: &[&ReplyState], as_of: NaiveDate) -> Ov
         .iter()
         .filter(|item| {
             item.status == Status::Fulfilled
-                && item.state.closure.as_ref().zip(item.due).is_some_and(|(closure, (due, _))| closure.on <= due)
+                && item.state.closure.as_ref().zip(item.due_for_on_time).is_some_and(|(closure, due)| closure.on <= due)
         })
         .count();
     let silent_deferrals = items.iter().filter(|item| item.silent).count();

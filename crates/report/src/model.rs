@@ -367,7 +367,8 @@ pub struct DueChange<'a> {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct AuditHint {
     pub id: String,
-    /// `closed_without_evidence`, `late_record`, `due_moved_repeatedly`, `reopened_after_closure`, `same_actor`.
+    /// `closed_without_evidence`, `late_record`, `due_moved_repeatedly`, `due_moved_after_passing`,
+    /// `reopened_after_closure`, `same_actor`, `reply_incomplete`.
     pub kind: &'static str,
     pub message: String,
 }

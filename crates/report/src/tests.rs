@@ -596,3 +596,30 @@ fn hostile_text_is_text_in_the_workbook() {
     std::io::Read::read_to_string(&mut archive.by_name("xl/styles.xml").unwrap(), &mut styles).unwrap();
     assert!(styles.contains("quotePrefix=\"1\""), "a quote-prefix style is defined");
 }
+
+/// A due date moved after it had passed does not make a late closure timely, and is pointed out.
+#[test]
+fn on_time_is_judged_by_the_due_date_in_force_when_the_promise_fell_overdue() {
+    let mut log = Log::default();
+    let reply =
+        log.reply("A局", "A〔2025〕7号", "2025-03-01", ("区政协", "十五届五次会议", "12", ProposalKind::Proposal), "B");
+    let moved_late = log.promise(reply, "2025-03-01", "A局", "期限过后才延期", Some("2025-06-30"));
+    let moved_early = log.promise(reply, "2025-03-01", "A局", "期限未到即延期", Some("2025-06-30"));
+    let set_due = |log: &mut Log, id, on: &str, due: &str| {
+        let event = Event::DueDateSet(DueDateSet { due: day(due), reason: Some("调整".into()) });
+        log.add(id, on, "王五", on, event);
+    };
+    set_due(&mut log, moved_late, "2025-08-01", "2025-12-31");
+    set_due(&mut log, moved_early, "2025-05-01", "2025-12-31");
+    log.close(moved_late, "2025-10-01", "李四", Outcome::Fulfilled, &["验收"]);
+    log.close(moved_early, "2025-10-01", "李四", Outcome::Fulfilled, &["验收"]);
+    let report = build(log.events, &params("2025-12-31"));
+    let o = &report.overview;
+    // Both are due by the end of the year and fulfilled; only the one moved before 2025-06-30 passed was on time.
+    assert_eq!((o.fulfilled_due, o.on_time, o.on_time_rate), (2, 1, Some(0.5)));
+    let hints: Vec<&crate::AuditHint> =
+        report.audit.iter().filter(|hint| hint.kind == "due_moved_after_passing").collect();
+    assert_eq!(hints.len(), 1, "{:?}", report.audit);
+    assert_eq!(hints[0].id, moved_late.to_string());
+    assert!(hints[0].message.contains("2025-06-30") && hints[0].message.contains("2025-12-31"), "{}", hints[0].message);
+}
