@@ -34,6 +34,9 @@ pub struct Args {
     /// 输出文件（md、csv、json 默认输出到屏幕；xlsx 必须指定）
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// 落款单位（印在报告末尾，连同日期），如“区人民政府办公室”
+    #[arg(long, value_name = "ORGAN")]
+    pub issuer: Option<String>,
     /// 覆盖已存在的输出文件
     #[arg(long)]
     pub force: bool,
@@ -66,6 +69,7 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
         assembly: args.assembly.clone(),
         policy: args.policy.policy(),
         generated_at: format.stamps_generation_time().then_some(ctx.now),
+        issuer: args.issuer.clone(),
     };
     let as_of = request.as_of(ctx.today())?;
     if format == Format::Xlsx && args.out.is_none() {

@@ -26,6 +26,8 @@ pub struct ReportRequest {
     pub policy: Policy,
     /// Stamped in the footer when given (formats meant for reading, not for comparing).
     pub generated_at: Option<DateTime<Utc>>,
+    /// The issuing office printed under the report (落款), with the day it is issued.
+    pub issuer: Option<String>,
 }
 
 impl ReportRequest {
@@ -81,6 +83,7 @@ impl App {
         };
         drop(self);
         let mut report = builder.finish(head_hash);
+        report.issuer = request.issuer.clone();
         report.footer.generated_at =
             request.generated_at.map(|at| at.with_timezone(&china()).format("%Y-%m-%d %H:%M:%S").to_string());
         Ok(report)

@@ -127,6 +127,7 @@ fn the_report_footer_names_the_head_it_rests_on() {
         assembly: None,
         policy: Policy::default(),
         generated_at: None,
+        issuer: None,
     };
     let report = app.clone().into_report(&request, day("2025-12-31")).unwrap();
     assert_eq!((report.footer.known_seq, report.footer.head_hash.as_str()), (head.seq, head.hash.as_str()));

@@ -47,7 +47,8 @@ pub(crate) fn hints(
     dues: &DueHistory,
 ) -> Vec<AuditHint> {
     let mut hints = Vec::new();
-    let mut hint = |kind, message: String| hints.push(AuditHint { id: id.to_string(), kind, message });
+    let number = state.number;
+    let mut hint = |kind, message: String| hints.push(AuditHint { id: id.to_string(), number, kind, message });
     for (on, from, to) in &dues.moved_after_passing {
         hint("due_moved_after_passing", format!("{on} 期限已过（{from}）后才改为 {to}"));
     }

@@ -364,6 +364,7 @@ fn report(
         details: Details::default(),
         audit,
         activity,
+        issuer: None,
         footer: Footer { as_of, known_seq, head_hash: head_hash.to_string(), generated_at: None },
     };
     (report, rows)

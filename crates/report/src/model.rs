@@ -24,6 +24,8 @@ pub struct Report {
     pub audit: Vec<AuditHint>,
     /// Progress reports and closures per month of the year (for the activity chart).
     pub activity: Vec<MonthActivity>,
+    /// The issuing office (落款), when the report names one.
+    pub issuer: Option<String>,
     pub footer: Footer,
 }
 
@@ -367,6 +369,8 @@ pub struct DueChange<'a> {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct AuditHint {
     pub id: String,
+    /// The promise's 编号 (`#37`).
+    pub number: u64,
     /// `closed_without_evidence`, `late_record`, `due_moved_repeatedly`, `due_moved_after_passing`,
     /// `reopened_after_closure`, `same_actor`, `reply_incomplete`.
     pub kind: &'static str,

@@ -623,3 +623,28 @@ fn on_time_is_judged_by_the_due_date_in_force_when_the_promise_fell_overdue() {
     assert_eq!(hints[0].id, moved_late.to_string());
     assert!(hints[0].message.contains("2025-06-30") && hints[0].message.contains("2025-12-31"), "{}", hints[0].message);
 }
+
+/// Printed on A4: numbered pages, the check in every page's margin (so no page holds only a footer), rows kept
+/// whole, headers repeated, and the issuing office's name and date at the end when given.
+#[test]
+fn the_html_report_prints_with_page_numbers_the_check_and_the_issuer() {
+    let (_, mut report) = report("2025-12-31");
+    report.issuer = Some("示范区人民政府办公室<b>".into());
+    let html = String::from_utf8(render(&report, Format::Html).unwrap()).unwrap();
+    for expected in [
+        "counter(page)",
+        "counter(pages)",
+        "@bottom-left",
+        "duban verify --seq",
+        "tr { break-inside: avoid; }",
+        "thead { display: table-header-group; }",
+        "footer { display: none; }",
+        "示范区人民政府办公室&lt;b&gt;",
+        "2025年12月31日",
+    ] {
+        assert!(html.contains(expected), "the HTML lacks {expected}");
+    }
+    report.issuer = None;
+    let html = String::from_utf8(render(&report, Format::Html).unwrap()).unwrap();
+    assert!(!html.contains(r#"class="issuer""#));
+}

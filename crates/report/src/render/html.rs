@@ -3,6 +3,8 @@
 
 use std::fmt::Write;
 
+use chrono::Datelike;
+
 use html_escape::encode_text;
 
 use super::charts::{activity_bars, colour, organ_bars, status_bars};
@@ -36,16 +38,24 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: now
 .chart .baseline { stroke: var(--rule); }
 .detail { border-top: 1px solid var(--rule); padding-top: 8px; break-inside: avoid; }
 .meta { color: var(--muted); font-size: 13px; margin: 0; }
-footer { margin-top: 32px; border-top: 1px solid var(--rule); padding-top: 8px; color: var(--muted); font-size: 12px; word-break: break-all; }
+footer { margin-top: 32px; border-top: 1px solid var(--rule); padding-top: 8px; color: var(--muted); font-size: 12px; }
+footer p { margin: 2px 0; }
+footer .check { font-size: 10px; word-break: break-all; }
+.issuer { margin: 32px 0 0 auto; width: max-content; text-align: center; font-size: 15px; }
+.issuer p { margin: 4px 0; }
 code { font-family: "DejaVu Sans Mono", monospace; font-size: 12px; }
-@page { size: A4; margin: 15mm 12mm; }
+@page { size: A4; margin: 15mm 12mm 16mm;
+  @bottom-right { content: "第 " counter(page) " 页 / 共 " counter(pages) " 页"; font-size: 9pt; color: #616e7c; } }
 @media print {
   body { max-width: none; padding: 0; font-size: 11px; }
   .charts { grid-template-columns: 1fr 1fr; }
-  h2 { break-after: avoid; }
+  h2, h3 { break-after: avoid; }
   table, .detail { break-inside: auto; }
   tr { break-inside: avoid; }
+  td { overflow-wrap: anywhere; }
   thead { display: table-header-group; }
+  .issuer { break-before: avoid; break-inside: avoid; }
+  footer { display: none; }
 }
 "#;
 
@@ -82,9 +92,20 @@ pub fn render(report: &Report, writer: &mut dyn std::io::Write) -> std::io::Resu
     let o = &report.overview;
     let mut sink = Sink::new(writer);
     let out = &mut sink;
+    // Printed, every page carries the footer's check in its bottom margin, so the report never ends on a page
+    // holding only a footer (the values are a date, a number and a hex hash: nothing to escape in a CSS string).
+    let f = &report.footer;
+    let printed_footer = format!(
+        "@page {{ @bottom-left {{ content: \"依据 {} 及以前的事实 · 登记簿第 {} 条 · 核验：duban verify --seq {} --head {}\"; \
+         font-size: 6.5pt; color: #616e7c; }} }}",
+        f.as_of,
+        f.known_seq,
+        f.known_seq,
+        f.head_hash.chars().filter(char::is_ascii_hexdigit).collect::<String>()
+    );
     let _ = write!(
         out,
-        r#"<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{}</title><style>{STYLE}</style></head><body>"#,
+        r#"<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{}</title><style>{STYLE}{printed_footer}</style></head><body>"#,
         esc(&report.title)
     );
     let _ = write!(out, "<h1>{}</h1>", esc(&report.title));
@@ -255,20 +276,31 @@ pub fn render(report: &Report, writer: &mut dyn std::io::Write) -> std::io::Resu
     } else {
         out.push_str("<ul>");
         for hint in &report.audit {
-            let _ = write!(out, "<li><code>{}</code> {}</li>", hint.id, esc(&hint.message));
+            let _ = write!(out, "<li>#{} {}</li>", hint.number, esc(&hint.message));
         }
         out.push_str("</ul>");
     }
-    let f = &report.footer;
+    if let Some(issuer) = &report.issuer {
+        // 落款: the office and the day it issues the report (the day it was generated, else the as-of date).
+        let day: chrono::NaiveDate =
+            f.generated_at.as_deref().and_then(|at| at.get(..10)).and_then(|d| d.parse().ok()).unwrap_or(f.as_of);
+        let _ = write!(
+            out,
+            r#"<div class="issuer"><p>{}</p><p>{}年{}月{}日</p></div>"#,
+            esc(issuer),
+            day.year(),
+            day.month(),
+            day.day()
+        );
+    }
+    let _ =
+        write!(out, "<footer><p>本报告依据 {} 及以前发生的事实，登记簿截至第 {} 条记录。</p>", f.as_of, f.known_seq);
+    let generated = f.generated_at.as_ref().map(|at| format!("生成于 {}；", esc(at))).unwrap_or_default();
     let _ = write!(
         out,
-        "<footer><p>报告依据：发生于 {} 及以前的事实；登记簿截至日志 #{}，链头 <code>{}</code>。</p>",
-        f.as_of, f.known_seq, f.head_hash
+        r#"<p class="check">{generated}核验：<code>duban verify --seq {} --head {}</code>；重现：<code>duban report --year {} --as-of {} --known-at {}</code></p>"#,
+        f.known_seq, f.head_hash, report.year, f.as_of, f.known_seq
     );
-    let _ = write!(out, "<p>核验：<code>duban verify --seq {} --head {}</code>；重现：<code>duban report --year {} --as-of {} --known-at {}</code></p>", f.known_seq, f.head_hash, report.year, f.as_of, f.known_seq);
-    if let Some(at) = &f.generated_at {
-        let _ = write!(out, "<p>生成时间：{}</p>", esc(at));
-    }
     out.push_str("</footer></body></html>\n");
     sink.finish()
 }

@@ -183,7 +183,7 @@ pub fn render(report: &Report, writer: &mut dyn std::io::Write) -> std::io::Resu
         let _ = writeln!(out, "无。");
     }
     for hint in &report.audit {
-        let _ = writeln!(out, "- {}：{}", hint.id, cell(&hint.message));
+        let _ = writeln!(out, "- #{}：{}", hint.number, cell(&hint.message));
     }
     let f = &report.footer;
     let _ = writeln!(out, "\n---\n");
