@@ -271,10 +271,20 @@ pub fn sqlite_rebuild(path: &Path) -> (u64, usize) {
         while let Some(row) = rows.next().unwrap() {
             let id = Ulid::from_bytes(row.get::<_, Vec<u8>>(0).unwrap().try_into().unwrap());
             let state = row.get_ref(1).unwrap().as_blob().unwrap();
+            // 编号 is not stored with a state in either engine (duban derives it from the positions it keeps): the
+            // stored state takes the folded one's before they are compared.
             let same = if is_reply {
-                folded.replies.get(&id) == Some(&postcard::from_bytes::<ReplyState>(state).unwrap())
+                let mut stored = postcard::from_bytes::<ReplyState>(state).unwrap();
+                folded.replies.get(&id).is_some_and(|folded| {
+                    stored.number = folded.number;
+                    *folded == stored
+                })
             } else {
-                folded.commitments.get(&id) == Some(&postcard::from_bytes::<CommitmentState>(state).unwrap())
+                let mut stored = postcard::from_bytes::<CommitmentState>(state).unwrap();
+                folded.commitments.get(&id).is_some_and(|folded| {
+                    stored.number = folded.number;
+                    *folded == stored
+                })
             };
             differences += usize::from(!same);
         }
