@@ -102,6 +102,9 @@ pub(crate) struct Tracked {
     pub state: CommitmentState,
     /// Whether it was made and still open at the end of the previous year, as far as known so far.
     pub open_before_year: Option<bool>,
+    /// Whether it was reopened during the year (by the as-of date): an earlier year's promise, closed before the
+    /// year began, is followed up again — and reported — in the year it reopens.
+    pub reopened_in_year: bool,
     /// Its facts that occurred by the as-of date.
     pub chain: Chain,
     /// Whether the second reading collects its facts.
@@ -151,6 +154,9 @@ impl<'p> Builder<'p> {
         }
         if envelope.occurred_on > self.params.as_of {
             return;
+        }
+        if matches!(envelope.event, Event::Reopened(_)) && envelope.occurred_on >= self.year_start {
+            tracked.reopened_in_year = true;
         }
         tracked.state.apply(envelope);
         let reply_year = tracked.state.reply.and_then(|reply| self.reply_years.get(&reply).copied());
@@ -219,8 +225,8 @@ impl<'p> Builder<'p> {
         // Carried over: an earlier year's reply whose promise was open on 1 January — or was recorded only during
         // this year (a reply registered late, its date corrected to an earlier year).
         let recorded_this_year = state.made_on.is_some_and(|made| made.year() >= params.year);
-        let carried_over =
-            signed_on.year() < params.year && (tracked.open_before_year.unwrap_or(false) || recorded_this_year);
+        let carried_over = signed_on.year() < params.year
+            && (tracked.open_before_year.unwrap_or(false) || recorded_this_year || tracked.reopened_in_year);
         let in_filters =
             params.organ.as_ref().is_none_or(|organ| organ.matches(&state.owner) || organ.matches(reply.organ()))
                 && params
@@ -287,7 +293,7 @@ impl<'p> Builder<'p> {
 
 /// Whether a commitment of an earlier year's reply was no longer open when the year began, as far as known.
 fn closed_before_year(tracked: &Tracked, reply_year: i32, year: i32) -> bool {
-    reply_year < year && tracked.open_before_year != Some(true)
+    reply_year < year && tracked.open_before_year != Some(true) && !tracked.reopened_in_year
 }
 
 /// The report but its details, and which commitments the details list, in order.

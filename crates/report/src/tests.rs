@@ -648,3 +648,31 @@ fn the_html_report_prints_with_page_numbers_the_check_and_the_issuer() {
     let html = String::from_utf8(render(&report, Format::Html).unwrap()).unwrap();
     assert!(!html.contains(r#"class="issuer""#));
 }
+
+/// A promise closed before the year began and reopened during it is followed up — and reported — that year, with
+/// its whole timeline; the year it was closed in still shows it closed.
+#[test]
+fn a_promise_reopened_in_a_later_year_is_in_that_years_report() {
+    let mut log = Log::default();
+    let reply =
+        log.reply("A局", "A〔2024〕3号", "2024-03-01", ("区政协", "十五届四次会议", "5", ProposalKind::Proposal), "B");
+    let promise = log.promise(reply, "2024-03-01", "A局", "建成示范点", Some("2024-12-31"));
+    log.close(promise, "2024-11-01", "李四", Outcome::Fulfilled, &["验收"]);
+    log.add(
+        promise,
+        "2025-04-01",
+        "王五",
+        "2025-04-01",
+        Event::Reopened(Reopened { reason: "回头看发现未运行".into() }),
+    );
+    let in_2024 = build(log.events.clone(), &Params { year: 2024, ..params("2024-12-31") });
+    assert_eq!(in_2024.details.len(), 1);
+    assert_eq!(in_2024.overview.by_status.iter().find(|s| s.status == "fulfilled").unwrap().count, 1);
+    let in_2025 = build(log.events, &params("2025-12-31"));
+    assert_eq!(in_2025.details.len(), 1, "reported in the year it reopened");
+    in_2025.details.prefetched(|details| {
+        let details: Vec<_> = details.collect();
+        assert!(details[0].carried_over);
+        assert_eq!(details[0].timeline.len(), 3, "its whole timeline: made, closed, reopened");
+    });
+}
