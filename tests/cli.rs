@@ -616,3 +616,37 @@ fn a_mistaken_record_is_dismissed_from_the_day_it_was_made() {
     let shown = duban.json(&["show", &first]);
     assert_eq!(shown["dismissed_on"], "2025-10-20");
 }
+
+/// `--json` prints JSON and nothing else, whatever the command; a command whose output cannot be JSON refuses it.
+#[test]
+fn json_means_only_json() {
+    let duban = Duban { dir: tempfile::tempdir().unwrap(), now: "2026-11-21T10:00:00+08:00".into() };
+    let demo = duban.run(&["demo", "--dir", "demo", "--json"]);
+    assert_eq!(demo.code, 0, "{}", demo.stderr);
+    let summary: Value = serde_json::from_str(&demo.stdout).expect("the demo's summary is JSON");
+    assert!(summary["commitments"].as_u64().unwrap() > 10);
+    let store = duban.dir.path().join("demo/duban.db");
+    let first = duban.run_in(&store, &["list", "--json"]).stdout;
+    let first: Value = serde_json::from_str(&first).unwrap();
+    let number = format!("#{}", first[0]["number"]);
+    for args in [
+        vec!["list"],
+        vec!["reply", "list"],
+        vec!["show", number.as_str()],
+        vec!["log", number.as_str()],
+        vec!["verify"],
+        vec!["report", "--year", "2025"],
+        vec!["note", number.as_str(), "--text", "电话督办"],
+    ] {
+        let mut with_json = args.clone();
+        with_json.push("--json");
+        let output = duban.run_in(&store, &with_json);
+        assert_eq!(output.code, 0, "{args:?}: {}", output.stderr);
+        assert!(serde_json::from_str::<Value>(&output.stdout).is_ok(), "{args:?} printed: {}", output.stdout);
+    }
+    for args in [vec!["completions", "bash", "--json"], vec!["man", "--json"]] {
+        let output = duban.run_in(&store, &args);
+        assert_eq!(output.code, 1, "{args:?}");
+        assert!(output.stdout.is_empty() && output.stderr.contains("不能加 --json"), "{args:?}: {}", output.stderr);
+    }
+}

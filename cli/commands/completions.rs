@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use crate::toolkit::Ctx;
+use crate::toolkit::{refuse, Ctx};
 
 /// 生成命令补全脚本（bash、zsh、fish、powershell、elvish），写到标准输出
 ///
@@ -20,12 +20,18 @@ pub struct CompletionArgs {
 pub struct ManArgs {}
 
 pub fn completions(ctx: &mut Ctx, args: CompletionArgs) -> anyhow::Result<()> {
+    if ctx.json {
+        return refuse("completions 输出的是外壳脚本，不能加 --json");
+    }
     let mut command = super::chinese::command();
     clap_complete::generate(args.shell, &mut command, "duban", &mut ctx.out);
     Ok(())
 }
 
 pub fn man(ctx: &mut Ctx, _args: ManArgs) -> anyhow::Result<()> {
+    if ctx.json {
+        return refuse("man 输出的是手册页，不能加 --json");
+    }
     let command = super::chinese::command();
     let mut page = Vec::new();
     clap_mangen::Man::new(command.clone()).render(&mut page)?;

@@ -264,6 +264,18 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
         "2027-03-31",
     ])?;
     std::fs::write(args.dir.join(MARKER), "duban demo\n")?;
+    let year = (ctx.today().year() - 1).to_string();
+    let report_path = args.dir.join(format!("report-{year}.html"));
+    if ctx.json {
+        step(&["report", "--year", &year, "--format", "html", "--out", &report_path.to_string_lossy()])?;
+        let listing = app.list(&duban_app::ListFilter::default(), &duban_app::View::now(ctx.today()))?;
+        let statuses: std::collections::BTreeMap<&str, usize> =
+            listing.counts().into_iter().map(|(status, count)| (status.code(), count)).collect();
+        return ctx.print_json(&serde_json::json!({
+            "store": store_path, "samples": samples, "report": report_path,
+            "commitments": listing.rows.len(), "statuses": statuses,
+        }));
+    }
     writeln!(ctx.out, "演示事件库已建立：{}（样例答复文件见 {}）\n", store_path.display(), samples.display())?;
     let Command::List(list) = Cli::try_parse_from(["duban", "list"])?.command else {
         unreachable!("list parses as list")
@@ -280,8 +292,6 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
     };
     super::list::run(&mut list_ctx, list)?;
     // The annual report of the last complete year, as staff would hand it upward.
-    let year = (ctx.today().year() - 1).to_string();
-    let report_path = args.dir.join(format!("report-{year}.html"));
     step(&["report", "--year", &year, "--format", "html", "--out", &report_path.to_string_lossy()])?;
     writeln!(ctx.out, "\n{year} 年度跟踪报告（HTML）：{}", report_path.display())?;
     writeln!(ctx.out, "接着可以试试：duban --store {} show <编号>", store_path.display())?;
@@ -294,12 +304,9 @@ fn imported_commitments(app: &App) -> anyhow::Result<Vec<(String, Vec<String>)>>
     let mut result = Vec::new();
     for (reply, commitments) in families {
         let Some(reply) = reply else { continue };
-        let mut ordered = Vec::new();
-        for commitment in commitments {
-            let Some(id) = commitment.id else { continue };
-            let first_seq = app.stream_events(&id)?.first().map_or(0, |event| event.seq);
-            ordered.push((first_seq, id.to_string()));
-        }
+        // 编号 follows the order they were recorded in: the order they stand in the document.
+        let mut ordered: Vec<(u64, String)> =
+            commitments.iter().filter_map(|commitment| Some((commitment.number, commitment.id?.to_string()))).collect();
         ordered.sort();
         result.push((reply.doc_no().to_string(), ordered.into_iter().map(|(_, id)| id).collect()));
     }
