@@ -58,6 +58,9 @@ fn a_promise_is_reached_by_its_number_by_its_replys_number_and_by_its_proposal()
     let reply_number =
         rows(&replies).iter().find(|row| row["id"] == reply.as_str()).unwrap()["number"].as_u64().unwrap();
     assert_eq!(id_of(&duban, &format!("#{reply_number}/2")), second);
+    let shown = duban.json(&["show", &second]);
+    assert_eq!(shown["reference"], format!("#{reply_number}/2"), "show says how else to name it");
+    assert!(duban.ok(&["show", &second]).contains(&format!("也可写作 #{reply_number}/2")));
     assert_eq!(id_of(&duban, "十四届三次1221号/2"), second);
     assert_eq!(id_of(&duban, "市政协十四届三次会议第1221号提案/1"), first);
 

@@ -22,6 +22,8 @@ pub struct Args {
 struct ShowView<'a> {
     #[serde(flatten)]
     commitment: CommitmentView,
+    /// `#12/2`: its reply's number and its place among that reply's promises.
+    reference: Option<&'a str>,
     events: Vec<EventView<'a>>,
 }
 
@@ -31,10 +33,12 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
     let (state, reply, status, short) = (&detail.state, &detail.reply, detail.status, &detail.short_id);
     if ctx.json {
         let commitment = CommitmentView::new(state, Some(reply), status, short.clone(), view.policy);
-        return ctx.print_json(&ShowView { commitment, events: detail.events.iter().map(EventView::new).collect() });
+        let events = detail.events.iter().map(EventView::new).collect();
+        return ctx.print_json(&ShowView { commitment, reference: detail.reference.as_deref(), events });
     }
     let out = &mut ctx.out;
-    writeln!(out, "承诺 #{}（{}，短号 {short}）", state.number, detail.id)?;
+    let also = detail.reference.as_ref().map(|reference| format!("也可写作 {reference}，")).unwrap_or_default();
+    writeln!(out, "承诺 #{}（{also}ID {}，短号 {short}）", state.number, detail.id)?;
     writeln!(out, "状态：{}（按 {} 判断）", status.label(), view.on_date)?;
     writeln!(out, "内容：{}", state.text)?;
     let co = if state.co_handlers.is_empty() {

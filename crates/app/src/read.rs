@@ -151,6 +151,8 @@ pub struct CommitmentDetail {
     pub status: Status,
     /// Its events that the horizon admits, with their hashes.
     pub events: Vec<Envelope>,
+    /// How else it can be named: its reply's number and its place among that reply's promises (`#12/2`).
+    pub reference: Option<String>,
 }
 
 /// One reply whole (`reply show`), as seen through a view.
@@ -287,9 +289,19 @@ impl App {
         if state.made_on.is_none() {
             return refuse(format!("承诺 {id} 在所选时点尚未记录"));
         }
-        // The reply's state as projected, unless an earlier moment is asked for: its events lie in chunks of their own.
+        // The reply's family as projected (its state, and where this promise stands among its promises); the reply's
+        // state is folded instead when an earlier moment is asked for: its events lie in chunks of their own.
+        let family = match state.reply {
+            Some(reply) => self.family(reply)?,
+            None => None,
+        };
+        let reference = family.as_ref().and_then(|family| {
+            let reply = family.reply.as_ref()?;
+            let position = crate::refs::position_of(&family.commitments, &id)?;
+            Some(crate::refs::position_reference(reply.number, position))
+        });
         let reply = match state.reply {
-            Some(reply) if horizon.is_everything() => self.store.reply(&reply)?.unwrap_or_default(),
+            Some(_) if horizon.is_everything() => family.and_then(|family| family.reply).unwrap_or_default(),
             Some(reply) => {
                 ReplyState::fold(self.store.read_streams_for_fold(&[reply])?.iter().filter(|e| horizon.admits(e)))
             }
@@ -297,7 +309,7 @@ impl App {
         };
         let status = status(&state, view.on_date, view.policy);
         let short_id = self.store.short_id(&id)?;
-        Ok(CommitmentDetail { id, short_id, state, reply, status, events })
+        Ok(CommitmentDetail { id, short_id, state, reply, status, events, reference })
     }
 
     /// One reply (an id or a unique prefix) with its commitments, as seen through `view`.
