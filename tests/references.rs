@@ -62,6 +62,7 @@ fn a_promise_is_reached_by_its_number_by_its_replys_number_and_by_its_proposal()
     assert_eq!(shown["reference"], format!("#{reply_number}/2"), "show says how else to name it");
     assert!(duban.ok(&["show", &second]).contains(&format!("也可写作 #{reply_number}/2")));
     assert_eq!(id_of(&duban, "十四届三次1221号/2"), second);
+    assert_eq!(id_of(&duban, "十四屆三次 1221號/2"), second, "traditional characters and spaces too");
     assert_eq!(id_of(&duban, "市政协十四届三次会议第1221号提案/1"), first);
 
     // A fact recorded by number lands on that promise.

@@ -28,7 +28,8 @@ pub enum Reference {
     Proposal { qualifier: String, number: String, kind: Option<ProposalKind>, position: Option<usize> },
 }
 
-/// Full-width digits and signs as their ASCII forms, spaces dropped: `＃３７／２` is `#37/2`.
+/// Full-width digits and signs as their ASCII forms, spaces dropped, the traditional 號 and 議 as 号 and 议:
+/// `＃３７／２` is `#37/2`, `1221號` is `1221号`.
 fn narrow(input: &str) -> String {
     input
         .trim()
@@ -36,6 +37,8 @@ fn narrow(input: &str) -> String {
         .filter(|c| !c.is_whitespace())
         .map(|c| match c {
             '０'..='９' | '＃' | '／' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+            '號' => '号',
+            '議' => '议',
             _ => c,
         })
         .collect()
@@ -118,16 +121,22 @@ impl App {
                         .as_deref()
                         .is_some_and(|stored| stored.trim_start_matches('0') == number.trim_start_matches('0'));
                     let same_kind = proposal_kind.is_none_or(|wanted| proposal.kind.is_none_or(|k| k == wanted));
+                    if !(same_number && same_kind) {
+                        continue;
+                    }
+                    // What precedes the number, matched as organ names are: simplified, half-width, no spaces.
                     let sitting = [proposal.assembly.as_deref(), proposal.session.as_deref()]
                         .iter()
                         .flatten()
                         .copied()
                         .collect::<String>();
-                    let narrows = qualifier.is_empty()
-                        || sitting.contains(&qualifier)
-                        || format!("{}{sitting}", reply.organ()).contains(&qualifier)
-                        || reply.organ().contains(&qualifier);
-                    if same_number && same_kind && narrows {
+                    let narrows = qualifier.is_empty() || {
+                        let wanted = duban_domain::fold(&qualifier);
+                        [sitting.clone(), format!("{}{sitting}", reply.organ()), reply.organ().to_string()]
+                            .iter()
+                            .any(|said| duban_domain::fold(said).contains(&wanted))
+                    };
+                    if narrows {
                         matches.push(family);
                     }
                 }
