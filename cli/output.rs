@@ -66,17 +66,13 @@ pub fn fitted(width: Option<usize>, mut columns: Vec<Column>) -> Table {
         Give::Rest(max) if width.is_none() => natural(column).min(max).max(text_width(column.header)),
         Give::Rest(_) => natural(column).max(text_width(column.header)),
     };
+    let floor = |column: &Column| NARROWEST.max(text_width(column.header));
     let mut limits: Vec<usize> = columns.iter().map(wanted).collect();
     if let Some(width) = width {
         loop {
-            let total: usize = columns
-                .iter()
-                .map(|c| match c.give {
-                    Give::Never => natural(c),
-                    _ => NARROWEST.max(text_width(c.header)),
-                })
-                .sum::<usize>()
-                + PADDING * columns.len();
+            let total: usize =
+                columns.iter().map(|c| if c.give == Give::Never { natural(c) } else { floor(c) }).sum::<usize>()
+                    + PADDING * columns.len();
             let comfortable: usize = limits.iter().sum::<usize>() + PADDING * columns.len();
             let droppable = columns.iter().enumerate().filter_map(|(at, c)| c.drop.map(|order| (order, at))).min();
             // Drop while even the narrowest layout would not fit, or the text would be squeezed below 24 columns.
@@ -104,14 +100,13 @@ pub fn fitted(width: Option<usize>, mut columns: Vec<Column>) -> Table {
         let flexible = columns.iter().filter(|c| c.give != Give::Never).count().max(1);
         for (column, limit) in columns.iter().zip(limits.iter_mut()) {
             if let Give::Clip(_) = column.give {
-                let floor = NARROWEST.max(text_width(column.header));
-                *limit = (*limit).min((left / flexible).max(floor)).max(floor);
+                *limit = (*limit).min((left / flexible).max(floor(column))).max(floor(column));
                 left = left.saturating_sub(*limit);
             }
         }
         for (column, limit) in columns.iter().zip(limits.iter_mut()) {
             if matches!(column.give, Give::Rest(_)) {
-                *limit = left.max(NARROWEST.max(text_width(column.header)));
+                *limit = left.max(floor(column));
             }
         }
     }
