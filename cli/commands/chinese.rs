@@ -361,4 +361,42 @@ mod tests {
             assert!(english.is_empty(), "{args:?} shows English {english:?}:\n{text}");
         }
     }
+
+    /// Requests the command line accepts but duban refuses are explained in Chinese too.
+    #[test]
+    fn refused_requests_are_explained_in_chinese() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("duban.db");
+        let store = store.to_str().unwrap();
+        let run = |args: &[&str]| {
+            let mut argv = vec!["duban", "--store", store, "--now", "2026-01-10", "--actor", "测试"];
+            argv.extend_from_slice(args);
+            let mut out = Vec::new();
+            let cli = <Cli as clap::Parser>::parse_from(argv);
+            super::super::run(cli, &mut out)
+                .map_err(|error| error.chain().map(|cause| cause.to_string()).collect::<Vec<_>>().join("\n"))
+        };
+        let missing = run(&["list"]).expect_err("no store yet");
+        assert!(english_words(&missing, &[store]).is_empty(), "{missing}");
+        run(&["init"]).unwrap();
+        let reply =
+            run(&["reply", "add", "--organ", "市测试局", "--doc-no", "测〔2025〕1号", "--signed-on", "2025-05-29"]);
+        assert!(reply.is_ok());
+        for (args, needle) in [
+            (vec!["show", "01ZZZZZZ"], "找不到"),
+            (vec!["show", "01"], "至少"),
+            (vec!["note", "#99", "--text", "x"], "没有编号"),
+            (vec!["show", "#1"], "这里要的是承诺"),
+            (vec!["show", "1221号/2"], "找不到"),
+            (vec!["due", "#1", "2026-01-01"], "这里要的是承诺"),
+            (vec!["init"], "已存在"),
+            (vec!["report", "--year", "2025", "--format", "xlsx"], "--out"),
+            (vec!["import", "/nonexistent/答复.txt"], "答复.txt"),
+        ] {
+            let message = run(&args).expect_err(&format!("{args:?} is refused"));
+            assert!(message.contains(needle), "{args:?}: {message}");
+            let english = english_words(&message, &args);
+            assert!(english.is_empty(), "{args:?} says {english:?}: {message}");
+        }
+    }
 }
