@@ -244,10 +244,9 @@ fn show(ctx: &mut Ctx, args: ShowArgs) -> anyhow::Result<()> {
         }
     }
     let mut commitments = table(&["编号", "也可写作", "状态", "期限", "承诺内容"]);
-    let states: Vec<duban_domain::CommitmentState> =
-        detail.commitments.iter().map(|(state, _)| state.clone()).collect();
     for (state, status) in &detail.commitments {
-        let position = state.id.and_then(|id| duban_app::position_of(&states, &id));
+        let position =
+            state.id.and_then(|id| duban_app::position_of(detail.commitments.iter().map(|(state, _)| state), &id));
         commitments.add_row(vec![
             format!("#{}", state.number),
             position.map(|p| duban_app::position_reference(reply.number, p)).unwrap_or_default(),

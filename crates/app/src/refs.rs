@@ -216,10 +216,9 @@ fn nth_commitment(input: &str, mut commitments: Vec<CommitmentState>, position: 
 }
 
 /// Where a promise stands among its reply's, from 1, in the order they were recorded.
-pub fn position_of(commitments: &[CommitmentState], id: &Ulid) -> Option<usize> {
-    let mut numbers: Vec<(u64, Option<Ulid>)> = commitments.iter().map(|state| (state.number, state.id)).collect();
-    numbers.sort_unstable();
-    numbers.iter().position(|(_, other)| other.as_ref() == Some(id)).map(|at| at + 1)
+pub fn position_of<'a>(commitments: impl IntoIterator<Item = &'a CommitmentState> + Clone, id: &Ulid) -> Option<usize> {
+    let number = commitments.clone().into_iter().find(|state| state.id.as_ref() == Some(id))?.number;
+    Some(commitments.into_iter().filter(|state| state.number < number).count() + 1)
 }
 
 #[cfg(test)]
