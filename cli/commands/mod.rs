@@ -20,12 +20,14 @@ mod log;
 mod note;
 mod parse;
 mod progress;
+mod proposal;
 mod rebuild;
 mod record;
 mod reopen;
 mod reply;
 mod report;
 mod show;
+mod stats;
 mod upgrade;
 mod verify;
 
@@ -76,6 +78,10 @@ pub enum Command {
     /// 答复：手工登记（add）、查看已登记的答复（list）
     #[command(subcommand)]
     Reply(reply::Command),
+    /// 建议提案：交办（add）、列表（list）、全过程（show）、关联答复（link）、调整承办单位（reassign）、
+    /// 联系代表委员（contact）、分类（classify）、公开（disclose）、回头看（review）
+    #[command(subcommand)]
+    Proposal(proposal::Command),
     /// 承诺：在已登记的答复下登记一项承诺（add）
     #[command(subcommand)]
     Commit(commit::Command),
@@ -100,6 +106,7 @@ pub enum Command {
     ImportEvents(import_events::Args),
     Parse(parse::Args),
     Report(report::Args),
+    Stats(stats::Args),
     Demo(demo::Args),
     Completions(completions::CompletionArgs),
     Man(completions::ManArgs),
@@ -135,6 +142,7 @@ pub fn dispatch(ctx: &mut Ctx, command: Command) -> anyhow::Result<()> {
     match command {
         Command::Init(args) => init::run(ctx, args),
         Command::Reply(command) => reply::run(ctx, command),
+        Command::Proposal(command) => proposal::run(ctx, command),
         Command::Commit(command) => commit::run(ctx, command),
         Command::Progress(args) => progress::run(ctx, args),
         Command::Close(args) => close::run(ctx, args),
@@ -157,6 +165,7 @@ pub fn dispatch(ctx: &mut Ctx, command: Command) -> anyhow::Result<()> {
         Command::ImportEvents(args) => import_events::run(ctx, args),
         Command::Parse(args) => parse::run(ctx, args),
         Command::Report(args) => report::run(ctx, args),
+        Command::Stats(args) => stats::run(ctx, args),
         Command::Demo(args) => demo::run(ctx, args),
         Command::Completions(args) => completions::completions(ctx, args),
         Command::Man(args) => completions::man(ctx, args),

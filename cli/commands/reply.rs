@@ -124,6 +124,9 @@ pub struct AddArgs {
     /// 抄送单位（可多次给出）
     #[arg(long = "cc", value_name = "ORGAN")]
     pub cc: Vec<String>,
+    /// 所答复的建议提案（编号 #5、案号或 ID）：登记后即关联；不给出时按会议、届次、案号自动关联已交办的
+    #[arg(long, value_name = "PROPOSAL")]
+    pub proposal: Option<String>,
 }
 
 /// 列出已登记的答复
@@ -284,11 +287,32 @@ fn add(ctx: &mut Ctx, args: AddArgs) -> anyhow::Result<()> {
         cc: args.cc,
         source: None,
     };
-    let id = ctx.app()?.register_reply(&ctx.context()?, registered)?;
+    let app = ctx.app()?;
+    let context = ctx.context()?;
+    // The proposal is checked before the reply is registered: a mistyped one writes nothing.
+    let proposal = match &args.proposal {
+        Some(input) => Some(app.proposal_now(input)?.0),
+        None => None,
+    };
+    let id = app.register_reply(&context, registered)?;
+    let linked = match proposal {
+        Some(proposal) => Some(app.link_reply(&context, &proposal.to_string(), &id.to_string(), None)?),
+        None => {
+            let reply = app.reply_now(&id.to_string())?.1;
+            match app.proposal_for(&reply)? {
+                Some((proposal, _)) => Some(app.link_reply(&context, &proposal.to_string(), &id.to_string(), None)?),
+                None => None,
+            }
+        }
+    };
     if ctx.json {
-        return ctx.print_json(&serde_json::json!({ "id": id.to_string() }));
+        let proposal = linked.as_ref().map(|linked| linked.id.to_string());
+        return ctx.print_json(&serde_json::json!({ "id": id.to_string(), "proposal": proposal }));
     }
     writeln!(ctx.out, "{id}")?;
+    if let Some(linked) = linked {
+        writeln!(ctx.out, "已关联到建议提案 #{}", linked.number)?;
+    }
     Ok(())
 }
 

@@ -138,6 +138,8 @@ pub struct FileOutcome {
     pub reply_id: Option<String>,
     /// The reply's 编号 (`#12`) once written.
     pub reply_number: Option<u64>,
+    /// The proposal it was linked to (by assembly, session and number), as its 编号.
+    pub proposal_number: Option<u64>,
     pub commitments: usize,
     pub reason: Option<String>,
     /// What the reply's registration lacks (待补全: 答复单位, 文号, 签发日期).
@@ -245,11 +247,12 @@ impl App {
             ));
         }
         let mut registered = Registered::load(self)?;
+        let mut proposals = crate::proposals::Proposals::load(self)?;
         let bulk = if files.len() > 1 && !options.dry_run { Some(self.store().bulk()?) } else { None };
         let mut outcomes = Vec::with_capacity(files.len());
         for file in files {
             progress(file);
-            outcomes.push(match self.import_one(ctx, &mut registered, file, &options) {
+            outcomes.push(match self.import_one(ctx, &mut registered, &mut proposals, file, &options) {
                 Ok(outcome) => outcome,
                 Err(reason) => failed(file, reason),
             });
@@ -277,6 +280,7 @@ impl App {
         &self,
         ctx: &Context,
         registered: &mut Registered,
+        proposals: &mut crate::proposals::Proposals,
         file: &Path,
         options: &ImportOptions,
     ) -> std::result::Result<FileOutcome, String> {
@@ -300,6 +304,7 @@ impl App {
             status,
             reply_id: Some(reply.to_string()),
             reply_number: None,
+            proposal_number: None,
             commitments,
             reason,
             missing: missing.clone(),
@@ -356,12 +361,38 @@ impl App {
             batches.push((id, 0, vec![ctx.new_event(id, signed_on, event)]));
         }
         let commitments = batches.len() - 1;
+        // The proposal it answers, if assigned: linked in the same append.
+        let mut linked = None;
+        if let Some((proposal_id, proposal)) = proposals.answered_by(&registration) {
+            let events = crate::proposals::link_events(proposal, &reply_state, reply_id, None, today);
+            let mut folded = proposal.clone();
+            for (on, event) in &events {
+                duban_domain::check_proposal_event(&folded, *on, event, today)
+                    .map_err(|error| format!("无法关联到 {}：{error}", proposal.describe()))?;
+                let version = folded.version + 1;
+                folded.apply(&ctx.new_event(proposal_id, *on, event.clone()).sealed(
+                    0,
+                    version,
+                    String::new(),
+                    String::new(),
+                ));
+            }
+            let new_events = events.into_iter().map(|(on, event)| ctx.new_event(proposal_id, on, event)).collect();
+            batches.push((proposal_id, proposal.version, new_events));
+            linked = Some((proposal_id, folded));
+        }
         if dry_run {
             return Ok(outcome("would_import", reply_id, commitments, None));
         }
         let sealed = self.store.append(batches).map_err(|error| error.to_string())?;
         registered.remember(reply_id, &registration);
         let mut notes = Vec::new();
+        let proposal_number = linked.map(|(id, state)| {
+            let number = state.number;
+            notes.push(format!("已关联 {}（#{number}）", state.describe()));
+            proposals.remember(id, state);
+            number
+        });
         if !missing.is_empty() {
             notes.push(format!("待补全：{}", missing.join("、")));
         }
@@ -371,6 +402,7 @@ impl App {
         let note = (!notes.is_empty()).then(|| notes.join("；"));
         let mut imported = outcome("imported", reply_id, commitments, note);
         imported.reply_number = sealed.first().map(|envelope| envelope.seq);
+        imported.proposal_number = proposal_number;
         Ok(imported)
     }
 }
@@ -414,6 +446,7 @@ fn failed(file: &Path, reason: String) -> FileOutcome {
         status: "failed",
         reply_id: None,
         reply_number: None,
+        proposal_number: None,
         commitments: 0,
         reason: Some(reason),
         missing: Vec::new(),

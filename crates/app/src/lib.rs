@@ -14,6 +14,7 @@ mod context;
 mod error;
 mod import;
 mod maintain;
+mod proposals;
 mod read;
 mod refs;
 mod register;
@@ -36,6 +37,7 @@ pub use import::{
     collect_documents, read_document, FileOutcome, ImportOptions, ImportSummary, Overrides, DOCUMENT_EXTENSIONS,
 };
 pub use maintain::{Backup, HeadCheck, Verified};
+pub use proposals::{NewProposal, ProposalDetail, ProposalRecorded, ProposalRow};
 pub use read::{CommitmentDetail, ListFilter, ListRow, Listing, ReplyDetail, ReplyFilter, ReplyRow, View};
 pub use refs::{position_of, position_reference, Reference};
 pub use register::reply_key;

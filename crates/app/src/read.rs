@@ -203,6 +203,10 @@ impl App {
                 let mut out = Vec::new();
                 for family in self.store.families_between(from, to) {
                     let family = family?;
+                    // A proposal is a family of its own, without a reply or promises.
+                    if family.proposal.is_some() {
+                        continue;
+                    }
                     out.push(each(family.reply, family.commitments));
                 }
                 Ok(out)

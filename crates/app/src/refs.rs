@@ -194,12 +194,11 @@ impl App {
 fn expect_kind(input: &str, found: StreamKind, wanted: Option<StreamKind>) -> Result<()> {
     match wanted {
         Some(wanted) if wanted != found => {
-            let name = |kind: StreamKind| if kind == StreamKind::Reply { "答复" } else { "承诺" };
             refuse(format!(
                 "「{input}」是一{}{}，这里要的是{}",
-                if found == StreamKind::Reply { "件" } else { "项" },
-                name(found),
-                name(wanted)
+                if found == StreamKind::Commitment { "项" } else { "件" },
+                found.label(),
+                wanted.label()
             ))
         }
         _ => Ok(()),

@@ -20,22 +20,25 @@ pub fn reply_key(organ: &str, doc_no: &str) -> (String, String) {
 }
 
 /// The keys a registration is unique under: organ and 文号, and organ and proposal reference (so that a corrected
-/// document of the same reply is recognised whether or not its 文号 was read the first time).
-fn keys_of(reply: &ReplyRegistered) -> Vec<(String, String)> {
-    let mut keys = Vec::new();
-    if !reply.doc_no.trim().is_empty() {
-        keys.push(reply_key(&reply.organ, &reply.doc_no));
-    }
+/// document of the same reply is recognised whether or not its 文号 was read the first time). The second key, and
+/// whether the registration has a 文号: two replies of one organ to one proposal that both carry 文号s, and
+/// different ones, are two replies — the second is the re-handling after a 不满意.
+fn keys_of(reply: &ReplyRegistered) -> (Option<(String, String)>, Option<(String, String)>) {
+    let by_number = (!reply.doc_no.trim().is_empty()).then(|| reply_key(&reply.organ, &reply.doc_no));
     let proposal = &reply.proposal;
-    if proposal.number.as_ref().is_some_and(|number| !number.trim().is_empty()) {
-        keys.push((reply.organ.trim().to_string(), format!("提案建议：{}", proposal.describe())));
-    }
-    keys
+    let by_proposal = proposal
+        .number
+        .as_ref()
+        .filter(|number| !number.trim().is_empty())
+        .map(|_| (reply.organ.trim().to_string(), format!("提案建议：{}", proposal.describe())));
+    (by_number, by_proposal)
 }
 
 /// What the register holds, by reply key and by content hash.
 pub(crate) struct Registered {
     by_key: HashMap<(String, String), Ulid>,
+    /// By organ and proposal: the reply, and whether it has a 文号.
+    by_proposal: HashMap<(String, String), (Ulid, bool)>,
     by_hash: HashMap<String, Ulid>,
 }
 
@@ -49,7 +52,7 @@ pub(crate) enum Clash {
 
 impl Registered {
     pub fn load(app: &App) -> Result<Registered> {
-        let mut registered = Registered { by_key: HashMap::new(), by_hash: HashMap::new() };
+        let mut registered = Registered { by_key: HashMap::new(), by_proposal: HashMap::new(), by_hash: HashMap::new() };
         for family in app.store.families_between(None, None) {
             let Some(reply) = family?.reply else { continue };
             let (Some(id), Some(reply)) = (reply.id, reply.registered) else { continue };
@@ -63,24 +66,44 @@ impl Registered {
         if let Some(id) = reply.source.as_ref().and_then(|source| self.by_hash.get(&source.sha256)) {
             return Some(Clash::SameDocument(*id));
         }
-        keys_of(reply).iter().find_map(|key| self.by_key.get(key)).map(|id| Clash::SameNumber(*id))
+        self.holder(reply, None).map(Clash::SameNumber)
+    }
+
+    /// The reply other than `except` that holds `reply`'s keys.
+    fn holder(&self, reply: &ReplyRegistered, except: Option<Ulid>) -> Option<Ulid> {
+        let (by_number, by_proposal) = keys_of(reply);
+        let other = |id: &Ulid| Some(*id) != except;
+        by_number.and_then(|key| self.by_key.get(&key).copied().filter(other)).or_else(|| {
+            let (id, stored_has_number) = by_proposal.and_then(|key| self.by_proposal.get(&key).copied())?;
+            // Both numbered, differently: two replies.
+            let both_numbered = stored_has_number && !reply.doc_no.trim().is_empty();
+            (!both_numbered && other(&id)).then_some(id)
+        })
     }
 
     /// As [`Registered::clash`], for a registration reply `id` would have after a correction: a clash with itself is
     /// none. (Only its key counts: a correction keeps the document it was read from.)
     pub fn clash_with_other(&self, reply: &ReplyRegistered, id: Ulid) -> Option<Clash> {
-        keys_of(reply)
-            .iter()
-            .find_map(|key| self.by_key.get(key).filter(|other| **other != id))
-            .map(|other| Clash::SameNumber(*other))
+        self.holder(reply, Some(id)).map(Clash::SameNumber)
     }
 
     pub fn remember(&mut self, id: Ulid, reply: &ReplyRegistered) {
         if let Some(source) = &reply.source {
             self.by_hash.insert(source.sha256.clone(), id);
         }
-        for key in keys_of(reply) {
+        let (by_number, by_proposal) = keys_of(reply);
+        if let Some(key) = by_number {
             self.by_key.insert(key, id);
+        }
+        if let Some(key) = by_proposal {
+            // A numbered reply does not displace an unnumbered one: that one still waits for its 文号.
+            let numbered = !reply.doc_no.trim().is_empty();
+            match self.by_proposal.get(&key) {
+                Some((_, false)) if numbered => {}
+                _ => {
+                    self.by_proposal.insert(key, (id, numbered));
+                }
+            }
         }
     }
 }

@@ -47,6 +47,20 @@ pub enum DomainError {
     NotRegistered { id: Ulid },
     #[error("{id} 已登记，不能重复登记")]
     AlreadyRegistered { id: Ulid },
+    #[error("答复期限 {reply_by} 早于交办日期 {assigned_on}")]
+    ReplyByBeforeAssigned { reply_by: NaiveDate, assigned_on: NaiveDate },
+    #[error("日期 {on} 早于 {id} 的交办日期 {assigned_on}")]
+    BeforeAssigned { id: Ulid, on: NaiveDate, assigned_on: NaiveDate },
+    #[error("{id} 已由 {lead} 主办，会办单位也相同，无需调整")]
+    SameHandlers { id: Ulid, lead: String },
+    #[error("答复 {reply} 已关联到 {id}，无需重复关联")]
+    AlreadyLinked { id: Ulid, reply: Ulid },
+    #[error("{id} 已是 {class} 类，无需重复分类")]
+    SameClass { id: Ulid, class: &'static str },
+    #[error("{id} 在 {on} 之前尚无主办单位的答复，不能回头看；请先关联答复（reply add --proposal 或 proposal link）")]
+    ReviewBeforeReply { id: Ulid, on: NaiveDate },
+    #[error("会办单位 {organ} 重复，或与主办单位相同")]
+    RepeatedHandler { organ: String },
     #[error("编号“{input}”无效：须为至少 6 位的 ULID 前缀（字符 0-9、A-Z，不含 I L O U）")]
     BadId { input: String },
     #[error("找不到编号以 {prefix} 开头的{what}")]

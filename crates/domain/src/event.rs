@@ -10,6 +10,11 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use ulid::Ulid;
 
+pub use crate::proposal::{
+    ContactMethod, Disclosure, ProposalAnswered, ProposalAssigned, ProposalClassified, ProposalDisclosed,
+    ProposalReassigned, ProposalReviewed, ProposerContacted, ReplyClass,
+};
+
 /// The schema version written into every envelope. Bump it whenever an event's stored form changes at all — a field
 /// added, removed or retyped (see the module's notes); a store holding a newer version is refused rather than misread.
 ///
@@ -17,7 +22,11 @@ use ulid::Ulid;
 /// and `doc_no` empty). A version-1 record is stored and hashed exactly as before (a date is the same string); a
 /// version-2 record may hold an empty date string, which a version-1 reader must not misread: it refuses the record
 /// by its schema number.
-pub const SCHEMA_VERSION: u16 = 2;
+///
+/// Version 3: proposals (件) as streams of their own — `ProposalAssigned` … `ProposalReviewed`. Older records are
+/// unchanged; a version-2 reader refuses a store holding version-3 records by their schema number instead of failing
+/// on an enum index it does not know.
+pub const SCHEMA_VERSION: u16 = 3;
 
 /// The `prev_hash` of the first event, and the head of an empty log.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -65,6 +74,20 @@ pub enum Event {
     ReplyAmended(Box<ReplyAmended>),
     /// Schema 2.
     CommitmentAmended(CommitmentAmended),
+    /// Schema 3: 交办, opening a proposal stream. Boxed, as a registration.
+    ProposalAssigned(Box<ProposalAssigned>),
+    /// Schema 3: 退办 or re-assignment.
+    ProposalReassigned(ProposalReassigned),
+    /// Schema 3: 面商 / 电话 / 书面 contact with the proposer.
+    ProposerContacted(ProposerContacted),
+    /// Schema 3: a reply (答复 or 会办意见) linked to the proposal it answers.
+    ProposalAnswered(ProposalAnswered),
+    /// Schema 3: the 办理结果 class.
+    ProposalClassified(ProposalClassified),
+    /// Schema 3: 公开属性.
+    ProposalDisclosed(ProposalDisclosed),
+    /// Schema 3: 回头看.
+    ProposalReviewed(ProposalReviewed),
 }
 
 /// Which kind of stream an event belongs to.
@@ -72,6 +95,18 @@ pub enum Event {
 pub enum StreamKind {
     Reply,
     Commitment,
+    Proposal,
+}
+
+impl StreamKind {
+    /// What staff call a stream of this kind.
+    pub fn label(self) -> &'static str {
+        match self {
+            StreamKind::Reply => "答复",
+            StreamKind::Commitment => "承诺",
+            StreamKind::Proposal => "建议或提案",
+        }
+    }
 }
 
 /// Which kind of fact an event is: its variant without the content.
@@ -89,13 +124,20 @@ pub enum EventKind {
     Dismissed,
     ReplyAmended,
     CommitmentAmended,
+    ProposalAssigned,
+    ProposalReassigned,
+    ProposerContacted,
+    ProposalAnswered,
+    ProposalClassified,
+    ProposalDisclosed,
+    ProposalReviewed,
 }
 
 impl EventKind {
     /// Every kind, in the order of the enum (a new variant must be added here too: the schema fixture's test checks
     /// that the pinned fixtures hold one of each). The report numbers kinds by their place here: append, never
     /// reorder.
-    pub const ALL: [EventKind; 12] = [
+    pub const ALL: [EventKind; 19] = [
         EventKind::ReplyRegistered,
         EventKind::ReplyEvaluated,
         EventKind::CommitmentMade,
@@ -108,6 +150,13 @@ impl EventKind {
         EventKind::Dismissed,
         EventKind::ReplyAmended,
         EventKind::CommitmentAmended,
+        EventKind::ProposalAssigned,
+        EventKind::ProposalReassigned,
+        EventKind::ProposerContacted,
+        EventKind::ProposalAnswered,
+        EventKind::ProposalClassified,
+        EventKind::ProposalDisclosed,
+        EventKind::ProposalReviewed,
     ];
 
     /// The stable tag, as it is serialized.
@@ -125,6 +174,13 @@ impl EventKind {
             EventKind::Dismissed => "Dismissed",
             EventKind::ReplyAmended => "ReplyAmended",
             EventKind::CommitmentAmended => "CommitmentAmended",
+            EventKind::ProposalAssigned => "ProposalAssigned",
+            EventKind::ProposalReassigned => "ProposalReassigned",
+            EventKind::ProposerContacted => "ProposerContacted",
+            EventKind::ProposalAnswered => "ProposalAnswered",
+            EventKind::ProposalClassified => "ProposalClassified",
+            EventKind::ProposalDisclosed => "ProposalDisclosed",
+            EventKind::ProposalReviewed => "ProposalReviewed",
         }
     }
 
@@ -143,6 +199,13 @@ impl EventKind {
             EventKind::Dismissed => "撤销",
             EventKind::ReplyAmended => "更正答复",
             EventKind::CommitmentAmended => "更正承诺",
+            EventKind::ProposalAssigned => "交办",
+            EventKind::ProposalReassigned => "调整承办单位",
+            EventKind::ProposerContacted => "联系代表委员",
+            EventKind::ProposalAnswered => "关联答复",
+            EventKind::ProposalClassified => "办理结果分类",
+            EventKind::ProposalDisclosed => "公开属性",
+            EventKind::ProposalReviewed => "回头看",
         }
     }
 }
@@ -151,13 +214,20 @@ impl Event {
     pub fn stream_kind(&self) -> StreamKind {
         match self {
             Event::ReplyRegistered(_) | Event::ReplyEvaluated(_) | Event::ReplyAmended(_) => StreamKind::Reply,
+            Event::ProposalAssigned(_)
+            | Event::ProposalReassigned(_)
+            | Event::ProposerContacted(_)
+            | Event::ProposalAnswered(_)
+            | Event::ProposalClassified(_)
+            | Event::ProposalDisclosed(_)
+            | Event::ProposalReviewed(_) => StreamKind::Proposal,
             _ => StreamKind::Commitment,
         }
     }
 
     /// Whether this event opens a stream (and may only stand first in it).
     pub fn opens_stream(&self) -> bool {
-        matches!(self, Event::ReplyRegistered(_) | Event::CommitmentMade(_))
+        matches!(self, Event::ReplyRegistered(_) | Event::CommitmentMade(_) | Event::ProposalAssigned(_))
     }
 
     /// Which kind of fact this is, without its content.
@@ -175,6 +245,13 @@ impl Event {
             Event::Dismissed(_) => EventKind::Dismissed,
             Event::ReplyAmended(_) => EventKind::ReplyAmended,
             Event::CommitmentAmended(_) => EventKind::CommitmentAmended,
+            Event::ProposalAssigned(_) => EventKind::ProposalAssigned,
+            Event::ProposalReassigned(_) => EventKind::ProposalReassigned,
+            Event::ProposerContacted(_) => EventKind::ProposerContacted,
+            Event::ProposalAnswered(_) => EventKind::ProposalAnswered,
+            Event::ProposalClassified(_) => EventKind::ProposalClassified,
+            Event::ProposalDisclosed(_) => EventKind::ProposalDisclosed,
+            Event::ProposalReviewed(_) => EventKind::ProposalReviewed,
         }
     }
 
@@ -220,6 +297,31 @@ impl Event {
             },
             Event::ReplyAmended(a) => write!(out, "{}（{}）", a.describe(), a.reason),
             Event::CommitmentAmended(a) => write!(out, "{}（{}）", a.describe(), a.reason),
+            Event::ProposalAssigned(a) => {
+                let co = if a.co_handlers.is_empty() { String::new() } else { format!("，会办 {}", a.co_handlers.join("、")) };
+                write!(out, "第{}号{} {}：主办 {}{co}，{} 前答复", a.number, a.kind.label(), a.title, a.lead, a.reply_by)
+            }
+            Event::ProposalReassigned(r) => {
+                let verb = if r.returned { "退办，改由" } else { "改由" };
+                write!(out, "{verb} {} 主办（{}）", r.lead, r.reason)
+            }
+            Event::ProposerContacted(c) => match &c.note {
+                Some(note) => write!(out, "{} {}：{note}", c.organ, c.method.label()),
+                None => write!(out, "{} {}", c.organ, c.method.label()),
+            },
+            Event::ProposalAnswered(a) => {
+                write!(out, "{} {}", if a.lead { "答复" } else { "会办意见" }, a.reply)
+            }
+            Event::ProposalClassified(c) => match (&c.wording, &c.reason) {
+                (_, Some(reason)) => write!(out, "{}（{reason}）", c.class.label()),
+                (Some(wording), None) => write!(out, "{}（办理结果：{wording}）", c.class.label()),
+                (None, None) => out.write_str(c.class.label()),
+            },
+            Event::ProposalDisclosed(d) => match &d.reason {
+                Some(reason) => write!(out, "{}（{reason}）", d.disclosure.label()),
+                None => out.write_str(d.disclosure.label()),
+            },
+            Event::ProposalReviewed(r) => write!(out, "{}：{}", r.outcome.label(), r.summary),
         };
     }
 

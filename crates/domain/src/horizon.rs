@@ -10,6 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use ulid::Ulid;
 
 use crate::event::{Envelope, StreamKind};
+use crate::proposal::ProposalState;
 use crate::state::{CommitmentState, ReplyState};
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -68,6 +69,7 @@ pub type IdMap<V> = HashMap<Ulid, V, BuildHasherDefault<IdHasher>>;
 pub struct Folded {
     pub replies: IdMap<ReplyState>,
     pub commitments: IdMap<CommitmentState>,
+    pub proposals: IdMap<ProposalState>,
 }
 
 impl Folded {
@@ -75,6 +77,7 @@ impl Folded {
         match envelope.event.stream_kind() {
             StreamKind::Reply => self.replies.entry(envelope.stream).or_default().apply(envelope),
             StreamKind::Commitment => self.commitments.entry(envelope.stream).or_default().apply(envelope),
+            StreamKind::Proposal => self.proposals.entry(envelope.stream).or_default().apply(envelope),
         }
     }
 
@@ -93,5 +96,6 @@ impl Folded {
     pub fn finish(&mut self) {
         self.replies.retain(|_, reply| reply.registered.is_some());
         self.commitments.retain(|_, commitment| commitment.made_on.is_some());
+        self.proposals.retain(|_, proposal| proposal.assigned.is_some());
     }
 }

@@ -38,6 +38,7 @@ mod event;
 mod horizon;
 mod ids;
 mod names;
+mod proposal;
 mod state;
 mod status;
 mod validate;
@@ -51,6 +52,9 @@ pub use event::*;
 pub use horizon::{Folded, Horizon, IdHasher, IdMap};
 pub use ids::{normalize_prefix, resolve_prefix, short_id, MIN_PREFIX};
 pub use names::{fold, Aliases, OrganQuery, BUILT_IN_ALIASES};
+pub use proposal::{
+    check_proposal_event, default_reply_by, proposal_status, Answer, ProposalState, ProposalStatus, DEFAULT_REPLY_MONTHS,
+};
 pub use state::{Closure, CommitmentState, ReplyState};
 pub use status::{status, DueSource, Policy, Status};
 pub use validate::{

@@ -190,7 +190,7 @@ impl CommitmentState {
                 self.amendments += 1;
             }
             Event::Dismissed(_) => self.dismissed_on = Some(on),
-            Event::ReplyRegistered(_) | Event::ReplyEvaluated(_) | Event::ReplyAmended(_) => {}
+            _ => {}
         }
     }
 

@@ -21,7 +21,7 @@ pub fn check_text(field: &'static str, text: &str) -> Result<(), DomainError> {
 }
 
 /// Like [`check_text`] but empty is allowed.
-fn check_optional_text(field: &'static str, text: &str) -> Result<(), DomainError> {
+pub(crate) fn check_optional_text(field: &'static str, text: &str) -> Result<(), DomainError> {
     if text.len() > MAX_TEXT_BYTES {
         return Err(DomainError::TextTooLong { field, len: text.len(), max: MAX_TEXT_BYTES });
     }
@@ -51,7 +51,7 @@ pub fn check_actor(actor: &str) -> Result<(), DomainError> {
     Ok(())
 }
 
-fn check_not_future(on: NaiveDate, today: NaiveDate) -> Result<(), DomainError> {
+pub(crate) fn check_not_future(on: NaiveDate, today: NaiveDate) -> Result<(), DomainError> {
     if on > today {
         Err(DomainError::InFuture { on, today })
     } else {
@@ -245,7 +245,7 @@ pub fn check_commitment_event(
             }
             check_text("撤销理由", &dismissed.reason)
         }
-        Event::CommitmentMade(_) | Event::ReplyRegistered(_) | Event::ReplyEvaluated(_) | Event::ReplyAmended(_) => {
+        _ => {
             Err(DomainError::WrongStream { event: event.tag(), expected: "承诺" })
         }
     }

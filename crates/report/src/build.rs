@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{Datelike, NaiveDate};
 use duban_domain::{
-    business_date, status, CommitmentState, DueSource, Envelope, Event, EventKind, IdMap, Policy, ReplyState,
+    business_date, status, CommitmentState, DueSource, Envelope, Event, EventKind, IdMap, Policy, ProposalState,
+    ReplyState,
     Satisfaction, Status, StreamKind,
 };
 use ulid::Ulid;
@@ -92,6 +93,8 @@ pub struct Builder<'p> {
     /// The year each reply was signed in (small enough to stay in the processor's cache).
     reply_years: IdMap<i32>,
     commitments: IdMap<Tracked>,
+    /// Proposals (件), folded with the facts that occurred by the as-of date.
+    proposals: IdMap<ProposalState>,
     shared: Shared,
     known_seq: u64,
 }
@@ -122,6 +125,7 @@ impl<'p> Builder<'p> {
             replies: IdMap::default(),
             reply_years: IdMap::default(),
             commitments: IdMap::default(),
+            proposals: IdMap::default(),
             shared: Shared::default(),
             known_seq: 0,
         }
@@ -133,6 +137,12 @@ impl<'p> Builder<'p> {
         if !self.in_year && business_date(envelope.recorded_at) >= self.year_start {
             self.in_year = true;
             self.let_go_of_closed();
+        }
+        if envelope.event.stream_kind() == StreamKind::Proposal {
+            if envelope.occurred_on <= self.params.as_of {
+                self.proposals.entry(envelope.stream).or_default().apply(envelope);
+            }
+            return;
         }
         if envelope.event.stream_kind() == StreamKind::Reply {
             if envelope.occurred_on <= self.params.as_of {
@@ -284,7 +294,38 @@ impl<'p> Builder<'p> {
         }
         drop(facts);
         let activity = months(activity, year, as_of);
+        // Each owner's promises due and fulfilled, for 分单位 (the one definition of 落实率).
+        let mut by_owner: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+        for item in items.iter().filter(|item| is_due(item, as_of)) {
+            let (due, fulfilled) = by_owner.entry(item.state.owner.clone()).or_default();
+            *due += 1;
+            *fulfilled += usize::from(item.status == Status::Fulfilled);
+        }
         let (mut report, rows) = report(items, activity, &self.replies, self.params, self.known_seq, &head_hash);
+        let o = &report.overview;
+        let promise_figures = (o.commitments, o.due, o.fulfilled_due);
+        let linked: std::collections::HashSet<Ulid> =
+            self.proposals.values().flat_map(|p| p.answers.iter().map(|a| a.reply)).collect();
+        let mut promises: HashMap<Ulid, Vec<&CommitmentState>> = HashMap::new();
+        for tracked in self.commitments.values() {
+            if let Some(reply) = tracked.state.reply.filter(|reply| linked.contains(reply)) {
+                if tracked.state.made_on.is_some() {
+                    promises.entry(reply).or_default().push(&tracked.state);
+                }
+            }
+        }
+        let scope = crate::metrics::Scope {
+            year,
+            as_of,
+            policy: self.params.policy,
+            organ: self.params.organ.as_ref(),
+            assembly: self.params.assembly.as_deref(),
+        };
+        let (metrics, handling) =
+            crate::metrics::handling(&scope, &self.proposals, &self.replies, &promises, promise_figures, &by_owner);
+        drop(promises);
+        report.metrics = metrics;
+        report.handling = handling;
         // The details are built as they are read, from the states and facts themselves.
         report.details = Details::new(rows, self.commitments, self.replies, self.shared);
         report
@@ -355,13 +396,15 @@ fn report(
         .map(|item| Row { id: item.id, status: item.status, carried_over: item.carried_over, due: item.due })
         .collect();
     let report = Report {
-        title: format!("{}年度建议提案答复承诺跟踪报告", params.year),
+        title: format!("{}年度建议提案办理和答复承诺跟踪报告", params.year),
         year: params.year,
         as_of,
         filters: Filters {
             organ: params.organ.as_ref().map(|organ| organ.typed().to_string()),
             assembly: params.assembly.clone(),
         },
+        metrics: crate::metrics::Metrics::default(),
+        handling: crate::metrics::Handling::default(),
         overview,
         by_organ,
         by_session,

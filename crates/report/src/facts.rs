@@ -9,7 +9,7 @@ use chrono::{Datelike, NaiveDate};
 use duban_domain::{business_date, Envelope, Event, EventKind, Outcome};
 
 /// Every kind, by its number in a fact's encoding: its place in [`EventKind::ALL`].
-const KINDS: [EventKind; 12] = EventKind::ALL;
+const KINDS: [EventKind; EventKind::ALL.len()] = EventKind::ALL;
 
 /// Every outcome, by its stored number (0: none).
 const OUTCOMES: [Option<Outcome>; 4] =

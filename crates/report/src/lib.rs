@@ -7,12 +7,14 @@
 mod audit;
 mod build;
 mod facts;
+mod metrics;
 mod model;
 mod render;
 
 pub use build::{build, Builder, Params};
+pub use metrics::{handling, ClassCounts, ClassRow, DisclosureCounts, Handling, Metrics, RegisterRow, Scope, UnitRow};
 pub use model::*;
-pub use render::{render, render_to, Format, RenderError};
+pub use render::{handling_lines, render, render_to, Format, RenderError};
 
 #[cfg(test)]
 mod tests;

@@ -15,6 +15,11 @@ pub struct Report {
     pub year: i32,
     pub as_of: NaiveDate,
     pub filters: Filters,
+    /// The handling figures (件 first, then 项), defined in docs/metrics.md.
+    pub metrics: crate::metrics::Metrics,
+    /// 分单位, 分类, 回头看, 重点督办 and the register, by proposal.
+    #[serde(flatten)]
+    pub handling: crate::metrics::Handling,
     pub overview: Overview,
     pub by_organ: Vec<GroupRow>,
     pub by_session: Vec<GroupRow>,

@@ -388,7 +388,7 @@ fn text_formats_are_deterministic_and_carry_the_figures() {
         "按期落实率 20.0%",
         "悄然延期）：3 项",
         "答复称已采纳，但有到期承诺未落实",
-        "## 六、审计提示",
+        "## 十、审计提示",
         "duban verify --seq",
     ] {
         assert!(markdown.contains(expected), "markdown lacks {expected}");

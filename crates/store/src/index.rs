@@ -2,7 +2,7 @@
 //! where its events are) and each family's folded state (a reply with its commitments), the projection that read
 //! commands use instead of replaying the log.
 
-use duban_domain::{CommitmentState, Envelope, Event, ReplyState, StreamKind};
+use duban_domain::{CommitmentState, Envelope, Event, ProposalState, ReplyState, StreamKind};
 use serde::Serialize;
 use ulid::Ulid;
 
@@ -13,7 +13,8 @@ use crate::chain::{push_varint, take_varint};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StreamEntry {
     pub kind: StreamKind,
-    /// The reply whose family holds this stream: the reply itself, or the reply a commitment answers.
+    /// The reply whose family holds this stream: the reply itself, or the reply a commitment answers; a proposal is
+    /// a family of its own.
     pub family: Ulid,
 }
 
@@ -38,7 +39,7 @@ impl StreamEntry {
     /// `kind (1 byte) ‖ family (16 bytes)`.
     pub fn to_bytes(self) -> Vec<u8> {
         let mut bytes = Vec::with_capacity(StreamEntry::BYTES);
-        bytes.push(u8::from(self.kind == StreamKind::Commitment));
+        bytes.push(kind_byte(self.kind));
         bytes.extend_from_slice(&self.family.to_bytes());
         bytes
     }
@@ -51,19 +52,36 @@ impl StreamEntry {
 
     /// Only the kind, read from the first byte (for prefix resolution, without decoding the rest).
     pub fn kind_of(bytes: &[u8]) -> Option<StreamKind> {
-        match bytes.first()? {
-            0 => Some(StreamKind::Reply),
-            1 => Some(StreamKind::Commitment),
-            _ => None,
-        }
+        kind_from_byte(*bytes.first()?)
     }
 }
 
-/// One reply and the commitments made in it, folded: the unit the projection is stored and listed in.
+/// How a stream's kind is stored: 0 a reply, 1 a commitment (as layouts before proposals wrote them), 2 a proposal.
+pub fn kind_byte(kind: StreamKind) -> u8 {
+    match kind {
+        StreamKind::Reply => 0,
+        StreamKind::Commitment => 1,
+        StreamKind::Proposal => 2,
+    }
+}
+
+pub fn kind_from_byte(byte: u8) -> Option<StreamKind> {
+    match byte {
+        0 => Some(StreamKind::Reply),
+        1 => Some(StreamKind::Commitment),
+        2 => Some(StreamKind::Proposal),
+        _ => None,
+    }
+}
+
+/// One reply and the commitments made in it, folded: the unit the projection is stored and listed in. A proposal is
+/// a family of its own, holding only itself.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Family {
-    /// `None` when a commitment names a reply the log does not hold (only possible in an imported log).
+    /// `None` in a proposal's family, and when a commitment names a reply the log does not hold (only possible in an
+    /// imported log).
     pub reply: Option<ReplyState>,
+    pub proposal: Option<ProposalState>,
     /// Sorted by id.
     pub commitments: Vec<CommitmentState>,
     /// Each member's events: their sequence numbers in order (so its version is their count).
@@ -76,6 +94,7 @@ impl Family {
         self.seqs.entry(envelope.stream).or_default().push(envelope.seq);
         match envelope.event.stream_kind() {
             StreamKind::Reply => self.reply.get_or_insert_with(ReplyState::default).apply(envelope),
+            StreamKind::Proposal => self.proposal.get_or_insert_with(ProposalState::default).apply(envelope),
             StreamKind::Commitment => {
                 let at = self.commitments.partition_point(|state| state.id < Some(envelope.stream));
                 if self.commitments.get(at).is_none_or(|state| state.id != Some(envelope.stream)) {
@@ -104,6 +123,10 @@ impl Family {
             let id = reply.id.unwrap_or_default();
             frame(&mut bytes, StreamKind::Reply, id, seqs(id), &postcard(reply));
         }
+        if let Some(proposal) = &self.proposal {
+            let id = proposal.id.unwrap_or_default();
+            frame(&mut bytes, StreamKind::Proposal, id, seqs(id), &postcard(proposal));
+        }
         for state in &self.commitments {
             let id = state.id.unwrap_or_default();
             frame(&mut bytes, StreamKind::Commitment, id, seqs(id), &postcard(state));
@@ -125,6 +148,11 @@ impl Family {
                     reply.number = number;
                     family.reply = Some(reply);
                 }
+                StreamKind::Proposal => {
+                    let mut proposal: ProposalState = ::postcard::from_bytes(body).ok()?;
+                    proposal.number = number;
+                    family.proposal = Some(proposal);
+                }
                 StreamKind::Commitment => {
                     let mut state: CommitmentState = ::postcard::from_bytes(body).ok()?;
                     state.number = number;
@@ -143,7 +171,7 @@ fn postcard<T: Serialize>(state: &T) -> Vec<u8> {
 /// `kind (1 byte) ‖ id (16 bytes) ‖ count ‖ first seq ‖ gaps to each next seq ‖ length ‖ postcard state`, numbers
 /// as varints.
 fn frame(out: &mut Vec<u8>, kind: StreamKind, id: Ulid, seqs: &[u64], body: &[u8]) {
-    out.push(u8::from(kind == StreamKind::Commitment));
+    out.push(kind_byte(kind));
     out.extend_from_slice(&id.to_bytes());
     push_varint(out, seqs.len() as u64);
     let mut previous = 0u64;
@@ -166,11 +194,7 @@ fn members(bytes: &[u8]) -> Option<Vec<Member>> {
     let mut members = Vec::new();
     let mut rest = bytes;
     while let Some((&kind, tail)) = rest.split_first() {
-        let kind = match kind {
-            0 => StreamKind::Reply,
-            1 => StreamKind::Commitment,
-            _ => return None,
-        };
+        let kind = kind_from_byte(kind)?;
         let (id, mut tail) = tail.split_first_chunk::<16>()?;
         let count = take_varint(&mut tail)?;
         let mut seqs = Vec::with_capacity(usize::try_from(count).ok()?.min(tail.len()));
@@ -201,6 +225,7 @@ enum Slot {
     Stored(std::ops::Range<usize>),
     Reply(Box<ReplyState>),
     Commitment(Box<CommitmentState>),
+    Proposal(Box<ProposalState>),
 }
 
 impl StoredFamily {
@@ -229,6 +254,7 @@ impl StoredFamily {
             let empty = match kind {
                 StreamKind::Reply => Slot::Reply(Box::default()),
                 StreamKind::Commitment => Slot::Commitment(Box::default()),
+                StreamKind::Proposal => Slot::Proposal(Box::default()),
             };
             self.members.insert(at, (kind, envelope.stream, Vec::new(), empty));
         }
@@ -244,11 +270,13 @@ impl StoredFamily {
             *slot = match kind {
                 StreamKind::Reply => Slot::Reply(Box::new(::postcard::from_bytes(body).ok()?)),
                 StreamKind::Commitment => Slot::Commitment(Box::new(::postcard::from_bytes(body).ok()?)),
+                StreamKind::Proposal => Slot::Proposal(Box::new(::postcard::from_bytes(body).ok()?)),
             };
         }
         match slot {
             Slot::Reply(state) => state.apply(envelope),
             Slot::Commitment(state) => state.apply(envelope),
+            Slot::Proposal(state) => state.apply(envelope),
             Slot::Stored(_) => unreachable!("decoded above"),
         }
         Some(())
@@ -266,6 +294,7 @@ impl StoredFamily {
                 Slot::Stored(span) => frame(out, *kind, *id, seqs, &self.bytes[span.clone()]),
                 Slot::Reply(state) => frame(out, *kind, *id, seqs, &postcard(state)),
                 Slot::Commitment(state) => frame(out, *kind, *id, seqs, &postcard(state)),
+                Slot::Proposal(state) => frame(out, *kind, *id, seqs, &postcard(state)),
             }
         }
     }
@@ -278,7 +307,7 @@ mod tests {
     #[test]
     fn stream_entries_round_trip_and_reject_garbage() {
         let family = Ulid::from_parts(1_700_000_000_000, 42);
-        for kind in [StreamKind::Reply, StreamKind::Commitment] {
+        for kind in [StreamKind::Reply, StreamKind::Commitment, StreamKind::Proposal] {
             let entry = StreamEntry { kind, family };
             let bytes = entry.to_bytes();
             assert_eq!(StreamEntry::from_bytes(&bytes), Some(entry));

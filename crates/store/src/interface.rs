@@ -12,7 +12,7 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
-use duban_domain::{CommitmentState, Envelope, NewEvent, ReplyState, StreamKind};
+use duban_domain::{CommitmentState, Envelope, NewEvent, ProposalState, ReplyState, StreamKind};
 use ulid::Ulid;
 
 use crate::error::Result;
@@ -56,6 +56,9 @@ pub trait EventStore: Send + Sync {
 
     /// A commitment's projected state.
     fn commitment(&self, id: &Ulid) -> Result<Option<CommitmentState>>;
+
+    /// A proposal's projected state.
+    fn proposal(&self, id: &Ulid) -> Result<Option<ProposalState>>;
 
     /// The projected families (a reply and its commitments) whose reply ids fall in `from..to`, in id order.
     fn families_between(&self, from: Option<Ulid>, to: Option<Ulid>) -> Box<dyn Iterator<Item = Result<Family>> + '_>;
@@ -204,6 +207,10 @@ impl EventStore for SledStore {
         SledStore::commitment(self, id)
     }
 
+    fn proposal(&self, id: &Ulid) -> Result<Option<ProposalState>> {
+        SledStore::proposal(self, id)
+    }
+
     fn families_between(&self, from: Option<Ulid>, to: Option<Ulid>) -> Box<dyn Iterator<Item = Result<Family>> + '_> {
         Box::new(SledStore::families_between(self, from, to))
     }
@@ -216,6 +223,7 @@ impl EventStore for SledStore {
         match kind {
             Some(StreamKind::Reply) => self.resolve_reply(input),
             Some(StreamKind::Commitment) => self.resolve_commitment(input),
+            Some(StreamKind::Proposal) => self.resolve_proposal(input),
             None => self.resolve_stream(input),
         }
     }

@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use duban_domain::{
-    normalize_prefix, resolve_prefix, CommitmentState, Envelope, NewEvent, ReplyState, StreamKind, SCHEMA_VERSION,
+    normalize_prefix, resolve_prefix, CommitmentState, Envelope, NewEvent, ProposalState, ReplyState, StreamKind, SCHEMA_VERSION,
 };
 use std::ops::Bound;
 
@@ -726,6 +726,15 @@ impl SledStore {
         }
     }
 
+    /// A proposal's projected state.
+    pub fn proposal(&self, id: &Ulid) -> Result<Option<ProposalState>> {
+        self.settle_if_behind()?;
+        match self.entry(id)? {
+            Some(entry) if entry.kind == StreamKind::Proposal => Ok(self.family(id)?.and_then(|family| family.proposal)),
+            _ => Ok(None),
+        }
+    }
+
     /// The families (a reply and its commitments) whose reply ids fall in `from..to` (`None`: open), in id order.
     pub fn families_between(&self, from: Option<Ulid>, to: Option<Ulid>) -> impl Iterator<Item = Result<Family>> + '_ {
         let settled = self.settle_if_behind().err().map(Err);
@@ -794,6 +803,11 @@ impl SledStore {
     /// The one reply whose id starts with `input`.
     pub fn resolve_reply(&self, input: &str) -> Result<Ulid> {
         self.resolve(input, "答复", Some(StreamKind::Reply))
+    }
+
+    /// The one proposal whose id starts with `input`.
+    pub fn resolve_proposal(&self, input: &str) -> Result<Ulid> {
+        self.resolve(input, "建议或提案", Some(StreamKind::Proposal))
     }
 
     /// The one reply or commitment whose id starts with `input`.

@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 
 use duban_domain::{
-    check_commitment_event, check_reply_event, CommitmentState, Envelope, ReplyState, StreamKind, SCHEMA_VERSION,
+    check_commitment_event, check_proposal_event, check_reply_event, ProposalState, CommitmentState, Envelope, ReplyState, StreamKind, SCHEMA_VERSION,
 };
 use ulid::Ulid;
 
@@ -75,6 +75,7 @@ struct ChainCheck {
     streams: HashMap<Ulid, (u32, StreamKind)>,
     replies: HashMap<Ulid, ReplyState>,
     commitments: HashMap<Ulid, CommitmentState>,
+    proposals: HashMap<Ulid, ProposalState>,
 }
 
 impl ChainCheck {
@@ -117,6 +118,16 @@ impl ChainCheck {
                 let empty = ReplyState::default();
                 check_commitment_event(state, reply.unwrap_or(&empty), envelope.occurred_on, &envelope.event, today)
                     .map_err(refused)?;
+                state.apply(envelope);
+            }
+            StreamKind::Proposal => {
+                if let duban_domain::Event::ProposalAnswered(answer) = &envelope.event {
+                    if !self.replies.contains_key(&answer.reply) {
+                        return Err(format!("第 {} 条事件关联的答复 {} 不在此前的日志中", envelope.seq, answer.reply));
+                    }
+                }
+                let state = self.proposals.entry(envelope.stream).or_default();
+                check_proposal_event(state, envelope.occurred_on, &envelope.event, today).map_err(refused)?;
                 state.apply(envelope);
             }
         }

@@ -8,7 +8,7 @@ use chrono::Datelike;
 use html_escape::encode_text;
 
 use super::charts::{activity_bars, colour, organ_bars, status_bars};
-use super::{date_or_dash, percent, Sink};
+use super::{date_or_dash, handling_lines, handling_sections, percent, Section, Sink};
 use crate::model::{GroupRow, Report};
 
 const STYLE: &str = r#"
@@ -75,6 +75,30 @@ fn table_head(out: &mut Sink, titles: &[&str]) {
     out.push_str("</tr></thead><tbody>");
 }
 
+/// A 件 section: its heading, sentences and table (cells that are counts or rates right-aligned).
+fn section(out: &mut Sink, tag: &str, title: &str, section: &Section) {
+    let _ = write!(out, "<{tag}>{}</{tag}>", esc(title));
+    for line in &section.lines {
+        let _ = write!(out, "<p>{}</p>", esc(line));
+    }
+    if section.rows.is_empty() {
+        let _ = write!(out, "<p>{}</p>", esc(section.empty));
+        return;
+    }
+    table_head(out, &section.headers);
+    for cells in &section.rows {
+        out.push_str("<tr>");
+        for text in cells {
+            let numeric = !text.is_empty()
+                && text.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | '%' | '#' | '-' | '—'));
+            let class = if numeric { r#" class="num""# } else { "" };
+            let _ = write!(out, "<td{class}>{}</td>", esc(text));
+        }
+        out.push_str("</tr>");
+    }
+    out.push_str("</tbody></table>");
+}
+
 fn groups(out: &mut Sink, first: &str, rows: &[GroupRow]) {
     let headings: Vec<&str> = std::iter::once(first).chain(GroupRow::HEADINGS).collect();
     table_head(out, &headings);
@@ -114,7 +138,25 @@ pub fn render(report: &Report, writer: &mut dyn std::io::Write) -> std::io::Resu
     scope.extend(report.filters.assembly.as_ref().map(|assembly| format!("会议：{}", esc(assembly))));
     let _ = write!(out, r#"<p class="scope">{}</p>"#, scope.join("；"));
 
-    out.push_str("<h2>一、总体情况</h2><div class=\"cards\">");
+    let sections = handling_sections(report);
+    let m = &report.metrics;
+    out.push_str("<h2>一、总体情况</h2><h3>办理情况（件）</h3><div class=\"cards\">");
+    for (number, label) in [
+        (m.proposals.to_string(), format!("承办建议提案（件）：建议 {}，提案 {}", m.suggestions, m.cppcc_proposals)),
+        (percent(m.reply_rate), format!("办复率：已办复 {} 件", m.replied)),
+        (percent(m.on_time_reply_rate), format!("按时办复率：按时 {} 件，应复 {} 件", m.replied_on_time, m.due_for_reply)),
+        (percent(m.basic_satisfaction_rate), format!("满意和基本满意率：已评价 {} 件", m.evaluated)),
+    ] {
+        let _ = write!(
+            out,
+            r#"<div class="card"><div class="number">{number}</div><div class="label">{label}</div></div>"#
+        );
+    }
+    out.push_str("</div><ul>");
+    for line in handling_lines(report) {
+        let _ = write!(out, "<li>{}</li>", esc(&line));
+    }
+    out.push_str("</ul><h3>承诺落实情况（项）</h3><div class=\"cards\">");
     for (number, label) in [
         (o.replies.to_string(), "本年度答复（件）".to_string()),
         (o.commitments.to_string(), format!("承诺（项），其中往年结转 {}", o.carried_over)),
@@ -184,16 +226,21 @@ pub fn render(report: &Report, writer: &mut dyn std::io::Write) -> std::io::Resu
         percent(s.fulfilment_rate)
     );
 
-    out.push_str("<h2>二、分单位情况</h2><div class=\"wide-chart\">");
+    out.push_str("<h2>二、分单位情况</h2>");
+    section(out, "h3", sections[0].title, &sections[0]);
+    out.push_str("<h3>承诺落实情况（按责任单位，项）</h3><div class=\"wide-chart\">");
     out.push_str(&organ_bars(&report.by_organ));
     out.push_str("</div>");
     groups(out, "责任单位", &report.by_organ);
-    out.push_str("<h2>三、分会议、分类情况</h2><h3>分会议</h3>");
+    for (number, at) in [("三", 1), ("四", 2), ("五", 3)] {
+        section(out, "h2", &format!("{number}、{}", sections[at].title), &sections[at]);
+    }
+    out.push_str("<h2>六、分会议、分类情况</h2><h3>分会议</h3>");
     groups(out, "会议", &report.by_session);
     out.push_str("<h3>分类</h3>");
     groups(out, "类别", &report.by_kind);
 
-    out.push_str("<h2>四、逾期及停滞事项</h2>");
+    out.push_str("<h2>七、逾期及停滞事项</h2>");
     if report.attention.is_empty() {
         out.push_str("<p>无。</p>");
     } else {
@@ -219,7 +266,8 @@ pub fn render(report: &Report, writer: &mut dyn std::io::Write) -> std::io::Resu
         out.push_str("</tbody></table>");
     }
 
-    out.push_str("<h2>五、承诺事项明细</h2>");
+    section(out, "h2", &format!("八、{}", sections[4].title), &sections[4]);
+    out.push_str("<h2>九、承诺事项明细</h2>");
     report.details.prefetched(|details| {
         for (index, d) in details.enumerate() {
         let carried = if d.carried_over { "（往年结转）" } else { "" };
@@ -270,7 +318,7 @@ pub fn render(report: &Report, writer: &mut dyn std::io::Write) -> std::io::Resu
     }
     });
 
-    out.push_str("<h2>六、审计提示</h2>");
+    out.push_str("<h2>十、审计提示</h2>");
     if report.audit.is_empty() {
         out.push_str("<p>无。</p>");
     } else {

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::{date_or_dash, percent, Sink};
+use super::{date_or_dash, handling_lines, handling_sections, percent, Section, Sink};
 use crate::model::{GroupRow, Report};
 
 /// Escapes text for a Markdown table cell.
@@ -19,6 +19,22 @@ fn row(out: &mut Sink, cells: &[String]) {
 fn header(out: &mut Sink, titles: &[&str]) {
     let _ = writeln!(out, "| {} |", titles.join(" | "));
     let _ = writeln!(out, "|{}|", titles.iter().map(|_| "---").collect::<Vec<_>>().join("|"));
+}
+
+/// A 件 section's sentences and table, under a heading of `level` with `title`.
+fn section(out: &mut Sink, level: &str, title: &str, section: &Section) {
+    let _ = writeln!(out, "\n{level} {title}\n");
+    for line in &section.lines {
+        let _ = writeln!(out, "{}\n", cell(line));
+    }
+    if section.rows.is_empty() {
+        let _ = writeln!(out, "{}", section.empty);
+        return;
+    }
+    header(out, &section.headers);
+    for cells in &section.rows {
+        row(out, &cells.iter().map(|text| cell(text)).collect::<Vec<_>>());
+    }
 }
 
 fn groups(out: &mut Sink, first: &str, rows: &[GroupRow]) {
@@ -42,7 +58,12 @@ pub fn render(report: &Report, writer: &mut dyn std::io::Write) -> std::io::Resu
     scope.extend(report.filters.assembly.as_ref().map(|assembly| format!("会议：{}", cell(assembly))));
     let _ = writeln!(out, "{}\n", scope.join("；"));
 
-    let _ = writeln!(out, "## 一、总体情况\n");
+    let sections = handling_sections(report);
+    let _ = writeln!(out, "## 一、总体情况\n\n### 办理情况（件）\n");
+    for line in handling_lines(report) {
+        let _ = writeln!(out, "- {}", cell(&line));
+    }
+    let _ = writeln!(out, "\n### 承诺落实情况（项）\n");
     let _ =
         writeln!(out, "- 答复：本年度 {} 件；有承诺结转至本年度的往年答复 {} 件", o.replies, o.replies_carried_over);
     let _ = writeln!(
@@ -99,14 +120,19 @@ pub fn render(report: &Report, writer: &mut dyn std::io::Write) -> std::io::Resu
         ],
     );
 
-    let _ = writeln!(out, "\n## 二、分单位情况\n");
+    let _ = writeln!(out, "\n## 二、分单位情况");
+    section(out, "###", sections[0].title, &sections[0]);
+    let _ = writeln!(out, "\n### 承诺落实情况（按责任单位，项）\n");
     groups(out, "责任单位", &report.by_organ);
-    let _ = writeln!(out, "\n## 三、分会议、分类情况\n\n### 分会议\n");
+    for (number, at) in [("三", 1), ("四", 2), ("五", 3)] {
+        section(out, "##", &format!("{number}、{}", sections[at].title), &sections[at]);
+    }
+    let _ = writeln!(out, "\n## 六、分会议、分类情况\n\n### 分会议\n");
     groups(out, "会议", &report.by_session);
     let _ = writeln!(out, "\n### 分类\n");
     groups(out, "类别", &report.by_kind);
 
-    let _ = writeln!(out, "\n## 四、逾期及停滞事项\n");
+    let _ = writeln!(out, "\n## 七、逾期及停滞事项\n");
     if report.attention.is_empty() {
         let _ = writeln!(out, "无。");
     } else {
@@ -132,7 +158,8 @@ pub fn render(report: &Report, writer: &mut dyn std::io::Write) -> std::io::Resu
         }
     }
 
-    let _ = writeln!(out, "\n## 五、承诺事项明细\n");
+    section(out, "##", &format!("八、{}", sections[4].title), &sections[4]);
+    let _ = writeln!(out, "\n## 九、承诺事项明细\n");
     report.details.prefetched(|details| {
         for (index, d) in details.enumerate() {
             let _ = writeln!(out, "### {}. {}\n", index + 1, cell(d.text));
@@ -178,7 +205,7 @@ pub fn render(report: &Report, writer: &mut dyn std::io::Write) -> std::io::Resu
         }
     });
 
-    let _ = writeln!(out, "## 六、审计提示\n");
+    let _ = writeln!(out, "## 十、审计提示\n");
     if report.audit.is_empty() {
         let _ = writeln!(out, "无。");
     }

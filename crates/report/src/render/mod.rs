@@ -159,3 +159,227 @@ pub(crate) fn percent(rate: Option<f64>) -> String {
 pub(crate) fn date_or_dash(date: Option<chrono::NaiveDate>) -> String {
     date.map_or_else(|| "—".to_string(), |date| date.to_string())
 }
+
+/// One of the report's 件 sections, as every format shows it: a heading, sentences, and a table (its rows as text;
+/// numbers are numbers in the spreadsheet). Written once here, so that Markdown, HTML and Excel say the same.
+pub(crate) struct Section {
+    /// The heading without its number (each format numbers it in place).
+    pub title: &'static str,
+    /// The sheet's name in the workbook, when the section has one of its own.
+    pub sheet: Option<&'static str>,
+    pub lines: Vec<String>,
+    pub headers: Vec<&'static str>,
+    pub rows: Vec<Vec<String>>,
+    /// What to say when the table has no rows.
+    pub empty: &'static str,
+}
+
+fn count(n: usize) -> String {
+    n.to_string()
+}
+
+/// The overview of 件: one sentence per group of figures (docs/metrics.md defines each).
+pub fn handling_lines(report: &Report) -> Vec<String> {
+    let m = &report.metrics;
+    let mut lines = vec![
+        format!(
+            "承办建议提案 {} 件：人大代表建议 {} 件，政协提案 {} 件；主办 {} 件，会办 {} 件；闭会期间提出 {} 件；退办后重新交办 {} 件。",
+            m.proposals, m.suggestions, m.cppcc_proposals, m.lead, m.co, m.between_sessions, m.returned
+        ),
+        format!(
+            "已办复 {} 件，办复率 {}；应在期限内答复 {} 件，按时办复 {} 件，按时办复率 {}。",
+            m.replied,
+            percent(m.reply_rate),
+            m.due_for_reply,
+            m.replied_on_time,
+            percent(m.on_time_reply_rate)
+        ),
+        format!(
+            "答复前与代表委员沟通联系 {} 件，沟通率 {}；其中面商（见面）{} 件，见面率 {}。",
+            m.contacted,
+            percent(m.contact_rate),
+            m.met,
+            percent(m.meeting_rate)
+        ),
+        format!(
+            "代表委员评价 {} 件：满意 {} 件，基本满意 {} 件，不满意 {} 件；满意率 {}，满意和基本满意率 {}；重新办理 {} 件。",
+            m.evaluated,
+            m.satisfied,
+            m.basically_satisfied,
+            m.dissatisfied,
+            percent(m.satisfaction_rate),
+            percent(m.basic_satisfaction_rate),
+            m.rehandled
+        ),
+        format!(
+            "办理结果：A类（解决采纳）{} 件，B类（正在解决或列入计划）{} 件，C类（留作参考）{} 件{}。",
+            m.class_counts.a,
+            m.class_counts.b,
+            m.class_counts.c,
+            if m.class_counts.unclassified > 0 {
+                format!("，未分类 {} 件", m.class_counts.unclassified)
+            } else {
+                String::new()
+            }
+        ),
+    ];
+    let d = &m.disclosure_counts;
+    let reasons =
+        if m.withheld_reasons.is_empty() { String::new() } else { format!("（理由：{}）", m.withheld_reasons.join("；")) };
+    lines.push(format!(
+        "上网公开（主动公开）{} 件，依申请公开 {} 件，不予公开 {} 件{reasons}。",
+        d.active, d.on_request, d.withheld
+    ));
+    lines.push(format!("重点督办件 {} 件，领导领办件 {} 件。", m.key, m.led));
+    lines.push(format!(
+        "回头看：往年 B 类 {} 件，本年度复查 {} 件，已落实 {} 件，B类落实率 {}。",
+        m.b_class_earlier,
+        m.b_class_reviewed,
+        m.b_class_fulfilled,
+        percent(m.b_class_fulfilment_rate)
+    ));
+    lines.push(format!(
+        "答复承诺 {} 项，到期 {} 项，已落实 {} 项，落实率 {}。",
+        m.commitments,
+        m.commitments_due,
+        m.commitments_fulfilled,
+        percent(m.fulfilment_rate)
+    ));
+    lines
+}
+
+/// 分单位（件）, 分类, 回头看, 重点督办件 and the register, in that order.
+pub(crate) fn handling_sections(report: &Report) -> Vec<Section> {
+    let h = &report.handling;
+    let units = Section {
+        title: "分单位办理情况（件）",
+        sheet: None,
+        lines: Vec::new(),
+        headers: vec![
+            "单位", "主办", "会办", "已办复", "办复率", "按时办复", "按时办复率", "已评价", "满意和基本满意率",
+            "到期承诺", "已落实", "落实率",
+        ],
+        rows: h
+            .units
+            .iter()
+            .map(|u| {
+                vec![
+                    u.organ.clone(),
+                    count(u.lead),
+                    count(u.co),
+                    count(u.replied),
+                    percent(u.reply_rate),
+                    count(u.replied_on_time),
+                    percent(u.on_time_reply_rate),
+                    count(u.evaluated),
+                    percent(u.basic_satisfaction_rate),
+                    count(u.commitments_due),
+                    count(u.commitments_fulfilled),
+                    percent(u.fulfilment_rate),
+                ]
+            })
+            .collect(),
+        empty: "本年度无交办的建议提案。",
+    };
+    let classes = Section {
+        title: "办理结果分类",
+        sheet: Some("分类"),
+        lines: vec!["类别按答复的办理结果措辞归类（docs/metrics.md 的对照表），可由工作人员更正。".to_string()],
+        headers: vec!["类别", "件数", "占已办复", "承诺（项）", "已落实（项）"],
+        rows: h
+            .classes
+            .iter()
+            .map(|c| {
+                vec![
+                    c.label.to_string(),
+                    count(c.proposals),
+                    percent(c.share),
+                    count(c.commitments),
+                    count(c.commitments_fulfilled),
+                ]
+            })
+            .collect(),
+        empty: "无。",
+    };
+    let lookback = Section {
+        title: "回头看（往年 B 类答复落实情况）",
+        sheet: Some("回头看"),
+        lines: vec![format!(
+            "往年 B 类 {} 件，本年度复查 {} 件，已落实 {} 件，B类落实率 {}。",
+            report.metrics.b_class_earlier,
+            report.metrics.b_class_reviewed,
+            report.metrics.b_class_fulfilled,
+            percent(report.metrics.b_class_fulfilment_rate)
+        )],
+        headers: vec!["编号", "案号", "案由", "主办单位", "答复日期", "复查日期", "复查结论", "承诺落实"],
+        rows: h
+            .lookback
+            .iter()
+            .map(|r| {
+                vec![
+                    format!("#{}", r.number),
+                    r.case.clone(),
+                    r.title.clone(),
+                    r.lead.clone(),
+                    date_or_dash(r.replied_on),
+                    date_or_dash(r.reviewed_on),
+                    r.review.unwrap_or("—").to_string(),
+                    r.fulfilment(),
+                ]
+            })
+            .collect(),
+        empty: "本年度尚无回头看记录。",
+    };
+    let key = Section {
+        title: "重点督办件与领导领办件",
+        sheet: None,
+        lines: Vec::new(),
+        headers: vec!["编号", "案号", "案由", "主办单位", "领办", "答复日期", "类别", "承诺落实", "评价"],
+        rows: h
+            .key_proposals
+            .iter()
+            .map(|r| {
+                vec![
+                    format!("#{}", r.number),
+                    r.case.clone(),
+                    r.title.clone(),
+                    r.lead.clone(),
+                    r.led_by.clone().unwrap_or_else(|| "—".into()),
+                    date_or_dash(r.replied_on),
+                    r.class.unwrap_or("—").to_string(),
+                    r.fulfilment(),
+                    r.satisfaction.unwrap_or("未评价").to_string(),
+                ]
+            })
+            .collect(),
+        empty: "无。",
+    };
+    let register = Section {
+        title: "建议提案办理登记表",
+        sheet: Some("登记表"),
+        lines: Vec::new(),
+        headers: vec![
+            "编号", "案号", "案由", "提出人", "主办单位", "会办单位", "答复日期", "办复类别", "落实情况", "评价",
+        ],
+        rows: h
+            .register
+            .iter()
+            .map(|r| {
+                vec![
+                    format!("#{}", r.number),
+                    r.case.clone(),
+                    r.title.clone(),
+                    r.proposers.join("、"),
+                    r.lead.clone(),
+                    if r.co_handlers.is_empty() { "—".to_string() } else { r.co_handlers.join("、") },
+                    date_or_dash(r.replied_on),
+                    r.class.unwrap_or("—").to_string(),
+                    r.fulfilment(),
+                    r.satisfaction.unwrap_or("未评价").to_string(),
+                ]
+            })
+            .collect(),
+        empty: "本年度无交办的建议提案。",
+    };
+    vec![units, classes, lookback, key, register]
+}

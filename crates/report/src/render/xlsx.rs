@@ -1,5 +1,6 @@
-//! The report as an Excel workbook: sheets 总体情况, 分单位, 逾期停滞, 明细, with a styled and frozen header row,
-//! autofilters, sensible widths, and real dates and numbers (not text).
+//! The report as an Excel workbook: sheets 总体情况, 分单位（件）, 分类, 回头看, 登记表, 分单位（项）, 逾期停滞, 明细, with
+//! a styled and frozen header row, autofilters, sensible widths, real dates and numbers (not text), and print setup
+//! (A4 landscape, one page wide, the header row repeated on every page).
 
 use chrono::{Datelike, NaiveDate};
 use rust_xlsxwriter::{Color, DocProperties, ExcelDateTime, Format, FormatBorder, Workbook, Worksheet, XlsxError};
@@ -80,7 +81,34 @@ fn overview(workbook: &mut Workbook, report: &Report, styles: &Styles) -> Result
     let sheet = workbook.add_worksheet().set_name("总体情况")?;
     header(sheet, 0, &[("项目", 34.0), ("数值", 14.0), ("占比", 10.0)], styles)?;
     let mut row = 1;
+    let m = &report.metrics;
+    let n = |count: usize| count as f64;
     let figures: Vec<(&str, f64, Option<f64>)> = vec![
+        ("承办建议提案（件）", n(m.proposals), None),
+        ("其中：人大代表建议", n(m.suggestions), None),
+        ("其中：政协提案", n(m.cppcc_proposals), None),
+        ("主办", n(m.lead), None),
+        ("会办", n(m.co), None),
+        ("闭会期间提出", n(m.between_sessions), None),
+        ("已办复（件）", n(m.replied), m.reply_rate),
+        ("按时办复（件）", n(m.replied_on_time), m.on_time_reply_rate),
+        ("答复前沟通联系（件）", n(m.contacted), m.contact_rate),
+        ("其中面商（件）", n(m.met), m.meeting_rate),
+        ("代表委员已评价（件）", n(m.evaluated), None),
+        ("满意", n(m.satisfied), m.satisfaction_rate),
+        ("满意和基本满意", n(m.satisfied + m.basically_satisfied), m.basic_satisfaction_rate),
+        ("重新办理", n(m.rehandled), None),
+        ("A类（解决采纳）", n(m.class_counts.a), None),
+        ("B类（正在解决或列入计划）", n(m.class_counts.b), None),
+        ("C类（留作参考）", n(m.class_counts.c), None),
+        ("上网公开（主动公开）", n(m.disclosed), None),
+        ("依申请公开", n(m.disclosure_counts.on_request), None),
+        ("不予公开", n(m.disclosure_counts.withheld), None),
+        ("重点督办件", n(m.key), None),
+        ("领导领办件", n(m.led), None),
+        ("回头看：往年 B 类", n(m.b_class_earlier), None),
+        ("回头看：本年度复查", n(m.b_class_reviewed), None),
+        ("回头看：已落实", n(m.b_class_fulfilled), m.b_class_fulfilment_rate),
         ("本年度答复（件）", o.replies as f64, None),
         ("有承诺结转的往年答复（件）", o.replies_carried_over as f64, None),
         ("承诺（项）", o.commitments as f64, None),
@@ -128,11 +156,65 @@ fn overview(workbook: &mut Workbook, report: &Report, styles: &Styles) -> Result
         sheet.write_string(row + 2, 0, format!("生成时间：{at}"))?;
     }
     sheet.set_freeze_panes(1, 0)?;
+    print_setup(sheet, false)
+}
+
+/// A4, one page wide, the header row on every page; wide tables in landscape.
+fn print_setup(sheet: &mut Worksheet, landscape: bool) -> Result<(), XlsxError> {
+    sheet.set_paper_size(9);
+    sheet.set_print_fit_to_pages(1, 0);
+    sheet.set_repeat_rows(0, 0)?;
+    if landscape {
+        sheet.set_landscape();
+    }
     Ok(())
 }
 
+/// A 件 section as a sheet: counts as numbers, rates as percentages, dates as dates, the rest as (safe) text.
+fn section_sheet(
+    workbook: &mut Workbook,
+    name: &str,
+    section: &super::Section,
+    styles: &Styles,
+) -> Result<(), XlsxError> {
+    let sheet = workbook.add_worksheet().set_name(name)?;
+    let titles: Vec<(&str, f64)> = section
+        .headers
+        .iter()
+        .map(|title| {
+            let width = match *title {
+                "案号" => 30.0,
+                "案由" => 40.0,
+                "单位" | "主办单位" | "会办单位" | "提出人" => 22.0,
+                "答复日期" | "复查日期" => 12.0,
+                "类别" if section.rows.first().is_some_and(|row| row[0].chars().count() > 3) => 26.0,
+                _ => 11.0,
+            };
+            (*title, width)
+        })
+        .collect();
+    header(sheet, 0, &titles, styles)?;
+    for (index, cells) in section.rows.iter().enumerate() {
+        let row = index as u32 + 1;
+        for (col, cell) in cells.iter().enumerate() {
+            let col = col as u16;
+            if let Ok(number) = cell.parse::<f64>() {
+                sheet.write_number(row, col, number)?;
+            } else if let Some(rate) = cell.strip_suffix('%').and_then(|rate| rate.parse::<f64>().ok()) {
+                sheet.write_number_with_format(row, col, rate / 100.0, &styles.percent)?;
+            } else if let Ok(date) = cell.parse::<NaiveDate>() {
+                sheet.write_datetime_with_format(row, col, excel_date(date)?, &styles.date)?;
+            } else {
+                text(sheet, row, col, cell, styles)?;
+            }
+        }
+    }
+    finish_table(sheet, section.rows.len() as u32, titles.len() as u16 - 1)?;
+    print_setup(sheet, titles.len() > 6)
+}
+
 fn organs(workbook: &mut Workbook, rows: &[GroupRow], styles: &Styles) -> Result<(), XlsxError> {
-    let sheet = workbook.add_worksheet().set_name("分单位")?;
+    let sheet = workbook.add_worksheet().set_name("分单位（项）")?;
     let widths = [30.0, 8.0, 8.0, 9.0, 8.0, 13.0, 8.0, 8.0, 8.0, 8.0, 9.0];
     let titles: Vec<(&str, f64)> = std::iter::once("责任单位").chain(GroupRow::HEADINGS).zip(widths).collect();
     header(sheet, 0, &titles, styles)?;
@@ -144,7 +226,8 @@ fn organs(workbook: &mut Workbook, rows: &[GroupRow], styles: &Styles) -> Result
         }
         rate_cell(sheet, row, 10, g.fulfilment_rate, styles)?;
     }
-    finish_table(sheet, rows.len() as u32, titles.len() as u16 - 1)
+    finish_table(sheet, rows.len() as u32, titles.len() as u16 - 1)?;
+    print_setup(sheet, true)
 }
 
 fn attention(workbook: &mut Workbook, report: &Report, styles: &Styles) -> Result<(), XlsxError> {
@@ -178,7 +261,8 @@ fn attention(workbook: &mut Workbook, report: &Report, styles: &Styles) -> Resul
             sheet.write_number(row, 7, days as f64)?;
         }
     }
-    finish_table(sheet, report.attention.len() as u32, titles.len() as u16 - 1)
+    finish_table(sheet, report.attention.len() as u32, titles.len() as u16 - 1)?;
+    print_setup(sheet, true)
 }
 
 fn details(workbook: &mut Workbook, report: &Report, styles: &Styles) -> Result<(), XlsxError> {
@@ -233,7 +317,8 @@ fn details(workbook: &mut Workbook, report: &Report, styles: &Styles) -> Result<
         }
         Ok::<(), XlsxError>(())
     })?;
-    finish_table(sheet, report.details.len() as u32, titles.len() as u16 - 1)
+    finish_table(sheet, report.details.len() as u32, titles.len() as u16 - 1)?;
+    print_setup(sheet, true)
 }
 
 pub fn render(report: &Report) -> Result<Vec<u8>, RenderError> {
@@ -254,6 +339,13 @@ pub fn render(report: &Report) -> Result<Vec<u8>, RenderError> {
         let created = excel_date(report.as_of)?;
         workbook.set_properties(&DocProperties::new().set_title(&report.title).set_creation_datetime(&created));
         overview(&mut workbook, report, &styles)?;
+        let sections = super::handling_sections(report);
+        section_sheet(&mut workbook, "分单位（件）", &sections[0], &styles)?;
+        for section in &sections {
+            if let Some(name) = section.sheet {
+                section_sheet(&mut workbook, name, section, &styles)?;
+            }
+        }
         organs(&mut workbook, &report.by_organ, &styles)?;
         attention(&mut workbook, report, &styles)?;
         details(&mut workbook, report, &styles)?;
