@@ -45,8 +45,9 @@ fn schema_1_events_still_load_and_fold() {
 fn every_event_variant_of_schema_1_still_loads_and_folds() {
     let variants = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/schema-1-variants.jsonl");
     let schema_2 = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/schema-2.jsonl");
+    let schema_3 = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/schema-3.jsonl");
     let mut tags = std::collections::BTreeSet::new();
-    for (file, schema) in [(fixture(), 1), (variants.clone(), 1), (schema_2, 2)] {
+    for (file, schema) in [(fixture(), 1), (variants.clone(), 1), (schema_2, 2), (schema_3, 3)] {
         for line in std::fs::read_to_string(&file).unwrap().lines().filter(|line| !line.starts_with("{\"trailer\"")) {
             let event: Value = serde_json::from_str(line).unwrap();
             assert_eq!(event["schema"], schema);
@@ -118,16 +119,50 @@ fn schema_2_events_still_load_and_fold() {
     assert_eq!(commitment["progress_reports"], 1);
 }
 
+/// The pinned fixture of schema 3 (never regenerated), written by the CLI: a suggestion assigned, returned by a
+/// co-handler and re-assigned, the proposer met, a 答复 and a 会办意见 linked on registration, the 答复 judged
+/// 不满意, the re-handling's second 答复, the class overridden, the disclosure withheld, and 回头看 a year later.
+#[test]
+fn schema_3_events_still_load_and_fold() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/schema-3.jsonl");
+    let duban = Duban::new();
+    let store = duban.dir.path().join("schema3.db");
+    let restored = duban.run_in(&store, &["import-events", &fixture.to_string_lossy()]);
+    assert_eq!(restored.code, 0, "{}", restored.stderr);
+    let verify: Value = serde_json::from_str(&duban.run_in(&store, &["verify", "--json"]).stdout).unwrap();
+    assert_eq!(verify["head_hash"], "21bfee28600359e167833a3c82aa987e2d0460228e2620b3b302c8db865b8414");
+    let list: Value =
+        serde_json::from_str(&duban.run_in(&store, &["proposal", "list", "--json", "--as-of", "2027-03-02"]).stdout)
+            .unwrap();
+    let proposal = &list[0];
+    assert_eq!(
+        (proposal["number"].as_str(), proposal["lead"].as_str(), proposal["co_handlers"][0].as_str()),
+        (Some("45"), Some("示范县住房和城乡建设局"), Some("示范县发展和改革局"))
+    );
+    assert_eq!((proposal["replied_on"].as_str(), proposal["class"].as_str()), (Some("2026-03-20"), Some("B")));
+    assert_eq!((proposal["disclosure"].as_str(), proposal["status"].as_str()), (Some("withheld"), Some("evaluated")));
+    // Before the second reply, the proposal was being handled again.
+    let before: Value =
+        serde_json::from_str(&duban.run_in(&store, &["proposal", "list", "--json", "--as-of", "2026-05-01"]).stdout)
+            .unwrap();
+    assert_eq!(before[0]["status"], "rehandling");
+    assert_eq!(before[0]["class"], "B", "as the first 答复's 办理结果 read");
+    let shown: Value =
+        serde_json::from_str(&duban.run_in(&store, &["proposal", "show", "#1", "--json"]).stdout).unwrap();
+    assert_eq!(shown["replies"].as_array().unwrap().len(), 3);
+    assert_eq!(shown["replies"][1]["lead"], false, "the 会办意见");
+}
+
 #[test]
 fn events_of_a_newer_schema_are_refused_not_misread() {
     let duban = Duban::new();
     let text = std::fs::read_to_string(fixture()).unwrap();
-    let newer = text.replacen("\"schema\":1", "\"schema\":3", 1);
+    let newer = text.replacen("\"schema\":1", "\"schema\":9", 1);
     std::fs::write(duban.dir.path().join("newer.jsonl"), newer).unwrap();
     let store = duban.dir.path().join("newer.db");
     let output = duban.run_in(&store, &["import-events", "newer.jsonl"]);
     assert_eq!(output.code, 1);
-    assert!(output.stderr.contains("模式版本 3"), "{}", output.stderr);
+    assert!(output.stderr.contains("模式版本 9"), "{}", output.stderr);
     assert!(!store.exists());
 }
 

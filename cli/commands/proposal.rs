@@ -74,7 +74,7 @@ pub struct AddArgs {
 /// 列出建议提案：案号、案由、主办单位、答复日期、办理结果类别和办理状态
 #[derive(clap::Args, Debug)]
 pub struct ListArgs {
-    /// 只看某状态：办理中、逾期未复、已答复、重新办理、已评价（或 handling、reply_overdue、replied、rehandling、evaluated）
+    /// 只看某状态：办理中、逾期未复、已答复、重新办理、已评价
     #[arg(long, value_name = "STATUS", value_parser = parse_status)]
     pub status: Option<ProposalStatus>,
     /// 只看某单位主办或会办的（简称、繁体、全角均可）
@@ -141,7 +141,7 @@ pub struct ReassignArgs {
 pub struct ContactArgs {
     /// 建议提案：编号（#5）、案号或 ID
     pub id: String,
-    /// 方式：面商、电话、书面（或 meeting、phone、letter）
+    /// 方式：面商、电话、书面
     #[arg(long, value_name = "METHOD", value_parser = parse_method)]
     pub method: ContactMethod,
     /// 联系的单位（默认主办单位）
@@ -176,7 +176,7 @@ pub struct ClassifyArgs {
 pub struct DiscloseArgs {
     /// 建议提案：编号（#5）、案号或 ID
     pub id: String,
-    /// 公开属性：主动公开、依申请公开、不予公开（或 active、on_request、withheld）
+    /// 公开属性：主动公开、依申请公开、不予公开
     #[arg(long, value_name = "KIND", value_parser = parse_disclosure)]
     pub disclosure: Disclosure,
     /// 理由（不予公开时必填）
@@ -217,7 +217,8 @@ fn parse_method(text: &str) -> Result<ContactMethod, String> {
 }
 
 fn parse_class(text: &str) -> Result<ReplyClass, String> {
-    ReplyClass::parse(text).ok_or_else(|| format!("类别“{text}”无效：可选 A、B、C，或 解决采纳、列入计划、留作参考 等措辞"))
+    ReplyClass::parse(text)
+        .ok_or_else(|| format!("类别“{text}”无效：可选 A、B、C，或 解决采纳、列入计划、留作参考 等措辞"))
 }
 
 fn parse_disclosure(text: &str) -> Result<Disclosure, String> {
@@ -234,7 +235,13 @@ pub fn run(ctx: &mut Ctx, command: Command) -> anyhow::Result<()> {
         Command::List(args) => list(ctx, args),
         Command::Show(args) => show(ctx, args),
         Command::Link(args) => {
-            let co = if args.co { Some(true) } else if args.lead { Some(false) } else { None };
+            let co = if args.co {
+                Some(true)
+            } else if args.lead {
+                Some(false)
+            } else {
+                None
+            };
             let recorded = ctx.app()?.link_reply(&ctx.context()?, &args.proposal, &args.reply, co)?;
             confirm(ctx, &recorded)
         }
@@ -289,7 +296,11 @@ fn confirm(ctx: &mut Ctx, recorded: &ProposalRecorded) -> anyhow::Result<()> {
             "occurred_on": recorded.occurred_on, "status": recorded.status.code(), "also": recorded.also,
         }));
     }
-    let also = if recorded.also.is_empty() { String::new() } else { format!("；同时记下：{}", recorded.also.join("；")) };
+    let also = if recorded.also.is_empty() {
+        String::new()
+    } else {
+        format!("；同时记下：{}", recorded.also.join("；"))
+    };
     writeln!(
         ctx.out,
         "已记录：建议提案 #{} {}（{}，日志第 {} 条）{also}；当前状态：{}",
@@ -394,9 +405,9 @@ fn list(ctx: &mut Ctx, args: ListArgs) -> anyhow::Result<()> {
         args.status.is_none_or(|status| row.status == status)
             && (!args.key || state.assigned.as_ref().is_some_and(|a| a.key))
             && args.year.is_none_or(|year| state.assigned_on.is_some_and(|on| chrono::Datelike::year(&on) == year))
-            && organ.as_ref().is_none_or(|organ| {
-                organ.matches(&state.lead) || state.co_handlers.iter().any(|co| organ.matches(co))
-            })
+            && organ
+                .as_ref()
+                .is_none_or(|organ| organ.matches(&state.lead) || state.co_handlers.iter().any(|co| organ.matches(co)))
     });
     if ctx.json {
         let views: Vec<ProposalView> = rows.iter().map(ProposalView::new).collect();
@@ -501,9 +512,8 @@ fn show(ctx: &mut Ctx, args: ShowArgs) -> anyhow::Result<()> {
         detail.row.status.label()
     )?;
     // One timeline: the proposal's own facts and its replies' evaluations, by date.
-    let reply_number = |id: &ulid::Ulid| {
-        detail.replies.iter().find(|(r, _, _)| r.id == Some(*id)).map_or(0, |(r, _, _)| r.number)
-    };
+    let reply_number =
+        |id: &ulid::Ulid| detail.replies.iter().find(|(r, _, _)| r.id == Some(*id)).map_or(0, |(r, _, _)| r.number);
     let mut timeline: Vec<(NaiveDate, u64, String, String)> = detail
         .events
         .iter()

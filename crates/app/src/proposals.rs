@@ -298,7 +298,9 @@ impl App {
                 .collect();
             return match found.as_slice() {
                 [one] => Ok(one.id.unwrap_or_default()),
-                [] => refuse(format!("找不到「{input}」：没有交办过第{number}号建议或提案（duban proposal list 查看）")),
+                [] => {
+                    refuse(format!("找不到「{input}」：没有交办过第{number}号建议或提案（duban proposal list 查看）"))
+                }
                 many => refuse(format!(
                     "「{input}」对应 {} 件：{}。请在号前写明会议届次，或用编号",
                     many.len(),
@@ -401,7 +403,8 @@ impl Proposals {
     /// and not yet answered by the lead if the reply is the lead's; `None` when none or several match.
     pub fn answered_by(&self, reply: &duban_domain::ReplyRegistered) -> Option<(Ulid, &ProposalState)> {
         let reference = &reply.proposal;
-        let (Some(assembly), Some(session), Some(number)) = (&reference.assembly, &reference.session, &reference.number)
+        let (Some(assembly), Some(session), Some(number)) =
+            (&reference.assembly, &reference.session, &reference.number)
         else {
             return None;
         };

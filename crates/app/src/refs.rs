@@ -193,14 +193,12 @@ impl App {
 
 fn expect_kind(input: &str, found: StreamKind, wanted: Option<StreamKind>) -> Result<()> {
     match wanted {
-        Some(wanted) if wanted != found => {
-            refuse(format!(
-                "「{input}」是一{}{}，这里要的是{}",
-                if found == StreamKind::Commitment { "项" } else { "件" },
-                found.label(),
-                wanted.label()
-            ))
-        }
+        Some(wanted) if wanted != found => refuse(format!(
+            "「{input}」是一{}{}，这里要的是{}",
+            if found == StreamKind::Commitment { "项" } else { "件" },
+            found.label(),
+            wanted.label()
+        )),
         _ => Ok(()),
     }
 }

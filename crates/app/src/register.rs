@@ -20,9 +20,9 @@ pub fn reply_key(organ: &str, doc_no: &str) -> (String, String) {
 }
 
 /// The keys a registration is unique under: organ and 文号, and organ and proposal reference (so that a corrected
-/// document of the same reply is recognised whether or not its 文号 was read the first time). The second key, and
-/// whether the registration has a 文号: two replies of one organ to one proposal that both carry 文号s, and
-/// different ones, are two replies — the second is the re-handling after a 不满意.
+/// document of the same reply is recognised whether or not its 文号 was read the first time). One exception: after
+/// the proposer judged a reply 不满意, the organ's next reply to the same proposal under another 文号 is the
+/// re-handling's (重新办理), a reply of its own.
 fn keys_of(reply: &ReplyRegistered) -> (Option<(String, String)>, Option<(String, String)>) {
     let by_number = (!reply.doc_no.trim().is_empty()).then(|| reply_key(&reply.organ, &reply.doc_no));
     let proposal = &reply.proposal;
@@ -37,8 +37,8 @@ fn keys_of(reply: &ReplyRegistered) -> (Option<(String, String)>, Option<(String
 /// What the register holds, by reply key and by content hash.
 pub(crate) struct Registered {
     by_key: HashMap<(String, String), Ulid>,
-    /// By organ and proposal: the reply, and whether it has a 文号.
-    by_proposal: HashMap<(String, String), (Ulid, bool)>,
+    /// By organ and proposal: the reply, whether it has a 文号, and whether the proposer judged it 不满意.
+    by_proposal: HashMap<(String, String), (Ulid, bool, bool)>,
     by_hash: HashMap<String, Ulid>,
 }
 
@@ -52,11 +52,18 @@ pub(crate) enum Clash {
 
 impl Registered {
     pub fn load(app: &App) -> Result<Registered> {
-        let mut registered = Registered { by_key: HashMap::new(), by_proposal: HashMap::new(), by_hash: HashMap::new() };
+        let mut registered =
+            Registered { by_key: HashMap::new(), by_proposal: HashMap::new(), by_hash: HashMap::new() };
         for family in app.store.families_between(None, None) {
             let Some(reply) = family?.reply else { continue };
+            let dissatisfied = reply.evaluation.is_some_and(|(_, s)| s == duban_domain::Satisfaction::Dissatisfied);
             let (Some(id), Some(reply)) = (reply.id, reply.registered) else { continue };
             registered.remember(id, &reply);
+            if let (true, (_, Some(key))) = (dissatisfied, keys_of(&reply)) {
+                if let Some(entry) = registered.by_proposal.get_mut(&key).filter(|entry| entry.0 == id) {
+                    entry.2 = true;
+                }
+            }
         }
         Ok(registered)
     }
@@ -74,10 +81,10 @@ impl Registered {
         let (by_number, by_proposal) = keys_of(reply);
         let other = |id: &Ulid| Some(*id) != except;
         by_number.and_then(|key| self.by_key.get(&key).copied().filter(other)).or_else(|| {
-            let (id, stored_has_number) = by_proposal.and_then(|key| self.by_proposal.get(&key).copied())?;
-            // Both numbered, differently: two replies.
-            let both_numbered = stored_has_number && !reply.doc_no.trim().is_empty();
-            (!both_numbered && other(&id)).then_some(id)
+            let (id, numbered, dissatisfied) = by_proposal.and_then(|key| self.by_proposal.get(&key).copied())?;
+            // The re-handling's reply, under a 文号 of its own.
+            let rehandled = dissatisfied && numbered && !reply.doc_no.trim().is_empty();
+            (!rehandled && other(&id)).then_some(id)
         })
     }
 
@@ -99,9 +106,9 @@ impl Registered {
             // A numbered reply does not displace an unnumbered one: that one still waits for its 文号.
             let numbered = !reply.doc_no.trim().is_empty();
             match self.by_proposal.get(&key) {
-                Some((_, false)) if numbered => {}
+                Some((_, false, _)) if numbered => {}
                 _ => {
-                    self.by_proposal.insert(key, (id, numbered));
+                    self.by_proposal.insert(key, (id, numbered, false));
                 }
             }
         }

@@ -298,8 +298,20 @@ impl Event {
             Event::ReplyAmended(a) => write!(out, "{}（{}）", a.describe(), a.reason),
             Event::CommitmentAmended(a) => write!(out, "{}（{}）", a.describe(), a.reason),
             Event::ProposalAssigned(a) => {
-                let co = if a.co_handlers.is_empty() { String::new() } else { format!("，会办 {}", a.co_handlers.join("、")) };
-                write!(out, "第{}号{} {}：主办 {}{co}，{} 前答复", a.number, a.kind.label(), a.title, a.lead, a.reply_by)
+                let co = if a.co_handlers.is_empty() {
+                    String::new()
+                } else {
+                    format!("，会办 {}", a.co_handlers.join("、"))
+                };
+                write!(
+                    out,
+                    "第{}号{} {}：主办 {}{co}，{} 前答复",
+                    a.number,
+                    a.kind.label(),
+                    a.title,
+                    a.lead,
+                    a.reply_by
+                )
             }
             Event::ProposalReassigned(r) => {
                 let verb = if r.returned { "退办，改由" } else { "改由" };
@@ -903,6 +915,63 @@ mod tests {
                     reason: "漏读".into(),
                 }),
                 r#"{"CommitmentAmended":{"text":"加快建设平台","section":"body","reason":"漏读"}}"#,
+            ),
+            (
+                Event::ProposalAssigned(Box::new(ProposalAssigned {
+                    kind: ProposalKind::Suggestion,
+                    assembly: "县人大".into(),
+                    session: "十八届三次会议".into(),
+                    number: "045".into(),
+                    title: "关于加快老旧小区改造的建议".into(),
+                    proposers: vec!["王强".into()],
+                    lead: "县住建局".into(),
+                    co_handlers: vec!["县财政局".into()],
+                    reply_by: date("2026-04-20"),
+                    key: true,
+                    led_by: Some("李县长".into()),
+                    between_sessions: false,
+                })),
+                r#"{"ProposalAssigned":{"kind":"suggestion","assembly":"县人大","session":"十八届三次会议","number":"045","title":"关于加快老旧小区改造的建议","proposers":["王强"],"lead":"县住建局","co_handlers":["县财政局"],"reply_by":"2026-04-20","key":true,"led_by":"李县长","between_sessions":false}}"#,
+            ),
+            (
+                Event::ProposalReassigned(ProposalReassigned {
+                    lead: "县住建局".into(),
+                    co_handlers: vec![],
+                    returned: true,
+                    reason: "退办".into(),
+                }),
+                r#"{"ProposalReassigned":{"lead":"县住建局","co_handlers":[],"returned":true,"reason":"退办"}}"#,
+            ),
+            (
+                Event::ProposerContacted(ProposerContacted {
+                    method: ContactMethod::Meeting,
+                    organ: "县住建局".into(),
+                    note: None,
+                }),
+                r#"{"ProposerContacted":{"method":"meeting","organ":"县住建局","note":null}}"#,
+            ),
+            (
+                Event::ProposalAnswered(ProposalAnswered { reply, lead: false }),
+                r#"{"ProposalAnswered":{"reply":"01JBZZZZZZZZZZZZZZZZZZZZZZ","lead":false}}"#,
+            ),
+            (
+                Event::ProposalClassified(ProposalClassified {
+                    class: ReplyClass::B,
+                    wording: Some("列入计划解决".into()),
+                    reason: None,
+                }),
+                r#"{"ProposalClassified":{"class":"B","wording":"列入计划解决","reason":null}}"#,
+            ),
+            (
+                Event::ProposalDisclosed(ProposalDisclosed {
+                    disclosure: Disclosure::Withheld,
+                    reason: Some("涉及个人信息".into()),
+                }),
+                r#"{"ProposalDisclosed":{"disclosure":"withheld","reason":"涉及个人信息"}}"#,
+            ),
+            (
+                Event::ProposalReviewed(ProposalReviewed { outcome: Outcome::Fulfilled, summary: "已建成".into() }),
+                r#"{"ProposalReviewed":{"outcome":"fulfilled","summary":"已建成"}}"#,
             ),
         ];
         assert_eq!(cases.len(), EventKind::ALL.len(), "one case per variant");

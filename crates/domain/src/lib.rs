@@ -53,7 +53,8 @@ pub use horizon::{Folded, Horizon, IdHasher, IdMap};
 pub use ids::{normalize_prefix, resolve_prefix, short_id, MIN_PREFIX};
 pub use names::{fold, Aliases, OrganQuery, BUILT_IN_ALIASES};
 pub use proposal::{
-    check_proposal_event, default_reply_by, proposal_status, Answer, ProposalState, ProposalStatus, DEFAULT_REPLY_MONTHS,
+    check_proposal_event, default_reply_by, proposal_status, Answer, ProposalState, ProposalStatus,
+    DEFAULT_REPLY_MONTHS,
 };
 pub use state::{Closure, CommitmentState, ReplyState};
 pub use status::{status, DueSource, Policy, Status};

@@ -333,9 +333,9 @@ impl ProposalState {
 
     /// The reference staff write: `市政协 十四届三次会议 第1221号提案`.
     pub fn describe(&self) -> String {
-        self.assigned.as_ref().map_or_else(String::new, |a| {
-            format!("{} {} 第{}号{}", a.assembly, a.session, a.number, a.kind.label())
-        })
+        self.assigned
+            .as_ref()
+            .map_or_else(String::new, |a| format!("{} {} 第{}号{}", a.assembly, a.session, a.number, a.kind.label()))
     }
 
     pub fn title(&self) -> &str {
@@ -518,7 +518,11 @@ pub fn check_proposal_event(
             Ok(())
         }
         Event::ProposalDisclosed(disclosed) => {
-            if proposal.disclosure.as_ref().is_some_and(|(d, reason)| *d == disclosed.disclosure && *reason == disclosed.reason) {
+            if proposal
+                .disclosure
+                .as_ref()
+                .is_some_and(|(d, reason)| *d == disclosed.disclosure && *reason == disclosed.reason)
+            {
                 return Err(DomainError::AmendsNothing { id });
             }
             match &disclosed.reason {
@@ -547,4 +551,148 @@ fn check_handlers(lead: &str, co_handlers: &[String]) -> Result<(), DomainError>
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Envelope, NewEvent, ReplyEvaluated};
+    use chrono::{TimeZone, Utc};
+
+    fn day(text: &str) -> NaiveDate {
+        text.parse().unwrap()
+    }
+
+    fn sealed(stream: Ulid, version: u32, on: &str, event: Event) -> Envelope {
+        let recorded_at = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        NewEvent { id: Ulid::new(), stream, occurred_on: day(on), recorded_at, actor: "王芳".into(), event }.sealed(
+            u64::from(version),
+            version,
+            String::new(),
+            String::new(),
+        )
+    }
+
+    fn assigned(reply_by: &str) -> Event {
+        Event::ProposalAssigned(Box::new(ProposalAssigned {
+            kind: ProposalKind::Proposal,
+            assembly: "市政协".into(),
+            session: "十四届三次会议".into(),
+            number: "0873".into(),
+            title: "关于概念验证平台的提案".into(),
+            proposers: vec!["张三".into()],
+            lead: "市科委".into(),
+            co_handlers: vec!["市财政局".into()],
+            reply_by: day(reply_by),
+            key: false,
+            led_by: None,
+            between_sessions: false,
+        }))
+    }
+
+    /// The written table: a letter first, then class C wording, then B, then A.
+    #[test]
+    fn reply_classes_are_read_from_the_wording_by_the_written_table() {
+        for (wording, class) in [
+            ("A", Some(ReplyClass::A)),
+            ("B类", Some(ReplyClass::B)),
+            ("（C）", Some(ReplyClass::C)),
+            ("解决采纳", Some(ReplyClass::A)),
+            ("采纳或解决", Some(ReplyClass::A)),
+            ("部分采纳或解决", Some(ReplyClass::B)),
+            ("正在解决", Some(ReplyClass::B)),
+            ("列入计划解决", Some(ReplyClass::B)),
+            ("留作参考", Some(ReplyClass::C)),
+            ("因条件限制暂不能解决", Some(ReplyClass::C)),
+            ("已收悉", None),
+        ] {
+            assert_eq!(ReplyClass::from_wording(wording), class, "{wording}");
+        }
+        assert_eq!(Disclosure::parse("主动公开·全文"), Some(Disclosure::Active));
+        assert_eq!(Disclosure::parse("不公开"), Some(Disclosure::Withheld));
+        assert_eq!(ContactMethod::parse("电话沟通"), Some(ContactMethod::Phone));
+        assert_eq!(default_reply_by(day("2025-11-30")), day("2026-02-28"), "three months, the month's last day kept");
+    }
+
+    #[test]
+    fn a_proposal_folds_and_its_status_follows_the_latest_answer() {
+        let id = Ulid::new();
+        let (first, second) = (Ulid::new(), Ulid::new());
+        let mut state = ProposalState::fold(&[sealed(id, 1, "2025-03-01", assigned("2025-06-01"))]);
+        assert_eq!(proposal_status(&state, None, day("2025-05-01")), ProposalStatus::Handling);
+        assert_eq!(proposal_status(&state, None, day("2025-06-02")), ProposalStatus::ReplyOverdue);
+        state.apply(&sealed(
+            id,
+            2,
+            "2025-05-20",
+            Event::ProposalAnswered(ProposalAnswered { reply: first, lead: true }),
+        ));
+        assert_eq!(proposal_status(&state, None, day("2025-06-02")), ProposalStatus::Replied);
+        let dissatisfied = Some(Satisfaction::Dissatisfied);
+        assert_eq!(proposal_status(&state, dissatisfied, day("2025-07-01")), ProposalStatus::Rehandling);
+        state.apply(&sealed(
+            id,
+            3,
+            "2025-08-01",
+            Event::ProposalAnswered(ProposalAnswered { reply: second, lead: true }),
+        ));
+        assert_eq!(state.first_reply().map(|a| a.reply), Some(first));
+        assert_eq!(state.latest_reply().map(|a| a.reply), Some(second));
+        assert_eq!(
+            proposal_status(&state, Some(Satisfaction::Satisfied), day("2025-09-01")),
+            ProposalStatus::Evaluated
+        );
+        assert_eq!(state.number, 1);
+    }
+
+    #[test]
+    fn proposal_facts_are_refused_with_their_reason() {
+        let id = Ulid::new();
+        let today = day("2025-09-01");
+        let empty = ProposalState::default();
+        let before = check_proposal_event(&empty, day("2025-07-01"), &assigned("2025-06-01"), today);
+        assert!(matches!(before, Err(DomainError::ReplyByBeforeAssigned { .. })), "{before:?}");
+        let state = ProposalState::fold(&[sealed(id, 1, "2025-03-01", assigned("2025-06-01"))]);
+        let again = check_proposal_event(&state, day("2025-03-01"), &assigned("2025-06-01"), today);
+        assert!(matches!(again, Err(DomainError::AlreadyRegistered { .. })));
+        let same = Event::ProposalReassigned(ProposalReassigned {
+            lead: "市科委".into(),
+            co_handlers: vec!["市财政局".into()],
+            returned: false,
+            reason: "调整".into(),
+        });
+        assert!(matches!(check_proposal_event(&state, today, &same, today), Err(DomainError::SameHandlers { .. })));
+        let doubled = Event::ProposalReassigned(ProposalReassigned {
+            lead: "市经信委".into(),
+            co_handlers: vec!["市经信委".into()],
+            returned: true,
+            reason: "退办".into(),
+        });
+        assert!(matches!(
+            check_proposal_event(&state, today, &doubled, today),
+            Err(DomainError::RepeatedHandler { .. })
+        ));
+        let early = Event::ProposerContacted(ProposerContacted {
+            method: ContactMethod::Phone,
+            organ: "市科委".into(),
+            note: None,
+        });
+        let refused = check_proposal_event(&state, day("2025-02-01"), &early, today).unwrap_err();
+        assert!(refused.to_string().contains("交办日期 2025-03-01"), "{refused}");
+        let withheld = Event::ProposalDisclosed(ProposalDisclosed { disclosure: Disclosure::Withheld, reason: None });
+        assert!(check_proposal_event(&state, today, &withheld, today).unwrap_err().to_string().contains("--reason"));
+        let review =
+            Event::ProposalReviewed(ProposalReviewed { outcome: Outcome::Fulfilled, summary: "建成".into() });
+        assert!(matches!(
+            check_proposal_event(&state, today, &review, today),
+            Err(DomainError::ReviewBeforeReply { .. })
+        ));
+        let evaluation = Event::ReplyEvaluated(ReplyEvaluated { satisfaction: Satisfaction::Satisfied, comment: None });
+        assert!(matches!(
+            check_proposal_event(&state, today, &evaluation, today),
+            Err(DomainError::WrongStream { .. })
+        ));
+        let future = check_proposal_event(&state, day("2025-09-02"), &early, today);
+        assert!(matches!(future, Err(DomainError::InFuture { .. })));
+    }
 }

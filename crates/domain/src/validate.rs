@@ -245,9 +245,7 @@ pub fn check_commitment_event(
             }
             check_text("撤销理由", &dismissed.reason)
         }
-        _ => {
-            Err(DomainError::WrongStream { event: event.tag(), expected: "承诺" })
-        }
+        _ => Err(DomainError::WrongStream { event: event.tag(), expected: "承诺" }),
     }
 }
 

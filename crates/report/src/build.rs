@@ -7,8 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{Datelike, NaiveDate};
 use duban_domain::{
     business_date, status, CommitmentState, DueSource, Envelope, Event, EventKind, IdMap, Policy, ProposalState,
-    ReplyState,
-    Satisfaction, Status, StreamKind,
+    ReplyState, Satisfaction, Status, StreamKind,
 };
 use ulid::Ulid;
 

@@ -225,9 +225,9 @@ pub fn handling(
     let as_of = scope.as_of;
     let in_filters = |state: &ProposalState| {
         scope.assembly.is_none_or(|wanted| state.assigned.as_ref().is_some_and(|a| a.assembly == wanted))
-            && scope.organ.is_none_or(|organ| {
-                organ.matches(&state.lead) || state.co_handlers.iter().any(|co| organ.matches(co))
-            })
+            && scope
+                .organ
+                .is_none_or(|organ| organ.matches(&state.lead) || state.co_handlers.iter().any(|co| organ.matches(co)))
     };
     let mut sorted: Vec<&ProposalState> = proposals.values().filter(|s| s.assigned.is_some()).collect();
     sorted.sort_by_key(|state| (state.number, state.id));
@@ -356,9 +356,8 @@ fn judged<'a>(
 ) -> Judged<'a> {
     let as_of = scope.as_of;
     // A 答复's date is the reply's signing date (the day it was linked, while that is missing).
-    let dated = |answer: &duban_domain::Answer| {
-        replies.get(&answer.reply).and_then(ReplyState::signed_on).unwrap_or(answer.on)
-    };
+    let dated =
+        |answer: &duban_domain::Answer| replies.get(&answer.reply).and_then(ReplyState::signed_on).unwrap_or(answer.on);
     let answers: Vec<(&duban_domain::Answer, NaiveDate)> =
         state.lead_answers().map(|answer| (answer, dated(answer))).filter(|(_, on)| *on <= as_of).collect();
     let replied_on = answers.iter().map(|(_, on)| *on).min();
@@ -444,7 +443,8 @@ fn units(in_scope: &[Judged], scope: &Scope, by_owner: &BTreeMap<String, (usize,
         unit.evaluated += usize::from(j.evaluation.is_some());
         let (due, content) = extra.entry(state.lead.as_str()).or_default();
         *due += usize::from(j.due_for_reply);
-        *content += usize::from(matches!(j.evaluation, Some(Satisfaction::Satisfied | Satisfaction::BasicallySatisfied)));
+        *content +=
+            usize::from(matches!(j.evaluation, Some(Satisfaction::Satisfied | Satisfaction::BasicallySatisfied)));
         for co in &state.co_handlers {
             units.entry(co.as_str()).or_insert_with(|| blank(co)).co += 1;
         }

@@ -412,12 +412,17 @@ fn the_workbook_reads_back_with_real_numbers_and_dates() {
     let (f, report) = report("2025-12-31");
     let bytes = render(&report, Format::Xlsx).unwrap();
     let mut workbook: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
-    assert_eq!(workbook.sheet_names(), ["总体情况", "分单位", "逾期停滞", "明细"]);
+    assert_eq!(
+        workbook.sheet_names(),
+        ["总体情况", "分单位（件）", "分类", "回头看", "登记表", "分单位（项）", "逾期停滞", "明细"]
+    );
     let overview = workbook.worksheet_range("总体情况").unwrap();
     assert_eq!(overview.get((0, 0)), Some(&Data::String("项目".into())));
-    assert_eq!(overview.get((3, 1)), Some(&Data::Float(9.0)), "承诺 is a number");
-    assert_eq!(overview.get((7, 2)), Some(&Data::Float(0.4)), "the fulfilment rate is a number");
-    let organs = workbook.worksheet_range("分单位").unwrap();
+    // The 件 figures come first (25 rows), then the promises'.
+    assert_eq!(overview.get((1, 0)), Some(&Data::String("承办建议提案（件）".into())));
+    assert_eq!(overview.get((28, 1)), Some(&Data::Float(9.0)), "承诺 is a number");
+    assert_eq!(overview.get((32, 2)), Some(&Data::Float(0.4)), "the fulfilment rate is a number");
+    let organs = workbook.worksheet_range("分单位（项）").unwrap();
     assert_eq!(organs.get((1, 0)), Some(&Data::String("A局".into())));
     assert_eq!(organs.get((1, 1)), Some(&Data::Float(4.0)));
     let attention = workbook.worksheet_range("逾期停滞").unwrap();
@@ -538,6 +543,32 @@ fn hostile_report() -> Report {
             "2025-05-01",
             Event::DueDateSet(DueDateSet { due: day("2025-09-30"), reason }),
         );
+        // The proposal it answers: every text field of the register hostile too.
+        let proposal = Ulid::new();
+        let assigned = ProposalAssigned {
+            kind: ProposalKind::Proposal,
+            assembly: next().into(),
+            session: next().into(),
+            number: next().into(),
+            title: next().into(),
+            proposers: vec![next().into()],
+            lead: next().into(),
+            co_handlers: vec![next().into()],
+            reply_by: day("2025-06-01"),
+            key: true,
+            led_by: Some(next().into()),
+            between_sessions: false,
+        };
+        log.add(proposal, "2025-02-01", "王五", "2025-02-01", Event::ProposalAssigned(Box::new(assigned)));
+        log.add(
+            proposal,
+            "2025-03-01",
+            "王五",
+            "2025-03-01",
+            Event::ProposalAnswered(ProposalAnswered { reply, lead: true }),
+        );
+        let withheld = ProposalDisclosed { disclosure: Disclosure::Withheld, reason: Some(next().into()) };
+        log.add(proposal, "2025-03-01", "王五", "2025-03-01", Event::ProposalDisclosed(withheld));
     }
     build(log.events, &params("2025-12-31"))
 }
@@ -589,6 +620,12 @@ fn hostile_text_is_text_in_the_workbook() {
         }
     }
     assert!(seen >= 5, "payloads kept whole as text: {seen}");
+    let register = workbook.worksheet_range("登记表").unwrap();
+    let in_register = register
+        .used_cells()
+        .filter(|(_, _, cell)| matches!(cell, Data::String(text) if HOSTILE.iter().any(|payload| text == payload)))
+        .count();
+    assert!(in_register >= 5, "the register's payloads kept whole as text: {in_register}");
     // Each such cell carries Excel's quote prefix, so that editing it keeps it text.
     let archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
     let mut archive = archive;
@@ -675,4 +712,312 @@ fn a_promise_reopened_in_a_later_year_is_in_that_years_report() {
         assert!(details[0].carried_over);
         assert_eq!(details[0].timeline.len(), 3, "its whole timeline: made, closed, reopened");
     });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The handling figures (件): docs/metrics.md, one assertion per definition, on a fixture computed by hand.
+
+/// Proposals of 2025 (and three of 2024 for 回头看), their replies, promises and facts.
+struct Handled {
+    log: Log,
+    p1: Ulid,
+    p4: Ulid,
+}
+
+impl Log {
+    #[allow(clippy::too_many_arguments)]
+    fn proposal(
+        &mut self,
+        kind: ProposalKind,
+        number: &str,
+        assigned: &str,
+        reply_by: &str,
+        lead: &str,
+        co: &[&str],
+        key: bool,
+        led_by: Option<&str>,
+        between_sessions: bool,
+    ) -> Ulid {
+        let id = Ulid::new();
+        let event = Event::ProposalAssigned(Box::new(ProposalAssigned {
+            kind,
+            assembly: "区政协".into(),
+            session: "十五届五次会议".into(),
+            number: number.into(),
+            title: format!("第{number}号的案由"),
+            proposers: vec!["张委员".into()],
+            lead: lead.into(),
+            co_handlers: co.iter().map(|c| c.to_string()).collect(),
+            reply_by: day(reply_by),
+            key,
+            led_by: led_by.map(Into::into),
+            between_sessions,
+        }));
+        self.add(id, assigned, "王五", assigned, event);
+        id
+    }
+
+    /// Registers a reply and links it (as the lead's 答复 or a co-handler's 会办意见), recording its class and
+    /// disclosure as the link does.
+    fn answer(&mut self, proposal: Ulid, organ: &str, signed: &str, lead: bool, result: Option<&str>) -> Ulid {
+        let reply = Ulid::new();
+        let registered = ReplyRegistered {
+            organ: organ.into(),
+            doc_no: format!("{organ}〔{signed}〕号"),
+            signed_on: Some(day(signed)),
+            result: result.map(Into::into),
+            ..ReplyRegistered::default()
+        };
+        self.add(reply, signed, "王五", signed, Event::ReplyRegistered(Box::new(registered)));
+        self.add(proposal, signed, "王五", signed, Event::ProposalAnswered(ProposalAnswered { reply, lead }));
+        if let Some(class) = result.and_then(ReplyClass::from_wording) {
+            let classified = ProposalClassified { class, wording: result.map(Into::into), reason: None };
+            self.add(proposal, signed, "王五", signed, Event::ProposalClassified(classified));
+        }
+        reply
+    }
+
+    fn contact(&mut self, proposal: Ulid, on: &str, method: ContactMethod) {
+        let event = Event::ProposerContacted(ProposerContacted { method, organ: "承办单位".into(), note: None });
+        self.add(proposal, on, "王五", on, event);
+    }
+
+    fn evaluate(&mut self, reply: Ulid, on: &str, satisfaction: Satisfaction) {
+        self.add(reply, on, "王五", on, Event::ReplyEvaluated(ReplyEvaluated { satisfaction, comment: None }));
+    }
+
+    fn disclose(&mut self, proposal: Ulid, on: &str, disclosure: Disclosure, reason: Option<&str>) {
+        let event = Event::ProposalDisclosed(ProposalDisclosed { disclosure, reason: reason.map(Into::into) });
+        self.add(proposal, on, "王五", on, event);
+    }
+
+    fn review(&mut self, proposal: Ulid, on: &str, outcome: Outcome) {
+        let event = Event::ProposalReviewed(ProposalReviewed { outcome, summary: "复查".into() });
+        self.add(proposal, on, "王五", on, event);
+    }
+}
+
+fn handled() -> Handled {
+    let mut log = Log::default();
+    let (proposal, suggestion) = (ProposalKind::Proposal, ProposalKind::Suggestion);
+    // 2024: three B-class proposals. P0's reply has two promises (one fulfilled in 2025, one overdue); P0 is
+    // reviewed in 2025 as 部分落实, P00 as 已落实; P000 only in 2024.
+    let p0 = log.proposal(suggestion, "0", "2024-02-01", "2024-05-01", "甲局", &[], false, None, false);
+    let r0 = log.answer(p0, "甲局", "2024-04-01", true, Some("列入计划"));
+    let c01 = log.promise(r0, "2024-04-01", "甲局", "C01 次年上半年建成", Some("2025-06-30"));
+    log.close(c01, "2025-03-01", "王五", Outcome::Fulfilled, &["验收"]);
+    log.promise(r0, "2024-04-01", "甲局", "C02 次年年底前完成", Some("2025-12-31"));
+    let p00 = log.proposal(suggestion, "00", "2024-02-01", "2024-05-01", "甲局", &[], false, None, false);
+    log.answer(p00, "甲局", "2024-04-02", true, Some("B"));
+    let p000 = log.proposal(suggestion, "000", "2024-02-01", "2024-05-01", "甲局", &[], false, None, false);
+    log.answer(p000, "甲局", "2024-04-03", true, Some("正在解决"));
+    log.review(p000, "2024-12-01", Outcome::Fulfilled);
+    log.review(p0, "2025-06-30", Outcome::PartiallyFulfilled);
+    log.review(p00, "2025-07-15", Outcome::Fulfilled);
+
+    // P1: 提案, 重点督办, lead 甲局 with co-handler 乙局; met on 03-01; answered on time (04-20 ≤ 05-01), 解决采纳
+    // (A), published, judged 满意 on 05-20; its one promise fulfilled. 乙局's 会办意见 linked too.
+    let p1 = log.proposal(proposal, "1", "2025-02-01", "2025-05-01", "甲局", &["乙局"], true, None, false);
+    log.contact(p1, "2025-03-01", ContactMethod::Meeting);
+    log.answer(p1, "乙局", "2025-04-10", false, None);
+    let r1 = log.answer(p1, "甲局", "2025-04-20", true, Some("解决采纳"));
+    log.disclose(p1, "2025-04-20", Disclosure::Active, None);
+    log.evaluate(r1, "2025-05-20", Satisfaction::Satisfied);
+    let c1 = log.promise(r1, "2025-04-20", "甲局", "C1 年底前建成", Some("2025-12-31"));
+    log.close(c1, "2025-10-01", "王五", Outcome::Fulfilled, &["验收"]);
+    // P2: 建议 raised between sessions, lead 乙局; phoned 06-01, answered late (06-10 > 05-01), 正在解决 (B),
+    // disclosed on request, 基本满意; its promise is due only in 2026.
+    let p2 = log.proposal(suggestion, "2", "2025-02-01", "2025-05-01", "乙局", &[], false, None, true);
+    log.contact(p2, "2025-06-01", ContactMethod::Phone);
+    let r2 = log.answer(p2, "乙局", "2025-06-10", true, Some("正在解决"));
+    log.disclose(p2, "2025-06-10", Disclosure::OnRequest, None);
+    log.evaluate(r2, "2025-07-01", Satisfaction::BasicallySatisfied);
+    log.promise(r2, "2025-06-10", "乙局", "C2 明年年中完成", Some("2026-06-30"));
+    // P3: 提案 returned by 丁局 and re-assigned to 甲局; phoned 04-01; never answered (due 06-01).
+    let p3 = log.proposal(proposal, "3", "2025-03-01", "2025-06-01", "丁局", &[], false, None, false);
+    let moved =
+        ProposalReassigned { lead: "甲局".into(), co_handlers: vec![], returned: true, reason: "退办".into() };
+    log.add(p3, "2025-03-10", "王五", "2025-03-10", Event::ProposalReassigned(moved));
+    log.contact(p3, "2025-04-01", ContactMethod::Phone);
+    // P4: 建议 led by a deputy head, lead 丙局; answered on time (05-01), 留作参考 (C), withheld, judged 不满意;
+    // re-handled: a second 答复 on 08-01, 列入计划 (B), 满意. A letter on 09-01 came after the first 答复.
+    let p4 = log.proposal(suggestion, "4", "2025-03-01", "2025-06-01", "丙局", &[], false, Some("张副区长"), false);
+    let r4 = log.answer(p4, "丙局", "2025-05-01", true, Some("留作参考"));
+    log.disclose(p4, "2025-05-01", Disclosure::Withheld, Some("涉及国家秘密"));
+    log.evaluate(r4, "2025-06-01", Satisfaction::Dissatisfied);
+    let r4b = log.answer(p4, "丙局", "2025-08-01", true, Some("列入计划"));
+    log.evaluate(r4b, "2025-09-01", Satisfaction::Satisfied);
+    log.contact(p4, "2025-09-01", ContactMethod::Letter);
+    // P5: 提案 assigned in November, answered 12-10 (on time: due 2026-02-15), 留作参考 (C); not contacted.
+    let p5 = log.proposal(proposal, "5", "2025-11-15", "2026-02-15", "甲局", &[], false, None, false);
+    log.answer(p5, "甲局", "2025-12-10", true, Some("留作参考"));
+    // P6: 提案 assigned in December, not yet due.
+    log.proposal(proposal, "6", "2025-12-01", "2026-03-01", "丙局", &[], false, None, false);
+    Handled { log, p1, p4 }
+}
+
+fn handled_report(as_of: &str, organ: Option<&str>) -> (Handled, Report) {
+    let handled = handled();
+    let mut params = params(as_of);
+    params.organ = organ.map(|organ| OrganQuery::new(organ, &Aliases::default()));
+    let report = build(handled.log.events.clone(), &params);
+    (handled, report)
+}
+
+#[test]
+fn every_handling_figure_is_the_one_its_definition_gives() {
+    let (handled, report) = handled_report("2025-12-31", None);
+    let m = &report.metrics;
+    // 承办件数: assigned in 2025 — P1…P6; 建议 P2, P4; 提案 P1, P3, P5, P6.
+    assert_eq!((m.proposals, m.suggestions, m.cppcc_proposals), (6, 2, 4));
+    // 主办: all six (no unit asked for); 会办件: with a co-handler — P1.
+    assert_eq!((m.lead, m.co), (6, 1));
+    assert_eq!((m.between_sessions, m.key, m.led, m.returned), (1, 1, 1, 1), "P2; P1; P4; P3");
+    // 已办复: P1, P2, P4, P5 → 4 ÷ 6.
+    assert_eq!(m.replied, 4);
+    assert_eq!(m.reply_rate, Some(4.0 / 6.0));
+    // 按时办复: first 答复 by the reply-by date — P1, P4 (the first, not the re-handling's), P5; P2 late. Over the
+    // due for reply: the four replied and P3 (due 06-01, unanswered); P6 (due 2026-03-01) is not yet due.
+    assert_eq!((m.replied_on_time, m.due_for_reply), (3, 5));
+    assert_eq!(m.on_time_reply_rate, Some(0.6));
+    // 沟通联系: before the first 答复 — P1 (met), P2 (phoned 06-01, answered 06-10), P3 (phoned, unanswered);
+    // P4's letter came after its 答复.
+    assert_eq!((m.contacted, m.met), (3, 1));
+    assert_eq!((m.contact_rate, m.meeting_rate), (Some(0.5), Some(1.0 / 6.0)));
+    // Evaluation of the latest 答复: P1 满意, P2 基本满意, P4's second 答复 满意 (its first was 不满意).
+    assert_eq!((m.evaluated, m.satisfied, m.basically_satisfied, m.dissatisfied), (3, 2, 1, 0));
+    assert_eq!((m.satisfaction_rate, m.basic_satisfaction_rate), (Some(2.0 / 3.0), Some(1.0)));
+    assert_eq!(m.rehandled, 1, "P4");
+    // Class of the replied: P1 A; P2 B; P4 B (its re-handling re-classed it); P5 C.
+    assert_eq!((m.class_counts.a, m.class_counts.b, m.class_counts.c, m.class_counts.unclassified), (1, 2, 1, 0));
+    // 公开: P1 主动 (上网公开), P2 依申请, P4 不予 with its reason.
+    assert_eq!(m.disclosed, 1);
+    assert_eq!((m.disclosure_counts.active, m.disclosure_counts.on_request, m.disclosure_counts.withheld), (1, 1, 1));
+    assert_eq!(m.withheld_reasons, ["涉及国家秘密"]);
+    // 回头看: 2024's B class P0, P00, P000; reviewed in 2025 P0 (部分落实) and P00 (已落实) → 1 ÷ 2.
+    assert_eq!((m.b_class_earlier, m.b_class_reviewed, m.b_class_fulfilled), (3, 2, 1));
+    assert_eq!(m.b_class_fulfilment_rate, Some(0.5));
+    // Promises, as the promise sections count them: C1, C2, and 2024's C01, C02 carried over; due C1, C01, C02;
+    // fulfilled C1, C01.
+    assert_eq!((m.commitments, m.commitments_due, m.commitments_fulfilled), (4, 3, 2));
+    assert_eq!(m.fulfilment_rate, Some(2.0 / 3.0));
+    assert_eq!(m.fulfilment_rate, report.overview.fulfilment_rate, "one definition of 落实率");
+
+    let h = &report.handling;
+    let numbers: Vec<&str> = h.register.iter().map(|row| row.case.rsplit('第').next().unwrap()).collect();
+    assert_eq!(numbers, ["1号提案", "2号建议", "3号提案", "4号建议", "5号提案", "6号提案"]);
+    let p1 = &h.register[0];
+    assert_eq!(p1.id, handled.p1.to_string());
+    assert_eq!((p1.replied_on, p1.class, p1.satisfaction), (Some(day("2025-04-20")), Some("A"), Some("满意")));
+    assert_eq!((p1.commitments, p1.commitments_fulfilled, p1.fulfilment().as_str()), (1, 1, "已落实 1/1 项"));
+    let key: Vec<String> = h.key_proposals.iter().map(|row| row.id.clone()).collect();
+    assert_eq!(key, [handled.p1.to_string(), handled.p4.to_string()], "重点督办 P1, 领导领办 P4");
+    let lookback: Vec<(Option<&str>, usize, usize)> =
+        h.lookback.iter().map(|row| (row.review, row.commitments, row.commitments_fulfilled)).collect();
+    assert_eq!(lookback, [(Some("部分落实"), 2, 1), (Some("已落实"), 0, 0)], "P0 with its promises, P00");
+    let classes: Vec<(&str, usize, Option<f64>, usize, usize)> =
+        h.classes.iter().map(|c| (c.class, c.proposals, c.share, c.commitments, c.commitments_fulfilled)).collect();
+    assert_eq!(classes, [("A", 1, Some(0.25), 1, 1), ("B", 2, Some(0.5), 1, 0), ("C", 1, Some(0.25), 0, 0)]);
+    // 分单位: by the lead now (丁局 returned P3) and the co-handlers.
+    let units: Vec<(&str, usize, usize, usize, usize, usize)> = h
+        .units
+        .iter()
+        .map(|u| (u.organ.as_str(), u.lead, u.co, u.replied, u.replied_on_time, u.commitments_due))
+        .collect();
+    assert_eq!(units, [("丙局", 2, 0, 1, 1, 0), ("乙局", 1, 1, 1, 0, 0), ("甲局", 3, 0, 2, 2, 3)]);
+    let jia = &h.units[2];
+    assert_eq!(
+        (jia.reply_rate, jia.on_time_reply_rate, jia.fulfilment_rate),
+        (Some(2.0 / 3.0), Some(2.0 / 3.0), Some(2.0 / 3.0))
+    );
+    assert_eq!(h.units[0].on_time_reply_rate, Some(1.0), "丙局: P6 not yet due");
+}
+
+/// On an earlier date, only what had occurred: P5 and P6 not yet assigned, P2 not yet answered, nothing evaluated.
+#[test]
+fn handling_figures_on_an_earlier_date_count_only_what_had_occurred() {
+    let (_, report) = handled_report("2025-05-15", None);
+    let m = &report.metrics;
+    assert_eq!((m.proposals, m.replied, m.evaluated), (4, 2, 0));
+    // Due for reply: P1 and P4 (answered), P2 (due 05-01); P3 is due 06-01. On time: P1, P4.
+    assert_eq!((m.due_for_reply, m.replied_on_time), (3, 2));
+    assert_eq!((m.class_counts.a, m.class_counts.b, m.class_counts.c), (1, 0, 1), "P4 still C");
+    assert_eq!((m.b_class_reviewed, m.rehandled), (0, 0));
+}
+
+/// A unit's figures: its 主办 and 会办 proposals.
+#[test]
+fn a_units_handling_figures_count_what_it_led_and_co_handled() {
+    let (_, report) = handled_report("2025-12-31", Some("乙局"));
+    let m = &report.metrics;
+    assert_eq!((m.proposals, m.lead, m.co), (2, 1, 1), "P2 led, P1 co-handled");
+    assert_eq!(report.handling.units.len(), 1);
+}
+
+#[test]
+fn the_handling_sections_are_printed_in_every_format() {
+    let (_, report) = handled_report("2025-12-31", None);
+    let markdown = String::from_utf8(render(&report, Format::Markdown).unwrap()).unwrap();
+    for expected in [
+        "### 办理情况（件）",
+        "承办建议提案 6 件：人大代表建议 2 件，政协提案 4 件",
+        "办复率 66.7%",
+        "按时办复率 60.0%",
+        "B类落实率 50.0%",
+        "## 三、办理结果分类",
+        "## 四、回头看",
+        "## 五、重点督办件与领导领办件",
+        "## 八、建议提案办理登记表",
+        "| #",
+    ] {
+        assert!(markdown.contains(expected), "markdown lacks {expected}");
+    }
+    let html = String::from_utf8(render(&report, Format::Html).unwrap()).unwrap();
+    assert!(html.contains("<h2>四、回头看（往年 B 类答复落实情况）</h2>") && html.contains("涉及国家秘密"));
+    let json: serde_json::Value = serde_json::from_slice(&render(&report, Format::Json).unwrap()).unwrap();
+    let metrics = &json["metrics"];
+    for key in [
+        "proposals",
+        "lead",
+        "co",
+        "replied",
+        "reply_rate",
+        "replied_on_time",
+        "on_time_reply_rate",
+        "contacted",
+        "contact_rate",
+        "evaluated",
+        "satisfaction_rate",
+        "basic_satisfaction_rate",
+        "class_counts",
+        "disclosed",
+        "b_class_reviewed",
+        "b_class_fulfilled",
+        "b_class_fulfilment_rate",
+        "commitments",
+        "commitments_fulfilled",
+        "fulfilment_rate",
+    ] {
+        assert!(!metrics[key].is_null(), "metrics lacks {key}");
+    }
+    assert_eq!(metrics["class_counts"], serde_json::json!({"A": 1, "B": 2, "C": 1, "unclassified": 0}));
+    assert_eq!(json["register"].as_array().unwrap().len(), 6);
+    #[cfg(feature = "xlsx")]
+    {
+        use calamine::{Data, Reader, Xlsx};
+        let bytes = render(&report, Format::Xlsx).unwrap();
+        let mut workbook: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+        let register = workbook.worksheet_range("登记表").unwrap();
+        assert_eq!(register.height(), 7, "a header and six proposals");
+        assert_eq!(register.get((1, 7)), Some(&Data::String("A".into())), "办复类别");
+        let classes = workbook.worksheet_range("分类").unwrap();
+        assert_eq!(classes.get((2, 1)), Some(&Data::Float(2.0)), "B: a count as a number");
+        assert_eq!(classes.get((2, 2)), Some(&Data::Float(0.5)), "its share as a fraction");
+        let lookback = workbook.worksheet_range("回头看").unwrap();
+        assert_eq!(lookback.get((1, 6)), Some(&Data::String("部分落实".into())));
+        match lookback.get((1, 5)) {
+            Some(Data::DateTime(date)) => assert_eq!(date.as_f64(), 45838.0, "2025-06-30"),
+            other => panic!("the review date should be a real date, found {other:?}"),
+        }
+    }
 }

@@ -27,7 +27,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use duban_domain::{
-    normalize_prefix, resolve_prefix, CommitmentState, Envelope, NewEvent, ProposalState, ReplyState, StreamKind, SCHEMA_VERSION,
+    normalize_prefix, resolve_prefix, CommitmentState, Envelope, NewEvent, ProposalState, ReplyState, StreamKind,
+    SCHEMA_VERSION,
 };
 use std::ops::Bound;
 
@@ -730,7 +731,9 @@ impl SledStore {
     pub fn proposal(&self, id: &Ulid) -> Result<Option<ProposalState>> {
         self.settle_if_behind()?;
         match self.entry(id)? {
-            Some(entry) if entry.kind == StreamKind::Proposal => Ok(self.family(id)?.and_then(|family| family.proposal)),
+            Some(entry) if entry.kind == StreamKind::Proposal => {
+                Ok(self.family(id)?.and_then(|family| family.proposal))
+            }
             _ => Ok(None),
         }
     }

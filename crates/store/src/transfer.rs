@@ -8,7 +8,8 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 
 use duban_domain::{
-    check_commitment_event, check_proposal_event, check_reply_event, ProposalState, CommitmentState, Envelope, ReplyState, StreamKind, SCHEMA_VERSION,
+    check_commitment_event, check_proposal_event, check_reply_event, CommitmentState, Envelope, ProposalState,
+    ReplyState, StreamKind, SCHEMA_VERSION,
 };
 use ulid::Ulid;
 

@@ -144,7 +144,10 @@ pub fn render(report: &Report, writer: &mut dyn std::io::Write) -> std::io::Resu
     for (number, label) in [
         (m.proposals.to_string(), format!("承办建议提案（件）：建议 {}，提案 {}", m.suggestions, m.cppcc_proposals)),
         (percent(m.reply_rate), format!("办复率：已办复 {} 件", m.replied)),
-        (percent(m.on_time_reply_rate), format!("按时办复率：按时 {} 件，应复 {} 件", m.replied_on_time, m.due_for_reply)),
+        (
+            percent(m.on_time_reply_rate),
+            format!("按时办复率：按时 {} 件，应复 {} 件", m.replied_on_time, m.due_for_reply),
+        ),
         (percent(m.basic_satisfaction_rate), format!("满意和基本满意率：已评价 {} 件", m.evaluated)),
     ] {
         let _ = write!(

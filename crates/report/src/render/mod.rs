@@ -224,8 +224,11 @@ pub fn handling_lines(report: &Report) -> Vec<String> {
         ),
     ];
     let d = &m.disclosure_counts;
-    let reasons =
-        if m.withheld_reasons.is_empty() { String::new() } else { format!("（理由：{}）", m.withheld_reasons.join("；")) };
+    let reasons = if m.withheld_reasons.is_empty() {
+        String::new()
+    } else {
+        format!("（理由：{}）", m.withheld_reasons.join("；"))
+    };
     lines.push(format!(
         "上网公开（主动公开）{} 件，依申请公开 {} 件，不予公开 {} 件{reasons}。",
         d.active, d.on_request, d.withheld
@@ -256,8 +259,18 @@ pub(crate) fn handling_sections(report: &Report) -> Vec<Section> {
         sheet: None,
         lines: Vec::new(),
         headers: vec![
-            "单位", "主办", "会办", "已办复", "办复率", "按时办复", "按时办复率", "已评价", "满意和基本满意率",
-            "到期承诺", "已落实", "落实率",
+            "单位",
+            "主办",
+            "会办",
+            "已办复",
+            "办复率",
+            "按时办复",
+            "按时办复率",
+            "已评价",
+            "满意和基本满意率",
+            "到期承诺",
+            "已落实",
+            "落实率",
         ],
         rows: h
             .units
@@ -359,7 +372,16 @@ pub(crate) fn handling_sections(report: &Report) -> Vec<Section> {
         sheet: Some("登记表"),
         lines: Vec::new(),
         headers: vec![
-            "编号", "案号", "案由", "提出人", "主办单位", "会办单位", "答复日期", "办复类别", "落实情况", "评价",
+            "编号",
+            "案号",
+            "案由",
+            "提出人",
+            "主办单位",
+            "会办单位",
+            "答复日期",
+            "办复类别",
+            "落实情况",
+            "评价",
         ],
         rows: h
             .register
