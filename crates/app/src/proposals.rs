@@ -363,10 +363,21 @@ pub(crate) fn link_events(
     today: NaiveDate,
 ) -> Vec<(NaiveDate, Event)> {
     let registered = reply.registered.as_ref();
+    // Decided by who wrote it (the lead, or a co-handler), else by what it is (a 会办意见, or addressed to a lead).
+    let by_organ = |name: &str| {
+        !name.trim().is_empty()
+            && duban_domain::OrganQuery::new(name, &duban_domain::Aliases::default()).matches(reply.organ())
+    };
     let is_co = co.unwrap_or_else(|| {
-        registered.is_some_and(|r| {
-            r.addressee.is_some() || r.doc_type.as_deref().is_some_and(|doc_type| doc_type.contains("会办"))
-        })
+        if by_organ(&state.lead) {
+            false
+        } else if state.co_handlers.iter().any(|co| by_organ(co)) {
+            true
+        } else {
+            registered.is_some_and(|r| {
+                r.addressee.is_some() || r.doc_type.as_deref().is_some_and(|doc_type| doc_type.contains("会办"))
+            })
+        }
     });
     // Dated by the reply: the day it was signed (the day it is linked, while that is missing).
     let on = reply.signed_on().unwrap_or(today).max(state.assigned_on.unwrap_or(NaiveDate::MIN)).min(today);
