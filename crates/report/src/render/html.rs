@@ -43,6 +43,8 @@ footer p { margin: 2px 0; }
 footer .check { font-size: 10px; word-break: break-all; }
 .issuer { margin: 32px 0 0 auto; width: max-content; text-align: center; font-size: 15px; }
 .issuer p { margin: 4px 0; }
+.handling th { white-space: normal; min-width: 3.5em; }
+.handling td.text { min-width: 6.5em; }
 code { font-family: "DejaVu Sans Mono", monospace; font-size: 12px; }
 @page { size: A4; margin: 15mm 12mm 16mm;
   @bottom-right { content: "第 " counter(page) " 页 / 共 " counter(pages) " 页"; font-size: 9pt; color: #616e7c; } }
@@ -85,13 +87,17 @@ fn section(out: &mut Sink, tag: &str, title: &str, section: &Section) {
         let _ = write!(out, "<p>{}</p>", esc(section.empty));
         return;
     }
-    table_head(out, &section.headers);
+    out.push_str(r#"<table class="handling"><thead><tr>"#);
+    for title in &section.headers {
+        let _ = write!(out, "<th>{title}</th>");
+    }
+    out.push_str("</tr></thead><tbody>");
     for cells in &section.rows {
         out.push_str("<tr>");
         for text in cells {
             let numeric = !text.is_empty()
                 && text.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | '%' | '#' | '-' | '—'));
-            let class = if numeric { r#" class="num""# } else { "" };
+            let class = if numeric { r#" class="num""# } else { r#" class="text""# };
             let _ = write!(out, "<td{class}>{}</td>", esc(text));
         }
         out.push_str("</tr>");
