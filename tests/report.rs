@@ -214,7 +214,50 @@ fn the_demo_ends_with_the_html_report() {
     let path = duban.dir.path().join("demo/report-2025.html");
     assert!(output.stdout.contains("report-2025.html"), "{}", output.stdout);
     let html = std::fs::read_to_string(path).unwrap();
-    assert!(html.contains("2025年度建议提案答复承诺跟踪报告") && html.contains("<svg"));
+    assert!(html.contains("2025年度建议提案办理和答复承诺跟踪报告") && html.contains("<svg"));
+    // Every 件 section of the demo's report has something to show.
+    let store = duban.dir.path().join("demo/duban.db");
+    let report = duban.run_in(&store, &["report", "--year", "2025", "--json"]);
+    assert_eq!(report.code, 0, "{}", report.stderr);
+    let report: serde_json::Value = serde_json::from_str(&report.stdout).unwrap();
+    let m = &report["metrics"];
+    for figure in [
+        "proposals",
+        "lead",
+        "co",
+        "between_sessions",
+        "key",
+        "led",
+        "replied",
+        "replied_on_time",
+        "contacted",
+        "met",
+        "evaluated",
+        "satisfied",
+        "basically_satisfied",
+        "dissatisfied",
+        "rehandled",
+        "disclosed",
+        "b_class_earlier",
+        "b_class_reviewed",
+        "b_class_fulfilled",
+        "commitments",
+        "commitments_due",
+        "commitments_fulfilled",
+    ] {
+        assert!(m[figure].as_u64().is_some_and(|n| n > 0), "the demo's {figure} is {}", m[figure]);
+    }
+    for class in ["A", "B", "C"] {
+        assert!(m["class_counts"][class].as_u64().is_some_and(|n| n > 0), "no class {class} in the demo");
+    }
+    assert!(m["disclosure_counts"].as_object().unwrap().values().all(|n| n.as_u64() > Some(0)));
+    for section in ["units", "classes", "lookback", "key_proposals", "register"] {
+        assert!(!report[section].as_array().unwrap().is_empty(), "the demo's {section} is empty");
+    }
+    for heading in ["三、办理结果分类", "四、回头看", "五、重点督办件与领导领办件", "八、建议提案办理登记表"]
+    {
+        assert!(html.contains(heading), "the demo's report lacks {heading}");
+    }
 }
 
 /// A commitment closed in 2024 and reopened, after the fact, on a date before 2025: the report lets go of it when the

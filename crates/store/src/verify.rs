@@ -238,6 +238,9 @@ impl SledStore {
         for (id, state) in &folded.commitments {
             entries.insert(*id, StreamEntry::of(StreamKind::Commitment, *id, state.reply));
         }
+        for id in folded.proposals.keys() {
+            entries.insert(*id, StreamEntry::of(StreamKind::Proposal, *id, None));
+        }
         let mut wanted: BTreeMap<Ulid, Family> = BTreeMap::new();
         for (id, reply) in folded.replies {
             let family = wanted.entry(id).or_default();
@@ -247,6 +250,11 @@ impl SledStore {
         for (id, commitment) in folded.commitments {
             let family = wanted.entry(entries.get(&id).map_or(id, |entry| entry.family)).or_default();
             family.commitments.push(commitment);
+            family.seqs.insert(id, seqs.remove(&id).unwrap_or_default());
+        }
+        for (id, proposal) in folded.proposals {
+            let family = wanted.entry(id).or_default();
+            family.proposal = Some(proposal);
             family.seqs.insert(id, seqs.remove(&id).unwrap_or_default());
         }
         for family in wanted.values_mut() {
