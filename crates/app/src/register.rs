@@ -19,11 +19,14 @@ pub fn reply_key(organ: &str, doc_no: &str) -> (String, String) {
     (organ.trim().to_string(), doc_no.trim().to_string())
 }
 
+/// A reply's organ and its 文号 or proposal reference.
+type Key = (String, String);
+
 /// The keys a registration is unique under: organ and 文号, and organ and proposal reference (so that a corrected
 /// document of the same reply is recognised whether or not its 文号 was read the first time). One exception: after
 /// the proposer judged a reply 不满意, the organ's next reply to the same proposal under another 文号 is the
 /// re-handling's (重新办理), a reply of its own.
-fn keys_of(reply: &ReplyRegistered) -> (Option<(String, String)>, Option<(String, String)>) {
+fn keys_of(reply: &ReplyRegistered) -> (Option<Key>, Option<Key>) {
     let by_number = (!reply.doc_no.trim().is_empty()).then(|| reply_key(&reply.organ, &reply.doc_no));
     let proposal = &reply.proposal;
     let by_proposal = proposal
