@@ -38,6 +38,8 @@ pub struct Metrics {
     pub lead: usize,
     /// 会办件: where the unit asked for is a co-handler (without a unit: those with any co-handler).
     pub co: usize,
+    /// By assembly (区政协, 市人大 …: the level and the body), in name order.
+    pub by_assembly: BTreeMap<String, usize>,
     /// 闭会期间提出.
     pub between_sessions: usize,
     /// 重点督办件, 领导领办件.
@@ -257,6 +259,7 @@ pub fn handling(
                 m.co += usize::from(!state.co_handlers.is_empty());
             }
         }
+        *m.by_assembly.entry(assigned.assembly.clone()).or_default() += 1;
         m.between_sessions += usize::from(assigned.between_sessions);
         m.key += usize::from(assigned.key);
         m.led += usize::from(assigned.led_by.is_some());

@@ -873,6 +873,7 @@ fn every_handling_figure_is_the_one_its_definition_gives() {
     // 主办: all six (no unit asked for); 会办件: with a co-handler — P1.
     assert_eq!((m.lead, m.co), (6, 1));
     assert_eq!((m.between_sessions, m.key, m.led, m.returned), (1, 1, 1, 1), "P2; P1; P4; P3");
+    assert_eq!(m.by_assembly.get("区政协"), Some(&6), "by assembly: all six are the district CPPCC's");
     // 已办复: P1, P2, P4, P5 → 4 ÷ 6.
     assert_eq!(m.replied, 4);
     assert_eq!(m.reply_rate, Some(4.0 / 6.0));

@@ -223,6 +223,10 @@ pub fn handling_lines(report: &Report) -> Vec<String> {
             }
         ),
     ];
+    if !m.by_assembly.is_empty() {
+        let parts: Vec<String> = m.by_assembly.iter().map(|(assembly, n)| format!("{assembly} {n} 件")).collect();
+        lines.insert(1, format!("按会议：{}。", parts.join("，")));
+    }
     let d = &m.disclosure_counts;
     let reasons = if m.withheld_reasons.is_empty() {
         String::new()
