@@ -32,6 +32,7 @@
 //! assert_eq!(Status::Overdue.label(), "逾期");
 //! ```
 
+mod access;
 mod clock;
 mod error;
 mod event;
@@ -46,6 +47,7 @@ mod validate;
 #[cfg(test)]
 mod tests;
 
+pub use access::{permits, Action, Denied, Principal, Role, Target};
 pub use clock::{business_date, china};
 pub use error::DomainError;
 pub use event::*;
