@@ -29,6 +29,7 @@ mod report;
 mod show;
 mod stats;
 mod upgrade;
+mod user;
 mod verify;
 
 use std::io::Write;
@@ -107,6 +108,9 @@ pub enum Command {
     Parse(parse::Args),
     Report(report::Args),
     Stats(stats::Args),
+    /// 账户：建立（add）、列表（list）、调整（change）、停用（disable）、启用（enable）、设置密码（passwd）
+    #[command(subcommand)]
+    User(user::Command),
     Demo(demo::Args),
     Completions(completions::CompletionArgs),
     Man(completions::ManArgs),
@@ -166,6 +170,7 @@ pub fn dispatch(ctx: &mut Ctx, command: Command) -> anyhow::Result<()> {
         Command::Parse(args) => parse::run(ctx, args),
         Command::Report(args) => report::run(ctx, args),
         Command::Stats(args) => stats::run(ctx, args),
+        Command::User(command) => user::run(ctx, command),
         Command::Demo(args) => demo::run(ctx, args),
         Command::Completions(args) => completions::completions(ctx, args),
         Command::Man(args) => completions::man(ctx, args),

@@ -10,6 +10,7 @@
 //!
 //! The store is reached only through [`duban_store::EventStore`]: this crate never names an engine.
 
+mod accounts;
 mod context;
 mod error;
 mod import;
@@ -30,6 +31,7 @@ use std::sync::Arc;
 
 use duban_store::EventStore;
 
+pub use accounts::{MIN_PASSWORD_CHARS, SESSION_HOURS};
 pub use context::Context;
 pub use duban_domain::Horizon;
 pub use error::{AppError, Result};

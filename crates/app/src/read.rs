@@ -203,8 +203,8 @@ impl App {
                 let mut out = Vec::new();
                 for family in self.store.families_between(from, to) {
                     let family = family?;
-                    // A proposal is a family of its own, without a reply or promises.
-                    if family.proposal.is_some() {
+                    // A proposal or an account is a family of its own, without a reply or promises.
+                    if family.proposal.is_some() || family.account.is_some() {
                         continue;
                     }
                     out.push(each(family.reply, family.commitments));

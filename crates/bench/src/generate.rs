@@ -347,7 +347,7 @@ pub fn seal(histories: &[ReplyHistory], hash: impl Fn(&Envelope) -> String) -> V
         match envelope.event.stream_kind() {
             duban_domain::StreamKind::Reply => replies.entry(envelope.stream).or_default().apply(&envelope),
             duban_domain::StreamKind::Commitment => commitments.entry(envelope.stream).or_default().apply(&envelope),
-            duban_domain::StreamKind::Proposal => {}
+            duban_domain::StreamKind::Proposal | duban_domain::StreamKind::Account => {}
         }
         log.push(envelope);
     }

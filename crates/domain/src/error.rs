@@ -61,6 +61,16 @@ pub enum DomainError {
     ReviewBeforeReply { id: Ulid, on: NaiveDate },
     #[error("会办单位 {organ} 重复，或与主办单位相同")]
     RepeatedHandler { organ: String },
+    #[error("承办单位账户须用 --organ 指明所属单位")]
+    OrganAccountNeedsOrgan,
+    #[error("只有承办单位账户才有所属单位；{role}账户不能带 --organ")]
+    OrgansOnlyForOrganAccounts { role: &'static str },
+    #[error("账户名“{name}”无效：不能为空，不能以空格开头或结尾，不超过 32 个汉字")]
+    BadAccountName { name: String },
+    #[error("账户 {name} 已存在")]
+    AccountExists { name: String },
+    #[error("账户 {name} 已是{state}状态")]
+    AccountAlready { name: String, state: &'static str },
     #[error("编号“{input}”无效：须为至少 6 位的 ULID 前缀（字符 0-9、A-Z，不含 I L O U）")]
     BadId { input: String },
     #[error("找不到编号以 {prefix} 开头的{what}")]

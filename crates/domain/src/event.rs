@@ -10,6 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use ulid::Ulid;
 
+pub use crate::account::{AccountChanged, AccountCreated, AccountDisabled, PasswordSet};
 pub use crate::proposal::{
     ContactMethod, Disclosure, ProposalAnswered, ProposalAssigned, ProposalClassified, ProposalDisclosed,
     ProposalReassigned, ProposalReviewed, ProposerContacted, ReplyClass,
@@ -23,7 +24,8 @@ pub use crate::proposal::{
 /// version-2 record may hold an empty date string, which a version-1 reader must not misread: it refuses the record
 /// by its schema number.
 ///
-/// Version 3: proposals (件) as streams of their own — `ProposalAssigned` … `ProposalReviewed`. Older records are
+/// Version 3: proposals (件) as streams of their own — `ProposalAssigned` … `ProposalReviewed` — and accounts
+/// (`AccountCreated` … `PasswordSet`). Older records are
 /// unchanged; a version-2 reader refuses a store holding version-3 records by their schema number instead of failing
 /// on an enum index it does not know.
 pub const SCHEMA_VERSION: u16 = 3;
@@ -88,6 +90,14 @@ pub enum Event {
     ProposalDisclosed(ProposalDisclosed),
     /// Schema 3: 回头看.
     ProposalReviewed(ProposalReviewed),
+    /// Schema 3: an account of a shared register, opening its stream.
+    AccountCreated(AccountCreated),
+    /// Schema 3: a new role or set of organs.
+    AccountChanged(AccountChanged),
+    /// Schema 3: disabled, or enabled again.
+    AccountDisabled(AccountDisabled),
+    /// Schema 3: a password was set (the hash is kept apart).
+    PasswordSet(PasswordSet),
 }
 
 /// Which kind of stream an event belongs to.
@@ -96,6 +106,7 @@ pub enum StreamKind {
     Reply,
     Commitment,
     Proposal,
+    Account,
 }
 
 impl StreamKind {
@@ -105,6 +116,7 @@ impl StreamKind {
             StreamKind::Reply => "答复",
             StreamKind::Commitment => "承诺",
             StreamKind::Proposal => "建议或提案",
+            StreamKind::Account => "账户",
         }
     }
 }
@@ -131,13 +143,17 @@ pub enum EventKind {
     ProposalClassified,
     ProposalDisclosed,
     ProposalReviewed,
+    AccountCreated,
+    AccountChanged,
+    AccountDisabled,
+    PasswordSet,
 }
 
 impl EventKind {
     /// Every kind, in the order of the enum (a new variant must be added here too: the schema fixture's test checks
     /// that the pinned fixtures hold one of each). The report numbers kinds by their place here: append, never
     /// reorder.
-    pub const ALL: [EventKind; 19] = [
+    pub const ALL: [EventKind; 23] = [
         EventKind::ReplyRegistered,
         EventKind::ReplyEvaluated,
         EventKind::CommitmentMade,
@@ -157,6 +173,10 @@ impl EventKind {
         EventKind::ProposalClassified,
         EventKind::ProposalDisclosed,
         EventKind::ProposalReviewed,
+        EventKind::AccountCreated,
+        EventKind::AccountChanged,
+        EventKind::AccountDisabled,
+        EventKind::PasswordSet,
     ];
 
     /// The stable tag, as it is serialized.
@@ -181,6 +201,10 @@ impl EventKind {
             EventKind::ProposalClassified => "ProposalClassified",
             EventKind::ProposalDisclosed => "ProposalDisclosed",
             EventKind::ProposalReviewed => "ProposalReviewed",
+            EventKind::AccountCreated => "AccountCreated",
+            EventKind::AccountChanged => "AccountChanged",
+            EventKind::AccountDisabled => "AccountDisabled",
+            EventKind::PasswordSet => "PasswordSet",
         }
     }
 
@@ -206,6 +230,10 @@ impl EventKind {
             EventKind::ProposalClassified => "办理结果分类",
             EventKind::ProposalDisclosed => "公开属性",
             EventKind::ProposalReviewed => "回头看",
+            EventKind::AccountCreated => "建立账户",
+            EventKind::AccountChanged => "调整账户",
+            EventKind::AccountDisabled => "停用或启用账户",
+            EventKind::PasswordSet => "设置密码",
         }
     }
 }
@@ -221,13 +249,22 @@ impl Event {
             | Event::ProposalClassified(_)
             | Event::ProposalDisclosed(_)
             | Event::ProposalReviewed(_) => StreamKind::Proposal,
+            Event::AccountCreated(_) | Event::AccountChanged(_) | Event::AccountDisabled(_) | Event::PasswordSet(_) => {
+                StreamKind::Account
+            }
             _ => StreamKind::Commitment,
         }
     }
 
     /// Whether this event opens a stream (and may only stand first in it).
     pub fn opens_stream(&self) -> bool {
-        matches!(self, Event::ReplyRegistered(_) | Event::CommitmentMade(_) | Event::ProposalAssigned(_))
+        matches!(
+            self,
+            Event::ReplyRegistered(_)
+                | Event::CommitmentMade(_)
+                | Event::ProposalAssigned(_)
+                | Event::AccountCreated(_)
+        )
     }
 
     /// Which kind of fact this is, without its content.
@@ -252,6 +289,10 @@ impl Event {
             Event::ProposalClassified(_) => EventKind::ProposalClassified,
             Event::ProposalDisclosed(_) => EventKind::ProposalDisclosed,
             Event::ProposalReviewed(_) => EventKind::ProposalReviewed,
+            Event::AccountCreated(_) => EventKind::AccountCreated,
+            Event::AccountChanged(_) => EventKind::AccountChanged,
+            Event::AccountDisabled(_) => EventKind::AccountDisabled,
+            Event::PasswordSet(_) => EventKind::PasswordSet,
         }
     }
 
@@ -334,6 +375,14 @@ impl Event {
                 None => out.write_str(d.disclosure.label()),
             },
             Event::ProposalReviewed(r) => write!(out, "{}：{}", r.outcome.label(), r.summary),
+            Event::AccountCreated(a) if a.organs.is_empty() => write!(out, "{}（{}）", a.name, a.role.label()),
+            Event::AccountCreated(a) => write!(out, "{}（{}：{}）", a.name, a.role.label(), a.organs.join("、")),
+            Event::AccountChanged(a) if a.organs.is_empty() => write!(out, "改为{}", a.role.label()),
+            Event::AccountChanged(a) => write!(out, "改为{}（{}）", a.role.label(), a.organs.join("、")),
+            Event::AccountDisabled(d) => {
+                write!(out, "{}（{}）", if d.disabled { "停用" } else { "启用" }, d.reason)
+            }
+            Event::PasswordSet(_) => out.write_str("设置密码"),
         };
     }
 
@@ -973,6 +1022,23 @@ mod tests {
                 Event::ProposalReviewed(ProposalReviewed { outcome: Outcome::Fulfilled, summary: "已建成".into() }),
                 r#"{"ProposalReviewed":{"outcome":"fulfilled","summary":"已建成"}}"#,
             ),
+            (
+                Event::AccountCreated(AccountCreated {
+                    name: "李科员".into(),
+                    role: crate::Role::Organ,
+                    organs: vec!["区科委".into()],
+                }),
+                r#"{"AccountCreated":{"name":"李科员","role":"organ","organs":["区科委"]}}"#,
+            ),
+            (
+                Event::AccountChanged(AccountChanged { role: crate::Role::Liaison, organs: vec![] }),
+                r#"{"AccountChanged":{"role":"liaison","organs":[]}}"#,
+            ),
+            (
+                Event::AccountDisabled(AccountDisabled { disabled: true, reason: "调离".into() }),
+                r#"{"AccountDisabled":{"disabled":true,"reason":"调离"}}"#,
+            ),
+            (Event::PasswordSet(PasswordSet {}), r#"{"PasswordSet":{}}"#),
         ];
         assert_eq!(cases.len(), EventKind::ALL.len(), "one case per variant");
         for (event, pinned) in cases {

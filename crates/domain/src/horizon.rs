@@ -70,6 +70,7 @@ pub struct Folded {
     pub replies: IdMap<ReplyState>,
     pub commitments: IdMap<CommitmentState>,
     pub proposals: IdMap<ProposalState>,
+    pub accounts: IdMap<crate::AccountState>,
 }
 
 impl Folded {
@@ -78,6 +79,7 @@ impl Folded {
             StreamKind::Reply => self.replies.entry(envelope.stream).or_default().apply(envelope),
             StreamKind::Commitment => self.commitments.entry(envelope.stream).or_default().apply(envelope),
             StreamKind::Proposal => self.proposals.entry(envelope.stream).or_default().apply(envelope),
+            StreamKind::Account => self.accounts.entry(envelope.stream).or_default().apply(envelope),
         }
     }
 
@@ -97,5 +99,6 @@ impl Folded {
         self.replies.retain(|_, reply| reply.registered.is_some());
         self.commitments.retain(|_, commitment| commitment.made_on.is_some());
         self.proposals.retain(|_, proposal| proposal.assigned.is_some());
+        self.accounts.retain(|_, account| account.role.is_some());
     }
 }

@@ -33,6 +33,7 @@
 //! ```
 
 mod access;
+mod account;
 mod clock;
 mod error;
 mod event;
@@ -48,6 +49,7 @@ mod validate;
 mod tests;
 
 pub use access::{permits, Action, Denied, Principal, Role, Target};
+pub use account::{check_account_event, AccountState, MAX_ACCOUNT_NAME_BYTES};
 pub use clock::{business_date, china};
 pub use error::DomainError;
 pub use event::*;

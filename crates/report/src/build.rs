@@ -137,6 +137,9 @@ impl<'p> Builder<'p> {
             self.in_year = true;
             self.let_go_of_closed();
         }
+        if envelope.event.stream_kind() == StreamKind::Account {
+            return;
+        }
         if envelope.event.stream_kind() == StreamKind::Proposal {
             if envelope.occurred_on <= self.params.as_of {
                 self.proposals.entry(envelope.stream).or_default().apply(envelope);

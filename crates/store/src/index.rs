@@ -2,7 +2,7 @@
 //! where its events are) and each family's folded state (a reply with its commitments), the projection that read
 //! commands use instead of replaying the log.
 
-use duban_domain::{CommitmentState, Envelope, Event, ProposalState, ReplyState, StreamKind};
+use duban_domain::{AccountState, CommitmentState, Envelope, Event, ProposalState, ReplyState, StreamKind};
 use serde::Serialize;
 use ulid::Ulid;
 
@@ -56,12 +56,14 @@ impl StreamEntry {
     }
 }
 
-/// How a stream's kind is stored: 0 a reply, 1 a commitment (as layouts before proposals wrote them), 2 a proposal.
+/// How a stream's kind is stored: 0 a reply, 1 a commitment (as layouts before proposals wrote them), 2 a proposal,
+/// 3 an account.
 pub fn kind_byte(kind: StreamKind) -> u8 {
     match kind {
         StreamKind::Reply => 0,
         StreamKind::Commitment => 1,
         StreamKind::Proposal => 2,
+        StreamKind::Account => 3,
     }
 }
 
@@ -70,6 +72,7 @@ pub fn kind_from_byte(byte: u8) -> Option<StreamKind> {
         0 => Some(StreamKind::Reply),
         1 => Some(StreamKind::Commitment),
         2 => Some(StreamKind::Proposal),
+        3 => Some(StreamKind::Account),
         _ => None,
     }
 }
@@ -82,6 +85,8 @@ pub struct Family {
     /// imported log).
     pub reply: Option<ReplyState>,
     pub proposal: Option<ProposalState>,
+    /// An account is a family of its own too.
+    pub account: Option<AccountState>,
     /// Sorted by id.
     pub commitments: Vec<CommitmentState>,
     /// Each member's events: their sequence numbers in order (so its version is their count).
@@ -95,6 +100,7 @@ impl Family {
         match envelope.event.stream_kind() {
             StreamKind::Reply => self.reply.get_or_insert_with(ReplyState::default).apply(envelope),
             StreamKind::Proposal => self.proposal.get_or_insert_with(ProposalState::default).apply(envelope),
+            StreamKind::Account => self.account.get_or_insert_with(AccountState::default).apply(envelope),
             StreamKind::Commitment => {
                 let at = self.commitments.partition_point(|state| state.id < Some(envelope.stream));
                 if self.commitments.get(at).is_none_or(|state| state.id != Some(envelope.stream)) {
@@ -127,6 +133,10 @@ impl Family {
             let id = proposal.id.unwrap_or_default();
             frame(&mut bytes, StreamKind::Proposal, id, seqs(id), &postcard(proposal));
         }
+        if let Some(account) = &self.account {
+            let id = account.id.unwrap_or_default();
+            frame(&mut bytes, StreamKind::Account, id, seqs(id), &postcard(account));
+        }
         for state in &self.commitments {
             let id = state.id.unwrap_or_default();
             frame(&mut bytes, StreamKind::Commitment, id, seqs(id), &postcard(state));
@@ -152,6 +162,11 @@ impl Family {
                     let mut proposal: ProposalState = ::postcard::from_bytes(body).ok()?;
                     proposal.number = number;
                     family.proposal = Some(proposal);
+                }
+                StreamKind::Account => {
+                    let mut account: AccountState = ::postcard::from_bytes(body).ok()?;
+                    account.number = number;
+                    family.account = Some(account);
                 }
                 StreamKind::Commitment => {
                     let mut state: CommitmentState = ::postcard::from_bytes(body).ok()?;
@@ -226,6 +241,7 @@ enum Slot {
     Reply(Box<ReplyState>),
     Commitment(Box<CommitmentState>),
     Proposal(Box<ProposalState>),
+    Account(Box<AccountState>),
 }
 
 impl StoredFamily {
@@ -255,6 +271,7 @@ impl StoredFamily {
                 StreamKind::Reply => Slot::Reply(Box::default()),
                 StreamKind::Commitment => Slot::Commitment(Box::default()),
                 StreamKind::Proposal => Slot::Proposal(Box::default()),
+                StreamKind::Account => Slot::Account(Box::default()),
             };
             self.members.insert(at, (kind, envelope.stream, Vec::new(), empty));
         }
@@ -271,12 +288,14 @@ impl StoredFamily {
                 StreamKind::Reply => Slot::Reply(Box::new(::postcard::from_bytes(body).ok()?)),
                 StreamKind::Commitment => Slot::Commitment(Box::new(::postcard::from_bytes(body).ok()?)),
                 StreamKind::Proposal => Slot::Proposal(Box::new(::postcard::from_bytes(body).ok()?)),
+                StreamKind::Account => Slot::Account(Box::new(::postcard::from_bytes(body).ok()?)),
             };
         }
         match slot {
             Slot::Reply(state) => state.apply(envelope),
             Slot::Commitment(state) => state.apply(envelope),
             Slot::Proposal(state) => state.apply(envelope),
+            Slot::Account(state) => state.apply(envelope),
             Slot::Stored(_) => unreachable!("decoded above"),
         }
         Some(())
@@ -295,6 +314,7 @@ impl StoredFamily {
                 Slot::Reply(state) => frame(out, *kind, *id, seqs, &postcard(state)),
                 Slot::Commitment(state) => frame(out, *kind, *id, seqs, &postcard(state)),
                 Slot::Proposal(state) => frame(out, *kind, *id, seqs, &postcard(state)),
+                Slot::Account(state) => frame(out, *kind, *id, seqs, &postcard(state)),
             }
         }
     }
@@ -307,7 +327,7 @@ mod tests {
     #[test]
     fn stream_entries_round_trip_and_reject_garbage() {
         let family = Ulid::from_parts(1_700_000_000_000, 42);
-        for kind in [StreamKind::Reply, StreamKind::Commitment, StreamKind::Proposal] {
+        for kind in [StreamKind::Reply, StreamKind::Commitment, StreamKind::Proposal, StreamKind::Account] {
             let entry = StreamEntry { kind, family };
             let bytes = entry.to_bytes();
             assert_eq!(StreamEntry::from_bytes(&bytes), Some(entry));

@@ -60,6 +60,9 @@ pub trait EventStore: Send + Sync {
     /// A proposal's projected state.
     fn proposal(&self, id: &Ulid) -> Result<Option<ProposalState>>;
 
+    /// An account's projected state.
+    fn account(&self, id: &Ulid) -> Result<Option<duban_domain::AccountState>>;
+
     /// The projected families (a reply and its commitments) whose reply ids fall in `from..to`, in id order.
     fn families_between(&self, from: Option<Ulid>, to: Option<Ulid>) -> Box<dyn Iterator<Item = Result<Family>> + '_>;
 
@@ -93,6 +96,15 @@ pub trait EventStore: Send + Sync {
 
     /// Restores an export into this store, which must be empty.
     fn import_events(&self, file: &Path) -> Result<u64>;
+
+    /// A secret kept apart from the log — never in its chain, an export or a rebuild: a password's hash, a session.
+    fn secret(&self, key: &str) -> Result<Option<Vec<u8>>>;
+
+    /// Sets (or, with `None`, removes) a secret, durably.
+    fn set_secret(&self, key: &str, value: Option<&[u8]>) -> Result<()>;
+
+    /// The secrets whose keys start with `prefix`.
+    fn secrets_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>>;
 
     /// How many stored events this handle has decoded from the log (the projection is not counted).
     fn events_read(&self) -> u64;
@@ -211,6 +223,10 @@ impl EventStore for SledStore {
         SledStore::proposal(self, id)
     }
 
+    fn account(&self, id: &Ulid) -> Result<Option<duban_domain::AccountState>> {
+        SledStore::account(self, id)
+    }
+
     fn families_between(&self, from: Option<Ulid>, to: Option<Ulid>) -> Box<dyn Iterator<Item = Result<Family>> + '_> {
         Box::new(SledStore::families_between(self, from, to))
     }
@@ -224,6 +240,10 @@ impl EventStore for SledStore {
             Some(StreamKind::Reply) => self.resolve_reply(input),
             Some(StreamKind::Commitment) => self.resolve_commitment(input),
             Some(StreamKind::Proposal) => self.resolve_proposal(input),
+            Some(StreamKind::Account) => Err(crate::StoreError::Domain(duban_domain::DomainError::UnknownId {
+                what: "账户",
+                prefix: input.to_string(),
+            })),
             None => self.resolve_stream(input),
         }
     }
@@ -261,6 +281,18 @@ impl EventStore for SledStore {
 
     fn import_events(&self, file: &Path) -> Result<u64> {
         SledStore::import_events(self, file)
+    }
+
+    fn secret(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        SledStore::secret(self, key)
+    }
+
+    fn set_secret(&self, key: &str, value: Option<&[u8]>) -> Result<()> {
+        SledStore::set_secret(self, key, value)
+    }
+
+    fn secrets_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>> {
+        SledStore::secrets_with_prefix(self, prefix)
     }
 
     fn events_read(&self) -> u64 {

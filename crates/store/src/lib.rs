@@ -472,6 +472,22 @@ impl SledStore {
         Ok(())
     }
 
+    /// A secret kept apart from the log (see [`space::Db::secrets`]).
+    pub fn secret(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        self.db.secrets()?.get(key)
+    }
+
+    /// Sets or removes a secret, durably.
+    pub fn set_secret(&self, key: &str, value: Option<&[u8]>) -> Result<()> {
+        self.db.secrets()?.set(key, value)?;
+        self.sync()
+    }
+
+    /// The secrets whose keys start with `prefix`.
+    pub fn secrets_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>> {
+        self.db.secrets()?.with_prefix(prefix)
+    }
+
     /// One stream's events in order.
     pub fn read_stream(&self, stream: &Ulid) -> Result<Vec<Envelope>> {
         let seqs = self.seqs(stream)?;
@@ -734,6 +750,15 @@ impl SledStore {
             Some(entry) if entry.kind == StreamKind::Proposal => {
                 Ok(self.family(id)?.and_then(|family| family.proposal))
             }
+            _ => Ok(None),
+        }
+    }
+
+    /// An account's projected state.
+    pub fn account(&self, id: &Ulid) -> Result<Option<duban_domain::AccountState>> {
+        self.settle_if_behind()?;
+        match self.entry(id)? {
+            Some(entry) if entry.kind == StreamKind::Account => Ok(self.family(id)?.and_then(|family| family.account)),
             _ => Ok(None),
         }
     }

@@ -110,6 +110,13 @@ impl Db {
         Ok(())
     }
 
+    /// The secrets kept apart from the log (password hashes, sessions): a tree of their own, so that they share no
+    /// node with the log and are never part of its chain, an export or a rebuild. Opened (and, the first time,
+    /// created) only by what needs it, so that a read command still writes nothing.
+    pub fn secrets(&self) -> Result<Secrets> {
+        Ok(Secrets { tree: self.db.open_tree(SECRETS_TREE)? })
+    }
+
     /// Writes sled's buffers to its data file (with `sync_file_range`: see [`Db::files`] for what that leaves).
     pub fn flush(&self) -> Result<()> {
         self.db.flush()?;
@@ -120,6 +127,39 @@ impl Db {
     /// `sync_file_range`; the blob files and snapshots the vendored sled syncs as it writes them).
     pub fn files(path: &Path) -> SledFiles {
         SledFiles { data: path.join("db") }
+    }
+}
+
+/// The tree secrets are kept in.
+const SECRETS_TREE: &str = "secrets";
+
+/// See [`Db::secrets`].
+pub struct Secrets {
+    tree: sled::Tree,
+}
+
+impl Secrets {
+    pub fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self.tree.get(key.as_bytes())?.map(|value| value.to_vec()))
+    }
+
+    /// Sets (or, with `None`, removes) a secret; durable once the store is synced.
+    pub fn set(&self, key: &str, value: Option<&[u8]>) -> Result<()> {
+        match value {
+            Some(value) => self.tree.insert(key.as_bytes(), value)?,
+            None => self.tree.remove(key.as_bytes())?,
+        };
+        Ok(())
+    }
+
+    /// The secrets whose keys start with `prefix`.
+    pub fn with_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>> {
+        let mut found = Vec::new();
+        for entry in self.tree.scan_prefix(prefix.as_bytes()) {
+            let (key, value) = entry?;
+            found.push((String::from_utf8_lossy(&key).into_owned(), value.to_vec()));
+        }
+        Ok(found)
     }
 }
 

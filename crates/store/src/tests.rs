@@ -715,7 +715,7 @@ proptest! {
                     };
                     check_commitment_event(&state, &store.reply(&owner).unwrap().unwrap(), on, &event, today)
                 }
-                StreamKind::Proposal => unreachable!("no step makes a proposal event"),
+                StreamKind::Proposal | StreamKind::Account => unreachable!("no step makes such an event"),
             };
             if checked.is_err() {
                 continue;

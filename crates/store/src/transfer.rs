@@ -77,6 +77,7 @@ struct ChainCheck {
     replies: HashMap<Ulid, ReplyState>,
     commitments: HashMap<Ulid, CommitmentState>,
     proposals: HashMap<Ulid, ProposalState>,
+    accounts: HashMap<Ulid, duban_domain::AccountState>,
 }
 
 impl ChainCheck {
@@ -129,6 +130,17 @@ impl ChainCheck {
                 }
                 let state = self.proposals.entry(envelope.stream).or_default();
                 check_proposal_event(state, envelope.occurred_on, &envelope.event, today).map_err(refused)?;
+                state.apply(envelope);
+            }
+            StreamKind::Account => {
+                let taken = match &envelope.event {
+                    duban_domain::Event::AccountCreated(created) => {
+                        self.accounts.values().any(|account| account.name == created.name)
+                    }
+                    _ => false,
+                };
+                let state = self.accounts.entry(envelope.stream).or_default();
+                duban_domain::check_account_event(state, &envelope.event, taken).map_err(refused)?;
                 state.apply(envelope);
             }
         }

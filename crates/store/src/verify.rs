@@ -241,6 +241,9 @@ impl SledStore {
         for id in folded.proposals.keys() {
             entries.insert(*id, StreamEntry::of(StreamKind::Proposal, *id, None));
         }
+        for id in folded.accounts.keys() {
+            entries.insert(*id, StreamEntry::of(StreamKind::Account, *id, None));
+        }
         let mut wanted: BTreeMap<Ulid, Family> = BTreeMap::new();
         for (id, reply) in folded.replies {
             let family = wanted.entry(id).or_default();
@@ -255,6 +258,11 @@ impl SledStore {
         for (id, proposal) in folded.proposals {
             let family = wanted.entry(id).or_default();
             family.proposal = Some(proposal);
+            family.seqs.insert(id, seqs.remove(&id).unwrap_or_default());
+        }
+        for (id, account) in folded.accounts {
+            let family = wanted.entry(id).or_default();
+            family.account = Some(account);
             family.seqs.insert(id, seqs.remove(&id).unwrap_or_default());
         }
         for family in wanted.values_mut() {
