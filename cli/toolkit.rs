@@ -12,6 +12,8 @@ pub struct Ctx<'a> {
     pub store_path: PathBuf,
     pub actor: String,
     pub now: DateTime<Utc>,
+    /// Whether `now` was given (`--now`, `DUBAN_NOW`) rather than read from the system clock.
+    pub fixed_clock: bool,
     pub json: bool,
     pub out: &'a mut dyn Write,
     /// A store already opened by the caller (the demo runs many commands on one handle: sled allows one handle per

@@ -175,6 +175,7 @@ mod tests {
                 store_path: path.clone(),
                 actor: "测试".into(),
                 now,
+                fixed_clock: true,
                 json: true,
                 out: &mut out,
                 shared: Some(app.clone()),

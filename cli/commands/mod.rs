@@ -26,6 +26,7 @@ mod record;
 mod reopen;
 mod reply;
 mod report;
+mod serve;
 mod show;
 mod stats;
 mod upgrade;
@@ -108,6 +109,7 @@ pub enum Command {
     Parse(parse::Args),
     Report(report::Args),
     Stats(stats::Args),
+    Serve(serve::Args),
     /// 账户：建立（add）、列表（list）、调整（change）、停用（disable）、启用（enable）、设置密码（passwd）
     #[command(subcommand)]
     User(user::Command),
@@ -124,7 +126,9 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         Some(path) => load_aliases(path)?,
     };
     let width = cli.width.map(usize::from).or_else(crate::output::terminal_width);
-    let mut ctx = Ctx { store_path: cli.store, actor, now, json: cli.json, out, shared: None, aliases, width };
+    let fixed_clock = cli.now.is_some();
+    let mut ctx =
+        Ctx { store_path: cli.store, actor, now, fixed_clock, json: cli.json, out, shared: None, aliases, width };
     dispatch(&mut ctx, cli.command)
 }
 
@@ -170,6 +174,7 @@ pub fn dispatch(ctx: &mut Ctx, command: Command) -> anyhow::Result<()> {
         Command::Parse(args) => parse::run(ctx, args),
         Command::Report(args) => report::run(ctx, args),
         Command::Stats(args) => stats::run(ctx, args),
+        Command::Serve(args) => serve::run(ctx, args),
         Command::User(command) => user::run(ctx, command),
         Command::Demo(args) => demo::run(ctx, args),
         Command::Completions(args) => completions::completions(ctx, args),
@@ -231,6 +236,7 @@ pub fn main() -> ExitCode {
         let mut slot = panicked.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         slot.get_or_insert(format!("{message}（{place}）"));
     }));
+    let store = cli.store.clone();
     let result = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(cli, &mut out))) {
         Ok(result) => result.and_then(|()| Ok(out.flush()?)),
         Err(_) => {
@@ -249,9 +255,18 @@ pub fn main() -> ExitCode {
             for cause in error.chain().skip(1) {
                 eprintln!("  原因：{}", crate::output::terminal_safe(&cause.to_string()));
             }
+            if let Some(address) = in_use(&error).then(|| serve::served_at(&store)).flatten() {
+                eprintln!("  事件库正由 duban serve 提供服务：{}（停止服务后可直接使用）", address);
+            }
             ExitCode::from(exit_code(&error))
         }
     }
+}
+
+/// Whether the store was refused because another process holds it.
+fn in_use(error: &anyhow::Error) -> bool {
+    matches!(error.downcast_ref::<StoreError>(), Some(StoreError::InUse { .. }))
+        || matches!(error.downcast_ref::<AppError>(), Some(AppError::Store(StoreError::InUse { .. })))
 }
 
 /// 1 for what the user can fix by asking differently, 2 for store or internal faults.

@@ -1,0 +1,772 @@
+//! `duban serve`: the HTTP API over the application core, for many people at once (issue 18). The store is opened
+//! once, here; every request is a call of the same use cases and read model the command line uses, made off the
+//! async threads; every permission is decided by `duban_domain::permits`; the actor of every fact is the account
+//! logged in, never a name the client sends.
+//!
+//! Responses are JSON with the field names of `--json`; an error is `{"error": "<the Chinese message>", "code": …}`
+//! with 400 (refused), 401 (not logged in), 403 (not permitted), 404 (unknown), 409 (a stale `expected_version`),
+//! 429 (too many failed logins) or 500.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use duban_app::{App, AppError, CommitmentView, Context, EventView, ListFilter, ReplyView, View};
+use duban_domain::{
+    permits, Action, Closed, Denied, Dismissed, DueDateSet, Event, NoteAdded, Outcome, Policy, Principal,
+    ProgressReported, Reassigned, Reopened, Role, Status, Target,
+};
+use serde_json::{json, Value};
+
+/// The clock the server records facts by: the system's, or a fixed instant (tests, demonstrations).
+#[derive(Clone, Copy, Debug)]
+pub enum Clock {
+    System,
+    Fixed(DateTime<Utc>),
+}
+
+impl Clock {
+    fn now(self) -> DateTime<Utc> {
+        match self {
+            Clock::System => Utc::now(),
+            Clock::Fixed(at) => at,
+        }
+    }
+}
+
+/// How a server is started.
+pub struct Options {
+    pub listen: SocketAddr,
+    pub clock: Clock,
+    /// Told the address once the server listens (the CLI prints it).
+    pub on_listening: Box<dyn FnOnce(SocketAddr) + Send>,
+}
+
+/// Failed logins before attempts are slowed, and the longest wait imposed.
+const FREE_FAILURES: u32 = 5;
+const LONGEST_WAIT: Duration = Duration::from_secs(15 * 60);
+
+struct Shared {
+    app: App,
+    clock: Clock,
+    /// Failed logins by account name and by address: how many, and when the last was.
+    failures: Mutex<HashMap<String, (u32, Instant)>>,
+    /// Heavy reads (the annual report) run at most two at a time.
+    heavy: tokio::sync::Semaphore,
+}
+
+/// Runs the server until SIGTERM or Ctrl-C; in-flight requests finish, and the store is closed cleanly.
+pub fn serve(app: App, options: Options) -> std::io::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let shared = Arc::new(Shared {
+            app,
+            clock: options.clock,
+            failures: Mutex::new(HashMap::new()),
+            heavy: tokio::sync::Semaphore::new(2),
+        });
+        let listener = tokio::net::TcpListener::bind(options.listen).await?;
+        (options.on_listening)(listener.local_addr()?);
+        let app = router(shared.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(listener, app).with_graceful_shutdown(stopped()).await?;
+        drop(shared);
+        Ok(())
+    })
+}
+
+async fn stopped() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {},
+        _ = terminate => {},
+    }
+}
+
+fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/api/health", get(health))
+        .route("/api/login", post(login))
+        .route("/api/logout", post(logout))
+        .route("/api/me", get(me))
+        .route("/api/commitments", get(commitments))
+        .route("/api/commitments/{id}", get(commitment))
+        .route("/api/commitments/{id}/{action}", post(commitment_fact))
+        .route("/api/replies", get(replies))
+        .route("/api/replies/{id}", get(reply))
+        .route("/api/proposals", get(proposals))
+        .route("/api/proposals/{id}", get(proposal))
+        .route("/api/report", get(report))
+        .route("/api/log", get(log))
+        .route("/api/users", get(users).post(create_user))
+        .with_state(shared)
+}
+
+/// An error as the API answers it.
+struct Failure {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl Failure {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Failure {
+        Failure { status, code, message: message.into() }
+    }
+
+    fn bad(message: impl Into<String>) -> Failure {
+        Failure::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+}
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        (self.status, axum::Json(json!({ "error": self.message, "code": self.code }))).into_response()
+    }
+}
+
+impl From<AppError> for Failure {
+    fn from(error: AppError) -> Failure {
+        let message = error.to_string();
+        if error.is_conflict() {
+            return Failure::new(StatusCode::CONFLICT, "conflict", message);
+        }
+        let unknown = matches!(&error, AppError::Domain(duban_domain::DomainError::UnknownId { .. }))
+            || ["找不到", "没有编号", "没有名为"].iter().any(|start| message.starts_with(start));
+        if unknown {
+            Failure::new(StatusCode::NOT_FOUND, "not_found", message)
+        } else if error.is_user_error() {
+            Failure::bad(message)
+        } else {
+            Failure::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
+        }
+    }
+}
+
+impl From<Denied> for Failure {
+    fn from(denied: Denied) -> Failure {
+        Failure::new(StatusCode::FORBIDDEN, "forbidden", denied.to_string())
+    }
+}
+
+type Answer = Result<Response, Failure>;
+
+fn ok(value: Value) -> Answer {
+    Ok(axum::Json(value).into_response())
+}
+
+/// Runs blocking store work off the async threads.
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T, Failure> + Send + 'static) -> Result<T, Failure> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|error| Failure::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", error.to_string()))?
+}
+
+/// The logged-in account: its name (the actor of what it records) and what permissions see of it.
+#[derive(Clone)]
+struct Caller {
+    principal: Principal,
+}
+
+impl Caller {
+    fn may(&self, action: Action, target: Target) -> Result<(), Failure> {
+        permits(&self.principal, action, target).map_err(Failure::from)
+    }
+
+    /// Whether an item of these organs is one an `organ` account sees (others see every item they may read).
+    fn sees(&self, organs: &[&str]) -> bool {
+        permits(&self.principal, Action::Read, Target::Item { organs }).is_ok()
+    }
+}
+
+fn token(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    value.strip_prefix("Bearer ").map(|token| token.trim().to_string())
+}
+
+async fn caller(shared: &Arc<Shared>, headers: &HeaderMap) -> Result<Caller, Failure> {
+    let unauthorized = || Failure::new(StatusCode::UNAUTHORIZED, "unauthorized", "请先登录（POST /api/login）");
+    let token = token(headers).ok_or_else(unauthorized)?;
+    let shared = shared.clone();
+    let found = blocking(move || Ok(shared.app.session(&token, shared.clock.now())?)).await?;
+    let (_, principal) = found.ok_or_else(unauthorized)?;
+    Ok(Caller { principal })
+}
+
+fn context(shared: &Shared, caller: &Caller) -> Result<Context, Failure> {
+    Ok(Context::new(caller.principal.name.clone(), shared.clock.now())?)
+}
+
+fn today(shared: &Shared) -> NaiveDate {
+    duban_domain::business_date(shared.clock.now())
+}
+
+async fn health(State(shared): State<Arc<Shared>>) -> Answer {
+    let head = blocking(move || Ok(shared.app.store().head().map_err(AppError::from)?)).await?;
+    ok(json!({ "ok": true, "head_seq": head.seq }))
+}
+
+fn parse_body(body: &Bytes) -> Result<Value, Failure> {
+    if body.is_empty() {
+        return Ok(json!({}));
+    }
+    serde_json::from_slice(body).map_err(|error| Failure::bad(format!("请求体不是有效的 JSON：{error}")))
+}
+
+fn text_field(body: &Value, name: &str) -> Result<String, Failure> {
+    match body.get(name) {
+        Some(Value::String(text)) => Ok(text.clone()),
+        _ => Err(Failure::bad(format!("缺少字段 {name}（文本）"))),
+    }
+}
+
+fn optional_text(body: &Value, name: &str) -> Result<Option<String>, Failure> {
+    match body.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) => Ok(Some(text.clone())),
+        Some(_) => Err(Failure::bad(format!("字段 {name} 应为文本"))),
+    }
+}
+
+fn date_field(body: &Value, name: &str) -> Result<Option<NaiveDate>, Failure> {
+    match optional_text(body, name)? {
+        None => Ok(None),
+        Some(text) => text
+            .parse()
+            .map(Some)
+            .map_err(|_| Failure::bad(format!("日期“{text}”无效：请写成 YYYY-MM-DD（例如 2025-12-31）"))),
+    }
+}
+
+fn list_field(body: &Value, name: &str) -> Result<Vec<String>, Failure> {
+    match body.get(name) {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|item| item.as_str().map(str::to_string).ok_or_else(|| Failure::bad(format!("{name} 应为文本数组"))))
+            .collect(),
+        Some(_) => Err(Failure::bad(format!("{name} 应为文本数组"))),
+    }
+}
+
+/// Counts a failed login against the name and the address; refuses while either has failed too often lately.
+fn check_attempts(shared: &Shared, keys: &[String]) -> Result<(), Failure> {
+    let failures = shared.failures.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    for key in keys {
+        if let Some((count, last)) = failures.get(key) {
+            if *count >= FREE_FAILURES {
+                let wait = Duration::from_secs(1 << (*count - FREE_FAILURES).min(10)).min(LONGEST_WAIT);
+                if last.elapsed() < wait {
+                    let seconds = (wait - last.elapsed()).as_secs() + 1;
+                    return Err(Failure::new(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        "too_many_attempts",
+                        format!("登录失败次数过多，请 {seconds} 秒后再试"),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn note_attempt(shared: &Shared, keys: &[String], failed: bool) {
+    let mut failures = shared.failures.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    for key in keys {
+        if failed {
+            let entry = failures.entry(key.clone()).or_insert((0, Instant::now()));
+            entry.0 += 1;
+            entry.1 = Instant::now();
+        } else {
+            failures.remove(key);
+        }
+    }
+}
+
+async fn login(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(address): ConnectInfo<SocketAddr>,
+    body: Bytes,
+) -> Answer {
+    let body = parse_body(&body)?;
+    let (name, password) = (text_field(&body, "username")?, text_field(&body, "password")?);
+    let keys = vec![format!("name:{name}"), format!("address:{}", address.ip())];
+    check_attempts(&shared, &keys)?;
+    let worker = shared.clone();
+    let outcome = blocking(move || {
+        let (account, principal) = worker.app.authenticate(&name, &password)?;
+        let token = worker.app.open_session(&account, worker.clock.now())?;
+        Ok((account, principal, token))
+    })
+    .await;
+    note_attempt(&shared, &keys, outcome.is_err());
+    let (account, principal, token) = outcome.map_err(|mut failure| {
+        if failure.status == StatusCode::BAD_REQUEST || failure.status == StatusCode::NOT_FOUND {
+            failure.status = StatusCode::UNAUTHORIZED;
+            failure.code = "unauthorized";
+        }
+        failure
+    })?;
+    ok(json!({ "token": token, "user": user_view(&account.name, &principal) }))
+}
+
+fn user_view(name: &str, principal: &Principal) -> Value {
+    json!({
+        "name": name, "role": principal.role.code(), "role_label": principal.role.label(),
+        "organs": principal.organs,
+    })
+}
+
+async fn logout(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Answer {
+    caller(&shared, &headers).await?;
+    let token = token(&headers).unwrap_or_default();
+    blocking(move || Ok(shared.app.close_session(&token)?)).await?;
+    ok(json!({ "ok": true }))
+}
+
+async fn me(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Answer {
+    let caller = caller(&shared, &headers).await?;
+    ok(user_view(&caller.principal.name, &caller.principal))
+}
+
+/// The view a request asks for: `as_of`, `known_at` (a date or a log seq), `stall_days`.
+fn view(shared: &Shared, query: &HashMap<String, String>) -> Result<View, Failure> {
+    let mut horizon = duban_domain::Horizon::ALL;
+    if let Some(as_of) = query.get("as_of") {
+        horizon.as_of =
+            Some(as_of.parse().map_err(|_| Failure::bad(format!("as_of“{as_of}”无效：请写成 YYYY-MM-DD")))?);
+    }
+    if let Some(known) = query.get("known_at") {
+        if let Ok(seq) = known.parse::<u64>() {
+            horizon.known_seq = Some(seq);
+        } else {
+            let day: NaiveDate =
+                known.parse().map_err(|_| Failure::bad(format!("known_at“{known}”无效：日期或日志序号")))?;
+            // The end of that day in China, as `--known-at` means it.
+            let end = day.and_hms_nano_opt(23, 59, 59, 999_999_999).expect("a time of day");
+            let at = duban_domain::china().from_local_datetime(&end).single().map(|at| at.with_timezone(&Utc));
+            horizon.known_at = Some(at.unwrap_or_else(|| end.and_utc()));
+        }
+    }
+    let mut policy = Policy::default();
+    if let Some(days) = query.get("stall_days") {
+        policy.stall_days = days.parse().map_err(|_| Failure::bad(format!("stall_days“{days}”无效")))?;
+    }
+    Ok(View::new(horizon, today(shared), policy))
+}
+
+/// The organs a promise is about: its owner and co-handlers.
+fn promise_organs(state: &duban_domain::CommitmentState) -> Vec<&str> {
+    std::iter::once(state.owner.as_str()).chain(state.co_handlers.iter().map(String::as_str)).collect()
+}
+
+async fn commitments(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Answer {
+    let caller = caller(&shared, &headers).await?;
+    caller.may(Action::Read, Target::Register)?;
+    let view = view(&shared, &query)?;
+    let mut filter = ListFilter {
+        active: query.get("active").is_some_and(|v| v == "true"),
+        overdue: query.get("overdue").is_some_and(|v| v == "true"),
+        year: query.get("year").map(|y| y.parse().map_err(|_| Failure::bad(format!("year“{y}”无效")))).transpose()?,
+        proposal: query.get("proposal").cloned(),
+        due_within: query
+            .get("due_within")
+            .map(|d| d.parse().map_err(|_| Failure::bad(format!("due_within“{d}”无效"))))
+            .transpose()?,
+        ..ListFilter::default()
+    };
+    if let Some(statuses) = query.get("status") {
+        for code in statuses.split(',') {
+            filter.statuses.push(Status::parse(code).ok_or_else(|| Failure::bad(format!("状态“{code}”无效")))?);
+        }
+    }
+    if let Some(organ) = query.get("organ") {
+        filter.organ = Some(duban_domain::OrganQuery::new(organ, &duban_domain::Aliases::default()));
+    }
+    blocking(move || {
+        let listing = shared.app.list(&filter, &view)?;
+        let rows: Vec<CommitmentView> = listing
+            .rows
+            .iter()
+            .filter(|row| caller.sees(&promise_organs(&row.state)))
+            .map(|row| {
+                CommitmentView::new(&row.state, row.reply.as_deref(), row.status, row.short_id.clone(), view.policy)
+            })
+            .collect();
+        Ok(serde_json::to_value(rows).map_err(|e| Failure::bad(e.to_string()))?)
+    })
+    .await
+    .and_then(ok)
+}
+
+async fn commitment(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Answer {
+    let caller = caller(&shared, &headers).await?;
+    let view = view(&shared, &query)?;
+    blocking(move || {
+        let detail = shared.app.commitment(&id, &view)?;
+        caller.may(Action::Read, Target::Item { organs: &promise_organs(&detail.state) })?;
+        Ok(show_json(&detail, &view))
+    })
+    .await
+    .and_then(ok)
+}
+
+fn show_json(detail: &duban_app::CommitmentDetail, view: &View) -> Value {
+    let commitment =
+        CommitmentView::new(&detail.state, Some(&detail.reply), detail.status, detail.short_id.clone(), view.policy);
+    let mut value = serde_json::to_value(commitment).unwrap_or(Value::Null);
+    value["reference"] = json!(detail.reference);
+    value["events"] =
+        serde_json::to_value(detail.events.iter().map(EventView::new).collect::<Vec<_>>()).unwrap_or_default();
+    value
+}
+
+/// `POST /api/commitments/{id}/{action}`: one fact, at the version the client read if it says so.
+async fn commitment_fact(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path((id, action)): Path<(String, String)>,
+    body: Bytes,
+) -> Answer {
+    let caller = caller(&shared, &headers).await?;
+    let body = parse_body(&body)?;
+    let on = date_field(&body, "on")?;
+    let expected_version = match body.get("expected_version") {
+        None | Some(Value::Null) => None,
+        Some(value) => Some(
+            value
+                .as_u64()
+                .and_then(|v| u32::try_from(v).ok())
+                .ok_or_else(|| Failure::bad("expected_version 应为整数"))?,
+        ),
+    };
+    let (permission, event) = match action.as_str() {
+        "progress" => {
+            let percent = match body.get("percent") {
+                None | Some(Value::Null) => None,
+                Some(value) => Some(
+                    value
+                        .as_u64()
+                        .and_then(|p| u8::try_from(p).ok())
+                        .ok_or_else(|| Failure::bad("percent 应为 0–100"))?,
+                ),
+            };
+            let event = ProgressReported {
+                summary: text_field(&body, "summary")?,
+                evidence: list_field(&body, "evidence")?,
+                percent,
+            };
+            (Action::ReportProgress, Event::ProgressReported(event))
+        }
+        "note" => (Action::AddNote, Event::NoteAdded(NoteAdded { text: text_field(&body, "text")? })),
+        "close" => {
+            let outcome = text_field(&body, "outcome")?;
+            let outcome = Outcome::parse(&outcome)
+                .ok_or_else(|| Failure::bad(format!("办结结果“{outcome}”无效：可选 已落实、部分落实、未落实")))?;
+            let event =
+                Closed { outcome, summary: text_field(&body, "summary")?, evidence: list_field(&body, "evidence")? };
+            (Action::Close, Event::Closed(event))
+        }
+        "reopen" => (Action::Reopen, Event::Reopened(Reopened { reason: text_field(&body, "reason")? })),
+        "due" => {
+            let due = date_field(&body, "due")?.ok_or_else(|| Failure::bad("缺少字段 due（日期）"))?;
+            (Action::SetDue, Event::DueDateSet(DueDateSet { due, reason: optional_text(&body, "reason")? }))
+        }
+        "assign" => {
+            let event = Reassigned { owner: text_field(&body, "owner")?, reason: text_field(&body, "reason")? };
+            (Action::Reassign, Event::Reassigned(event))
+        }
+        "dismiss" => {
+            let duplicate_of = match optional_text(&body, "duplicate_of")? {
+                Some(text) => Some(text.parse().map_err(|_| Failure::bad(format!("duplicate_of“{text}”不是 ID")))?),
+                None => None,
+            };
+            (Action::Dismiss, Event::Dismissed(Dismissed { reason: text_field(&body, "reason")?, duplicate_of }))
+        }
+        other => {
+            return Err(Failure::new(StatusCode::NOT_FOUND, "not_found", format!("没有 {other} 这一操作")));
+        }
+    };
+    blocking(move || {
+        let app = &shared.app;
+        let now = View::now(today(&shared));
+        let detail = app.commitment(&id, &now)?;
+        let organs = promise_organs(&detail.state);
+        // An item the caller may not see is not found (its existence is not told); one it sees but may not touch is
+        // forbidden.
+        if !caller.sees(&organs) {
+            return Err(Failure::new(StatusCode::NOT_FOUND, "not_found", format!("找不到承诺 {id}")));
+        }
+        caller.may(permission, Target::Item { organs: &organs })?;
+        let ctx = context(&shared, &caller)?;
+        app.record(&ctx, &detail.id.to_string(), on, event, expected_version)?;
+        let after = app.commitment(&detail.id.to_string(), &now)?;
+        Ok(show_json(&after, &now))
+    })
+    .await
+    .and_then(ok)
+}
+
+async fn replies(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Answer {
+    let caller = caller(&shared, &headers).await?;
+    caller.may(Action::Read, Target::Register)?;
+    let view = view(&shared, &query)?;
+    blocking(move || {
+        let rows = shared.app.replies(&view)?;
+        let views: Vec<ReplyView> = rows
+            .iter()
+            .filter(|row| caller.sees(&[row.reply.organ()]))
+            .map(|row| ReplyView::new(&row.reply, row.commitments))
+            .collect();
+        Ok(serde_json::to_value(views).unwrap_or_default())
+    })
+    .await
+    .and_then(ok)
+}
+
+async fn reply(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Answer {
+    let caller = caller(&shared, &headers).await?;
+    let view = view(&shared, &query)?;
+    blocking(move || {
+        let detail = shared.app.reply(&id, &view)?;
+        if !caller.sees(&[detail.reply.organ()]) {
+            return Err(Failure::new(StatusCode::NOT_FOUND, "not_found", format!("找不到答复 {id}")));
+        }
+        let commitments: Vec<CommitmentView> = detail
+            .commitments
+            .iter()
+            .map(|(state, status)| {
+                let id = state.id.map(|id| id.to_string()).unwrap_or_default();
+                CommitmentView::new(state, Some(&detail.reply), *status, id, view.policy)
+            })
+            .collect();
+        Ok(json!({
+            "reply": ReplyView::new(&detail.reply, detail.commitments.len()),
+            "amendments": detail.reply.amendments,
+            "commitments": commitments,
+            "events": detail.events.iter().map(EventView::new).collect::<Vec<_>>(),
+        }))
+    })
+    .await
+    .and_then(ok)
+}
+
+fn proposal_organs(state: &duban_domain::ProposalState) -> Vec<&str> {
+    std::iter::once(state.lead.as_str()).chain(state.co_handlers.iter().map(String::as_str)).collect()
+}
+
+fn proposal_json(row: &duban_app::ProposalRow) -> Value {
+    let state = &row.state;
+    let assigned = state.assigned.as_ref();
+    json!({
+        "id": state.id.map(|id| id.to_string()),
+        "reference": format!("#{}", state.number),
+        "kind": assigned.map(|a| a.kind.label()),
+        "assembly": assigned.map(|a| a.assembly.clone()),
+        "session": assigned.map(|a| a.session.clone()),
+        "number": assigned.map(|a| a.number.clone()),
+        "title": assigned.map(|a| a.title.clone()),
+        "lead": state.lead,
+        "co_handlers": state.co_handlers,
+        "assigned_on": state.assigned_on,
+        "reply_by": state.reply_by(),
+        "replied_on": row.replied_on,
+        "class": state.class.map(|c| c.code()),
+        "status": row.status.code(),
+        "status_label": row.status.label(),
+    })
+}
+
+async fn proposals(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Answer {
+    let caller = caller(&shared, &headers).await?;
+    caller.may(Action::Read, Target::Register)?;
+    let view = view(&shared, &query)?;
+    blocking(move || {
+        let rows = shared.app.proposals(&view)?;
+        let rows: Vec<Value> =
+            rows.iter().filter(|row| caller.sees(&proposal_organs(&row.state))).map(proposal_json).collect();
+        Ok(Value::Array(rows))
+    })
+    .await
+    .and_then(ok)
+}
+
+async fn proposal(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Answer {
+    let caller = caller(&shared, &headers).await?;
+    let view = view(&shared, &query)?;
+    blocking(move || {
+        let detail = shared.app.proposal(&id, &view)?;
+        if !caller.sees(&proposal_organs(&detail.row.state)) {
+            return Err(Failure::new(StatusCode::NOT_FOUND, "not_found", format!("找不到建议或提案 {id}")));
+        }
+        Ok(json!({
+            "proposal": proposal_json(&detail.row),
+            "events": detail.events.iter().map(EventView::new).collect::<Vec<_>>(),
+        }))
+    })
+    .await
+    .and_then(ok)
+}
+
+/// `GET /api/report?year=&format=&as_of=&known_at=&organ=`: the file. An `organ` account's report is its own
+/// organ's, whatever it asks.
+async fn report(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Answer {
+    let caller = caller(&shared, &headers).await?;
+    caller.may(Action::Read, Target::Register)?;
+    let year: i32 = query
+        .get("year")
+        .ok_or_else(|| Failure::bad("缺少参数 year"))?
+        .parse()
+        .map_err(|_| Failure::bad("year 无效"))?;
+    let format = match query.get("format") {
+        Some(text) => duban_report::Format::parse(text)
+            .ok_or_else(|| Failure::bad(format!("格式“{text}”无效：可选 md、html、xlsx、csv、json")))?,
+        None => duban_report::Format::Json,
+    };
+    let view = view(&shared, &query)?;
+    let mut organ = query.get("organ").cloned();
+    if caller.principal.role == Role::Organ {
+        let own = &caller.principal.organs;
+        organ = Some(match organ {
+            Some(asked) if own.iter().any(|o| duban_domain::fold(o) == duban_domain::fold(&asked)) => asked,
+            Some(asked) => {
+                return Err(Failure::from(Denied::OtherOrgan {
+                    name: caller.principal.name.clone(),
+                    action: "查看",
+                    organs: vec![asked],
+                }))
+            }
+            None => own.first().cloned().unwrap_or_default(),
+        });
+    }
+    let _permit = shared.heavy.acquire().await.map_err(|e| Failure::bad(e.to_string()))?;
+    let worker = shared.clone();
+    let bytes = blocking(move || {
+        let request = duban_app::ReportRequest {
+            year,
+            as_of: view.horizon.as_of,
+            known: duban_domain::Horizon { as_of: None, ..view.horizon },
+            organ: organ.map(|organ| duban_domain::OrganQuery::new(&organ, &duban_domain::Aliases::default())),
+            assembly: query.get("assembly").cloned(),
+            policy: view.policy,
+            generated_at: format.stamps_generation_time().then(|| worker.clock.now()),
+            issuer: query.get("issuer").cloned(),
+        };
+        let report = worker.app.clone().into_report(&request, today(&worker))?;
+        Ok(duban_report::render(&report, format).map_err(AppError::from)?)
+    })
+    .await?;
+    let content_type = match format {
+        duban_report::Format::Markdown => "text/markdown; charset=utf-8",
+        duban_report::Format::Html => "text/html; charset=utf-8",
+        duban_report::Format::Csv => "text/csv; charset=utf-8",
+        duban_report::Format::Json => "application/json",
+        duban_report::Format::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    };
+    Ok(([(header::CONTENT_TYPE, content_type)], bytes).into_response())
+}
+
+/// `GET /api/log?from=SEQ&limit=N`: the events, for auditors (never for an organ's account).
+async fn log(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Answer {
+    let caller = caller(&shared, &headers).await?;
+    caller.may(Action::ReadLog, Target::Register)?;
+    let from: u64 = query.get("from").map_or(Ok(1), |f| f.parse().map_err(|_| Failure::bad("from 无效")))?;
+    let limit: usize = query.get("limit").map_or(Ok(1000), |l| l.parse().map_err(|_| Failure::bad("limit 无效")))?;
+    blocking(move || {
+        let mut events = Vec::new();
+        for envelope in shared.app.log_from(from.max(1)).take(limit.min(10_000)) {
+            events.push(serde_json::to_value(envelope?).unwrap_or_default());
+        }
+        Ok(Value::Array(events))
+    })
+    .await
+    .and_then(ok)
+}
+
+async fn users(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Answer {
+    let caller = caller(&shared, &headers).await?;
+    caller.may(Action::ManageAccounts, Target::Register)?;
+    blocking(move || {
+        let accounts = shared.app.accounts()?;
+        let views: Vec<Value> = accounts
+            .iter()
+            .map(|account| {
+                json!({
+                    "id": account.id.map(|id| id.to_string()), "name": account.name,
+                    "role": account.role.map(Role::code), "organs": account.organs, "disabled": account.disabled,
+                    "created_on": account.created_on, "password_set_on": account.password_set_on,
+                })
+            })
+            .collect();
+        Ok(Value::Array(views))
+    })
+    .await
+    .and_then(ok)
+}
+
+async fn create_user(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Answer {
+    let caller = caller(&shared, &headers).await?;
+    caller.may(Action::ManageAccounts, Target::Register)?;
+    let body = parse_body(&body)?;
+    let name = text_field(&body, "name")?;
+    let role = text_field(&body, "role")?;
+    let role = Role::parse(&role).ok_or_else(|| Failure::bad(format!("角色“{role}”无效")))?;
+    let organs = list_field(&body, "organs")?;
+    let password = text_field(&body, "password")?;
+    blocking(move || {
+        let ctx = context(&shared, &caller)?;
+        let account = shared.app.create_account(&ctx, &name, role, organs, &password)?;
+        Ok(json!({ "id": account.id.map(|id| id.to_string()), "name": account.name, "role": role.code() }))
+    })
+    .await
+    .and_then(ok)
+}
