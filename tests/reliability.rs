@@ -121,7 +121,8 @@ fn schema_2_events_still_load_and_fold() {
 
 /// The pinned fixture of schema 3 (never regenerated), written by the CLI: a suggestion assigned, returned by a
 /// co-handler and re-assigned, the proposer met, a 答复 and a 会办意见 linked on registration, the 答复 judged
-/// 不满意, the re-handling's second 答复, the class overridden, the disclosure withheld, and 回头看 a year later.
+/// 不满意, the re-handling's second 答复, the class overridden, the disclosure withheld, 回头看 a year later; and an
+/// account created, changed, disabled and given a new password (whose hash is not in the file).
 #[test]
 fn schema_3_events_still_load_and_fold() {
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/schema-3.jsonl");
@@ -130,7 +131,7 @@ fn schema_3_events_still_load_and_fold() {
     let restored = duban.run_in(&store, &["import-events", &fixture.to_string_lossy()]);
     assert_eq!(restored.code, 0, "{}", restored.stderr);
     let verify: Value = serde_json::from_str(&duban.run_in(&store, &["verify", "--json"]).stdout).unwrap();
-    assert_eq!(verify["head_hash"], "21bfee28600359e167833a3c82aa987e2d0460228e2620b3b302c8db865b8414");
+    assert_eq!(verify["head_hash"], "4a54a6cd7e11110945d9a76e612432a09f0b51c506eedfb522862c9dc3ae23ad");
     let list: Value =
         serde_json::from_str(&duban.run_in(&store, &["proposal", "list", "--json", "--as-of", "2027-03-02"]).stdout)
             .unwrap();
@@ -151,6 +152,12 @@ fn schema_3_events_still_load_and_fold() {
         serde_json::from_str(&duban.run_in(&store, &["proposal", "show", "#1", "--json"]).stdout).unwrap();
     assert_eq!(shown["replies"].as_array().unwrap().len(), 3);
     assert_eq!(shown["replies"][1]["lead"], false, "the 会办意见");
+    let users: Value = serde_json::from_str(&duban.run_in(&store, &["user", "list", "--json"]).stdout).unwrap();
+    assert_eq!(
+        (users[0]["name"].as_str(), users[0]["role"].as_str(), users[0]["disabled"].as_bool()),
+        (Some("住建联络员"), Some("viewer"), Some(true))
+    );
+    assert_eq!(users[0]["password_set_on"], "2027-03-05");
     // The proposal's projection is what a refold of the log gives.
     let rebuilt: Value = serde_json::from_str(&duban.run_in(&store, &["rebuild", "--json"]).stdout).unwrap();
     assert_eq!(rebuilt["differences"], serde_json::json!([]));

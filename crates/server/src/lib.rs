@@ -411,7 +411,7 @@ async fn commitments(
                 CommitmentView::new(&row.state, row.reply.as_deref(), row.status, row.short_id.clone(), view.policy)
             })
             .collect();
-        Ok(serde_json::to_value(rows).map_err(|e| Failure::bad(e.to_string()))?)
+        serde_json::to_value(rows).map_err(|e| Failure::bad(e.to_string()))
     })
     .await
     .and_then(ok)
@@ -427,7 +427,10 @@ async fn commitment(
     let view = view(&shared, &query)?;
     blocking(move || {
         let detail = shared.app.commitment(&id, &view)?;
-        caller.may(Action::Read, Target::Item { organs: &promise_organs(&detail.state) })?;
+        // Another organ's promise is not found: its existence is not told.
+        if !caller.sees(&promise_organs(&detail.state)) {
+            return Err(Failure::new(StatusCode::NOT_FOUND, "not_found", format!("找不到承诺 {id}")));
+        }
         Ok(show_json(&detail, &view))
     })
     .await

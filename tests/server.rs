@@ -1,0 +1,248 @@
+//! `duban serve` end to end: a real server on a scratch store and a free loopback port, driven over HTTP by users of
+//! every role. The permission matrix, sessions, stale writes, actors and secrets are asserted here.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+
+use common::Duban;
+use serde_json::{json, Value};
+
+/// A running server, stopped (SIGTERM) when dropped.
+struct Server {
+    child: Child,
+    address: String,
+}
+
+impl Server {
+    fn start(duban: &Duban) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_duban"))
+            .env_clear()
+            .env("DUBAN_NOW", &duban.now)
+            .env("DUBAN_STORE", duban.store())
+            .current_dir(duban.dir.path())
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
+        let address = line.trim().rsplit("http://").next().unwrap().to_string();
+        if !address.starts_with("127.0.0.1:") {
+            let mut errors = String::new();
+            child.stderr.take().unwrap().read_to_string(&mut errors).unwrap();
+            panic!("the server did not start: {line}{errors}");
+        }
+        Server { child, address }
+    }
+
+    /// One request; returns the status and the body (JSON when it parses, else a string).
+    fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
+        let mut stream = TcpStream::connect(&self.address).unwrap();
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+        write!(
+            stream,
+            "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{auth}Connection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).unwrap();
+        let text = String::from_utf8_lossy(&response).into_owned();
+        let status: u16 = text.split(' ').nth(1).unwrap().parse().unwrap();
+        let body = text.split_once("\r\n\r\n").map(|(_, body)| body).unwrap_or_default();
+        (status, serde_json::from_str(body).unwrap_or_else(|_| Value::String(body.to_string())))
+    }
+
+    fn login(&self, name: &str, password: &str) -> String {
+        let (status, body) =
+            self.call("POST", "/api/login", None, Some(json!({"username": name, "password": password})));
+        assert_eq!(status, 200, "{name}: {body}");
+        body["token"].as_str().unwrap().to_string()
+    }
+
+    fn stop(mut self) -> String {
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "the server stops cleanly on SIGTERM: {status}");
+        let mut rest = String::new();
+        self.child.stdout.take().unwrap().read_to_string(&mut rest).unwrap();
+        rest
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn user(duban: &Duban, name: &str, role: &str, organs: &[&str]) {
+    let mut args = vec!["user", "add", name, "--role", role, "--password-stdin"];
+    for organ in organs {
+        args.extend(["--organ", organ]);
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_duban"))
+        .env_clear()
+        .env("DUBAN_NOW", &duban.now)
+        .env("DUBAN_ACTOR", "王芳")
+        .env("DUBAN_STORE", duban.store())
+        .args(&args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(format!("{name}-password\n").as_bytes()).unwrap();
+    assert!(child.wait().unwrap().success(), "user add {name}");
+}
+
+/// Two replies, one promise each: 区科委's and 区教育局's.
+fn register(duban: &Duban) -> (String, String) {
+    let mut ids = Vec::new();
+    for (organ, doc_no, text) in
+        [("区科委", "科〔2025〕1号", "年底前建成平台"), ("区教育局", "教〔2025〕2号", "年底前新建学校")]
+    {
+        let reply = duban.ok(&["reply", "add", "--organ", organ, "--doc-no", doc_no, "--signed-on", "2025-06-01"]);
+        ids.push(duban.ok(&["commit", "add", "--reply", &reply, "--text", text, "--due", "2025-12-31"]));
+    }
+    (ids[0].clone(), ids[1].clone())
+}
+
+#[test]
+fn every_role_gets_what_the_permission_table_gives_and_nothing_else() {
+    let duban = Duban::new();
+    let (own, other) = register(&duban);
+    user(&duban, "管理员", "管理员", &[]);
+    user(&duban, "督办员", "督办人员", &[]);
+    user(&duban, "科委联络员", "承办单位", &["区科委"]);
+    user(&duban, "读者", "查阅人员", &[]);
+    let server = Server::start(&duban);
+
+    // Not logged in: 401 everywhere but health.
+    assert_eq!(server.call("GET", "/api/health", None, None).0, 200);
+    for path in ["/api/commitments", "/api/replies", "/api/proposals", "/api/log", "/api/users", "/api/me"] {
+        assert_eq!(server.call("GET", path, None, None).0, 401, "{path}");
+    }
+    assert_eq!(server.call("GET", "/api/commitments", Some("forged-token"), None).0, 401);
+    let wrong = server.call("POST", "/api/login", None, Some(json!({"username": "督办员", "password": "x"})));
+    assert_eq!((wrong.0, wrong.1["code"].as_str()), (401, Some("unauthorized")));
+
+    let admin = server.login("管理员", "管理员-password");
+    let liaison = server.login("督办员", "督办员-password");
+    let organ = server.login("科委联络员", "科委联络员-password");
+    let viewer = server.login("读者", "读者-password");
+
+    // Reading.
+    let listed = |token: &str| -> Vec<String> {
+        let (status, body) = server.call("GET", "/api/commitments", Some(token), None);
+        assert_eq!(status, 200);
+        body.as_array().unwrap().iter().map(|row| row["id"].as_str().unwrap().to_string()).collect()
+    };
+    assert_eq!(listed(&admin).len(), 2);
+    assert_eq!(listed(&viewer).len(), 2);
+    assert_eq!(listed(&organ), std::slice::from_ref(&own), "an organ sees its own promises only");
+    let organ_filter = server.call("GET", "/api/commitments?organ=区教育局", Some(&organ), None);
+    assert_eq!(organ_filter.1, json!([]), "no filter shows another organ's");
+    assert_eq!(server.call("GET", &format!("/api/commitments/{other}"), Some(&organ), None).0, 404, "not told");
+    assert_eq!(server.call("GET", &format!("/api/commitments/{own}"), Some(&organ), None).0, 200);
+    let replies = server.call("GET", "/api/replies", Some(&organ), None).1;
+    assert_eq!(replies.as_array().unwrap().len(), 1);
+    assert_eq!(server.call("GET", "/api/log", Some(&organ), None).0, 403);
+    assert_eq!(server.call("GET", "/api/log", Some(&viewer), None).0, 200);
+    assert_eq!(server.call("GET", "/api/users", Some(&liaison), None).0, 403);
+    assert_eq!(server.call("GET", "/api/users", Some(&admin), None).0, 200);
+    let report = server.call("GET", "/api/report?year=2025&format=json&organ=区教育局", Some(&organ), None);
+    assert_eq!(report.0, 403, "an organ's report is its own: {}", report.1);
+    let report = server.call("GET", "/api/report?year=2025&format=json", Some(&organ), None);
+    assert_eq!(report.0, 200);
+    assert_eq!(report.1["overview"]["commitments"], 1, "cut to its own organ");
+
+    // Writing: each role × each action on its own and another organ's promise.
+    let progress = json!({"summary": "完成选址", "on": "2025-09-01"});
+    let note = json!({"text": "电话督办"});
+    let close = json!({"outcome": "已落实", "summary": "建成", "on": "2025-12-01"});
+    let cases: Vec<(&str, &str, &String, Value, u16)> = vec![
+        (&viewer, "progress", &own, progress.clone(), 403),
+        (&organ, "progress", &other, progress.clone(), 404),
+        (&organ, "close", &own, close.clone(), 403),
+        (&organ, "due", &own, json!({"due": "2026-06-30", "reason": "资金"}), 403),
+        (&organ, "dismiss", &own, json!({"reason": "误录"}), 403),
+        (&organ, "assign", &own, json!({"owner": "区财政局", "reason": "x"}), 403),
+        (&organ, "progress", &own, progress.clone(), 200),
+        (&organ, "note", &own, note.clone(), 200),
+        (&liaison, "note", &other, note.clone(), 200),
+        (&liaison, "close", &other, close.clone(), 200),
+        (&admin, "reopen", &other, json!({"reason": "复查未达标"}), 200),
+    ];
+    for (token, action, id, body, expected) in cases {
+        let (status, answer) = server.call("POST", &format!("/api/commitments/{id}/{action}"), Some(token), Some(body));
+        assert_eq!(status, expected, "{action} on {id}: {answer}");
+        if status >= 400 {
+            assert!(answer["error"].as_str().is_some_and(|e| !e.is_empty()) && answer["code"].is_string(), "{answer}");
+        }
+    }
+
+    // A write based on a stale reading is a conflict, and writes nothing.
+    let shown = server.call("GET", &format!("/api/commitments/{own}"), Some(&liaison), None).1;
+    let version = shown["version"].as_u64().expect("show carries the version");
+    let stale = json!({"text": "过时的备注", "expected_version": version - 1});
+    let (status, answer) = server.call("POST", &format!("/api/commitments/{own}/note"), Some(&liaison), Some(stale));
+    assert_eq!((status, answer["code"].as_str()), (409, Some("conflict")), "{answer}");
+    let fresh = json!({"text": "最新的备注", "expected_version": version});
+    assert_eq!(server.call("POST", &format!("/api/commitments/{own}/note"), Some(&liaison), Some(fresh)).0, 200);
+
+    // The actor of every fact is the account that recorded it.
+    let events = server.call("GET", &format!("/api/commitments/{own}"), Some(&admin), None).1["events"].clone();
+    let actors: Vec<&str> = events.as_array().unwrap().iter().map(|e| e["actor"].as_str().unwrap()).collect();
+    assert_eq!(actors, ["王芳", "科委联络员", "科委联络员", "督办员"]);
+
+    // Logged out, a token is dead.
+    assert_eq!(server.call("POST", "/api/logout", Some(&viewer), None).0, 200);
+    assert_eq!(server.call("GET", "/api/commitments", Some(&viewer), None).0, 401);
+    let stopped = server.stop();
+    assert!(stopped.contains("已停止"), "{stopped}");
+
+    // Secrets never reach the log or an export.
+    let export = duban.export();
+    assert!(!export.contains("argon2") && !export.contains(&admin) && !export.contains("password\":"), "{export}");
+    assert!(export.contains("\"AccountCreated\"") && export.contains("\"PasswordSet\""));
+    assert_eq!(duban.run(&["verify"]).code, 0);
+}
+
+#[test]
+fn repeated_wrong_passwords_are_refused_for_a_while() {
+    let duban = Duban::new();
+    user(&duban, "管理员", "管理员", &[]);
+    user(&duban, "督办员", "督办人员", &[]);
+    let server = Server::start(&duban);
+    let mut statuses = Vec::new();
+    for _ in 0..20 {
+        let attempt = json!({"username": "督办员", "password": "wrong-password"});
+        statuses.push(server.call("POST", "/api/login", None, Some(attempt)).0);
+    }
+    assert_eq!(&statuses[..5], [401; 5], "the first failures are only failures");
+    assert!(statuses[5..].iter().all(|status| *status == 429), "then refused: {statuses:?}");
+    // Even the right password waits: the account is being guessed at.
+    let right = json!({"username": "督办员", "password": "督办员-password"});
+    assert_eq!(server.call("POST", "/api/login", None, Some(right)).0, 429);
+}
+
+#[test]
+fn a_server_without_an_administrator_is_refused_and_a_served_store_names_its_server() {
+    let duban = Duban::new();
+    let refused = duban.run(&["serve", "--listen", "127.0.0.1:0"]);
+    assert_eq!(refused.code, 1);
+    assert!(refused.stderr.contains("user add"), "{}", refused.stderr);
+    user(&duban, "管理员", "管理员", &[]);
+    let server = Server::start(&duban);
+    let busy = duban.run(&["list"]);
+    assert_ne!(busy.code, 0);
+    assert!(busy.stderr.contains(&format!("http://{}", server.address)), "{}", busy.stderr);
+    server.stop();
+    assert_eq!(duban.run(&["list"]).code, 0, "usable again once the server stopped");
+}
