@@ -9,7 +9,7 @@ use duban_server::{serve, Clock, Options};
 
 use crate::toolkit::{refuse, Ctx};
 
-/// 启动服务：多人通过 HTTP API（及网页）同时使用同一登记簿；按 Ctrl-C 或发送 SIGTERM 停止
+/// 启动服务：多人通过 HTTP 接口同时使用同一登记簿；收到中断或终止信号即停止
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// 监听地址（端口为 0 时自动选择空闲端口）
