@@ -41,21 +41,7 @@ impl Server {
 
     /// One request; returns the status and the body (JSON when it parses, else a string).
     fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
-        let mut stream = TcpStream::connect(&self.address).unwrap();
-        let body = body.map(|b| b.to_string()).unwrap_or_default();
-        let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
-        write!(
-            stream,
-            "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{auth}Connection: close\r\n\r\n{body}",
-            body.len()
-        )
-        .unwrap();
-        let mut response = Vec::new();
-        stream.read_to_end(&mut response).unwrap();
-        let text = String::from_utf8_lossy(&response).into_owned();
-        let status: u16 = text.split(' ').nth(1).unwrap().parse().unwrap();
-        let body = text.split_once("\r\n\r\n").map(|(_, body)| body).unwrap_or_default();
-        (status, serde_json::from_str(body).unwrap_or_else(|_| Value::String(body.to_string())))
+        request(&self.address, method, path, token, body).expect("the server answers")
     }
 
     fn login(&self, name: &str, password: &str) -> String {
@@ -73,6 +59,25 @@ impl Server {
         self.child.stdout.take().unwrap().read_to_string(&mut rest).unwrap();
         rest
     }
+}
+
+/// One HTTP request over a fresh connection; `None` when the connection fails or is cut before a whole answer.
+fn request(address: &str, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Option<(u16, Value)> {
+    let mut stream = TcpStream::connect(address).ok()?;
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{auth}Connection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .ok()?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).ok()?;
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let status: u16 = text.split(' ').nth(1)?.parse().ok()?;
+    let (_, body) = text.split_once("\r\n\r\n")?;
+    Some((status, serde_json::from_str(body).unwrap_or_else(|_| Value::String(body.to_string()))))
 }
 
 impl Drop for Server {
@@ -245,4 +250,66 @@ fn a_server_without_an_administrator_is_refused_and_a_served_store_names_its_ser
     assert!(busy.stderr.contains(&format!("http://{}", server.address)), "{}", busy.stderr);
     server.stop();
     assert_eq!(duban.run(&["list"]).code, 0, "usable again once the server stopped");
+}
+
+/// Acceptance 3 of issue 18: the server killed (SIGKILL, or SIGTERM) at random moments while four clients write
+/// notes as fast as it answers, 50 times over. Every note answered 2xx is in the log after a restart, and the chain
+/// verifies.
+#[test]
+fn every_write_answered_2xx_survives_the_server_being_killed() {
+    let duban = Duban::new();
+    let (own, _) = register(&duban);
+    user(&duban, "管理员", "管理员", &[]);
+    user(&duban, "督办员", "督办人员", &[]);
+    let mut rng = common::Rng(0x5EED_CAFE);
+    let mut acknowledged: Vec<String> = Vec::new();
+    let mut answered = 0;
+    for round in 0..50 {
+        let server = Server::start(&duban);
+        let token = server.login("督办员", "督办员-password");
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let clients: Vec<_> = (0..4)
+            .map(|client| {
+                let (address, token, id, stop) = (server.address.clone(), token.clone(), own.clone(), stop.clone());
+                std::thread::spawn(move || {
+                    let mut ok = Vec::new();
+                    let mut n = 0;
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        let text = format!("第{round}轮客户{client}第{n}条");
+                        n += 1;
+                        let path = format!("/api/commitments/{id}/note");
+                        match request(&address, "POST", &path, Some(&token), Some(json!({ "text": text }))) {
+                            Some((200, _)) => ok.push(text),
+                            // Refused (a conflict between the clients is not expected: no expected_version).
+                            Some((status, answer)) => panic!("{status}: {answer}"),
+                            // The connection was cut by the kill: not acknowledged.
+                            None => break,
+                        }
+                    }
+                    ok
+                })
+            })
+            .collect();
+        std::thread::sleep(std::time::Duration::from_millis(20 + rng.below(200)));
+        let signal = if round % 2 == 0 { libc::SIGKILL } else { libc::SIGTERM };
+        unsafe { libc::kill(server.child.id() as i32, signal) };
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for client in clients {
+            let notes = client.join().unwrap();
+            answered += notes.len();
+            acknowledged.extend(notes);
+        }
+        drop(server);
+    }
+    assert!(answered > 200, "the clients got writes through: {answered}");
+    assert_eq!(duban.run(&["verify"]).code, 0, "the chain verifies after 50 kills");
+    let export = duban.export();
+    let missing: Vec<&String> = acknowledged.iter().filter(|text| !export.contains(text.as_str())).collect();
+    assert!(
+        missing.is_empty(),
+        "{} of {} acknowledged notes lost: {:?}",
+        missing.len(),
+        acknowledged.len(),
+        &missing[..missing.len().min(5)]
+    );
 }

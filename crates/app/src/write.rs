@@ -14,6 +14,9 @@ use crate::error::{refuse, Result};
 use crate::register::{Clash, Registered};
 use crate::App;
 
+/// How many times a write that did not pin a version is retried after losing a race to another writer.
+const RETRIES: usize = 16;
+
 /// A fact recorded about a commitment, and the status it leaves.
 #[derive(Clone, Debug)]
 pub struct Recorded {
@@ -119,6 +122,25 @@ impl App {
         expected_version: Option<u32>,
     ) -> Result<Recorded> {
         let id = self.resolve(input, Some(StreamKind::Commitment))?;
+        // Without a version to hold to, a write that lost a race to another is checked again against what that
+        // one recorded and retried: only a caller who pinned what it read is told of the conflict.
+        let mut attempts = 0;
+        loop {
+            match self.record_once(ctx, id, on, event.clone(), expected_version) {
+                Err(error) if error.is_conflict() && expected_version.is_none() && attempts < RETRIES => attempts += 1,
+                outcome => return outcome,
+            }
+        }
+    }
+
+    fn record_once(
+        &self,
+        ctx: &Context,
+        id: Ulid,
+        on: Option<NaiveDate>,
+        event: Event,
+        expected_version: Option<u32>,
+    ) -> Result<Recorded> {
         let Some(state) = self.store.commitment(&id)? else { return refuse(format!("找不到承诺 {id}")) };
         if let Some(expected) = expected_version.filter(|expected| *expected != state.version) {
             return Err(duban_store::StoreError::Conflict { stream: id, expected, actual: state.version }.into());
