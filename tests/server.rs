@@ -313,3 +313,74 @@ fn every_write_answered_2xx_survives_the_server_being_killed() {
         &missing[..missing.len().min(5)]
     );
 }
+
+/// Registering through the API: a proposal assigned, a document imported and linked to it, a reply and a promise
+/// by hand, an evaluation — by a liaison; the same refused to an organ's and a reader's accounts.
+#[test]
+fn replies_documents_proposals_and_evaluations_are_recorded_through_the_api() {
+    let mut duban = Duban::new();
+    duban.now = "2025-12-31T10:00:00+08:00".into();
+    user(&duban, "管理员", "管理员", &[]);
+    user(&duban, "督办员", "督办人员", &[]);
+    user(&duban, "科委联络员", "承办单位", &["上海市示范区科学技术委员会"]);
+    user(&duban, "读者", "查阅人员", &[]);
+    let server = Server::start(&duban);
+    let liaison = server.login("督办员", "督办员-password");
+    let organ = server.login("科委联络员", "科委联络员-password");
+    let viewer = server.login("读者", "读者-password");
+    let proposal = json!({
+        "kind": "提案", "assembly": "区政协", "session": "十五届五次会议", "number": "155201",
+        "title": "关于加快建设概念验证中心的提案", "lead": "上海市示范区科学技术委员会", "assigned_on": "2025-02-20",
+    });
+    assert_eq!(server.call("POST", "/api/proposals", Some(&organ), Some(proposal.clone())).0, 403);
+    let (status, assigned) = server.call("POST", "/api/proposals", Some(&liaison), Some(proposal));
+    assert_eq!(status, 200, "{assigned}");
+    let contact = json!({"method": "面商", "on": "2025-04-01"});
+    let path = format!("/api/proposals/{}/contact", assigned["id"].as_str().unwrap());
+    assert_eq!(server.call("POST", &path, Some(&liaison), Some(contact)).0, 200);
+
+    // A document as the request body.
+    let document = include_bytes!("../crates/ingest/samples/keji-gbk.txt").to_vec();
+    let upload = |token: &str| {
+        let mut stream = TcpStream::connect(&server.address).unwrap();
+        write!(
+            stream,
+            "POST /api/import?name=keji.txt HTTP/1.1\r\nHost: localhost\r\nContent-Length: {}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n",
+            document.len()
+        )
+        .unwrap();
+        stream.write_all(&document).unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        response
+    };
+    assert!(upload(&viewer).starts_with("HTTP/1.1 403"));
+    let imported = upload(&liaison);
+    assert!(imported.starts_with("HTTP/1.1 200"), "{imported}");
+    let summary: Value = serde_json::from_str(imported.split_once("\r\n\r\n").unwrap().1).unwrap();
+    assert_eq!((summary["imported"].as_u64(), summary["commitments"].as_u64()), (Some(1), Some(4)));
+    let reference = format!("#{}", summary["files"][0]["proposal_number"]);
+    assert_eq!(assigned["reference"], reference.as_str(), "linked to the proposal: {summary}");
+    let proposals = server.call("GET", "/api/proposals", Some(&organ), None).1;
+    assert_eq!((proposals[0]["status"].as_str(), proposals[0]["class"].as_str()), (Some("replied"), Some("A")));
+
+    // A reply and a promise by hand; an evaluation.
+    let reply = json!({"organ": "区教育局", "doc_no": "教〔2025〕3号", "signed_on": "2025-06-01"});
+    assert_eq!(server.call("POST", "/api/replies", Some(&organ), Some(reply.clone())).0, 403);
+    let (status, registered) = server.call("POST", "/api/replies", Some(&liaison), Some(reply.clone()));
+    assert_eq!(status, 200, "{registered}");
+    assert_eq!(server.call("POST", "/api/replies", Some(&liaison), Some(reply)).0, 400, "the same reply twice");
+    let reply_id = registered["id"].as_str().unwrap();
+    let promise = json!({"reply": reply_id, "text": "年底前新建学校", "due": "2025-12-31"});
+    let (status, made) = server.call("POST", "/api/commitments", Some(&liaison), Some(promise));
+    assert_eq!((status, made["owner"].as_str()), (200, Some("区教育局")), "{made}");
+    let evaluation = json!({"satisfaction": "基本满意", "on": "2025-07-01"});
+    let path = format!("/api/replies/{reply_id}/evaluate");
+    assert_eq!(server.call("POST", &path, Some(&viewer), Some(evaluation.clone())).0, 403);
+    assert_eq!(server.call("POST", &path, Some(&liaison), Some(evaluation)).0, 200);
+    let bad = server.call("POST", "/api/commitments", Some(&liaison), Some(json!({"reply": reply_id})));
+    assert_eq!((bad.0, bad.1["error"].as_str()), (400, Some("缺少字段 text（文本）")));
+    server.stop();
+    let log = duban.export();
+    assert!(log.contains("\"actor\":\"督办员\""), "facts recorded through the API name the account");
+}

@@ -103,13 +103,16 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/api/login", post(login))
         .route("/api/logout", post(logout))
         .route("/api/me", get(me))
-        .route("/api/commitments", get(commitments))
+        .route("/api/commitments", get(commitments).post(new_commitment))
         .route("/api/commitments/{id}", get(commitment))
         .route("/api/commitments/{id}/{action}", post(commitment_fact))
-        .route("/api/replies", get(replies))
+        .route("/api/replies", get(replies).post(new_reply))
         .route("/api/replies/{id}", get(reply))
-        .route("/api/proposals", get(proposals))
+        .route("/api/replies/{id}/evaluate", post(evaluate))
+        .route("/api/import", post(import))
+        .route("/api/proposals", get(proposals).post(new_proposal))
         .route("/api/proposals/{id}", get(proposal))
+        .route("/api/proposals/{id}/{action}", post(proposal_fact))
         .route("/api/report", get(report))
         .route("/api/log", get(log))
         .route("/api/users", get(users).post(create_user))
@@ -769,6 +772,284 @@ async fn create_user(State(shared): State<Arc<Shared>>, headers: HeaderMap, body
         let ctx = context(&shared, &caller)?;
         let account = shared.app.create_account(&ctx, &name, role, organs, &password)?;
         Ok(json!({ "id": account.id.map(|id| id.to_string()), "name": account.name, "role": role.code() }))
+    })
+    .await
+    .and_then(ok)
+}
+
+/// `POST /api/replies`: registers a reply by hand (the fields of `reply add`), linking it to its proposal.
+async fn new_reply(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Answer {
+    let caller = caller(&shared, &headers).await?;
+    caller.may(Action::Register, Target::Register)?;
+    let body = parse_body(&body)?;
+    let kind = match optional_text(&body, "kind")? {
+        Some(kind) => Some(
+            duban_domain::ProposalKind::parse(&kind)
+                .ok_or_else(|| Failure::bad(format!("类别“{kind}”无效：可选 提案 或 建议")))?,
+        ),
+        None => None,
+    };
+    let registered = duban_domain::ReplyRegistered {
+        doc_type: optional_text(&body, "doc_type")?,
+        organ: text_field(&body, "organ")?,
+        doc_no: text_field(&body, "doc_no")?,
+        proposal: duban_domain::ProposalRef {
+            assembly: optional_text(&body, "assembly")?,
+            session: optional_text(&body, "session")?,
+            number: optional_text(&body, "number")?,
+            kind,
+        },
+        proposers: list_field(&body, "proposers")?,
+        title: optional_text(&body, "title")?,
+        result: optional_text(&body, "result")?,
+        disclosure: optional_text(&body, "disclosure")?,
+        addressee: optional_text(&body, "addressee")?,
+        signed_on: Some(date_field(&body, "signed_on")?.ok_or_else(|| Failure::bad("缺少字段 signed_on（日期）"))?),
+        printed_on: date_field(&body, "printed_on")?,
+        contact: None,
+        cc: list_field(&body, "cc")?,
+        source: None,
+    };
+    let proposal = optional_text(&body, "proposal")?;
+    blocking(move || {
+        let app = &shared.app;
+        let ctx = context(&shared, &caller)?;
+        let proposal = proposal.map(|input| app.proposal_now(&input)).transpose()?.map(|(id, _)| id);
+        let id = app.register_reply(&ctx, registered)?;
+        let reply = app.reply_now(&id.to_string())?.1;
+        let proposal = match proposal {
+            Some(proposal) => Some(proposal),
+            None => app.proposal_for(&reply)?.map(|(id, _)| id),
+        };
+        if let Some(proposal) = proposal {
+            app.link_reply(&ctx, &proposal.to_string(), &id.to_string(), None)?;
+        }
+        let reply = app.reply_now(&id.to_string())?.1;
+        Ok(json!({
+            "id": id.to_string(), "number": reply.number, "proposal": proposal.map(|p| p.to_string()),
+            "reply": ReplyView::new(&reply, 0),
+        }))
+    })
+    .await
+    .and_then(ok)
+}
+
+/// `POST /api/commitments` `{reply, text, owner, co_handlers, due, on, section}`: a promise under a reply.
+async fn new_commitment(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Answer {
+    let caller = caller(&shared, &headers).await?;
+    caller.may(Action::Register, Target::Register)?;
+    let body = parse_body(&body)?;
+    let section = match optional_text(&body, "section")? {
+        Some(text) => duban_domain::Section::parse(&text).ok_or_else(|| Failure::bad(format!("位置“{text}”无效")))?,
+        None => duban_domain::Section::NextSteps,
+    };
+    let new = duban_app::NewCommitment {
+        reply: text_field(&body, "reply")?,
+        text: text_field(&body, "text")?,
+        owner: optional_text(&body, "owner")?,
+        co_handlers: list_field(&body, "co_handlers")?,
+        due: date_field(&body, "due")?,
+        on: date_field(&body, "on")?,
+        section,
+    };
+    blocking(move || {
+        let ctx = context(&shared, &caller)?;
+        let (id, _) = shared.app.make_commitment(&ctx, new)?;
+        let now = View::now(today(&shared));
+        Ok(show_json(&shared.app.commitment(&id.to_string(), &now)?, &now))
+    })
+    .await
+    .and_then(ok)
+}
+
+/// `POST /api/replies/{id}/evaluate` `{satisfaction, on, comment}`.
+async fn evaluate(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Answer {
+    let caller = caller(&shared, &headers).await?;
+    caller.may(Action::Evaluate, Target::Register)?;
+    let body = parse_body(&body)?;
+    let satisfaction = text_field(&body, "satisfaction")?;
+    let satisfaction = duban_domain::Satisfaction::parse(&satisfaction)
+        .ok_or_else(|| Failure::bad(format!("评价“{satisfaction}”无效：可选 满意、基本满意、不满意")))?;
+    let (on, comment) = (date_field(&body, "on")?, optional_text(&body, "comment")?);
+    blocking(move || {
+        let ctx = context(&shared, &caller)?;
+        let done = shared.app.evaluate(&ctx, &id, on, satisfaction, comment)?;
+        Ok(json!({ "id": done.id.to_string(), "seq": done.seq, "satisfaction": satisfaction.code() }))
+    })
+    .await
+    .and_then(ok)
+}
+
+/// `POST /api/import?name=FILE.txt` with the document as the body (and `organ`, `doc_no`, `signed_on` … to give
+/// what it lacks, `dry_run=true` to check only): what `import --json` reports.
+async fn import(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Answer {
+    let caller = caller(&shared, &headers).await?;
+    caller.may(Action::Register, Target::Register)?;
+    let name = query.get("name").cloned().unwrap_or_else(|| "document.txt".to_string());
+    let name = std::path::Path::new(&name)
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .filter(|name| !name.starts_with('.'))
+        .ok_or_else(|| Failure::bad(format!("文件名“{name}”无效")))?;
+    if body.is_empty() {
+        return Err(Failure::bad("请求体为空：请把答复文件作为请求体上传"));
+    }
+    let signed_on = query
+        .get("signed_on")
+        .map(|d| d.parse().map_err(|_| Failure::bad(format!("signed_on“{d}”无效：请写成 YYYY-MM-DD"))))
+        .transpose()?;
+    let overrides = duban_app::Overrides {
+        organ: query.get("organ").cloned(),
+        doc_no: query.get("doc_no").cloned(),
+        signed_on,
+        ..duban_app::Overrides::default()
+    };
+    let dry_run = query.get("dry_run").is_some_and(|v| v == "true");
+    blocking(move || {
+        // The document is read from a folder of its own, as the command line reads a file.
+        let folder = std::env::temp_dir().join(format!("duban-import-{}", ulid::Ulid::new()));
+        std::fs::create_dir_all(&folder).map_err(AppError::from)?;
+        let path = folder.join(&name);
+        let written = std::fs::write(&path, &body).map_err(AppError::from);
+        let summary = written.and_then(|()| {
+            let ctx = context(&shared, &caller).map_err(|f| AppError::Refused(f.message))?;
+            let options = duban_app::ImportOptions { dry_run, overrides, per_file: HashMap::new() };
+            shared.app.import(&ctx, std::slice::from_ref(&path), options, &mut |_| {})
+        });
+        let _ = std::fs::remove_dir_all(&folder);
+        Ok(serde_json::to_value(summary?).unwrap_or_default())
+    })
+    .await
+    .and_then(ok)
+}
+
+/// `POST /api/proposals`: 交办 (the fields of `proposal add`).
+async fn new_proposal(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Answer {
+    let caller = caller(&shared, &headers).await?;
+    caller.may(Action::HandleProposal, Target::Register)?;
+    let body = parse_body(&body)?;
+    let kind = text_field(&body, "kind")?;
+    let kind = duban_domain::ProposalKind::parse(&kind)
+        .ok_or_else(|| Failure::bad(format!("类别“{kind}”无效：可选 提案 或 建议")))?;
+    let new = duban_app::NewProposal {
+        kind,
+        assembly: text_field(&body, "assembly")?,
+        session: text_field(&body, "session")?,
+        number: text_field(&body, "number")?,
+        title: text_field(&body, "title")?,
+        proposers: list_field(&body, "proposers")?,
+        lead: text_field(&body, "lead")?,
+        co_handlers: list_field(&body, "co_handlers")?,
+        assigned_on: date_field(&body, "assigned_on")?.unwrap_or_else(|| today(&shared)),
+        reply_by: date_field(&body, "reply_by")?,
+        key: body.get("key").and_then(Value::as_bool).unwrap_or(false),
+        led_by: optional_text(&body, "led_by")?,
+        between_sessions: body.get("between_sessions").and_then(Value::as_bool).unwrap_or(false),
+    };
+    blocking(move || {
+        let ctx = context(&shared, &caller)?;
+        let recorded = shared.app.assign_proposal(&ctx, new)?;
+        Ok(recorded_json(&recorded))
+    })
+    .await
+    .and_then(ok)
+}
+
+fn recorded_json(recorded: &duban_app::ProposalRecorded) -> Value {
+    json!({
+        "id": recorded.id.to_string(), "reference": format!("#{}", recorded.number), "seq": recorded.seq,
+        "occurred_on": recorded.occurred_on, "status": recorded.status.code(), "version": recorded.version,
+        "also": recorded.also,
+    })
+}
+
+/// `POST /api/proposals/{id}/{link|reassign|contact|classify|disclose|review}`, with the fields of the command.
+async fn proposal_fact(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path((id, action)): Path<(String, String)>,
+    body: Bytes,
+) -> Answer {
+    use duban_domain::{
+        ContactMethod, Disclosure, ProposalClassified, ProposalDisclosed, ProposalReassigned, ProposalReviewed,
+        ProposerContacted, ReplyClass,
+    };
+    let caller = caller(&shared, &headers).await?;
+    caller.may(Action::HandleProposal, Target::Register)?;
+    let body = parse_body(&body)?;
+    let on = date_field(&body, "on")?;
+    let expected_version = body.get("expected_version").and_then(Value::as_u64).map(|v| v as u32);
+    let event = match action.as_str() {
+        "link" => {
+            let reply = text_field(&body, "reply")?;
+            let co = body.get("co").and_then(Value::as_bool);
+            return blocking(move || {
+                let ctx = context(&shared, &caller)?;
+                Ok(recorded_json(&shared.app.link_reply(&ctx, &id, &reply, co)?))
+            })
+            .await
+            .and_then(ok);
+        }
+        "reassign" => Event::ProposalReassigned(ProposalReassigned {
+            lead: text_field(&body, "lead")?,
+            co_handlers: list_field(&body, "co_handlers")?,
+            returned: body.get("returned").and_then(Value::as_bool).unwrap_or(false),
+            reason: text_field(&body, "reason")?,
+        }),
+        "contact" => {
+            let method = text_field(&body, "method")?;
+            Event::ProposerContacted(ProposerContacted {
+                method: ContactMethod::parse(&method)
+                    .ok_or_else(|| Failure::bad(format!("联系方式“{method}”无效：可选 面商、电话、书面")))?,
+                // Default: the lead organ (filled in below).
+                organ: optional_text(&body, "organ")?.unwrap_or_default(),
+                note: optional_text(&body, "note")?,
+            })
+        }
+        "classify" => {
+            let class = text_field(&body, "class")?;
+            Event::ProposalClassified(ProposalClassified {
+                class: ReplyClass::parse(&class).ok_or_else(|| Failure::bad(format!("类别“{class}”无效")))?,
+                wording: None,
+                reason: Some(text_field(&body, "reason")?),
+            })
+        }
+        "disclose" => {
+            let disclosure = text_field(&body, "disclosure")?;
+            Event::ProposalDisclosed(ProposalDisclosed {
+                disclosure: Disclosure::parse(&disclosure)
+                    .ok_or_else(|| Failure::bad(format!("公开属性“{disclosure}”无效")))?,
+                reason: optional_text(&body, "reason")?,
+            })
+        }
+        "review" => {
+            let outcome = text_field(&body, "outcome")?;
+            Event::ProposalReviewed(ProposalReviewed {
+                outcome: Outcome::parse(&outcome).ok_or_else(|| Failure::bad(format!("落实情况“{outcome}”无效")))?,
+                summary: text_field(&body, "summary")?,
+            })
+        }
+        other => return Err(Failure::new(StatusCode::NOT_FOUND, "not_found", format!("没有 {other} 这一操作"))),
+    };
+    blocking(move || {
+        let ctx = context(&shared, &caller)?;
+        let mut event = event;
+        if let Event::ProposerContacted(contact) = &mut event {
+            if contact.organ.trim().is_empty() {
+                contact.organ = shared.app.proposal_now(&id)?.1.lead;
+            }
+        }
+        Ok(recorded_json(&shared.app.record_proposal(&ctx, &id, on, event, expected_version)?))
     })
     .await
     .and_then(ok)
