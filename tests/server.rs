@@ -359,6 +359,7 @@ fn replies_documents_proposals_and_evaluations_are_recorded_through_the_api() {
     assert!(imported.starts_with("HTTP/1.1 200"), "{imported}");
     let summary: Value = serde_json::from_str(imported.split_once("\r\n\r\n").unwrap().1).unwrap();
     assert_eq!((summary["imported"].as_u64(), summary["commitments"].as_u64()), (Some(1), Some(4)));
+    assert_eq!(summary["files"][0]["file"], "keji.txt", "the server's scratch folder is not shown");
     let reference = format!("#{}", summary["files"][0]["proposal_number"]);
     assert_eq!(assigned["reference"], reference.as_str(), "linked to the proposal: {summary}");
     let proposals = server.call("GET", "/api/proposals", Some(&organ), None).1;

@@ -927,7 +927,12 @@ async fn import(
             shared.app.import(&ctx, std::slice::from_ref(&path), options, &mut |_| {})
         });
         let _ = std::fs::remove_dir_all(&folder);
-        Ok(serde_json::to_value(summary?).unwrap_or_default())
+        let mut summary = summary?;
+        // The client knows the document by the name it gave, not by where the server put it.
+        for outcome in &mut summary.files {
+            outcome.file.clone_from(&name);
+        }
+        Ok(serde_json::to_value(summary).unwrap_or_default())
     })
     .await
     .and_then(ok)
