@@ -13,6 +13,7 @@ mod engines;
 mod generate;
 mod probe;
 mod scan;
+mod serve;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -28,6 +29,18 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Bench {
+    /// Many people through `duban serve`: concurrent clients, 80 % reads and 20 % progress writes, on a store of
+    /// the generated history (needs target/release/duban beside this binary).
+    ServeLoad {
+        #[arg(long, default_value_t = 1_000_000)]
+        events: usize,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        #[arg(long, default_value_t = 50)]
+        clients: usize,
+        #[arg(long, default_value_t = 60.0)]
+        seconds: f64,
+    },
     /// Parse throughput: documents per second and MB per second on one core.
     Parse {
         /// Folder of reply documents (default: ../shared/seeds when present, else the bundled samples).
@@ -128,6 +141,7 @@ enum Bench {
 fn main() {
     match Cli::parse().bench {
         Bench::Parse { dir, seconds } => parse(dir, seconds),
+        Bench::ServeLoad { events, seed, clients, seconds } => serve::run(events, seed, clients, seconds),
         Bench::DailyOnly { store, commands, rounds, processes } => daily::only(&store, commands, rounds, processes),
         Bench::Report { events, seed, year, dir } => report(events, seed, year, dir),
         Bench::Store { events, seed, batch, singles, runs, in_process, keep, daily, daily_processes, daily_rounds } => {

@@ -97,6 +97,9 @@ pub struct SledStore {
     events_read: AtomicU64,
     /// Whether this handle has seen the store's guard keys written (see `space`).
     guarded: std::sync::atomic::AtomicBool,
+    /// The seq up to which appends through this handle are durable and acknowledged: appends that land while
+    /// another's sync runs share the next one (group commit; see [`SledStore::make_durable`]).
+    durable: std::sync::Mutex<u64>,
 }
 
 const SCHEMA_KEY: &[u8] = b"schema";
@@ -295,6 +298,7 @@ impl SledStore {
             db,
             events_read: AtomicU64::new(0),
             guarded: std::sync::atomic::AtomicBool::new(false),
+            durable: std::sync::Mutex::new(0),
         })
     }
 
@@ -392,6 +396,31 @@ impl SledStore {
                 stream: *stream, reason: "同一流在一次追加中出现两次".into()
             });
         }
+        let sealed = self.append_locked(batches)?;
+        if let Some(last) = sealed.last() {
+            self.make_durable(last.seq)?;
+        }
+        Ok(sealed)
+    }
+
+    /// Makes every append up to `seq` durable and acknowledged. The sync runs outside the writer lock: appends that
+    /// land while it runs wait here for the next one, which covers them all (one `fsync` for many concurrent
+    /// commands, as a database's group commit does). sled's flush writes everything applied before it starts, so
+    /// the head read first is durable once the data file is synced.
+    fn make_durable(&self, seq: u64) -> Result<()> {
+        let mut durable = self.durable.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if *durable >= seq {
+            return Ok(());
+        }
+        let head = self.head()?;
+        self.sync()?;
+        acknowledged::record(&self.path, &head)?;
+        *durable = head.seq;
+        Ok(())
+    }
+
+    /// The part of an append done under the writer lock: check the versions, seal, write the batch.
+    fn append_locked(&self, batches: Vec<(Ulid, u32, Vec<NewEvent>)>) -> Result<Vec<Envelope>> {
         let _writer = self.write_lock();
         if !self.guarded.load(Ordering::Relaxed) {
             // A store made before guard keys gets them with its first append (see `space`).
@@ -452,12 +481,7 @@ impl SledStore {
             }
         }
         written?;
-        let sealed: Vec<Envelope> = sealed.into_iter().map(|(envelope, _)| envelope).collect();
-        self.sync()?;
-        if let Some(last) = sealed.last() {
-            acknowledged::record(&self.path, &Head { seq: last.seq, hash: last.hash.clone() })?;
-        }
-        Ok(sealed)
+        Ok(sealed.into_iter().map(|(envelope, _)| envelope).collect())
     }
 
     /// Makes everything written so far durable. sled's `flush` writes its buffers with `sync_file_range`, which

@@ -1,0 +1,176 @@
+//! `duban-bench serve-load`: many people on one register through `duban serve` (issue 18, acceptance 4). A store of
+//! the generated history, a liaison's account, the real `duban serve` process on loopback, and `clients` threads
+//! for `seconds`: each request on a fresh connection, 80 % reads (a filtered list, one promise shown) and 20 %
+//! progress reports on open promises, as the office's clerks make them. Reported: throughput, latency median and
+//! 99th percentile per kind, errors, and the server's peak resident memory (VmHWM).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use duban_app::{App, Context};
+use duban_domain::Role;
+
+/// One request over a fresh connection: the status, or `None` if the connection failed.
+fn request(address: &str, method: &str, path: &str, token: &str, body: &str) -> Option<u16> {
+    let mut stream = TcpStream::connect(address).ok()?;
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .ok()?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).ok()?;
+    let head = std::str::from_utf8(&response[..response.len().min(16)]).ok()?;
+    head.split(' ').nth(1)?.parse().ok()
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+/// The server's peak resident memory, from its `/proc` status (kB).
+fn peak_rss_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find(|line| line.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()
+}
+
+pub fn run(events: usize, seed: u64, clients: usize, seconds: f64) {
+    let started = Instant::now();
+    let histories = crate::generate::histories(seed, events);
+    let log = crate::generate::seal(&histories, |_| String::new());
+    drop(histories);
+    let (open, now) = crate::daily::open_commitments(&log);
+    let mut owners: Vec<String> = Vec::new();
+    let mut commitments = Vec::new();
+    for envelope in &log {
+        if let duban_domain::Event::CommitmentMade(made) = &envelope.event {
+            commitments.push(envelope.stream);
+            if !owners.contains(&made.owner) && owners.len() < 20 {
+                owners.push(made.owner.clone());
+            }
+        }
+    }
+    let events = log.len();
+    let dir = tempfile::tempdir().unwrap();
+    crate::engines::duban(dir.path(), &crate::engines::batches(log, 1_000), events);
+    let path = dir.path().join("duban.db");
+    {
+        let app = App::open(&path).unwrap();
+        let ctx = Context::new("基准", now).unwrap();
+        app.create_account(&ctx, "管理员", Role::Admin, vec![], "benchmark-password").unwrap();
+        app.create_account(&ctx, "督办员", Role::Liaison, vec![], "benchmark-password").unwrap();
+    }
+    println!(
+        "serve: {events} events, {} open promises; store ready in {:.1} s",
+        open.len(),
+        started.elapsed().as_secs_f64()
+    );
+    let mut server = Command::new(std::env::current_exe().unwrap().with_file_name("duban"))
+        .env_clear()
+        .env("DUBAN_NOW", now.to_rfc3339())
+        .args(["--store", &path.to_string_lossy(), "serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("target/release/duban beside duban-bench");
+    let mut line = String::new();
+    BufReader::new(server.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
+    let address = line.trim().rsplit("http://").next().unwrap().to_string();
+    let login = {
+        let mut stream = TcpStream::connect(&address).unwrap();
+        let body = r#"{"username":"督办员","password":"benchmark-password"}"#;
+        write!(
+            stream,
+            "POST /api/login HTTP/1.1\r\nHost: localhost\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        let value: serde_json::Value = serde_json::from_str(response.split_once("\r\n\r\n").unwrap().1).unwrap();
+        value["token"].as_str().unwrap().to_string()
+    };
+    let today = duban_domain::business_date(now);
+    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
+    let threads: Vec<_> = (0..clients)
+        .map(|client| {
+            let (address, token, owners) = (address.clone(), login.clone(), owners.clone());
+            let (open, commitments) = (open.clone(), commitments.clone());
+            std::thread::spawn(move || {
+                let mut rng = crate::generate::Rng::new(seed ^ (client as u64 + 1) * 0x9E37_79B9);
+                let (mut lists, mut shows, mut writes, mut errors) = (vec![], vec![], vec![], 0usize);
+                let mut n = 0usize;
+                while Instant::now() < deadline {
+                    n += 1;
+                    let roll = rng.next() % 100;
+                    let at = Instant::now();
+                    let (status, kind) = if roll < 40 {
+                        let organ = &owners[(rng.next() % owners.len() as u64) as usize];
+                        let path = format!("/api/commitments?status=overdue&organ={}", encode(organ));
+                        (request(&address, "GET", &path, &token, ""), 0)
+                    } else if roll < 80 {
+                        let id = commitments[(rng.next() % commitments.len() as u64) as usize];
+                        (request(&address, "GET", &format!("/api/commitments/{id}"), &token, ""), 1)
+                    } else {
+                        let id = open[(rng.next() % open.len() as u64) as usize];
+                        let body = format!(r#"{{"summary":"客户{client}第{n}次报告进展","on":"{today}"}}"#);
+                        (request(&address, "POST", &format!("/api/commitments/{id}/progress"), &token, &body), 2)
+                    };
+                    let ms = at.elapsed().as_secs_f64() * 1e3;
+                    match status {
+                        Some(200) => [&mut lists, &mut shows, &mut writes][kind].push(ms),
+                        _ => errors += 1,
+                    }
+                }
+                (lists, shows, writes, errors)
+            })
+        })
+        .collect();
+    let (mut lists, mut shows, mut writes, mut errors) = (vec![], vec![], vec![], 0);
+    for thread in threads {
+        let (l, s, w, e) = thread.join().unwrap();
+        lists.extend(l);
+        shows.extend(s);
+        writes.extend(w);
+        errors += e;
+    }
+    let peak = peak_rss_kb(server.id());
+    // SIGTERM, by the system's own `kill`: the server finishes what is in flight and closes the store.
+    let _ = Command::new("kill").args(["-TERM", &server.id().to_string()]).status();
+    let stopped = server.wait().unwrap();
+    let elapsed = seconds;
+    println!(
+        "serve: {clients} clients for {elapsed:.0} s: {:.0} requests/s, {:.0} durable writes/s, errors {errors}, server peak RSS {} MB, stopped cleanly: {}",
+        (lists.len() + shows.len() + writes.len()) as f64 / elapsed,
+        writes.len() as f64 / elapsed,
+        peak.map_or("?".to_string(), |kb| format!("{:.0}", kb as f64 / 1024.0)),
+        stopped.success()
+    );
+    for (name, samples) in [("list (filtered)", &mut lists), ("show", &mut shows), ("progress (write)", &mut writes)] {
+        samples.sort_by(f64::total_cmp);
+        println!(
+            "serve: {name:<17} {:>7} requests  p50 {:>7.2} ms  p99 {:>7.2} ms  max {:>7.2} ms",
+            samples.len(),
+            percentile(samples, 0.5),
+            percentile(samples, 0.99),
+            samples.last().copied().unwrap_or_default()
+        );
+    }
+    let check = App::open(&path).unwrap();
+    let verified = check.store().verify().unwrap();
+    assert!(verified.broken.is_none(), "the log verifies after the load");
+    let _ = Path::new(&path);
+}
+
+/// Percent-encodes a query value.
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
