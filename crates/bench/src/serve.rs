@@ -103,7 +103,7 @@ pub fn run(events: usize, seed: u64, clients: usize, seconds: f64) {
             let (address, token, owners) = (address.clone(), login.clone(), owners.clone());
             let (open, commitments) = (open.clone(), commitments.clone());
             std::thread::spawn(move || {
-                let mut rng = crate::generate::Rng::new(seed ^ (client as u64 + 1) * 0x9E37_79B9);
+                let mut rng = crate::generate::Rng::new(seed ^ ((client as u64 + 1) * 0x9E37_79B9));
                 let (mut lists, mut shows, mut writes, mut errors) = (vec![], vec![], vec![], 0usize);
                 let mut n = 0usize;
                 while Instant::now() < deadline {
