@@ -539,7 +539,7 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
 
 /// Each imported document's number with its commitments' ids, in the order they stand in the document.
 fn imported_commitments(app: &App) -> anyhow::Result<Vec<(String, Vec<String>)>> {
-    let families = app.families(Horizon::ALL, |reply, commitments| (reply, commitments))?;
+    let families = app.families(Horizon::ALL, |reply, commitments| (reply.cloned(), commitments.to_vec()))?;
     let mut result = Vec::new();
     for (reply, commitments) in families {
         let Some(reply) = reply else { continue };
@@ -553,7 +553,7 @@ fn imported_commitments(app: &App) -> anyhow::Result<Vec<(String, Vec<String>)>>
 }
 
 fn reply_id(app: &App, doc_no: &str) -> anyhow::Result<String> {
-    let families = app.families(Horizon::ALL, |reply, _| reply)?;
+    let families = app.families(Horizon::ALL, |reply, _| reply.cloned())?;
     let reply = families.into_iter().flatten().find(|reply| reply.doc_no() == doc_no);
     reply.and_then(|reply| reply.id).map(|id| id.to_string()).with_context(|| format!("样例 {doc_no} 未导入"))
 }

@@ -24,7 +24,7 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
     if ctx.json {
         return refuse("serve 不输出 JSON：启动后会打印监听地址");
     }
-    let app = App::open(&ctx.store_path)?;
+    let app = App::open(&ctx.store_path)?.serving();
     if app.accounts()?.iter().all(|account| account.disabled || account.role != Some(duban_domain::Role::Admin)) {
         return refuse(format!(
             "{} 还没有在用的管理员账户，无人能登录：请先运行 duban --store {} user add 名称 --role 管理员 --password-stdin",

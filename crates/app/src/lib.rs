@@ -51,11 +51,20 @@ pub use write::{Evaluated, NewCommitment, Recorded};
 #[derive(Clone)]
 pub struct App {
     store: Arc<dyn EventStore>,
+    /// For a long-lived handle (the server): the register kept in memory between reads (see `read::Register`).
+    register: Option<Arc<read::Register>>,
 }
 
 impl App {
     pub fn new(store: Arc<dyn EventStore>) -> App {
-        App { store }
+        App { store, register: None }
+    }
+
+    /// This handle, keeping the register in memory between reads: for a process that serves many requests, where
+    /// each list would otherwise decode every family again.
+    pub fn serving(mut self) -> App {
+        self.register = Some(Arc::default());
+        self
     }
 
     /// Opens the store at `path` (refused if it needs `duban upgrade`).

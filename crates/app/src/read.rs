@@ -196,18 +196,27 @@ impl App {
     pub fn families<T: Send>(
         &self,
         horizon: Horizon,
-        each: impl Fn(Option<ReplyState>, Vec<CommitmentState>) -> T + Sync,
+        each: impl Fn(Option<&ReplyState>, &[CommitmentState]) -> T + Sync,
     ) -> Result<Vec<T>> {
+        // A proposal or an account is a family of its own, without a reply or promises.
+        let skipped = |family: &duban_store::Family| family.proposal.is_some() || family.account.is_some();
         if horizon.is_everything() {
+            if let Some(register) = &self.register {
+                let families = register.current(&*self.store)?;
+                return Ok(families
+                    .iter()
+                    .filter(|family| !skipped(family))
+                    .map(|family| each(family.reply.as_ref(), &family.commitments))
+                    .collect());
+            }
             let scan = |from: Option<Ulid>, to: Option<Ulid>| -> Result<Vec<T>> {
                 let mut out = Vec::new();
                 for family in self.store.families_between(from, to) {
                     let family = family?;
-                    // A proposal or an account is a family of its own, without a reply or promises.
-                    if family.proposal.is_some() || family.account.is_some() {
+                    if skipped(&family) {
                         continue;
                     }
-                    out.push(each(family.reply, family.commitments));
+                    out.push(each(family.reply.as_ref(), &family.commitments));
                 }
                 Ok(out)
             };
@@ -232,10 +241,10 @@ impl App {
         let mut out = Vec::new();
         for (reply, mut commitments) in families {
             commitments.sort_by_key(|state| state.id);
-            out.push(each(reply.and_then(|id| replies.remove(&id)), commitments));
+            out.push(each(reply.and_then(|id| replies.remove(&id)).as_ref(), &commitments));
         }
         for reply in replies.into_values() {
-            out.push(each(Some(reply), Vec::new()));
+            out.push(each(Some(&reply), &[]));
         }
         Ok(out)
     }
@@ -245,14 +254,16 @@ impl App {
         let (on_date, policy) = (view.on_date, view.policy);
         // Family by family (on two threads): only the rows that pass the filters are kept, each reply once.
         let families = self.families(view.horizon, |reply, commitments| {
-            let reply = reply.map(Arc::new);
-            let mut ids: Vec<Ulid> = reply.as_ref().and_then(|reply| reply.id).into_iter().collect();
+            // The reply is shared by its kept rows, copied once if any is kept.
+            let mut shared: Option<Arc<ReplyState>> = None;
+            let mut ids: Vec<Ulid> = reply.and_then(|reply| reply.id).into_iter().collect();
             let mut rows = Vec::new();
             for state in commitments {
                 ids.extend(state.id);
-                let status = status(&state, on_date, policy);
-                if filter.keeps(&state, reply.as_deref(), status, on_date, policy) {
-                    rows.push((state, reply.clone(), status));
+                let status = status(state, on_date, policy);
+                if filter.keeps(state, reply, status, on_date, policy) {
+                    let reply = reply.map(|reply| shared.get_or_insert_with(|| Arc::new(reply.clone())).clone());
+                    rows.push((state.clone(), reply, status));
                 }
             }
             (rows, ids)
@@ -353,7 +364,7 @@ impl App {
         let families = self.families(view.horizon, |reply, commitments| {
             let ids: Vec<Ulid> =
                 reply.iter().filter_map(|r| r.id).chain(commitments.iter().filter_map(|c| c.id)).collect();
-            (reply.map(|reply| (reply, commitments.len())), ids)
+            (reply.map(|reply| (reply.clone(), commitments.len())), ids)
         })?;
         let mut ids: Vec<Ulid> = Vec::new();
         let mut replies = Vec::new();
@@ -414,4 +425,76 @@ fn short_ids(all: &[Ulid]) -> impl Fn(&Ulid) -> String + '_ {
         let neighbours: Vec<Ulid> = all[at.saturating_sub(1)..(at + 2).min(all.len())].to_vec();
         short_id(id, &neighbours)
     }
+}
+
+/// The register as last read, kept by a long-lived handle (the server: see [`App::serving`]) and brought up to the
+/// head before each read by re-reading only the families the log touched since: a list on a million-event register
+/// then filters what is in memory instead of decoding a hundred thousand families.
+#[derive(Default)]
+pub(crate) struct Register {
+    state: std::sync::Mutex<RegisterState>,
+}
+
+#[derive(Default)]
+struct RegisterState {
+    /// The head seq the families reflect (0: not read yet).
+    seq: u64,
+    loaded: bool,
+    families: BTreeMap<Ulid, Arc<duban_store::Family>>,
+    /// Each stream's family (a reply's own id; a commitment's reply).
+    family_of: std::collections::HashMap<Ulid, Ulid>,
+}
+
+impl Register {
+    /// Every family, as of now.
+    pub fn current(&self, store: &dyn duban_store::EventStore) -> Result<Vec<Arc<duban_store::Family>>> {
+        let mut state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        // The head first: whatever lands after it is read again next time (re-reading a family changes nothing).
+        let head = store.head()?.seq;
+        if !state.loaded {
+            let mut families = BTreeMap::new();
+            let mut family_of = std::collections::HashMap::new();
+            for family in store.families_between(None, None) {
+                let family = family?;
+                let Some(id) = family_id(&family) else { continue };
+                for member in family.seqs.keys() {
+                    family_of.insert(*member, id);
+                }
+                families.insert(id, Arc::new(family));
+            }
+            *state = RegisterState { seq: head, loaded: true, families, family_of };
+        } else if head > state.seq {
+            let mut touched = std::collections::BTreeSet::new();
+            let from = state.seq + 1;
+            let RegisterState { family_of, .. } = &mut *state;
+            store.scan_log(from, &mut |envelope| {
+                let family = match &envelope.event {
+                    duban_domain::Event::CommitmentMade(made) => made.reply,
+                    _ => family_of.get(&envelope.stream).copied().unwrap_or(envelope.stream),
+                };
+                family_of.insert(envelope.stream, family);
+                touched.insert(family);
+                true
+            })?;
+            for id in touched {
+                match store.families_between(Some(id), Some(Ulid(id.0 + 1))).next().transpose()? {
+                    Some(family) => state.families.insert(id, Arc::new(family)),
+                    None => state.families.remove(&id),
+                };
+            }
+            state.seq = head;
+        }
+        Ok(state.families.values().cloned().collect())
+    }
+}
+
+/// The id a stored family is kept under: its reply's, proposal's or account's, or its first commitment's reply.
+fn family_id(family: &duban_store::Family) -> Option<Ulid> {
+    family
+        .reply
+        .as_ref()
+        .and_then(|reply| reply.id)
+        .or_else(|| family.proposal.as_ref().and_then(|p| p.id))
+        .or_else(|| family.account.as_ref().and_then(|a| a.id))
+        .or_else(|| family.commitments.first().and_then(|c| c.reply))
 }

@@ -137,3 +137,28 @@ fn the_report_footer_names_the_head_it_rests_on() {
     assert_eq!(verified.head_check, Some(crate::HeadCheck::Matches { seq: 2 }));
     assert_eq!(report.footer.known_seq, 2);
 }
+
+/// A serving handle keeps the register in memory: what is written through it (or through another handle of the
+/// same store) shows in the next list, exactly as a handle that reads the projection afresh sees it.
+#[test]
+fn a_serving_handle_lists_what_a_fresh_reading_lists_after_every_write() {
+    let (_dir, app, kept, late) = register();
+    let serving = app.clone().serving();
+    let today = View::now(day("2025-12-31"));
+    let answer = |app: &App| -> Vec<(ulid::Ulid, Status)> {
+        let listing = app.list(&ListFilter::default(), &today).unwrap();
+        listing.rows.iter().map(|row| (row.state.id.unwrap(), row.status)).collect()
+    };
+    assert_eq!(answer(&serving), answer(&app));
+    let progress =
+        Event::ProgressReported(ProgressReported { summary: "进展".into(), evidence: vec![], percent: None });
+    serving.record(&at("2025-12-01"), &late.to_string(), Some(day("2025-12-01")), progress, None).unwrap();
+    let ctx = at("2025-12-02");
+    let reply = app.register_reply(&ctx, reply("市另一局", "另〔2025〕2号", "2025-12-01")).unwrap();
+    let (new, _) = app.make_commitment(&ctx, promise(&reply.to_string(), "新承诺", "2026-06-30")).unwrap();
+    let after = answer(&serving);
+    assert_eq!(after, answer(&app), "the cached register caught up with both handles' writes");
+    assert_eq!(after.len(), 3);
+    assert!(after.contains(&(new, Status::Open)) && after.contains(&(kept, Status::Fulfilled)));
+    assert_eq!(serving.replies(&today).unwrap().len(), 2);
+}
