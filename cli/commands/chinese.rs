@@ -184,6 +184,7 @@ mod tests {
             "SHA",
             "open",
             "in_progress",
+            "pending_review",
             "in",
             "progress",
             "stalled",

@@ -1,6 +1,6 @@
 //! Status rules: what a commitment's folded state means on a given date.
 //!
-//! Precedence, first match wins (docs/events.md): 已撤销 › closed outcome › 逾期 › 停滞 › 推进中 › 待推进.
+//! Precedence, first match wins (docs/events.md): 已撤销 › closed outcome › 待审核 › 逾期 › 停滞 › 推进中 › 待推进.
 
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
@@ -90,6 +90,8 @@ impl CommitmentState {
 pub enum Status {
     Open,
     InProgress,
+    /// 待审核: reported done (100 %), awaiting a liaison's closure.
+    PendingReview,
     Stalled,
     Overdue,
     Fulfilled,
@@ -99,9 +101,10 @@ pub enum Status {
 }
 
 impl Status {
-    pub const ALL: [Status; 8] = [
+    pub const ALL: [Status; 9] = [
         Status::Open,
         Status::InProgress,
+        Status::PendingReview,
         Status::Stalled,
         Status::Overdue,
         Status::Fulfilled,
@@ -114,6 +117,7 @@ impl Status {
         match self {
             Status::Open => "open",
             Status::InProgress => "in_progress",
+            Status::PendingReview => "pending_review",
             Status::Stalled => "stalled",
             Status::Overdue => "overdue",
             Status::Fulfilled => "fulfilled",
@@ -127,6 +131,7 @@ impl Status {
         match self {
             Status::Open => "待推进",
             Status::InProgress => "推进中",
+            Status::PendingReview => "待审核",
             Status::Stalled => "停滞",
             Status::Overdue => "逾期",
             Status::Fulfilled => "已落实",
@@ -144,7 +149,7 @@ impl Status {
 
     /// Whether the commitment still needs following up.
     pub fn is_active(self) -> bool {
-        matches!(self, Status::Open | Status::InProgress | Status::Stalled | Status::Overdue)
+        matches!(self, Status::Open | Status::InProgress | Status::PendingReview | Status::Stalled | Status::Overdue)
     }
 }
 
@@ -165,6 +170,10 @@ pub fn status(state: &CommitmentState, on_date: NaiveDate, policy: Policy) -> St
     }
     if let Some(closure) = &state.closure {
         return closure.outcome.into();
+    }
+    // Reported done: what is left is a liaison's check and closure, whatever the due date.
+    if state.percent == Some(100) {
+        return Status::PendingReview;
     }
     if state.due_on(policy).is_some_and(|due| due < on_date) {
         return Status::Overdue;

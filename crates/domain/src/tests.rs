@@ -461,3 +461,26 @@ fn a_missing_signing_date_is_null_in_json_and_an_empty_string_stored_and_a_prese
     assert_eq!(postcard::from_bytes::<ReplyRegistered>(&complete).unwrap(), reply);
     assert_eq!(complete.len(), stored.len() + plain.len() - 1, "None is one byte: an empty string");
 }
+
+/// Reported done (100 %), a promise waits for a liaison's closure as 待审核 — even past its due date; a later report
+/// below 100 % takes it back, and the closure decides.
+#[test]
+fn a_promise_reported_done_awaits_review() {
+    let done = |percent| {
+        Event::ProgressReported(ProgressReported { summary: "完工".into(), evidence: vec![], percent: Some(percent) })
+    };
+    let reported = given(&[("2025-05-29", made(Some("2025-06-30"))), ("2025-06-01", done(100))]);
+    assert_eq!(status_on(&reported, "2025-06-02"), Status::PendingReview);
+    assert_eq!(status_on(&reported, "2025-12-31"), Status::PendingReview, "not overdue while it waits on the office");
+    assert!(Status::PendingReview.is_active());
+    assert_eq!(Status::parse("待审核"), Some(Status::PendingReview));
+    let redone =
+        given(&[("2025-05-29", made(Some("2025-06-30"))), ("2025-06-01", done(100)), ("2025-07-01", done(80))]);
+    assert_eq!(status_on(&redone, "2025-07-02"), Status::Overdue);
+    let closed = given(&[
+        ("2025-05-29", made(Some("2025-06-30"))),
+        ("2025-06-01", done(100)),
+        ("2025-08-01", closed(Outcome::Fulfilled)),
+    ]);
+    assert_eq!(status_on(&closed, "2025-08-02"), Status::Fulfilled);
+}

@@ -553,7 +553,7 @@ fn group<'a>(items: &'a [Item], as_of: NaiveDate, key: impl Fn(&'a Item) -> Cow<
                 fulfilled: count(&[Status::Fulfilled]),
                 partially_fulfilled: count(&[Status::PartiallyFulfilled]),
                 not_fulfilled: count(&[Status::NotFulfilled]),
-                open: count(&[Status::Open, Status::InProgress]),
+                open: count(&[Status::Open, Status::InProgress, Status::PendingReview]),
                 overdue: count(&[Status::Overdue]),
                 stalled: count(&[Status::Stalled]),
                 dismissed: count(&[Status::Dismissed]),

@@ -137,7 +137,7 @@ pub struct GroupRow {
     pub fulfilled: usize,
     pub partially_fulfilled: usize,
     pub not_fulfilled: usize,
-    /// 待推进 and 推进中.
+    /// 待推进, 推进中 and 待审核.
     pub open: usize,
     pub overdue: usize,
     pub stalled: usize,
@@ -149,7 +149,7 @@ pub struct GroupRow {
 impl GroupRow {
     /// Column headings after the group's own: the counts, in the order of [`GroupRow::counts`], then the rate.
     pub const HEADINGS: [&'static str; 10] =
-        ["承诺", "已落实", "部分落实", "未落实", "待推进/推进中", "逾期", "停滞", "已撤销", "到期", "落实率"];
+        ["承诺", "已落实", "部分落实", "未落实", "待推进/推进中/待审核", "逾期", "停滞", "已撤销", "到期", "落实率"];
 
     pub fn counts(&self) -> [usize; 9] {
         [

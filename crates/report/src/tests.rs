@@ -195,6 +195,7 @@ fn overview_figures() {
         [
             ("open", 0),
             ("in_progress", 1),
+            ("pending_review", 0),
             ("stalled", 2),
             ("overdue", 3),
             ("fulfilled", 2),
@@ -203,7 +204,7 @@ fn overview_figures() {
             ("dismissed", 1)
         ]
     );
-    assert_eq!(o.by_status[3].share, Some(3.0 / 9.0));
+    assert_eq!(o.by_status[4].share, Some(3.0 / 9.0));
     // Due by 2025-12-31: C2, C11, C3, C4, C8; fulfilled: C2, C3; on time: C2 only.
     assert_eq!((o.due, o.fulfilled_due, o.fulfilment_rate), (5, 2, Some(0.4)));
     assert_eq!((o.on_time, o.on_time_rate), (1, Some(0.2)));

@@ -12,6 +12,7 @@ pub fn colour(status: &str) -> &'static str {
     match status {
         "open" => "#9e9e9e",
         "in_progress" => "#1e88e5",
+        "pending_review" => "#8e24aa",
         "stalled" => "#fb8c00",
         "overdue" => "#e53935",
         "fulfilled" => "#43a047",
