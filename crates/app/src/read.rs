@@ -408,6 +408,18 @@ impl App {
         self.store.read_log(from_seq).map(|envelope| envelope.map_err(Into::into))
     }
 
+    /// A commitment's projected state and its reply's, by any reference: what a write needs to know, read without
+    /// touching the log.
+    pub fn commitment_now(&self, input: &str) -> Result<(Ulid, CommitmentState, Option<ReplyState>)> {
+        let id = self.resolve(input, Some(StreamKind::Commitment))?;
+        let Some(state) = self.store.commitment(&id)? else { return refuse(format!("找不到承诺 {id}")) };
+        let reply = match state.reply {
+            Some(reply) => self.store.reply(&reply)?,
+            None => None,
+        };
+        Ok((id, state, reply))
+    }
+
     /// A reply's projected state, by id or unique prefix.
     pub fn reply_now(&self, input: &str) -> Result<(Ulid, ReplyState)> {
         let id = self.resolve(input, Some(StreamKind::Reply))?;

@@ -65,7 +65,10 @@ struct Shared {
 
 /// Runs the server until SIGTERM or Ctrl-C; in-flight requests finish, and the store is closed cleanly.
 pub fn serve(app: App, options: Options) -> std::io::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    // Store work runs on a few blocking threads, not one per waiting request: on a small machine more threads only
+    // queue on the cores and the store's writer lock, each with an allocator heap of its own.
+    let cores = std::thread::available_parallelism().map_or(2, usize::from);
+    let runtime = tokio::runtime::Builder::new_multi_thread().max_blocking_threads(4 * cores).enable_all().build()?;
     runtime.block_on(async move {
         let shared = Arc::new(Shared {
             app,
@@ -518,9 +521,9 @@ async fn commitment_fact(
     };
     blocking(move || {
         let app = &shared.app;
-        let now = View::now(today(&shared));
-        let detail = app.commitment(&id, &now)?;
-        let organs = promise_organs(&detail.state);
+        // The projection says whose promise it is: the log is not read for a write.
+        let (id, state, _) = app.commitment_now(&id)?;
+        let organs = promise_organs(&state);
         // An item the caller may not see is not found (its existence is not told); one it sees but may not touch is
         // forbidden.
         if !caller.sees(&organs) {
@@ -528,9 +531,13 @@ async fn commitment_fact(
         }
         caller.may(permission, Target::Item { organs: &organs })?;
         let ctx = context(&shared, &caller)?;
-        app.record(&ctx, &detail.id.to_string(), on, event, expected_version)?;
-        let after = app.commitment(&detail.id.to_string(), &now)?;
-        Ok(show_json(&after, &now))
+        let recorded = app.record(&ctx, &id.to_string(), on, event, expected_version)?;
+        // The promise as it now stands, in the form `list --json` gives it (its timeline: GET the promise).
+        let (_, after, reply) = app.commitment_now(&id.to_string())?;
+        let view = CommitmentView::new(&after, reply.as_ref(), recorded.status, recorded.short_id, Policy::default());
+        let mut value = serde_json::to_value(view).unwrap_or_default();
+        value["seq"] = json!(recorded.seq);
+        Ok(value)
     })
     .await
     .and_then(ok)
