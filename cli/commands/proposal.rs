@@ -2,12 +2,11 @@
 //! the proposer, linking its replies, class, disclosure, 回头看 — and the proposal register.
 
 use chrono::NaiveDate;
-use duban_app::{NewProposal, ProposalRecorded, ProposalRow};
+use duban_app::{NewProposal, ProposalRecorded, ProposalRow, ProposalView};
 use duban_domain::{
     ContactMethod, Disclosure, Event, Outcome, ProposalClassified, ProposalDisclosed, ProposalKind, ProposalReassigned,
     ProposalReviewed, ProposalStatus, ProposerContacted, ReplyClass,
 };
-use serde::Serialize;
 
 use crate::output::{date_or_dash, fitted, table, Column, Give};
 use crate::time::parse_date;
@@ -336,63 +335,6 @@ fn add(ctx: &mut Ctx, args: AddArgs) -> anyhow::Result<()> {
     writeln!(ctx.out, "{}", recorded.id)?;
     writeln!(ctx.out, "已交办：建议提案 #{}（{}，日志第 {} 条）", recorded.number, recorded.occurred_on, recorded.seq)?;
     Ok(())
-}
-
-/// A proposal as `proposal list --json` prints it.
-#[derive(Serialize)]
-pub struct ProposalView {
-    pub id: String,
-    /// 编号 (`#5`).
-    pub reference: String,
-    pub kind: &'static str,
-    pub assembly: String,
-    pub session: String,
-    /// 案号.
-    pub number: String,
-    pub title: String,
-    pub proposers: Vec<String>,
-    pub lead: String,
-    pub co_handlers: Vec<String>,
-    pub assigned_on: Option<NaiveDate>,
-    pub reply_by: Option<NaiveDate>,
-    pub replied_on: Option<NaiveDate>,
-    pub class: Option<&'static str>,
-    pub disclosure: Option<&'static str>,
-    pub contacted: bool,
-    pub satisfaction: Option<&'static str>,
-    pub key: bool,
-    pub status: &'static str,
-    pub status_label: &'static str,
-}
-
-impl ProposalView {
-    pub fn new(row: &ProposalRow) -> ProposalView {
-        let state = &row.state;
-        let assigned = state.assigned.as_ref();
-        let text = |get: fn(&duban_domain::ProposalAssigned) -> &String| assigned.map(get).cloned().unwrap_or_default();
-        ProposalView {
-            id: state.id.map(|id| id.to_string()).unwrap_or_default(),
-            reference: format!("#{}", state.number),
-            kind: assigned.map_or("", |a| a.kind.label()),
-            assembly: text(|a| &a.assembly),
-            session: text(|a| &a.session),
-            number: text(|a| &a.number),
-            title: text(|a| &a.title),
-            proposers: assigned.map(|a| a.proposers.clone()).unwrap_or_default(),
-            lead: state.lead.clone(),
-            co_handlers: state.co_handlers.clone(),
-            assigned_on: state.assigned_on,
-            reply_by: state.reply_by(),
-            replied_on: row.replied_on,
-            class: state.class.map(ReplyClass::code),
-            disclosure: state.disclosure.as_ref().map(|(d, _)| d.code()),
-            contacted: !state.contacts.is_empty(),
-            satisfaction: row.satisfaction.map(|s| s.code()),
-            key: assigned.is_some_and(|a| a.key),
-            status: row.status.code(),
-            status_label: row.status.label(),
-        }
-    }
 }
 
 fn list(ctx: &mut Ctx, args: ListArgs) -> anyhow::Result<()> {

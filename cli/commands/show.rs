@@ -2,8 +2,7 @@
 
 use std::io::Write;
 
-use duban_app::{proposal_text, CommitmentView, EventView};
-use serde::Serialize;
+use duban_app::{proposal_text, ShowView};
 
 use crate::output::{date_or_dash, table};
 use crate::toolkit::Ctx;
@@ -18,23 +17,12 @@ pub struct Args {
     pub time: TimeTravel,
 }
 
-#[derive(Serialize)]
-struct ShowView<'a> {
-    #[serde(flatten)]
-    commitment: CommitmentView,
-    /// `#12/2`: its reply's number and its place among that reply's promises.
-    reference: Option<&'a str>,
-    events: Vec<EventView<'a>>,
-}
-
 pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
     let view = args.time.view(ctx.today());
     let detail = ctx.reader()?.commitment(&args.id, &view)?;
     let (state, reply, status, short) = (&detail.state, &detail.reply, detail.status, &detail.short_id);
     if ctx.json {
-        let commitment = CommitmentView::new(state, Some(reply), status, short.clone(), view.policy);
-        let events = detail.events.iter().map(EventView::new).collect();
-        return ctx.print_json(&ShowView { commitment, reference: detail.reference.as_deref(), events });
+        return ctx.print_json(&ShowView::new(&detail, view.policy));
     }
     let out = &mut ctx.out;
     let also = detail.reference.as_ref().map(|reference| format!("也可写作 {reference}，")).unwrap_or_default();

@@ -4,8 +4,8 @@
 
 use std::io::Read;
 
-use duban_domain::{AccountState, Role};
-use serde::Serialize;
+use duban_app::AccountView;
+use duban_domain::Role;
 
 use crate::output::{date_or_dash, table};
 use crate::toolkit::{refuse, Ctx};
@@ -85,34 +85,6 @@ fn read_password(asked: bool) -> anyhow::Result<String> {
         return refuse("标准输入没有读到密码");
     }
     Ok(password)
-}
-
-/// An account as `user list --json` prints it (no secret of any kind).
-#[derive(Serialize)]
-pub struct AccountView {
-    pub id: String,
-    pub name: String,
-    pub role: &'static str,
-    pub role_label: &'static str,
-    pub organs: Vec<String>,
-    pub disabled: bool,
-    pub created_on: Option<chrono::NaiveDate>,
-    pub password_set_on: Option<chrono::NaiveDate>,
-}
-
-impl AccountView {
-    pub fn new(account: &AccountState) -> AccountView {
-        AccountView {
-            id: account.id.map(|id| id.to_string()).unwrap_or_default(),
-            name: account.name.clone(),
-            role: account.role.map_or("", Role::code),
-            role_label: account.role.map_or("", Role::label),
-            organs: account.organs.clone(),
-            disabled: account.disabled,
-            created_on: account.created_on,
-            password_set_on: account.password_set_on,
-        }
-    }
 }
 
 pub fn run(ctx: &mut Ctx, command: Command) -> anyhow::Result<()> {

@@ -44,7 +44,7 @@ pub use read::{CommitmentDetail, ListFilter, ListRow, Listing, ReplyDetail, Repl
 pub use refs::{position_of, position_reference, Reference};
 pub use register::reply_key;
 pub use report::ReportRequest;
-pub use views::{proposal_text, CommitmentView, EventView, ReplyView};
+pub use views::{proposal_text, AccountView, CommitmentView, EventView, ProposalView, ReplyView, ShowView};
 pub use write::{Evaluated, NewCommitment, Recorded};
 
 /// A store opened for use: the handle every use case goes through. Cheap to clone (one shared store).

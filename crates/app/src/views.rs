@@ -156,3 +156,110 @@ impl ReplyView {
         }
     }
 }
+
+/// A proposal as `proposal list --json` prints it.
+#[derive(Serialize)]
+pub struct ProposalView {
+    pub id: String,
+    /// 编号 (`#5`).
+    pub reference: String,
+    pub kind: &'static str,
+    pub assembly: String,
+    pub session: String,
+    /// 案号.
+    pub number: String,
+    pub title: String,
+    pub proposers: Vec<String>,
+    pub lead: String,
+    pub co_handlers: Vec<String>,
+    pub assigned_on: Option<NaiveDate>,
+    pub reply_by: Option<NaiveDate>,
+    pub replied_on: Option<NaiveDate>,
+    pub class: Option<&'static str>,
+    pub disclosure: Option<&'static str>,
+    pub contacted: bool,
+    pub satisfaction: Option<&'static str>,
+    pub key: bool,
+    pub status: &'static str,
+    pub status_label: &'static str,
+}
+
+impl ProposalView {
+    pub fn new(row: &crate::ProposalRow) -> ProposalView {
+        let state = &row.state;
+        let assigned = state.assigned.as_ref();
+        let text = |get: fn(&duban_domain::ProposalAssigned) -> &String| assigned.map(get).cloned().unwrap_or_default();
+        ProposalView {
+            id: state.id.map(|id| id.to_string()).unwrap_or_default(),
+            reference: format!("#{}", state.number),
+            kind: assigned.map_or("", |a| a.kind.label()),
+            assembly: text(|a| &a.assembly),
+            session: text(|a| &a.session),
+            number: text(|a| &a.number),
+            title: text(|a| &a.title),
+            proposers: assigned.map(|a| a.proposers.clone()).unwrap_or_default(),
+            lead: state.lead.clone(),
+            co_handlers: state.co_handlers.clone(),
+            assigned_on: state.assigned_on,
+            reply_by: state.reply_by(),
+            replied_on: row.replied_on,
+            class: state.class.map(duban_domain::ReplyClass::code),
+            disclosure: state.disclosure.as_ref().map(|(d, _)| d.code()),
+            contacted: !state.contacts.is_empty(),
+            satisfaction: row.satisfaction.map(|s| s.code()),
+            key: assigned.is_some_and(|a| a.key),
+            status: row.status.code(),
+            status_label: row.status.label(),
+        }
+    }
+}
+
+/// An account as `user list --json` prints it (no secret of any kind).
+#[derive(Serialize)]
+pub struct AccountView {
+    pub id: String,
+    pub name: String,
+    pub role: &'static str,
+    pub role_label: &'static str,
+    pub organs: Vec<String>,
+    pub disabled: bool,
+    pub created_on: Option<chrono::NaiveDate>,
+    pub password_set_on: Option<chrono::NaiveDate>,
+}
+
+impl AccountView {
+    pub fn new(account: &duban_domain::AccountState) -> AccountView {
+        AccountView {
+            id: account.id.map(|id| id.to_string()).unwrap_or_default(),
+            name: account.name.clone(),
+            role: account.role.map_or("", duban_domain::Role::code),
+            role_label: account.role.map_or("", duban_domain::Role::label),
+            organs: account.organs.clone(),
+            disabled: account.disabled,
+            created_on: account.created_on,
+            password_set_on: account.password_set_on,
+        }
+    }
+}
+
+/// One commitment with its timeline (`show --json`, `GET /api/commitments/{id}`).
+#[derive(Serialize)]
+pub struct ShowView<'a> {
+    #[serde(flatten)]
+    pub commitment: CommitmentView,
+    /// `#12/2`: its reply's number and its place among that reply's promises.
+    pub reference: Option<&'a str>,
+    pub events: Vec<EventView<'a>>,
+}
+
+impl<'a> ShowView<'a> {
+    pub fn new(detail: &'a crate::CommitmentDetail, policy: Policy) -> ShowView<'a> {
+        let commitment =
+            CommitmentView::new(&detail.state, Some(&detail.reply), detail.status, detail.short_id.clone(), policy);
+        ShowView {
+            commitment,
+            reference: detail.reference.as_deref(),
+            events: detail.events.iter().map(EventView::new).collect(),
+        }
+    }
+}

@@ -444,13 +444,7 @@ async fn commitment(
 }
 
 fn show_json(detail: &duban_app::CommitmentDetail, view: &View) -> Value {
-    let commitment =
-        CommitmentView::new(&detail.state, Some(&detail.reply), detail.status, detail.short_id.clone(), view.policy);
-    let mut value = serde_json::to_value(commitment).unwrap_or(Value::Null);
-    value["reference"] = json!(detail.reference);
-    value["events"] =
-        serde_json::to_value(detail.events.iter().map(EventView::new).collect::<Vec<_>>()).unwrap_or_default();
-    value
+    serde_json::to_value(duban_app::ShowView::new(detail, view.policy)).unwrap_or_default()
 }
 
 /// `POST /api/commitments/{id}/{action}`: one fact, at the version the client read if it says so.
@@ -601,25 +595,7 @@ fn proposal_organs(state: &duban_domain::ProposalState) -> Vec<&str> {
 }
 
 fn proposal_json(row: &duban_app::ProposalRow) -> Value {
-    let state = &row.state;
-    let assigned = state.assigned.as_ref();
-    json!({
-        "id": state.id.map(|id| id.to_string()),
-        "reference": format!("#{}", state.number),
-        "kind": assigned.map(|a| a.kind.label()),
-        "assembly": assigned.map(|a| a.assembly.clone()),
-        "session": assigned.map(|a| a.session.clone()),
-        "number": assigned.map(|a| a.number.clone()),
-        "title": assigned.map(|a| a.title.clone()),
-        "lead": state.lead,
-        "co_handlers": state.co_handlers,
-        "assigned_on": state.assigned_on,
-        "reply_by": state.reply_by(),
-        "replied_on": row.replied_on,
-        "class": state.class.map(|c| c.code()),
-        "status": row.status.code(),
-        "status_label": row.status.label(),
-    })
+    serde_json::to_value(duban_app::ProposalView::new(row)).unwrap_or_default()
 }
 
 async fn proposals(
@@ -750,17 +726,8 @@ async fn users(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Answer 
     caller.may(Action::ManageAccounts, Target::Register)?;
     blocking(move || {
         let accounts = shared.app.accounts()?;
-        let views: Vec<Value> = accounts
-            .iter()
-            .map(|account| {
-                json!({
-                    "id": account.id.map(|id| id.to_string()), "name": account.name,
-                    "role": account.role.map(Role::code), "organs": account.organs, "disabled": account.disabled,
-                    "created_on": account.created_on, "password_set_on": account.password_set_on,
-                })
-            })
-            .collect();
-        Ok(Value::Array(views))
+        let views: Vec<duban_app::AccountView> = accounts.iter().map(duban_app::AccountView::new).collect();
+        Ok(serde_json::to_value(views).unwrap_or_default())
     })
     .await
     .and_then(ok)
@@ -778,7 +745,7 @@ async fn create_user(State(shared): State<Arc<Shared>>, headers: HeaderMap, body
     blocking(move || {
         let ctx = context(&shared, &caller)?;
         let account = shared.app.create_account(&ctx, &name, role, organs, &password)?;
-        Ok(json!({ "id": account.id.map(|id| id.to_string()), "name": account.name, "role": role.code() }))
+        Ok(serde_json::to_value(duban_app::AccountView::new(&account)).unwrap_or_default())
     })
     .await
     .and_then(ok)
