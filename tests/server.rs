@@ -166,6 +166,8 @@ fn every_role_gets_what_the_permission_table_gives_and_nothing_else() {
     let report = server.call("GET", "/api/report?year=2025&format=json", Some(&organ), None);
     assert_eq!(report.0, 200);
     assert_eq!(report.1["overview"]["commitments"], 1, "cut to its own organ");
+    let stats = server.call("GET", "/api/stats?year=2025", Some(&liaison), None);
+    assert_eq!((stats.0, stats.1["metrics"]["commitments"].as_u64()), (200, Some(2)), "{}", stats.1);
 
     // Writing: each role × each action on its own and another organ's promise.
     let progress = json!({"summary": "完成选址", "on": "2025-09-01"});

@@ -117,6 +117,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/api/proposals/{id}", get(proposal))
         .route("/api/proposals/{id}/{action}", post(proposal_fact))
         .route("/api/report", get(report))
+        .route("/api/stats", get(stats))
         .route("/api/log", get(log))
         .route("/api/users", get(users).post(create_user))
         .with_state(shared)
@@ -638,26 +639,22 @@ async fn proposal(
     .and_then(ok)
 }
 
-/// `GET /api/report?year=&format=&as_of=&known_at=&organ=`: the file. An `organ` account's report is its own
-/// organ's, whatever it asks.
-async fn report(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    Query(query): Query<HashMap<String, String>>,
-) -> Answer {
-    let caller = caller(&shared, &headers).await?;
+/// The report model a request asks for (`year`, `as_of`, `known_at`, `organ`, `assembly`, `issuer`). An `organ`
+/// account's report is its own organ's, whatever it asks. At most two are built at once.
+async fn report_model(
+    shared: &Arc<Shared>,
+    headers: &HeaderMap,
+    query: HashMap<String, String>,
+    stamped: bool,
+) -> Result<duban_report::Report, Failure> {
+    let caller = caller(shared, headers).await?;
     caller.may(Action::Read, Target::Register)?;
     let year: i32 = query
         .get("year")
         .ok_or_else(|| Failure::bad("缺少参数 year"))?
         .parse()
         .map_err(|_| Failure::bad("year 无效"))?;
-    let format = match query.get("format") {
-        Some(text) => duban_report::Format::parse(text)
-            .ok_or_else(|| Failure::bad(format!("格式“{text}”无效：可选 md、html、xlsx、csv、json")))?,
-        None => duban_report::Format::Json,
-    };
-    let view = view(&shared, &query)?;
+    let view = view(shared, &query)?;
     let mut organ = query.get("organ").cloned();
     if caller.principal.role == Role::Organ {
         let own = &caller.principal.organs;
@@ -675,7 +672,7 @@ async fn report(
     }
     let _permit = shared.heavy.acquire().await.map_err(|e| Failure::bad(e.to_string()))?;
     let worker = shared.clone();
-    let bytes = blocking(move || {
+    blocking(move || {
         let request = duban_app::ReportRequest {
             year,
             as_of: view.horizon.as_of,
@@ -683,13 +680,27 @@ async fn report(
             organ: organ.map(|organ| duban_domain::OrganQuery::new(&organ, &duban_domain::Aliases::default())),
             assembly: query.get("assembly").cloned(),
             policy: view.policy,
-            generated_at: format.stamps_generation_time().then(|| worker.clock.now()),
+            generated_at: stamped.then(|| worker.clock.now()),
             issuer: query.get("issuer").cloned(),
         };
-        let report = worker.app.clone().into_report(&request, today(&worker))?;
-        Ok(duban_report::render(&report, format).map_err(AppError::from)?)
+        Ok(worker.app.clone().into_report(&request, today(&worker))?)
     })
-    .await?;
+    .await
+}
+
+/// `GET /api/report?year=&format=…`: the file.
+async fn report(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Answer {
+    let format = match query.get("format") {
+        Some(text) => duban_report::Format::parse(text)
+            .ok_or_else(|| Failure::bad(format!("格式“{text}”无效：可选 md、html、xlsx、csv、json")))?,
+        None => duban_report::Format::Json,
+    };
+    let report = report_model(&shared, &headers, query, format.stamps_generation_time()).await?;
+    let bytes = blocking(move || Ok(duban_report::render(&report, format).map_err(AppError::from)?)).await?;
     let content_type = match format {
         duban_report::Format::Markdown => "text/markdown; charset=utf-8",
         duban_report::Format::Html => "text/html; charset=utf-8",
@@ -698,6 +709,18 @@ async fn report(
         duban_report::Format::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     };
     Ok(([(header::CONTENT_TYPE, content_type)], bytes).into_response())
+}
+
+/// `GET /api/stats?year=…`: the year's handling figures, as `duban stats --json` gives them.
+async fn stats(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Answer {
+    let report = report_model(&shared, &headers, query, false).await?;
+    ok(json!({
+        "year": report.year, "as_of": report.as_of, "metrics": report.metrics, "known_seq": report.footer.known_seq,
+    }))
 }
 
 /// `GET /api/log?from=SEQ&limit=N`: the events, for auditors (never for an organ's account).
