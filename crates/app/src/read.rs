@@ -252,6 +252,35 @@ impl App {
     /// The commitments that pass `filter`, as seen through `view`, in due-date order.
     pub fn list(&self, filter: &ListFilter, view: &View) -> Result<Listing> {
         let (on_date, policy) = (view.on_date, view.policy);
+        if let (Some(register), true) = (&self.register, view.horizon.is_everything()) {
+            // Kept in memory: the filter runs over the families as they stand, and short ids come from the
+            // register's ordered ids (no collecting and sorting every id per request).
+            let families = register.current(&*self.store)?;
+            let mut rows = Vec::new();
+            for family in families.iter().filter(|family| family.proposal.is_none() && family.account.is_none()) {
+                let reply = family.reply.as_ref();
+                let mut shared: Option<Arc<ReplyState>> = None;
+                for state in &family.commitments {
+                    let status = status(state, on_date, policy);
+                    if filter.keeps(state, reply, status, on_date, policy) {
+                        let reply = reply.map(|reply| shared.get_or_insert_with(|| Arc::new(reply.clone())).clone());
+                        rows.push((state.clone(), reply, status));
+                    }
+                }
+            }
+            rows.sort_by_cached_key(|(state, _, _): &(CommitmentState, _, _)| {
+                let due = state.due_on(policy);
+                (due.is_none(), due, state.id)
+            });
+            let ids: Vec<Ulid> = rows.iter().map(|(state, _, _)| state.id.unwrap_or_default()).collect();
+            let shorts = register.short_ids(&ids);
+            let rows = rows
+                .into_iter()
+                .zip(shorts)
+                .map(|((state, reply, status), short_id)| ListRow { state, reply, status, short_id })
+                .collect();
+            return Ok(Listing { rows });
+        }
         // Family by family (on two threads): only the rows that pass the filters are kept, each reply once.
         let families = self.families(view.horizon, |reply, commitments| {
             // The reply is shared by its kept rows, copied once if any is kept.
@@ -455,26 +484,39 @@ struct RegisterState {
     families: BTreeMap<Ulid, Arc<duban_store::Family>>,
     /// Each stream's family (a reply's own id; a commitment's reply).
     family_of: std::collections::HashMap<Ulid, Ulid>,
+    /// Every reply and commitment id, for short ids (proposals and accounts are not listed).
+    ids: std::collections::BTreeSet<Ulid>,
+    /// The families in id order as last handed out, shared by readers until the register changes.
+    snapshot: Option<Arc<Vec<Arc<duban_store::Family>>>>,
+}
+
+impl RegisterState {
+    fn remember(&mut self, id: Ulid, family: duban_store::Family) {
+        if family.proposal.is_none() && family.account.is_none() {
+            self.ids.extend(family.seqs.keys().copied());
+        }
+        for member in family.seqs.keys() {
+            self.family_of.insert(*member, id);
+        }
+        self.families.insert(id, Arc::new(family));
+    }
 }
 
 impl Register {
     /// Every family, as of now.
-    pub fn current(&self, store: &dyn duban_store::EventStore) -> Result<Vec<Arc<duban_store::Family>>> {
+    pub fn current(&self, store: &dyn duban_store::EventStore) -> Result<Arc<Vec<Arc<duban_store::Family>>>> {
         let mut state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         // The head first: whatever lands after it is read again next time (re-reading a family changes nothing).
         let head = store.head()?.seq;
         if !state.loaded {
-            let mut families = BTreeMap::new();
-            let mut family_of = std::collections::HashMap::new();
+            *state = RegisterState::default();
             for family in store.families_between(None, None) {
                 let family = family?;
                 let Some(id) = family_id(&family) else { continue };
-                for member in family.seqs.keys() {
-                    family_of.insert(*member, id);
-                }
-                families.insert(id, Arc::new(family));
+                state.remember(id, family);
             }
-            *state = RegisterState { seq: head, loaded: true, families, family_of };
+            state.seq = head;
+            state.loaded = true;
         } else if head > state.seq {
             let mut touched = std::collections::BTreeSet::new();
             let from = state.seq + 1;
@@ -490,13 +532,30 @@ impl Register {
             })?;
             for id in touched {
                 match store.families_between(Some(id), Some(Ulid(id.0 + 1))).next().transpose()? {
-                    Some(family) => state.families.insert(id, Arc::new(family)),
-                    None => state.families.remove(&id),
+                    Some(family) => state.remember(id, family),
+                    None => {
+                        state.families.remove(&id);
+                    }
                 };
             }
             state.seq = head;
+            state.snapshot = None;
         }
-        Ok(state.families.values().cloned().collect())
+        let state = &mut *state;
+        Ok(state.snapshot.get_or_insert_with(|| Arc::new(state.families.values().cloned().collect())).clone())
+    }
+
+    /// The short id of each of `ids` among every reply and commitment the register holds.
+    pub fn short_ids(&self, ids: &[Ulid]) -> Vec<String> {
+        let state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        ids.iter()
+            .map(|id| {
+                let before = state.ids.range(..*id).next_back();
+                let after = state.ids.range((std::ops::Bound::Excluded(*id), std::ops::Bound::Unbounded)).next();
+                let neighbours: Vec<Ulid> = before.into_iter().chain(after).copied().collect();
+                short_id(id, &neighbours)
+            })
+            .collect()
     }
 }
 
