@@ -137,17 +137,21 @@ impl App {
         event: Event,
         expected_version: Option<u32>,
     ) -> Result<ProposalRecorded> {
-        let (id, state) = self.proposal_now(input)?;
-        if let Some(expected) = expected_version.filter(|expected| *expected != state.version) {
-            return Err(duban_store::StoreError::Conflict { stream: id, expected, actual: state.version }.into());
-        }
         if matches!(event, Event::ProposalAnswered(_)) {
             return refuse("关联答复请用 duban proposal link（或 reply add --proposal），以便核对答复");
         }
+        let (id, _) = self.proposal_now(input)?;
         let on = on.unwrap_or(ctx.today());
-        check_proposal_event(&state, on, &event, ctx.today())?;
         let label = event.label();
-        self.store.append(vec![(id, state.version, vec![ctx.new_event(id, on, event)])])?;
+        crate::write::retrying(expected_version, || {
+            let state = self.store.proposal(&id)?.unwrap_or_default();
+            if let Some(expected) = expected_version.filter(|expected| *expected != state.version) {
+                return Err(duban_store::StoreError::Conflict { stream: id, expected, actual: state.version }.into());
+            }
+            check_proposal_event(&state, on, &event, ctx.today())?;
+            self.store.append(vec![(id, state.version, vec![ctx.new_event(id, on, event.clone())])])?;
+            Ok(())
+        })?;
         self.proposal_recorded(ctx, id, on, label, Vec::new())
     }
 

@@ -163,3 +163,30 @@ fn a_serving_handle_lists_what_a_fresh_reading_lists_after_every_write() {
     assert_eq!((status_of(new), status_of(kept)), (Some(Status::Open), Some(Status::Fulfilled)));
     assert_eq!(serving.replies(&today).unwrap().len(), 2);
 }
+
+/// Writers racing on one stream without pinning a version (as the server's clients do) all get through: the loser
+/// of each race is checked again and retried, never told of a conflict it did not ask about. With a version pinned,
+/// the conflict is told.
+#[test]
+fn racing_writers_that_pin_no_version_all_get_through() {
+    let (_dir, app, _, late) = register();
+    let reply = app.commitment_now(&late.to_string()).unwrap().1.reply.unwrap().to_string();
+    std::thread::scope(|scope| {
+        for writer in 0..4 {
+            let (app, reply) = (app.clone(), reply.clone());
+            scope.spawn(move || {
+                for n in 0..10 {
+                    let note = Event::NoteAdded(duban_domain::NoteAdded { text: format!("{writer}-{n}") });
+                    app.record(&at("2025-10-01"), &late.to_string(), None, note, None).unwrap();
+                    app.evaluate(&at("2025-10-01"), &reply, None, duban_domain::Satisfaction::Satisfied, None).unwrap();
+                }
+            });
+        }
+    });
+    let state = app.commitment_now(&late.to_string()).unwrap().1;
+    assert_eq!(state.notes, 40, "every note landed");
+    let version = state.version;
+    let stale = Event::NoteAdded(duban_domain::NoteAdded { text: "过时".into() });
+    let refused = app.record(&at("2025-10-01"), &late.to_string(), None, stale, Some(version - 1)).unwrap_err();
+    assert!(refused.is_conflict(), "{refused}");
+}

@@ -17,6 +17,18 @@ use crate::App;
 /// How many times a write that did not pin a version is retried after losing a race to another writer.
 const RETRIES: usize = 16;
 
+/// Runs a write; when the caller pinned no version and the write lost a race to another writer, checks it again
+/// against what that one recorded and retries: only a caller who pinned what it read is told of the conflict.
+pub(crate) fn retrying<T>(expected_version: Option<u32>, mut write: impl FnMut() -> Result<T>) -> Result<T> {
+    let mut attempts = 0;
+    loop {
+        match write() {
+            Err(error) if error.is_conflict() && expected_version.is_none() && attempts < RETRIES => attempts += 1,
+            outcome => return outcome,
+        }
+    }
+}
+
 /// A fact recorded about a commitment, and the status it leaves.
 #[derive(Clone, Debug)]
 pub struct Recorded {
@@ -122,15 +134,7 @@ impl App {
         expected_version: Option<u32>,
     ) -> Result<Recorded> {
         let id = self.resolve(input, Some(StreamKind::Commitment))?;
-        // Without a version to hold to, a write that lost a race to another is checked again against what that
-        // one recorded and retried: only a caller who pinned what it read is told of the conflict.
-        let mut attempts = 0;
-        loop {
-            match self.record_once(ctx, id, on, event.clone(), expected_version) {
-                Err(error) if error.is_conflict() && expected_version.is_none() && attempts < RETRIES => attempts += 1,
-                outcome => return outcome,
-            }
-        }
+        retrying(expected_version, || self.record_once(ctx, id, on, event.clone(), expected_version))
     }
 
     fn record_once(
@@ -208,18 +212,21 @@ impl App {
         satisfaction: Satisfaction,
         comment: Option<String>,
     ) -> Result<Evaluated> {
-        let (id, reply) = self.reply_now(input)?;
+        let (id, _) = self.reply_now(input)?;
         let today = ctx.today();
         let on = on.unwrap_or(today);
         let event = Event::ReplyEvaluated(ReplyEvaluated { satisfaction, comment });
-        check_reply_event(&reply, on, &event, today)?;
-        let sealed = self.store.append(vec![(id, reply.version, vec![ctx.new_event(id, on, event)])])?;
-        Ok(Evaluated {
-            id,
-            seq: sealed.last().map_or(0, |envelope| envelope.seq),
-            organ: reply.organ().to_string(),
-            doc_no: reply.doc_no().to_string(),
-            on,
+        retrying(None, || {
+            let Some(reply) = self.store.reply(&id)? else { return refuse(format!("找不到答复 {id}")) };
+            check_reply_event(&reply, on, &event, today)?;
+            let sealed = self.store.append(vec![(id, reply.version, vec![ctx.new_event(id, on, event.clone())])])?;
+            Ok(Evaluated {
+                id,
+                seq: sealed.last().map_or(0, |envelope| envelope.seq),
+                organ: reply.organ().to_string(),
+                doc_no: reply.doc_no().to_string(),
+                on,
+            })
         })
     }
 }
