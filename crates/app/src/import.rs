@@ -364,20 +364,9 @@ impl App {
         // The proposal it answers, if assigned: linked in the same append.
         let mut linked = None;
         if let Some((proposal_id, proposal)) = proposals.answered_by(&registration) {
-            let events = crate::proposals::link_events(proposal, &reply_state, reply_id, None, today);
-            let mut folded = proposal.clone();
-            for (on, event) in &events {
-                duban_domain::check_proposal_event(&folded, *on, event, today)
+            let (new_events, folded) =
+                crate::proposals::checked_link(ctx, proposal_id, proposal, &reply_state, reply_id, None)
                     .map_err(|error| format!("无法关联到 {}：{error}", proposal.describe()))?;
-                let version = folded.version + 1;
-                folded.apply(&ctx.new_event(proposal_id, *on, event.clone()).sealed(
-                    0,
-                    version,
-                    String::new(),
-                    String::new(),
-                ));
-            }
-            let new_events = events.into_iter().map(|(on, event)| ctx.new_event(proposal_id, on, event)).collect();
             batches.push((proposal_id, proposal.version, new_events));
             linked = Some((proposal_id, folded));
         }

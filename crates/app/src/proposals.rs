@@ -176,17 +176,9 @@ impl App {
                 ));
             }
         }
-        let events = link_events(&state, &reply, reply_id, co, ctx.today());
-        let also: Vec<String> = events.iter().skip(1).map(|(_, event)| event.summary()).collect();
-        let today = ctx.today();
-        let mut folded = state.clone();
-        for (on, event) in &events {
-            check_proposal_event(&folded, *on, event, today)?;
-            let version = folded.version + 1;
-            folded.apply(&ctx.new_event(id, *on, event.clone()).sealed(0, version, String::new(), String::new()));
-        }
-        let on = events[0].0;
-        let new_events = events.into_iter().map(|(on, event)| ctx.new_event(id, on, event)).collect();
+        let (new_events, _) = checked_link(ctx, id, &state, &reply, reply_id, co)?;
+        let also: Vec<String> = new_events.iter().skip(1).map(|new| new.event.summary()).collect();
+        let on = new_events[0].occurred_on;
         self.store.append(vec![(id, state.version, new_events)])?;
         self.proposal_recorded(ctx, id, on, "关联答复", also)
     }
@@ -357,9 +349,31 @@ impl App {
     }
 }
 
+/// The facts linking reply `reply_id` to proposal `id` records (see [`link_events`]), each checked against the
+/// state the ones before it leave, and that state: `proposal link`, `reply add` and `import` all link through here.
+pub(crate) fn checked_link(
+    ctx: &Context,
+    id: Ulid,
+    state: &ProposalState,
+    reply: &ReplyState,
+    reply_id: Ulid,
+    co: Option<bool>,
+) -> std::result::Result<(Vec<duban_domain::NewEvent>, ProposalState), duban_domain::DomainError> {
+    let today = ctx.today();
+    let mut folded = state.clone();
+    let mut new_events = Vec::new();
+    for (on, event) in link_events(state, reply, reply_id, co, today) {
+        check_proposal_event(&folded, on, &event, today)?;
+        let new = ctx.new_event(id, on, event);
+        folded.apply(&new.clone().sealed(0, folded.version + 1, String::new(), String::new()));
+        new_events.push(new);
+    }
+    Ok((new_events, folded))
+}
+
 /// The facts a link records: the answer, then the class the reply's 办理结果 states and its 公开属性, when the reply
 /// is the lead's and they differ from what the proposal holds.
-pub(crate) fn link_events(
+fn link_events(
     state: &ProposalState,
     reply: &ReplyState,
     reply_id: Ulid,
