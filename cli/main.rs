@@ -9,6 +9,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod background;
 mod commands;
 mod output;
+mod remote;
 mod time;
 mod toolkit;
 mod view;

@@ -24,6 +24,8 @@ pub struct Ctx<'a> {
     pub aliases: Vec<(String, String)>,
     /// How many columns tables may take (`--width`, else the terminal's; `None`: not a terminal, no limit).
     pub width: Option<usize>,
+    /// With `--server`: the server commands are sent to (see `remote`).
+    pub server: Option<crate::remote::Remote>,
 }
 
 impl Ctx<'_> {
@@ -58,6 +60,16 @@ impl Ctx<'_> {
     /// Who acts, and when, for the use cases.
     pub fn context(&self) -> anyhow::Result<duban_app::Context> {
         Ok(duban_app::Context::new(self.actor.clone(), self.now)?)
+    }
+
+    /// Writes JSON text (a server's answer) as [`Ctx::print_json`] writes a value, its fields in their order.
+    pub fn print_json_text(&mut self, text: &[u8]) -> anyhow::Result<()> {
+        let mut out = std::io::BufWriter::with_capacity(256 * 1024, &mut *self.out);
+        let mut input = serde_json::Deserializer::from_slice(text);
+        serde_transcode::transcode(&mut input, &mut serde_json::Serializer::pretty(&mut out))?;
+        writeln!(out)?;
+        out.flush()?;
+        Ok(())
     }
 
     /// Writes a value as pretty JSON followed by a newline.

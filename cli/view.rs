@@ -71,6 +71,31 @@ impl TimeTravel {
         View::new(self.horizon(), today, self.policy.policy())
     }
 
+    /// These options as the API's query parameters (`as_of`, `known_at`, `stall_days`, `default_due`).
+    pub fn query(&self) -> Vec<String> {
+        let mut query = Vec::new();
+        if let Some(date) = self.as_of {
+            query.push(format!("as_of={date}"));
+        }
+        match self.known_at {
+            Some(KnownAt::Seq(seq)) => query.push(format!("known_at={seq}")),
+            Some(KnownAt::Instant(instant)) => query.push(format!(
+                "known_at={}",
+                crate::remote::encode(&instant.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true))
+            )),
+            None => {}
+        }
+        let defaults = PolicyArgs::default();
+        if self.policy.stall_days != defaults.stall_days {
+            query.push(format!("stall_days={}", self.policy.stall_days));
+        }
+        if self.policy.default_due != defaults.default_due {
+            let years = self.policy.default_due.0.map_or("none".to_string(), |years| years.to_string());
+            query.push(format!("default_due={years}"));
+        }
+        query
+    }
+
     /// Whether any time travel was asked for.
     pub fn is_set(&self) -> bool {
         self.as_of.is_some() || self.known_at.is_some()

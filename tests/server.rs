@@ -183,8 +183,11 @@ fn every_role_gets_what_the_permission_table_gives_and_nothing_else() {
         (&organ, "progress", &own, progress.clone(), 200),
         (&organ, "note", &own, note.clone(), 200),
         (&liaison, "note", &other, note.clone(), 200),
+        (&organ, "amend", &own, json!({"text": "年底前建成平台（更正）", "reason": "误读"}), 403),
+        (&organ, "amend", &other, json!({"text": "越权", "reason": "x"}), 404),
         (&liaison, "close", &other, close.clone(), 200),
         (&admin, "reopen", &other, json!({"reason": "复查未达标"}), 200),
+        (&liaison, "amend", &other, json!({"text": "年底前新建学校一所", "section": "body", "reason": "漏读"}), 200),
     ];
     for (token, action, id, body, expected) in cases {
         let (status, answer) = server.call("POST", &format!("/api/commitments/{id}/{action}"), Some(token), Some(body));
@@ -193,6 +196,23 @@ fn every_role_gets_what_the_permission_table_gives_and_nothing_else() {
             assert!(answer["error"].as_str().is_some_and(|e| !e.is_empty()) && answer["code"].is_string(), "{answer}");
         }
     }
+
+    // A reply's registration is corrected by a liaison; an organ may not, and another organ's reply is not found.
+    let reply_of = |id: &String| -> String {
+        let shown = server.call("GET", &format!("/api/commitments/{id}"), Some(&admin), None).1;
+        shown["reply_id"].as_str().unwrap().to_string()
+    };
+    let amend = json!({"title": "关于建设科创平台的答复", "reason": "补录标题"});
+    let path = |id: &String| format!("/api/replies/{}/amend", reply_of(id));
+    assert_eq!(server.call("POST", &path(&own), Some(&organ), Some(amend.clone())).0, 403);
+    assert_eq!(server.call("POST", &path(&other), Some(&organ), Some(amend.clone())).0, 404);
+    assert_eq!(server.call("POST", &path(&own), Some(&viewer), Some(amend.clone())).0, 403);
+    assert_eq!(server.call("POST", &path(&own), Some(&liaison), Some(json!({"reason": 3}))).0, 400);
+    assert_eq!(server.call("POST", &path(&own), Some(&liaison), Some(amend.clone())).0, 200);
+    let reply = server.call("GET", &format!("/api/replies/{}", reply_of(&own)), Some(&admin), None).1;
+    assert_eq!(reply["reply"]["title"], "关于建设科创平台的答复", "{reply}");
+    let amended = server.call("GET", &format!("/api/commitments/{other}"), Some(&admin), None).1;
+    assert_eq!((amended["text"].as_str(), amended["section"].as_str()), (Some("年底前新建学校一所"), Some("body")));
 
     // A write based on a stale reading is a conflict, and writes nothing.
     let shown = server.call("GET", &format!("/api/commitments/{own}"), Some(&liaison), None).1;
@@ -386,4 +406,160 @@ fn replies_documents_proposals_and_evaluations_are_recorded_through_the_api() {
     server.stop();
     let log = duban.export();
     assert!(log.contains("\"actor\":\"督办员\""), "facts recorded through the API name the account");
+}
+
+/// Runs `duban` as a client of `server` (or locally without one), with its config folder in `config`: the output.
+fn client(
+    duban: &Duban,
+    store: &std::path::Path,
+    config: &std::path::Path,
+    server: Option<&str>,
+    args: &[&str],
+    stdin: &str,
+) -> common::Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_duban"));
+    command
+        .env_clear()
+        .env("DUBAN_NOW", &duban.now)
+        .env("DUBAN_ACTOR", "王芳")
+        .env("DUBAN_STORE", store)
+        .env("XDG_CONFIG_HOME", config)
+        .env("COLUMNS", "200")
+        .current_dir(duban.dir.path())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(url) = server {
+        command.env("DUBAN_SERVER", url);
+    }
+    let mut child = command.spawn().unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    common::Output {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(output.stdout).unwrap(),
+        stderr: String::from_utf8(output.stderr).unwrap(),
+    }
+}
+
+/// Issue 18, acceptance 2: the same commands on two copies of one store, one read and written locally and the other
+/// through `duban serve` with `--server` (as the account 王芳, the local actor's name): every output, human and JSON,
+/// success and refusal, is the same. The subset: `list` (filters, time travel, `--json`), `show` (human, `--json`,
+/// `#N`), and every fact about a promise (`progress`, `note`, `due`, `assign`, `close`, `reopen`, `dismiss`).
+#[test]
+fn the_command_line_through_a_server_prints_what_it_prints_on_a_local_store() {
+    let local = Duban::new();
+    let (science, education) = register(&local);
+    user(&local, "管理员", "admin", &[]);
+    user(&local, "王芳", "liaison", &[]);
+    user(&local, "区科委联络员", "organ", &["区科委"]);
+    let served = Duban::new();
+    std::fs::remove_dir_all(served.store()).unwrap();
+    common::copy_folder(&local.store(), &served.store());
+    let server = Server::start(&served);
+    let url = format!("http://{}", server.address);
+    let config = served.dir.path().join("config");
+
+    // Without a login the server's refusal says how to log in; the token file is the user's alone.
+    let refused = client(&served, &served.store(), &config, Some(&url), &["list"], "");
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert!(refused.stderr.contains("duban login"), "{}", refused.stderr);
+    let logged = client(
+        &served,
+        &served.store(),
+        &config,
+        None,
+        &["login", &url, "王芳", "--password-stdin"],
+        "王芳-password\n",
+    );
+    assert_eq!(logged.code, 0, "{}", logged.stderr);
+    assert!(logged.stdout.contains("督办"), "{}", logged.stdout);
+    let tokens = config.join("duban/servers.json");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&tokens).unwrap().permissions().mode() & 0o777, 0o600);
+
+    let script: Vec<Vec<&str>> = vec![
+        vec!["list"],
+        vec!["list", "--json"],
+        vec!["list", "--organ", "区科委", "--active"],
+        vec!["show", &science],
+        vec!["show", "#2", "--json"],
+        vec!["progress", &science, "--summary", "完成立项", "--on", "2026-01-05", "--percent", "40"],
+        vec!["note", &science, "--text", "区长批示：加快进度"],
+        vec!["due", &education, "--due", "2026-06-30", "--reason", "用地调整"],
+        vec!["assign", &education, "--owner", "区发改委", "--reason", "职能划转"],
+        vec!["close", &science, "--outcome", "已落实", "--summary", "平台建成"],
+        vec!["reopen", &science, "--reason", "验收未通过"],
+        vec!["progress", &science, "--summary", "整改", "--json"],
+        vec!["commit", "amend", &education, "--text", "年底前新建学校一所", "--section", "body", "--reason", "漏读"],
+        vec!["dismiss", &education, "--reason", "误录", "--duplicate-of", &science],
+        vec!["show", &science],
+        vec!["show", &education, "--json"],
+        vec!["list", "--json", "--stall-days", "5", "--default-due", "none"],
+        vec!["list", "--as-of", "2025-12-31"],
+        vec!["list", "--known-at", "2026-01-09"],
+        // Refusals: an unknown promise, a fact the domain refuses.
+        vec!["progress", "#999", "--summary", "无此承诺"],
+        vec!["close", &education, "--outcome", "已落实", "--summary", "已撤销的不能办结"],
+    ];
+    // New events get ids of their own on each store, and so hashes of their own: those are set aside.
+    let same = |text: &str| -> String {
+        text.lines()
+            .map(|line| {
+                let key = line.trim_start();
+                if key.starts_with("\"hash\": ") || line.starts_with("      \"id\": ") {
+                    "…".to_string()
+                } else {
+                    line.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    for args in &script {
+        let here = client(&local, &local.store(), &config, None, args, "");
+        let there = client(&served, &served.store(), &config, Some(&url), args, "");
+        assert_eq!((here.code, same(&here.stdout)), (there.code, same(&there.stdout)), "{args:?}: {}", there.stderr);
+        assert_eq!(here.stderr, there.stderr, "{args:?}");
+    }
+    // The facts were recorded by the server as the logged-in account.
+    let shown = client(&served, &served.store(), &config, Some(&url), &["show", &science, "--json"], "");
+    let actors: Vec<&str> = serde_json::from_str::<Value>(&shown.stdout).unwrap()["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .skip(1)
+        .map(|event| event["actor"].as_str().unwrap().to_string().leak() as &str)
+        .collect();
+    assert!(actors.iter().all(|actor| *actor == "王芳"), "{actors:?}");
+
+    // An organ account through the CLI: its own promise, not another organ's.
+    let organ_config = served.dir.path().join("organ-config");
+    let organ = |args: &[&str], stdin: &str| client(&served, &served.store(), &organ_config, Some(&url), args, stdin);
+    let logged = client(
+        &served,
+        &served.store(),
+        &organ_config,
+        None,
+        &["login", &url, "区科委联络员", "--password-stdin"],
+        "区科委联络员-password\n",
+    );
+    assert_eq!(logged.code, 0, "{}", logged.stderr);
+    assert_eq!(organ(&["progress", &science, "--summary", "本单位报告"], "").code, 0);
+    let other = organ(&["note", &education, "--text", "越权"], "");
+    assert_eq!(other.code, 1);
+    assert!(other.stderr.contains("找不到"), "another organ's promise is not found: {}", other.stderr);
+    let listed: Value = serde_json::from_str(&organ(&["list", "--json"], "").stdout).unwrap();
+    assert!(listed.as_array().unwrap().iter().all(|row| row["owner"] == "区科委"), "{listed}");
+    // A command that needs the store itself says it cannot go through the server.
+    let refused = organ(&["export", "-"], "");
+    assert_eq!(refused.code, 1);
+    assert!(refused.stderr.contains("不能经服务器"), "{}", refused.stderr);
+    // Logging out ends the session: the next command is refused, and says how to log in again.
+    assert_eq!(client(&served, &served.store(), &organ_config, None, &["logout", &url], "").code, 0);
+    let after = organ(&["list"], "");
+    assert_eq!(after.code, 1);
+    assert!(after.stderr.contains("duban login"), "{}", after.stderr);
+    server.stop();
 }

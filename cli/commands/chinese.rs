@@ -177,6 +177,8 @@ mod tests {
             "GBK",
             "Big5",
             "RFC",
+            "http",
+            "https",
             "YYYY",
             "MM",
             "DD",

@@ -354,6 +354,7 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
             shared: Some(app.clone()),
             aliases: ctx.aliases.clone(),
             width: ctx.width,
+            server: None,
         };
         let cli = Cli::try_parse_from([&["duban"], words].concat())?;
         super::dispatch(&mut step_ctx, cli.command).with_context(|| format!("演示步骤失败：{}", words.join(" ")))?;
@@ -528,6 +529,7 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
         shared: Some(app.clone()),
         aliases: ctx.aliases.clone(),
         width: ctx.width,
+        server: None,
     };
     super::list::run(&mut list_ctx, list)?;
     // The annual report of the last complete year, as staff would hand it upward.

@@ -24,6 +24,12 @@ pub struct Args {
 }
 
 pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
+    if ctx.server.is_some() {
+        // The server resolves the duplicate's name on its own register.
+        let event = Event::Dismissed(Dismissed { reason: args.reason, duplicate_of: None });
+        let extra = serde_json::json!({ "duplicate_of": args.duplicate_of });
+        return record::commitment_fact_with(ctx, &args.id, args.on, event, extra);
+    }
     let duplicate_of = match args.duplicate_of.as_deref() {
         Some(input) => Some(ctx.app()?.resolve_commitment(input)?),
         None => None,

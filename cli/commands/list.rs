@@ -73,6 +73,14 @@ fn parse_status(text: &str) -> Result<Status, String> {
 
 pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
     let view = args.time.view(ctx.today());
+    if let Some(server) = ctx.server.clone() {
+        let (rows, text) = server.call_text("GET", &format!("/api/commitments?{}", args.query()), None)?;
+        if ctx.json {
+            return ctx.print_json_text(&text);
+        }
+        let lines = rows.as_array().into_iter().flatten().map(Line::from_json).collect::<anyhow::Result<Vec<_>>>()?;
+        return render(ctx, &args, &view, &lines);
+    }
     let app = ctx.reader()?;
     let listing = app.list(&args.filter(ctx), &view)?;
     if ctx.json {
@@ -85,35 +93,112 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
             .collect();
         return ctx.print_json(&views);
     }
+    let lines: Vec<Line> = listing.rows.iter().map(|row| Line::from_row(row, view.policy)).collect();
+    render(ctx, &args, &view, &lines)
+}
+
+/// One row of the table, from a local listing or from the server's `list --json`.
+struct Line {
+    number: u64,
+    status: Status,
+    owner: String,
+    /// The due date, marked `*` when it is the policy's default.
+    due: String,
+    defaulted: bool,
+    last_progress_on: Option<chrono::NaiveDate>,
+    doc_no: String,
+    text: String,
+}
+
+impl Line {
+    fn from_row(row: &duban_app::ListRow, policy: duban_domain::Policy) -> Line {
+        Line {
+            number: row.state.number,
+            status: row.status,
+            owner: row.state.owner.clone(),
+            due: due_text(&row.state, policy),
+            defaulted: row.state.due.is_none() && row.state.due_on(policy).is_some(),
+            last_progress_on: row.state.last_progress_on,
+            doc_no: row.reply.as_ref().map(|r| r.doc_no().to_string()).unwrap_or_default(),
+            text: row.state.text.clone(),
+        }
+    }
+
+    fn from_json(value: &serde_json::Value) -> anyhow::Result<Line> {
+        let text = |name: &str| value[name].as_str().unwrap_or_default().to_string();
+        let date = |name: &str| value[name].as_str().and_then(|d| d.parse().ok());
+        let defaulted = value["due_source"].as_str() == Some("policy");
+        let due = match value["due"].as_str() {
+            Some(due) if defaulted => format!("{due}*"),
+            Some(due) => due.to_string(),
+            None => "—".to_string(),
+        };
+        Ok(Line {
+            number: value["number"].as_u64().unwrap_or_default(),
+            status: Status::parse(&text("status")).ok_or_else(|| anyhow::anyhow!("服务器的回答中状态无效"))?,
+            owner: text("owner"),
+            due,
+            defaulted,
+            last_progress_on: date("last_progress_on"),
+            doc_no: text("doc_no"),
+            text: text("text"),
+        })
+    }
+}
+
+impl Args {
+    /// The filters as the API's query parameters.
+    fn query(&self) -> String {
+        use crate::remote::encode;
+        let mut query = Vec::new();
+        if !self.status.is_empty() {
+            let codes: Vec<&str> = self.status.iter().map(|status| status.code()).collect();
+            query.push(format!("status={}", encode(&codes.join(","))));
+        }
+        if self.active {
+            query.push("active=true".to_string());
+        }
+        if self.overdue {
+            query.push("overdue=true".to_string());
+        }
+        if let Some(days) = self.due_within {
+            query.push(format!("due_within={days}"));
+        }
+        if let Some(organ) = &self.organ {
+            query.push(format!("organ={}", encode(organ)));
+        }
+        if let Some(year) = self.year {
+            query.push(format!("year={year}"));
+        }
+        if let Some(proposal) = &self.proposal {
+            query.push(format!("proposal={}", encode(proposal)));
+        }
+        query.extend(self.time.query());
+        query.join("&")
+    }
+}
+
+fn render(ctx: &mut Ctx, args: &Args, view: &duban_app::View, lines: &[Line]) -> anyhow::Result<()> {
     if args.time.is_set() {
         writeln!(ctx.out, "{}", args.time.describe())?;
     }
-    let rows = &listing.rows;
-    let column = |header, give, cell: &dyn Fn(&duban_app::ListRow) -> String| {
-        Column::new(header, give, rows.iter().map(cell).collect())
-    };
+    let column =
+        |header, give, cell: &dyn Fn(&Line) -> String| Column::new(header, give, lines.iter().map(cell).collect());
     let out = table_fitted(
         ctx.width,
         vec![
-            column("编号", Give::Never, &|row| format!("#{}", row.state.number)),
-            column("状态", Give::Never, &|row| row.status.label().to_string()),
-            column("责任单位", Give::Clip(20), &|row| row.state.owner.clone()).droppable(2),
-            column("期限", Give::Never, &|row| due_text(&row.state, view.policy)),
-            column("最近进展", Give::Never, &|row| date_or_dash(row.state.last_progress_on)).droppable(1),
-            column("文号", Give::Clip(20), &|row| {
-                row.reply.as_ref().map(|r| r.doc_no().to_string()).unwrap_or_default()
-            })
-            .droppable(0),
-            column("承诺内容", Give::Rest(40), &|row| row.state.text.clone()),
+            column("编号", Give::Never, &|line| format!("#{}", line.number)),
+            column("状态", Give::Never, &|line| line.status.label().to_string()),
+            column("责任单位", Give::Clip(20), &|line| line.owner.clone()).droppable(2),
+            column("期限", Give::Never, &|line| line.due.clone()),
+            column("最近进展", Give::Never, &|line| date_or_dash(line.last_progress_on)).droppable(1),
+            column("文号", Give::Clip(20), &|line| line.doc_no.clone()).droppable(0),
+            column("承诺内容", Give::Rest(40), &|line| line.text.clone()),
         ],
     );
-    if !listing.rows.is_empty() {
+    if !lines.is_empty() {
         writeln!(ctx.out, "{out}")?;
-        let defaulted = listing
-            .rows
-            .iter()
-            .filter(|row| row.state.due.is_none() && row.state.due_on(view.policy).is_some())
-            .count();
+        let defaulted = lines.iter().filter(|line| line.defaulted).count();
         if defaulted > 0 {
             let years = match view.policy.default_due_years {
                 Some(0) => "当年年底".to_string(),
@@ -126,13 +211,15 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
             writeln!(ctx.out, "{}", wrapped(&note, ctx.width))?;
         }
     }
-    let counts = listing.counts();
+    let mut counts: std::collections::BTreeMap<Status, usize> = std::collections::BTreeMap::new();
+    for line in lines {
+        *counts.entry(line.status).or_default() += 1;
+    }
     let breakdown: Vec<String> = counts.iter().map(|(status, count)| format!("{} {count}", status.label())).collect();
     if breakdown.is_empty() {
         writeln!(ctx.out, "共 0 项承诺")?;
     } else {
-        let total =
-            format!("共 {} 项承诺（{}），状态按 {} 判断", listing.rows.len(), breakdown.join("、"), view.on_date);
+        let total = format!("共 {} 项承诺（{}），状态按 {} 判断", lines.len(), breakdown.join("、"), view.on_date);
         writeln!(ctx.out, "{}", wrapped(&total, ctx.width))?;
     }
     Ok(())
@@ -181,6 +268,7 @@ mod tests {
                 shared: Some(app.clone()),
                 aliases: Vec::new(),
                 width: None,
+                server: None,
             };
             let Command::List(args) = Cli::parse_from(argv).command else { unreachable!() };
             run(&mut ctx, args).unwrap();

@@ -17,6 +17,7 @@ mod import_events;
 mod init;
 mod list;
 mod log;
+mod login;
 mod note;
 mod parse;
 mod progress;
@@ -67,6 +68,10 @@ pub struct Cli {
     /// 表格宽度（列数；默认为终端宽度，输出到文件或管道时不限）
     #[arg(long, global = true, value_name = "COLUMNS", value_parser = clap::value_parser!(u16).range(40..))]
     pub width: Option<u16>,
+    /// 经 duban serve 服务器执行（http://主机:端口；先 `duban login`）。支持 list、show 与 progress、note、close、
+    /// reopen、due、assign、dismiss、commit amend
+    #[arg(long, global = true, env = "DUBAN_SERVER", value_name = "URL")]
+    pub server: Option<String>,
     /// 以此时刻为“现在”（RFC 3339 或 YYYY-MM-DD；用于测试与补录演示）
     #[arg(long, global = true, env = "DUBAN_NOW", hide = true, value_parser = parse_now)]
     pub now: Option<DateTime<Utc>>,
@@ -113,6 +118,8 @@ pub enum Command {
     /// 账户：建立（add）、列表（list）、调整（change）、停用（disable）、启用（enable）、设置密码（passwd）
     #[command(subcommand)]
     User(user::Command),
+    Login(login::LoginArgs),
+    Logout(login::LogoutArgs),
     Demo(demo::Args),
     Completions(completions::CompletionArgs),
     Man(completions::ManArgs),
@@ -127,9 +134,51 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
     };
     let width = cli.width.map(usize::from).or_else(crate::output::terminal_width);
     let fixed_clock = cli.now.is_some();
-    let mut ctx =
-        Ctx { store_path: cli.store, actor, now, fixed_clock, json: cli.json, out, shared: None, aliases, width };
+    let server = match &cli.server {
+        Some(url) if !url.trim().is_empty() => {
+            if !served(&cli.command) {
+                return Err(UserError(format!(
+                    "此命令不能经服务器（--server {url}）执行：经服务器可用的命令为 list、show、progress、note、close、\
+                     reopen、due、assign、dismiss、commit amend；其余请在服务器上运行，或去掉 --server（与 DUBAN_SERVER）"
+                ))
+                .into());
+            }
+            Some(crate::remote::Remote::new(url)?)
+        }
+        _ => None,
+    };
+    let mut ctx = Ctx {
+        store_path: cli.store,
+        actor,
+        now,
+        fixed_clock,
+        json: cli.json,
+        out,
+        shared: None,
+        aliases,
+        width,
+        server,
+    };
     dispatch(&mut ctx, cli.command)
+}
+
+/// Whether `command` can be run through a server (the others need the store itself, or are not yet in the API).
+fn served(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::List(_)
+            | Command::Show(_)
+            | Command::Progress(_)
+            | Command::Note(_)
+            | Command::Close(_)
+            | Command::Reopen(_)
+            | Command::Due(_)
+            | Command::Assign(_)
+            | Command::Dismiss(_)
+            | Command::Commit(commit::Command::Amend(_))
+            | Command::Login(_)
+            | Command::Logout(_)
+    )
 }
 
 /// An office's own short forms from `path` (checked now; added to the built-in table when a filter needs them).
@@ -176,6 +225,8 @@ pub fn dispatch(ctx: &mut Ctx, command: Command) -> anyhow::Result<()> {
         Command::Stats(args) => stats::run(ctx, args),
         Command::Serve(args) => serve::run(ctx, args),
         Command::User(command) => user::run(ctx, command),
+        Command::Login(args) => login::login(ctx, args),
+        Command::Logout(args) => login::logout(ctx, args),
         Command::Demo(args) => demo::run(ctx, args),
         Command::Completions(args) => completions::completions(ctx, args),
         Command::Man(args) => completions::man(ctx, args),

@@ -74,7 +74,7 @@ fn parse_role(text: &str) -> Result<Role, String> {
 }
 
 /// The password, one line from standard input (never an argument: it would show in the process list and history).
-fn read_password(asked: bool) -> anyhow::Result<String> {
+pub(crate) fn read_password(asked: bool) -> anyhow::Result<String> {
     if !asked {
         return refuse("请用 --password-stdin 从标准输入给出密码（不在命令行上写密码）");
     }

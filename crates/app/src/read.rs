@@ -251,35 +251,73 @@ impl App {
 
     /// The commitments that pass `filter`, as seen through `view`, in due-date order.
     pub fn list(&self, filter: &ListFilter, view: &View) -> Result<Listing> {
+        Ok(self.list_page(filter, view, &|_| true, 0, usize::MAX)?.1)
+    }
+
+    /// One page of the commitments that pass `filter` and `visible` (the caller's permissions), in due-date order:
+    /// how many pass, and the `limit` rows from `offset`. Short ids are worked out for the page only.
+    pub fn list_page(
+        &self,
+        filter: &ListFilter,
+        view: &View,
+        visible: &dyn Fn(&CommitmentState) -> bool,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(usize, Listing)> {
         let (on_date, policy) = (view.on_date, view.policy);
         if let (Some(register), true) = (&self.register, view.horizon.is_everything()) {
-            // Kept in memory: the filter runs over the families as they stand, and short ids come from the
-            // register's ordered ids (no collecting and sorting every id per request).
-            let families = register.current(&*self.store)?;
+            // Kept in memory: the filter runs over the families as they stand (only those naming a matching organ,
+            // when an organ is asked for), and short ids come from the register's ordered ids.
+            let (families, organs) = match &filter.organ {
+                Some(organ) => {
+                    let (families, mut names) = register.naming(&*self.store, organ)?;
+                    names.sort_unstable();
+                    (families, Some(names))
+                }
+                None => (register.current(&*self.store)?, None),
+            };
+            // The organ asked for is matched once per name, not once per row.
+            let filter = ListFilter { organ: None, ..filter.clone() };
+            let organ_matches = |state: &CommitmentState, reply: Option<&ReplyState>| {
+                let named = |name: &String| organs.as_ref().is_some_and(|names| names.binary_search(name).is_ok());
+                organs.is_none()
+                    || named(&state.owner)
+                    || reply.and_then(|reply| reply.registered.as_ref()).is_some_and(|r| named(&r.organ))
+            };
             let mut rows = Vec::new();
             for family in families.iter().filter(|family| family.proposal.is_none() && family.account.is_none()) {
                 let reply = family.reply.as_ref();
-                let mut shared: Option<Arc<ReplyState>> = None;
                 for state in &family.commitments {
+                    if !organ_matches(state, reply) {
+                        continue;
+                    }
                     let status = status(state, on_date, policy);
-                    if filter.keeps(state, reply, status, on_date, policy) {
-                        let reply = reply.map(|reply| shared.get_or_insert_with(|| Arc::new(reply.clone())).clone());
-                        rows.push((state.clone(), reply, status));
+                    if filter.keeps(state, reply, status, on_date, policy) && visible(state) {
+                        rows.push((state, reply, status));
                     }
                 }
             }
-            rows.sort_by_cached_key(|(state, _, _): &(CommitmentState, _, _)| {
+            rows.sort_by_cached_key(|(state, _, _)| {
                 let due = state.due_on(policy);
                 (due.is_none(), due, state.id)
             });
-            let ids: Vec<Ulid> = rows.iter().map(|(state, _, _)| state.id.unwrap_or_default()).collect();
+            let total = rows.len();
+            let page: Vec<_> = rows.into_iter().skip(offset).take(limit).collect();
+            let ids: Vec<Ulid> = page.iter().map(|(state, _, _)| state.id.unwrap_or_default()).collect();
             let shorts = register.short_ids(&ids);
-            let rows = rows
+            let mut shared: std::collections::HashMap<Ulid, Arc<ReplyState>> = std::collections::HashMap::new();
+            let rows = page
                 .into_iter()
                 .zip(shorts)
-                .map(|((state, reply, status), short_id)| ListRow { state, reply, status, short_id })
+                .map(|((state, reply, status), short_id)| {
+                    let reply = reply.map(|reply| {
+                        let id = reply.id.unwrap_or_default();
+                        shared.entry(id).or_insert_with(|| Arc::new(reply.clone())).clone()
+                    });
+                    ListRow { state: state.clone(), reply, status, short_id }
+                })
                 .collect();
-            return Ok(Listing { rows });
+            return Ok((total, Listing { rows }));
         }
         // Family by family (on two threads): only the rows that pass the filters are kept, each reply once.
         let families = self.families(view.horizon, |reply, commitments| {
@@ -309,14 +347,18 @@ impl App {
         });
         ids.sort_unstable();
         let short = short_ids(&ids);
+        rows.retain(|(state, _, _)| visible(state));
+        let total = rows.len();
         let rows = rows
             .into_iter()
+            .skip(offset)
+            .take(limit)
             .map(|(state, reply, status)| {
                 let short_id = state.id.map(|id| short(&id)).unwrap_or_default();
                 ListRow { state, reply, status, short_id }
             })
             .collect();
-        Ok(Listing { rows })
+        Ok((total, Listing { rows }))
     }
 
     /// One stream's events that `horizon` admits, with their hashes.
@@ -414,6 +456,9 @@ impl App {
 
     /// The family (a reply and its commitments, as projected) of reply `id`.
     pub(crate) fn family(&self, id: Ulid) -> Result<Option<duban_store::Family>> {
+        if let Some(register) = &self.register {
+            return Ok(register.family(&*self.store, id)?.map(|family| (*family).clone()));
+        }
         Ok(self.store.families_between(Some(id), Some(Ulid(id.0 + 1))).next().transpose()?)
     }
 
@@ -441,6 +486,13 @@ impl App {
     /// touching the log.
     pub fn commitment_now(&self, input: &str) -> Result<(Ulid, CommitmentState, Option<ReplyState>)> {
         let id = self.resolve(input, Some(StreamKind::Commitment))?;
+        if let Some(register) = &self.register {
+            // Kept in memory: the family holding it, as the register stands.
+            let family = register.holding(&*self.store, id)?;
+            let state = family.as_ref().and_then(|family| family.commitment(&id).cloned());
+            let Some(state) = state else { return refuse(format!("找不到承诺 {id}")) };
+            return Ok((id, state, family.and_then(|family| family.reply.clone())));
+        }
         let Some(state) = self.store.commitment(&id)? else { return refuse(format!("找不到承诺 {id}")) };
         let reply = match state.reply {
             Some(reply) => self.store.reply(&reply)?,
@@ -468,6 +520,9 @@ fn short_ids(all: &[Ulid]) -> impl Fn(&Ulid) -> String + '_ {
     }
 }
 
+/// Families handed out by the register, shared until it changes.
+type Families = Arc<Vec<Arc<duban_store::Family>>>;
+
 /// The register as last read, kept by a long-lived handle (the server: see [`App::serving`]) and brought up to the
 /// head before each read by re-reading only the families the log touched since: a list on a million-event register
 /// then filters what is in memory instead of decoding a hundred thousand families.
@@ -488,6 +543,10 @@ struct RegisterState {
     ids: std::collections::BTreeSet<Ulid>,
     /// The families in id order as last handed out, shared by readers until the register changes.
     snapshot: Option<Arc<Vec<Arc<duban_store::Family>>>>,
+    /// The families naming each organ (a reply's organ, a promise's owner or co-handler), and the organs each
+    /// family names: a list for one organ reads its families only.
+    by_organ: std::collections::HashMap<String, BTreeMap<Ulid, Arc<duban_store::Family>>>,
+    organs_of: std::collections::HashMap<Ulid, Vec<String>>,
 }
 
 impl RegisterState {
@@ -498,13 +557,44 @@ impl RegisterState {
         for member in family.seqs.keys() {
             self.family_of.insert(*member, id);
         }
-        self.families.insert(id, Arc::new(family));
+        self.forget_organs(id);
+        let mut organs: Vec<String> = family.reply.iter().map(|reply| reply.organ().to_string()).collect();
+        for state in &family.commitments {
+            organs.push(state.owner.clone());
+            organs.extend(state.co_handlers.iter().cloned());
+        }
+        organs.sort_unstable();
+        organs.dedup();
+        let family = Arc::new(family);
+        for organ in &organs {
+            self.by_organ.entry(organ.clone()).or_default().insert(id, family.clone());
+        }
+        self.organs_of.insert(id, organs);
+        self.families.insert(id, family);
+    }
+
+    fn forget_organs(&mut self, id: Ulid) {
+        for organ in self.organs_of.remove(&id).unwrap_or_default() {
+            if let Some(families) = self.by_organ.get_mut(&organ) {
+                families.remove(&id);
+                if families.is_empty() {
+                    self.by_organ.remove(&organ);
+                }
+            }
+        }
     }
 }
 
 impl Register {
     /// Every family, as of now.
     pub fn current(&self, store: &dyn duban_store::EventStore) -> Result<Arc<Vec<Arc<duban_store::Family>>>> {
+        let mut state = self.refreshed(store)?;
+        let state = &mut *state;
+        Ok(state.snapshot.get_or_insert_with(|| Arc::new(state.families.values().cloned().collect())).clone())
+    }
+
+    /// The register brought up to the store's head, held.
+    fn refreshed(&self, store: &dyn duban_store::EventStore) -> Result<std::sync::MutexGuard<'_, RegisterState>> {
         let mut state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         // The head first: whatever lands after it is read again next time (re-reading a family changes nothing).
         let head = store.head()?.seq;
@@ -534,6 +624,7 @@ impl Register {
                 match store.families_between(Some(id), Some(Ulid(id.0 + 1))).next().transpose()? {
                     Some(family) => state.remember(id, family),
                     None => {
+                        state.forget_organs(id);
                         state.families.remove(&id);
                     }
                 };
@@ -541,8 +632,45 @@ impl Register {
             state.seq = head;
             state.snapshot = None;
         }
-        let state = &mut *state;
-        Ok(state.snapshot.get_or_insert_with(|| Arc::new(state.families.values().cloned().collect())).clone())
+        Ok(state)
+    }
+
+    /// One family as of now, by its id.
+    pub fn family(&self, store: &dyn duban_store::EventStore, id: Ulid) -> Result<Option<Arc<duban_store::Family>>> {
+        let state = self.refreshed(store)?;
+        Ok(state.families.get(&id).cloned())
+    }
+
+    /// The family holding stream `id`, as of now.
+    pub fn holding(&self, store: &dyn duban_store::EventStore, id: Ulid) -> Result<Option<Arc<duban_store::Family>>> {
+        let state = self.refreshed(store)?;
+        Ok(state.family_of.get(&id).and_then(|family| state.families.get(family)).cloned())
+    }
+
+    /// The families, as of now, that name an organ `organ` matches, in id order; and the names it matches.
+    pub fn naming(
+        &self,
+        store: &dyn duban_store::EventStore,
+        organ: &duban_domain::OrganQuery,
+    ) -> Result<(Families, Vec<String>)> {
+        let state = self.refreshed(store)?;
+        let mut names = Vec::new();
+        let mut sets = Vec::new();
+        for (name, families) in &state.by_organ {
+            if organ.matches(name) {
+                names.push(name.clone());
+                sets.push(families);
+            }
+        }
+        let mut families: Vec<Arc<duban_store::Family>> = Vec::with_capacity(sets.iter().map(|set| set.len()).sum());
+        for set in &sets {
+            families.extend(set.values().cloned());
+        }
+        if sets.len() > 1 {
+            families.sort_unstable_by_key(|family| family_id(family));
+            families.dedup_by_key(|family| family_id(family));
+        }
+        Ok((Arc::new(families), names))
     }
 
     /// The short id of each of `ids` among every reply and commitment the register holds.

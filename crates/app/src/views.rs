@@ -249,6 +249,9 @@ pub struct ShowView<'a> {
     pub commitment: CommitmentView,
     /// `#12/2`: its reply's number and its place among that reply's promises.
     pub reference: Option<&'a str>,
+    /// Its reply's signing date, and what the reply's registration lacks (待补全).
+    pub reply_signed_on: Option<NaiveDate>,
+    pub reply_missing: Vec<&'static str>,
     pub events: Vec<EventView<'a>>,
 }
 
@@ -259,6 +262,8 @@ impl<'a> ShowView<'a> {
         ShowView {
             commitment,
             reference: detail.reference.as_deref(),
+            reply_signed_on: detail.reply.signed_on(),
+            reply_missing: detail.reply.missing(),
             events: detail.events.iter().map(EventView::new).collect(),
         }
     }

@@ -1,6 +1,6 @@
 //! `duban-bench serve-load`: many people on one register through `duban serve` (issue 18, acceptance 4). A store of
 //! the generated history, a liaison's account, the real `duban serve` process on loopback, and `clients` threads
-//! for `seconds`: each request on a fresh connection, 80 % reads (a filtered list, one promise shown) and 20 %
+//! for `seconds`: each client on a connection of its own kept alive (as a browser's is), lists a page of 50 rows (as the web app shows them), 80 % reads (a filtered list, one promise shown) and 20 %
 //! progress reports on open promises, as the office's clerks make them. Reported: throughput, latency median and
 //! 99th percentile per kind, errors, and the server's peak resident memory (VmHWM).
 
@@ -13,19 +13,63 @@ use std::time::{Duration, Instant};
 use duban_app::{App, Context};
 use duban_domain::Role;
 
-/// One request over a fresh connection: the status, or `None` if the connection failed.
-fn request(address: &str, method: &str, path: &str, token: &str, body: &str) -> Option<u16> {
-    let mut stream = TcpStream::connect(address).ok()?;
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .ok()?;
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).ok()?;
-    let head = std::str::from_utf8(&response[..response.len().min(16)]).ok()?;
-    head.split(' ').nth(1)?.parse().ok()
+/// A client's connection to the server, kept alive between its requests as a browser's or an HTTP library's is.
+struct Client {
+    address: String,
+    stream: Option<BufReader<TcpStream>>,
+}
+
+impl Client {
+    fn new(address: &str) -> Client {
+        Client { address: address.to_string(), stream: None }
+    }
+
+    /// One request: the status, or `None` if it failed (the connection is then dropped, and the next request opens
+    /// a new one).
+    fn request(&mut self, method: &str, path: &str, token: &str, body: &str) -> Option<u16> {
+        let status = self.exchange(method, path, token, body);
+        if status.is_none() {
+            self.stream = None;
+        }
+        status
+    }
+
+    fn exchange(&mut self, method: &str, path: &str, token: &str, body: &str) -> Option<u16> {
+        if self.stream.is_none() {
+            let stream = TcpStream::connect(&self.address).ok()?;
+            stream.set_nodelay(true).ok()?;
+            self.stream = Some(BufReader::new(stream));
+        }
+        let reader = self.stream.as_mut()?;
+        write!(
+            reader.get_mut(),
+            "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nAuthorization: Bearer {token}\r\n\r\n{body}",
+            body.len()
+        )
+        .ok()?;
+        let mut line = String::new();
+        reader.read_line(&mut line).ok()?;
+        let status = line.split(' ').nth(1)?.parse().ok()?;
+        let mut length = 0usize;
+        loop {
+            line.clear();
+            if reader.read_line(&mut line).ok()? == 0 {
+                return None;
+            }
+            let header = line.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = header.split_once(':') {
+                if name.eq_ignore_ascii_case("content-length") {
+                    length = value.trim().parse().ok()?;
+                }
+            }
+        }
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).ok()?;
+        Some(status)
+    }
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -33,6 +77,17 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
         return 0.0;
     }
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+/// The CPU time the server has used so far (user and system), in seconds, from its `/proc` stat.
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after the command name (which is in parentheses and may hold spaces): utime and stime are the
+    // 12th and 13th of them, in clock ticks (100 a second on Linux).
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
 }
 
 /// The server's peak resident memory, from its `/proc` status (kB).
@@ -97,12 +152,14 @@ pub fn run(events: usize, seed: u64, clients: usize, seconds: f64) {
         value["token"].as_str().unwrap().to_string()
     };
     let today = duban_domain::business_date(now);
+    let cpu_before = cpu_seconds(server.id());
     let deadline = Instant::now() + Duration::from_secs_f64(seconds);
     let threads: Vec<_> = (0..clients)
         .map(|client| {
             let (address, token, owners) = (address.clone(), login.clone(), owners.clone());
             let (open, commitments) = (open.clone(), commitments.clone());
             std::thread::spawn(move || {
+                let mut connection = Client::new(&address);
                 let mut rng = crate::generate::Rng::new(seed ^ ((client as u64 + 1) * 0x9E37_79B9));
                 let (mut lists, mut shows, mut writes, mut errors) = (vec![], vec![], vec![], 0usize);
                 let mut n = 0usize;
@@ -112,15 +169,15 @@ pub fn run(events: usize, seed: u64, clients: usize, seconds: f64) {
                     let at = Instant::now();
                     let (status, kind) = if roll < 40 {
                         let organ = &owners[(rng.next() % owners.len() as u64) as usize];
-                        let path = format!("/api/commitments?status=overdue&organ={}", encode(organ));
-                        (request(&address, "GET", &path, &token, ""), 0)
+                        let path = format!("/api/commitments?status=overdue&organ={}&limit=50", encode(organ));
+                        (connection.request("GET", &path, &token, ""), 0)
                     } else if roll < 80 {
                         let id = commitments[(rng.next() % commitments.len() as u64) as usize];
-                        (request(&address, "GET", &format!("/api/commitments/{id}"), &token, ""), 1)
+                        (connection.request("GET", &format!("/api/commitments/{id}"), &token, ""), 1)
                     } else {
                         let id = open[(rng.next() % open.len() as u64) as usize];
                         let body = format!(r#"{{"summary":"客户{client}第{n}次报告进展","on":"{today}"}}"#);
-                        (request(&address, "POST", &format!("/api/commitments/{id}/progress"), &token, &body), 2)
+                        (connection.request("POST", &format!("/api/commitments/{id}/progress"), &token, &body), 2)
                     };
                     let ms = at.elapsed().as_secs_f64() * 1e3;
                     match status {
@@ -141,6 +198,7 @@ pub fn run(events: usize, seed: u64, clients: usize, seconds: f64) {
         errors += e;
     }
     let peak = peak_rss_kb(server.id());
+    let cpu = cpu_before.zip(cpu_seconds(server.id())).map(|(before, after)| after - before);
     // SIGTERM, by the system's own `kill`: the server finishes what is in flight and closes the store.
     let _ = Command::new("kill").args(["-TERM", &server.id().to_string()]).status();
     let stopped = server.wait().unwrap();
@@ -152,6 +210,21 @@ pub fn run(events: usize, seed: u64, clients: usize, seconds: f64) {
         peak.map_or("?".to_string(), |kb| format!("{:.0}", kb as f64 / 1024.0)),
         stopped.success()
     );
+    // The clients run on the same machine: the server's own CPU per request says what it would serve alone.
+    let requests = lists.len() + shows.len() + writes.len();
+    if let Some(cpu) = cpu.filter(|_| requests > 0) {
+        let per_request = cpu / requests as f64;
+        println!(
+            "serve: the server used {cpu:.1} CPU s ({:.2} cores): {:.2} ms per request; on {} cores of its own that is \
+             about {:.0} requests/s, {:.0} writes/s at this mix",
+            cpu / elapsed,
+            per_request * 1e3,
+            std::thread::available_parallelism().map_or(2, usize::from),
+            std::thread::available_parallelism().map_or(2, usize::from) as f64 / per_request,
+            std::thread::available_parallelism().map_or(2, usize::from) as f64 / per_request * writes.len() as f64
+                / requests as f64
+        );
+    }
     for (name, samples) in [("list (filtered)", &mut lists), ("show", &mut shows), ("progress (write)", &mut writes)] {
         samples.sort_by(f64::total_cmp);
         println!(

@@ -68,7 +68,7 @@ pub fn serve(app: App, options: Options) -> std::io::Result<()> {
     // Store work runs on a few blocking threads, not one per waiting request: on a small machine more threads only
     // queue on the cores and the store's writer lock, each with an allocator heap of its own.
     let cores = std::thread::available_parallelism().map_or(2, usize::from);
-    let runtime = tokio::runtime::Builder::new_multi_thread().max_blocking_threads(4 * cores).enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().max_blocking_threads(2 * cores).enable_all().build()?;
     runtime.block_on(async move {
         let shared = Arc::new(Shared {
             app,
@@ -112,6 +112,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/api/replies", get(replies).post(new_reply))
         .route("/api/replies/{id}", get(reply))
         .route("/api/replies/{id}/evaluate", post(evaluate))
+        .route("/api/replies/{id}/amend", post(amend_reply))
         .route("/api/import", post(import))
         .route("/api/proposals", get(proposals).post(new_proposal))
         .route("/api/proposals/{id}", get(proposal))
@@ -360,9 +361,12 @@ fn view(shared: &Shared, query: &HashMap<String, String>) -> Result<View, Failur
     if let Some(known) = query.get("known_at") {
         if let Ok(seq) = known.parse::<u64>() {
             horizon.known_seq = Some(seq);
+        } else if let Ok(instant) = DateTime::parse_from_rfc3339(known) {
+            horizon.known_at = Some(instant.with_timezone(&Utc));
         } else {
-            let day: NaiveDate =
-                known.parse().map_err(|_| Failure::bad(format!("known_at“{known}”无效：日期或日志序号")))?;
+            let day: NaiveDate = known
+                .parse()
+                .map_err(|_| Failure::bad(format!("known_at“{known}”无效：日期、RFC 3339 时刻或日志序号")))?;
             // The end of that day in China, as `--known-at` means it.
             let end = day.and_hms_nano_opt(23, 59, 59, 999_999_999).expect("a time of day");
             let at = duban_domain::china().from_local_datetime(&end).single().map(|at| at.with_timezone(&Utc));
@@ -372,6 +376,15 @@ fn view(shared: &Shared, query: &HashMap<String, String>) -> Result<View, Failur
     let mut policy = Policy::default();
     if let Some(days) = query.get("stall_days") {
         policy.stall_days = days.parse().map_err(|_| Failure::bad(format!("stall_days“{days}”无效")))?;
+    }
+    if let Some(years) = query.get("default_due") {
+        policy.default_due_years =
+            match years.as_str() {
+                "none" => None,
+                years => Some(years.parse().ok().filter(|years| *years <= 10).ok_or_else(|| {
+                    Failure::bad(format!("default_due“{years}”无效：应为 0 到 10 之间的年数，或 none"))
+                })?),
+            };
     }
     Ok(View::new(horizon, today(shared), policy))
 }
@@ -408,20 +421,28 @@ async fn commitments(
     if let Some(organ) = query.get("organ") {
         filter.organ = Some(duban_domain::OrganQuery::new(organ, &duban_domain::Aliases::default()));
     }
-    blocking(move || {
-        let listing = shared.app.list(&filter, &view)?;
+    let number = |name: &str| -> Result<Option<usize>, Failure> {
+        query
+            .get(name)
+            .map(|n| n.parse().map_err(|_| Failure::bad(format!("{name}“{n}”无效：应为非负整数"))))
+            .transpose()
+    };
+    let (offset, limit) = (number("offset")?.unwrap_or(0), number("limit")?.unwrap_or(usize::MAX));
+    let (total, value) = blocking(move || {
+        let visible = |state: &duban_domain::CommitmentState| caller.sees(&promise_organs(state));
+        let (total, listing) = shared.app.list_page(&filter, &view, &visible, offset, limit)?;
         let rows: Vec<CommitmentView> = listing
             .rows
             .iter()
-            .filter(|row| caller.sees(&promise_organs(&row.state)))
             .map(|row| {
                 CommitmentView::new(&row.state, row.reply.as_deref(), row.status, row.short_id.clone(), view.policy)
             })
             .collect();
-        serde_json::to_value(rows).map_err(|e| Failure::bad(e.to_string()))
+        Ok((total, axum::Json(rows).into_response()))
     })
-    .await
-    .and_then(ok)
+    .await?;
+    // The body is `list --json`'s (the page asked for); how many rows pass the filters in all is told beside it.
+    Ok(([("x-total-count", total.to_string())], value).into_response())
 }
 
 async fn commitment(
@@ -438,10 +459,9 @@ async fn commitment(
         if !caller.sees(&promise_organs(&detail.state)) {
             return Err(Failure::new(StatusCode::NOT_FOUND, "not_found", format!("找不到承诺 {id}")));
         }
-        Ok(show_json(&detail, &view))
+        Ok(axum::Json(duban_app::ShowView::new(&detail, view.policy)).into_response())
     })
     .await
-    .and_then(ok)
 }
 
 fn show_json(detail: &duban_app::CommitmentDetail, view: &View) -> Value {
@@ -504,18 +524,33 @@ async fn commitment_fact(
             (Action::Reassign, Event::Reassigned(event))
         }
         "dismiss" => {
-            let duplicate_of = match optional_text(&body, "duplicate_of")? {
-                Some(text) => Some(text.parse().map_err(|_| Failure::bad(format!("duplicate_of“{text}”不是 ID")))?),
+            // The duplicate is named as anywhere else (an id, a prefix, `#37`): resolved with the promise below.
+            let event = Dismissed { reason: text_field(&body, "reason")?, duplicate_of: None };
+            (Action::Dismiss, Event::Dismissed(event))
+        }
+        "amend" => {
+            let section = match optional_text(&body, "section")? {
                 None => None,
+                Some(code) => Some(
+                    serde_json::from_value(json!(code))
+                        .map_err(|_| Failure::bad(format!("位置“{code}”无效：可选 next_steps 或 body")))?,
+                ),
             };
-            (Action::Dismiss, Event::Dismissed(Dismissed { reason: text_field(&body, "reason")?, duplicate_of }))
+            let text = optional_text(&body, "text")?.map(|text| text.trim().to_string());
+            let event = duban_domain::CommitmentAmended { text, section, reason: text_field(&body, "reason")? };
+            (Action::Amend, Event::CommitmentAmended(event))
         }
         other => {
             return Err(Failure::new(StatusCode::NOT_FOUND, "not_found", format!("没有 {other} 这一操作")));
         }
     };
+    let duplicate_of = optional_text(&body, "duplicate_of")?;
     blocking(move || {
         let app = &shared.app;
+        let mut event = event;
+        if let (Event::Dismissed(dismissed), Some(duplicate)) = (&mut event, &duplicate_of) {
+            dismissed.duplicate_of = Some(app.resolve_commitment(duplicate)?);
+        }
         // The projection says whose promise it is: the log is not read for a write.
         let (id, state, _) = app.commitment_now(&id)?;
         let organs = promise_organs(&state);
@@ -532,6 +567,8 @@ async fn commitment_fact(
         let view = CommitmentView::new(&after, reply.as_ref(), recorded.status, recorded.short_id, Policy::default());
         let mut value = serde_json::to_value(view).unwrap_or_default();
         value["seq"] = json!(recorded.seq);
+        value["event"] = json!(recorded.event);
+        value["occurred_on"] = json!(recorded.occurred_on);
         Ok(value)
     })
     .await
@@ -877,6 +914,31 @@ async fn evaluate(
         let ctx = context(&shared, &caller)?;
         let done = shared.app.evaluate(&ctx, &id, on, satisfaction, comment)?;
         Ok(json!({ "id": done.id.to_string(), "seq": done.seq, "satisfaction": satisfaction.code() }))
+    })
+    .await
+    .and_then(ok)
+}
+
+/// `POST /api/replies/{id}/amend` with the fields of `reply amend` (`organ`, `doc_no`, `signed_on`, `doc_type`,
+/// `title`, `result`, `assembly`, `session`, `number`, `kind`, `proposers`) and its `reason`.
+async fn amend_reply(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Answer {
+    let caller = caller(&shared, &headers).await?;
+    let amended: duban_domain::ReplyAmended = serde_json::from_slice(&body)
+        .map_err(|error| Failure::bad(format!("请求体不是有效的更正（reply amend 的字段与 reason）：{error}")))?;
+    blocking(move || {
+        let (_, reply) = shared.app.reply_now(&id)?;
+        if !caller.sees(&[reply.organ()]) {
+            return Err(Failure::new(StatusCode::NOT_FOUND, "not_found", format!("找不到答复 {id}")));
+        }
+        caller.may(Action::Amend, Target::Item { organs: &[reply.organ()] })?;
+        let ctx = context(&shared, &caller)?;
+        let done = shared.app.amend_reply(&ctx, &id, amended)?;
+        Ok(json!({ "id": done.id.to_string(), "seq": done.seq }))
     })
     .await
     .and_then(ok)

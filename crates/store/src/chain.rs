@@ -272,10 +272,22 @@ const MAX_PAYLOAD: usize = 16 * 1024 * 1024;
 const PLAIN: u8 = 0;
 const LZ4: u8 = 1;
 const ZSTD: u8 = 2;
+/// zstd in frames of about [`FRAME_BYTES`] each, cut at record boundaries: one event is read by decompressing its
+/// frame only (see [`Frame`]).
+const ZSTD_FRAMED: u8 = 3;
 
-/// zstd's level for log chunks: its default, which on this log compresses as well as levels twice as slow (61 bytes
-/// per event against LZ4's 77) and reads back at about 1.3 GB/s.
-const ZSTD_LEVEL: i32 = 3;
+/// A log chunk's frames stop growing at this many bytes (before compression): reading one event decompresses an
+/// eighth of its chunk (see [`ZSTD_LEVEL`] for what it costs on disk).
+pub const FRAME_BYTES: usize = 32 * 1024;
+
+/// Bytes of a frame's entry in a framed chunk's table: its first record's index, where its bytes start in the
+/// payload, and how many compressed bytes it takes (little-endian u32 each).
+const FRAME_ENTRY: usize = 12;
+
+/// zstd's level for log chunks. Whole 256 KiB chunks at the default level 3 took 61 bytes per event (LZ4: 77); cut
+/// into 32 KiB frames, level 3 took 67.6 and level 7 takes 64.6, reading back as fast, for a bulk append about as
+/// fast beside SQLite's (0.57 × against 0.59 ×: a chunk is compressed once, ~1,700 events; decision 0015).
+const ZSTD_LEVEL: i32 = 7;
 
 pub fn push_varint(out: &mut Vec<u8>, mut value: u64) {
     while value >= 0x80 {
@@ -329,19 +341,136 @@ pub fn frame(anchor: &[u8; 32], records: &[&[u8]]) -> Vec<u8> {
 /// A log chunk's stored value: its payload compressed with zstd (its size first, as a little-endian u32), or as it
 /// is when that is no smaller. zstd, not LZ4, for the log: a fifth smaller, which is a fifth less on disk and in
 /// what sled keeps of a scan; it decodes at a third of LZ4's speed, which two decoding threads absorb.
+///
+/// The payload is compressed in frames of about [`FRAME_BYTES`], cut between records, each on its own: after the
+/// codec byte and the payload's size come the number of frames (u16) and each frame's [`FRAME_ENTRY`], then the
+/// frames. Whole, the chunk decompresses to the same payload; one event needs only its frame.
 pub fn seal_log_chunk(payload: &[u8]) -> Vec<u8> {
-    let compressed = zstd::bulk::compress(payload, ZSTD_LEVEL).unwrap_or_default();
-    if compressed.is_empty() || compressed.len() + 4 >= payload.len() || payload.len() > MAX_PAYLOAD {
+    let plain = || {
         let mut value = Vec::with_capacity(1 + payload.len());
         value.push(PLAIN);
         value.extend_from_slice(payload);
-        return value;
+        value
+    };
+    if payload.len() > MAX_PAYLOAD || payload.len() < ANCHOR_BYTES {
+        return plain();
     }
-    let mut value = Vec::with_capacity(5 + compressed.len());
-    value.push(ZSTD);
+    // Where each frame starts: the payload's start (with the anchor), then the first record past each FRAME_BYTES.
+    let mut starts: Vec<(u32, usize)> = vec![(0, 0)];
+    let mut rest = &payload[ANCHOR_BYTES..];
+    let mut index = 0u32;
+    while !rest.is_empty() {
+        let at = payload.len() - rest.len();
+        if at - starts.last().map_or(0, |start| start.1) >= FRAME_BYTES {
+            starts.push((index, at));
+        }
+        if next_record(0, &mut rest).is_err() {
+            return plain();
+        }
+        index += 1;
+    }
+    if starts.len() > usize::from(u16::MAX) {
+        return plain();
+    }
+    let mut frames = Vec::with_capacity(starts.len());
+    for (k, &(_, start)) in starts.iter().enumerate() {
+        let end = starts.get(k + 1).map_or(payload.len(), |next| next.1);
+        match zstd::bulk::compress(&payload[start..end], ZSTD_LEVEL) {
+            Ok(compressed) if !compressed.is_empty() => frames.push(compressed),
+            _ => return plain(),
+        }
+    }
+    let table = 2 + FRAME_ENTRY * frames.len();
+    let compressed: usize = frames.iter().map(Vec::len).sum();
+    if 5 + table + compressed >= payload.len() {
+        return plain();
+    }
+    let mut value = Vec::with_capacity(5 + table + compressed);
+    value.push(ZSTD_FRAMED);
     value.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-    value.extend_from_slice(&compressed);
+    value.extend_from_slice(&(frames.len() as u16).to_le_bytes());
+    for (&(index, start), frame) in starts.iter().zip(&frames) {
+        value.extend_from_slice(&index.to_le_bytes());
+        value.extend_from_slice(&(start as u32).to_le_bytes());
+        value.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+    }
+    for frame in &frames {
+        value.extend_from_slice(frame);
+    }
     value
+}
+
+/// One frame of a framed log chunk: the index of its first record, where its bytes lie in the payload, and where
+/// its compressed bytes lie in the stored value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Frame {
+    pub first_record: u32,
+    pub payload: std::ops::Range<usize>,
+    stored: std::ops::Range<usize>,
+}
+
+/// A framed chunk's frames, checked against each other and the value's size (`None`: the chunk is not framed).
+pub fn frames(first: u64, value: &[u8]) -> Result<Option<Vec<Frame>>> {
+    let Some((&ZSTD_FRAMED, rest)) = value.split_first() else { return Ok(None) };
+    let broken = |what: &str| corrupt(first, format!("日志块的分帧表{what}"));
+    let (size, rest) = rest.split_first_chunk::<4>().ok_or_else(|| broken("缺失"))?;
+    let size = u32::from_le_bytes(*size) as usize;
+    let (count, rest) = rest.split_first_chunk::<2>().ok_or_else(|| broken("缺失"))?;
+    let count = usize::from(u16::from_le_bytes(*count));
+    if !(ANCHOR_BYTES..=MAX_PAYLOAD).contains(&size) || count == 0 || rest.len() < count * FRAME_ENTRY {
+        return Err(broken("无效"));
+    }
+    let (table, _) = rest.split_at(count * FRAME_ENTRY);
+    let mut stored_at = value.len() - rest.len() + count * FRAME_ENTRY;
+    let mut frames: Vec<Frame> = Vec::with_capacity(count);
+    for (k, entry) in table.chunks_exact(FRAME_ENTRY).enumerate() {
+        let field = |i: usize| u32::from_le_bytes([entry[i], entry[i + 1], entry[i + 2], entry[i + 3]]);
+        let (first_record, start, stored) = (field(0), field(4) as usize, field(8) as usize);
+        let next_start = match table.get((k + 1) * FRAME_ENTRY..(k + 2) * FRAME_ENTRY) {
+            Some(next) => u32::from_le_bytes([next[4], next[5], next[6], next[7]]) as usize,
+            None => size,
+        };
+        let in_order = match frames.last() {
+            None => first_record == 0 && start == 0,
+            Some(last) => first_record > last.first_record && start > last.payload.start,
+        };
+        if !in_order || next_start <= start || next_start > size || stored_at + stored > value.len() {
+            return Err(broken("与块的大小不符"));
+        }
+        frames.push(Frame { first_record, payload: start..next_start, stored: stored_at..stored_at + stored });
+        stored_at += stored;
+    }
+    if stored_at != value.len() {
+        return Err(broken("与块的大小不符"));
+    }
+    Ok(Some(frames))
+}
+
+/// One frame's bytes of a framed chunk's payload (the first frame's begin with the chunk's anchor).
+pub fn open_frame(first: u64, value: &[u8], frame: &Frame) -> Result<Vec<u8>> {
+    let body = value.get(frame.stored.clone()).ok_or_else(|| corrupt(first, "日志块的分帧表与块的大小不符"))?;
+    decompress(first, body, frame.payload.len())
+}
+
+/// zstd-decompresses `body`, which must hold exactly `size` bytes.
+fn decompress(first: u64, body: &[u8], size: usize) -> Result<Vec<u8>> {
+    // One decompression context per thread, reused: a scan opens hundreds of chunks.
+    thread_local! {
+        static CONTEXT: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    let payload = CONTEXT
+        .with_borrow_mut(|context| {
+            if context.is_none() {
+                *context = Some(zstd::bulk::Decompressor::new()?);
+            }
+            context.as_mut().map_or_else(|| zstd::bulk::decompress(body, size), |c| c.decompress(body, size))
+        })
+        .map_err(|error| corrupt(first, format!("日志块无法解压：{error}")))?;
+    if payload.len() != size {
+        return Err(corrupt(first, format!("日志块解压后应有 {size} 字节，实有 {}", payload.len())));
+    }
+    Ok(payload)
 }
 
 /// A family's stored value, or a chunk of the open run: its payload compressed with LZ4 (cheap to write and to read
@@ -378,21 +507,13 @@ pub fn open_chunk(first: u64, value: &[u8]) -> Result<Vec<u8>> {
             if size > MAX_PAYLOAD {
                 return Err(corrupt(first, format!("日志块声称解压后有 {size} 字节，超出上限")));
             }
-            // One decompression context per thread, reused: a scan opens hundreds of chunks.
-            thread_local! {
-                static CONTEXT: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
-                    const { std::cell::RefCell::new(None) };
-            }
-            let payload = CONTEXT
-                .with_borrow_mut(|context| {
-                    if context.is_none() {
-                        *context = Some(zstd::bulk::Decompressor::new()?);
-                    }
-                    context.as_mut().map_or_else(|| zstd::bulk::decompress(body, size), |c| c.decompress(body, size))
-                })
-                .map_err(|error| corrupt(first, format!("日志块无法解压：{error}")))?;
-            if payload.len() != size {
-                return Err(corrupt(first, format!("日志块解压后应有 {size} 字节，实有 {}", payload.len())));
+            decompress(first, body, size)
+        }
+        Some((&ZSTD_FRAMED, _)) => {
+            let frames = frames(first, value)?.unwrap_or_default();
+            let mut payload = Vec::with_capacity(frames.last().map_or(0, |frame| frame.payload.end));
+            for frame in &frames {
+                payload.extend_from_slice(&open_frame(first, value, frame)?);
             }
             Ok(payload)
         }
@@ -467,9 +588,9 @@ mod tests {
         assert_eq!(value[0], PLAIN);
         assert_eq!(open_chunk(1, &value).unwrap(), noise);
         assert!(matches!(split_payload(4, &noise[..31]), Err(StoreError::Corrupt { seq: 4, .. })));
-        // Log chunks are compressed with zstd, and read back whole.
+        // Log chunks are compressed with zstd (in frames), and read back whole.
         let value = seal_log_chunk(&frame(&anchor, &refs));
-        assert_eq!(value[0], ZSTD);
+        assert_eq!(value[0], ZSTD_FRAMED);
         assert!(value.len() < seal_chunk(&frame(&anchor, &refs)).len(), "zstd beats LZ4 here");
         assert_eq!(open_chunk(1, &value).unwrap(), frame(&anchor, &refs));
         assert_eq!(seal_log_chunk(&noise)[0], PLAIN);
@@ -481,5 +602,51 @@ mod tests {
         let payload = &payload[ANCHOR_BYTES..];
         let error = records(5, &payload[..payload.len() - 1]).unwrap_err();
         assert!(matches!(error, StoreError::Corrupt { seq: 7, .. }), "{error:?}");
+    }
+
+    #[test]
+    fn log_chunks_are_framed_at_record_boundaries_and_a_frame_reads_alone() {
+        // Distinct records of 1 KB: a chunk of 150 of them makes several frames.
+        let stored: Vec<Vec<u8>> = (0..150u32)
+            .map(|i| (0..1000u32).map(|j| (i.wrapping_mul(2_654_435_761) ^ j.wrapping_mul(40_503)) as u8).collect())
+            .collect();
+        let refs: Vec<&[u8]> = stored.iter().map(Vec::as_slice).collect();
+        let payload = frame(&[9u8; 32], &refs);
+        let value = seal_log_chunk(&payload);
+        assert_eq!(value[0], ZSTD_FRAMED);
+        let frames = frames(5, &value).unwrap().unwrap();
+        assert!(frames.len() >= 4, "{} frames", frames.len());
+        assert_eq!(open_chunk(5, &value).unwrap(), payload);
+        let mut seen = 0usize;
+        for frame in &frames {
+            let bytes = open_frame(5, &value, frame).unwrap();
+            assert_eq!(bytes, payload[frame.payload.clone()], "a frame is its slice of the payload");
+            let body = if frame.first_record == 0 { &bytes[ANCHOR_BYTES..] } else { &bytes[..] };
+            assert_eq!(frame.first_record as usize, seen, "frames begin at records, in order");
+            seen += records(0, body).unwrap().len();
+        }
+        assert_eq!(seen, refs.len());
+        // A damaged table is corruption at the chunk, never a panic; what does read is the payload's bytes.
+        for at in 5..5 + 2 + FRAME_ENTRY * frames.len() {
+            for flip in [0x01u8, 0x80] {
+                let mut damaged = value.clone();
+                damaged[at] ^= flip;
+                if let Ok(read) = frames_or_payload(&damaged) {
+                    assert!(payload.starts_with(&read) || read == payload, "byte {at}");
+                }
+                assert!(open_chunk(5, &damaged).is_err() || open_chunk(5, &damaged).unwrap() == payload);
+            }
+        }
+        assert!(matches!(super::frames(5, &value[..value.len() - 1]), Err(StoreError::Corrupt { seq: 5, .. })));
+    }
+
+    /// The payload as its frames give it, each frame read alone.
+    fn frames_or_payload(value: &[u8]) -> Result<Vec<u8>> {
+        let frames = frames(5, value)?.unwrap_or_default();
+        let mut payload = Vec::new();
+        for frame in &frames {
+            payload.extend(open_frame(5, value, frame)?);
+        }
+        Ok(payload)
     }
 }
