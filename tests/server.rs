@@ -563,3 +563,208 @@ fn the_command_line_through_a_server_prints_what_it_prints_on_a_local_store() {
     assert!(after.stderr.contains("duban login"), "{}", after.stderr);
     server.stop();
 }
+
+/// A browser's exchange with the web pages: cookies sent as given, the answer's status, headers and body.
+struct Page {
+    status: u16,
+    head: String,
+    body: String,
+}
+
+fn web(address: &str, method: &str, path: &str, cookies: &str, form: &[(&str, &str)]) -> Page {
+    let body: Vec<String> = form
+        .iter()
+        .map(|(k, v)| {
+            let enc = |t: &str| {
+                t.bytes()
+                    .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+                    .collect::<String>()
+            };
+            format!("{}={}", enc(k), enc(v))
+        })
+        .collect();
+    let body = body.join("&");
+    let mut stream = TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nCookie: {cookies}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).unwrap();
+    let text = String::from_utf8(response).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    Page { status: head.split(' ').nth(1).unwrap().parse().unwrap(), head: head.to_string(), body: body.to_string() }
+}
+
+/// The value of `name="…" value="…"` in a page (the first such input).
+fn input_value(page: &str, name: &str) -> String {
+    let at = page.find(&format!(r#"name="{name}" value=""#)).unwrap_or_else(|| panic!("no {name} in {page}"));
+    let rest = &page[at + name.len() + 15..];
+    rest[..rest.find('"').unwrap()].to_string()
+}
+
+/// Logs in through the login form: the session cookie.
+fn web_login(address: &str, name: &str) -> String {
+    let form = web(address, "GET", "/login", "", &[]);
+    let login_cookie =
+        form.head.lines().find_map(|l| l.strip_prefix("set-cookie: ")).unwrap().split(';').next().unwrap().to_string();
+    let csrf = input_value(&form.body, "csrf");
+    let password = format!("{name}-password");
+    let done =
+        web(address, "POST", "/login", &login_cookie, &[("csrf", &csrf), ("username", name), ("password", &password)]);
+    assert_eq!(done.status, 303, "{}", done.body);
+    done.head.lines().find_map(|l| l.strip_prefix("set-cookie: ")).unwrap().split(';').next().unwrap().to_string()
+}
+
+/// Every `href`, `src` and `action` in a page names this server (a path), never another host.
+fn only_this_server(page: &str) {
+    for attribute in ["href=\"", "src=\"", "action=\""] {
+        for (at, _) in page.match_indices(attribute) {
+            let value = &page[at + attribute.len()..];
+            let value = &value[..value.find('"').unwrap()];
+            assert!(value.starts_with('/') && !value.starts_with("//"), "{attribute}{value} leaves the server");
+        }
+    }
+    assert!(!page.contains("url("), "no style fetches anything");
+}
+
+/// Issue 19: the pages show what users and documents wrote as text, refuse a form without its CSRF token, tell the
+/// second of two editors that someone wrote first, keep an organ to its own promises, count as `list --json` does,
+/// and load nothing from another host.
+#[test]
+fn the_web_pages_escape_refuse_forged_forms_and_keep_each_organ_to_its_own() {
+    let duban = Duban::new();
+    let hostile = "<script>alert('x')</script>建成平台";
+    let reply =
+        duban.ok(&["reply", "add", "--organ", "区科委", "--doc-no", "科〔2025〕1号", "--signed-on", "2025-06-01"]);
+    let own = duban.ok(&["commit", "add", "--reply", &reply, "--text", hostile, "--due", "2025-12-31"]);
+    let reply =
+        duban.ok(&["reply", "add", "--organ", "<b>区教育局</b>", "--doc-no", "教2号", "--signed-on", "2025-06-01"]);
+    let other = duban.ok(&["commit", "add", "--reply", &reply, "--text", "年底前新建学校", "--due", "2026-12-31"]);
+    user(&duban, "管理员", "管理员", &[]);
+    user(&duban, "督办员", "督办人员", &[]);
+    user(&duban, "科委联络员", "承办单位", &["区科委"]);
+    let server = Server::start(&duban);
+    let address = server.address.clone();
+
+    // Not logged in: every page sends to the login form; a login form posted without its token is refused.
+    let home = web(&address, "GET", "/", "", &[]);
+    assert_eq!((home.status, home.head.contains("location: /login")), (303, true), "{}", home.head);
+    let forged = web(&address, "POST", "/login", "", &[("username", "督办员"), ("password", "督办员-password")]);
+    assert_eq!(forged.status, 403);
+    assert!(!forged.head.contains("duban_session="), "no session without the token");
+
+    let liaison = web_login(&address, "督办员");
+    for path in [
+        "/",
+        "/commitments",
+        &format!("/commitments/{own}"),
+        &format!("/commitments/{other}"),
+        "/commitments?status=overdue&sort=owner&desc=1",
+    ] {
+        let page = web(&address, "GET", path, &liaison, &[]);
+        assert_eq!(page.status, 200, "{path}: {}", page.body);
+        assert!(!page.body.contains("<script>") && !page.body.contains("<b>区教育局"), "{path} shows markup as text");
+        only_this_server(&page.body);
+        assert!(page.head.contains("content-security-policy: default-src 'self'"), "{}", page.head);
+    }
+    let shown = web(&address, "GET", &format!("/commitments/{own}"), &liaison, &[]);
+    assert!(shown.body.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;建成平台"), "{}", shown.body);
+    let list = web(&address, "GET", "/commitments", &liaison, &[]);
+    assert!(list.body.contains("&lt;b&gt;区教育局&lt;/b&gt;") || list.body.contains("区科委"), "{}", list.body);
+
+    // The dashboard counts as `list --json` does.
+    let dashboard = web(&address, "GET", "/", &liaison, &[]);
+    let listed = request(
+        &address,
+        "POST",
+        "/api/login",
+        None,
+        Some(json!({"username": "督办员", "password": "督办员-password"})),
+    )
+    .unwrap()
+    .1;
+    let token = listed["token"].as_str().unwrap().to_string();
+    let rows = request(&address, "GET", "/api/commitments", Some(&token), None).unwrap().1;
+    for status in ["overdue", "open", "fulfilled"] {
+        let count = rows.as_array().unwrap().iter().filter(|row| row["status"] == status).count();
+        let cell = format!(r#"<tr data-status="{status}">"#);
+        let at = dashboard.body.find(&cell).unwrap();
+        let row = &dashboard.body[at..at + dashboard.body[at..].find("</tr>").unwrap()];
+        assert!(row.ends_with(&format!(r#"<td class="num">{count}</td>"#)), "{status}: {row}");
+    }
+
+    // A form without its token, or with another session's, writes nothing.
+    let note = |cookie: &str, csrf: &str, version: &str| {
+        web(
+            &address,
+            "POST",
+            &format!("/commitments/{own}/note"),
+            cookie,
+            &[("csrf", csrf), ("expected_version", version), ("text", "电话督办")],
+        )
+    };
+    let version = input_value(&shown.body, "expected_version");
+    assert_eq!(note(&liaison, "", &version).status, 403);
+    let admin = web_login(&address, "管理员");
+    let admin_csrf = input_value(&web(&address, "GET", "/", &admin, &[]).body, "csrf");
+    assert_eq!(note(&liaison, &admin_csrf, &version).status, 403, "another session's token");
+    let events = |id: &str| {
+        request(&address, "GET", &format!("/api/commitments/{id}"), Some(&token), None).unwrap().1["events"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    assert_eq!(events(&own), 1, "nothing was recorded");
+    let csrf = input_value(&shown.body, "csrf");
+    let done = note(&liaison, &csrf, &version);
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert_eq!(events(&own), 2);
+    // The second of two editors of the same reading is told, and what they typed is kept.
+    let stale = note(&admin, &admin_csrf, &version);
+    assert_eq!(stale.status, 409);
+    assert!(stale.body.contains(r#"id="stale""#) && stale.body.contains("电话督办"), "{}", stale.body);
+    assert_eq!(events(&own), 2);
+
+    // An organ account: its own promise, never another organ's, through any page or form.
+    let organ = web_login(&address, "科委联络员");
+    assert_eq!(web(&address, "GET", &format!("/commitments/{other}"), &organ, &[]).status, 404);
+    let organ_list = web(&address, "GET", "/commitments?organ=区教育局", &organ, &[]);
+    assert!(organ_list.body.contains(r#"<strong id="list-total">0</strong>"#), "{}", organ_list.body);
+    let organ_home = web(&address, "GET", "/", &organ, &[]);
+    assert!(organ_home.body.contains(r#"<strong id="total">1</strong>"#), "{}", organ_home.body);
+    let organ_csrf = input_value(&organ_home.body, "csrf");
+    let progress = |id: &str| {
+        web(
+            &address,
+            "POST",
+            &format!("/commitments/{id}/progress"),
+            &organ,
+            &[("csrf", &organ_csrf), ("on", "2026-01-09"), ("summary", "完成选址")],
+        )
+    };
+    assert_eq!(progress(&other).status, 404);
+    assert_eq!(progress(&own).status, 303);
+    let own_page = web(&address, "GET", &format!("/commitments/{own}"), &organ, &[]);
+    assert!(
+        own_page.body.contains("完成选址") && !own_page.body.contains(r#"id="form-close""#),
+        "no closing for an organ"
+    );
+    let close = web(
+        &address,
+        "POST",
+        &format!("/commitments/{own}/close"),
+        &organ,
+        &[("csrf", &organ_csrf), ("outcome", "fulfilled"), ("summary", "x")],
+    );
+    assert_eq!(close.status, 403, "{}", close.body);
+
+    // Logging out ends the session.
+    let out = web(&address, "POST", "/logout", &organ, &[("csrf", &organ_csrf)]);
+    assert_eq!(out.status, 303);
+    assert_eq!(web(&address, "GET", "/", &organ, &[]).status, 303);
+    server.stop();
+    assert_eq!(duban.run(&["verify"]).code, 0);
+}

@@ -46,6 +46,7 @@ impl Args {
             organ: self.organ.as_deref().map(|organ| ctx.organ(organ)),
             year: self.year,
             proposal: self.proposal.clone(),
+            order: duban_app::Order::Due,
         }
     }
 }

@@ -40,7 +40,9 @@ pub use import::{
 };
 pub use maintain::{Backup, HeadCheck, Verified};
 pub use proposals::{NewProposal, ProposalDetail, ProposalRecorded, ProposalRow};
-pub use read::{CommitmentDetail, ListFilter, ListRow, Listing, ReplyDetail, ReplyFilter, ReplyRow, View};
+pub use read::{
+    signal, CommitmentDetail, Dashboard, ListFilter, ListRow, Listing, Order, ReplyDetail, ReplyFilter, ReplyRow, View,
+};
 pub use refs::{position_of, position_reference, Reference};
 pub use register::reply_key;
 pub use report::ReportRequest;

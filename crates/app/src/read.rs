@@ -55,6 +55,121 @@ pub struct ListFilter {
     pub year: Option<i32>,
     /// The proposal's number, or text of its reference.
     pub proposal: Option<String>,
+    /// The order of the rows (by due date unless asked otherwise).
+    pub order: Order,
+}
+
+/// How a listing is ordered; each ends by id, so that pages do not overlap.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Order {
+    /// Due date, undated last.
+    #[default]
+    Due,
+    /// 编号.
+    Number,
+    /// Responsible organ.
+    Owner,
+    /// Status, most urgent first (overdue, stalled, pending review, open, in progress, then the closed ones).
+    Status,
+    /// Last progress, most recent first.
+    Progress,
+}
+
+impl Order {
+    pub fn parse(text: &str) -> Option<Order> {
+        Some(match text {
+            "due" => Order::Due,
+            "number" => Order::Number,
+            "owner" => Order::Owner,
+            "status" => Order::Status,
+            "progress" => Order::Progress,
+            _ => return None,
+        })
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Order::Due => "due",
+            Order::Number => "number",
+            Order::Owner => "owner",
+            Order::Status => "status",
+            Order::Progress => "progress",
+        }
+    }
+}
+
+/// Where a status stands in `Order::Status`: the most urgent first.
+fn urgency(status: Status) -> u8 {
+    match status {
+        Status::Overdue => 0,
+        Status::Stalled => 1,
+        Status::PendingReview => 2,
+        Status::Open => 3,
+        Status::InProgress => 4,
+        Status::NotFulfilled => 5,
+        Status::PartiallyFulfilled => 6,
+        Status::Fulfilled => 7,
+        Status::Dismissed => 8,
+    }
+}
+
+/// Sorts rows as `order` says (descending if asked), each order ending by id.
+fn sort_rows<T>(
+    rows: &mut [T],
+    order: Order,
+    descending: bool,
+    policy: Policy,
+    key: impl Fn(&T) -> (&CommitmentState, Status),
+) {
+    match order {
+        Order::Due => rows.sort_by_cached_key(|row| {
+            let (state, _) = key(row);
+            let due = state.due_on(policy);
+            (due.is_none(), due, state.id)
+        }),
+        Order::Number => rows.sort_by_key(|row| (key(row).0.number, key(row).0.id)),
+        Order::Owner => rows.sort_by(|a, b| {
+            let (a, b) = (key(a).0, key(b).0);
+            a.owner.cmp(&b.owner).then(a.id.cmp(&b.id))
+        }),
+        Order::Status => rows.sort_by_key(|row| (urgency(key(row).1), key(row).0.id)),
+        Order::Progress => rows.sort_by_key(|row| (std::cmp::Reverse(key(row).0.last_progress_on), key(row).0.id)),
+    }
+    if descending {
+        rows.reverse();
+    }
+}
+
+/// The dashboard's figures (`/`): counts by status, the 红黄绿 signals by organ, and the nearest due and the overdue.
+pub struct Dashboard {
+    pub by_status: BTreeMap<Status, usize>,
+    /// Per responsible organ: red (overdue), yellow (stalled, or due within `within` days), green (other active),
+    /// and closed or dismissed.
+    pub by_organ: BTreeMap<String, [usize; 4]>,
+    pub signals: [usize; 4],
+    /// Active promises due within `within` days, nearest first; overdue ones, longest overdue first (at most `shown`).
+    pub near_due: Vec<ListRow>,
+    pub overdue: Vec<ListRow>,
+}
+
+/// A promise's signal: 0 red (overdue), 1 yellow (stalled or due within `within` days), 2 green (other active), 3
+/// closed or dismissed.
+pub fn signal(state: &CommitmentState, status: Status, on_date: NaiveDate, policy: Policy, within: u32) -> usize {
+    match status {
+        Status::Overdue => 0,
+        Status::Stalled => 1,
+        status if status.is_active() => {
+            let soon = state
+                .due_on(policy)
+                .is_some_and(|due| due >= on_date && (due - on_date).num_days() <= i64::from(within));
+            if soon {
+                1
+            } else {
+                2
+            }
+        }
+        _ => 3,
+    }
 }
 
 /// Which replies `reply list` shows: the filters `list` has that make sense for a reply, and 待补全.
@@ -251,7 +366,49 @@ impl App {
 
     /// The commitments that pass `filter`, as seen through `view`, in due-date order.
     pub fn list(&self, filter: &ListFilter, view: &View) -> Result<Listing> {
-        Ok(self.list_page(filter, view, &|_| true, 0, usize::MAX)?.1)
+        Ok(self.list_page(filter, view, &|_| true, 0, usize::MAX, false)?.1)
+    }
+
+    /// The dashboard's figures over the promises `visible` to the caller, through `view`.
+    pub fn dashboard(
+        &self,
+        view: &View,
+        visible: &dyn Fn(&CommitmentState) -> bool,
+        within: u32,
+        shown: usize,
+    ) -> Result<Dashboard> {
+        let (total, listing) = self.list_page(&ListFilter::default(), view, visible, 0, usize::MAX, false)?;
+        debug_assert_eq!(total, listing.rows.len());
+        let mut dashboard = Dashboard {
+            by_status: BTreeMap::new(),
+            by_organ: BTreeMap::new(),
+            signals: [0; 4],
+            near_due: Vec::new(),
+            overdue: Vec::new(),
+        };
+        let (mut near, mut late) = (Vec::new(), Vec::new());
+        for row in listing.rows {
+            *dashboard.by_status.entry(row.status).or_default() += 1;
+            let signal = signal(&row.state, row.status, view.on_date, view.policy, within);
+            dashboard.signals[signal] += 1;
+            dashboard.by_organ.entry(row.state.owner.clone()).or_insert([0; 4])[signal] += 1;
+            match row.status {
+                Status::Overdue => late.push(row),
+                status
+                    if status.is_active()
+                        && row.state.due_on(view.policy).is_some_and(|due| {
+                            due >= view.on_date && (due - view.on_date).num_days() <= i64::from(within)
+                        }) =>
+                {
+                    near.push(row)
+                }
+                _ => {}
+            }
+        }
+        // The listing is in due-date order: the overdue longest overdue first, the near due nearest first.
+        dashboard.overdue = late.into_iter().take(shown).collect();
+        dashboard.near_due = near.into_iter().take(shown).collect();
+        Ok(dashboard)
     }
 
     /// One page of the commitments that pass `filter` and `visible` (the caller's permissions), in due-date order:
@@ -263,6 +420,7 @@ impl App {
         visible: &dyn Fn(&CommitmentState) -> bool,
         offset: usize,
         limit: usize,
+        descending: bool,
     ) -> Result<(usize, Listing)> {
         let (on_date, policy) = (view.on_date, view.policy);
         if let (Some(register), true) = (&self.register, view.horizon.is_everything()) {
@@ -297,10 +455,7 @@ impl App {
                     }
                 }
             }
-            rows.sort_by_cached_key(|(state, _, _)| {
-                let due = state.due_on(policy);
-                (due.is_none(), due, state.id)
-            });
+            sort_rows(&mut rows, filter.order, descending, policy, |(state, _, status)| (*state, *status));
             let total = rows.len();
             let page: Vec<_> = rows.into_iter().skip(offset).take(limit).collect();
             let ids: Vec<Ulid> = page.iter().map(|(state, _, _)| state.id.unwrap_or_default()).collect();
@@ -341,10 +496,7 @@ impl App {
             rows.extend(family_rows);
             ids.extend(family_ids);
         }
-        rows.sort_by_cached_key(|(state, _, _): &(CommitmentState, _, _)| {
-            let due = state.due_on(policy);
-            (due.is_none(), due, state.id)
-        });
+        sort_rows(&mut rows, filter.order, descending, policy, |(state, _, status)| (state, *status));
         ids.sort_unstable();
         let short = short_ids(&ids);
         rows.retain(|(state, _, _)| visible(state));

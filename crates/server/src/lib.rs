@@ -26,6 +26,8 @@ use duban_domain::{
 };
 use serde_json::{json, Value};
 
+mod web;
+
 /// The clock the server records facts by: the system's, or a fixed instant (tests, demonstrations).
 #[derive(Clone, Copy, Debug)]
 pub enum Clock {
@@ -121,6 +123,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/api/stats", get(stats))
         .route("/api/log", get(log))
         .route("/api/users", get(users).post(create_user))
+        .merge(web::routes())
         .with_state(shared)
 }
 
@@ -312,24 +315,35 @@ async fn login(
 ) -> Answer {
     let body = parse_body(&body)?;
     let (name, password) = (text_field(&body, "username")?, text_field(&body, "password")?);
+    let (token, principal) = log_in(&shared, address, name, password).await?;
+    ok(json!({ "token": token, "user": user_view(&principal.name, &principal) }))
+}
+
+/// Checks a name and password (slowed after repeated failures, per name and per address) and opens a session: its
+/// token and the account. Wrong credentials are 401.
+async fn log_in(
+    shared: &Arc<Shared>,
+    address: SocketAddr,
+    name: String,
+    password: String,
+) -> Result<(String, Principal), Failure> {
     let keys = vec![format!("name:{name}"), format!("address:{}", address.ip())];
-    check_attempts(&shared, &keys)?;
+    check_attempts(shared, &keys)?;
     let worker = shared.clone();
     let outcome = blocking(move || {
         let (account, principal) = worker.app.authenticate(&name, &password)?;
         let token = worker.app.open_session(&account, worker.clock.now())?;
-        Ok((account, principal, token))
+        Ok((token, principal))
     })
     .await;
-    note_attempt(&shared, &keys, outcome.is_err());
-    let (account, principal, token) = outcome.map_err(|mut failure| {
+    note_attempt(shared, &keys, outcome.is_err());
+    outcome.map_err(|mut failure| {
         if failure.status == StatusCode::BAD_REQUEST || failure.status == StatusCode::NOT_FOUND {
             failure.status = StatusCode::UNAUTHORIZED;
             failure.code = "unauthorized";
         }
         failure
-    })?;
-    ok(json!({ "token": token, "user": user_view(&account.name, &principal) }))
+    })
 }
 
 fn user_view(name: &str, principal: &Principal) -> Value {
@@ -428,9 +442,14 @@ async fn commitments(
             .transpose()
     };
     let (offset, limit) = (number("offset")?.unwrap_or(0), number("limit")?.unwrap_or(usize::MAX));
+    if let Some(order) = query.get("sort") {
+        filter.order = duban_app::Order::parse(order)
+            .ok_or_else(|| Failure::bad(format!("sort“{order}”无效：可选 due、number、owner、status、progress")))?;
+    }
+    let descending = query.get("desc").is_some_and(|v| v == "true");
     let (total, value) = blocking(move || {
         let visible = |state: &duban_domain::CommitmentState| caller.sees(&promise_organs(state));
-        let (total, listing) = shared.app.list_page(&filter, &view, &visible, offset, limit)?;
+        let (total, listing) = shared.app.list_page(&filter, &view, &visible, offset, limit, descending)?;
         let rows: Vec<CommitmentView> = listing
             .rows
             .iter()
@@ -477,6 +496,18 @@ async fn commitment_fact(
 ) -> Answer {
     let caller = caller(&shared, &headers).await?;
     let body = parse_body(&body)?;
+    apply_fact(shared, caller, id, action, body).await.and_then(ok)
+}
+
+/// One fact about a promise, from the fields of its request (the API's JSON, or a web form's): checked against the
+/// promise and the caller's role, recorded as the caller; the promise as it then stands, with `seq`.
+async fn apply_fact(
+    shared: Arc<Shared>,
+    caller: Caller,
+    id: String,
+    action: String,
+    body: Value,
+) -> Result<Value, Failure> {
     let on = date_field(&body, "on")?;
     let expected_version = match body.get("expected_version") {
         None | Some(Value::Null) => None,
@@ -572,7 +603,6 @@ async fn commitment_fact(
         Ok(value)
     })
     .await
-    .and_then(ok)
 }
 
 async fn replies(

@@ -1,0 +1,874 @@
+//! The web app (issue 19): pages rendered here from the same read model and use cases as the API, for the people
+//! who will not use a terminal. Forms work without JavaScript; nothing a page loads comes from another host (the one
+//! stylesheet is served by this server).
+//!
+//! Sessions are the API's (a token in an HttpOnly, SameSite=Strict cookie). Every form carries a CSRF token derived
+//! from the session's (a SHA-256 of it that a page of another site cannot compute); the login form, before any
+//! session, carries one that must equal a cookie set with the form. Every text from the register goes through
+//! [`esc`]: nothing a document or a user wrote is ever markup.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use duban_app::{CommitmentView, ListFilter, Order, View};
+use duban_domain::{permits, Action, Role, Status, Target};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use crate::{apply_fact, blocking, promise_organs, today, Caller, Failure, Shared};
+
+const SESSION_COOKIE: &str = "duban_session";
+const LOGIN_COOKIE: &str = "duban_login";
+/// Rows on a list page.
+const PAGE: usize = 50;
+/// Days ahead in which an active promise's due date makes it yellow.
+const NEAR_DAYS: u32 = 30;
+
+pub(crate) fn routes() -> Router<Arc<Shared>> {
+    Router::new()
+        .route("/", get(dashboard))
+        .route("/login", get(login_page).post(login_submit))
+        .route("/logout", post(logout_submit))
+        .route("/commitments", get(list_page))
+        .route("/commitments/{id}", get(detail_page))
+        .route("/commitments/{id}/{action}", post(fact_submit))
+        .route("/static/app.css", get(stylesheet))
+}
+
+/// Text made safe to place in HTML, as element content or a quoted attribute.
+pub fn esc(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Percent-encodes a query value.
+fn enc(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers.get_all(header::COOKIE).iter().filter_map(|value| value.to_str().ok()).find_map(|cookies| {
+        cookies.split(';').find_map(|pair| {
+            let (key, value) = pair.trim().split_once('=')?;
+            (key == name).then(|| value.to_string())
+        })
+    })
+}
+
+/// The CSRF token of a session: what its forms carry.
+fn csrf_of(session: &str) -> String {
+    let digest = Sha256::digest(format!("duban-csrf\0{session}").as_bytes());
+    digest.iter().take(16).map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// Compares two tokens in time independent of where they differ.
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The logged-in user of a page, and the session's CSRF token.
+struct Visitor {
+    caller: Caller,
+    csrf: String,
+}
+
+/// The visitor, or a redirect to the login page.
+async fn visitor(shared: &Arc<Shared>, headers: &HeaderMap) -> Result<Visitor, Response> {
+    let to_login = || redirect("/login");
+    let token = cookie(headers, SESSION_COOKIE).ok_or_else(to_login)?;
+    let worker = shared.clone();
+    let lookup = token.clone();
+    let found =
+        blocking(move || Ok(worker.app.session(&lookup, worker.clock.now())?)).await.map_err(|f| f.into_response())?;
+    let (_, principal) = found.ok_or_else(to_login)?;
+    Ok(Visitor { caller: Caller { principal }, csrf: csrf_of(&token) })
+}
+
+fn redirect(to: &str) -> Response {
+    (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_string())]).into_response()
+}
+
+/// A whole page: the navigation for `user`, the title and the body.
+fn page(status: StatusCode, title: &str, user: Option<&Visitor>, body: &str) -> Response {
+    let mut nav = String::new();
+    if let Some(visitor) = user {
+        let principal = &visitor.caller.principal;
+        let organs = if principal.organs.is_empty() {
+            String::new()
+        } else {
+            format!("（{}）", esc(&principal.organs.join("、")))
+        };
+        let _ = write!(
+            nav,
+            r#"<nav aria-label="主导航"><a href="/">首页</a><a href="/commitments">承诺</a>
+<span class="who">{}·{}{organs}</span>
+<form method="post" action="/logout" class="inline"><input type="hidden" name="csrf" value="{}"><button type="submit">退出</button></form></nav>"#,
+            esc(&principal.name),
+            esc(principal.role.label()),
+            esc(&visitor.csrf)
+        );
+    }
+    let html = format!(
+        r#"<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{} · 督办</title><link rel="stylesheet" href="/static/app.css"></head>
+<body><header><span class="brand">督办</span>{nav}</header><main>
+<h1>{}</h1>
+{body}
+</main></body></html>
+"#,
+        esc(title),
+        esc(title)
+    );
+    let headers = [
+        (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+        (header::CACHE_CONTROL, "no-store"),
+        (header::HeaderName::from_static("x-frame-options"), "DENY"),
+        (
+            header::HeaderName::from_static("content-security-policy"),
+            "default-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'",
+        ),
+    ];
+    (status, headers, html).into_response()
+}
+
+fn failure_page(failure: Failure, user: Option<&Visitor>) -> Response {
+    let body = format!(
+        r#"<p class="error" role="alert">{}</p><p><a href="/commitments">返回承诺列表</a></p>"#,
+        esc(&failure.message)
+    );
+    page(failure.status, "出错了", user, &body)
+}
+
+async fn stylesheet() -> Response {
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "max-age=3600")], STYLE)
+        .into_response()
+}
+
+// ---- login ----
+
+async fn login_page(headers: HeaderMap) -> Response {
+    let token =
+        cookie(&headers, LOGIN_COOKIE).filter(|t| t.len() == 26).unwrap_or_else(|| ulid::Ulid::new().to_string());
+    login_form(&token, None, StatusCode::OK)
+}
+
+fn login_form(token: &str, error: Option<&str>, status: StatusCode) -> Response {
+    let error = error.map(|e| format!(r#"<p class="error" role="alert">{}</p>"#, esc(e))).unwrap_or_default();
+    let body = format!(
+        r#"{error}<form method="post" action="/login" class="card narrow">
+<input type="hidden" name="csrf" value="{token}">
+<label for="username">账户名</label><input id="username" name="username" autocomplete="username" required autofocus>
+<label for="password">密码</label><input id="password" name="password" type="password" autocomplete="current-password" required>
+<button type="submit">登录</button></form>"#
+    );
+    let mut response = page(status, "登录", None, &body);
+    let value = format!("{LOGIN_COOKIE}={token}; Path=/login; HttpOnly; SameSite=Strict");
+    if let Ok(value) = header::HeaderValue::from_str(&value) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+async fn login_submit(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(address): ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
+    form: axum::extract::Form<HashMap<String, String>>,
+) -> Response {
+    let expected = cookie(&headers, LOGIN_COOKIE).unwrap_or_default();
+    let given = form.get("csrf").cloned().unwrap_or_default();
+    let fresh = ulid::Ulid::new().to_string();
+    if expected.is_empty() || !same(&expected, &given) {
+        return login_form(&fresh, Some("表单已过期或来源不明（缺少 CSRF 令牌）：请重新登录"), StatusCode::FORBIDDEN);
+    }
+    let name = form.get("username").cloned().unwrap_or_default();
+    let password = form.get("password").cloned().unwrap_or_default();
+    match crate::log_in(&shared, address, name, password).await {
+        Ok((token, _)) => {
+            let mut response = redirect("/");
+            let value = format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict");
+            if let Ok(value) = header::HeaderValue::from_str(&value) {
+                response.headers_mut().append(header::SET_COOKIE, value);
+            }
+            response
+        }
+        Err(failure) => login_form(&fresh, Some(&failure.message), failure.status),
+    }
+}
+
+async fn logout_submit(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    form: axum::extract::Form<HashMap<String, String>>,
+) -> Response {
+    let visitor = match visitor(&shared, &headers).await {
+        Ok(visitor) => visitor,
+        Err(response) => return response,
+    };
+    if !form.get("csrf").is_some_and(|given| same(given, &visitor.csrf)) {
+        return failure_page(csrf_refused(), Some(&visitor));
+    }
+    if let Some(token) = cookie(&headers, SESSION_COOKIE) {
+        let worker = shared.clone();
+        let _ = blocking(move || Ok(worker.app.close_session(&token)?)).await;
+    }
+    let mut response = redirect("/login");
+    let value = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    if let Ok(value) = header::HeaderValue::from_str(&value) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+fn csrf_refused() -> Failure {
+    Failure::new(
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        "表单缺少有效的 CSRF 令牌（页面过期或来自别的网站）：请刷新页面后重试",
+    )
+}
+
+// ---- the dashboard ----
+
+fn signal_class(signal: usize) -> &'static str {
+    ["red", "yellow", "green", "done"][signal]
+}
+
+const SIGNAL_LABELS: [&str; 4] = ["逾期", "临近期限或停滞", "正常推进", "已办结或撤销"];
+
+async fn dashboard(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    let visitor = match visitor(&shared, &headers).await {
+        Ok(visitor) => visitor,
+        Err(response) => return response,
+    };
+    let view = View::now(today(&shared));
+    let caller = visitor.caller.clone();
+    let worker = shared.clone();
+    let figures = blocking(move || {
+        let visible = |state: &duban_domain::CommitmentState| caller.sees(&promise_organs(state));
+        Ok(worker.app.dashboard(&view, &visible, NEAR_DAYS, 10)?)
+    })
+    .await;
+    let figures = match figures {
+        Ok(figures) => figures,
+        Err(failure) => return failure_page(failure, Some(&visitor)),
+    };
+    let mut body = String::new();
+    let mine = if visitor.caller.principal.role == Role::Organ { "本单位的承诺" } else { "全部承诺" };
+    let total: usize = figures.by_status.values().sum();
+    let _ = write!(
+        body,
+        r#"<p class="lead">{mine}共 <strong id="total">{total}</strong> 项，状态按 {} 判断。</p>"#,
+        view.on_date
+    );
+    body.push_str(r#"<section aria-labelledby="signals"><h2 id="signals">红黄绿</h2><ul class="signals">"#);
+    for (signal, label) in SIGNAL_LABELS.iter().enumerate() {
+        let _ = write!(
+            body,
+            r#"<li class="{}"><span class="count">{}</span> {label}</li>"#,
+            signal_class(signal),
+            figures.signals[signal]
+        );
+    }
+    body.push_str("</ul></section>");
+    body.push_str(r#"<section aria-labelledby="by-status"><h2 id="by-status">按状态</h2><table class="counts" id="status-counts"><thead><tr><th scope="col">状态</th><th scope="col">项数</th></tr></thead><tbody>"#);
+    for status in Status::ALL {
+        let count = figures.by_status.get(&status).copied().unwrap_or(0);
+        let _ = write!(
+            body,
+            r#"<tr data-status="{}"><td><a href="/commitments?status={}">{}</a></td><td class="num">{count}</td></tr>"#,
+            status.code(),
+            status.code(),
+            esc(status.label())
+        );
+    }
+    body.push_str("</tbody></table></section>");
+    for (title, id, rows) in
+        [("已逾期", "overdue", &figures.overdue), (&*format!("{NEAR_DAYS} 天内到期"), "near-due", &figures.near_due)]
+    {
+        let _ = write!(body, r#"<section aria-labelledby="{id}"><h2 id="{id}">{}</h2>"#, esc(title));
+        if rows.is_empty() {
+            body.push_str(r#"<p class="quiet">没有。</p>"#);
+        } else {
+            body.push_str(r#"<ul class="items">"#);
+            for row in rows.iter() {
+                let due = row.state.due_on(view.policy).map(|d| d.to_string()).unwrap_or_else(|| "—".into());
+                let _ = write!(
+                    body,
+                    r#"<li><a href="/commitments/{}">#{} {}</a> <span class="meta">{} · 期限 {due}</span></li>"#,
+                    row.state.id.map(|id| id.to_string()).unwrap_or_default(),
+                    row.state.number,
+                    esc(&clip(&row.state.text, 60)),
+                    esc(&row.state.owner)
+                );
+            }
+            body.push_str("</ul>");
+        }
+        body.push_str("</section>");
+    }
+    body.push_str(r#"<section aria-labelledby="by-organ"><h2 id="by-organ">按责任单位</h2><div class="scroll"><table><thead><tr><th scope="col">责任单位</th><th scope="col" class="red">逾期</th><th scope="col" class="yellow">临近或停滞</th><th scope="col" class="green">正常</th><th scope="col">已办结</th></tr></thead><tbody>"#);
+    for (organ, counts) in &figures.by_organ {
+        let _ = write!(
+            body,
+            r#"<tr><td><a href="/commitments?organ={}">{}</a></td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td></tr>"#,
+            enc(organ),
+            esc(organ),
+            counts[0],
+            counts[1],
+            counts[2],
+            counts[3]
+        );
+    }
+    body.push_str("</tbody></table></div></section>");
+    page(StatusCode::OK, "首页", Some(&visitor), &body)
+}
+
+fn clip(text: &str, chars: usize) -> String {
+    if text.chars().count() <= chars {
+        text.to_string()
+    } else {
+        text.chars().take(chars).collect::<String>() + "…"
+    }
+}
+
+// ---- the list ----
+
+async fn list_page(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let visitor = match visitor(&shared, &headers).await {
+        Ok(visitor) => visitor,
+        Err(response) => return response,
+    };
+    let given = |name: &str| query.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let mut filter =
+        ListFilter { active: given("active").is_some(), overdue: given("overdue").is_some(), ..ListFilter::default() };
+    let mut problems = Vec::new();
+    if let Some(code) = given("status") {
+        match Status::parse(code) {
+            Some(status) => filter.statuses.push(status),
+            None => problems.push(format!("状态“{code}”无效")),
+        }
+    }
+    if let Some(organ) = given("organ") {
+        filter.organ = Some(duban_domain::OrganQuery::new(organ, &duban_domain::Aliases::default()));
+    }
+    if let Some(year) = given("year") {
+        match year.parse() {
+            Ok(year) => filter.year = Some(year),
+            Err(_) => problems.push(format!("年份“{year}”无效")),
+        }
+    }
+    if let Some(days) = given("due_within") {
+        match days.parse() {
+            Ok(days) => filter.due_within = Some(days),
+            Err(_) => problems.push(format!("天数“{days}”无效")),
+        }
+    }
+    filter.order = given("sort").and_then(Order::parse).unwrap_or_default();
+    let descending = given("desc").is_some();
+    let mut horizon = duban_domain::Horizon::ALL;
+    if let Some(as_of) = given("as_of") {
+        match as_of.parse() {
+            Ok(date) => horizon.as_of = Some(date),
+            Err(_) => problems.push(format!("日期“{as_of}”无效：请写成 YYYY-MM-DD")),
+        }
+    }
+    let page_number: usize = given("page").and_then(|p| p.parse().ok()).filter(|p| *p >= 1).unwrap_or(1);
+    let view = View::new(horizon, today(&shared), duban_domain::Policy::default());
+    let caller = visitor.caller.clone();
+    let worker = shared.clone();
+    let order = filter.order;
+    let listed = blocking(move || {
+        let visible = |state: &duban_domain::CommitmentState| caller.sees(&promise_organs(state));
+        let (total, listing) =
+            worker.app.list_page(&filter, &view, &visible, (page_number - 1) * PAGE, PAGE, descending)?;
+        let rows: Vec<CommitmentView> = listing
+            .rows
+            .iter()
+            .map(|row| {
+                CommitmentView::new(&row.state, row.reply.as_deref(), row.status, row.short_id.clone(), view.policy)
+            })
+            .collect();
+        Ok((total, rows))
+    })
+    .await;
+    let (total, rows) = match listed {
+        Ok(listed) => listed,
+        Err(failure) => return failure_page(failure, Some(&visitor)),
+    };
+    let value = |name: &str| esc(given(name).unwrap_or_default());
+    let mut body = String::new();
+    for problem in &problems {
+        let _ = write!(body, r#"<p class="error" role="alert">{}</p>"#, esc(problem));
+    }
+    let mut statuses = String::from(r#"<option value="">全部</option>"#);
+    for status in Status::ALL {
+        let selected = if given("status").and_then(Status::parse) == Some(status) { " selected" } else { "" };
+        let _ = write!(statuses, r#"<option value="{}"{selected}>{}</option>"#, status.code(), esc(status.label()));
+    }
+    let checked = |name: &str| if given(name).is_some() { " checked" } else { "" };
+    let _ = write!(
+        body,
+        r#"<form method="get" action="/commitments" class="filters" role="search">
+<label>状态 <select name="status">{statuses}</select></label>
+<label>责任单位 <input name="organ" value="{}"></label>
+<label>答复年份 <input name="year" inputmode="numeric" size="5" value="{}"></label>
+<label>天内到期 <input name="due_within" inputmode="numeric" size="4" value="{}"></label>
+<label>按日查看 <input type="date" name="as_of" value="{}"></label>
+<label><input type="checkbox" name="overdue" value="1"{}> 仅逾期</label>
+<label><input type="checkbox" name="active" value="1"{}> 仅在办</label>
+<input type="hidden" name="sort" value="{}">
+<button type="submit">筛选</button></form>"#,
+        value("organ"),
+        value("year"),
+        value("due_within"),
+        value("as_of"),
+        checked("overdue"),
+        checked("active"),
+        esc(order.code()),
+    );
+    let pages = total.div_ceil(PAGE).max(1);
+    let _ = write!(
+        body,
+        r#"<p class="lead">共 <strong id="list-total">{total}</strong> 项，第 {page_number}/{pages} 页。</p>"#
+    );
+    // Links keep the filters; a column header sorts by it (again: the other way).
+    let base: Vec<(String, String)> = query
+        .iter()
+        .filter(|(k, v)| !["page", "sort", "desc"].contains(&k.as_str()) && !v.trim().is_empty())
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let link = |extra: &[(&str, String)]| -> String {
+        let mut pairs: Vec<String> = base.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect();
+        pairs.sort();
+        pairs.extend(extra.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))));
+        format!("/commitments?{}", pairs.join("&"))
+    };
+    let header_cell = |label: &str, column: Order| -> String {
+        let current = order == column;
+        let mut extra = vec![("sort", column.code().to_string())];
+        if current && !descending {
+            extra.push(("desc", "1".to_string()));
+        }
+        let mark = match (current, descending) {
+            (true, false) => " ▲",
+            (true, true) => " ▼",
+            _ => "",
+        };
+        let sort = match (current, descending) {
+            (true, false) => "ascending",
+            (true, true) => "descending",
+            _ => "none",
+        };
+        format!(r#"<th scope="col" aria-sort="{sort}"><a href="{}">{}{mark}</a></th>"#, esc(&link(&extra)), esc(label))
+    };
+    let _ = write!(
+        body,
+        r#"<div class="scroll"><table class="list" id="commitments"><thead><tr>{}{}{}{}{}<th scope="col">承诺内容</th></tr></thead><tbody>"#,
+        header_cell("编号", Order::Number),
+        header_cell("状态", Order::Status),
+        header_cell("责任单位", Order::Owner),
+        header_cell("期限", Order::Due),
+        header_cell("最近进展", Order::Progress),
+    );
+    for row in &rows {
+        let due = match (row.due, row.due_source) {
+            (Some(due), Some("policy")) => format!("{due}*"),
+            (Some(due), _) => due.to_string(),
+            _ => "—".into(),
+        };
+        let _ = write!(
+            body,
+            r#"<tr><td data-label="编号"><a href="/commitments/{}">#{}</a></td><td data-label="状态"><span class="status {}">{}</span></td><td data-label="责任单位">{}</td><td data-label="期限">{due}</td><td data-label="最近进展">{}</td><td data-label="内容"><a href="/commitments/{}">{}</a></td></tr>"#,
+            esc(&row.id),
+            row.number,
+            row.status,
+            esc(row.status_label),
+            esc(&row.owner),
+            row.last_progress_on.map(|d| d.to_string()).unwrap_or_else(|| "—".into()),
+            esc(&row.id),
+            esc(&clip(&row.text, 80)),
+        );
+    }
+    body.push_str("</tbody></table></div>");
+    let mut paging = String::new();
+    let keep_sort: Vec<(&str, String)> = {
+        let mut extra = vec![("sort", order.code().to_string())];
+        if descending {
+            extra.push(("desc", "1".into()));
+        }
+        extra
+    };
+    if page_number > 1 {
+        let mut extra = keep_sort.clone();
+        extra.push(("page", (page_number - 1).to_string()));
+        let _ = write!(paging, r#"<a rel="prev" href="{}">上一页</a>"#, esc(&link(&extra)));
+    }
+    if page_number < pages {
+        let mut extra = keep_sort.clone();
+        extra.push(("page", (page_number + 1).to_string()));
+        let _ = write!(paging, r#"<a rel="next" href="{}">下一页</a>"#, esc(&link(&extra)));
+    }
+    let _ = write!(body, r#"<nav class="paging" aria-label="分页">{paging}</nav>"#);
+    page(StatusCode::OK, "承诺", Some(&visitor), &body)
+}
+
+// ---- one promise ----
+
+async fn detail_page(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let visitor = match visitor(&shared, &headers).await {
+        Ok(visitor) => visitor,
+        Err(response) => return response,
+    };
+    let notice = query.get("done").map(|done| format!(r#"<p class="notice" role="status">已记录：{}</p>"#, esc(done)));
+    detail(&shared, &visitor, &id, notice.unwrap_or_default(), None, StatusCode::OK).await
+}
+
+/// The promise's page, with `notice` above it; `stale` is the form the user sent if another wrote first.
+async fn detail(
+    shared: &Arc<Shared>,
+    visitor: &Visitor,
+    id: &str,
+    notice: String,
+    kept: Option<(&str, &HashMap<String, String>)>,
+    status: StatusCode,
+) -> Response {
+    let view = View::now(today(shared));
+    let (worker, input, caller) = (shared.clone(), id.to_string(), visitor.caller.clone());
+    let found = blocking(move || {
+        let detail = worker.app.commitment(&input, &view)?;
+        if !caller.sees(&promise_organs(&detail.state)) {
+            return Err(Failure::new(StatusCode::NOT_FOUND, "not_found", format!("找不到承诺 {input}")));
+        }
+        Ok(detail)
+    })
+    .await;
+    let detail = match found {
+        Ok(detail) => detail,
+        Err(failure) => return failure_page(failure, Some(visitor)),
+    };
+    let state = &detail.state;
+    let reply = &detail.reply;
+    let mut body = notice;
+    let due = state
+        .due_under(view.policy)
+        .map(|(due, source)| format!("{due}（{}）", source.label()))
+        .unwrap_or_else(|| "—".into());
+    let co = if state.co_handlers.is_empty() { "—".to_string() } else { esc(&state.co_handlers.join("、")) };
+    let proposal = duban_app::proposal_text(reply);
+    let _ = write!(
+        body,
+        r#"<dl class="facts">
+<dt>状态</dt><dd><span class="status {}" id="status">{}</span>（按 {} 判断）</dd>
+<dt>内容</dt><dd id="text">{}</dd>
+<dt>责任单位</dt><dd id="owner">{}</dd><dt>会办单位</dt><dd>{co}</dd>
+<dt>期限</dt><dd id="due">{}</dd><dt>作出</dt><dd>{}</dd>
+<dt>来源</dt><dd>{} {}（签发 {}）{}</dd>
+<dt>版本</dt><dd id="version">{}</dd>
+</dl>"#,
+        detail.status.code(),
+        esc(detail.status.label()),
+        view.on_date,
+        esc(&state.text),
+        esc(&state.owner),
+        esc(&due),
+        state.made_on.map(|d| d.to_string()).unwrap_or_else(|| "—".into()),
+        esc(reply.organ()),
+        esc(reply.doc_no()),
+        reply.signed_on().map(|d| d.to_string()).unwrap_or_else(|| "—".into()),
+        if proposal.is_empty() { String::new() } else { format!("，{}", esc(&proposal)) },
+        state.version,
+    );
+    // The forms this user may use.
+    let organs = promise_organs(state);
+    let may = |action: Action| permits(&visitor.caller.principal, action, Target::Item { organs: &organs }).is_ok();
+    let id = detail.id.to_string();
+    let kept_value = |form: &str, name: &str| -> String {
+        kept.filter(|(which, _)| *which == form)
+            .and_then(|(_, fields)| fields.get(name))
+            .map(|v| esc(v))
+            .unwrap_or_default()
+    };
+    let form = |action: &str, title: &str, fields: &str| -> String {
+        format!(
+            r#"<form method="post" action="/commitments/{}/{action}" class="card" id="form-{action}"><h3>{}</h3>
+<input type="hidden" name="csrf" value="{}"><input type="hidden" name="expected_version" value="{}">{fields}<button type="submit">{}</button></form>"#,
+            esc(&id),
+            esc(title),
+            esc(&visitor.csrf),
+            state.version,
+            esc(title)
+        )
+    };
+    let mut forms = String::new();
+    let today = view.on_date;
+    let active = detail.status.is_active();
+    if may(Action::ReportProgress) && active {
+        forms.push_str(&form(
+            "progress",
+            "报告进展",
+            &format!(
+                r#"<label for="progress-on">日期</label><input id="progress-on" type="date" name="on" value="{today}" required>
+<label for="progress-summary">进展情况</label><textarea id="progress-summary" name="summary" rows="3" required>{}</textarea>
+<label for="progress-percent">完成比例（%，可不填）</label><input id="progress-percent" name="percent" inputmode="numeric" value="{}">
+<label for="progress-evidence">佐证（每行一项，可不填）</label><textarea id="progress-evidence" name="evidence" rows="2">{}</textarea>"#,
+                kept_value("progress", "summary"),
+                kept_value("progress", "percent"),
+                kept_value("progress", "evidence")
+            ),
+        ));
+    }
+    if may(Action::AddNote) {
+        forms.push_str(&form(
+            "note",
+            "备注",
+            &format!(r#"<label for="note-text">备注</label><textarea id="note-text" name="text" rows="2" required>{}</textarea>"#, kept_value("note", "text")),
+        ));
+    }
+    if may(Action::Close) && detail.status.is_active() {
+        forms.push_str(&form(
+            "close",
+            "办结",
+            &format!(
+                r#"<label for="close-outcome">办结结果</label><select id="close-outcome" name="outcome"><option value="fulfilled">已落实</option><option value="partially_fulfilled">部分落实</option><option value="not_fulfilled">未落实</option></select>
+<label for="close-on">日期</label><input id="close-on" type="date" name="on" value="{today}" required>
+<label for="close-summary">办结情况</label><textarea id="close-summary" name="summary" rows="2" required>{}</textarea>"#,
+                kept_value("close", "summary")
+            ),
+        ));
+    }
+    if may(Action::SetDue) && active {
+        forms.push_str(&form(
+            "due",
+            "调整期限",
+            &format!(
+                r#"<label for="due-due">新期限</label><input id="due-due" type="date" name="due" required value="{}">
+<label for="due-reason">理由</label><input id="due-reason" name="reason" required value="{}">"#,
+                kept_value("due", "due"),
+                kept_value("due", "reason")
+            ),
+        ));
+    }
+    if may(Action::Reassign) && active {
+        forms.push_str(&form(
+            "assign",
+            "调整责任单位",
+            &format!(
+                r#"<label for="assign-owner">新责任单位</label><input id="assign-owner" name="owner" required value="{}">
+<label for="assign-reason">理由</label><input id="assign-reason" name="reason" required value="{}">"#,
+                kept_value("assign", "owner"),
+                kept_value("assign", "reason")
+            ),
+        ));
+    }
+    if may(Action::Amend) {
+        forms.push_str(&form(
+            "amend",
+            "修改",
+            &format!(
+                r#"<label for="amend-text">更正后的内容</label><textarea id="amend-text" name="text" rows="2" required>{}</textarea>
+<label for="amend-reason">理由</label><input id="amend-reason" name="reason" required value="{}">"#,
+                if kept.is_some_and(|(form, _)| form == "amend") { kept_value("amend", "text") } else { esc(&state.text) },
+                kept_value("amend", "reason")
+            ),
+        ));
+    }
+    if may(Action::Reopen) && !detail.status.is_active() && detail.status != Status::Dismissed {
+        forms.push_str(&form(
+            "reopen",
+            "重新打开",
+            &format!(r#"<label for="reopen-reason">理由</label><input id="reopen-reason" name="reason" required value="{}">"#, kept_value("reopen", "reason")),
+        ));
+    }
+    if may(Action::Dismiss) && detail.status != Status::Dismissed {
+        forms.push_str(&form(
+            "dismiss",
+            "撤销",
+            &format!(r#"<label for="dismiss-reason">理由（误录、重复……）</label><input id="dismiss-reason" name="reason" required value="{}">"#, kept_value("dismiss", "reason")),
+        ));
+    }
+    if !forms.is_empty() {
+        let _ = write!(
+            body,
+            r#"<section aria-labelledby="actions"><h2 id="actions">办理</h2><div class="forms">{forms}</div></section>"#
+        );
+    }
+    body.push_str(r#"<section aria-labelledby="timeline"><h2 id="timeline">时间线</h2><div class="scroll"><table id="events"><thead><tr><th scope="col">发生日期</th><th scope="col">事件</th><th scope="col">内容</th><th scope="col">佐证</th><th scope="col">记录人</th><th scope="col">日志序号</th></tr></thead><tbody>"#);
+    for envelope in &detail.events {
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td></tr>",
+            envelope.occurred_on,
+            esc(envelope.event.label()),
+            esc(&envelope.event.summary()),
+            esc(&envelope.event.evidence().join("、")),
+            esc(&envelope.actor),
+            envelope.seq
+        );
+    }
+    body.push_str("</tbody></table></div></section>");
+    let title = format!("承诺 #{}", state.number);
+    page(status, &title, Some(visitor), &body)
+}
+
+async fn fact_submit(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path((id, action)): Path<(String, String)>,
+    form: axum::extract::Form<HashMap<String, String>>,
+) -> Response {
+    let visitor = match visitor(&shared, &headers).await {
+        Ok(visitor) => visitor,
+        Err(response) => return response,
+    };
+    if !form.get("csrf").is_some_and(|given| same(given, &visitor.csrf)) {
+        return failure_page(csrf_refused(), Some(&visitor));
+    }
+    // The form's fields as the API's JSON: numbers and lists where the API takes them, empty fields left out.
+    let mut body = serde_json::Map::new();
+    for (name, value) in form.iter() {
+        let value = value.trim();
+        if name == "csrf" || value.is_empty() {
+            continue;
+        }
+        let field = match name.as_str() {
+            "expected_version" | "percent" => match value.parse::<u64>() {
+                Ok(number) => json!(number),
+                Err(_) => {
+                    let failure = Failure::bad(format!("“{value}”不是整数"));
+                    return detail(
+                        &shared,
+                        &visitor,
+                        &id,
+                        error_notice(&failure),
+                        Some((&action, &form)),
+                        StatusCode::BAD_REQUEST,
+                    )
+                    .await;
+                }
+            },
+            "evidence" => json!(value.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>()),
+            _ => json!(value),
+        };
+        body.insert(name.clone(), field);
+    }
+    let label = ACTIONS.iter().find(|(code, _)| *code == action).map(|(_, label)| *label).unwrap_or("");
+    match apply_fact(shared.clone(), visitor.caller.clone(), id.clone(), action.clone(), Value::Object(body)).await {
+        Ok(_) => redirect(&format!("/commitments/{}?done={}", enc(&id), enc(label))),
+        Err(failure) if failure.status == StatusCode::CONFLICT => {
+            let notice = r#"<p class="error" role="alert" id="stale">在您打开此页之后，已有他人修改了这项承诺：下面是它现在的样子，您填写的内容已保留，请核对后重新提交。</p>"#.to_string();
+            detail(&shared, &visitor, &id, notice, Some((&action, &form)), StatusCode::CONFLICT).await
+        }
+        Err(failure) if failure.status == StatusCode::NOT_FOUND => failure_page(failure, Some(&visitor)),
+        Err(failure) => {
+            let status = failure.status;
+            detail(&shared, &visitor, &id, error_notice(&failure), Some((&action, &form)), status).await
+        }
+    }
+}
+
+fn error_notice(failure: &Failure) -> String {
+    format!(r#"<p class="error" role="alert">{}</p>"#, esc(&failure.message))
+}
+
+const ACTIONS: [(&str, &str); 8] = [
+    ("progress", "报告进展"),
+    ("note", "备注"),
+    ("close", "办结"),
+    ("due", "调整期限"),
+    ("assign", "调整责任单位"),
+    ("amend", "修改"),
+    ("reopen", "重新打开"),
+    ("dismiss", "撤销"),
+];
+
+const STYLE: &str = r#"
+:root { --red: #c62828; --yellow: #b7791f; --green: #2e7d32; --ink: #1f2933; --line: #d9dee3; --bg: #f6f7f9; }
+* { box-sizing: border-box; }
+body { margin: 0; font-family: "Noto Sans CJK SC", "WenQuanYi Micro Hei", "Microsoft YaHei", sans-serif; color: var(--ink); background: var(--bg); line-height: 1.5; }
+header { display: flex; flex-wrap: wrap; align-items: center; gap: .5rem 1rem; padding: .6rem 1rem; background: #17324d; color: #fff; }
+header a, header button { color: #fff; }
+.brand { font-weight: bold; font-size: 1.2rem; margin-right: 1rem; }
+nav[aria-label="主导航"] { display: flex; flex-wrap: wrap; align-items: center; gap: .5rem 1rem; flex: 1; }
+nav .who { margin-left: auto; opacity: .9; }
+form.inline { display: inline; }
+form.inline button { background: none; border: 1px solid #fff8; border-radius: 4px; padding: .2rem .6rem; cursor: pointer; }
+main { max-width: 1200px; margin: 0 auto; padding: 1rem; }
+h1 { font-size: 1.5rem; margin: .5rem 0 1rem; }
+h2 { font-size: 1.15rem; margin: 1.5rem 0 .5rem; }
+a { color: #0b5cad; }
+a:focus, button:focus, input:focus, select:focus, textarea:focus { outline: 3px solid #f0b429; outline-offset: 1px; }
+.lead { font-size: 1.05rem; }
+.signals { display: grid; grid-template-columns: repeat(auto-fit, minmax(150px, 1fr)); gap: .75rem; list-style: none; padding: 0; }
+.signals li { background: #fff; border-left: 6px solid var(--line); padding: .75rem; border-radius: 4px; }
+.signals .count { display: block; font-size: 1.8rem; font-weight: bold; }
+.signals .red { border-color: var(--red); } .signals .yellow { border-color: var(--yellow); } .signals .green { border-color: var(--green); }
+th.red { color: var(--red); } th.yellow { color: var(--yellow); } th.green { color: var(--green); }
+table { border-collapse: collapse; width: 100%; background: #fff; }
+th { white-space: nowrap; }
+th, td { border-bottom: 1px solid var(--line); padding: .4rem .5rem; text-align: left; vertical-align: top; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.scroll { overflow-x: auto; }
+.status { padding: .05rem .4rem; border-radius: 3px; background: #e4e7eb; white-space: nowrap; }
+.status.overdue { background: #fde8e8; color: var(--red); }
+.status.stalled, .status.pending_review { background: #fdf3dc; color: var(--yellow); }
+.status.open, .status.in_progress { background: #e3f4e4; color: var(--green); }
+.items { padding-left: 1.2rem; } .meta { color: #52606d; font-size: .9rem; }
+.filters { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: end; background: #fff; padding: .75rem; border-radius: 4px; }
+.filters label { display: flex; flex-direction: column; font-size: .9rem; }
+.filters label:has(input[type=checkbox]) { flex-direction: row; align-items: center; gap: .3rem; }
+input, select, textarea, button { font: inherit; padding: .35rem .5rem; border: 1px solid #9aa5b1; border-radius: 4px; }
+button { background: #0b5cad; color: #fff; border: none; cursor: pointer; padding: .45rem 1rem; }
+.card { background: #fff; padding: 1rem; border-radius: 4px; display: flex; flex-direction: column; gap: .35rem; }
+.card h3 { margin: 0 0 .25rem; font-size: 1rem; }
+.card button { align-self: flex-start; margin-top: .5rem; }
+.narrow { max-width: 360px; }
+.forms { display: grid; grid-template-columns: repeat(auto-fit, minmax(280px, 1fr)); gap: .75rem; }
+.facts { display: grid; grid-template-columns: 6rem 1fr; gap: .3rem .75rem; background: #fff; padding: 1rem; border-radius: 4px; }
+.facts dt { color: #52606d; } .facts dd { margin: 0; overflow-wrap: anywhere; }
+.error { background: #fde8e8; color: var(--red); padding: .6rem .8rem; border-radius: 4px; }
+.notice { background: #e3f4e4; color: var(--green); padding: .6rem .8rem; border-radius: 4px; }
+.quiet { color: #52606d; }
+.paging { display: flex; gap: 1rem; margin: 1rem 0; }
+@media (max-width: 600px) {
+  main { padding: .5rem; }
+  .facts { grid-template-columns: 1fr; } .facts dt { font-weight: bold; margin-top: .4rem; }
+  table.list thead { display: none; }
+  table.list tr { display: block; border-bottom: 1px solid var(--line); padding: .4rem 0; }
+  table.list td { display: flex; gap: .5rem; border: none; padding: .15rem .5rem; }
+  table.list td::before { content: attr(data-label); flex: 0 0 4.5rem; color: #52606d; }
+}
+"#;

@@ -1,0 +1,189 @@
+#!/usr/bin/env python3
+"""Issue 19's browser test: the web app driven in Debian's chromium through chromium-driver (selenium).
+
+Usage: python3 tests/browser/web.py target/release/duban [SCREENSHOT_DIR]
+
+A scratch store with a few replies and promises, accounts of every role, the real `duban serve` on a free loopback
+port; then, in the browser: each role logs in; the dashboard's counts equal `list --json`; an organ reports progress
+through the form and cannot reach another organ's promise; two sessions edit one promise and the second is told;
+every resource a page loads comes from the server itself. Screenshots of the dashboard, list and detail at 1280 and
+375 px are written to SCREENSHOT_DIR (default: a temporary folder) to be looked at.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import urllib.parse
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+DUBAN = os.path.abspath(sys.argv[1])
+SHOTS = sys.argv[2] if len(sys.argv) > 2 else tempfile.mkdtemp(prefix="duban-shots-")
+os.makedirs(SHOTS, exist_ok=True)
+NOW = "2026-01-10T09:00:00+08:00"
+WORK = tempfile.mkdtemp(prefix="duban-browser-")
+STORE = os.path.join(WORK, "duban.db")
+ENV = {"DUBAN_NOW": NOW, "DUBAN_STORE": STORE, "DUBAN_ACTOR": "王芳", "PATH": os.environ.get("PATH", "")}
+
+
+def duban(*args, stdin=None):
+    done = subprocess.run([DUBAN, *args], env=ENV, input=stdin, capture_output=True, text=True, cwd=WORK)
+    assert done.returncode == 0, f"{args}: {done.stderr}"
+    return done.stdout.strip()
+
+
+def check(condition, message):
+    if not condition:
+        raise AssertionError(message)
+
+
+# The register: two organs' promises, one overdue, one due soon, one with markup in its text.
+duban("init")
+promises = {}
+for organ, doc, text, due in [
+    ("区科委", "科〔2025〕1号", "年底前建成科技成果转化平台", "2025-12-31"),
+    ("区科委", "科〔2025〕1号", "<b>加快</b>建设概念验证平台", "2026-01-31"),
+    ("区教育局", "教〔2025〕2号", "新建学校一所", "2026-09-01"),
+]:
+    replies = json.loads(duban("reply", "list", "--json"))
+    reply = next((r["id"] for r in replies if r["doc_no"] == doc), None)
+    if reply is None:
+        reply = duban("reply", "add", "--organ", organ, "--doc-no", doc, "--signed-on", "2025-06-01")
+    promises[text] = duban("commit", "add", "--reply", reply, "--text", text, "--due", due)
+ROLES = {"管理员": ("管理员", []), "督办员": ("督办人员", []), "科委联络员": ("承办单位", ["区科委"]), "读者": ("查阅人员", [])}
+for name, (role, organs) in ROLES.items():
+    args = ["user", "add", name, "--role", role, "--password-stdin"]
+    for organ in organs:
+        args += ["--organ", organ]
+    duban(*args, stdin=f"{name}-password\n")
+listed = json.loads(duban("list", "--json"))
+
+server = subprocess.Popen([DUBAN, "serve", "--listen", "127.0.0.1:0"], env=ENV, cwd=WORK, stdout=subprocess.PIPE, text=True)
+BASE = "http://" + server.stdout.readline().strip().rsplit("http://", 1)[-1]
+check(BASE.startswith("http://127.0.0.1:"), f"the server did not start: {BASE}")
+
+options = webdriver.ChromeOptions()
+options.binary_location = "/usr/bin/chromium"
+for argument in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--lang=zh-CN"]:
+    options.add_argument(argument)
+os.environ["SE_AVOID_STATS"] = "true"
+
+
+def browser():
+    driver = webdriver.Chrome(options=options, service=Service("/usr/bin/chromedriver"))
+    driver.set_window_size(1280, 900)
+    return driver
+
+
+def log_in(driver, name):
+    driver.get(BASE + "/login")
+    driver.find_element(By.NAME, "username").send_keys(name)
+    driver.find_element(By.NAME, "password").send_keys(f"{name}-password")
+    driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    WebDriverWait(driver, 10).until(lambda d: d.current_url == BASE + "/")
+    check(driver.current_url == BASE + "/", f"{name} lands on the dashboard: {driver.current_url!r}, not {BASE!r}")
+
+
+def only_this_server(driver):
+    """Every element that names a URL, and every resource the page loaded, is on the server itself."""
+    urls = driver.execute_script(
+        "return [...document.querySelectorAll('[href],[src],[action]')].map(e => e.href || e.src || e.action)"
+        ".concat(performance.getEntriesByType('resource').map(r => r.name))"
+    )
+    for url in urls:
+        check(url.startswith(BASE + "/"), f"{driver.current_url} refers to {url}")
+
+
+def dashboard_counts(driver):
+    rows = driver.find_elements(By.CSS_SELECTOR, "#status-counts tbody tr")
+    return {row.get_attribute("data-status"): int(row.find_element(By.CSS_SELECTOR, "td.num").text) for row in rows}
+
+
+failures = []
+try:
+    # Every role logs in and sees the dashboard; its counts are `list --json`'s (an organ: its own promises).
+    for name, (role, organs) in ROLES.items():
+        driver = browser()
+        try:
+            log_in(driver, name)
+            only_this_server(driver)
+            counts = dashboard_counts(driver)
+            mine = [row for row in listed if not organs or row["owner"] in organs]
+            for status, count in counts.items():
+                expected = sum(1 for row in mine if row["status"] == status)
+                check(count == expected, f"{name}: {status} {count} on the dashboard, {expected} in list --json")
+            check(int(driver.find_element(By.ID, "total").text) == len(mine), f"{name}: total")
+            driver.get(BASE + "/commitments")
+            only_this_server(driver)
+            shown = driver.find_elements(By.CSS_SELECTOR, "#commitments tbody tr")
+            check(len(shown) == len(mine), f"{name}: {len(shown)} rows listed, {len(mine)} visible")
+        finally:
+            driver.quit()
+
+    # Markup in a promise is shown as text.
+    driver = browser()
+    log_in(driver, "督办员")
+    driver.get(f"{BASE}/commitments/{promises['<b>加快</b>建设概念验证平台']}")
+    check(driver.find_element(By.ID, "text").text == "<b>加快</b>建设概念验证平台", "markup shown as text")
+    check(not driver.find_elements(By.CSS_SELECTOR, "#text b"), "no element made from a promise's text")
+
+    # Screenshots of the pages at desktop and phone width.
+    own = promises["年底前建成科技成果转化平台"]
+    for width in (1280, 375):
+        driver.set_window_size(width, 1000)
+        for page, path in [("dashboard", "/"), ("list", "/commitments"), ("detail", f"/commitments/{own}")]:
+            driver.get(BASE + path)
+            only_this_server(driver)
+            height = driver.execute_script("return document.body.scrollHeight")
+            driver.set_window_size(width, min(max(height, 600), 4000))
+            check(driver.save_screenshot(os.path.join(SHOTS, f"{page}-{width}.png")), f"screenshot of {page}")
+            driver.set_window_size(width, 1000)
+    driver.set_window_size(1280, 900)
+
+    # Two sessions open the same promise; the first writes; the second is told, and keeps what it typed.
+    other = browser()
+    log_in(other, "管理员")
+    driver.get(f"{BASE}/commitments/{own}")
+    other.get(f"{BASE}/commitments/{own}")
+    driver.find_element(By.ID, "note-text").send_keys("电话督办")
+    driver.find_element(By.CSS_SELECTOR, "#form-note button").click()
+    WebDriverWait(driver, 10).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".notice"))
+    check("已记录" in driver.find_element(By.CSS_SELECTOR, ".notice").text, "the first write is confirmed")
+    other.find_element(By.ID, "note-text").send_keys("现场督办")
+    other.find_element(By.CSS_SELECTOR, "#form-note button").click()
+    WebDriverWait(other, 10).until(lambda d: d.find_elements(By.ID, "stale"))
+    check(other.find_elements(By.ID, "stale"), "the second editor is told someone wrote first")
+    check(other.find_element(By.ID, "note-text").get_attribute("value") == "现场督办", "what it typed is kept")
+    other.quit()
+    driver.quit()
+
+    # An organ reports progress on its own promise through the form, and cannot reach another organ's.
+    driver = browser()
+    log_in(driver, "科委联络员")
+    driver.get(f"{BASE}/commitments/{own}")
+    check(not driver.find_elements(By.ID, "form-close"), "an organ cannot close")
+    driver.find_element(By.ID, "progress-summary").send_keys("完成平台选址")
+    driver.find_element(By.ID, "progress-percent").send_keys("40")
+    driver.find_element(By.CSS_SELECTOR, "#form-progress button").click()
+    WebDriverWait(driver, 10).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".notice"))
+    check("已记录" in driver.find_element(By.CSS_SELECTOR, ".notice").text, "progress confirmed")
+    check("完成平台选址" in driver.find_element(By.ID, "events").text, "progress in the timeline")
+    driver.get(f"{BASE}/commitments/{promises['新建学校一所']}")
+    check("找不到" in driver.find_element(By.CSS_SELECTOR, ".error").text, "another organ's promise is not found")
+    driver.get(BASE + "/commitments?organ=" + urllib.parse.quote("区教育局"))
+    check(driver.find_element(By.ID, "list-total").text == "0", "no filter shows another organ's")
+    driver.quit()
+finally:
+    server.terminate()
+    server.wait(timeout=30)
+
+shown = json.loads(duban("show", own, "--json"))
+actors = [event["actor"] for event in shown["events"]]
+check(actors == ["王芳", "督办员", "科委联络员"], f"facts recorded as the accounts that wrote them: {actors}")
+duban("verify")
+print(f"browser: every check passed; screenshots in {SHOTS}")
