@@ -66,6 +66,7 @@ impl App {
     /// each list would otherwise decode every family again.
     pub fn serving(mut self) -> App {
         self.register = Some(Arc::default());
+        self.store.serve_many_reads();
         self
     }
 

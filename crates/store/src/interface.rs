@@ -26,6 +26,11 @@ pub trait EventStore: Send + Sync {
     /// Where the store is, for messages (a path, or a database URL without its password).
     fn location(&self) -> String;
 
+    /// Tells the store it serves many reads for a long time (`duban serve`): it may keep what makes later reads
+    /// cheaper (the sled store: each chunk's checkpoints, see `SledStore::checkpoints`). A one-command process does
+    /// not call it, and pays nothing for what it would not reuse.
+    fn serve_many_reads(&self) {}
+
     /// The last event: its seq and hash (seq 0 and the genesis hash when empty).
     fn head(&self) -> Result<Head>;
 
@@ -177,6 +182,10 @@ pub fn create(location: &Path) -> Result<Arc<dyn EventStore>> {
 impl EventStore for SledStore {
     fn location(&self) -> String {
         self.path().display().to_string()
+    }
+
+    fn serve_many_reads(&self) {
+        self.remember_chunks.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     fn head(&self) -> Result<Head> {

@@ -104,6 +104,9 @@ pub struct SledStore {
     /// stored size: reading one event of such a chunk again opens its frame only and chains it from the nearest
     /// (see `ChunkReader::hold`). Emptied if it ever holds [`CHECKPOINTS`] chunks.
     checkpoints: std::sync::Mutex<BTreeMap<u64, std::sync::Arc<Checkpoints>>>,
+    /// Whether checkpoints are made at all: only for a handle that serves many reads (`EventStore::serve_many_reads`);
+    /// a one-command process reads a fact's chunk up to its frame and chains only up to the fact.
+    remember_chunks: std::sync::atomic::AtomicBool,
 }
 
 /// The hashes known in a framed chunk read whole once: before each of its frames, and before every
@@ -322,6 +325,7 @@ impl SledStore {
             guarded: std::sync::atomic::AtomicBool::new(false),
             durable: std::sync::Mutex::new(0),
             checkpoints: std::sync::Mutex::new(BTreeMap::new()),
+            remember_chunks: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -974,10 +978,24 @@ impl ChunkReader {
                     self.load(first + frame_first, anchor, bytes, skip, (start - frame_first) as usize)?;
                 }
                 _ => {
-                    let payload = chain::open_chunk(first, &value)?;
+                    let remember = store.remember_chunks.load(Ordering::Relaxed);
+                    // Without checkpoints to make, the frames up to the fact's are enough: it is chained from the
+                    // chunk's anchor through the records before it, which they hold.
+                    let payload = match &frames {
+                        Some(frames) if !remember => {
+                            let index = seq - first;
+                            let k = frames.partition_point(|frame| u64::from(frame.first_record) <= index).max(1) - 1;
+                            let mut payload = Vec::with_capacity(frames[k].payload.end);
+                            for frame in &frames[..=k] {
+                                payload.extend_from_slice(&chain::open_frame(first, &value, frame)?);
+                            }
+                            payload
+                        }
+                        _ => chain::open_chunk(first, &value)?,
+                    };
                     let anchor = *chain::split_payload(first, &payload)?.0;
                     self.load(first, anchor, payload, chain::ANCHOR_BYTES, 0)?;
-                    if let Some(frames) = frames {
+                    if let (Some(frames), true) = (frames, remember) {
                         let known = self.checkpoints(&frames, value.len())?;
                         store.remember_checkpoints(first, known);
                     }

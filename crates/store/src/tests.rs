@@ -1225,10 +1225,14 @@ fn a_stream_whose_events_lie_far_apart_reads_back_whole_and_in_order() {
     let from_log: Vec<Envelope> = store.read_all(1).map(Result::unwrap).filter(|e| e.stream == first).collect();
     assert_eq!(alone, from_log, "the same events, hashes and all, in log order");
     assert_eq!(alone.len(), 5);
-    // Full chunks read whole once left their frames' anchors: read again, only the frames holding the events are
-    // opened and chained from those anchors, to the same events and hashes.
+    // A one-command handle read each chunk up to the fact's frame and remembered nothing. A serving handle reads a
+    // chunk whole once and remembers its checkpoints; read again, only the frames holding the events are opened and
+    // chained from the nearest checkpoint, to the same events and hashes.
+    assert_eq!(store.checkpoints.lock().unwrap().len(), 0);
+    crate::EventStore::serve_many_reads(&store);
+    assert_eq!(store.read_stream(&first).unwrap(), from_log);
     let framed = store.checkpoints.lock().unwrap().len();
-    assert!(framed >= 1, "{framed} chunks' frame anchors remembered");
+    assert!(framed >= 1, "{framed} chunks' checkpoints remembered");
     assert_eq!(store.read_stream(&first).unwrap(), from_log);
     let second_alone = store.read_stream(&second).unwrap();
     let second_from_log: Vec<Envelope> = store.read_all(1).map(Result::unwrap).filter(|e| e.stream == second).collect();
