@@ -377,8 +377,6 @@ impl App {
         within: u32,
         shown: usize,
     ) -> Result<Dashboard> {
-        let (total, listing) = self.list_page(&ListFilter::default(), view, visible, 0, usize::MAX, false)?;
-        debug_assert_eq!(total, listing.rows.len());
         let mut dashboard = Dashboard {
             by_status: BTreeMap::new(),
             by_organ: BTreeMap::new(),
@@ -386,29 +384,69 @@ impl App {
             near_due: Vec::new(),
             overdue: Vec::new(),
         };
-        let (mut near, mut late) = (Vec::new(), Vec::new());
-        for row in listing.rows {
-            *dashboard.by_status.entry(row.status).or_default() += 1;
-            let signal = signal(&row.state, row.status, view.on_date, view.policy, within);
+        let (on_date, policy) = (view.on_date, view.policy);
+        // One pass counts and notes the candidates by due date; only the `shown` of each are then copied.
+        let (mut near, mut late): (Vec<(NaiveDate, Ulid)>, Vec<(NaiveDate, Ulid)>) = (Vec::new(), Vec::new());
+        self.each_visible(view, visible, &mut |state, _, status| {
+            *dashboard.by_status.entry(status).or_default() += 1;
+            let signal = signal(state, status, on_date, policy, within);
             dashboard.signals[signal] += 1;
-            dashboard.by_organ.entry(row.state.owner.clone()).or_insert([0; 4])[signal] += 1;
-            match row.status {
-                Status::Overdue => late.push(row),
-                status
-                    if status.is_active()
-                        && row.state.due_on(view.policy).is_some_and(|due| {
-                            due >= view.on_date && (due - view.on_date).num_days() <= i64::from(within)
-                        }) =>
-                {
-                    near.push(row)
+            match dashboard.by_organ.get_mut(&state.owner) {
+                Some(counts) => counts[signal] += 1,
+                None => {
+                    let mut counts = [0; 4];
+                    counts[signal] = 1;
+                    dashboard.by_organ.insert(state.owner.clone(), counts);
                 }
-                _ => {}
             }
+            let (Some(due), Some(id)) = (state.due_on(policy), state.id) else { return };
+            if status == Status::Overdue {
+                late.push((due, id));
+            } else if status.is_active() && due >= on_date && (due - on_date).num_days() <= i64::from(within) {
+                near.push((due, id));
+            }
+        })?;
+        late.sort_unstable();
+        near.sort_unstable();
+        let chosen: std::collections::HashSet<Ulid> =
+            late.iter().take(shown).chain(near.iter().take(shown)).map(|(_, id)| *id).collect();
+        let mut rows: std::collections::HashMap<Ulid, ListRow> = std::collections::HashMap::new();
+        if !chosen.is_empty() {
+            self.each_visible(view, visible, &mut |state, reply, status| {
+                if let Some(id) = state.id.filter(|id| chosen.contains(id)) {
+                    let reply = reply.map(|reply| Arc::new(reply.clone()));
+                    rows.insert(id, ListRow { state: state.clone(), reply, status, short_id: String::new() });
+                }
+            })?;
         }
-        // The listing is in due-date order: the overdue longest overdue first, the near due nearest first.
-        dashboard.overdue = late.into_iter().take(shown).collect();
-        dashboard.near_due = near.into_iter().take(shown).collect();
+        dashboard.overdue = late.iter().take(shown).filter_map(|(_, id)| rows.remove(id)).collect();
+        dashboard.near_due = near.iter().take(shown).filter_map(|(_, id)| rows.remove(id)).collect();
         Ok(dashboard)
+    }
+
+    /// Shows `each` every promise `visible` to the caller through `view`, with its reply and status, in no order and
+    /// without copying it.
+    fn each_visible(
+        &self,
+        view: &View,
+        visible: &dyn Fn(&CommitmentState) -> bool,
+        each: &mut dyn FnMut(&CommitmentState, Option<&ReplyState>, Status),
+    ) -> Result<()> {
+        let (on_date, policy) = (view.on_date, view.policy);
+        if let (Some(register), true) = (&self.register, view.horizon.is_everything()) {
+            let families = register.current(&*self.store)?;
+            for family in families.iter().filter(|family| family.proposal.is_none() && family.account.is_none()) {
+                for state in family.commitments.iter().filter(|state| visible(state)) {
+                    each(state, family.reply.as_ref(), status(state, on_date, policy));
+                }
+            }
+            return Ok(());
+        }
+        let (_, listing) = self.list_page(&ListFilter::default(), view, visible, 0, usize::MAX, false)?;
+        for row in &listing.rows {
+            each(&row.state, row.reply.as_deref(), row.status);
+        }
+        Ok(())
     }
 
     /// One page of the commitments that pass `filter` and `visible` (the caller's permissions), in due-date order:

@@ -198,6 +198,7 @@ pub fn run(events: usize, seed: u64, clients: usize, seconds: f64) {
         errors += e;
     }
     let peak = peak_rss_kb(server.id());
+    let pages = pages(&address, &owners);
     let cpu = cpu_before.zip(cpu_seconds(server.id())).map(|(before, after)| after - before);
     // SIGTERM, by the system's own `kill`: the server finishes what is in flight and closes the store.
     let _ = Command::new("kill").args(["-TERM", &server.id().to_string()]).status();
@@ -235,10 +236,66 @@ pub fn run(events: usize, seed: u64, clients: usize, seconds: f64) {
             samples.last().copied().unwrap_or_default()
         );
     }
+    // The web app's pages (issue 19), one at a time after the load, as a person opens them.
+    for (name, mut samples) in pages {
+        samples.sort_by(f64::total_cmp);
+        println!(
+            "serve: page {name:<26} {:>4} requests  p50 {:>7.2} ms  p95 {:>7.2} ms  max {:>7.2} ms",
+            samples.len(),
+            percentile(&samples, 0.5),
+            percentile(&samples, 0.95),
+            samples.last().copied().unwrap_or_default()
+        );
+    }
     let check = App::open(&path).unwrap();
     let verified = check.store().verify().unwrap();
     assert!(verified.broken.is_none(), "the log verifies after the load");
     let _ = Path::new(&path);
+}
+
+/// One page request over a fresh connection with `cookies`: the status, the `Set-Cookie` values and the body.
+fn get_page(address: &str, method: &str, path: &str, cookies: &str, form: &str) -> (u16, Vec<String>, String) {
+    let mut stream = TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nCookie: {cookies}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{form}",
+        form.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let cookies = head
+        .lines()
+        .filter_map(|line| line.strip_prefix("set-cookie: "))
+        .map(|cookie| cookie.split(';').next().unwrap_or_default().to_string())
+        .collect();
+    (status, cookies, body.to_string())
+}
+
+/// Logs in through the login form as the liaison, then times the dashboard and a filtered list page, alternately.
+fn pages(address: &str, owners: &[String]) -> Vec<(&'static str, Vec<f64>)> {
+    let (_, cookies, body) = get_page(address, "GET", "/login", "", "");
+    let csrf = body.split(r#"name="csrf" value=""#).nth(1).and_then(|rest| rest.split('"').next()).unwrap_or_default();
+    let form = format!("csrf={csrf}&username={}&password=benchmark-password", encode("督办员"));
+    let (status, session, _) = get_page(address, "POST", "/login", &cookies.join("; "), &form);
+    assert_eq!(status, 303, "the web login");
+    let session = session.join("; ");
+    let (mut home, mut list) = (Vec::new(), Vec::new());
+    for round in 0..20 {
+        let at = Instant::now();
+        let (status, _, _) = get_page(address, "GET", "/", &session, "");
+        assert_eq!(status, 200);
+        home.push(at.elapsed().as_secs_f64() * 1e3);
+        let organ = &owners[round % owners.len()];
+        let at = Instant::now();
+        let path = format!("/commitments?status=overdue&organ={}", encode(organ));
+        let (status, _, _) = get_page(address, "GET", &path, &session, "");
+        assert_eq!(status, 200);
+        list.push(at.elapsed().as_secs_f64() * 1e3);
+    }
+    vec![("/ (dashboard)", home), ("/commitments (organ, overdue)", list)]
 }
 
 /// Percent-encodes a query value.
