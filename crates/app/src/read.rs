@@ -386,7 +386,7 @@ impl App {
         };
         let (on_date, policy) = (view.on_date, view.policy);
         // One pass counts and notes the candidates by due date; only the `shown` of each are then copied.
-        let (mut near, mut late): (Vec<(NaiveDate, Ulid)>, Vec<(NaiveDate, Ulid)>) = (Vec::new(), Vec::new());
+        let (mut near, mut late): (Vec<(NaiveDate, Ulid)>, Vec<_>) = (Vec::new(), Vec::new());
         self.each_visible(view, visible, &mut |state, _, status| {
             *dashboard.by_status.entry(status).or_default() += 1;
             let signal = signal(state, status, on_date, policy, within);
