@@ -593,7 +593,8 @@ fn web(address: &str, method: &str, path: &str, cookies: &str, form: &[(&str, &s
     .unwrap();
     let mut response = Vec::new();
     stream.read_to_end(&mut response).unwrap();
-    let text = String::from_utf8(response).unwrap();
+    // Binary downloads (xlsx) are read as far as the test needs: their header and first bytes.
+    let text = String::from_utf8_lossy(&response).into_owned();
     let (head, body) = text.split_once("\r\n\r\n").unwrap();
     Page { status: head.split(' ').nth(1).unwrap().parse().unwrap(), head: head.to_string(), body: body.to_string() }
 }
@@ -760,6 +761,15 @@ fn the_web_pages_escape_refuse_forged_forms_and_keep_each_organ_to_its_own() {
         &[("csrf", &organ_csrf), ("outcome", "fulfilled"), ("summary", "x")],
     );
     assert_eq!(close.status, 403, "{}", close.body);
+
+    // The list's export is the caller's view too: the organ's CSV holds its own promise only.
+    let csv = web(&address, "GET", "/commitments/export?format=csv", &organ, &[]);
+    assert!(csv.head.contains("content-type: text/csv"), "{}", csv.head);
+    let lines: Vec<&str> = csv.body.trim().lines().collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(lines[1].contains("区科委") && !csv.body.contains("区教育局"), "{lines:?}");
+    let xlsx = web(&address, "GET", "/commitments/export?format=xlsx&status=overdue", &liaison, &[]);
+    assert!(xlsx.head.contains("spreadsheetml") && xlsx.body.starts_with("PK"), "{}", xlsx.head);
 
     // Logging out ends the session.
     let out = web(&address, "POST", "/logout", &organ, &[("csrf", &organ_csrf)]);

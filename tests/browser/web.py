@@ -10,12 +10,17 @@ every resource a page loads comes from the server itself. Screenshots of the das
 375 px are written to SCREENSHOT_DIR (default: a temporary folder) to be looked at.
 """
 
+import datetime
+import io
 import json
 import os
 import subprocess
 import sys
 import tempfile
 import urllib.parse
+import urllib.request
+
+import openpyxl
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
@@ -144,6 +149,24 @@ try:
             check(driver.save_screenshot(os.path.join(SHOTS, f"{page}-{width}.png")), f"screenshot of {page}")
             driver.set_window_size(width, 1000)
     driver.set_window_size(1280, 900)
+
+    # The list's view exports to an Excel workbook that opens (read back with openpyxl), and to CSV.
+    driver.get(BASE + "/commitments?status=overdue")
+    session = driver.get_cookie("duban_session")["value"]
+    for link in ("export-xlsx", "export-csv"):
+        url = driver.find_element(By.ID, link).get_attribute("href")
+        request = urllib.request.Request(url, headers={"Cookie": f"duban_session={session}"})
+        data = urllib.request.urlopen(request).read()
+        overdue = [row for row in listed if row["status"] == "overdue"]
+        if link == "export-xlsx":
+            sheet = openpyxl.load_workbook(io.BytesIO(data)).active
+            values = list(sheet.iter_rows(values_only=True))
+            check(values[0][0] == "编号" and values[0][-1] == "承诺内容", f"xlsx header: {values[0]}")
+            check(sorted(v[0] for v in values[1:]) == sorted(r["number"] for r in overdue), f"xlsx rows: {values}")
+            check(all(isinstance(v[4], datetime.datetime) for v in values[1:]), "due dates are dates")
+        else:
+            lines = data.decode("utf-8-sig").strip().splitlines()
+            check(lines[0].startswith("编号,状态") and len(lines) == 1 + len(overdue), f"csv: {lines}")
 
     # Two sessions open the same promise; the first writes; the second is told, and keeps what it typed.
     other = browser()

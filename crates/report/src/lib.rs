@@ -14,7 +14,7 @@ mod render;
 pub use build::{build, Builder, Params};
 pub use metrics::{handling, ClassCounts, ClassRow, DisclosureCounts, Handling, Metrics, RegisterRow, Scope, UnitRow};
 pub use model::*;
-pub use render::{handling_lines, render, render_to, Format, RenderError};
+pub use render::{handling_lines, render, render_to, table_csv, table_xlsx, Cell, Format, RenderError};
 
 #[cfg(test)]
 mod tests;

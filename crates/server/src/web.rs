@@ -36,6 +36,7 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/login", get(login_page).post(login_submit))
         .route("/logout", post(logout_submit))
         .route("/commitments", get(list_page))
+        .route("/commitments/export", get(export_list))
         .route("/commitments/{id}", get(detail_page))
         .route("/commitments/{id}/{action}", post(fact_submit))
         .route("/static/app.css", get(stylesheet))
@@ -368,39 +369,7 @@ async fn list_page(
         Err(response) => return response,
     };
     let given = |name: &str| query.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
-    let mut filter =
-        ListFilter { active: given("active").is_some(), overdue: given("overdue").is_some(), ..ListFilter::default() };
-    let mut problems = Vec::new();
-    if let Some(code) = given("status") {
-        match Status::parse(code) {
-            Some(status) => filter.statuses.push(status),
-            None => problems.push(format!("状态“{code}”无效")),
-        }
-    }
-    if let Some(organ) = given("organ") {
-        filter.organ = Some(duban_domain::OrganQuery::new(organ, &duban_domain::Aliases::default()));
-    }
-    if let Some(year) = given("year") {
-        match year.parse() {
-            Ok(year) => filter.year = Some(year),
-            Err(_) => problems.push(format!("年份“{year}”无效")),
-        }
-    }
-    if let Some(days) = given("due_within") {
-        match days.parse() {
-            Ok(days) => filter.due_within = Some(days),
-            Err(_) => problems.push(format!("天数“{days}”无效")),
-        }
-    }
-    filter.order = given("sort").and_then(Order::parse).unwrap_or_default();
-    let descending = given("desc").is_some();
-    let mut horizon = duban_domain::Horizon::ALL;
-    if let Some(as_of) = given("as_of") {
-        match as_of.parse() {
-            Ok(date) => horizon.as_of = Some(date),
-            Err(_) => problems.push(format!("日期“{as_of}”无效：请写成 YYYY-MM-DD")),
-        }
-    }
+    let (filter, descending, horizon, problems) = list_query(&query);
     let page_number: usize = given("page").and_then(|p| p.parse().ok()).filter(|p| *p >= 1).unwrap_or(1);
     let view = View::new(horizon, today(&shared), duban_domain::Policy::default());
     let caller = visitor.caller.clone();
@@ -538,7 +507,132 @@ async fn list_page(
         let _ = write!(paging, r#"<a rel="next" href="{}">下一页</a>"#, esc(&link(&extra)));
     }
     let _ = write!(body, r#"<nav class="paging" aria-label="分页">{paging}</nav>"#);
+    let export = |format: &str| {
+        let mut pairs: Vec<String> = base.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect();
+        pairs.sort();
+        pairs.push(format!("format={format}"));
+        format!("/commitments/export?{}", pairs.join("&"))
+    };
+    let _ = write!(
+        body,
+        r#"<p class="exports">导出当前筛选结果：<a id="export-xlsx" href="{}">Excel</a> · <a id="export-csv" href="{}">CSV</a></p>"#,
+        esc(&export("xlsx")),
+        esc(&export("csv"))
+    );
     page(StatusCode::OK, "承诺", Some(&visitor), &body)
+}
+
+/// A list page's filters from its query: the filter, whether descending, the horizon, and what could not be read.
+fn list_query(query: &HashMap<String, String>) -> (ListFilter, bool, duban_domain::Horizon, Vec<String>) {
+    let given = |name: &str| query.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let mut filter =
+        ListFilter { active: given("active").is_some(), overdue: given("overdue").is_some(), ..ListFilter::default() };
+    let mut problems = Vec::new();
+    if let Some(code) = given("status") {
+        match Status::parse(code) {
+            Some(status) => filter.statuses.push(status),
+            None => problems.push(format!("状态“{code}”无效")),
+        }
+    }
+    if let Some(organ) = given("organ") {
+        filter.organ = Some(duban_domain::OrganQuery::new(organ, &duban_domain::Aliases::default()));
+    }
+    if let Some(year) = given("year") {
+        match year.parse() {
+            Ok(year) => filter.year = Some(year),
+            Err(_) => problems.push(format!("年份“{year}”无效")),
+        }
+    }
+    if let Some(days) = given("due_within") {
+        match days.parse() {
+            Ok(days) => filter.due_within = Some(days),
+            Err(_) => problems.push(format!("天数“{days}”无效")),
+        }
+    }
+    filter.order = given("sort").and_then(Order::parse).unwrap_or_default();
+    let descending = given("desc").is_some();
+    let mut horizon = duban_domain::Horizon::ALL;
+    if let Some(as_of) = given("as_of") {
+        match as_of.parse() {
+            Ok(date) => horizon.as_of = Some(date),
+            Err(_) => problems.push(format!("日期“{as_of}”无效：请写成 YYYY-MM-DD")),
+        }
+    }
+    (filter, descending, horizon, problems)
+}
+
+/// `/commitments/export?format=csv|xlsx` with the list's filters: every row of the view (the caller's own), as a
+/// file.
+async fn export_list(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let visitor = match visitor(&shared, &headers).await {
+        Ok(visitor) => visitor,
+        Err(response) => return response,
+    };
+    let (filter, descending, horizon, problems) = list_query(&query);
+    if let Some(problem) = problems.first() {
+        return failure_page(Failure::bad(problem.clone()), Some(&visitor));
+    }
+    let xlsx = match query.get("format").map(String::as_str) {
+        Some("xlsx") | None => true,
+        Some("csv") => false,
+        Some(other) => return failure_page(Failure::bad(format!("格式“{other}”无效：可选 xlsx、csv")), Some(&visitor)),
+    };
+    let view = View::new(horizon, today(&shared), duban_domain::Policy::default());
+    let caller = visitor.caller.clone();
+    let worker = shared.clone();
+    let built = blocking(move || {
+        use duban_report::Cell;
+        let visible = |state: &duban_domain::CommitmentState| caller.sees(&promise_organs(state));
+        let (_, listing) = worker.app.list_page(&filter, &view, &visible, 0, usize::MAX, descending)?;
+        let rows: Vec<Vec<Cell>> = listing
+            .rows
+            .iter()
+            .map(|row| {
+                let due = row.state.due_under(view.policy);
+                vec![
+                    Cell::Number(row.state.number as f64),
+                    Cell::Text(row.status.label().to_string()),
+                    Cell::Text(row.state.owner.clone()),
+                    Cell::Text(row.state.co_handlers.join("、")),
+                    Cell::Date(due.map(|(date, _)| date)),
+                    Cell::Text(due.map(|(_, source)| source.label().to_string()).unwrap_or_default()),
+                    Cell::Date(row.state.last_progress_on),
+                    Cell::Text(row.reply.as_ref().map(|r| r.organ().to_string()).unwrap_or_default()),
+                    Cell::Text(row.reply.as_ref().map(|r| r.doc_no().to_string()).unwrap_or_default()),
+                    Cell::Text(row.state.text.clone()),
+                ]
+            })
+            .collect();
+        let headers =
+            ["编号", "状态", "责任单位", "会办单位", "期限", "期限来源", "最近进展", "答复单位", "文号", "承诺内容"];
+        let bytes = if xlsx {
+            duban_report::table_xlsx("承诺", &headers, &rows)
+        } else {
+            duban_report::table_csv(&headers, &rows)
+        };
+        bytes.map_err(|error| Failure::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", error.to_string()))
+    })
+    .await;
+    match built {
+        Ok(bytes) => {
+            let (kind, name) = if xlsx {
+                ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx")
+            } else {
+                ("text/csv; charset=utf-8", "csv")
+            };
+            let disposition = format!(
+                "attachment; filename=\"commitments.{name}\"; filename*=UTF-8''{}",
+                enc(&format!("承诺.{name}"))
+            );
+            ([(header::CONTENT_TYPE, kind.to_string()), (header::CONTENT_DISPOSITION, disposition)], bytes)
+                .into_response()
+        }
+        Err(failure) => failure_page(failure, Some(&visitor)),
+    }
 }
 
 // ---- one promise ----

@@ -4,10 +4,13 @@ mod charts;
 mod csv;
 mod html;
 mod markdown;
+mod table;
 #[cfg(feature = "xlsx")]
 mod xlsx;
 
 use std::io::Write;
+
+pub use table::{table_csv, table_xlsx, Cell};
 
 use crate::model::Report;
 
