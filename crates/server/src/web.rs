@@ -227,12 +227,8 @@ async fn logout_submit(
     headers: HeaderMap,
     form: axum::extract::Form<HashMap<String, String>>,
 ) -> Response {
-    let visitor = match visitor(&shared, &headers).await {
-        Ok(visitor) => visitor,
-        Err(response) => return response,
-    };
-    if !form.get("csrf").is_some_and(|given| same(given, &visitor.csrf)) {
-        return failure_page(csrf_refused(), Some(&visitor));
+    if let Err(response) = posting(&shared, &headers, &form).await {
+        return response;
     }
     if let Some(token) = cookie(&headers, SESSION_COOKIE) {
         let worker = shared.clone();
@@ -244,6 +240,19 @@ async fn logout_submit(
         response.headers_mut().append(header::SET_COOKIE, value);
     }
     response
+}
+
+/// The visitor who posted `form`, if the form carries the session's CSRF token; else the page that refuses it.
+async fn posting(
+    shared: &Arc<Shared>,
+    headers: &HeaderMap,
+    form: &HashMap<String, String>,
+) -> Result<Visitor, Response> {
+    let visitor = visitor(shared, headers).await?;
+    if !form.get("csrf").is_some_and(|given| same(given, &visitor.csrf)) {
+        return Err(failure_page(csrf_refused(), Some(&visitor)));
+    }
+    Ok(visitor)
 }
 
 fn csrf_refused() -> Failure {
@@ -844,13 +853,10 @@ async fn fact_submit(
     Path((id, action)): Path<(String, String)>,
     form: axum::extract::Form<HashMap<String, String>>,
 ) -> Response {
-    let visitor = match visitor(&shared, &headers).await {
+    let visitor = match posting(&shared, &headers, &form).await {
         Ok(visitor) => visitor,
         Err(response) => return response,
     };
-    if !form.get("csrf").is_some_and(|given| same(given, &visitor.csrf)) {
-        return failure_page(csrf_refused(), Some(&visitor));
-    }
     // The form's fields as the API's JSON: numbers and lists where the API takes them, empty fields left out.
     let mut body = serde_json::Map::new();
     for (name, value) in form.iter() {
