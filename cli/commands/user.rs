@@ -13,9 +13,12 @@ use crate::toolkit::{refuse, Ctx};
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
     Add(AddArgs),
+    /// 列出账户：角色、所属单位与是否停用
     List,
     Change(ChangeArgs),
+    /// 停用账户，须说明理由；其登录即刻失效
     Disable(DisableArgs),
+    /// 重新启用停用的账户，须说明理由
     Enable(DisableArgs),
     Passwd(PasswdArgs),
 }

@@ -472,19 +472,23 @@ impl App {
                 }
                 None => (register.current(&*self.store)?, None),
             };
-            // The organ asked for is matched once per name, not once per row.
+            // The organ asked for is matched once per name, not once per row; a family's reply once per family.
+            // The names an organ matches are few (one, mostly): then equality, which compares lengths first, beats a
+            // binary search's byte-wise comparisons on every row of a long list (a fifth of the server's time went
+            // there under load).
             let filter = ListFilter { organ: None, ..filter.clone() };
-            let organ_matches = |state: &CommitmentState, reply: Option<&ReplyState>| {
-                let named = |name: &String| organs.as_ref().is_some_and(|names| names.binary_search(name).is_ok());
-                organs.is_none()
-                    || named(&state.owner)
-                    || reply.and_then(|reply| reply.registered.as_ref()).is_some_and(|r| named(&r.organ))
+            let named = |name: &str| match &organs {
+                None => true,
+                Some(names) if names.len() <= 8 => names.iter().any(|n| n == name),
+                Some(names) => names.binary_search_by(|n| n.as_str().cmp(name)).is_ok(),
             };
             let mut rows = Vec::new();
             for family in families.iter().filter(|family| family.proposal.is_none() && family.account.is_none()) {
                 let reply = family.reply.as_ref();
+                let reply_named = organs.is_none()
+                    || reply.and_then(|reply| reply.registered.as_ref()).is_some_and(|r| named(&r.organ));
                 for state in &family.commitments {
-                    if !organ_matches(state, reply) {
+                    if !reply_named && !named(&state.owner) {
                         continue;
                     }
                     let status = status(state, on_date, policy);
