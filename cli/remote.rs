@@ -178,18 +178,8 @@ impl Remote {
     }
 }
 
-/// Percent-encodes a query value.
-pub fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
+/// Percent-encodes a query value or path segment, as the server's own links do.
+pub use duban_server::percent_encode as encode;
 
 /// The tokens `duban login` saved, by server URL: `duban/servers.json` in the user's config folder
 /// (`$XDG_CONFIG_HOME`, else `~/.config`), readable by the user alone.

@@ -28,6 +28,20 @@ use serde_json::{json, Value};
 
 mod web;
 
+/// Percent-encodes a path segment or query value (every byte but ASCII letters, digits and `-_.~`): for the web
+/// app's links and for clients of the API (the `duban` command line).
+pub fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
 /// The clock the server records facts by: the system's, or a fixed instant (tests, demonstrations).
 #[derive(Clone, Copy, Debug)]
 pub enum Clock {

@@ -21,7 +21,7 @@ use duban_domain::{permits, Action, Role, Status, Target};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::{apply_fact, blocking, promise_organs, today, Caller, Failure, Shared};
+use crate::{apply_fact, blocking, percent_encode as enc, promise_organs, today, Caller, Failure, Shared};
 
 const SESSION_COOKIE: &str = "duban_session";
 const LOGIN_COOKIE: &str = "duban_login";
@@ -56,19 +56,6 @@ pub fn esc(text: &str) -> String {
         }
     }
     out
-}
-
-/// Percent-encodes a query value.
-fn enc(text: &str) -> String {
-    text.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
