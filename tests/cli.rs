@@ -650,3 +650,58 @@ fn json_means_only_json() {
         assert!(output.stdout.is_empty() && output.stderr.contains("不能加 --json"), "{args:?}: {}", output.stderr);
     }
 }
+
+/// `search` on the bundled samples: words in a promise, a reply's organ typed in simplified script for a
+/// traditional-script reply, a progress summary; an amended text is found by its new words only, and by its old ones
+/// as known before the amendment; an empty query is refused.
+#[test]
+fn search_finds_promises_replies_and_progress_by_their_words() {
+    let mut duban = Duban::new();
+    let all = imported_samples(&duban);
+    let rows = all.as_array().unwrap();
+    let first = &rows[0];
+    let id = first["id"].as_str().unwrap().to_string();
+    let text: Vec<char> = first["text"].as_str().unwrap().chars().collect();
+    let phrase: String = text[2..8.min(text.len())].iter().collect();
+    let hits = |duban: &Duban, args: &[&str]| -> Vec<(String, String)> {
+        let found = duban.json(&[&["search"], args].concat());
+        found["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|hit| (hit["kind"].as_str().unwrap().to_string(), hit["id"].as_str().unwrap().to_string()))
+            .collect()
+    };
+    assert!(hits(&duban, &[&phrase]).contains(&("commitment".to_string(), id.clone())), "{phrase}");
+    // The traditional-script reply, by its organ in simplified characters; and full-width digits.
+    let organ = hits(&duban, &["文化旅游局", "--kind", "reply"]);
+    assert_eq!(organ.len(), 1, "{organ:?}");
+    duban.now = "2026-03-01T10:00:00+08:00".into();
+    duban.ok(&["progress", &id, "--on", "2026-02-27", "--summary", "完成第三方评估并形成整改清单"]);
+    assert_eq!(hits(&duban, &["第三方评估"]), [("progress".to_string(), id.clone())]);
+    assert_eq!(hits(&duban, &["整改  評估"]), [("progress".to_string(), id.clone())], "two words, traditional");
+    assert!(hits(&duban, &["\"整改 评估\""]).is_empty(), "a quoted phrase matches as written");
+    // Amended: the new words find it, the old ones do not — except as known before the amendment.
+    duban.now = "2026-03-02T10:00:00+08:00".into();
+    duban.ok(&["commit", "amend", &id, "--text", "建成全市统一的概念验证服务平台", "--reason", "读错"]);
+    assert_eq!(hits(&duban, &["统一的概念验证"]), [("commitment".to_string(), id.clone())]);
+    let old = hits(&duban, &[&phrase, "--kind", "commitment"]);
+    assert!(!old.contains(&("commitment".to_string(), id.clone())), "{old:?}");
+    let before = hits(&duban, &[&phrase, "--kind", "commitment", "--known-at", "2026-03-01T12:00:00+08:00"]);
+    assert!(before.contains(&("commitment".to_string(), id.clone())), "{before:?}");
+    // Filters of list apply.
+    let status = first["status"].as_str().unwrap();
+    let other = if status == "overdue" { "fulfilled" } else { "overdue" };
+    assert!(hits(&duban, &["统一的概念验证", "--status", other]).is_empty());
+    // Refused, naming the problem, exit 1.
+    let refused = duban.run(&["search", " "]);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert!(refused.stderr.contains("搜索词为空"), "{}", refused.stderr);
+    // Rebuild derives the index and finds it as the writes left it.
+    let rebuilt = duban.json(&["rebuild"]);
+    assert_eq!(rebuilt["search"]["differed"], 0, "{rebuilt}");
+    assert_eq!(rebuilt["search"]["newly_indexed"], rebuilt["search"]["documents"], "{rebuilt}");
+    let again = duban.json(&["rebuild"]);
+    assert_eq!((&again["search"]["differed"], &again["search"]["newly_indexed"]), (&0.into(), &0.into()), "{again}");
+    assert_eq!(hits(&duban, &["统一的概念验证"]), [("commitment".to_string(), id.clone())], "from the stored index");
+}

@@ -134,3 +134,30 @@ fn every_real_reply_is_imported_and_the_incomplete_ones_say_what_they_lack() {
         promises.len()
     );
 }
+
+/// Search on the real seed replies: a promise by a phrase of its text, another typed in traditional script.
+#[test]
+#[ignore = "needs ../shared (the real replies); .ci/run runs it with --ignored"]
+fn search_finds_the_seed_promises_by_their_words() {
+    let seeds = shared("seeds");
+    let duban = Duban::new();
+    duban.json(&["import", &seeds.to_string_lossy()]);
+    let doc_nos = |query: &str| -> Vec<String> {
+        let found = duban.json(&["search", query, "--kind", "commitment"]);
+        found["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|hit| {
+                let shown = duban.json(&["show", hit["id"].as_str().unwrap()]);
+                let text = shown.to_string();
+                assert!(text.contains(&query.replace('驗', "验").replace('證', "证")), "{query}: {text}");
+                shown["reply"]["doc_no"].as_str().or(shown["doc_no"].as_str()).unwrap_or_default().to_string()
+            })
+            .collect()
+    };
+    let mini = doc_nos("沿沪宁协同创新集市");
+    assert!(mini.contains(&"普科委〔2025〕29号".to_string()), "{mini:?}");
+    let concept = doc_nos("概念驗證平台");
+    assert!(concept.contains(&"沪科提复〔2025〕62号".to_string()), "{concept:?}");
+}

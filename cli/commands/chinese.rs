@@ -161,6 +161,9 @@ mod tests {
         const ALLOWED: &[&str] = &[
             "duban",
             "id",
+            // `search --kind` values.
+            "commitment",
+            "progress",
             "ID",
             "ULID",
             "JSON",

@@ -37,7 +37,7 @@ pub struct Args {
 }
 
 impl Args {
-    fn filter(&self, ctx: &Ctx) -> ListFilter {
+    pub(crate) fn filter(&self, ctx: &Ctx) -> ListFilter {
         ListFilter {
             statuses: self.status.clone(),
             active: self.active,
@@ -149,7 +149,7 @@ impl Line {
 
 impl Args {
     /// The filters as the API's query parameters.
-    fn query(&self) -> String {
+    pub(crate) fn query(&self) -> String {
         use crate::remote::encode;
         let mut query = Vec::new();
         if !self.status.is_empty() {

@@ -27,6 +27,7 @@ mod record;
 mod reopen;
 mod reply;
 mod report;
+mod search;
 mod serve;
 mod show;
 mod stats;
@@ -102,6 +103,7 @@ pub enum Command {
     Evaluate(evaluate::Args),
     Import(import::Args),
     List(list::Args),
+    Search(search::Args),
     Show(show::Args),
     Log(log::Args),
     Verify(verify::Args),
@@ -138,7 +140,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         Some(url) if !url.trim().is_empty() => {
             if !served(&cli.command) {
                 return Err(UserError(format!(
-                    "此命令不能经服务器（--server {url}）执行：经服务器可用的命令为 list、show、progress、note、close、\
+                    "此命令不能经服务器（--server {url}）执行：经服务器可用的命令为 list、search、show、progress、note、close、\
                      reopen、due、assign、dismiss、commit amend；其余请在服务器上运行，或去掉 --server（与 DUBAN_SERVER）"
                 ))
                 .into());
@@ -167,6 +169,7 @@ fn served(command: &Command) -> bool {
     matches!(
         command,
         Command::List(_)
+            | Command::Search(_)
             | Command::Show(_)
             | Command::Progress(_)
             | Command::Note(_)
@@ -211,6 +214,7 @@ pub fn dispatch(ctx: &mut Ctx, command: Command) -> anyhow::Result<()> {
         Command::Evaluate(args) => evaluate::run(ctx, args),
         Command::Import(args) => import::run(ctx, args),
         Command::List(args) => list::run(ctx, args),
+        Command::Search(args) => search::run(ctx, args),
         Command::Show(args) => show::run(ctx, args),
         Command::Log(args) => log::run(ctx, args),
         Command::Verify(args) => verify::run(ctx, args),

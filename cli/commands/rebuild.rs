@@ -1,15 +1,23 @@
-//! `duban rebuild`: recompute the stream index and the status projection from the log and report any difference.
+//! `duban rebuild`: recompute the stream index, the status projection and the search index from the log and report
+//! any difference.
 
 use super::Ctx;
 
-/// 由事件日志重新推算全部状态和流索引，并报告与现有状态投影的差异
+/// 由事件日志重新推算全部状态、流索引和搜索索引，并报告与现有数据的差异
 #[derive(clap::Args, Debug)]
 pub struct Args {}
 
+#[derive(serde::Serialize)]
+struct Rebuilt<'a> {
+    #[serde(flatten)]
+    report: &'a duban_store::RebuildReport,
+    search: &'a duban_app::SearchRebuilt,
+}
+
 pub fn run(ctx: &mut Ctx, _args: Args) -> anyhow::Result<()> {
-    let report = ctx.app()?.rebuild()?;
+    let (report, search) = ctx.app()?.rebuild()?;
     if ctx.json {
-        return ctx.print_json(&report);
+        return ctx.print_json(&Rebuilt { report: &report, search: &search });
     }
     writeln!(
         ctx.out,
@@ -30,5 +38,15 @@ pub fn run(ctx: &mut Ctx, _args: Args) -> anyhow::Result<()> {
             writeln!(ctx.out, "  {} {kind}", difference.id)?;
         }
     }
+    let verdict = if search.differed == 0 {
+        "与原有索引一致".to_string()
+    } else {
+        format!("原有索引有 {} 段缺失或不符，已重写", search.differed)
+    };
+    writeln!(
+        ctx.out,
+        "搜索索引：{} 段，{} 条文本（其中 {} 条原未入索引）；{verdict}",
+        search.segments, search.documents, search.newly_indexed
+    )?;
     Ok(())
 }

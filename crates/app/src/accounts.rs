@@ -93,7 +93,7 @@ impl App {
         let today = ctx.today();
         let events =
             vec![ctx.new_event(id, today, created), ctx.new_event(id, today, Event::PasswordSet(PasswordSet {}))];
-        self.store.append(vec![(id, 0, events)])?;
+        self.append(vec![(id, 0, events)])?;
         Ok(self.store.account(&id)?.unwrap_or_default())
     }
 
@@ -131,7 +131,7 @@ impl App {
     fn account_fact(&self, ctx: &Context, account: AccountState, event: Event) -> Result<AccountState> {
         check_account_event(&account, &event, false)?;
         let id = account.id.unwrap_or_default();
-        self.store.append(vec![(id, account.version, vec![ctx.new_event(id, ctx.today(), event)])])?;
+        self.append(vec![(id, account.version, vec![ctx.new_event(id, ctx.today(), event)])])?;
         Ok(self.store.account(&id)?.unwrap_or_default())
     }
 

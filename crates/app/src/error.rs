@@ -21,6 +21,9 @@ pub enum AppError {
     Render(#[from] duban_report::RenderError),
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    /// Derived data that does not read back (the search index): the log is intact; the message gives the way out.
+    #[error("{0}")]
+    Derived(String),
 }
 
 impl AppError {
@@ -30,7 +33,7 @@ impl AppError {
         match self {
             AppError::Refused(_) | AppError::Domain(_) | AppError::Ingest { .. } => true,
             AppError::Store(store) => store.is_user_error(),
-            AppError::Render(_) | AppError::Io(_) => false,
+            AppError::Render(_) | AppError::Io(_) | AppError::Derived(_) => false,
         }
     }
 

@@ -373,7 +373,7 @@ impl App {
         if dry_run {
             return Ok(outcome("would_import", reply_id, commitments, None));
         }
-        let sealed = self.store.append(batches).map_err(|error| error.to_string())?;
+        let sealed = self.append(batches).map_err(|error| error.to_string())?;
         registered.remember(reply_id, &registration);
         let mut notes = Vec::new();
         let proposal_number = linked.map(|(id, state)| {

@@ -20,6 +20,7 @@ mod read;
 mod refs;
 mod register;
 mod report;
+mod search;
 mod views;
 mod write;
 
@@ -46,7 +47,11 @@ pub use read::{
 pub use refs::{position_of, position_reference, Reference};
 pub use register::reply_key;
 pub use report::ReportRequest;
-pub use views::{proposal_text, AccountView, CommitmentView, EventView, ProposalView, ReplyView, ShowView};
+pub use search::{
+    reply_text as search_reply_text, Found, Hit, Kind as SearchKind, Scan as SearchScan, SearchRebuilt, SearchRequest,
+    Visible,
+};
+pub use views::{proposal_text, AccountView, CommitmentView, EventView, HitView, ProposalView, ReplyView, ShowView};
 pub use write::{Evaluated, NewCommitment, Recorded};
 
 /// A store opened for use: the handle every use case goes through. Cheap to clone (one shared store).
@@ -55,11 +60,13 @@ pub struct App {
     store: Arc<dyn EventStore>,
     /// For a long-lived handle (the server): the register kept in memory between reads (see `read::Register`).
     register: Option<Arc<read::Register>>,
+    /// Held while a write indexes the log's tail for search (another write then leaves it to this one).
+    indexing: Arc<std::sync::Mutex<()>>,
 }
 
 impl App {
     pub fn new(store: Arc<dyn EventStore>) -> App {
-        App { store, register: None }
+        App { store, register: None, indexing: Arc::default() }
     }
 
     /// This handle, keeping the register in memory between reads: for a process that serves many requests, where
@@ -88,5 +95,13 @@ impl App {
 
     pub fn store(&self) -> &dyn EventStore {
         &*self.store
+    }
+
+    /// Appends through the store, then lets the search index catch up (see `search`): every write goes through
+    /// here.
+    fn append(&self, batches: Vec<duban_store::StreamBatch>) -> Result<Vec<duban_domain::Envelope>> {
+        let sealed = self.store.append(batches)?;
+        self.index_behind();
+        Ok(sealed)
     }
 }

@@ -65,10 +65,13 @@ impl App {
     /// Recomputes the stream index and the projection from the log and writes back any difference. The log is
     /// folded, the store reopened (to let go of what the engine cached of the log, when this is its only handle),
     /// then compared.
-    pub fn rebuild(self) -> Result<RebuildReport> {
+    /// Then derives the search index afresh and compares it with the stored one (see `search`).
+    pub fn rebuild(self) -> Result<(RebuildReport, crate::SearchRebuilt)> {
         let refolded = self.store.refold()?;
         let store = self.store.reopen()?;
-        Ok(store.rebuild_from(refolded)?)
+        let report = store.rebuild_from(refolded)?;
+        let search = App::new(store).rebuild_search()?;
+        Ok((report, search))
     }
 
     pub fn head(&self) -> Result<Head> {
@@ -89,7 +92,11 @@ impl App {
             return refuse(format!("找不到文件 {}", file.display()));
         }
         let (store, count) = duban_store::restore(path, file)?;
-        Ok((count, store.head()?))
+        let head = store.head()?;
+        // The search index, derived once here rather than by the first writes; if this fails, queries index what is
+        // missing themselves and `rebuild` derives it.
+        let _ = App::new(store).index_search();
+        Ok((count, head))
     }
 
     /// Writes a backup into `dir`: the whole log as an export (with its trailer) in `duban-<time>-<seq>.jsonl`,

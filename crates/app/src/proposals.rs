@@ -123,7 +123,7 @@ impl App {
         }));
         check_proposal_event(&ProposalState::default(), new.assigned_on, &event, ctx.today())?;
         let id = ctx.new_id();
-        self.store.append(vec![(id, 0, vec![ctx.new_event(id, new.assigned_on, event)])])?;
+        self.append(vec![(id, 0, vec![ctx.new_event(id, new.assigned_on, event)])])?;
         self.proposal_recorded(ctx, id, new.assigned_on, "交办", Vec::new())
     }
 
@@ -149,7 +149,7 @@ impl App {
                 return Err(duban_store::StoreError::Conflict { stream: id, expected, actual: state.version }.into());
             }
             check_proposal_event(&state, on, &event, ctx.today())?;
-            self.store.append(vec![(id, state.version, vec![ctx.new_event(id, on, event.clone())])])?;
+            self.append(vec![(id, state.version, vec![ctx.new_event(id, on, event.clone())])])?;
             Ok(())
         })?;
         self.proposal_recorded(ctx, id, on, label, Vec::new())
@@ -179,7 +179,7 @@ impl App {
         let (new_events, _) = checked_link(ctx, id, &state, &reply, reply_id, co)?;
         let also: Vec<String> = new_events.iter().skip(1).map(|new| new.event.summary()).collect();
         let on = new_events[0].occurred_on;
-        self.store.append(vec![(id, state.version, new_events)])?;
+        self.append(vec![(id, state.version, new_events)])?;
         self.proposal_recorded(ctx, id, on, "关联答复", also)
     }
 

@@ -556,7 +556,7 @@ impl App {
     }
 
     /// One stream's events that `horizon` admits, with their hashes.
-    fn stream_at(&self, id: &Ulid, horizon: Horizon) -> Result<Vec<Envelope>> {
+    pub(crate) fn stream_at(&self, id: &Ulid, horizon: Horizon) -> Result<Vec<Envelope>> {
         Ok(self.store.read_stream(id)?.into_iter().filter(|e| horizon.admits(e)).collect())
     }
 

@@ -268,3 +268,38 @@ impl<'a> ShowView<'a> {
         }
     }
 }
+
+/// A search hit as `search --json` and the server's `/api/search` give it.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct HitView {
+    /// `commitment`, `reply` or `progress`.
+    pub kind: String,
+    /// The promise (for a promise or its progress) or the reply.
+    pub id: String,
+    pub short_id: String,
+    pub reply_id: Option<String>,
+    pub status: Option<String>,
+    pub status_label: Option<String>,
+    pub snippet: String,
+    pub score: f64,
+    /// The fact the text came from, and its date.
+    pub seq: u64,
+    pub occurred_on: chrono::NaiveDate,
+}
+
+impl HitView {
+    pub fn new(hit: &crate::Hit) -> HitView {
+        HitView {
+            kind: hit.kind.code().to_string(),
+            id: hit.id.to_string(),
+            short_id: hit.short_id.clone(),
+            reply_id: hit.reply_id.map(|id| id.to_string()),
+            status: hit.status.map(|status| status.code().to_string()),
+            status_label: hit.status.map(|status| status.label().to_string()),
+            snippet: hit.snippet.clone(),
+            score: hit.score,
+            seq: hit.seq,
+            occurred_on: hit.occurred_on,
+        }
+    }
+}

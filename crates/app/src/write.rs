@@ -92,7 +92,7 @@ impl App {
         let event = Event::ReplyRegistered(Box::new(reply));
         check_reply_event(&ReplyState::default(), signed_on, &event, ctx.today())?;
         let id = ctx.new_id();
-        self.store.append(vec![(id, 0, vec![ctx.new_event(id, signed_on, event)])])?;
+        self.append(vec![(id, 0, vec![ctx.new_event(id, signed_on, event)])])?;
         Ok(id)
     }
 
@@ -118,7 +118,7 @@ impl App {
         let occurred_on = new.on.unwrap_or(signed_on);
         check_commitment_event(&CommitmentState::default(), &reply, occurred_on, &event, ctx.today())?;
         let id = ctx.new_id();
-        self.store.append(vec![(id, 0, vec![ctx.new_event(id, occurred_on, event)])])?;
+        self.append(vec![(id, 0, vec![ctx.new_event(id, occurred_on, event)])])?;
         Ok((id, reply_id))
     }
 
@@ -159,7 +159,7 @@ impl App {
         let occurred_on = on.or(state.made_on.filter(|_| mistaken)).unwrap_or(today);
         check_commitment_event(&state, &reply, occurred_on, &event, today)?;
         let (tag, label) = (event.tag(), event.label());
-        let sealed = self.store.append(vec![(id, state.version, vec![ctx.new_event(id, occurred_on, event)])])?;
+        let sealed = self.append(vec![(id, state.version, vec![ctx.new_event(id, occurred_on, event)])])?;
         let after = self.store.commitment(&id)?.unwrap_or_default();
         Ok(Recorded {
             id,
@@ -192,7 +192,7 @@ impl App {
                 ));
             }
         }
-        let sealed = self.store.append(vec![(id, reply.version, vec![ctx.new_event(id, today, event)])])?;
+        let sealed = self.append(vec![(id, reply.version, vec![ctx.new_event(id, today, event)])])?;
         let after = self.store.reply(&id)?.unwrap_or_default();
         Ok(Evaluated {
             id,
@@ -219,7 +219,7 @@ impl App {
         retrying(None, || {
             let Some(reply) = self.store.reply(&id)? else { return refuse(format!("找不到答复 {id}")) };
             check_reply_event(&reply, on, &event, today)?;
-            let sealed = self.store.append(vec![(id, reply.version, vec![ctx.new_event(id, on, event.clone())])])?;
+            let sealed = self.append(vec![(id, reply.version, vec![ctx.new_event(id, on, event.clone())])])?;
             Ok(Evaluated {
                 id,
                 seq: sealed.last().map_or(0, |envelope| envelope.seq),

@@ -13,6 +13,7 @@ mod engines;
 mod generate;
 mod probe;
 mod scan;
+mod search;
 mod serve;
 
 use std::path::{Path, PathBuf};
@@ -123,6 +124,17 @@ enum Bench {
         #[arg(long, default_value_t = 0)]
         processes: usize,
     },
+    /// Search: the index checked against a substring scan with random queries, its size and build time, and cold,
+    /// in-process and served query times (needs target/release/duban beside this binary for the last two).
+    Search {
+        #[arg(long, default_value_t = 1_000_000)]
+        events: usize,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Random queries checked against the scan.
+        #[arg(long, default_value_t = 200)]
+        queries: usize,
+    },
     /// The annual report over a generated history: the pure build and every renderer.
     Report {
         /// How many events to generate (about ten per commitment).
@@ -151,6 +163,7 @@ fn main() {
             daily_import(replies, commands, processes, rounds)
         }
         Bench::Probe { db, op, arg } => probe::run(&db, &op, &arg),
+        Bench::Search { events, seed, queries } => search::run(events, seed, queries),
     }
 }
 

@@ -299,7 +299,7 @@ fn pages(address: &str, owners: &[String]) -> Vec<(&'static str, Vec<f64>)> {
 }
 
 /// Percent-encodes a query value.
-fn encode(text: &str) -> String {
+pub(crate) fn encode(text: &str) -> String {
     text.bytes()
         .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
         .collect()

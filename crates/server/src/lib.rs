@@ -124,6 +124,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/api/me", get(me))
         .route("/api/commitments", get(commitments).post(new_commitment))
         .route("/api/commitments/{id}", get(commitment))
+        .route("/api/search", get(search))
         .route("/api/commitments/{id}/{action}", post(commitment_fact))
         .route("/api/replies", get(replies).post(new_reply))
         .route("/api/replies/{id}", get(reply))
@@ -422,14 +423,8 @@ fn promise_organs(state: &duban_domain::CommitmentState) -> Vec<&str> {
     std::iter::once(state.owner.as_str()).chain(state.co_handlers.iter().map(String::as_str)).collect()
 }
 
-async fn commitments(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    Query(query): Query<HashMap<String, String>>,
-) -> Answer {
-    let caller = caller(&shared, &headers).await?;
-    caller.may(Action::Read, Target::Register)?;
-    let view = view(&shared, &query)?;
+/// `list`'s filters from a query string.
+fn list_filter(query: &HashMap<String, String>) -> Result<ListFilter, Failure> {
     let mut filter = ListFilter {
         active: query.get("active").is_some_and(|v| v == "true"),
         overdue: query.get("overdue").is_some_and(|v| v == "true"),
@@ -449,6 +444,59 @@ async fn commitments(
     if let Some(organ) = query.get("organ") {
         filter.organ = Some(duban_domain::OrganQuery::new(organ, &duban_domain::Aliases::default()));
     }
+    Ok(filter)
+}
+
+/// `search --json`: `q`, `kind`, `limit` (20 unless given), `list`'s filters and the horizon. An organ account
+/// finds its own organs' promises, their progress and replies only.
+async fn search(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Answer {
+    let caller = caller(&shared, &headers).await?;
+    caller.may(Action::Read, Target::Register)?;
+    let view = view(&shared, &query)?;
+    let filter = list_filter(&query)?;
+    let kind = query
+        .get("kind")
+        .map(|k| {
+            duban_app::SearchKind::parse(k)
+                .ok_or_else(|| Failure::bad(format!("kind“{k}”无效：可选 commitment、reply、progress")))
+        })
+        .transpose()?;
+    let limit = match query.get("limit") {
+        None => 20,
+        Some(n) => n
+            .parse()
+            .ok()
+            .filter(|&n: &usize| n > 0)
+            .ok_or_else(|| Failure::bad(format!("limit“{n}”无效：应为正整数")))?,
+    };
+    let request = duban_app::SearchRequest { query: query.get("q").cloned().unwrap_or_default(), kind, limit, filter };
+    blocking(move || {
+        let commitment = |state: &duban_domain::CommitmentState, _: Option<&duban_domain::ReplyState>| {
+            caller.sees(&promise_organs(state))
+        };
+        let reply = |reply: &duban_domain::ReplyState| caller.sees(&[reply.organ()]);
+        let everything = caller.sees(&[]);
+        let visible = duban_app::Visible { commitment: &commitment, reply: &reply, everything };
+        let found = shared.app.search(&request, &view, &visible)?;
+        let hits: Vec<duban_app::HitView> = found.hits.iter().map(duban_app::HitView::new).collect();
+        Ok(axum::Json(serde_json::json!({ "total": found.total, "hits": hits })).into_response())
+    })
+    .await
+}
+
+async fn commitments(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Answer {
+    let caller = caller(&shared, &headers).await?;
+    caller.may(Action::Read, Target::Register)?;
+    let view = view(&shared, &query)?;
+    let mut filter = list_filter(&query)?;
     let number = |name: &str| -> Result<Option<usize>, Failure> {
         query
             .get(name)

@@ -111,6 +111,17 @@ pub trait EventStore: Send + Sync {
     /// The secrets whose keys start with `prefix`.
     fn secrets_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>>;
 
+    /// A value a read model derived from the log and keeps beside it (the search index): never part of the chain,
+    /// an export or a rebuild's check of the log; whatever it holds can be derived again.
+    fn derived(&self, key: &[u8]) -> Result<Option<Vec<u8>>>;
+
+    /// The derived keys that start with `prefix`.
+    fn derived_keys(&self, prefix: &[u8]) -> Result<Vec<Vec<u8>>>;
+
+    /// Sets and removes (`None`) derived values, all or nothing. Not synced by itself: a crash may lose the latest
+    /// batches, never part of one.
+    fn write_derived(&self, changes: Vec<(Vec<u8>, Option<Vec<u8>>)>) -> Result<()>;
+
     /// How many stored events this handle has decoded from the log (the projection is not counted).
     fn events_read(&self) -> u64;
 
@@ -302,6 +313,18 @@ impl EventStore for SledStore {
 
     fn secrets_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>> {
         SledStore::secrets_with_prefix(self, prefix)
+    }
+
+    fn derived(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        SledStore::derived(self, key)
+    }
+
+    fn derived_keys(&self, prefix: &[u8]) -> Result<Vec<Vec<u8>>> {
+        SledStore::derived_keys(self, prefix)
+    }
+
+    fn write_derived(&self, changes: Vec<(Vec<u8>, Option<Vec<u8>>)>) -> Result<()> {
+        SledStore::write_derived(self, changes)
     }
 
     fn events_read(&self) -> u64 {

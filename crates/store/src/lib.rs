@@ -539,6 +539,28 @@ impl SledStore {
         self.db.secrets()?.with_prefix(prefix)
     }
 
+    /// A value derived from the log (see [`space::Db::derived`]).
+    pub fn derived(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        match self.db.derived(false)? {
+            Some(derived) => derived.get(key),
+            None => Ok(None),
+        }
+    }
+
+    /// The derived keys that start with `prefix`.
+    pub fn derived_keys(&self, prefix: &[u8]) -> Result<Vec<Vec<u8>>> {
+        match self.db.derived(false)? {
+            Some(derived) => derived.keys(prefix),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Sets and removes derived values in one atomic batch; made durable by the next sync (what a crash loses is
+    /// derived again from the log).
+    pub fn write_derived(&self, changes: Vec<(Vec<u8>, Option<Vec<u8>>)>) -> Result<()> {
+        self.db.derived(true)?.expect("created on demand").write(changes)
+    }
+
     /// One stream's events in order.
     pub fn read_stream(&self, stream: &Ulid) -> Result<Vec<Envelope>> {
         let seqs = self.seqs(stream)?;

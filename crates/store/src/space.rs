@@ -117,6 +117,16 @@ impl Db {
         Ok(Secrets { tree: self.db.open_tree(SECRETS_TREE)? })
     }
 
+    /// Data derived from the log that a read model keeps beside it (the search index): a tree of its own, never part
+    /// of the chain, an export or a backup's check, rebuilt from the log at will. `None` while nothing was ever
+    /// written to it, so that a read command opens (and so creates) nothing.
+    pub fn derived(&self, create: bool) -> Result<Option<Derived>> {
+        if !create && !self.db.tree_names().iter().any(|name| name.as_ref() == DERIVED_TREE.as_bytes()) {
+            return Ok(None);
+        }
+        Ok(Some(Derived { tree: self.db.open_tree(DERIVED_TREE)? }))
+    }
+
     /// Writes sled's buffers to its data file (with `sync_file_range`: see [`Db::files`] for what that leaves).
     pub fn flush(&self) -> Result<()> {
         self.db.flush()?;
@@ -160,6 +170,42 @@ impl Secrets {
             found.push((String::from_utf8_lossy(&key).into_owned(), value.to_vec()));
         }
         Ok(found)
+    }
+}
+
+/// The tree derived data is kept in.
+const DERIVED_TREE: &str = "derived";
+
+/// See [`Db::derived`].
+pub struct Derived {
+    tree: sled::Tree,
+}
+
+impl Derived {
+    pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Ok(self.tree.get(key)?.map(|value| value.to_vec()))
+    }
+
+    /// The keys that start with `prefix`.
+    pub fn keys(&self, prefix: &[u8]) -> Result<Vec<Vec<u8>>> {
+        let mut keys = Vec::new();
+        for key in self.tree.scan_prefix(prefix).keys() {
+            keys.push(key?.to_vec());
+        }
+        Ok(keys)
+    }
+
+    /// Sets and removes (`None`) keys in one atomic batch.
+    pub fn write(&self, changes: Vec<(Vec<u8>, Option<Vec<u8>>)>) -> Result<()> {
+        let mut batch = sled::Batch::default();
+        for (key, value) in changes {
+            match value {
+                Some(value) => batch.insert(key, value),
+                None => batch.remove(key),
+            }
+        }
+        self.tree.apply_batch(batch)?;
+        Ok(())
     }
 }
 

@@ -1,0 +1,745 @@
+//! Search over promises, replies and progress (`duban search`, the server's `/api/search`, the web app's search
+//! box): a read model derived from the log, kept beside it in the store's derived space.
+//!
+//! The index is a list of segments (see `index.rs`) covering the log up to a position, and the tail after it: a
+//! query indexes the tail in memory as it reads it, so every answer is current. A write that leaves the tail at
+//! [`TAIL_EVENTS`] or more indexes it as a new segment, and merges the newest segments while the newer is at least a
+//! quarter of the one before (up to [`MAX_SEGMENT_DOCS`] documents): a store keeps a handful of segments, and a
+//! document is rewritten a few times in its life, not at every write. `duban rebuild` derives the index afresh,
+//! compares it with the stored one and says whether it differed.
+//!
+//! A hit is an item whose text, as folded at the view's horizon, contains every term: a promise's text, a reply's
+//! registration (its latest correction the horizon admits), a progress report's summary. The index holds every text
+//! an item ever had; a text replaced by a later one the horizon admits is not a hit. Ranking, written once here: an
+//! item that holds the whole query as one phrase comes before one where the terms are scattered; then promises
+//! before replies before progress; then the more recent fact first.
+
+mod index;
+mod text;
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::NaiveDate;
+use duban_domain::{status, CommitmentState, Envelope, Event, Horizon, ReplyRegistered, ReplyState, Status};
+use serde::{Deserialize, Serialize};
+use ulid::Ulid;
+
+pub use text::{fold, reply_text, terms, Doc, Kind};
+
+use crate::error::{refuse, AppError, Result};
+use crate::read::{ListFilter, View};
+use crate::App;
+use index::{Builder, Damaged, Segment, BLOCK_DOCS};
+
+/// A write indexes the tail once it is this many events long.
+pub const TAIL_EVENTS: u64 = 2048;
+/// The most documents a merge makes one segment of (what one merge or a rebuild holds in memory).
+pub const MAX_SEGMENT_DOCS: u32 = 262_144;
+/// The format of what is stored; another is derived afresh by `rebuild` (until then queries index the whole log).
+const FORMAT: u32 = 1;
+
+const HEAD_KEY: &[u8] = b"search/head";
+
+fn segment_prefix(id: u32) -> Vec<u8> {
+    format!("search/s{id:08x}/").into_bytes()
+}
+
+fn block_key(id: u32, block: u32) -> Vec<u8> {
+    let mut key = segment_prefix(id);
+    key.extend(format!("d{block:08x}").as_bytes());
+    key
+}
+
+fn posting_key(id: u32, gram: &[u8]) -> Vec<u8> {
+    let mut key = segment_prefix(id);
+    key.push(b'p');
+    key.extend(gram);
+    key
+}
+
+fn kinds_key(id: u32) -> Vec<u8> {
+    let mut key = segment_prefix(id);
+    key.push(b'k');
+    key
+}
+
+fn replacements_key(id: u32) -> Vec<u8> {
+    let mut key = segment_prefix(id);
+    key.push(b'r');
+    key
+}
+
+/// What the stored index covers.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct Head {
+    format: u32,
+    /// The log is indexed up to this seq.
+    covered: u64,
+    segments: Vec<SegmentInfo>,
+    next_id: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct SegmentInfo {
+    id: u32,
+    base: u32,
+    docs: u32,
+}
+
+impl Head {
+    fn next_doc(&self) -> u32 {
+        self.segments.last().map_or(0, |s| s.base + s.docs)
+    }
+}
+
+fn damaged(what: &str) -> AppError {
+    AppError::Derived(format!("搜索索引已损坏（{what}）：运行 `duban rebuild` 重建索引（事件日志不受影响）"))
+}
+
+impl From<Damaged> for AppError {
+    fn from(_: Damaged) -> AppError {
+        damaged("无法解码")
+    }
+}
+
+/// A search as asked.
+#[derive(Clone, Debug, Default)]
+pub struct SearchRequest {
+    pub query: String,
+    /// Only hits of this kind.
+    pub kind: Option<Kind>,
+    /// At most this many hits (the best).
+    pub limit: usize,
+    /// `list`'s filters: promises and progress by their promise; replies by organ, year and proposal, and none when
+    /// a status is asked for.
+    pub filter: ListFilter,
+}
+
+/// Which items the caller may see (the server's organ accounts see their own organs' items only).
+pub struct Visible<'a> {
+    pub commitment: &'a dyn Fn(&CommitmentState, Option<&ReplyState>) -> bool,
+    pub reply: &'a dyn Fn(&ReplyState) -> bool,
+    /// Whether both say yes to everything (then hits beyond the limit are counted without being read).
+    pub everything: bool,
+}
+
+impl Visible<'_> {
+    pub fn everything() -> Visible<'static> {
+        Visible { commitment: &|_, _| true, reply: &|_| true, everything: true }
+    }
+}
+
+/// One hit.
+#[derive(Clone, Debug)]
+pub struct Hit {
+    pub kind: Kind,
+    /// The promise (for a promise or its progress) or the reply.
+    pub id: Ulid,
+    pub short_id: String,
+    pub reply_id: Option<Ulid>,
+    /// The promise's status (for a promise or its progress).
+    pub status: Option<Status>,
+    pub snippet: String,
+    pub score: f64,
+    /// The fact the text came from.
+    pub seq: u64,
+    pub occurred_on: NaiveDate,
+}
+
+/// A search's answer.
+#[derive(Clone, Debug)]
+pub struct Found {
+    pub hits: Vec<Hit>,
+    /// How many hits there are in all.
+    pub total: usize,
+    /// The terms searched for, folded.
+    pub terms: Vec<String>,
+    /// Every hit as [`Scan::query`] gives them: kind, id, and (for progress) the report's seq; sorted.
+    pub keys: Vec<(Kind, Ulid, u64)>,
+}
+
+/// What `rebuild` found of the index.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct SearchRebuilt {
+    pub documents: u64,
+    pub segments: usize,
+    /// Stored segments that differed from a fresh derivation, or were missing within what the index said it covered
+    /// (an unreadable index counts once).
+    pub differed: usize,
+    /// Texts the stored index did not cover yet (the tail every query indexes for itself).
+    pub newly_indexed: u64,
+}
+
+/// A place to read a segment from: stored, or (the tail) in memory.
+enum Source<'a> {
+    Stored { app: &'a App, info: SegmentInfo, blocks: HashMap<u32, Vec<u8>> },
+    Memory(&'a Segment),
+}
+
+impl Source<'_> {
+    fn posting(&self, gram: &[u8]) -> Result<Option<Vec<u8>>> {
+        match self {
+            Source::Stored { app, info, .. } => Ok(app.store.derived(&posting_key(info.id, gram))?),
+            Source::Memory(segment) => Ok(segment.postings.get(gram).cloned()),
+        }
+    }
+
+    fn matching(&self, term: &[char]) -> Result<Vec<u32>> {
+        let mut failed: Option<AppError> = None;
+        let found = index::matching(term, &mut |gram| match self.posting(gram) {
+            Ok(bytes) => Ok(bytes),
+            Err(error) => {
+                failed = Some(error);
+                Err(Damaged)
+            }
+        });
+        match (found, failed) {
+            (_, Some(error)) => Err(error),
+            (found, None) => Ok(found?),
+        }
+    }
+
+    fn doc(&mut self, docno: u32) -> Result<Doc> {
+        match self {
+            Source::Stored { app, info, blocks } => {
+                let local =
+                    docno.checked_sub(info.base).filter(|&l| l < info.docs).ok_or_else(|| damaged("文档编号"))?;
+                let block = local / BLOCK_DOCS;
+                let bytes = match blocks.entry(block) {
+                    std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(entry) => entry
+                        .insert(app.store.derived(&block_key(info.id, block))?.ok_or_else(|| damaged("缺少文档块"))?),
+                };
+                Ok(index::decode_doc(bytes, (local % BLOCK_DOCS) as usize)?)
+            }
+            Source::Memory(segment) => Ok(segment.docs[(docno - segment.base) as usize]),
+        }
+    }
+
+    /// The number of its first document.
+    fn base(&self) -> u32 {
+        match self {
+            Source::Stored { info, .. } => info.base,
+            Source::Memory(segment) => segment.base,
+        }
+    }
+
+    /// Each document's kind, one byte each.
+    fn kinds(&self) -> Result<Vec<u8>> {
+        match self {
+            Source::Stored { app, info, .. } => {
+                let kinds = app.store.derived(&kinds_key(info.id))?.ok_or_else(|| damaged("缺少类别表"))?;
+                if kinds.len() != info.docs as usize {
+                    return Err(damaged("类别表长度"));
+                }
+                Ok(kinds)
+            }
+            Source::Memory(segment) => Ok(segment.kinds()),
+        }
+    }
+
+    fn replacements(&self) -> Result<Vec<Doc>> {
+        match self {
+            Source::Stored { app, info, .. } => match app.store.derived(&replacements_key(info.id))? {
+                Some(bytes) => Ok(index::decode_block(&bytes)?),
+                None => Err(damaged("缺少修改记录")),
+            },
+            Source::Memory(segment) => Ok(segment.docs.iter().filter(|d| d.replaces).copied().collect()),
+        }
+    }
+}
+
+/// Whether `horizon` admits the fact a document came from.
+fn admits(horizon: &Horizon, doc: &Doc) -> bool {
+    horizon.as_of.is_none_or(|date| doc.occurred_on <= date)
+        && horizon.known_at.is_none_or(|instant| doc.recorded_at <= instant)
+        && horizon.known_seq.is_none_or(|seq| doc.seq <= seq)
+}
+
+/// The registration of reply `id` just before `seq`, folded from its stream.
+fn registration_before(app: &App, id: &Ulid, seq: u64) -> Option<ReplyRegistered> {
+    let events = app.store.read_stream(id).ok()?;
+    ReplyState::fold(events.iter().filter(|e| e.seq < seq)).registered
+}
+
+/// Feeds the searchable texts of the log from `from_seq` to `add`, in log order.
+fn texts_from(app: &App, from_seq: u64, add: &mut dyn FnMut(Doc, &[char])) -> Result<u64> {
+    // Registrations met on the way, so that a correction finds what it corrects without reading its stream.
+    let mut registrations: HashMap<Ulid, ReplyRegistered> = HashMap::new();
+    let mut last = from_seq.saturating_sub(1);
+    app.store.scan_log(from_seq, &mut |envelope: &Envelope| {
+        last = envelope.seq;
+        let mut before =
+            |id: &Ulid, seq: u64| registrations.get(id).cloned().or_else(|| registration_before(app, id, seq));
+        if let Some((doc, text)) = text::doc_of(envelope, &mut before) {
+            add(doc, &fold(&text));
+        }
+        match &envelope.event {
+            Event::ReplyRegistered(registered) => {
+                registrations.insert(envelope.stream, (**registered).clone());
+            }
+            Event::ReplyAmended(amended) => {
+                if let Some(registered) = registrations.get_mut(&envelope.stream) {
+                    *registered = amended.applied_to(registered);
+                }
+            }
+            _ => {}
+        }
+        true
+    })?;
+    Ok(last)
+}
+
+impl App {
+    fn search_head(&self) -> Result<Option<Head>> {
+        match self.store.derived(HEAD_KEY)? {
+            None => Ok(None),
+            Some(bytes) => {
+                let head: Head = serde_json::from_slice(&bytes).map_err(|_| damaged("索引头"))?;
+                Ok((head.format == FORMAT).then_some(head))
+            }
+        }
+    }
+
+    /// The stored segments and the tail after them, indexed in memory.
+    fn search_sources(&self) -> Result<(Head, Segment)> {
+        let head = self.search_head()?.unwrap_or(Head { format: FORMAT, ..Head::default() });
+        let mut builder = Builder::new(head.next_doc());
+        texts_from(self, head.covered + 1, &mut |doc, text| builder.add(doc, text))?;
+        Ok((head, builder.finish()))
+    }
+
+    /// Searches the register as seen through `view`.
+    pub fn search(&self, request: &SearchRequest, view: &View, visible: &Visible) -> Result<Found> {
+        let terms = terms(&request.query);
+        if terms.is_empty() {
+            return refuse("搜索词为空：请给出要找的字词，例如 duban search 概念验证");
+        }
+        let (head, tail) = self.search_sources()?;
+        let mut sources: Vec<Source> =
+            head.segments.iter().map(|&info| Source::Stored { app: self, info, blocks: HashMap::new() }).collect();
+        sources.push(Source::Memory(&tail));
+        let phrase: Vec<char> = terms.concat();
+        // Every text replaced since it was written, by item: a text is current unless one of these replaced it.
+        let mut replaced: HashMap<(Kind, Ulid), Vec<Doc>> = HashMap::new();
+        for source in &sources {
+            for doc in source.replacements()? {
+                replaced.entry((doc.kind, doc.item)).or_default().push(doc);
+            }
+        }
+        let horizon = view.horizon;
+        let cut = !horizon.is_everything();
+        // A candidate: whether it holds the whole phrase, its kind, its document and where that is. Documents are
+        // numbered in log order, so the number orders by recency; a document's metadata is read only when the
+        // horizon or a replacement must be checked, and for the hits shown.
+        let mut candidates: Vec<(bool, Kind, u32, usize)> = Vec::new();
+        for (at, source) in sources.iter_mut().enumerate() {
+            let mut found: Option<Vec<u32>> = None;
+            for term in &terms {
+                let docs = source.matching(term)?;
+                found = Some(match found {
+                    None => docs,
+                    Some(before) => before.into_iter().filter(|d| docs.binary_search(d).is_ok()).collect(),
+                });
+                if found.as_ref().is_some_and(Vec::is_empty) {
+                    break;
+                }
+            }
+            let found = found.unwrap_or_default();
+            if found.is_empty() {
+                continue;
+            }
+            let whole = if terms.len() > 1 { source.matching(&phrase)? } else { found.clone() };
+            let kinds = source.kinds()?;
+            let base = source.base();
+            for docno in found {
+                let kind = kinds
+                    .get((docno - base) as usize)
+                    .and_then(|&k| Kind::from_byte(k))
+                    .ok_or_else(|| damaged("类别表"))?;
+                if request.kind.is_some_and(|wanted| wanted != kind) {
+                    continue;
+                }
+                let replaceable = kind != Kind::Progress && replaced.keys().any(|(k, _)| *k == kind);
+                if cut || replaceable {
+                    let doc = source.doc(docno)?;
+                    let current = replaced
+                        .get(&(doc.kind, doc.item))
+                        .is_none_or(|later| !later.iter().any(|r| r.seq > doc.seq && admits(&horizon, r)));
+                    if !admits(&horizon, &doc) || !current {
+                        continue;
+                    }
+                }
+                candidates.push((whole.binary_search(&docno).is_ok(), kind, docno, at));
+            }
+        }
+        let weight = |kind: Kind| match kind {
+            Kind::Commitment => 2,
+            Kind::Reply => 1,
+            Kind::Progress => 0,
+        };
+        candidates.sort_unstable_by_key(|&(whole, kind, docno, _)| std::cmp::Reverse((whole, weight(kind), docno)));
+        let newest = self.store.head()?.seq.max(1) as f64;
+        let filtered = !is_default(&request.filter) || !visible.everything;
+        // Without filters every candidate is a hit (the index is exact) and only the best `limit` are read; with
+        // filters each is read and judged.
+        let key = |doc: &Doc| (doc.kind, doc.item, if doc.kind == Kind::Progress { doc.seq } else { 0 });
+        let mut hits = Vec::new();
+        let mut keys = Vec::new();
+        for &(whole, _, docno, at) in &candidates {
+            let doc = sources[at].doc(docno)?;
+            if !filtered && hits.len() >= request.limit {
+                keys.push(key(&doc));
+                continue;
+            }
+            let score =
+                f64::from(u8::from(whole)) * 100.0 + f64::from(weight(doc.kind)) * 10.0 + doc.seq as f64 / newest;
+            let Some(hit) = self.resolve_hit(&doc, &terms, score, request, view, visible)? else { continue };
+            keys.push(key(&doc));
+            if hits.len() < request.limit {
+                hits.push(hit);
+            }
+        }
+        keys.sort();
+        let total = keys.len();
+        let terms = terms.iter().map(String::from_iter).collect();
+        Ok(Found { hits, total, terms, keys })
+    }
+
+    /// A candidate as a hit, if it passes the filters and the caller may see it.
+    fn resolve_hit(
+        &self,
+        doc: &Doc,
+        terms: &[Vec<char>],
+        score: f64,
+        request: &SearchRequest,
+        view: &View,
+        visible: &Visible,
+    ) -> Result<Option<Hit>> {
+        let horizon = view.horizon;
+        let filter = &request.filter;
+        let reply_state = |id: &Ulid| -> Result<Option<ReplyState>> {
+            if horizon.is_everything() {
+                Ok(self.store.reply(id)?)
+            } else {
+                Ok(Some(ReplyState::fold(&self.stream_at(id, horizon)?)))
+            }
+        };
+        let (text, status, reply_id, id) = match doc.kind {
+            Kind::Reply => {
+                let Some(reply) = reply_state(&doc.item)? else { return Ok(None) };
+                let Some(registered) = &reply.registered else { return Ok(None) };
+                let status_asked = !filter.statuses.is_empty() || filter.active || filter.overdue;
+                let asked = ListFilter { statuses: Vec::new(), active: false, overdue: false, ..filter.clone() };
+                let passes = !status_asked
+                    && asked.organ.as_ref().is_none_or(|organ| organ.matches(&registered.organ))
+                    && asked.due_within.is_none()
+                    && asked
+                        .year
+                        .is_none_or(|year| registered.signed_on.is_some_and(|d| chrono::Datelike::year(&d) == year))
+                    && asked.proposal.as_ref().is_none_or(|wanted| {
+                        registered.proposal.number.as_deref() == Some(wanted.trim())
+                            || crate::views::proposal_text(&reply).contains(wanted.trim())
+                    });
+                if !passes || !(visible.reply)(&reply) {
+                    return Ok(None);
+                }
+                (reply_text(registered), None, Some(doc.item), doc.item)
+            }
+            Kind::Commitment | Kind::Progress => {
+                let state = if horizon.is_everything() {
+                    self.store.commitment(&doc.item)?
+                } else {
+                    Some(CommitmentState::fold(&self.stream_at(&doc.item, horizon)?))
+                };
+                let Some(state) = state.filter(|s| s.made_on.is_some()) else { return Ok(None) };
+                let reply = match state.reply {
+                    Some(id) => reply_state(&id)?,
+                    None => None,
+                };
+                let status = status(&state, view.on_date, view.policy);
+                if !filter.keeps(&state, reply.as_ref(), status, view.on_date, view.policy)
+                    || !(visible.commitment)(&state, reply.as_ref())
+                {
+                    return Ok(None);
+                }
+                let text = match doc.kind {
+                    Kind::Commitment => state.text.clone(),
+                    _ => self.summary_at(doc.seq)?,
+                };
+                (text, Some(status), state.reply, doc.item)
+            }
+        };
+        // The fold is the judge: a text that no longer holds every term (a later correction the index saw as a
+        // replacement but the horizon cut differently) is not a hit.
+        let folded = fold(&text);
+        if !terms.iter().all(|term| text::find(&folded, term).is_some()) {
+            return Ok(None);
+        }
+        Ok(Some(Hit {
+            kind: doc.kind,
+            id,
+            short_id: self.store.short_id(&id)?,
+            reply_id,
+            status,
+            snippet: text::snippet(&text, terms, 24),
+            score: (score * 1000.0).round() / 1000.0,
+            seq: doc.seq,
+            occurred_on: doc.occurred_on,
+        }))
+    }
+
+    /// The summary of the progress report or closure at `seq`.
+    fn summary_at(&self, seq: u64) -> Result<String> {
+        let mut summary = None;
+        self.store.scan_log(seq, &mut |envelope| {
+            summary = match &envelope.event {
+                Event::ProgressReported(progress) => Some(progress.summary.clone()),
+                Event::Closed(closed) => Some(closed.summary.clone()),
+                _ => None,
+            };
+            false
+        })?;
+        summary.ok_or_else(|| damaged("进展记录不在日志中"))
+    }
+
+    /// After an append: indexes the tail as a segment once it is [`TAIL_EVENTS`] long, and merges. Called by every
+    /// write; what it cannot do now (another thread is at it, a fault) a later write or `rebuild` does — queries
+    /// index the tail themselves meanwhile, so no answer waits for it.
+    pub fn index_behind(&self) {
+        let Ok(_indexing) = self.indexing.try_lock() else { return };
+        let _ = self.index_tail(TAIL_EVENTS);
+    }
+
+    /// Indexes the whole tail now (after a restore, or a bulk load that bypassed the writes' upkeep).
+    pub fn index_search(&self) -> Result<()> {
+        let _indexing = self.indexing.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.index_tail(1)
+    }
+
+    /// Indexes the tail if it is at least `at_least` events long.
+    fn index_tail(&self, at_least: u64) -> Result<()> {
+        let head_seq = self.store.head()?.seq;
+        let mut head = self.search_head()?.unwrap_or(Head { format: FORMAT, ..Head::default() });
+        if head_seq.saturating_sub(head.covered) < at_least.max(1) {
+            return Ok(());
+        }
+        let mut builder = Builder::new(head.next_doc());
+        let covered = texts_from(self, head.covered + 1, &mut |doc, text| builder.add(doc, text))?;
+        let mut segment = builder.finish();
+        let mut changes = Vec::new();
+        // Merge with the newest segments while the newer is at least a quarter of the one before.
+        while let Some(last) = head.segments.last().copied() {
+            let newer = segment.docs.len() as u32;
+            if newer * 4 < last.docs || newer + last.docs > MAX_SEGMENT_DOCS {
+                break;
+            }
+            let older = self.load_segment(last)?;
+            changes.extend(self.store.derived_keys(&segment_prefix(last.id))?.into_iter().map(|key| (key, None)));
+            head.segments.pop();
+            segment = older.merge(segment)?;
+        }
+        let id = head.next_id;
+        head.next_id += 1;
+        if !segment.docs.is_empty() {
+            changes.extend(segment_writes(id, &segment));
+            head.segments.push(SegmentInfo { id, base: segment.base, docs: segment.docs.len() as u32 });
+        }
+        head.covered = covered.max(head.covered);
+        changes.push((HEAD_KEY.to_vec(), Some(serde_json::to_vec(&head).map_err(|_| damaged("索引头"))?)));
+        self.store.write_derived(changes)?;
+        Ok(())
+    }
+
+    /// A stored segment, whole.
+    fn load_segment(&self, info: SegmentInfo) -> Result<Segment> {
+        let mut segment = Segment { base: info.base, ..Segment::default() };
+        for block in 0..info.docs.div_ceil(BLOCK_DOCS) {
+            let bytes = self.store.derived(&block_key(info.id, block))?.ok_or_else(|| damaged("缺少文档块"))?;
+            segment.docs.extend(index::decode_block(&bytes)?);
+        }
+        if segment.docs.len() != info.docs as usize {
+            return Err(damaged("文档数"));
+        }
+        let prefix = posting_key(info.id, b"");
+        for key in self.store.derived_keys(&prefix)? {
+            let bytes = self.store.derived(&key)?.ok_or_else(|| damaged("缺少倒排表"))?;
+            segment.postings.insert(key[prefix.len()..].to_vec(), bytes);
+        }
+        Ok(segment)
+    }
+
+    /// Derives the index afresh from the whole log, compares it with the stored one segment by segment (keeping the
+    /// stored segments' bounds where they are sound), and writes what differed.
+    pub fn rebuild_search(&self) -> Result<SearchRebuilt> {
+        let (old, unreadable) = match self.search_head() {
+            Ok(old) => (old, false),
+            Err(_) => (None, true),
+        };
+        let old_end = old.as_ref().map_or(0, Head::next_doc);
+        // The stored bounds, if they tile the documents from 0 without gaps.
+        let bounds: Vec<SegmentInfo> = old
+            .as_ref()
+            .filter(|head| {
+                head.segments.iter().try_fold(0, |next, s| (s.base == next).then_some(next + s.docs)).is_some()
+            })
+            .map(|head| head.segments.clone())
+            .unwrap_or_default();
+        let mut next_id = old.as_ref().map_or(0, |head| head.next_id);
+        let mut fresh = Head { format: FORMAT, ..Head::default() };
+        let mut rebuilt = SearchRebuilt::default();
+        let mut builder = Builder::new(0);
+        let mut failure: Option<AppError> = None;
+        let mut finish = |builder: Builder, fresh: &mut Head, rebuilt: &mut SearchRebuilt| -> Result<()> {
+            let segment = builder.finish();
+            let stored = bounds.iter().find(|s| s.base == segment.base && s.docs as usize == segment.docs.len());
+            let same = stored.is_some_and(|&info| self.load_segment(info).is_ok_and(|old| old == segment));
+            let info = match (same, stored) {
+                (true, Some(&info)) => info,
+                _ => {
+                    if segment.base < old_end {
+                        rebuilt.differed += 1;
+                    } else {
+                        rebuilt.newly_indexed += segment.docs.len() as u64;
+                    }
+                    let id = next_id;
+                    next_id += 1;
+                    self.store.write_derived(segment_writes(id, &segment))?;
+                    SegmentInfo { id, base: segment.base, docs: segment.docs.len() as u32 }
+                }
+            };
+            fresh.segments.push(info);
+            rebuilt.segments += 1;
+            Ok(())
+        };
+        let covered = texts_from(self, 1, &mut |doc, text| {
+            if failure.is_some() {
+                return;
+            }
+            let base = builder.next_doc();
+            // Where a stored segment ends, or the most a segment holds: a segment ends here.
+            let ends = bounds.iter().any(|s| s.base + s.docs == base && s.docs > 0)
+                || builder.len() as u32 >= MAX_SEGMENT_DOCS;
+            if ends && builder.len() > 0 {
+                let full = std::mem::replace(&mut builder, Builder::new(base));
+                if let Err(error) = finish(full, &mut fresh, &mut rebuilt) {
+                    failure = Some(error);
+                }
+            }
+            rebuilt.documents += 1;
+            builder.add(doc, text);
+        })?;
+        if let Some(error) = failure {
+            return Err(error);
+        }
+        if builder.len() > 0 {
+            finish(builder, &mut fresh, &mut rebuilt)?;
+        }
+        fresh.covered = covered;
+        fresh.next_id = next_id;
+        if unreadable {
+            rebuilt.differed = rebuilt.differed.max(1);
+        }
+        self.store.write_derived(vec![(
+            HEAD_KEY.to_vec(),
+            Some(serde_json::to_vec(&fresh).map_err(|_| damaged("索引头"))?),
+        )])?;
+        // What no segment of the new head holds: the replaced segments, and what a crash left half written.
+        let kept: Vec<Vec<u8>> = fresh.segments.iter().map(|s| segment_prefix(s.id)).collect();
+        let stale: Vec<(Vec<u8>, Option<Vec<u8>>)> = self
+            .store
+            .derived_keys(b"search/s")?
+            .into_iter()
+            .filter(|key| !kept.iter().any(|prefix| key.starts_with(prefix)))
+            .map(|key| (key, None))
+            .collect();
+        if !stale.is_empty() {
+            self.store.write_derived(stale)?;
+        }
+        Ok(rebuilt)
+    }
+}
+
+fn is_default(filter: &ListFilter) -> bool {
+    filter.statuses.is_empty()
+        && !filter.active
+        && !filter.overdue
+        && filter.due_within.is_none()
+        && filter.organ.is_none()
+        && filter.year.is_none()
+        && filter.proposal.is_none()
+}
+
+/// The writes that store `segment` as segment `id`.
+fn segment_writes(id: u32, segment: &Segment) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
+    let mut changes = Vec::with_capacity(segment.postings.len() + segment.blocks() as usize + 1);
+    for block in 0..segment.blocks() {
+        changes.push((block_key(id, block), Some(segment.block(block))));
+    }
+    let replacements = Segment {
+        base: 0,
+        docs: segment.docs.iter().filter(|d| d.replaces).copied().collect(),
+        postings: BTreeMap::new(),
+    };
+    changes.push((replacements_key(id), Some(replacements.block(0))));
+    changes.push((kinds_key(id), Some(segment.kinds())));
+    for (gram, bytes) in &segment.postings {
+        changes.push((posting_key(id, gram), Some(bytes.clone())));
+    }
+    changes
+}
+
+/// Every searchable text of a log as folded at one horizon, for a plain substring scan: what the index must agree
+/// with (the tests and the search benchmark check it query by query).
+pub struct Scan {
+    texts: Vec<(Kind, Ulid, u64, Vec<char>)>,
+}
+
+impl Scan {
+    pub fn new(events: &[Envelope], horizon: Horizon) -> Scan {
+        let mut folded = duban_domain::Folded::default();
+        let mut progress = Vec::new();
+        for envelope in events.iter().filter(|e| horizon.admits(e)) {
+            folded.apply(envelope);
+            match &envelope.event {
+                Event::ProgressReported(p) => progress.push((envelope.stream, envelope.seq, p.summary.clone())),
+                Event::Closed(c) if !c.summary.trim().is_empty() => {
+                    progress.push((envelope.stream, envelope.seq, c.summary.clone()))
+                }
+                _ => {}
+            }
+        }
+        folded.finish();
+        let made = |id: &Ulid| folded.commitments.get(id).is_some_and(|s| s.made_on.is_some());
+        let mut texts = Vec::new();
+        for (id, state) in &folded.commitments {
+            if made(id) {
+                texts.push((Kind::Commitment, *id, 0, fold(&state.text)));
+            }
+        }
+        for (id, reply) in &folded.replies {
+            if let Some(registered) = &reply.registered {
+                texts.push((Kind::Reply, *id, 0, fold(&reply_text(registered))));
+            }
+        }
+        for (id, seq, summary) in progress {
+            if made(&id) {
+                texts.push((Kind::Progress, id, seq, fold(&summary)));
+            }
+        }
+        Scan { texts }
+    }
+
+    /// The items whose text holds every term of `query`: kind, id and (for progress) the report's seq; sorted.
+    pub fn query(&self, query: &str) -> Vec<(Kind, Ulid, u64)> {
+        let terms = terms(query);
+        let mut out: Vec<(Kind, Ulid, u64)> = self
+            .texts
+            .iter()
+            .filter(|(_, _, _, text)| !terms.is_empty() && terms.iter().all(|t| text::find(text, t).is_some()))
+            .map(|(kind, id, seq, _)| (*kind, *id, *seq))
+            .collect();
+        out.sort();
+        out
+    }
+}
