@@ -71,6 +71,7 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
             kind: args.kind,
             limit: args.limit,
             filter: args.list.filter(ctx),
+            keys: false,
         };
         let found = app.search(&request, &view, &Visible::everything())?;
         Answer { total: found.total, hits: found.hits.iter().map(HitView::new).collect() }

@@ -190,3 +190,37 @@ fn racing_writers_that_pin_no_version_all_get_through() {
     let refused = app.record(&at("2025-10-01"), &late.to_string(), None, stale, Some(version - 1)).unwrap_err();
     assert!(refused.is_conflict(), "{refused}");
 }
+
+/// A stored search index that no longer reads back is reported with the way out (and no answer is given from it);
+/// `rebuild`'s derivation says it differed and writes it afresh; one that reads back but says something else is
+/// found by the same comparison.
+#[test]
+fn a_damaged_search_index_is_reported_and_rebuilt() {
+    let (_dir, app, kept, _) = register();
+    let request = crate::SearchRequest { query: "建成".into(), limit: 10, ..Default::default() };
+    let now = View::now(day("2025-10-01"));
+    let find = |app: &App| app.search(&request, &now, &crate::Visible::everything());
+    app.index_search().unwrap();
+    let stored = find(&app).unwrap();
+    assert_eq!(stored.hits.first().map(|hit| hit.id), Some(kept), "the promise by its text");
+    assert_eq!(stored.total, 2, "the promise and its closure's summary");
+    // Damaged: every stored posting list cut short.
+    let postings: Vec<Vec<u8>> =
+        app.store.derived_keys(b"search/s").unwrap().into_iter().filter(|key| key.contains(&b'p')).collect();
+    assert!(!postings.is_empty());
+    app.store.write_derived(postings.iter().map(|key| (key.clone(), Some(vec![0x80]))).collect()).unwrap();
+    let error = find(&app).unwrap_err();
+    assert!(!error.is_user_error());
+    assert!(error.to_string().contains("duban rebuild"), "{error}");
+    let rebuilt = app.rebuild_search().unwrap();
+    assert!(rebuilt.differed >= 1, "{rebuilt:?}");
+    assert_eq!(find(&app).unwrap().total, 2);
+    // Readable but wrong: a bigram's posting list naming one more document.
+    let keys = app.store.derived_keys(b"search/s").unwrap();
+    let bigram = keys.iter().find(|key| key.windows(2).any(|w| w == b"pb")).unwrap().clone();
+    let mut value = app.store.derived(&bigram).unwrap().unwrap();
+    value.extend([100, 1, 0]);
+    app.store.write_derived(vec![(bigram, Some(value))]).unwrap();
+    assert_eq!(app.rebuild_search().unwrap().differed, 1);
+    assert_eq!(app.rebuild_search().unwrap().differed, 0, "and then as derived");
+}

@@ -125,7 +125,7 @@ pub fn check(app: &App, seed: u64, queries: usize) -> usize {
         }
         let which = round % horizons.len();
         let view = View::new(horizons[which], today, Default::default());
-        let request = SearchRequest { query: query.clone(), limit: 20, ..Default::default() };
+        let request = SearchRequest { query: query.clone(), limit: 20, keys: true, ..Default::default() };
         let at = Instant::now();
         let found = app.search(&request, &view, &Visible::everything()).unwrap();
         let searched = at.elapsed();

@@ -473,7 +473,8 @@ async fn search(
             .filter(|&n: &usize| n > 0)
             .ok_or_else(|| Failure::bad(format!("limit“{n}”无效：应为正整数")))?,
     };
-    let request = duban_app::SearchRequest { query: query.get("q").cloned().unwrap_or_default(), kind, limit, filter };
+    let q = query.get("q").cloned().unwrap_or_default();
+    let request = duban_app::SearchRequest { query: q, kind, limit, filter, keys: false };
     blocking(move || {
         let commitment = |state: &duban_domain::CommitmentState, _: Option<&duban_domain::ReplyState>| {
             caller.sees(&promise_organs(state))

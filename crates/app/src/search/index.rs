@@ -278,6 +278,46 @@ fn get_varint(bytes: &[u8], at: &mut usize) -> Result<u64, Damaged> {
     Err(Damaged)
 }
 
+/// A bigram's posting list decoded flat: its documents, and where each one's positions start in `positions`.
+struct Flat {
+    docs: Vec<u32>,
+    starts: Vec<u32>,
+    positions: Vec<u32>,
+}
+
+impl Flat {
+    fn decode(bytes: &[u8]) -> Result<Flat, Damaged> {
+        let mut flat = Flat { docs: Vec::new(), starts: Vec::new(), positions: Vec::new() };
+        let mut at = 0;
+        while at < bytes.len() {
+            let delta = u32::try_from(get_varint(bytes, &mut at)?).map_err(|_| Damaged)?;
+            let docno = match flat.docs.last() {
+                Some(previous) => previous.checked_add(delta).filter(|_| delta > 0).ok_or(Damaged)?,
+                None => delta,
+            };
+            flat.docs.push(docno);
+            flat.starts.push(flat.positions.len() as u32);
+            let count = get_varint(bytes, &mut at)?;
+            if count == 0 || count > bytes.len() as u64 {
+                return Err(Damaged);
+            }
+            let mut position = 0u32;
+            for _ in 0..count {
+                let step = u32::try_from(get_varint(bytes, &mut at)?).map_err(|_| Damaged)?;
+                position = position.checked_add(step).ok_or(Damaged)?;
+                flat.positions.push(position);
+            }
+        }
+        Ok(flat)
+    }
+
+    fn positions(&self, at: usize) -> &[u32] {
+        let from = self.starts[at] as usize;
+        let to = self.starts.get(at + 1).map_or(self.positions.len(), |&end| end as usize);
+        &self.positions[from..to]
+    }
+}
+
 /// A way to read a posting list by its gram (`None`: no document has it).
 pub type Postings<'a> = dyn FnMut(&Gram) -> Result<Option<Vec<u8>>, Damaged> + 'a;
 
@@ -293,22 +333,23 @@ pub fn matching(term: &[char], posting: &mut Postings) -> Result<Vec<u32>, Damag
             let mut lists = Vec::with_capacity(term.len() - 1);
             for pair in term.windows(2) {
                 match posting(&bigram(pair[0], pair[1]))? {
-                    Some(bytes) => lists.push(decode(&bytes, true)?),
+                    Some(bytes) => lists.push(Flat::decode(&bytes)?),
                     None => return Ok(Vec::new()),
                 }
             }
             // Walk the shortest list; look the others up by document.
-            let anchor = (0..lists.len()).min_by_key(|&i| lists[i].len()).unwrap_or(0);
+            let anchor = (0..lists.len()).min_by_key(|&i| lists[i].docs.len()).unwrap_or(0);
             let mut out = Vec::new();
-            'docs: for (docno, anchor_positions) in &lists[anchor] {
-                let mut found: Vec<&[u32]> = Vec::with_capacity(lists.len());
+            let mut found: Vec<&[u32]> = Vec::with_capacity(lists.len());
+            'docs: for (at, docno) in lists[anchor].docs.iter().enumerate() {
+                found.clear();
                 for list in &lists {
-                    match list.binary_search_by_key(docno, |(d, _)| *d) {
-                        Ok(i) => found.push(&list[i].1),
+                    match list.docs.binary_search(docno) {
+                        Ok(i) => found.push(list.positions(i)),
                         Err(_) => continue 'docs,
                     }
                 }
-                let starts = anchor_positions.iter().filter_map(|p| p.checked_sub(anchor as u32));
+                let starts = lists[anchor].positions(at).iter().filter_map(|p| p.checked_sub(anchor as u32));
                 for start in starts {
                     if found
                         .iter()

@@ -110,6 +110,8 @@ pub struct SearchRequest {
     pub kind: Option<Kind>,
     /// At most this many hits (the best).
     pub limit: usize,
+    /// Also list every hit's key in [`Found::keys`] (for checks against [`Scan`]).
+    pub keys: bool,
     /// `list`'s filters: promises and progress by their promise; replies by organ, year and proposal, and none when
     /// a status is asked for.
     pub filter: ListFilter,
@@ -154,7 +156,8 @@ pub struct Found {
     pub total: usize,
     /// The terms searched for, folded.
     pub terms: Vec<String>,
-    /// Every hit as [`Scan::query`] gives them: kind, id, and (for progress) the report's seq; sorted.
+    /// Every hit as [`Scan::query`] gives them — kind, id, and (for progress) the report's seq; sorted — when the
+    /// request asked for them (reading each hit's metadata).
     pub keys: Vec<(Kind, Ulid, u64)>,
 }
 
@@ -333,6 +336,8 @@ impl App {
         // numbered in log order, so the number orders by recency; a document's metadata is read only when the
         // horizon or a replacement must be checked, and for the hits shown.
         let mut candidates: Vec<(bool, Kind, u32, usize)> = Vec::new();
+        let replaceable_kinds: Vec<Kind> =
+            Kind::ALL.into_iter().filter(|&k| replaced.keys().any(|(r, _)| *r == k)).collect();
         for (at, source) in sources.iter_mut().enumerate() {
             let mut found: Option<Vec<u32>> = None;
             for term in &terms {
@@ -360,7 +365,7 @@ impl App {
                 if request.kind.is_some_and(|wanted| wanted != kind) {
                     continue;
                 }
-                let replaceable = kind != Kind::Progress && replaced.keys().any(|(k, _)| *k == kind);
+                let replaceable = replaceable_kinds.contains(&kind);
                 if cut || replaceable {
                     let doc = source.doc(docno)?;
                     let current = replaced
@@ -386,22 +391,28 @@ impl App {
         let key = |doc: &Doc| (doc.kind, doc.item, if doc.kind == Kind::Progress { doc.seq } else { 0 });
         let mut hits = Vec::new();
         let mut keys = Vec::new();
+        let mut total = 0;
         for &(whole, _, docno, at) in &candidates {
-            let doc = sources[at].doc(docno)?;
             if !filtered && hits.len() >= request.limit {
-                keys.push(key(&doc));
+                total += 1;
+                if request.keys {
+                    keys.push(key(&sources[at].doc(docno)?));
+                }
                 continue;
             }
+            let doc = sources[at].doc(docno)?;
             let score =
                 f64::from(u8::from(whole)) * 100.0 + f64::from(weight(doc.kind)) * 10.0 + doc.seq as f64 / newest;
             let Some(hit) = self.resolve_hit(&doc, &terms, score, request, view, visible)? else { continue };
-            keys.push(key(&doc));
+            total += 1;
+            if request.keys {
+                keys.push(key(&doc));
+            }
             if hits.len() < request.limit {
                 hits.push(hit);
             }
         }
         keys.sort();
-        let total = keys.len();
         let terms = terms.iter().map(String::from_iter).collect();
         Ok(Found { hits, total, terms, keys })
     }
