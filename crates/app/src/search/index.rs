@@ -229,32 +229,8 @@ pub fn decode_doc(bytes: &[u8], at: usize) -> Result<Doc, Damaged> {
 
 /// A posting list decoded: each document with the positions a bigram starts at (none for a single character).
 pub fn decode(bytes: &[u8], positional: bool) -> Result<Vec<(u32, Vec<u32>)>, Damaged> {
-    let mut out = Vec::new();
-    let mut at = 0;
-    let mut docno: Option<u32> = None;
-    while at < bytes.len() {
-        let delta = u32::try_from(get_varint(bytes, &mut at)?).map_err(|_| Damaged)?;
-        let next = match docno {
-            Some(previous) => previous.checked_add(delta).filter(|_| delta > 0).ok_or(Damaged)?,
-            None => delta,
-        };
-        docno = Some(next);
-        let mut positions = Vec::new();
-        if positional {
-            let count = get_varint(bytes, &mut at)?;
-            if count == 0 || count > bytes.len() as u64 {
-                return Err(Damaged);
-            }
-            let mut position = 0u32;
-            for _ in 0..count {
-                let step = u32::try_from(get_varint(bytes, &mut at)?).map_err(|_| Damaged)?;
-                position = position.checked_add(step).ok_or(Damaged)?;
-                positions.push(position);
-            }
-        }
-        out.push((next, positions));
-    }
-    Ok(out)
+    let flat = Flat::decode(bytes, positional)?;
+    Ok(flat.docs.iter().enumerate().map(|(at, docno)| (*docno, flat.positions(at).to_vec())).collect())
 }
 
 fn put_varint(bytes: &mut Vec<u8>, mut value: u64) {
@@ -278,7 +254,7 @@ fn get_varint(bytes: &[u8], at: &mut usize) -> Result<u64, Damaged> {
     Err(Damaged)
 }
 
-/// A bigram's posting list decoded flat: its documents, and where each one's positions start in `positions`.
+/// A posting list decoded flat: its documents, and (a bigram's) where each one's positions start in `positions`.
 struct Flat {
     docs: Vec<u32>,
     starts: Vec<u32>,
@@ -286,7 +262,7 @@ struct Flat {
 }
 
 impl Flat {
-    fn decode(bytes: &[u8]) -> Result<Flat, Damaged> {
+    fn decode(bytes: &[u8], positional: bool) -> Result<Flat, Damaged> {
         let mut flat = Flat { docs: Vec::new(), starts: Vec::new(), positions: Vec::new() };
         let mut at = 0;
         while at < bytes.len() {
@@ -297,6 +273,9 @@ impl Flat {
             };
             flat.docs.push(docno);
             flat.starts.push(flat.positions.len() as u32);
+            if !positional {
+                continue;
+            }
             let count = get_varint(bytes, &mut at)?;
             if count == 0 || count > bytes.len() as u64 {
                 return Err(Damaged);
@@ -333,7 +312,7 @@ pub fn matching(term: &[char], posting: &mut Postings) -> Result<Vec<u32>, Damag
             let mut lists = Vec::with_capacity(term.len() - 1);
             for pair in term.windows(2) {
                 match posting(&bigram(pair[0], pair[1]))? {
-                    Some(bytes) => lists.push(Flat::decode(&bytes)?),
+                    Some(bytes) => lists.push(Flat::decode(&bytes, true)?),
                     None => return Ok(Vec::new()),
                 }
             }
