@@ -221,7 +221,13 @@ impl ListFilter {
                 .organ
                 .as_ref()
                 .is_none_or(|organ| organ.matches(&state.owner) || registered.is_some_and(|r| organ.matches(&r.organ)))
-            && self.year.is_none_or(|year| registered.is_some_and(|r| r.signed_on.is_some_and(|d| d.year() == year)))
+            && self.reply_fields_hold(reply)
+    }
+
+    /// The filters about the reply alone: the year it was signed, its proposal.
+    pub(crate) fn reply_fields_hold(&self, reply: Option<&ReplyState>) -> bool {
+        let registered = reply.and_then(|reply| reply.registered.as_ref());
+        self.year.is_none_or(|year| registered.is_some_and(|r| r.signed_on.is_some_and(|d| d.year() == year)))
             && self.proposal.as_ref().is_none_or(|wanted| {
                 let wanted = wanted.trim();
                 registered.is_some_and(|r| {

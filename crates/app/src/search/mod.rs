@@ -307,9 +307,15 @@ impl App {
     /// The stored segments and the tail after them, indexed in memory.
     fn search_sources(&self) -> Result<(Head, Segment)> {
         let head = self.search_head()?.unwrap_or(Head { format: FORMAT, ..Head::default() });
+        let (tail, _) = self.tail(&head)?;
+        Ok((head, tail))
+    }
+
+    /// The log after what `head` covers, indexed in memory, and the last seq it read.
+    fn tail(&self, head: &Head) -> Result<(Segment, u64)> {
         let mut builder = Builder::new(head.next_doc());
-        texts_from(self, head.covered + 1, &mut |doc, text| builder.add(doc, text))?;
-        Ok((head, builder.finish()))
+        let last = texts_from(self, head.covered + 1, &mut |doc, text| builder.add(doc, text))?;
+        Ok((builder.finish(), last))
     }
 
     /// Searches the register as seen through `view`.
@@ -440,18 +446,12 @@ impl App {
             Kind::Reply => {
                 let Some(reply) = reply_state(&doc.item)? else { return Ok(None) };
                 let Some(registered) = &reply.registered else { return Ok(None) };
-                let status_asked = !filter.statuses.is_empty() || filter.active || filter.overdue;
-                let asked = ListFilter { statuses: Vec::new(), active: false, overdue: false, ..filter.clone() };
+                // A reply has no status: a filter by status or due date leaves replies out.
+                let status_asked =
+                    !filter.statuses.is_empty() || filter.active || filter.overdue || filter.due_within.is_some();
                 let passes = !status_asked
-                    && asked.organ.as_ref().is_none_or(|organ| organ.matches(&registered.organ))
-                    && asked.due_within.is_none()
-                    && asked
-                        .year
-                        .is_none_or(|year| registered.signed_on.is_some_and(|d| chrono::Datelike::year(&d) == year))
-                    && asked.proposal.as_ref().is_none_or(|wanted| {
-                        registered.proposal.number.as_deref() == Some(wanted.trim())
-                            || crate::views::proposal_text(&reply).contains(wanted.trim())
-                    });
+                    && filter.organ.as_ref().is_none_or(|organ| organ.matches(&registered.organ))
+                    && filter.reply_fields_hold(Some(&reply));
                 if !passes || !(visible.reply)(&reply) {
                     return Ok(None);
                 }
@@ -535,9 +535,7 @@ impl App {
         if head_seq.saturating_sub(head.covered) < at_least.max(1) {
             return Ok(());
         }
-        let mut builder = Builder::new(head.next_doc());
-        let covered = texts_from(self, head.covered + 1, &mut |doc, text| builder.add(doc, text))?;
-        let mut segment = builder.finish();
+        let (mut segment, covered) = self.tail(&head)?;
         let mut changes = Vec::new();
         // Merge with the newest segments while the newer is at least a quarter of the one before.
         while let Some(last) = head.segments.last().copied() {
