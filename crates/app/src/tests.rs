@@ -195,6 +195,34 @@ fn racing_writers_that_pin_no_version_all_get_through() {
 /// `rebuild`'s derivation says it differed and writes it afresh; one that reads back but says something else is
 /// found by the same comparison.
 #[test]
+fn a_long_unindexed_tail_is_indexed_a_bounded_step_at_a_time() {
+    let (_dir, app, _, _) = register();
+    let request = crate::SearchRequest { query: "建成".into(), limit: 10, keys: true, ..Default::default() };
+    let now = View::now(day("2025-10-01"));
+    let find = |app: &App| {
+        let found = app.search(&request, &now, &crate::Visible::everything()).unwrap();
+        let shown: Vec<(ulid::Ulid, u64, String)> =
+            found.hits.iter().map(|h| (h.id, h.seq, format!("{}", h.score))).collect();
+        (found.total, found.keys, shown)
+    };
+    let unindexed = find(&app);
+    assert_eq!(app.search_covered().unwrap().0, 0, "nothing indexed yet");
+    let head = app.store.head().unwrap().seq;
+    assert!(head >= 4, "{head}");
+    // One event a step, as a write catches up a store whose index fell behind (by CATCH_UP_EVENTS a step).
+    let mut steps = 0;
+    while app.index_tail(1, 1).unwrap() {
+        steps += 1;
+        let (covered, _) = app.search_covered().unwrap();
+        assert_eq!(covered, steps, "step {steps}");
+        assert_eq!(find(&app), unindexed, "the same answer part way, at {covered}");
+    }
+    assert_eq!(steps, head);
+    assert!(!app.index_tail(1, 1).unwrap(), "nothing left");
+    assert_eq!(find(&app), unindexed);
+}
+
+#[test]
 fn a_damaged_search_index_is_reported_and_rebuilt() {
     let (_dir, app, kept, _) = register();
     let request = crate::SearchRequest { query: "建成".into(), limit: 10, ..Default::default() };

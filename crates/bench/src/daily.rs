@@ -11,11 +11,12 @@ use std::path::Path;
 use std::time::Instant;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use duban_app::App;
 use duban_domain::{
     business_date, check_commitment_event, Closed, CommitmentState, DueDateSet, Event, NewEvent, NoteAdded, Outcome,
     ProgressReported, ReplyState,
 };
-use duban_store::{encode_full, EventStore, SledStore};
+use duban_store::{encode_full, SledStore};
 use rusqlite::{params, Connection, OptionalExtension};
 use ulid::Ulid;
 
@@ -206,7 +207,10 @@ pub fn sqlite_append(tx: &rusqlite::Transaction, state: &mut CommitmentState, ne
 }
 
 /// duban's single command in the benchmark's process: the same steps through the store's interface.
-fn duban_record(store: &dyn EventStore, command: &Command, now: DateTime<Utc>) {
+/// One command's work as `duban progress` (and the others) do it: the states read, the fact checked, appended with
+/// the version read, then the search index's upkeep every write does (`App::append`).
+fn duban_record(app: &App, command: &Command, now: DateTime<Utc>) {
+    let store = app.store();
     let today = business_date(now);
     let state = store.commitment(&command.commitment).unwrap().expect("a stored commitment");
     let reply = state.reply.and_then(|reply| store.reply(&reply).unwrap()).unwrap_or_default();
@@ -214,6 +218,21 @@ fn duban_record(store: &dyn EventStore, command: &Command, now: DateTime<Utc>) {
     check_commitment_event(&state, &reply, today, &event, today).expect("the workload's facts are allowed");
     let new = command.fact(event, now);
     store.append(vec![(command.commitment, state.version, vec![new])]).unwrap();
+    app.index_behind();
+}
+
+/// Builds the search index of a bulk-loaded store (whose load bypassed the writes' upkeep), as a store in daily use
+/// has it; prints its time and size.
+pub fn index_search(dir: &Path, events: usize) {
+    let path = dir.join("duban.db");
+    let before = size_of(&path);
+    let started = Instant::now();
+    App::open(&path).unwrap().index_search().unwrap();
+    println!(
+        "store: search index built after the bulk load in {:.1} s, {:.0} bytes per event",
+        started.elapsed().as_secs_f64(),
+        (size_of(&path) as f64 - before as f64) / events as f64
+    );
 }
 
 /// Latencies of one round, per engine and kind of run, and the bytes it added per event.
@@ -273,7 +292,7 @@ pub fn run(
         }
         // Then in the benchmark's process, one store handle and one connection, alternating.
         {
-            let store = SledStore::open(&store_path).unwrap();
+            let store = App::open(&store_path).unwrap();
             let mut db = Connection::open(&sqlite_path).unwrap();
             db.execute_batch(crate::scan::CACHE).unwrap();
             db.execute_batch("PRAGMA synchronous = FULL;").unwrap();
@@ -347,10 +366,18 @@ pub fn only(source: &Path, per_round: usize, rounds: usize, processes: usize) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("duban.db");
     copy_folder(source, &path);
-    let mut store = Some(SledStore::open(&path).unwrap());
+    // As a store in daily use has it (a kept bulk-loaded store may not have it yet).
+    let events = SledStore::open_reading(&path).unwrap().head().unwrap().seq as usize;
+    index_search(dir.path(), events);
+    let open = |path: &Path| {
+        let store = std::sync::Arc::new(SledStore::open(path).unwrap());
+        (store.clone(), App::new(store))
+    };
+    let mut store = Some(open(&path));
     let commitments: Vec<Ulid> = store
         .as_ref()
         .unwrap()
+        .0
         .commitments()
         .unwrap()
         .into_iter()
@@ -358,7 +385,7 @@ pub fn only(source: &Path, per_round: usize, rounds: usize, processes: usize) {
         .filter_map(|state| state.id)
         .collect();
     let now = DateTime::parse_from_rfc3339("2031-01-01T08:00:00Z").unwrap().with_timezone(&Utc);
-    let sizes = |store: &SledStore| {
+    let sizes = |(store, _): &(std::sync::Arc<SledStore>, App)| {
         let live: u64 = store.live_bytes().iter().map(|(_, _, bytes)| bytes).sum();
         (size_of(&path.join("db")), size_of(&path.join("blobs")), live)
     };
@@ -386,11 +413,11 @@ pub fn only(source: &Path, per_round: usize, rounds: usize, processes: usize) {
                     .unwrap();
                 assert!(output.status.success(), "{argv:?}: {}", String::from_utf8_lossy(&output.stderr));
             } else {
-                let store = store.get_or_insert_with(|| SledStore::open(&path).unwrap());
-                duban_record(store, command, at);
+                let (_, app) = store.get_or_insert_with(|| open(&path));
+                duban_record(app, command, at);
             }
         }
-        let store = store.get_or_insert_with(|| SledStore::open(&path).unwrap());
+        let store = store.get_or_insert_with(|| open(&path));
         let after = sizes(store);
         let per = |a: u64, b: u64| (a as f64 - b as f64) / per_round as f64;
         println!(

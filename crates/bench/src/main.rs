@@ -325,6 +325,8 @@ fn store(
         cold(dir, &shown.to_string(), &picks, runs.max(1));
     }
     if let Some((open, now)) = open {
+        // A store in daily use has its search index, kept up by every write; the bulk load bypassed that upkeep.
+        daily::index_search(dir, events);
         // The single commands above moved some versions on: the daily commands read each state as they go.
         let sizes = (daily, daily_processes.min(daily), daily_rounds);
         daily::run(dir, &open, now + chrono::Duration::days(1), sizes, "generated history");

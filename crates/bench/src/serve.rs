@@ -122,6 +122,8 @@ pub fn run(events: usize, seed: u64, clients: usize, seconds: f64) {
         app.create_account(&ctx, "管理员", Role::Admin, vec![], "benchmark-password").unwrap();
         app.create_account(&ctx, "督办员", Role::Liaison, vec![], "benchmark-password").unwrap();
     }
+    // A served store has its search index, kept up by every write; the bulk load bypassed that upkeep.
+    crate::daily::index_search(dir.path(), events);
     println!(
         "serve: {events} events, {} open promises; store ready in {:.1} s",
         open.len(),

@@ -297,6 +297,18 @@ impl Flat {
     }
 }
 
+/// The index of the first of `sorted` that is at least `wanted` (its length if none is): by doubling steps, then
+/// halving, so that finding a document near the last one found costs a step or two.
+fn gallop(sorted: &[u32], wanted: u32) -> usize {
+    let mut high = 1;
+    while high < sorted.len() && sorted[high - 1] < wanted {
+        high *= 2;
+    }
+    let low = high / 2;
+    let high = high.min(sorted.len());
+    low + sorted[low..high].partition_point(|&docno| docno < wanted)
+}
+
 /// A way to read a posting list by its gram (`None`: no document has it).
 pub type Postings<'a> = dyn FnMut(&Gram) -> Result<Option<Vec<u8>>, Damaged> + 'a;
 
@@ -316,17 +328,20 @@ pub fn matching(term: &[char], posting: &mut Postings) -> Result<Vec<u32>, Damag
                     None => return Ok(Vec::new()),
                 }
             }
-            // Walk the shortest list; look the others up by document.
+            // Walk the shortest list; find each document in the others from where the last one was found (all are
+            // in document order, so no list is searched twice over).
             let anchor = (0..lists.len()).min_by_key(|&i| lists[i].docs.len()).unwrap_or(0);
             let mut out = Vec::new();
             let mut found: Vec<&[u32]> = Vec::with_capacity(lists.len());
+            let mut cursors = vec![0; lists.len()];
             'docs: for (at, docno) in lists[anchor].docs.iter().enumerate() {
                 found.clear();
-                for list in &lists {
-                    match list.docs.binary_search(docno) {
-                        Ok(i) => found.push(list.positions(i)),
-                        Err(_) => continue 'docs,
+                for (list, cursor) in lists.iter().zip(cursors.iter_mut()) {
+                    *cursor += gallop(&list.docs[*cursor..], *docno);
+                    if list.docs.get(*cursor) != Some(docno) {
+                        continue 'docs;
                     }
+                    found.push(list.positions(*cursor));
                 }
                 let starts = lists[anchor].positions(at).iter().filter_map(|p| p.checked_sub(anchor as u32));
                 for start in starts {
@@ -370,6 +385,17 @@ mod tests {
 
     fn find(segment: &Segment, term: &str) -> Vec<u32> {
         matching(&fold(term), &mut |gram| Ok(segment.postings.get(gram).cloned())).unwrap()
+    }
+
+    #[test]
+    fn galloping_finds_what_a_binary_search_finds() {
+        let sorted: Vec<u32> = (0..200).map(|i| i * 3 + i % 2).collect();
+        for len in [0, 1, 2, 3, 5, 64, 199, 200] {
+            for wanted in 0..620 {
+                let list = &sorted[..len];
+                assert_eq!(gallop(list, wanted), list.partition_point(|&d| d < wanted), "{len} {wanted}");
+            }
+        }
     }
 
     #[test]

@@ -35,6 +35,9 @@ use index::{Builder, Damaged, Segment, BLOCK_DOCS};
 pub const TAIL_EVENTS: u64 = 2048;
 /// The most documents a merge makes one segment of (what one merge or a rebuild holds in memory).
 pub const MAX_SEGMENT_DOCS: u32 = 262_144;
+/// The most events one write indexes: a store whose index fell far behind (an upgrade, a bulk load) is caught up
+/// over many writes, each bounded in time and memory, instead of by the first.
+pub const CATCH_UP_EVENTS: u64 = 32_768;
 /// The format of what is stored; another is derived afresh by `rebuild` (until then queries index the whole log).
 const FORMAT: u32 = 1;
 
@@ -266,7 +269,8 @@ fn registration_before(app: &App, id: &Ulid, seq: u64) -> Option<ReplyRegistered
 }
 
 /// Feeds the searchable texts of the log from `from_seq` to `add`, in log order.
-fn texts_from(app: &App, from_seq: u64, add: &mut dyn FnMut(Doc, &[char])) -> Result<u64> {
+/// Reads texts from `from_seq`, at most `at_most` events; the last seq read.
+fn texts_from(app: &App, from_seq: u64, at_most: u64, add: &mut dyn FnMut(Doc, &[char])) -> Result<u64> {
     // Registrations met on the way, so that a correction finds what it corrects without reading its stream.
     let mut registrations: HashMap<Ulid, ReplyRegistered> = HashMap::new();
     let mut last = from_seq.saturating_sub(1);
@@ -288,7 +292,7 @@ fn texts_from(app: &App, from_seq: u64, add: &mut dyn FnMut(Doc, &[char])) -> Re
             }
             _ => {}
         }
-        true
+        envelope.seq - from_seq + 1 < at_most
     })?;
     Ok(last)
 }
@@ -304,17 +308,24 @@ impl App {
         }
     }
 
+    /// The seq the stored index covers to, and its segments' sizes.
+    #[cfg(test)]
+    pub(crate) fn search_covered(&self) -> Result<(u64, Vec<u32>)> {
+        let head = self.search_head()?.unwrap_or_default();
+        Ok((head.covered, head.segments.iter().map(|s| s.docs).collect()))
+    }
+
     /// The stored segments and the tail after them, indexed in memory.
     fn search_sources(&self) -> Result<(Head, Segment)> {
         let head = self.search_head()?.unwrap_or(Head { format: FORMAT, ..Head::default() });
-        let (tail, _) = self.tail(&head)?;
+        let (tail, _) = self.tail(&head, u64::MAX)?;
         Ok((head, tail))
     }
 
-    /// The log after what `head` covers, indexed in memory, and the last seq it read.
-    fn tail(&self, head: &Head) -> Result<(Segment, u64)> {
+    /// The log after what `head` covers (at most `at_most` events), indexed in memory, and the last seq it read.
+    fn tail(&self, head: &Head, at_most: u64) -> Result<(Segment, u64)> {
         let mut builder = Builder::new(head.next_doc());
-        let last = texts_from(self, head.covered + 1, &mut |doc, text| builder.add(doc, text))?;
+        let last = texts_from(self, head.covered + 1, at_most, &mut |doc, text| builder.add(doc, text))?;
         Ok((builder.finish(), last))
     }
 
@@ -389,16 +400,32 @@ impl App {
             Kind::Reply => 1,
             Kind::Progress => 0,
         };
-        candidates.sort_unstable_by_key(|&(whole, kind, docno, _)| std::cmp::Reverse((whole, weight(kind), docno)));
+        let order =
+            |&(whole, kind, docno, _): &(bool, Kind, u32, usize)| std::cmp::Reverse((whole, weight(kind), docno));
         let newest = self.store.head()?.seq.max(1) as f64;
         let filtered = !is_default(&request.filter) || !visible.everything;
-        // Without filters every candidate is a hit (the index is exact) and only the best `limit` are read; with
-        // filters each is read and judged.
+        // Without filters every candidate is a hit (the index is exact): only the best `limit` are put in order and
+        // read, the others counted. With filters each is read and judged, in order.
+        let mut partial = !filtered && candidates.len() > request.limit;
+        if partial {
+            candidates.select_nth_unstable_by_key(request.limit, order);
+            candidates[..request.limit].sort_unstable_by_key(order);
+        } else {
+            candidates.sort_unstable_by_key(order);
+        }
         let key = |doc: &Doc| (doc.kind, doc.item, if doc.kind == Kind::Progress { doc.seq } else { 0 });
         let mut hits = Vec::new();
         let mut keys = Vec::new();
         let mut total = 0;
-        for &(whole, _, docno, at) in &candidates {
+        let mut at_candidate = 0;
+        while at_candidate < candidates.len() {
+            if partial && at_candidate == request.limit && hits.len() < request.limit {
+                // One of the best could not be shown: the next best are among the rest, not yet in order.
+                candidates[at_candidate..].sort_unstable_by_key(order);
+                partial = false;
+            }
+            let (whole, _, docno, at) = candidates[at_candidate];
+            at_candidate += 1;
             if !filtered && hits.len() >= request.limit {
                 total += 1;
                 if request.keys {
@@ -519,23 +546,24 @@ impl App {
     /// index the tail themselves meanwhile, so no answer waits for it.
     pub fn index_behind(&self) {
         let Ok(_indexing) = self.indexing.try_lock() else { return };
-        let _ = self.index_tail(TAIL_EVENTS);
+        let _ = self.index_tail(TAIL_EVENTS, CATCH_UP_EVENTS);
     }
 
     /// Indexes the whole tail now (after a restore, or a bulk load that bypassed the writes' upkeep).
     pub fn index_search(&self) -> Result<()> {
         let _indexing = self.indexing.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        self.index_tail(1)
+        while self.index_tail(1, u64::from(MAX_SEGMENT_DOCS))? {}
+        Ok(())
     }
 
-    /// Indexes the tail if it is at least `at_least` events long.
-    fn index_tail(&self, at_least: u64) -> Result<()> {
+    /// Indexes the tail (at most `at_most` events of it) if it is at least `at_least` events long; whether it did.
+    pub(crate) fn index_tail(&self, at_least: u64, at_most: u64) -> Result<bool> {
         let head_seq = self.store.head()?.seq;
         let mut head = self.search_head()?.unwrap_or(Head { format: FORMAT, ..Head::default() });
         if head_seq.saturating_sub(head.covered) < at_least.max(1) {
-            return Ok(());
+            return Ok(false);
         }
-        let (mut segment, covered) = self.tail(&head)?;
+        let (mut segment, covered) = self.tail(&head, at_most)?;
         let mut changes = Vec::new();
         // Merge with the newest segments while the newer is at least a quarter of the one before.
         while let Some(last) = head.segments.last().copied() {
@@ -557,7 +585,7 @@ impl App {
         head.covered = covered.max(head.covered);
         changes.push((HEAD_KEY.to_vec(), Some(serde_json::to_vec(&head).map_err(|_| damaged("索引头"))?)));
         self.store.write_derived(changes)?;
-        Ok(())
+        Ok(true)
     }
 
     /// A stored segment, whole.
@@ -621,7 +649,7 @@ impl App {
             rebuilt.segments += 1;
             Ok(())
         };
-        let covered = texts_from(self, 1, &mut |doc, text| {
+        let covered = texts_from(self, 1, u64::MAX, &mut |doc, text| {
             if failure.is_some() {
                 return;
             }

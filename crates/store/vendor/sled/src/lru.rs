@@ -208,6 +208,8 @@ impl CacheAccess {
 /// A simple LRU cache.
 pub struct Lru {
     shards: Vec<(AccessQueue, FastLock<Shard>)>,
+    /// duban: an access at least this large (a quarter of a shard) is settled at once.
+    large: u64,
 }
 
 unsafe impl Sync for Lru {}
@@ -227,7 +229,7 @@ impl Lru {
             (AccessQueue::default(), FastLock::new(Shard::new(shard_capacity)))
         });
 
-        Self { shards }
+        Self { shards, large: (shard_capacity / 4).max(1) }
     }
 
     /// Called when an item is accessed. Returns a Vec of items to be
@@ -252,12 +254,13 @@ impl Lru {
 
         let filled = stack.push(CacheAccess::new(item_pos, item_size));
 
-        if filled {
+        // duban: a large page is weighed when it is read, not when 64 accesses to its shard have queued up (stock
+        // sled): until then it is in memory uncharged, and a server reading log chunks of 130 KB kept hundreds.
+        let large = item_size >= self.large;
+        if filled || large {
             // only try to acquire this if
             if let Some(mut shard) = shard_mu.try_lock() {
-                let accesses = stack.take(guard);
-                for item in accesses {
-                    let (item_pos, item_size) = item.decompose();
+                let mut settle = |item_pos: u64, item_size: u64| {
                     let to_evict =
                         shard.accessed(safe_usize(item_pos), item_size);
                     // map shard internal offsets to global items ids
@@ -265,6 +268,15 @@ impl Lru {
                         let item = (pos * shards) + shard_idx;
                         ret.push(item);
                     }
+                };
+                if filled {
+                    for item in stack.take(guard) {
+                        let (item_pos, item_size) = item.decompose();
+                        settle(item_pos, item_size);
+                    }
+                }
+                if large {
+                    settle(item_pos, item_size);
                 }
             }
         }
