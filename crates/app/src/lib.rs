@@ -62,17 +62,20 @@ pub struct App {
     register: Option<Arc<read::Register>>,
     /// Held while a write indexes the log's tail for search (another write then leaves it to this one).
     indexing: Arc<std::sync::Mutex<()>>,
+    /// For a long-lived handle: search's decoded posting lists kept between queries.
+    postings: Option<Arc<search::PostingCache>>,
 }
 
 impl App {
     pub fn new(store: Arc<dyn EventStore>) -> App {
-        App { store, register: None, indexing: Arc::default() }
+        App { store, register: None, indexing: Arc::default(), postings: None }
     }
 
     /// This handle, keeping the register in memory between reads: for a process that serves many requests, where
     /// each list would otherwise decode every family again.
     pub fn serving(mut self) -> App {
         self.register = Some(Arc::default());
+        self.postings = Some(Arc::default());
         self.store.serve_many_reads();
         self
     }

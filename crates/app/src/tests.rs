@@ -206,6 +206,7 @@ fn a_long_unindexed_tail_is_indexed_a_bounded_step_at_a_time() {
         (found.total, found.keys, shown)
     };
     let unindexed = find(&app);
+    let serving = app.clone().serving();
     assert_eq!(app.search_covered().unwrap().0, 0, "nothing indexed yet");
     let head = app.store.head().unwrap().seq;
     assert!(head >= 4, "{head}");
@@ -213,9 +214,11 @@ fn a_long_unindexed_tail_is_indexed_a_bounded_step_at_a_time() {
     let mut steps = 0;
     while app.index_tail(1, 1).unwrap() {
         steps += 1;
-        let (covered, _) = app.search_covered().unwrap();
+        let (covered, segments) = app.search_covered().unwrap();
         assert_eq!(covered, steps, "step {steps}");
         assert_eq!(find(&app), unindexed, "the same answer part way, at {covered}");
+        // A serving handle keeps decoded posting lists between queries: segments merged away do not linger.
+        assert_eq!(find(&serving), unindexed, "served, at {covered}, segments {segments:?}");
     }
     assert_eq!(steps, head);
     assert!(!app.index_tail(1, 1).unwrap(), "nothing left");

@@ -9,6 +9,7 @@
 //! character the documents that contain it, for a bigram each document with the positions it starts at.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use ulid::Ulid;
@@ -255,13 +256,24 @@ fn get_varint(bytes: &[u8], at: &mut usize) -> Result<u64, Damaged> {
 }
 
 /// A posting list decoded flat: its documents, and (a bigram's) where each one's positions start in `positions`.
-struct Flat {
+#[derive(Debug)]
+pub struct Flat {
     docs: Vec<u32>,
     starts: Vec<u32>,
     positions: Vec<u32>,
 }
 
 impl Flat {
+    /// A stored posting list of `gram`, decoded (a bigram's with its positions).
+    pub fn of(gram: &[u8], bytes: &[u8]) -> Result<Flat, Damaged> {
+        Flat::decode(bytes, gram.first() == Some(&b'b'))
+    }
+
+    /// What it takes in memory.
+    pub fn bytes(&self) -> usize {
+        std::mem::size_of::<Flat>() + 4 * (self.docs.len() + self.starts.len() + self.positions.len())
+    }
+
     fn decode(bytes: &[u8], positional: bool) -> Result<Flat, Damaged> {
         let mut flat = Flat { docs: Vec::new(), starts: Vec::new(), positions: Vec::new() };
         let mut at = 0;
@@ -309,22 +321,19 @@ fn gallop(sorted: &[u32], wanted: u32) -> usize {
     low + sorted[low..high].partition_point(|&docno| docno < wanted)
 }
 
-/// A way to read a posting list by its gram (`None`: no document has it).
-pub type Postings<'a> = dyn FnMut(&Gram) -> Result<Option<Vec<u8>>, Damaged> + 'a;
+/// A way to read a posting list by its gram, decoded (`None`: no document has it).
+pub type Postings<'a> = dyn FnMut(&Gram) -> Result<Option<Arc<Flat>>, Damaged> + 'a;
 
 /// The documents whose text contains `term`, given a way to read posting lists; sorted.
 pub fn matching(term: &[char], posting: &mut Postings) -> Result<Vec<u32>, Damaged> {
     match term {
         [] => Ok(Vec::new()),
-        [c] => Ok(posting(&unigram(*c))?
-            .map(|bytes| decode(&bytes, false))
-            .transpose()?
-            .map_or_else(Vec::new, |list| list.into_iter().map(|(docno, _)| docno).collect())),
+        [c] => Ok(posting(&unigram(*c))?.map_or_else(Vec::new, |list| list.docs.clone())),
         _ => {
             let mut lists = Vec::with_capacity(term.len() - 1);
             for pair in term.windows(2) {
                 match posting(&bigram(pair[0], pair[1]))? {
-                    Some(bytes) => lists.push(Flat::decode(&bytes, true)?),
+                    Some(list) => lists.push(list),
                     None => return Ok(Vec::new()),
                 }
             }
@@ -384,7 +393,10 @@ mod tests {
     }
 
     fn find(segment: &Segment, term: &str) -> Vec<u32> {
-        matching(&fold(term), &mut |gram| Ok(segment.postings.get(gram).cloned())).unwrap()
+        matching(&fold(term), &mut |gram| {
+            segment.postings.get(gram).map(|bytes| Flat::of(gram, bytes).map(Arc::new)).transpose()
+        })
+        .unwrap()
     }
 
     #[test]

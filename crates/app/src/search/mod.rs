@@ -18,6 +18,7 @@ mod index;
 mod text;
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 use duban_domain::{status, CommitmentState, Envelope, Event, Horizon, ReplyRegistered, ReplyState, Status};
@@ -29,7 +30,7 @@ pub use text::{fold, reply_text, terms, Doc, Kind};
 use crate::error::{refuse, AppError, Result};
 use crate::read::{ListFilter, View};
 use crate::App;
-use index::{Builder, Damaged, Segment, BLOCK_DOCS};
+use index::{Builder, Damaged, Flat, Segment, BLOCK_DOCS};
 
 /// A write indexes the tail once it is this many events long.
 pub const TAIL_EVENTS: u64 = 2048;
@@ -182,11 +183,81 @@ enum Source<'a> {
     Memory(&'a Segment),
 }
 
+/// Decoded posting lists of stored segments, kept by a serving handle between queries, up to [`CACHE_BYTES`] (the
+/// least recently used go first). A stored segment never changes under its id — a merge or a rebuild writes a new
+/// one — so a list kept is never stale.
+#[derive(Default)]
+pub(crate) struct PostingCache {
+    inner: std::sync::Mutex<CacheInner>,
+}
+
+#[derive(Default)]
+struct CacheInner {
+    lists: HashMap<(u32, Vec<u8>), (Arc<Flat>, u64)>,
+    bytes: usize,
+    clock: u64,
+}
+
+/// What a serving handle keeps of decoded posting lists.
+const CACHE_BYTES: usize = 48 << 20;
+
+impl PostingCache {
+    fn get(&self, segment: u32, gram: &[u8]) -> Option<Arc<Flat>> {
+        let mut inner = self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        inner.clock += 1;
+        let now = inner.clock;
+        let (list, used) = inner.lists.get_mut(&(segment, gram.to_vec()))?;
+        *used = now;
+        Some(list.clone())
+    }
+
+    fn put(&self, segment: u32, gram: &[u8], list: Arc<Flat>) {
+        let size = list.bytes();
+        if size > CACHE_BYTES / 4 {
+            return;
+        }
+        let mut inner = self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        inner.clock += 1;
+        let now = inner.clock;
+        if let Some((old, _)) = inner.lists.insert((segment, gram.to_vec()), (list, now)) {
+            inner.bytes -= old.bytes();
+        }
+        inner.bytes += size;
+        if inner.bytes > CACHE_BYTES {
+            // Down to three quarters at once, oldest first, so that eviction's sort is paid once per many inserts.
+            let mut by_age: Vec<(u64, (u32, Vec<u8>))> =
+                inner.lists.iter().map(|(key, (_, used))| (*used, key.clone())).collect();
+            by_age.sort_unstable();
+            for (_, key) in by_age {
+                if inner.bytes <= CACHE_BYTES / 4 * 3 {
+                    break;
+                }
+                if let Some((old, _)) = inner.lists.remove(&key) {
+                    inner.bytes -= old.bytes();
+                }
+            }
+        }
+    }
+}
+
 impl Source<'_> {
-    fn posting(&self, gram: &[u8]) -> Result<Option<Vec<u8>>> {
+    /// A posting list of this segment, decoded (from a serving handle's cache when it holds it).
+    fn posting(&self, gram: &[u8]) -> Result<Option<Arc<Flat>>> {
         match self {
-            Source::Stored { app, info, .. } => Ok(app.store.derived(&posting_key(info.id, gram))?),
-            Source::Memory(segment) => Ok(segment.postings.get(gram).cloned()),
+            Source::Stored { app, info, .. } => {
+                if let Some(list) = app.postings.as_ref().and_then(|cache| cache.get(info.id, gram)) {
+                    return Ok(Some(list));
+                }
+                let Some(bytes) = app.store.derived(&posting_key(info.id, gram))? else { return Ok(None) };
+                let list = Arc::new(Flat::of(gram, &bytes)?);
+                if let Some(cache) = &app.postings {
+                    cache.put(info.id, gram, list.clone());
+                }
+                Ok(Some(list))
+            }
+            Source::Memory(segment) => {
+                Ok(segment.postings.get(gram).map(|bytes| Flat::of(gram, bytes).map(Arc::new)).transpose()?)
+            }
         }
     }
 
