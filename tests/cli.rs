@@ -697,7 +697,11 @@ fn search_finds_promises_replies_and_progress_by_their_words() {
     let refused = duban.run(&["search", " "]);
     assert_eq!(refused.code, 1, "{}", refused.stderr);
     assert!(refused.stderr.contains("搜索词为空"), "{}", refused.stderr);
-    // Rebuild derives the index and finds it as the writes left it.
+    // `--skip-search` leaves the index alone (the projection's check is the same); rebuild then derives the index
+    // and finds it as the writes left it.
+    let skipped = duban.json(&["rebuild", "--skip-search"]);
+    assert!(skipped["search"].is_null() && skipped["differences"] == serde_json::json!([]), "{skipped}");
+    assert!(duban.ok(&["rebuild", "--skip-search"]).contains("搜索索引：未检查"));
     let rebuilt = duban.json(&["rebuild"]);
     assert_eq!(rebuilt["search"]["differed"], 0, "{rebuilt}");
     assert_eq!(rebuilt["search"]["newly_indexed"], rebuilt["search"]["documents"], "{rebuilt}");

@@ -66,11 +66,12 @@ impl App {
     /// folded, the store reopened (to let go of what the engine cached of the log, when this is its only handle),
     /// then compared.
     /// Then derives the search index afresh and compares it with the stored one (see `search`).
-    pub fn rebuild(self) -> Result<(RebuildReport, crate::SearchRebuilt)> {
+    /// Recomputes the stream index and the status projection from the log and, with `search`, the search index.
+    pub fn rebuild(self, search: bool) -> Result<(RebuildReport, Option<crate::SearchRebuilt>)> {
         let refolded = self.store.refold()?;
         let store = self.store.reopen()?;
         let report = store.rebuild_from(refolded)?;
-        let search = App::new(store).rebuild_search()?;
+        let search = if search { Some(App::new(store).rebuild_search()?) } else { None };
         Ok((report, search))
     }
 

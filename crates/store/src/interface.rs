@@ -56,6 +56,10 @@ pub trait EventStore: Send + Sync {
     /// The hash of event `seq`, if the log holds it.
     fn hash_at(&self, seq: u64) -> Result<Option<String>>;
 
+    /// Event `seq` alone, its hash checked, if the log holds it: a point read (a search hit's text), where
+    /// [`EventStore::scan_log`] would start reading the log from there.
+    fn event_at(&self, seq: u64) -> Result<Option<Envelope>>;
+
     /// A reply's projected state.
     fn reply(&self, id: &Ulid) -> Result<Option<ReplyState>>;
 
@@ -229,6 +233,10 @@ impl EventStore for SledStore {
 
     fn hash_at(&self, seq: u64) -> Result<Option<String>> {
         SledStore::hash_at(self, seq)
+    }
+
+    fn event_at(&self, seq: u64) -> Result<Option<Envelope>> {
+        SledStore::event_at(self, seq)
     }
 
     fn reply(&self, id: &Ulid) -> Result<Option<ReplyState>> {

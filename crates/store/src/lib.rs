@@ -1097,7 +1097,7 @@ impl ChunkReader {
         }
     }
 
-    fn envelope(&mut self, store: &SledStore, seq: u64) -> Result<Option<Envelope>> {
+    pub(crate) fn envelope(&mut self, store: &SledStore, seq: u64) -> Result<Option<Envelope>> {
         let Some(index) = self.hold(store, seq)? else { return Ok(None) };
         let (prev, hash) = self.hashes(index)?;
         store.events_read.fetch_add(1, Ordering::Relaxed);

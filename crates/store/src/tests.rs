@@ -188,6 +188,13 @@ fn events_are_read_from_anywhere_inside_a_chunk() {
     assert_eq!(second_events[0].prev_hash, store.read_stream(&first).unwrap()[0].hash);
     assert_eq!(store.hash_at(5).unwrap(), Some(store.head().unwrap().hash));
     assert_eq!(store.hash_at(6).unwrap(), None);
+    // One event by its seq, as the log reads it.
+    for seq in 1..=5 {
+        let alone = store.event_at(seq).unwrap().expect("held");
+        let read = store.read_all(seq).next().unwrap().unwrap();
+        assert_eq!((alone.seq, &alone.hash, &alone.event), (seq, &read.hash, &read.event));
+    }
+    assert!(store.event_at(6).unwrap().is_none());
     // A byte flipped in the chunk's fifth event is found at that event.
     tamper(&store, 5, |record| {
         let at = record.windows("乙".len()).position(|w| w == "乙".as_bytes()).unwrap();
@@ -195,6 +202,7 @@ fn events_are_read_from_anywhere_inside_a_chunk() {
     });
     let (seq, reason) = store.verify().unwrap().broken.expect("tampering found");
     assert_eq!(seq, 5, "{reason}");
+    assert!(store.event_at(5).is_err(), "a point read checks the hash too");
 }
 
 #[test]

@@ -13,6 +13,7 @@ use crate::error::Result;
 use crate::index::{Family, StreamEntry};
 use crate::space::{Space, Writes};
 use crate::{ulid_of, Head, SledStore};
+use duban_domain::Envelope;
 
 /// Keys written per batch by a rebuild that found differences (see `FAMILY_BATCH`).
 const REBUILD_BATCH: usize = crate::FAMILY_BATCH;
@@ -182,6 +183,11 @@ impl SledStore {
     /// The hash of event `seq`, if the log holds it (chained from the anchor of the chunk that holds it).
     pub fn hash_at(&self, seq: u64) -> Result<Option<String>> {
         Ok(crate::ChunkReader::default().hash(self, seq)?.map(|hash| chain::hex(&hash)))
+    }
+
+    /// Event `seq` alone, its hash checked, if the log holds it.
+    pub fn event_at(&self, seq: u64) -> Result<Option<Envelope>> {
+        crate::ChunkReader::default().envelope(self, seq)
     }
 
     /// Recomputes the stream index and the projection from the log, writes back what differed, and says what that

@@ -345,7 +345,11 @@ pub fn matching(term: &[char], posting: &mut Postings) -> Result<Vec<u32>, Damag
             let mut cursors = vec![0; lists.len()];
             'docs: for (at, docno) in lists[anchor].docs.iter().enumerate() {
                 found.clear();
-                for (list, cursor) in lists.iter().zip(cursors.iter_mut()) {
+                for (i, (list, cursor)) in lists.iter().zip(cursors.iter_mut()).enumerate() {
+                    if i == anchor {
+                        found.push(list.positions(at));
+                        continue;
+                    }
                     *cursor += gallop(&list.docs[*cursor..], *docno);
                     if list.docs.get(*cursor) != Some(docno) {
                         continue 'docs;

@@ -196,6 +196,9 @@ struct CacheInner {
     lists: HashMap<(u32, Vec<u8>), (Arc<Flat>, u64)>,
     bytes: usize,
     clock: u64,
+    /// Each segment's kinds (a byte a document: under a megabyte per million texts), by segment id; those of
+    /// segments no longer in the index go when another is kept.
+    kinds: HashMap<u32, Arc<Vec<u8>>>,
 }
 
 /// What a serving handle keeps of decoded posting lists.
@@ -209,6 +212,18 @@ impl PostingCache {
         let (list, used) = inner.lists.get_mut(&(segment, gram.to_vec()))?;
         *used = now;
         Some(list.clone())
+    }
+
+    fn kinds(&self, segment: u32) -> Option<Arc<Vec<u8>>> {
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).kinds.get(&segment).cloned()
+    }
+
+    fn keep_kinds(&self, segment: u32, kinds: Arc<Vec<u8>>) {
+        let mut inner = self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if inner.kinds.len() >= 64 {
+            inner.kinds.clear();
+        }
+        inner.kinds.insert(segment, kinds);
     }
 
     fn put(&self, segment: u32, gram: &[u8], list: Arc<Flat>) {
@@ -301,17 +316,24 @@ impl Source<'_> {
         }
     }
 
-    /// Each document's kind, one byte each.
-    fn kinds(&self) -> Result<Vec<u8>> {
+    /// Each document's kind, one byte each (from a serving handle's cache when it holds them).
+    fn kinds(&self) -> Result<Arc<Vec<u8>>> {
         match self {
             Source::Stored { app, info, .. } => {
+                if let Some(kinds) = app.postings.as_ref().and_then(|cache| cache.kinds(info.id)) {
+                    return Ok(kinds);
+                }
                 let kinds = app.store.derived(&kinds_key(info.id))?.ok_or_else(|| damaged("缺少类别表"))?;
                 if kinds.len() != info.docs as usize {
                     return Err(damaged("类别表长度"));
                 }
+                let kinds = Arc::new(kinds);
+                if let Some(cache) = &app.postings {
+                    cache.keep_kinds(info.id, kinds.clone());
+                }
                 Ok(kinds)
             }
-            Source::Memory(segment) => Ok(segment.kinds()),
+            Source::Memory(segment) => Ok(Arc::new(segment.kinds())),
         }
     }
 
@@ -389,6 +411,11 @@ impl App {
     /// The stored segments and the tail after them, indexed in memory.
     fn search_sources(&self) -> Result<(Head, Segment)> {
         let head = self.search_head()?.unwrap_or(Head { format: FORMAT, ..Head::default() });
+        // Nothing after what the index covers: no log to read (opening the last chunk checks its hashes).
+        if self.store.head()?.seq <= head.covered {
+            let tail = Builder::new(head.next_doc()).finish();
+            return Ok((head, tail));
+        }
         let (tail, _) = self.tail(&head, u64::MAX)?;
         Ok((head, tail))
     }
@@ -442,10 +469,21 @@ impl App {
             if found.is_empty() {
                 continue;
             }
-            let whole = if terms.len() > 1 { source.matching(&phrase)? } else { found.clone() };
+            // The documents holding the words as one phrase (all of them, for one word), a subset of `found`, both
+            // in document order: walked beside it.
+            let whole = if terms.len() > 1 { Some(source.matching(&phrase)?) } else { None };
+            let mut in_whole = whole.as_deref().unwrap_or_default().iter().peekable();
             let kinds = source.kinds()?;
             let base = source.base();
+            candidates.reserve(found.len());
             for docno in found {
+                let is_whole = match &whole {
+                    None => true,
+                    Some(_) => {
+                        while in_whole.next_if(|&&d| d < docno).is_some() {}
+                        in_whole.peek() == Some(&&docno)
+                    }
+                };
                 let kind = kinds
                     .get((docno - base) as usize)
                     .and_then(|&k| Kind::from_byte(k))
@@ -463,7 +501,7 @@ impl App {
                         continue;
                     }
                 }
-                candidates.push((whole.binary_search(&docno).is_ok(), kind, docno, at));
+                candidates.push((is_whole, kind, docno, at));
             }
         }
         let weight = |kind: Kind| match kind {
@@ -600,15 +638,11 @@ impl App {
 
     /// The summary of the progress report or closure at `seq`.
     fn summary_at(&self, seq: u64) -> Result<String> {
-        let mut summary = None;
-        self.store.scan_log(seq, &mut |envelope| {
-            summary = match &envelope.event {
-                Event::ProgressReported(progress) => Some(progress.summary.clone()),
-                Event::Closed(closed) => Some(closed.summary.clone()),
-                _ => None,
-            };
-            false
-        })?;
+        let summary = self.store.event_at(seq)?.and_then(|envelope| match envelope.event {
+            Event::ProgressReported(progress) => Some(progress.summary),
+            Event::Closed(closed) => Some(closed.summary),
+            _ => None,
+        });
         summary.ok_or_else(|| damaged("进展记录不在日志中"))
     }
 
