@@ -673,6 +673,18 @@ fn the_web_pages_escape_refuse_forged_forms_and_keep_each_organ_to_its_own() {
     }
     let shown = web(&address, "GET", &format!("/commitments/{own}"), &liaison, &[]);
     assert!(shown.body.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;建成平台"), "{}", shown.body);
+    // The search page finds a promise by its words (in traditional script too), marks them, keeps markup as text.
+    let found = web(&address, "GET", "/search?q=%E5%BB%BA%E6%88%90%E5%B9%B3%E5%8F%B0", &liaison, &[]);
+    assert_eq!(found.status, 200, "{}", found.body);
+    assert!(found.body.contains(r#"<strong id="search-total">1</strong>"#), "{}", found.body);
+    assert!(found.body.contains(&format!(r#"<a href="/commitments/{own}">"#)), "{}", found.body);
+    assert!(found.body.contains("&lt;/script&gt;<mark>建成平台</mark>"), "{}", found.body);
+    assert!(!found.body.contains("<script>"));
+    only_this_server(&found.body);
+    let traditional = web(&address, "GET", "/search?q=%E5%BB%BA%E6%88%90%E5%B9%B3%E8%87%BA", &liaison, &[]);
+    assert!(traditional.body.contains(r#"<strong id="search-total">1</strong>"#), "{}", traditional.body);
+    let hostile_query = web(&address, "GET", "/search?q=%3Cscript%3E", &liaison, &[]);
+    assert!(hostile_query.body.contains(r#"value="&lt;script&gt;""#), "{}", hostile_query.body);
     let list = web(&address, "GET", "/commitments", &liaison, &[]);
     assert!(list.body.contains("&lt;b&gt;区教育局&lt;/b&gt;") || list.body.contains("区科委"), "{}", list.body);
 
@@ -734,6 +746,10 @@ fn the_web_pages_escape_refuse_forged_forms_and_keep_each_organ_to_its_own() {
     assert_eq!(web(&address, "GET", &format!("/commitments/{other}"), &organ, &[]).status, 404);
     let organ_list = web(&address, "GET", "/commitments?organ=区教育局", &organ, &[]);
     assert!(organ_list.body.contains(r#"<strong id="list-total">0</strong>"#), "{}", organ_list.body);
+    let organ_search = web(&address, "GET", "/search?q=%E6%96%B0%E5%BB%BA%E5%AD%A6%E6%A0%A1", &organ, &[]);
+    assert!(organ_search.body.contains(r#"<strong id="search-total">0</strong>"#), "{}", organ_search.body);
+    let liaison_search = web(&address, "GET", "/search?q=%E6%96%B0%E5%BB%BA%E5%AD%A6%E6%A0%A1", &liaison, &[]);
+    assert!(liaison_search.body.contains(r#"<strong id="search-total">1</strong>"#), "{}", liaison_search.body);
     let organ_home = web(&address, "GET", "/", &organ, &[]);
     assert!(organ_home.body.contains(r#"<strong id="total">1</strong>"#), "{}", organ_home.body);
     let organ_csrf = input_value(&organ_home.body, "csrf");

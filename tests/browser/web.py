@@ -137,11 +137,28 @@ try:
     check(driver.find_element(By.ID, "text").text == "<b>加快</b>建设概念验证平台", "markup shown as text")
     check(not driver.find_elements(By.CSS_SELECTOR, "#text b"), "no element made from a promise's text")
 
+    # The search box in the header finds promises by their words (traditional script too) and marks them.
+    box = driver.find_element(By.CSS_SELECTOR, "form.find input[name=q]")
+    box.send_keys("概念驗證")
+    box.submit()
+    WebDriverWait(driver, 10).until(lambda d: d.find_elements(By.ID, "search-total"))
+    only_this_server(driver)
+    marks = [mark.text for mark in driver.find_elements(By.CSS_SELECTOR, "#hits mark")]
+    check(marks and all(mark == "概念验证" for mark in marks), f"the words marked: {marks}")
+    check(not driver.find_elements(By.CSS_SELECTOR, "#hits b"), "no element made from a hit's text")
+    linked = [a.get_attribute("href") for a in driver.find_elements(By.CSS_SELECTOR, "#hits a")]
+    check(any(href.endswith(promises["<b>加快</b>建设概念验证平台"]) for href in linked), f"the promise found: {linked}")
+
     # Screenshots of the pages at desktop and phone width.
     own = promises["年底前建成科技成果转化平台"]
     for width in (1280, 375):
         driver.set_window_size(width, 1000)
-        for page, path in [("dashboard", "/"), ("list", "/commitments"), ("detail", f"/commitments/{own}")]:
+        for page, path in [
+            ("dashboard", "/"),
+            ("list", "/commitments"),
+            ("detail", f"/commitments/{own}"),
+            ("search", "/search?q=" + urllib.parse.quote("平台")),
+        ]:
             driver.get(BASE + path)
             only_this_server(driver)
             height = driver.execute_script("return document.body.scrollHeight")

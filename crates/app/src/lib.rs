@@ -48,8 +48,8 @@ pub use refs::{position_of, position_reference, Reference};
 pub use register::reply_key;
 pub use report::ReportRequest;
 pub use search::{
-    reply_text as search_reply_text, Found, Hit, Kind as SearchKind, Scan as SearchScan, SearchRebuilt, SearchRequest,
-    Visible,
+    fold as search_fold, reply_text as search_reply_text, Found, Hit, Kind as SearchKind, Scan as SearchScan,
+    SearchRebuilt, SearchRequest, Visible,
 };
 pub use views::{proposal_text, AccountView, CommitmentView, EventView, HitView, ProposalView, ReplyView, ShowView};
 pub use write::{Evaluated, NewCommitment, Recorded};

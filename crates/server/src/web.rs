@@ -36,6 +36,7 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/login", get(login_page).post(login_submit))
         .route("/logout", post(logout_submit))
         .route("/commitments", get(list_page))
+        .route("/search", get(search_page))
         .route("/commitments/export", get(export_list))
         .route("/commitments/{id}", get(detail_page))
         .route("/commitments/{id}/{action}", post(fact_submit))
@@ -113,6 +114,7 @@ fn page(status: StatusCode, title: &str, user: Option<&Visitor>, body: &str) -> 
         let _ = write!(
             nav,
             r#"<nav aria-label="主导航"><a href="/">首页</a><a href="/commitments">承诺</a>
+<form method="get" action="/search" class="find" role="search"><input type="search" name="q" aria-label="搜索承诺、答复和进展" placeholder="搜索承诺、答复、进展"><button type="submit">搜索</button></form>
 <span class="who">{}·{}{organs}</span>
 <form method="post" action="/logout" class="inline"><input type="hidden" name="csrf" value="{}"><button type="submit">退出</button></form></nav>"#,
             esc(&principal.name),
@@ -354,6 +356,112 @@ fn clip(text: &str, chars: usize) -> String {
 }
 
 // ---- the list ----
+
+/// The search page (`/search?q=…`): what `duban search` finds, as far as the visitor may see, the words marked.
+async fn search_page(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let visitor = match visitor(&shared, &headers).await {
+        Ok(visitor) => visitor,
+        Err(response) => return response,
+    };
+    let asked = query.get("q").map(|q| q.trim().to_string()).unwrap_or_default();
+    let mut body = format!(
+        r#"<form method="get" action="/search" class="filters" role="search"><label>搜索词（多个词以空格分开，整句加引号）<input type="search" name="q" id="search-q" value="{}"></label><button type="submit">搜索</button></form>"#,
+        esc(&asked)
+    );
+    if asked.is_empty() {
+        body.push_str(
+            r#"<p class="quiet">在承诺内容、答复标题与文号、进展说明中查找；繁体、全角字符按简体、半角查找。</p>"#,
+        );
+        return page(StatusCode::OK, "搜索", Some(&visitor), &body);
+    }
+    let caller = visitor.caller.clone();
+    let worker = shared.clone();
+    let view = View::new(duban_domain::Horizon::ALL, today(&shared), duban_domain::Policy::default());
+    let found = blocking(move || {
+        let request = duban_app::SearchRequest { query: asked, limit: 50, ..Default::default() };
+        let commitment = |state: &duban_domain::CommitmentState, _: Option<&duban_domain::ReplyState>| {
+            caller.sees(&promise_organs(state))
+        };
+        let reply = |reply: &duban_domain::ReplyState| caller.sees(&[reply.organ()]);
+        let everything = caller.sees(&[]);
+        let visible = duban_app::Visible { commitment: &commitment, reply: &reply, everything };
+        Ok(worker.app.search(&request, &view, &visible)?)
+    })
+    .await;
+    let found = match found {
+        Ok(found) => found,
+        Err(failure) => return failure_page(failure, Some(&visitor)),
+    };
+    let _ = write!(
+        body,
+        r#"<p class="lead">找到 <strong id="search-total">{}</strong> 条{}。</p><ol class="hits" id="hits">"#,
+        found.total,
+        if found.total > found.hits.len() {
+            format!("，先列出最相关的 {} 条", found.hits.len())
+        } else {
+            String::new()
+        }
+    );
+    for hit in &found.hits {
+        let snippet = marked(&hit.snippet, &found.terms);
+        let item = match hit.kind {
+            duban_app::SearchKind::Reply => format!(r#"<span class="item">{snippet}</span>"#),
+            _ => format!(r#"<a href="/commitments/{}">{snippet}</a>"#, hit.id),
+        };
+        let status = hit
+            .status
+            .map(|status| format!(r#" <span class="status {}">{}</span>"#, status.code(), esc(status.label())))
+            .unwrap_or_default();
+        let _ = write!(
+            body,
+            r#"<li data-kind="{}"><span class="kind">{}</span>{item}{status} <span class="meta">{} · {}</span></li>"#,
+            hit.kind.code(),
+            hit.kind.label(),
+            esc(&hit.short_id),
+            hit.occurred_on
+        );
+    }
+    body.push_str("</ol>");
+    page(StatusCode::OK, "搜索", Some(&visitor), &body)
+}
+
+/// `text` escaped, with the (folded) `terms` marked where the folded text holds them. Folding turns one character
+/// into one, so a place in the folded text is the same place in the text.
+fn marked(text: &str, terms: &[String]) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let folded = duban_app::search_fold(text);
+    let mut hot = vec![false; chars.len()];
+    if folded.len() == chars.len() {
+        for term in terms {
+            let term: Vec<char> = term.chars().collect();
+            if term.is_empty() || term.len() > folded.len() {
+                continue;
+            }
+            for start in 0..=folded.len() - term.len() {
+                if folded[start..start + term.len()] == term[..] {
+                    hot[start..start + term.len()].iter_mut().for_each(|h| *h = true);
+                }
+            }
+        }
+    }
+    let mut out = String::new();
+    let mut at = 0;
+    while at < chars.len() {
+        let end = (at..chars.len()).find(|&i| hot[i] != hot[at]).unwrap_or(chars.len());
+        let piece: String = chars[at..end].iter().collect();
+        if hot[at] {
+            let _ = write!(out, "<mark>{}</mark>", esc(&piece));
+        } else {
+            out.push_str(&esc(&piece));
+        }
+        at = end;
+    }
+    out
+}
 
 async fn list_page(
     State(shared): State<Arc<Shared>>,
@@ -912,6 +1020,11 @@ header a, header button { color: #fff; }
 nav[aria-label="主导航"] { display: flex; flex-wrap: wrap; align-items: center; gap: .5rem 1rem; flex: 1; }
 nav .who { margin-left: auto; opacity: .9; }
 form.inline { display: inline; }
+form.find { display: flex; gap: .3rem; } form.find input { width: 14rem; max-width: 50vw; padding: .2rem .4rem; }
+form.find button { padding: .2rem .6rem; }
+ol.hits { padding-left: 1.5rem; } ol.hits li { background: #fff; margin: .4rem 0; padding: .5rem .75rem; border-radius: 4px; }
+.hits mark { background: #fff3bf; color: inherit; }
+.kind { font-size: .85rem; color: #52606d; margin-right: .4rem; }
 form.inline button { background: none; border: 1px solid #fff8; border-radius: 4px; padding: .2rem .6rem; cursor: pointer; }
 main { max-width: 1200px; margin: 0 auto; padding: 1rem; }
 h1 { font-size: 1.5rem; margin: .5rem 0 1rem; }
