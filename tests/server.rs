@@ -746,6 +746,28 @@ fn the_web_pages_escape_refuse_forged_forms_and_keep_each_organ_to_its_own() {
     assert_eq!(web(&address, "GET", &format!("/commitments/{other}"), &organ, &[]).status, 404);
     let organ_list = web(&address, "GET", "/commitments?organ=区教育局", &organ, &[]);
     assert!(organ_list.body.contains(r#"<strong id="list-total">0</strong>"#), "{}", organ_list.body);
+    // Replies: the list and a reply's page, only the organ's own for an organ account; markup shown as text.
+    let replies = web(&address, "GET", "/replies", &liaison, &[]);
+    assert!(replies.body.contains(r#"<strong id="replies-total">2</strong>"#), "{}", replies.body);
+    assert!(
+        replies.body.contains("&lt;b&gt;区教育局&lt;/b&gt;") && !replies.body.contains("<b>区"),
+        "{}",
+        replies.body
+    );
+    only_this_server(&replies.body);
+    let education = web(&address, "GET", &format!("/replies/{reply}"), &liaison, &[]);
+    assert_eq!(education.status, 200, "{}", education.body);
+    assert!(
+        education.body.contains(&format!(r#"<a href="/commitments/{other}">年底前新建学校</a>"#)),
+        "{}",
+        education.body
+    );
+    assert!(!education.body.contains("<b>区"));
+    let organ_replies = web(&address, "GET", "/replies", &organ, &[]);
+    assert!(organ_replies.body.contains(r#"<strong id="replies-total">1</strong>"#), "{}", organ_replies.body);
+    assert_eq!(web(&address, "GET", &format!("/replies/{reply}"), &organ, &[]).status, 404);
+    let bad_year = web(&address, "GET", "/replies?year=abc", &liaison, &[]);
+    assert!(bad_year.body.contains("答复年份“abc”无效"), "{}", bad_year.body);
     let organ_search = web(&address, "GET", "/search?q=%E6%96%B0%E5%BB%BA%E5%AD%A6%E6%A0%A1", &organ, &[]);
     assert!(organ_search.body.contains(r#"<strong id="search-total">0</strong>"#), "{}", organ_search.body);
     let liaison_search = web(&address, "GET", "/search?q=%E6%96%B0%E5%BB%BA%E5%AD%A6%E6%A0%A1", &liaison, &[]);

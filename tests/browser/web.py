@@ -137,6 +137,15 @@ try:
     check(driver.find_element(By.ID, "text").text == "<b>加快</b>建设概念验证平台", "markup shown as text")
     check(not driver.find_elements(By.CSS_SELECTOR, "#text b"), "no element made from a promise's text")
 
+    # The replies' list links each reply to its page, which lists its promises.
+    driver.get(BASE + "/replies")
+    rows = driver.find_elements(By.CSS_SELECTOR, "#replies tbody tr")
+    check(len(rows) >= 1, f"replies listed: {len(rows)}")
+    rows[0].find_element(By.CSS_SELECTOR, "a").click()
+    WebDriverWait(driver, 10).until(lambda d: d.find_elements(By.ID, "reply-commitments"))
+    only_this_server(driver)
+    check(driver.find_elements(By.CSS_SELECTOR, "#reply-commitments tbody tr"), "a reply's promises listed")
+
     # The search box in the header finds promises by their words (traditional script too) and marks them.
     box = driver.find_element(By.CSS_SELECTOR, "form.find input[name=q]")
     box.send_keys("概念驗證")
@@ -158,6 +167,7 @@ try:
             ("list", "/commitments"),
             ("detail", f"/commitments/{own}"),
             ("search", "/search?q=" + urllib.parse.quote("平台")),
+            ("replies", "/replies"),
         ]:
             driver.get(BASE + path)
             only_this_server(driver)

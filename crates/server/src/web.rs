@@ -37,6 +37,8 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/logout", post(logout_submit))
         .route("/commitments", get(list_page))
         .route("/search", get(search_page))
+        .route("/replies", get(replies_page))
+        .route("/replies/{id}", get(reply_page))
         .route("/commitments/export", get(export_list))
         .route("/commitments/{id}", get(detail_page))
         .route("/commitments/{id}/{action}", post(fact_submit))
@@ -113,7 +115,7 @@ fn page(status: StatusCode, title: &str, user: Option<&Visitor>, body: &str) -> 
         };
         let _ = write!(
             nav,
-            r#"<nav aria-label="主导航"><a href="/">首页</a><a href="/commitments">承诺</a>
+            r#"<nav aria-label="主导航"><a href="/">首页</a><a href="/commitments">承诺</a><a href="/replies">答复</a>
 <form method="get" action="/search" class="find" role="search"><input type="search" name="q" aria-label="搜索承诺、答复和进展" placeholder="搜索承诺、答复、进展"><button type="submit">搜索</button></form>
 <span class="who">{}·{}{organs}</span>
 <form method="post" action="/logout" class="inline"><input type="hidden" name="csrf" value="{}"><button type="submit">退出</button></form></nav>"#,
@@ -409,7 +411,7 @@ async fn search_page(
     for hit in &found.hits {
         let snippet = marked(&hit.snippet, &found.terms);
         let item = match hit.kind {
-            duban_app::SearchKind::Reply => format!(r#"<span class="item">{snippet}</span>"#),
+            duban_app::SearchKind::Reply => format!(r#"<a href="/replies/{}">{snippet}</a>"#, hit.id),
             _ => format!(r#"<a href="/commitments/{}">{snippet}</a>"#, hit.id),
         };
         let status = hit
@@ -427,6 +429,185 @@ async fn search_page(
     }
     body.push_str("</ol>");
     page(StatusCode::OK, "搜索", Some(&visitor), &body)
+}
+
+/// The replies (`/replies`): those the visitor may see, newest registration first, by organ and year, a page at a
+/// time.
+async fn replies_page(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let visitor = match visitor(&shared, &headers).await {
+        Ok(visitor) => visitor,
+        Err(response) => return response,
+    };
+    let given = |name: &str| query.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let mut problems = Vec::new();
+    let year = given("year").and_then(|y| match y.parse::<i32>() {
+        Ok(year) => Some(year),
+        Err(_) => {
+            problems.push(format!("答复年份“{y}”无效：应为四位年份，例如 2025"));
+            None
+        }
+    });
+    let filter = duban_app::ReplyFilter {
+        organ: given("organ").map(|organ| duban_domain::OrganQuery::new(organ, &duban_domain::Aliases::default())),
+        year,
+        ..Default::default()
+    };
+    let page_number: usize = given("page").and_then(|p| p.parse().ok()).filter(|p| *p >= 1).unwrap_or(1);
+    let view = View::now(today(&shared));
+    let (worker, caller) = (shared.clone(), visitor.caller.clone());
+    let listed = blocking(move || {
+        let mut rows: Vec<duban_app::ReplyView> = worker
+            .app
+            .replies(&view)?
+            .iter()
+            .filter(|row| filter.keeps(&row.reply) && caller.sees(&[row.reply.organ()]))
+            .map(|row| duban_app::ReplyView::new(&row.reply, row.commitments))
+            .collect();
+        rows.sort_by(|a, b| b.number.cmp(&a.number));
+        Ok(rows)
+    })
+    .await;
+    let rows = match listed {
+        Ok(rows) => rows,
+        Err(failure) => return failure_page(failure, Some(&visitor)),
+    };
+    let mut body = String::new();
+    for problem in &problems {
+        let _ = write!(body, r#"<p class="error" role="alert">{}</p>"#, esc(problem));
+    }
+    let value = |name: &str| esc(given(name).unwrap_or_default());
+    let _ = write!(
+        body,
+        r#"<form method="get" action="/replies" class="filters" role="search">
+<label>答复单位 <input name="organ" value="{}"></label>
+<label>答复年份 <input name="year" inputmode="numeric" size="5" value="{}"></label>
+<button type="submit">筛选</button></form>"#,
+        value("organ"),
+        value("year")
+    );
+    let total = rows.len();
+    let pages = total.div_ceil(PAGE).max(1);
+    let _ = write!(
+        body,
+        r#"<p class="lead">共 <strong id="replies-total">{total}</strong> 件，第 {page_number}/{pages} 页。</p>
+<div class="scroll"><table class="list" id="replies"><thead><tr><th scope="col">编号</th><th scope="col">答复单位</th><th scope="col">文号</th><th scope="col">签发日期</th><th scope="col">建议提案</th><th scope="col" class="num">承诺</th></tr></thead><tbody>"#
+    );
+    for row in rows.iter().skip((page_number - 1) * PAGE).take(PAGE) {
+        let id = esc(row.id.as_deref().unwrap_or_default());
+        let missing = if row.missing.is_empty() {
+            String::new()
+        } else {
+            format!(r#" <span class="status stalled">待补全：{}</span>"#, esc(&row.missing.join("、")))
+        };
+        let _ = write!(
+            body,
+            r#"<tr><td data-label="编号"><a href="/replies/{id}">#{}</a></td><td data-label="答复单位">{}{missing}</td><td data-label="文号"><a href="/replies/{id}">{}</a></td><td data-label="签发">{}</td><td data-label="建议提案">{}</td><td data-label="承诺" class="num">{}</td></tr>"#,
+            row.number,
+            esc(&row.organ),
+            esc(if row.doc_no.is_empty() { "（无文号）" } else { &row.doc_no }),
+            row.signed_on.map(|d| d.to_string()).unwrap_or_else(|| "—".into()),
+            esc(&row.proposal),
+            row.commitments,
+        );
+    }
+    body.push_str("</tbody></table></div>");
+    let link = |page: usize| {
+        let mut pairs: Vec<String> =
+            ["organ", "year"].iter().filter_map(|name| given(name).map(|v| format!("{name}={}", enc(v)))).collect();
+        pairs.push(format!("page={page}"));
+        format!("/replies?{}", pairs.join("&"))
+    };
+    body.push_str(r#"<nav class="paging" aria-label="翻页">"#);
+    if page_number > 1 {
+        let _ = write!(body, r#"<a href="{}">上一页</a>"#, esc(&link(page_number - 1)));
+    }
+    if page_number < pages {
+        let _ = write!(body, r#"<a href="{}">下一页</a>"#, esc(&link(page_number + 1)));
+    }
+    body.push_str("</nav>");
+    page(StatusCode::OK, "答复", Some(&visitor), &body)
+}
+
+/// One reply (`/replies/{id}`): its registration, its promises with their statuses, its amendments and facts.
+async fn reply_page(State(shared): State<Arc<Shared>>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    let visitor = match visitor(&shared, &headers).await {
+        Ok(visitor) => visitor,
+        Err(response) => return response,
+    };
+    let view = View::now(today(&shared));
+    let (worker, caller, input) = (shared.clone(), visitor.caller.clone(), id.clone());
+    let found = blocking(move || {
+        let detail = worker.app.reply(&input, &view)?;
+        if !caller.sees(&[detail.reply.organ()]) {
+            return Err(Failure::new(StatusCode::NOT_FOUND, "not_found", format!("找不到答复 {input}")));
+        }
+        Ok(detail)
+    })
+    .await;
+    let detail = match found {
+        Ok(detail) => detail,
+        Err(failure) => return failure_page(failure, Some(&visitor)),
+    };
+    let reply = duban_app::ReplyView::new(&detail.reply, detail.commitments.len());
+    let or_dash = |text: Option<&str>| esc(text.filter(|t| !t.is_empty()).unwrap_or("—"));
+    let mut body = format!(
+        r#"<dl class="facts" id="reply">
+<dt>编号</dt><dd>#{}</dd><dt>答复单位</dt><dd id="reply-organ">{}</dd><dt>文号</dt><dd id="reply-doc-no">{}</dd>
+<dt>签发日期</dt><dd>{}</dd><dt>建议提案</dt><dd>{}</dd><dt>标题</dt><dd>{}</dd><dt>办理结果</dt><dd>{}</dd>
+<dt>待补全</dt><dd>{}</dd>
+</dl>"#,
+        reply.number,
+        or_dash(Some(&reply.organ)),
+        or_dash(Some(&reply.doc_no)),
+        reply.signed_on.map(|d| d.to_string()).unwrap_or_else(|| "—".into()),
+        or_dash(Some(&reply.proposal)),
+        or_dash(reply.title.as_deref()),
+        or_dash(reply.result.as_deref()),
+        if reply.missing.is_empty() { "—".to_string() } else { esc(&reply.missing.join("、")) },
+    );
+    let _ = write!(
+        body,
+        r#"<h2>承诺（{}）</h2><div class="scroll"><table class="list" id="reply-commitments"><thead><tr><th scope="col">编号</th><th scope="col">状态</th><th scope="col">责任单位</th><th scope="col">期限</th><th scope="col">承诺内容</th></tr></thead><tbody>"#,
+        detail.commitments.len()
+    );
+    for (state, status) in &detail.commitments {
+        let id = state.id.map(|id| id.to_string()).unwrap_or_default();
+        let due = state.due_under(view.policy).map(|(due, _)| due.to_string()).unwrap_or_else(|| "—".into());
+        let _ = write!(
+            body,
+            r#"<tr><td data-label="编号"><a href="/commitments/{id}">#{}</a></td><td data-label="状态"><span class="status {}">{}</span></td><td data-label="责任单位">{}</td><td data-label="期限">{due}</td><td data-label="内容"><a href="/commitments/{id}">{}</a></td></tr>"#,
+            state.number,
+            status.code(),
+            esc(status.label()),
+            esc(&state.owner),
+            esc(&state.text),
+        );
+    }
+    body.push_str("</tbody></table></div>");
+    if detail.reply.amendments > 0 {
+        let _ = write!(
+            body,
+            r#"<p class="quiet" id="amendments">登记已更正 {} 次，见下方记录。</p>"#,
+            detail.reply.amendments
+        );
+    }
+    body.push_str(r#"<h2>记录</h2><ol class="items" id="reply-events">"#);
+    for event in detail.events.iter().map(duban_app::EventView::new) {
+        let _ = write!(
+            body,
+            r#"<li><span class="meta">{} · {}</span> {}</li>"#,
+            event.occurred_on,
+            esc(&event.actor),
+            esc(&event.summary)
+        );
+    }
+    body.push_str("</ol>");
+    let title = if reply.doc_no.is_empty() { "答复".to_string() } else { format!("答复 {}", reply.doc_no) };
+    page(StatusCode::OK, &title, Some(&visitor), &body)
 }
 
 /// `text` escaped, with the (folded) `terms` marked where the folded text holds them. Folding turns one character
