@@ -467,7 +467,7 @@ async fn replies_page(
             .filter(|row| filter.keeps(&row.reply) && caller.sees(&[row.reply.organ()]))
             .map(|row| duban_app::ReplyView::new(&row.reply, row.commitments))
             .collect();
-        rows.sort_by(|a, b| b.number.cmp(&a.number));
+        rows.sort_by_key(|row| std::cmp::Reverse(row.number));
         Ok(rows)
     })
     .await;
@@ -601,7 +601,7 @@ async fn reply_page(State(shared): State<Arc<Shared>>, headers: HeaderMap, Path(
             body,
             r#"<li><span class="meta">{} · {}</span> {}</li>"#,
             event.occurred_on,
-            esc(&event.actor),
+            esc(event.actor),
             esc(&event.summary)
         );
     }
