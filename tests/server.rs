@@ -690,6 +690,7 @@ fn the_web_pages_escape_refuse_forged_forms_and_keep_each_organ_to_its_own() {
 
     // The dashboard counts as `list --json` does.
     let dashboard = web(&address, "GET", "/", &liaison, &[]);
+    assert!(dashboard.body.contains("这是本账户首次登录"), "{}", dashboard.body);
     let listed = request(
         &address,
         "POST",
@@ -808,6 +809,14 @@ fn the_web_pages_escape_refuse_forged_forms_and_keep_each_organ_to_its_own() {
     assert!(lines[1].contains("区科委") && !csv.body.contains("区教育局"), "{lines:?}");
     let xlsx = web(&address, "GET", "/commitments/export?format=xlsx&status=overdue", &liaison, &[]);
     assert!(xlsx.head.contains("spreadsheetml") && xlsx.body.starts_with("PK"), "{}", xlsx.head);
+
+    // A new session of the liaison's: the dashboard says what happened since the session before (opened through
+    // the API above, before the note and the organ's progress report).
+    let again = web_login(&address, "督办员");
+    let home = web(&address, "GET", "/", &again, &[]);
+    assert!(home.body.contains(r#"进展报告 <strong data-kind="进展报告">1</strong>"#), "{}", home.body);
+    assert!(home.body.contains(r#"其他变更 <strong data-kind="其他变更">1</strong>"#), "{}", home.body);
+    assert!(!home.body.contains("新承诺"), "{}", home.body);
 
     // Logging out ends the session.
     let out = web(&address, "POST", "/logout", &organ, &[("csrf", &organ_csrf)]);

@@ -35,6 +35,34 @@ fn session_key(token: &str) -> String {
     format!("session/{hex}")
 }
 
+/// The log's head seq when the account's latest session was opened; `visit-before/…`: when the one before was.
+/// Kept with the secrets (not facts of the register: not in the log, not exported).
+fn visit_key(id: Ulid) -> String {
+    format!("visit/{id}")
+}
+
+fn visit_before_key(id: Ulid) -> String {
+    format!("visit-before/{id}")
+}
+
+/// What changed in the register between an account's previous session and now, as far as it may see.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SinceLastVisit {
+    /// The log's head seq when the previous session was opened.
+    pub since_seq: u64,
+    pub replies: usize,
+    pub commitments: usize,
+    pub progress: usize,
+    pub closed: usize,
+    /// Other facts about promises (due dates, owners, notes, reopenings, dismissals, corrections).
+    pub other: usize,
+    /// Only the first [`SINCE_LAST_VISIT_EVENTS`] events after it were looked at.
+    pub more: bool,
+}
+
+/// The most events "since your last visit" looks at.
+pub const SINCE_LAST_VISIT_EVENTS: u64 = 100_000;
+
 fn random_bytes<const N: usize>() -> Result<[u8; N]> {
     let mut bytes = [0u8; N];
     getrandom::getrandom(&mut bytes).map_err(|error| std::io::Error::other(error.to_string()))?;
@@ -165,7 +193,74 @@ impl App {
         let expires = now + Duration::hours(SESSION_HOURS);
         let value = format!("{} {}", account.id.unwrap_or_default(), expires.to_rfc3339());
         self.store.set_secret(&session_key(&token), Some(value.as_bytes()))?;
+        let id = account.id.unwrap_or_default();
+        if let Some(previous) = self.store.secret(&visit_key(id))? {
+            self.store.set_secret(&visit_before_key(id), Some(&previous))?;
+        }
+        self.store.set_secret(&visit_key(id), Some(self.store.head()?.seq.to_string().as_bytes()))?;
         Ok(token)
+    }
+
+    /// What changed since the account's session before this one (`None` before its second session): facts about
+    /// the replies and promises that `visible` and `reply_visible` let it see, counted by kind.
+    pub fn since_last_visit(
+        &self,
+        account: &str,
+        visible: &dyn Fn(&duban_domain::CommitmentState) -> bool,
+        reply_visible: &dyn Fn(&duban_domain::ReplyState) -> bool,
+    ) -> Result<Option<SinceLastVisit>> {
+        let Ok(account) = self.account(account) else { return Ok(None) };
+        let Some(before) = self.store.secret(&visit_before_key(account.id.unwrap_or_default()))? else {
+            return Ok(None);
+        };
+        let Some(since_seq) = std::str::from_utf8(&before).ok().and_then(|text| text.parse::<u64>().ok()) else {
+            return Ok(None);
+        };
+        let mut changes = SinceLastVisit { since_seq, ..SinceLastVisit::default() };
+        let mut seen: std::collections::HashMap<Ulid, bool> = std::collections::HashMap::new();
+        let mut failed = None;
+        self.store.scan_log(since_seq + 1, &mut |envelope| {
+            if envelope.seq > since_seq + SINCE_LAST_VISIT_EVENTS {
+                changes.more = true;
+                return false;
+            }
+            let reply = matches!(envelope.event, Event::ReplyRegistered(_));
+            let promise = envelope.event.stream_kind() == duban_domain::StreamKind::Commitment;
+            if !reply && !promise {
+                return true;
+            }
+            let shown = match seen.get(&envelope.stream) {
+                Some(&shown) => shown,
+                None => {
+                    let shown = if reply {
+                        self.store.reply(&envelope.stream).map(|r| r.is_some_and(|r| reply_visible(&r)))
+                    } else {
+                        self.store.commitment(&envelope.stream).map(|c| c.is_some_and(|c| visible(&c)))
+                    };
+                    match shown {
+                        Ok(shown) => *seen.entry(envelope.stream).or_insert(shown),
+                        Err(error) => {
+                            failed = Some(error);
+                            return false;
+                        }
+                    }
+                }
+            };
+            if shown {
+                match envelope.event {
+                    Event::ReplyRegistered(_) => changes.replies += 1,
+                    Event::CommitmentMade(_) => changes.commitments += 1,
+                    Event::ProgressReported(_) => changes.progress += 1,
+                    Event::Closed(_) => changes.closed += 1,
+                    _ => changes.other += 1,
+                }
+            }
+            true
+        })?;
+        match failed {
+            Some(error) => Err(error.into()),
+            None => Ok(Some(changes)),
+        }
     }
 
     /// The account a token's session belongs to, if the session is open and the account in use.

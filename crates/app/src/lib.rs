@@ -32,7 +32,7 @@ use std::sync::Arc;
 
 use duban_store::EventStore;
 
-pub use accounts::{MIN_PASSWORD_CHARS, SESSION_HOURS};
+pub use accounts::{SinceLastVisit, MIN_PASSWORD_CHARS, SESSION_HOURS, SINCE_LAST_VISIT_EVENTS};
 pub use context::Context;
 pub use duban_domain::Horizon;
 pub use error::{AppError, Result};

@@ -272,10 +272,12 @@ async fn dashboard(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Res
     let worker = shared.clone();
     let figures = blocking(move || {
         let visible = |state: &duban_domain::CommitmentState| caller.sees(&promise_organs(state));
-        Ok(worker.app.dashboard(&view, &visible, NEAR_DAYS, 10)?)
+        let reply_visible = |reply: &duban_domain::ReplyState| caller.sees(&[reply.organ()]);
+        let since = worker.app.since_last_visit(&caller.principal.name, &visible, &reply_visible)?;
+        Ok((worker.app.dashboard(&view, &visible, NEAR_DAYS, 10)?, since))
     })
     .await;
-    let figures = match figures {
+    let (figures, since) = match figures {
         Ok(figures) => figures,
         Err(failure) => return failure_page(failure, Some(&visitor)),
     };
@@ -287,6 +289,30 @@ async fn dashboard(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Res
         r#"<p class="lead">{mine}共 <strong id="total">{total}</strong> 项，状态按 {} 判断。</p>"#,
         view.on_date
     );
+    match since {
+        None => body.push_str(r#"<p class="quiet" id="since">这是本账户首次登录，下次登录时这里列出其间的变化。</p>"#),
+        Some(since) => {
+            let counts = [
+                ("新登记答复", since.replies, "件"),
+                ("新承诺", since.commitments, "项"),
+                ("进展报告", since.progress, "条"),
+                ("办结", since.closed, "项"),
+                ("其他变更", since.other, "条"),
+            ];
+            let listed: Vec<String> = counts
+                .iter()
+                .filter(|(_, count, _)| *count > 0)
+                .map(|(label, count, unit)| format!(r#"{label} <strong data-kind="{label}">{count}</strong> {unit}"#))
+                .collect();
+            let what = if listed.is_empty() { "没有变化".to_string() } else { listed.join("，") };
+            let more = if since.more {
+                format!("（只看了其后的 {} 条记录）", duban_app::SINCE_LAST_VISIT_EVENTS)
+            } else {
+                String::new()
+            };
+            let _ = write!(body, r#"<p class="lead" id="since">自上次登录以来：{what}{more}。</p>"#);
+        }
+    }
     body.push_str(r#"<section aria-labelledby="signals"><h2 id="signals">红黄绿</h2><ul class="signals">"#);
     for (signal, label) in SIGNAL_LABELS.iter().enumerate() {
         let _ = write!(
