@@ -810,6 +810,26 @@ fn the_web_pages_escape_refuse_forged_forms_and_keep_each_organ_to_its_own() {
     let xlsx = web(&address, "GET", "/commitments/export?format=xlsx&status=overdue", &liaison, &[]);
     assert!(xlsx.head.contains("spreadsheetml") && xlsx.body.starts_with("PK"), "{}", xlsx.head);
 
+    // Reports: the form, and the file as the caller may see it (an organ's holds its own promises only).
+    let form = web(&address, "GET", "/reports", &liaison, &[]);
+    assert!(form.status == 200 && form.body.contains(r#"id="report-form""#), "{}", form.body);
+    only_this_server(&form.body);
+    let report = |cookie: &str, format: &str| {
+        web(&address, "GET", &format!("/reports/file?year=2025&format={format}&as_of="), cookie, &[])
+    };
+    let all = report(&liaison, "csv");
+    assert!(all.status == 200 && all.head.contains("content-type: text/csv"), "{} {}", all.head, all.body);
+    assert!(all.head.contains("attachment;"), "{}", all.head);
+    assert!(all.body.contains("区科委") && all.body.contains("区教育局"), "{}", all.body);
+    let own_only = report(&organ, "csv");
+    assert!(own_only.body.contains("区科委") && !own_only.body.contains("区教育局"), "{}", own_only.body);
+    let shown = report(&liaison, "html");
+    assert!(shown.head.contains("content-type: text/html") && shown.head.contains("inline;"), "{}", shown.head);
+    assert!(!shown.body.contains("<script>") && !shown.body.contains("<b>区"), "markup in a report is text");
+    let refused = report(&liaison, "pdf");
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(refused.body.contains("格式“pdf”无效"), "{}", refused.body);
+
     // A new session of the liaison's: the dashboard says what happened since the session before (opened through
     // the API above, before the note and the organ's progress report).
     let again = web_login(&address, "督办员");

@@ -137,6 +137,16 @@ try:
     check(driver.find_element(By.ID, "text").text == "<b>加快</b>建设概念验证平台", "markup shown as text")
     check(not driver.find_elements(By.CSS_SELECTOR, "#text b"), "no element made from a promise's text")
 
+    # The report's form gives the HTML report in the browser.
+    driver.get(BASE + "/reports")
+    year = driver.find_element(By.CSS_SELECTOR, "#report-form input[name=year]")
+    year.clear()
+    year.send_keys("2025")
+    driver.find_element(By.CSS_SELECTOR, "#report-form button").click()
+    WebDriverWait(driver, 10).until(lambda d: "/reports/file" in d.current_url)
+    only_this_server(driver)
+    check("区科委" in driver.find_element(By.TAG_NAME, "body").text, "the report lists the organ's promises")
+
     # The replies' list links each reply to its page, which lists its promises.
     driver.get(BASE + "/replies")
     rows = driver.find_elements(By.CSS_SELECTOR, "#replies tbody tr")
@@ -168,6 +178,7 @@ try:
             ("detail", f"/commitments/{own}"),
             ("search", "/search?q=" + urllib.parse.quote("平台")),
             ("replies", "/replies"),
+            ("reports", "/reports"),
         ]:
             driver.get(BASE + path)
             only_this_server(driver)

@@ -778,6 +778,17 @@ async fn report_model(
     stamped: bool,
 ) -> Result<duban_report::Report, Failure> {
     let caller = caller(shared, headers).await?;
+    report_for(shared, caller, query, stamped).await
+}
+
+/// The report `query` asks for (`year`, `as_of`, `known_at`, `organ`, …), as `caller` may see it: an organ account
+/// gets its own organ's, whatever it asks.
+pub(crate) async fn report_for(
+    shared: &Arc<Shared>,
+    caller: Caller,
+    query: HashMap<String, String>,
+    stamped: bool,
+) -> Result<duban_report::Report, Failure> {
     caller.may(Action::Read, Target::Register)?;
     let year: i32 = query
         .get("year")
@@ -831,14 +842,17 @@ async fn report(
     };
     let report = report_model(&shared, &headers, query, format.stamps_generation_time()).await?;
     let bytes = blocking(move || Ok(duban_report::render(&report, format).map_err(AppError::from)?)).await?;
-    let content_type = match format {
+    Ok(([(header::CONTENT_TYPE, report_content_type(format))], bytes).into_response())
+}
+
+pub(crate) fn report_content_type(format: duban_report::Format) -> &'static str {
+    match format {
         duban_report::Format::Markdown => "text/markdown; charset=utf-8",
         duban_report::Format::Html => "text/html; charset=utf-8",
         duban_report::Format::Csv => "text/csv; charset=utf-8",
         duban_report::Format::Json => "application/json",
         duban_report::Format::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    };
-    Ok(([(header::CONTENT_TYPE, content_type)], bytes).into_response())
+    }
 }
 
 /// `GET /api/stats?year=…`: the year's handling figures, as `duban stats --json` gives them.

@@ -38,6 +38,8 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/commitments", get(list_page))
         .route("/search", get(search_page))
         .route("/replies", get(replies_page))
+        .route("/reports", get(reports_page))
+        .route("/reports/file", get(report_file))
         .route("/replies/{id}", get(reply_page))
         .route("/commitments/export", get(export_list))
         .route("/commitments/{id}", get(detail_page))
@@ -115,7 +117,7 @@ fn page(status: StatusCode, title: &str, user: Option<&Visitor>, body: &str) -> 
         };
         let _ = write!(
             nav,
-            r#"<nav aria-label="主导航"><a href="/">首页</a><a href="/commitments">承诺</a><a href="/replies">答复</a>
+            r#"<nav aria-label="主导航"><a href="/">首页</a><a href="/commitments">承诺</a><a href="/replies">答复</a><a href="/reports">报告</a>
 <form method="get" action="/search" class="find" role="search"><input type="search" name="q" aria-label="搜索承诺、答复和进展" placeholder="搜索承诺、答复、进展"><button type="submit">搜索</button></form>
 <span class="who">{}·{}{organs}</span>
 <form method="post" action="/logout" class="inline"><input type="hidden" name="csrf" value="{}"><button type="submit">退出</button></form></nav>"#,
@@ -940,6 +942,88 @@ async fn export_list(
                 enc(&format!("承诺.{name}"))
             );
             ([(header::CONTENT_TYPE, kind.to_string()), (header::CONTENT_DISPOSITION, disposition)], bytes)
+                .into_response()
+        }
+        Err(failure) => failure_page(failure, Some(&visitor)),
+    }
+}
+
+// ---- reports ----
+
+/// The annual report's form (`/reports`): year, as of, as known at, organ, format; the file comes from
+/// `/reports/file`, an HTML report shown in the browser, the others downloaded.
+async fn reports_page(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    let visitor = match visitor(&shared, &headers).await {
+        Ok(visitor) => visitor,
+        Err(response) => return response,
+    };
+    let year = chrono::Datelike::year(&today(&shared));
+    let organ = if visitor.caller.principal.role == Role::Organ {
+        format!(r#"<p class="quiet">只含本单位（{}）的承诺。</p>"#, esc(&visitor.caller.principal.organs.join("、")))
+    } else {
+        r#"<label>责任单位（可不填） <input name="organ"></label>"#.to_string()
+    };
+    let body = format!(
+        r#"<form method="get" action="/reports/file" class="filters" id="report-form">
+<label>年度 <input name="year" inputmode="numeric" size="5" value="{year}" required></label>
+<label>按日（可不填） <input type="date" name="as_of"></label>
+<label>按录入时间（日期或日志序号，可不填） <input name="known_at" size="12"></label>
+{organ}
+<label>格式 <select name="format"><option value="html">网页（在浏览器中查看）</option><option value="xlsx">Excel</option><option value="csv">CSV</option><option value="md">Markdown</option></select></label>
+<button type="submit">生成报告</button></form>
+<p class="quiet">年度报告列出该年答复中的承诺及其落实情况；“按日”给出某日的状况，“按录入时间”给出只看当时已录入的记录所见的状况。</p>"#
+    );
+    page(StatusCode::OK, "报告", Some(&visitor), &body)
+}
+
+/// `/reports/file?year=&format=…`: the report, as the visitor may see it.
+async fn report_file(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let visitor = match visitor(&shared, &headers).await {
+        Ok(visitor) => visitor,
+        Err(response) => return response,
+    };
+    // Empty fields of the form are not asked for.
+    let query: HashMap<String, String> =
+        query.into_iter().map(|(k, v)| (k, v.trim().to_string())).filter(|(_, v)| !v.is_empty()).collect();
+    let format = match query.get("format").map(String::as_str).unwrap_or("html") {
+        text => match duban_report::Format::parse(text) {
+            Some(format) => format,
+            None => {
+                let failure = Failure::bad(format!("格式“{text}”无效：可选 html、xlsx、csv、md"));
+                return failure_page(failure, Some(&visitor));
+            }
+        },
+    };
+    let year = query.get("year").cloned().unwrap_or_default();
+    let report = match crate::report_for(&shared, visitor.caller.clone(), query, format.stamps_generation_time()).await
+    {
+        Ok(report) => report,
+        Err(failure) => return failure_page(failure, Some(&visitor)),
+    };
+    let rendered = blocking(move || {
+        duban_report::render(&report, format)
+            .map_err(|error| Failure::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", error.to_string()))
+    })
+    .await;
+    match rendered {
+        Ok(bytes) => {
+            let name = format!("{}.{}", enc(&format!("督办报告-{year}")), format.extension());
+            let disposition = if format == duban_report::Format::Html {
+                format!("inline; filename*=UTF-8''{name}")
+            } else {
+                format!("attachment; filename=\"report.{}\"; filename*=UTF-8''{name}", format.extension())
+            };
+            (
+                [
+                    (header::CONTENT_TYPE, crate::report_content_type(format).to_string()),
+                    (header::CONTENT_DISPOSITION, disposition),
+                ],
+                bytes,
+            )
                 .into_response()
         }
         Err(failure) => failure_page(failure, Some(&visitor)),
