@@ -989,14 +989,10 @@ async fn report_file(
     // Empty fields of the form are not asked for.
     let query: HashMap<String, String> =
         query.into_iter().map(|(k, v)| (k, v.trim().to_string())).filter(|(_, v)| !v.is_empty()).collect();
-    let format = match query.get("format").map(String::as_str).unwrap_or("html") {
-        text => match duban_report::Format::parse(text) {
-            Some(format) => format,
-            None => {
-                let failure = Failure::bad(format!("格式“{text}”无效：可选 html、xlsx、csv、md"));
-                return failure_page(failure, Some(&visitor));
-            }
-        },
+    let text = query.get("format").map(String::as_str).unwrap_or("html");
+    let Some(format) = duban_report::Format::parse(text) else {
+        let failure = Failure::bad(format!("格式“{text}”无效：可选 html、xlsx、csv、md"));
+        return failure_page(failure, Some(&visitor));
     };
     let year = query.get("year").cloned().unwrap_or_default();
     let report = match crate::report_for(&shared, visitor.caller.clone(), query, format.stamps_generation_time()).await
