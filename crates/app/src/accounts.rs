@@ -35,14 +35,14 @@ fn session_key(token: &str) -> String {
     format!("session/{hex}")
 }
 
-/// The log's head seq when the account's latest session was opened; `visit-before/…`: when the one before was.
-/// Kept with the secrets (not facts of the register: not in the log, not exported).
+/// The log's head seq when the account's latest session was opened; `visit-changes/…`: what changed between the
+/// one before and it. Kept with the secrets (not facts of the register: not in the log, not exported).
 fn visit_key(id: Ulid) -> String {
     format!("visit/{id}")
 }
 
-fn visit_before_key(id: Ulid) -> String {
-    format!("visit-before/{id}")
+fn visit_changes_key(id: Ulid) -> String {
+    format!("visit-changes/{id}")
 }
 
 /// What changed in the register between an account's previous session and now, as far as it may see.
@@ -193,33 +193,67 @@ impl App {
         let expires = now + Duration::hours(SESSION_HOURS);
         let value = format!("{} {}", account.id.unwrap_or_default(), expires.to_rfc3339());
         self.store.set_secret(&session_key(&token), Some(value.as_bytes()))?;
+        // What changed since the previous session, counted now (once a session, not at every page).
         let id = account.id.unwrap_or_default();
-        if let Some(previous) = self.store.secret(&visit_key(id))? {
-            self.store.set_secret(&visit_before_key(id), Some(&previous))?;
+        let head = self.store.head()?.seq;
+        let previous = self.store.secret(&visit_key(id))?;
+        if let Some(since) = previous.as_deref().and_then(|p| std::str::from_utf8(p).ok()?.parse::<u64>().ok()) {
+            if let Some(principal) = account.principal() {
+                let changes = self.changes_between(&principal, since, head)?;
+                let stored = format!(
+                    "{} {} {} {} {} {} {}",
+                    changes.since_seq,
+                    changes.replies,
+                    changes.commitments,
+                    changes.progress,
+                    changes.closed,
+                    changes.other,
+                    u8::from(changes.more)
+                );
+                self.store.set_secret(&visit_changes_key(id), Some(stored.as_bytes()))?;
+            }
         }
-        self.store.set_secret(&visit_key(id), Some(self.store.head()?.seq.to_string().as_bytes()))?;
+        self.store.set_secret(&visit_key(id), Some(head.to_string().as_bytes()))?;
         Ok(token)
     }
 
-    /// What changed since the account's session before this one (`None` before its second session): facts about
-    /// the replies and promises that `visible` and `reply_visible` let it see, counted by kind.
-    pub fn since_last_visit(
-        &self,
-        account: &str,
-        visible: &dyn Fn(&duban_domain::CommitmentState) -> bool,
-        reply_visible: &dyn Fn(&duban_domain::ReplyState) -> bool,
-    ) -> Result<Option<SinceLastVisit>> {
+    /// What changed between the account's previous session and its latest (`None` before its second): counted
+    /// when the latest was opened, so a page shows it without reading the log.
+    pub fn since_last_visit(&self, account: &str) -> Result<Option<SinceLastVisit>> {
         let Ok(account) = self.account(account) else { return Ok(None) };
-        let Some(before) = self.store.secret(&visit_before_key(account.id.unwrap_or_default()))? else {
+        let Some(stored) = self.store.secret(&visit_changes_key(account.id.unwrap_or_default()))? else {
             return Ok(None);
         };
-        let Some(since_seq) = std::str::from_utf8(&before).ok().and_then(|text| text.parse::<u64>().ok()) else {
-            return Ok(None);
+        let numbers: Vec<u64> = String::from_utf8_lossy(&stored).split(' ').filter_map(|n| n.parse().ok()).collect();
+        let [since_seq, replies, commitments, progress, closed, other, more] = numbers[..] else { return Ok(None) };
+        let count = |n: u64| n as usize;
+        Ok(Some(SinceLastVisit {
+            since_seq,
+            replies: count(replies),
+            commitments: count(commitments),
+            progress: count(progress),
+            closed: count(closed),
+            other: count(other),
+            more: more == 1,
+        }))
+    }
+
+    /// Counts what the log holds after `since_seq` (up to `until_seq`, at most [`SINCE_LAST_VISIT_EVENTS`]) that
+    /// `principal` may see.
+    fn changes_between(&self, principal: &Principal, since_seq: u64, until_seq: u64) -> Result<SinceLastVisit> {
+        let sees = |organs: &[&str]| {
+            duban_domain::permits(principal, duban_domain::Action::Read, duban_domain::Target::Item { organs }).is_ok()
         };
         let mut changes = SinceLastVisit { since_seq, ..SinceLastVisit::default() };
         let mut seen: std::collections::HashMap<Ulid, bool> = std::collections::HashMap::new();
         let mut failed = None;
+        if until_seq <= since_seq {
+            return Ok(changes);
+        }
         self.store.scan_log(since_seq + 1, &mut |envelope| {
+            if envelope.seq > until_seq {
+                return false;
+            }
             if envelope.seq > since_seq + SINCE_LAST_VISIT_EVENTS {
                 changes.more = true;
                 return false;
@@ -233,9 +267,16 @@ impl App {
                 Some(&shown) => shown,
                 None => {
                     let shown = if reply {
-                        self.store.reply(&envelope.stream).map(|r| r.is_some_and(|r| reply_visible(&r)))
+                        self.store.reply(&envelope.stream).map(|r| r.is_some_and(|r| sees(&[r.organ()])))
                     } else {
-                        self.store.commitment(&envelope.stream).map(|c| c.is_some_and(|c| visible(&c)))
+                        self.store.commitment(&envelope.stream).map(|c| {
+                            c.is_some_and(|c| {
+                                let organs: Vec<&str> = std::iter::once(c.owner.as_str())
+                                    .chain(c.co_handlers.iter().map(String::as_str))
+                                    .collect();
+                                sees(&organs)
+                            })
+                        })
                     };
                     match shown {
                         Ok(shown) => *seen.entry(envelope.stream).or_insert(shown),
@@ -259,7 +300,7 @@ impl App {
         })?;
         match failed {
             Some(error) => Err(error.into()),
-            None => Ok(Some(changes)),
+            None => Ok(changes),
         }
     }
 

@@ -274,8 +274,7 @@ async fn dashboard(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Res
     let worker = shared.clone();
     let figures = blocking(move || {
         let visible = |state: &duban_domain::CommitmentState| caller.sees(&promise_organs(state));
-        let reply_visible = |reply: &duban_domain::ReplyState| caller.sees(&[reply.organ()]);
-        let since = worker.app.since_last_visit(&caller.principal.name, &visible, &reply_visible)?;
+        let since = worker.app.since_last_visit(&caller.principal.name)?;
         Ok((worker.app.dashboard(&view, &visible, NEAR_DAYS, 10)?, since))
     })
     .await;
