@@ -837,6 +837,19 @@ fn the_web_pages_escape_refuse_forged_forms_and_keep_each_organ_to_its_own() {
     assert!(home.body.contains(r#"进展报告 <strong data-kind="进展报告">1</strong>"#), "{}", home.body);
     assert!(home.body.contains(r#"其他变更 <strong data-kind="其他变更">1</strong>"#), "{}", home.body);
     assert!(!home.body.contains("新承诺"), "{}", home.body);
+    // An organ's count holds only what it may see: a note on another organ's promise is not counted.
+    let noted = request(
+        &address,
+        "POST",
+        &format!("/api/commitments/{other}/note"),
+        Some(&token),
+        Some(json!({"text": "催办"})),
+    );
+    assert_eq!(noted.map(|(status, _)| status), Some(200));
+    let organ_again = web_login(&address, "科委联络员");
+    let organ_home = web(&address, "GET", "/", &organ_again, &[]);
+    assert!(organ_home.body.contains(r#"进展报告 <strong data-kind="进展报告">1</strong>"#), "{}", organ_home.body);
+    assert!(!organ_home.body.contains("其他变更"), "{}", organ_home.body);
 
     // Logging out ends the session.
     let out = web(&address, "POST", "/logout", &organ, &[("csrf", &organ_csrf)]);
