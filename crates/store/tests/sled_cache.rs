@@ -46,8 +46,22 @@ fn value(key: u32) -> Vec<u8> {
         .collect()
 }
 
+/// Opens the database, waiting while the handle dropped before still holds its lock (sled's flusher lets go of the
+/// file a moment after the last handle is dropped; the store waits the same way).
 fn open(path: &std::path::Path) -> sled::Db {
-    sled::Config::new().path(path).cache_capacity(1024 * 1024).segment_size(256 * 1024).open().unwrap()
+    let started = std::time::Instant::now();
+    loop {
+        match sled::Config::new().path(path).cache_capacity(1024 * 1024).segment_size(256 * 1024).open() {
+            Ok(db) => return db,
+            Err(sled::Error::Io(error))
+                if error.to_string().contains("could not acquire lock")
+                    && started.elapsed() < std::time::Duration::from_secs(30) =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(other) => panic!("opening the database: {other}"),
+        }
+    }
 }
 
 #[test]
