@@ -476,17 +476,26 @@ async fn search(
     let q = query.get("q").cloned().unwrap_or_default();
     let request = duban_app::SearchRequest { query: q, kind, limit, filter, keys: false };
     blocking(move || {
-        let commitment = |state: &duban_domain::CommitmentState, _: Option<&duban_domain::ReplyState>| {
-            caller.sees(&promise_organs(state))
-        };
-        let reply = |reply: &duban_domain::ReplyState| caller.sees(&[reply.organ()]);
-        let everything = caller.sees(&[]);
-        let visible = duban_app::Visible { commitment: &commitment, reply: &reply, everything };
-        let found = shared.app.search(&request, &view, &visible)?;
+        let found = search_as(&shared.app, &caller, &request, &view)?;
         let hits: Vec<duban_app::HitView> = found.hits.iter().map(duban_app::HitView::new).collect();
         Ok(axum::Json(serde_json::json!({ "total": found.total, "hits": hits })).into_response())
     })
     .await
+}
+
+/// A search as `caller` may see its hits (the API's and the web page's).
+fn search_as(
+    app: &duban_app::App,
+    caller: &Caller,
+    request: &duban_app::SearchRequest,
+    view: &View,
+) -> Result<duban_app::Found, Failure> {
+    let commitment = |state: &duban_domain::CommitmentState, _: Option<&duban_domain::ReplyState>| {
+        caller.sees(&promise_organs(state))
+    };
+    let reply = |reply: &duban_domain::ReplyState| caller.sees(&[reply.organ()]);
+    let visible = duban_app::Visible { commitment: &commitment, reply: &reply, everything: caller.sees(&[]) };
+    Ok(app.search(request, view, &visible)?)
 }
 
 async fn commitments(

@@ -412,13 +412,7 @@ async fn search_page(
     let view = View::new(duban_domain::Horizon::ALL, today(&shared), duban_domain::Policy::default());
     let found = blocking(move || {
         let request = duban_app::SearchRequest { query: asked, limit: 50, ..Default::default() };
-        let commitment = |state: &duban_domain::CommitmentState, _: Option<&duban_domain::ReplyState>| {
-            caller.sees(&promise_organs(state))
-        };
-        let reply = |reply: &duban_domain::ReplyState| caller.sees(&[reply.organ()]);
-        let everything = caller.sees(&[]);
-        let visible = duban_app::Visible { commitment: &commitment, reply: &reply, everything };
-        Ok(worker.app.search(&request, &view, &visible)?)
+        crate::search_as(&worker.app, &caller, &request, &view)
     })
     .await;
     let found = match found {
