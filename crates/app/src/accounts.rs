@@ -269,14 +269,7 @@ impl App {
                     let shown = if reply {
                         self.store.reply(&envelope.stream).map(|r| r.is_some_and(|r| sees(&[r.organ()])))
                     } else {
-                        self.store.commitment(&envelope.stream).map(|c| {
-                            c.is_some_and(|c| {
-                                let organs: Vec<&str> = std::iter::once(c.owner.as_str())
-                                    .chain(c.co_handlers.iter().map(String::as_str))
-                                    .collect();
-                                sees(&organs)
-                            })
-                        })
+                        self.store.commitment(&envelope.stream).map(|c| c.is_some_and(|c| sees(&c.organs())))
                     };
                     match shown {
                         Ok(shown) => *seen.entry(envelope.stream).or_insert(shown),

@@ -134,6 +134,11 @@ pub struct CommitmentState {
 }
 
 impl CommitmentState {
+    /// The organs the promise belongs to, for permissions: its owner and its co-handlers.
+    pub fn organs(&self) -> Vec<&str> {
+        std::iter::once(self.owner.as_str()).chain(self.co_handlers.iter().map(String::as_str)).collect()
+    }
+
     pub fn apply(&mut self, envelope: &Envelope) {
         self.id.get_or_insert(envelope.stream);
         self.version = envelope.version;

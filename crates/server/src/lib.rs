@@ -420,7 +420,7 @@ fn view(shared: &Shared, query: &HashMap<String, String>) -> Result<View, Failur
 
 /// The organs a promise is about: its owner and co-handlers.
 fn promise_organs(state: &duban_domain::CommitmentState) -> Vec<&str> {
-    std::iter::once(state.owner.as_str()).chain(state.co_handlers.iter().map(String::as_str)).collect()
+    state.organs()
 }
 
 /// `list`'s filters from a query string.
