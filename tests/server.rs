@@ -858,3 +858,264 @@ fn the_web_pages_escape_refuse_forged_forms_and_keep_each_organ_to_its_own() {
     server.stop();
     assert_eq!(duban.run(&["verify"]).code, 0);
 }
+
+/// A `multipart/form-data` post, as a browser sends a form with file inputs: `fields`, then `files` as
+/// (input name, file name, bytes).
+fn web_upload(
+    address: &str,
+    path: &str,
+    cookies: &str,
+    fields: &[(&str, &str)],
+    files: &[(&str, &str, &[u8])],
+) -> Page {
+    let boundary = "----dubanTestBoundary7MA4YWxkTrZu0gW";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        write!(body, "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").unwrap();
+    }
+    for (name, file_name, bytes) in files {
+        write!(
+            body,
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+        )
+        .unwrap();
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    write!(body, "--{boundary}--\r\n").unwrap();
+    let mut stream = TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {}\r\nCookie: {cookies}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    stream.write_all(&body).unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).unwrap();
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    Page { status: head.split(' ').nth(1).unwrap().parse().unwrap(), head: head.to_string(), body: body.to_string() }
+}
+
+fn location(page: &Page) -> String {
+    page.head.lines().find_map(|l| l.strip_prefix("location: ")).unwrap_or_else(|| panic!("{}", page.head)).to_string()
+}
+
+/// Issue 19: a document uploaded, read, corrected on its review page and registered as corrected (with what the
+/// reviewer changed on record); an organ's progress report with an attachment, downloadable by whoever sees the
+/// promise and by nobody else; accounts managed on the users' page.
+#[test]
+fn intake_review_attachments_and_accounts_through_the_web_pages() {
+    let duban = Duban::new();
+    let (own, other) = register(&duban);
+    user(&duban, "管理员", "管理员", &[]);
+    user(&duban, "督办员", "督办人员", &[]);
+    user(&duban, "科委联络员", "承办单位", &["区科委"]);
+    let server = Server::start(&duban);
+    let address = server.address.clone();
+    let liaison = web_login(&address, "督办员");
+    let upload = web(&address, "GET", "/intake", &liaison, &[]);
+    assert_eq!(upload.status, 200, "{}", upload.body);
+    assert!(upload.body.contains(r#"enctype="multipart/form-data""#), "{}", upload.body);
+    only_this_server(&upload.body);
+    let csrf = input_value(&upload.body, "csrf");
+
+    // Two files: the sample reply, and a diary that is no reply at all.
+    let sample = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/crates/ingest/samples/jiaoyu.txt")).unwrap();
+    let diary = "今天天气很好，我们去公园散步。".as_bytes();
+    let files: [(&str, &str, &[u8]); 2] = [("documents", "jiaoyu.txt", &sample), ("documents", "日记<b>.txt", diary)];
+    assert_eq!(web_upload(&address, "/intake", &liaison, &[], &files).status, 403, "no CSRF token, nothing read");
+    let uploaded = web_upload(&address, "/intake", &liaison, &[("csrf", &csrf)], &files);
+    assert_eq!(uploaded.status, 200, "{}", uploaded.body);
+    assert!(uploaded.body.contains("无法导入") && uploaded.body.contains("日记&lt;b&gt;.txt"), "{}", uploaded.body);
+    let at = uploaded.body.find(r#"<a href="/intake/"#).expect("a review link");
+    let review_path = uploaded.body[at + 9..].split('"').next().unwrap().to_string();
+
+    // Another account does not see the draft; the uploader sees everything as read.
+    let admin = web_login(&address, "管理员");
+    assert_eq!(web(&address, "GET", &review_path, &admin, &[]).status, 404);
+    let review = web(&address, "GET", &review_path, &liaison, &[]);
+    assert_eq!(review.status, 200, "{}", review.body);
+    only_this_server(&review.body);
+    assert_eq!(input_value(&review.body, "doc_no"), "示教〔2025〕9号");
+    assert_eq!(input_value(&review.body, "organ"), "上海市示范区教育局");
+    assert!(review.body.contains("<mark>"), "each promise in its context: {}", review.body);
+    let read: Vec<String> = (0..3).map(|row| input_value(&review.body, &format!("p{row}_read"))).collect();
+    assert_eq!(read, ["0", "1", "2"]);
+    let rows = input_value(&review.body, "rows");
+    assert_eq!(rows, "5", "three read, two blank rows for promises the reader missed");
+
+    // The reviewer corrects the 文号 and the first promise, drops the third and adds one that was missed.
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("organ", "上海市示范区教育局"),
+        ("doc_no", "示教〔2025〕10号"),
+        ("signed_on", "2025-06-10"),
+        ("assembly", "区人大"),
+        ("session", "十七届四次会议"),
+        ("number", "0087"),
+        ("title", "关于增加中小学课后服务供给的建议"),
+        ("rows", "5"),
+        ("p0_read", "0"),
+        ("p0_text", "2025年秋季学期起在全区小学和初中全面推行课后延时服务。"),
+        ("p0_due", "2025-09-30"),
+        ("p0_keep", "keep"),
+        ("p1_read", "1"),
+        ("p1_text", "2. 拟于2026年上半年出台课后服务经费保障办法。"),
+        ("p1_due", "2026-06-30"),
+        ("p1_keep", "keep"),
+        ("p2_read", "2"),
+        ("p2_text", "新建、改扩建学校同步规划课后服务功能场所。"),
+        ("p2_due", ""),
+        ("p2_keep", "drop"),
+        ("p3_text", "2025年底前完成课后服务满意度调查。"),
+        ("p3_due", "2025-12-31"),
+        ("p4_text", ""),
+        ("p4_due", ""),
+    ];
+    let bad_date: Vec<(&str, &str)> =
+        form.iter().map(|&(k, v)| if k == "p3_due" { (k, "2025-13-45") } else { (k, v) }).collect();
+    let refused = web(&address, "POST", &review_path, &liaison, &bad_date);
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(refused.body.contains("第 4 条承诺的期限“2025-13-45”无效"), "{}", refused.body);
+    let confirmed = web(&address, "POST", &review_path, &liaison, &form);
+    assert_eq!(confirmed.status, 303, "{}", confirmed.body);
+    let reply_path = location(&confirmed);
+    assert!(reply_path.starts_with("/replies/"), "{reply_path}");
+    let reply = web(&address, "GET", &reply_path, &liaison, &[]);
+    assert!(reply.body.contains("已登记答复及 3 条承诺"), "{}", reply.body);
+    assert!(reply.body.contains("示教〔2025〕10号"), "{}", reply.body);
+    assert!(reply.body.contains("在全区小学和初中全面推行") && reply.body.contains("满意度调查"), "{}", reply.body);
+    assert!(!reply.body.contains("同步规划课后服务功能场所"), "the dropped sentence is no promise");
+    assert!(reply.body.contains("导入复核：改 2 处（文号、承诺 1 的内容），删去 1 条，补充 1 条"), "{}", reply.body);
+    // The draft is gone once registered; the same document again is refused, and nothing is written.
+    assert_eq!(web(&address, "GET", &review_path, &liaison, &[]).status, 404);
+    let again = web_upload(&address, "/intake", &liaison, &[("csrf", &csrf)], &files[..1]);
+    assert_eq!(again.status, 303, "one readable document goes straight to its review");
+    let again_path = location(&again);
+    let mut same = form.to_vec();
+    same.retain(|(k, _)| *k != "doc_no");
+    same.push(("doc_no", "示教〔2025〕9号"));
+    let twice = web(&address, "POST", &again_path, &liaison, &same);
+    assert_eq!(twice.status, 400, "{}", twice.body);
+    assert!(twice.body.contains("未登记") && twice.body.contains(r#"id="review""#), "{}", twice.body);
+    let token = server.login("督办员", "督办员-password");
+    let replies = server.call("GET", "/api/replies", Some(&token), None).1;
+    assert_eq!(replies.as_array().unwrap().len(), 3, "{replies}");
+
+    // An organ reports progress with an attachment on its own promise.
+    let organ = web_login(&address, "科委联络员");
+    let own_page = web(&address, "GET", &format!("/commitments/{own}"), &organ, &[]);
+    assert!(own_page.body.contains(r#"type="file" name="evidence""#), "{}", own_page.body);
+    let organ_csrf = input_value(&own_page.body, "csrf");
+    let version = input_value(&own_page.body, "expected_version");
+    let pdf = b"%PDF-1.4\n% evidence of the platform\n%%EOF\n";
+    let report = |name: &str, bytes: &[u8]| {
+        web_upload(
+            &address,
+            &format!("/commitments/{own}/progress"),
+            &organ,
+            &[("csrf", &organ_csrf), ("expected_version", &version), ("on", "2026-01-09"), ("summary", "平台完成验收")],
+            &[("evidence", name, bytes)],
+        )
+    };
+    let forged = report("验收报告.pdf", b"MZ\x90\x00 not a pdf");
+    assert_eq!(forged.status, 400, "{}", forged.body);
+    assert!(forged.body.contains("文件名与内容不符"), "{}", forged.body);
+    let events = |id: &str| {
+        server.call("GET", &format!("/api/commitments/{id}"), Some(&token), None).1["events"].as_array().unwrap().len()
+    };
+    assert_eq!(events(&own), 1, "a refused file writes nothing");
+    let done = report("验收<b>报告.pdf", pdf);
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert_eq!(events(&own), 3, "the report and its file, in one append");
+    let own_page = web(&address, "GET", &format!("/commitments/{own}"), &organ, &[]);
+    assert!(own_page.body.contains("验收&lt;b&gt;报告.pdf") && !own_page.body.contains("<b>报告"), "{}", own_page.body);
+    let at = own_page.body.find("/files/").expect("a download link");
+    let sha: String = own_page.body[at + 7..].chars().take(64).collect();
+    let link = format!("/commitments/{own}/files/{sha}");
+    let file = web(&address, "GET", &link, &organ, &[]);
+    assert_eq!(file.status, 200, "{}", file.body);
+    assert!(file.head.contains("content-type: application/pdf"), "{}", file.head);
+    assert!(file.head.contains("content-disposition: attachment; filename*=UTF-8''"), "{}", file.head);
+    assert!(file.head.contains("x-content-type-options: nosniff"), "{}", file.head);
+    assert_eq!(file.body.as_bytes(), pdf);
+    assert_eq!(web(&address, "GET", &link, &liaison, &[]).status, 200, "whoever sees the promise");
+    // Not through another promise, and not by an organ that may not see it.
+    assert_eq!(web(&address, "GET", &format!("/commitments/{other}/files/{sha}"), &liaison, &[]).status, 404);
+    let education = web_upload_user(&duban, &server);
+    assert_eq!(web(&address, "GET", &link, &education, &[]).status, 404);
+    assert_eq!(web(&address, "GET", "/intake", &organ, &[]).status, 403, "an organ registers no replies");
+    assert_eq!(web(&address, "GET", "/users", &organ, &[]).status, 403);
+
+    // Accounts: created, changed, disabled on the users' page, by an admin only.
+    let users = web(&address, "GET", "/users", &admin, &[]);
+    assert_eq!(users.status, 200, "{}", users.body);
+    only_this_server(&users.body);
+    assert!(users.body.contains("科委联络员") && users.body.contains("区科委"), "{}", users.body);
+    let admin_csrf = input_value(&users.body, "csrf");
+    let new_user = [
+        ("csrf", admin_csrf.as_str()),
+        ("name", "新联络员"),
+        ("role", "organ"),
+        ("organs", "区科委、区发改委"),
+        ("password", "新联络员-password"),
+    ];
+    let created = web(&address, "POST", "/users", &admin, &new_user);
+    assert_eq!(created.status, 303, "{}", created.body);
+    let fresh = web_login(&address, "新联络员");
+    assert_eq!(web(&address, "GET", &format!("/commitments/{own}"), &fresh, &[]).status, 200);
+    let path = format!("/users/{}/disable", "%E6%96%B0%E8%81%94%E7%BB%9C%E5%91%98");
+    let disabled = web(&address, "POST", &path, &admin, &[("csrf", &admin_csrf), ("reason", "调离")]);
+    assert_eq!(disabled.status, 303, "{}", disabled.body);
+    assert_eq!(web(&address, "GET", "/", &fresh, &[]).status, 303, "its session ended with it");
+    let listed = web(&address, "GET", "/users", &admin, &[]);
+    assert!(listed.body.contains("已停用"), "{}", listed.body);
+    let liaison_csrf = input_value(&web(&address, "GET", "/", &liaison, &[]).body, "csrf");
+    let by_liaison = web(&address, "POST", "/users", &liaison, &[("csrf", &liaison_csrf), ("name", "x")]);
+    assert_eq!(by_liaison.status, 403);
+    let short = web(
+        &address,
+        "POST",
+        "/users",
+        &admin,
+        &[("csrf", &admin_csrf), ("name", "短"), ("role", "viewer"), ("password", "1")],
+    );
+    assert_eq!(short.status, 400, "{}", short.body);
+    server.stop();
+    assert_eq!(duban.run(&["verify"]).code, 0);
+    // The export names the file by its hash; the backup carries the file, the restore brings it back.
+    let backup = duban.dir.path().join("backup");
+    assert_eq!(duban.run(&["backup", &backup.to_string_lossy()]).code, 0);
+    let copied = backup.join("files").join(&sha[..2]).join(&sha);
+    assert_eq!(std::fs::read(&copied).unwrap(), pdf);
+    let file = std::fs::read_dir(&backup)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .find(|path| path.extension().is_some_and(|ext| ext == "jsonl"))
+        .unwrap();
+    let restored = duban.dir.path().join("restored.db");
+    let done = duban.run_in(&restored, &["restore", &file.to_string_lossy()]);
+    assert_eq!(done.code, 0, "{}", done.stderr);
+    assert_eq!(std::fs::read(restored.join("files").join(&sha[..2]).join(&sha)).unwrap(), pdf);
+    // A backup folder without the file still restores the log, and says which file is missing.
+    std::fs::remove_file(&copied).unwrap();
+    let bare = duban.run_in(&duban.dir.path().join("bare.db"), &["restore", &file.to_string_lossy()]);
+    assert_eq!(bare.code, 0, "{}", bare.stderr);
+    assert!(bare.stderr.contains("1 个附件不在") && bare.stderr.contains(&sha), "{}", bare.stderr);
+}
+
+/// An organ account of another organ (区教育局), logged in through the API's admin: its session cookie.
+fn web_upload_user(duban: &Duban, server: &Server) -> String {
+    let admin = server.login("管理员", "管理员-password");
+    let (status, body) = server.call(
+        "POST",
+        "/api/users",
+        Some(&admin),
+        Some(json!({"name": "教育局联络员", "role": "organ", "organs": ["区教育局"], "password": "教育局联络员-password"})),
+    );
+    assert_eq!(status, 200, "{body}");
+    let _ = duban;
+    web_login(&server.address, "教育局联络员")
+}

@@ -26,7 +26,7 @@ pub fn backup(ctx: &mut Ctx, args: BackupArgs) -> anyhow::Result<()> {
     if ctx.json {
         return ctx.print_json(&serde_json::json!({
             "file": made.file, "events": made.events, "head_seq": made.head.seq, "head_hash": made.head.hash,
-            "bytes": made.bytes,
+            "bytes": made.bytes, "files": made.files, "files_copied": made.files_copied,
         }));
     }
     writeln!(
@@ -38,13 +38,21 @@ pub fn backup(ctx: &mut Ctx, args: BackupArgs) -> anyhow::Result<()> {
         made.head.seq,
         made.head.hash
     )?;
+    if made.files > 0 {
+        let folder = args.dir.join("files");
+        writeln!(ctx.out, "附件 {} 个在 {}（本次复制 {} 个）", made.files, folder.display(), made.files_copied)?;
+    }
     Ok(())
 }
 
 pub fn restore(ctx: &mut Ctx, args: RestoreArgs) -> anyhow::Result<()> {
-    let (count, head) = duban_app::App::restore(&ctx.store_path, &args.file)?;
+    let restored = duban_app::App::restore(&ctx.store_path, &args.file)?;
+    let (count, head, files) = (restored.events, restored.head, restored.files);
     if ctx.json {
-        return ctx.print_json(&serde_json::json!({ "events": count, "head_seq": head.seq, "head_hash": head.hash }));
+        return ctx.print_json(&serde_json::json!({
+            "events": count, "head_seq": head.seq, "head_hash": head.hash,
+            "files": files.copied, "missing_files": files.missing,
+        }));
     }
     writeln!(
         ctx.out,
@@ -54,5 +62,16 @@ pub fn restore(ctx: &mut Ctx, args: RestoreArgs) -> anyhow::Result<()> {
         head.seq,
         head.hash
     )?;
+    if files.copied > 0 {
+        writeln!(ctx.out, "附件 {} 个已由备份的 files 文件夹取回", files.copied)?;
+    }
+    if !files.missing.is_empty() {
+        eprintln!(
+            "duban: 注意：{} 个附件不在 {} 旁的 files 文件夹中（或已损坏），事件完整，但这些附件无法下载：{}",
+            files.missing.len(),
+            args.file.display(),
+            files.missing.join("、")
+        );
+    }
     Ok(())
 }

@@ -12,7 +12,8 @@ pub struct Args {
 }
 
 pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
-    let (count, head) = duban_app::App::restore(&ctx.store_path, &args.file)?;
+    let restored = duban_app::App::restore(&ctx.store_path, &args.file)?;
+    let (count, head) = (restored.events, restored.head);
     if ctx.json {
         return ctx.print_json(&serde_json::json!({ "events": count, "head_seq": head.seq, "head_hash": head.hash }));
     }

@@ -24,6 +24,9 @@ pub struct Args {
     /// 完成百分比（0–100）
     #[arg(long, value_name = "N")]
     pub percent: Option<u8>,
+    /// 附件：作为佐证的文件（PDF、图片、Word、Excel，每个不超过 20 MB；可多次给出），按内容哈希保存在事件库中
+    #[arg(long, value_name = "FILE")]
+    pub attach: Vec<std::path::PathBuf>,
 }
 
 pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
@@ -32,5 +35,26 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
         evidence: args.evidence,
         percent: args.percent,
     });
-    record::commitment_fact(ctx, &args.id, args.on, event)
+    let mut uploads = Vec::with_capacity(args.attach.len());
+    for path in &args.attach {
+        uploads.push(read_attachment(path)?);
+    }
+    record::commitment_fact_with_files(ctx, &args.id, args.on, event, &uploads)
+}
+
+/// Reads a file to attach: a regular file only, no larger than the limit (checked before reading).
+fn read_attachment(path: &std::path::Path) -> anyhow::Result<duban_app::Upload> {
+    use std::io::Read;
+    let max = duban_app::DEFAULT_MAX_ATTACHMENT_BYTES;
+    let meta = match std::fs::metadata(path) {
+        Ok(meta) => meta,
+        Err(error) => return crate::toolkit::refuse(format!("无法读取附件 {}：{error}", path.display())),
+    };
+    if !meta.is_file() {
+        return crate::toolkit::refuse(format!("附件 {} 不是普通文件", path.display()));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?.take(max as u64 + 1).read_to_end(&mut bytes)?;
+    let file_name = path.file_name().map(|name| name.to_string_lossy().to_string()).unwrap_or_default();
+    Ok(duban_app::Upload { file_name, bytes })
 }

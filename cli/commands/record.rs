@@ -13,6 +13,35 @@ pub fn commitment_fact(ctx: &mut Ctx, input: &str, on: Option<NaiveDate>, event:
     commitment_fact_with(ctx, input, on, event, serde_json::Value::Null)
 }
 
+/// As [`commitment_fact`], with files attached as evidence: each checked and kept, then named by a fact appended
+/// with `event`.
+pub fn commitment_fact_with_files(
+    ctx: &mut Ctx,
+    input: &str,
+    on: Option<NaiveDate>,
+    event: Event,
+    uploads: &[duban_app::Upload],
+) -> anyhow::Result<()> {
+    if uploads.is_empty() {
+        return commitment_fact(ctx, input, on, event);
+    }
+    if ctx.server.is_some() {
+        crate::toolkit::refuse("附件须在本机事件库上记录，或在网页的承诺详情中上传（--server 暂不能传送文件）")?;
+    }
+    let max = duban_app::DEFAULT_MAX_ATTACHMENT_BYTES;
+    let recorded = ctx.app()?.record_with_files(&ctx.context()?, input, on, event, (uploads, max), None)?;
+    let confirmed = Confirmed {
+        id: recorded.id.to_string(),
+        number: recorded.number,
+        seq: recorded.seq,
+        event: recorded.event.to_string(),
+        label: recorded.label.to_string(),
+        occurred_on: recorded.occurred_on,
+        status: recorded.status,
+    };
+    confirm(ctx, &confirmed)
+}
+
 /// As [`commitment_fact`]; through a server, `extra`'s fields are added to the request (what the server resolves
 /// itself, such as a duplicate's name).
 pub fn commitment_fact_with(

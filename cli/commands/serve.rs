@@ -15,6 +15,9 @@ pub struct Args {
     /// 监听地址（端口为 0 时自动选择空闲端口）
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+    /// 附件（佐证材料）单个文件的大小上限，单位 MB
+    #[arg(long, value_name = "MB", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub max_upload_mb: u32,
 }
 
 /// The file naming the address a store is served at, while it is.
@@ -41,7 +44,8 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
         println!("duban serve 正在监听 http://{address}");
         let _ = std::io::Write::flush(&mut std::io::stdout());
     });
-    let served = serve(app, Options { listen: args.listen, clock, on_listening });
+    let max_upload_bytes = args.max_upload_mb as usize * 1024 * 1024;
+    let served = serve(app, Options { listen: args.listen, clock, on_listening, max_upload_bytes });
     let _ = std::fs::remove_file(&address_file);
     served?;
     writeln!(ctx.out, "duban serve 已停止，事件库已关闭")?;

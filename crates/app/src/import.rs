@@ -294,13 +294,33 @@ impl App {
             overrides.apply(&mut parsed);
         }
         let registration = parsed.registration();
-        let missing = registration.missing();
         // Missing fields never stop a reply; a document with nothing of one (a diary, a notice) is not taken for one.
         if parsed.is_not_a_reply() {
             return Err("不像答复文件：未找到答复单位、文号、建议或提案编号、提出人、标题或承诺事项".into());
         }
+        let file = file.display().to_string();
+        let made = |reply: Ulid| parsed.commitments_made(reply);
+        self.register_document(ctx, registered, proposals, &file, registration, &made, None, dry_run)
+    }
+
+    /// Registers a document's reply and its promises (`made`, given the reply's id), with a reviewer's changes
+    /// (`review`) if any, in one append; links the proposal it answers. Refuses a document registered already, or
+    /// another under the same organ and number.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn register_document(
+        &self,
+        ctx: &Context,
+        registered: &mut Registered,
+        proposals: &mut crate::proposals::Proposals,
+        file: &str,
+        registration: ReplyRegistered,
+        made: &dyn Fn(Ulid) -> Vec<duban_domain::CommitmentMade>,
+        review: Option<duban_domain::IntakeReviewed>,
+        dry_run: bool,
+    ) -> std::result::Result<FileOutcome, String> {
+        let missing = registration.missing();
         let outcome = |status, reply: Ulid, commitments, reason: Option<String>| FileOutcome {
-            file: file.display().to_string(),
+            file: file.to_string(),
             status,
             reply_id: Some(reply.to_string()),
             reply_number: None,
@@ -352,8 +372,14 @@ impl App {
             String::new(),
             String::new(),
         )]);
-        let mut batches = vec![(reply_id, 0, vec![ctx.new_event(reply_id, signed_on, reply_event)])];
-        for made in parsed.commitments_made(reply_id) {
+        let mut reply_events = vec![ctx.new_event(reply_id, signed_on, reply_event)];
+        if let Some(review) = review.filter(|review| !review.is_empty()) {
+            let event = Event::IntakeReviewed(Box::new(review));
+            check_reply_event(&reply_state, signed_on, &event, today).map_err(|error| error.to_string())?;
+            reply_events.push(ctx.new_event(reply_id, signed_on, event));
+        }
+        let mut batches = vec![(reply_id, 0, reply_events)];
+        for made in made(reply_id) {
             let event = Event::CommitmentMade(Box::new(made));
             check_commitment_event(&CommitmentState::default(), &reply_state, signed_on, &event, today)
                 .map_err(|error| format!("承诺无法登记：{error}"))?;

@@ -11,9 +11,11 @@
 //! The store is reached only through [`duban_store::EventStore`]: this crate never names an engine.
 
 mod accounts;
+mod attachments;
 mod context;
 mod error;
 mod import;
+mod intake;
 mod maintain;
 mod proposals;
 mod read;
@@ -33,13 +35,15 @@ use std::sync::Arc;
 use duban_store::EventStore;
 
 pub use accounts::{SinceLastVisit, MIN_PASSWORD_CHARS, SESSION_HOURS, SINCE_LAST_VISIT_EVENTS};
+pub use attachments::{media_type, plain_file_name, Attachment, RestoredFiles, Upload, DEFAULT_MAX_ATTACHMENT_BYTES};
 pub use context::Context;
 pub use duban_domain::Horizon;
 pub use error::{AppError, Result};
 pub use import::{
     collect_documents, read_document, FileOutcome, ImportOptions, ImportSummary, Overrides, DOCUMENT_EXTENSIONS,
 };
-pub use maintain::{Backup, HeadCheck, Verified};
+pub use intake::{Reviewed, ReviewedPromise};
+pub use maintain::{Backup, HeadCheck, Restored, Verified};
 pub use proposals::{NewProposal, ProposalDetail, ProposalRecorded, ProposalRow};
 pub use read::{
     signal, CommitmentDetail, Dashboard, ListFilter, ListRow, Listing, Order, ReplyDetail, ReplyFilter, ReplyRow, View,

@@ -33,6 +33,17 @@ pub struct Backup {
     pub events: u64,
     pub head: Head,
     pub bytes: u64,
+    /// Attachments kept by the store, and how many of them this backup copied to `files/` (the others were there).
+    pub files: usize,
+    pub files_copied: usize,
+}
+
+/// A store restored from a backup or an export.
+pub struct Restored {
+    pub events: u64,
+    pub head: Head,
+    /// The attachments its events name, taken from the `files/` folder beside the file restored.
+    pub files: crate::RestoredFiles,
 }
 
 /// What `verify` found.
@@ -88,20 +99,25 @@ impl App {
     /// Restores an export into a new store at `path` (or in place of an empty one there). The whole file is checked
     /// before anything is written; the store is built beside and renamed into place, so a failure or a kill leaves
     /// the target as it was, or the whole restored store.
-    pub fn restore(path: &Path, file: &Path) -> Result<(u64, Head)> {
+    /// The attachments its events name are taken from the `files/` folder beside `file` (where `backup` puts
+    /// them); those missing are listed, not fatal: the log is whole without them.
+    pub fn restore(path: &Path, file: &Path) -> Result<Restored> {
         if !file.is_file() {
             return refuse(format!("找不到文件 {}", file.display()));
         }
-        let (store, count) = duban_store::restore(path, file)?;
+        let (store, events) = duban_store::restore(path, file)?;
         let head = store.head()?;
+        let app = App::new(store);
+        let files = app.restore_files(file.parent().unwrap_or(Path::new(".")))?;
         // The search index, derived once here rather than by the first writes; if this fails, queries index what is
         // missing themselves and `rebuild` derives it.
-        let _ = App::new(store).index_search();
-        Ok((count, head))
+        let _ = app.index_search();
+        Ok(Restored { events, head, files })
     }
 
     /// Writes a backup into `dir`: the whole log as an export (with its trailer) in `duban-<time>-<seq>.jsonl`,
-    /// written beside and renamed once synced, then read back and checked whole (every hash, the trailer). Opens
+    /// written beside and renamed once synced, then read back and checked whole (every hash, the trailer); and the
+    /// attachments into `files/` there (each copied once, into whichever backup first needed it). Opens
     /// nothing but what it reads: a front end that holds the store (the server) calls it on its own handle.
     pub fn backup(&self, dir: &Path, now: chrono::DateTime<chrono::Utc>) -> Result<Backup> {
         std::fs::create_dir_all(dir)?;
@@ -128,7 +144,9 @@ impl App {
         let bytes = std::fs::metadata(&file)?.len();
         // The log may have grown while it was written (a server keeps appending): the file says up to where.
         let head = self.store.hash_at(events)?.map_or(head, |hash| Head { seq: events, hash });
-        Ok(Backup { file, events, head, bytes })
+        // Files are kept before the facts naming them are appended: every file the copied log names is kept by now.
+        let (files_copied, files) = self.back_up_files(dir)?;
+        Ok(Backup { file, events, head, bytes, files, files_copied })
     }
 
     /// Brings the store at `path` to the current layout (the only operation that changes a layout).

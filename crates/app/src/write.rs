@@ -134,15 +134,34 @@ impl App {
         expected_version: Option<u32>,
     ) -> Result<Recorded> {
         let id = self.resolve(input, Some(StreamKind::Commitment))?;
-        retrying(expected_version, || self.record_once(ctx, id, on, event.clone(), expected_version))
+        retrying(expected_version, || self.record_once(ctx, id, on, vec![event.clone()], expected_version))
     }
 
+    /// As [`App::record`], with files given as evidence (`files.0`, each at most `files.1` bytes): every file is
+    /// checked and kept first, then the fact and one `EvidenceAttached` per file are appended together.
+    pub fn record_with_files(
+        &self,
+        ctx: &Context,
+        input: &str,
+        on: Option<NaiveDate>,
+        event: Event,
+        files: (&[crate::Upload], usize),
+        expected_version: Option<u32>,
+    ) -> Result<Recorded> {
+        let id = self.resolve(input, Some(StreamKind::Commitment))?;
+        let mut events = vec![event];
+        events.extend(self.keep_uploads(files.0, files.1)?);
+        retrying(expected_version, || self.record_once(ctx, id, on, events.clone(), expected_version))
+    }
+
+    /// Checks `events` in order against the promise as each leaves it, and appends them in one batch; `Recorded`
+    /// names the first.
     fn record_once(
         &self,
         ctx: &Context,
         id: Ulid,
         on: Option<NaiveDate>,
-        event: Event,
+        events: Vec<Event>,
         expected_version: Option<u32>,
     ) -> Result<Recorded> {
         let Some(state) = self.store.commitment(&id)? else { return refuse(format!("找不到承诺 {id}")) };
@@ -154,12 +173,20 @@ impl App {
             None => ReplyState::default(),
         };
         let today = ctx.today();
+        let Some(first) = events.first() else { return refuse("没有要记录的事实") };
         // A record made by mistake is withdrawn from the day it was made; any other fact happened today.
-        let mistaken = matches!(&event, Event::Dismissed(dismissed) if dismissed.undoes_the_record());
+        let mistaken = matches!(first, Event::Dismissed(dismissed) if dismissed.undoes_the_record());
         let occurred_on = on.or(state.made_on.filter(|_| mistaken)).unwrap_or(today);
-        check_commitment_event(&state, &reply, occurred_on, &event, today)?;
-        let (tag, label) = (event.tag(), event.label());
-        let sealed = self.append(vec![(id, state.version, vec![ctx.new_event(id, occurred_on, event)])])?;
+        let (tag, label) = (first.tag(), first.label());
+        let mut folded = state.clone();
+        let mut new_events = Vec::with_capacity(events.len());
+        for event in events {
+            check_commitment_event(&folded, &reply, occurred_on, &event, today)?;
+            let new_event = ctx.new_event(id, occurred_on, event);
+            folded.apply(&new_event.clone().sealed(0, folded.version + 1, String::new(), String::new()));
+            new_events.push(new_event);
+        }
+        let sealed = self.append(vec![(id, state.version, new_events)])?;
         let after = self.store.commitment(&id)?.unwrap_or_default();
         Ok(Recorded {
             id,

@@ -33,6 +33,8 @@ pub enum DomainError {
     DueUnchanged { id: Ulid, due: NaiveDate },
     #[error("承诺 {id} 已由 {owner} 负责，无需调整")]
     SameOwner { id: Ulid, owner: String },
+    #[error("附件“{file_name}”的记录不完整：须有不含路径的文件名、64 位十六进制的 SHA-256 和非零大小")]
+    BadAttachment { file_name: String },
     #[error("进度百分比 {percent} 超出 0–100")]
     PercentOutOfRange { percent: u8 },
     #[error("承诺不能与自身重复（{id}）")]

@@ -28,7 +28,10 @@ pub use crate::proposal::{
 /// (`AccountCreated` … `PasswordSet`). Older records are
 /// unchanged; a version-2 reader refuses a store holding version-3 records by their schema number instead of failing
 /// on an enum index it does not know.
-pub const SCHEMA_VERSION: u16 = 3;
+///
+/// Version 4: `EvidenceAttached` (a file kept beside the store by its SHA-256) and `IntakeReviewed` (what a person
+/// changed of a document's reading at intake). Two new variants only: older records are unchanged.
+pub const SCHEMA_VERSION: u16 = 4;
 
 /// The `prev_hash` of the first event, and the head of an empty log.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -98,6 +101,11 @@ pub enum Event {
     AccountDisabled(AccountDisabled),
     /// Schema 3: a password was set (the hash is kept apart).
     PasswordSet(PasswordSet),
+    /// Schema 4: a file given as evidence of a promise's progress (佐证材料), kept by its content hash.
+    EvidenceAttached(EvidenceAttached),
+    /// Schema 4: what the person who reviewed a document's reading changed before it was registered. Boxed, as the
+    /// registration it accompanies.
+    IntakeReviewed(Box<IntakeReviewed>),
 }
 
 /// Which kind of stream an event belongs to.
@@ -147,13 +155,15 @@ pub enum EventKind {
     AccountChanged,
     AccountDisabled,
     PasswordSet,
+    EvidenceAttached,
+    IntakeReviewed,
 }
 
 impl EventKind {
     /// Every kind, in the order of the enum (a new variant must be added here too: the schema fixture's test checks
     /// that the pinned fixtures hold one of each). The report numbers kinds by their place here: append, never
     /// reorder.
-    pub const ALL: [EventKind; 23] = [
+    pub const ALL: [EventKind; 25] = [
         EventKind::ReplyRegistered,
         EventKind::ReplyEvaluated,
         EventKind::CommitmentMade,
@@ -177,6 +187,8 @@ impl EventKind {
         EventKind::AccountChanged,
         EventKind::AccountDisabled,
         EventKind::PasswordSet,
+        EventKind::EvidenceAttached,
+        EventKind::IntakeReviewed,
     ];
 
     /// The stable tag, as it is serialized.
@@ -205,6 +217,8 @@ impl EventKind {
             EventKind::AccountChanged => "AccountChanged",
             EventKind::AccountDisabled => "AccountDisabled",
             EventKind::PasswordSet => "PasswordSet",
+            EventKind::EvidenceAttached => "EvidenceAttached",
+            EventKind::IntakeReviewed => "IntakeReviewed",
         }
     }
 
@@ -234,6 +248,8 @@ impl EventKind {
             EventKind::AccountChanged => "调整账户",
             EventKind::AccountDisabled => "停用或启用账户",
             EventKind::PasswordSet => "设置密码",
+            EventKind::EvidenceAttached => "附件",
+            EventKind::IntakeReviewed => "导入复核",
         }
     }
 }
@@ -241,7 +257,10 @@ impl EventKind {
 impl Event {
     pub fn stream_kind(&self) -> StreamKind {
         match self {
-            Event::ReplyRegistered(_) | Event::ReplyEvaluated(_) | Event::ReplyAmended(_) => StreamKind::Reply,
+            Event::ReplyRegistered(_)
+            | Event::ReplyEvaluated(_)
+            | Event::ReplyAmended(_)
+            | Event::IntakeReviewed(_) => StreamKind::Reply,
             Event::ProposalAssigned(_)
             | Event::ProposalReassigned(_)
             | Event::ProposerContacted(_)
@@ -293,6 +312,8 @@ impl Event {
             Event::AccountChanged(_) => EventKind::AccountChanged,
             Event::AccountDisabled(_) => EventKind::AccountDisabled,
             Event::PasswordSet(_) => EventKind::PasswordSet,
+            Event::EvidenceAttached(_) => EventKind::EvidenceAttached,
+            Event::IntakeReviewed(_) => EventKind::IntakeReviewed,
         }
     }
 
@@ -383,6 +404,8 @@ impl Event {
                 write!(out, "{}（{}）", if d.disabled { "停用" } else { "启用" }, d.reason)
             }
             Event::PasswordSet(_) => out.write_str("设置密码"),
+            Event::EvidenceAttached(a) => write!(out, "{}（{}）", a.file_name, human_bytes(a.bytes)),
+            Event::IntakeReviewed(r) => out.write_str(&r.describe()),
         };
     }
 
@@ -752,6 +775,75 @@ pub struct ProgressReported {
     pub percent: Option<u8>,
 }
 
+/// A file given as evidence (佐证材料): a scanned notice, a photo, a spreadsheet. The file itself is kept beside the
+/// log by its SHA-256 (the store's attachments), so the fact names it exactly and a copy can be checked against it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvidenceAttached {
+    /// The file's name as it was given (no folder).
+    pub file_name: String,
+    /// Hex SHA-256 of its content (lowercase).
+    pub sha256: String,
+    pub bytes: u64,
+    /// Its kind, as recognised from its content (`application/pdf`, `image/png`, …).
+    pub media_type: String,
+}
+
+/// What a reviewer changed of what duban read from a document, recorded with the registration it led to, so that
+/// the reader's misses can be counted later (fields misread, promises missed, sentences taken for promises).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntakeReviewed {
+    /// Fields of the registration and of promises given otherwise than read.
+    pub corrections: Vec<Correction>,
+    /// Promises read from the document that the reviewer dropped (their text as read).
+    pub dropped: Vec<String>,
+    /// Promises the reviewer added, which the reader missed (their text).
+    pub added: Vec<String>,
+}
+
+/// One value given otherwise than read: `field` names it (`文号`, `承诺 2 的期限`), `read` is what was read (empty when
+/// nothing was), `given` what the reviewer gave (empty when cleared).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Correction {
+    pub field: String,
+    pub read: String,
+    pub given: String,
+}
+
+impl IntakeReviewed {
+    pub fn is_empty(&self) -> bool {
+        self.corrections.is_empty() && self.dropped.is_empty() && self.added.is_empty()
+    }
+
+    /// `改 2 处（文号、承诺 1 的内容），删去 1 条，补充 1 条`
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if !self.corrections.is_empty() {
+            let fields: Vec<&str> = self.corrections.iter().map(|c| c.field.as_str()).collect();
+            parts.push(format!("改 {} 处（{}）", fields.len(), fields.join("、")));
+        }
+        if !self.dropped.is_empty() {
+            parts.push(format!("删去 {} 条", self.dropped.len()));
+        }
+        if !self.added.is_empty() {
+            parts.push(format!("补充 {} 条", self.added.len()));
+        }
+        if parts.is_empty() {
+            "按识别结果登记，未作修改".to_string()
+        } else {
+            parts.join("，")
+        }
+    }
+}
+
+/// `12 字节`, `3.4 KB`, `1.2 MB`.
+pub fn human_bytes(bytes: u64) -> String {
+    match bytes {
+        0..1_000 => format!("{bytes} 字节"),
+        1_000..1_000_000 => format!("{:.1} KB", bytes as f64 / 1e3),
+        _ => format!("{:.1} MB", bytes as f64 / 1e6),
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DueDateSet {
     pub due: NaiveDate,
@@ -1039,6 +1131,27 @@ mod tests {
                 r#"{"AccountDisabled":{"disabled":true,"reason":"调离"}}"#,
             ),
             (Event::PasswordSet(PasswordSet {}), r#"{"PasswordSet":{}}"#),
+            (
+                Event::EvidenceAttached(EvidenceAttached {
+                    file_name: "验收报告.pdf".into(),
+                    sha256: "ab".repeat(32),
+                    bytes: 1024,
+                    media_type: "application/pdf".into(),
+                }),
+                r#"{"EvidenceAttached":{"file_name":"验收报告.pdf","sha256":"abababababababababababababababababababababababababababababababab","bytes":1024,"media_type":"application/pdf"}}"#,
+            ),
+            (
+                Event::IntakeReviewed(Box::new(IntakeReviewed {
+                    corrections: vec![Correction {
+                        field: "文号".into(),
+                        read: String::new(),
+                        given: "沪科〔2025〕3号".into(),
+                    }],
+                    dropped: vec!["感谢您的建议。".into()],
+                    added: vec!["年内出台实施细则。".into()],
+                })),
+                r#"{"IntakeReviewed":{"corrections":[{"field":"文号","read":"","given":"沪科〔2025〕3号"}],"dropped":["感谢您的建议。"],"added":["年内出台实施细则。"]}}"#,
+            ),
         ];
         assert_eq!(cases.len(), EventKind::ALL.len(), "one case per variant");
         for (event, pinned) in cases {

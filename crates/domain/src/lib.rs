@@ -63,5 +63,6 @@ pub use proposal::{
 pub use state::{Closure, CommitmentState, ReplyState};
 pub use status::{status, DueSource, Policy, Status};
 pub use validate::{
-    check_actor, check_commitment_event, check_reply_event, check_text, MAX_ACTOR_BYTES, MAX_TEXT_BYTES,
+    check_actor, check_attachment, check_commitment_event, check_reply_event, check_text, MAX_ACTOR_BYTES,
+    MAX_FILE_NAME_BYTES, MAX_TEXT_BYTES,
 };

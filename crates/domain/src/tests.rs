@@ -484,3 +484,64 @@ fn a_promise_reported_done_awaits_review() {
     ]);
     assert_eq!(status_on(&closed, "2025-08-02"), Status::Fulfilled);
 }
+
+fn attached(file_name: &str, sha256: &str, bytes: u64) -> Event {
+    Event::EvidenceAttached(EvidenceAttached {
+        file_name: file_name.into(),
+        sha256: sha256.into(),
+        bytes,
+        media_type: "application/pdf".into(),
+    })
+}
+
+#[test]
+fn an_attachment_names_one_plain_file_by_its_hash_and_only_while_the_promise_is_active() {
+    let state = given(&[("2025-05-29", made(None))]);
+    let hash = "0123456789abcdef".repeat(4);
+    check_accepted(&state, "2025-06-01", attached("验收报告.pdf", &hash, 10));
+    let bad = |e: &DomainError| matches!(e, DomainError::BadAttachment { .. });
+    check_refused(&state, "2025-06-01", attached("../etc/passwd", &hash, 10), bad);
+    check_refused(&state, "2025-06-01", attached("报告.pdf", &hash.to_uppercase(), 10), bad);
+    check_refused(&state, "2025-06-01", attached("报告.pdf", &hash[1..], 10), bad);
+    check_refused(&state, "2025-06-01", attached("报告.pdf", &hash, 0), bad);
+    check_refused(&state, "2025-06-01", attached("", &hash, 10), |e| matches!(e, DomainError::EmptyText { .. }));
+    check_refused(&state, "2025-06-01", attached("报\u{1b}告.pdf", &hash, 10), |e| {
+        matches!(e, DomainError::ControlCharacter { .. })
+    });
+    let long = format!("{}.pdf", "长".repeat(90));
+    check_refused(&state, "2025-06-01", attached(&long, &hash, 10), |e| matches!(e, DomainError::TextTooLong { .. }));
+    let closed = given(&[("2025-05-29", made(None)), ("2025-06-01", closed(Outcome::Fulfilled))]);
+    check_refused(&closed, "2025-06-02", attached("验收报告.pdf", &hash, 10), |e| {
+        matches!(e, DomainError::AlreadyClosed { .. })
+    });
+}
+
+#[test]
+fn an_intake_review_belongs_to_a_registered_reply_and_must_say_something() {
+    let reply = registered_reply();
+    let review = |reviewed: IntakeReviewed| Event::IntakeReviewed(Box::new(reviewed));
+    let corrected = IntakeReviewed {
+        corrections: vec![Correction {
+            field: "文号".into(), read: String::new(), given: "沪科〔2025〕3号".into()
+        }],
+        ..IntakeReviewed::default()
+    };
+    assert_eq!(check_reply_event(&reply, day("2025-06-01"), &review(corrected.clone()), day("2025-06-01")), Ok(()));
+    let empty = check_reply_event(&reply, day("2025-06-01"), &review(IntakeReviewed::default()), day("2025-06-01"));
+    assert!(matches!(empty, Err(DomainError::NothingToAmend { .. })), "{empty:?}");
+    let unregistered =
+        check_reply_event(&ReplyState::default(), day("2025-06-01"), &review(corrected), day("2025-06-01"));
+    assert!(matches!(unregistered, Err(DomainError::WrongStream { .. })), "{unregistered:?}");
+    let blank_added = IntakeReviewed { added: vec!["  ".into()], ..IntakeReviewed::default() };
+    let refused = check_reply_event(&reply, day("2025-06-01"), &review(blank_added), day("2025-06-01"));
+    assert!(matches!(refused, Err(DomainError::EmptyText { .. })), "{refused:?}");
+    // Folding it changes nothing of the reply's registration.
+    let mut folded = reply.clone();
+    folded.apply(&seal(
+        reply_id(),
+        2,
+        "2025-06-01",
+        review(IntakeReviewed { added: vec!["补".into()], ..Default::default() }),
+    ));
+    assert_eq!(folded.registered, reply.registered);
+}

@@ -119,6 +119,23 @@ pub fn check_reply_event(
             }
             check_text("更正理由", &amended.reason)
         }
+        Event::IntakeReviewed(reviewed) => {
+            let (Some(id), Some(_)) = (reply.id, &reply.registered) else {
+                return Err(DomainError::WrongStream { event: event.tag(), expected: "已登记的答复" });
+            };
+            if reviewed.is_empty() {
+                return Err(DomainError::NothingToAmend { id });
+            }
+            for correction in &reviewed.corrections {
+                check_text("复核修改的字段", &correction.field)?;
+                check_optional_text("复核前的内容", &correction.read)?;
+                check_optional_text("复核后的内容", &correction.given)?;
+            }
+            for text in reviewed.dropped.iter().chain(&reviewed.added) {
+                check_text("承诺内容", text)?;
+            }
+            Ok(())
+        }
         Event::ReplyEvaluated(evaluated) => {
             let (Some(id), Some(_)) = (reply.id, &reply.registered) else {
                 return Err(DomainError::WrongStream { event: event.tag(), expected: "已登记的答复" });
@@ -224,6 +241,10 @@ pub fn check_commitment_event(
             Ok(())
         }
         Event::NoteAdded(note) => check_text("备注", &note.text),
+        Event::EvidenceAttached(attached) => {
+            must_be_active()?;
+            check_attachment(attached)
+        }
         Event::CommitmentAmended(amended) => {
             if amended.is_empty() {
                 return Err(DomainError::NothingToAmend { id });
@@ -255,6 +276,26 @@ fn check_due(due: NaiveDate, signed_on: NaiveDate) -> Result<(), DomainError> {
     } else {
         Ok(())
     }
+}
+
+/// The longest attachment file name accepted (a file system's limit).
+pub const MAX_FILE_NAME_BYTES: usize = 255;
+
+/// An attachment names one file by its content: a plain file name (no folder), its SHA-256 in lowercase hex, a size
+/// and a kind.
+pub fn check_attachment(attached: &crate::event::EvidenceAttached) -> Result<(), DomainError> {
+    const NAME: &str = "附件文件名";
+    check_text(NAME, &attached.file_name)?;
+    let name = &attached.file_name;
+    if name.len() > MAX_FILE_NAME_BYTES {
+        return Err(DomainError::TextTooLong { field: NAME, len: name.len(), max: MAX_FILE_NAME_BYTES });
+    }
+    let well_formed = attached.sha256.len() == 64
+        && attached.sha256.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    if name.contains(['/', '\\', '\n', '\t']) || name == "." || name == ".." || !well_formed || attached.bytes == 0 {
+        return Err(DomainError::BadAttachment { file_name: name.clone() });
+    }
+    check_text("附件类型", &attached.media_type)
 }
 
 fn check_evidence(evidence: &[String]) -> Result<(), DomainError> {

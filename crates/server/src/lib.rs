@@ -26,6 +26,8 @@ use duban_domain::{
 };
 use serde_json::{json, Value};
 
+mod intake;
+mod users;
 mod web;
 
 /// Percent-encodes a path segment or query value (every byte but ASCII letters, digits and `-_.~`): for the web
@@ -64,6 +66,8 @@ pub struct Options {
     pub clock: Clock,
     /// Told the address once the server listens (the CLI prints it).
     pub on_listening: Box<dyn FnOnce(SocketAddr) + Send>,
+    /// The largest attachment accepted (`--max-upload-mb`).
+    pub max_upload_bytes: usize,
 }
 
 /// Failed logins before attempts are slowed, and the longest wait imposed.
@@ -77,6 +81,10 @@ struct Shared {
     failures: Mutex<HashMap<String, (u32, Instant)>>,
     /// Heavy reads (the annual report) run at most two at a time.
     heavy: tokio::sync::Semaphore,
+    /// The largest attachment accepted.
+    max_upload: usize,
+    /// Documents uploaded for intake, waiting for their review (see `web`).
+    drafts: Mutex<intake::Drafts>,
 }
 
 /// Runs the server until SIGTERM or Ctrl-C; in-flight requests finish, and the store is closed cleanly.
@@ -91,6 +99,8 @@ pub fn serve(app: App, options: Options) -> std::io::Result<()> {
             clock: options.clock,
             failures: Mutex::new(HashMap::new()),
             heavy: tokio::sync::Semaphore::new(2),
+            max_upload: options.max_upload_bytes,
+            drafts: Mutex::default(),
         });
         let listener = tokio::net::TcpListener::bind(options.listen).await?;
         (options.on_listening)(listener.local_addr()?);
@@ -117,6 +127,8 @@ async fn stopped() {
 }
 
 fn router(shared: Arc<Shared>) -> Router {
+    // A page's form may carry a few attachments, or several documents for intake.
+    let body_limit = (4 * shared.max_upload).max(4 * duban_ingest::MAX_DOCUMENT_BYTES) + 1024 * 1024;
     Router::new()
         .route("/api/health", get(health))
         .route("/api/login", post(login))
@@ -138,7 +150,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/api/stats", get(stats))
         .route("/api/log", get(log))
         .route("/api/users", get(users).post(create_user))
-        .merge(web::routes())
+        .merge(web::routes(body_limit))
         .with_state(shared)
 }
 
@@ -568,18 +580,23 @@ async fn commitment_fact(
 ) -> Answer {
     let caller = caller(&shared, &headers).await?;
     let body = parse_body(&body)?;
-    apply_fact(shared, caller, id, action, body).await.and_then(ok)
+    apply_fact(shared, caller, id, action, body, Vec::new()).await.and_then(ok)
 }
 
 /// One fact about a promise, from the fields of its request (the API's JSON, or a web form's): checked against the
-/// promise and the caller's role, recorded as the caller; the promise as it then stands, with `seq`.
+/// promise and the caller's role, recorded as the caller; the promise as it then stands, with `seq`. `uploads`: files
+/// given as evidence with a progress report (the web form's), kept and named in the same append.
 async fn apply_fact(
     shared: Arc<Shared>,
     caller: Caller,
     id: String,
     action: String,
     body: Value,
+    uploads: Vec<duban_app::Upload>,
 ) -> Result<Value, Failure> {
+    if !uploads.is_empty() && action != "progress" {
+        return Err(Failure::bad("只有报告进展可以附带文件"));
+    }
     let on = date_field(&body, "on")?;
     let expected_version = match body.get("expected_version") {
         None | Some(Value::Null) => None,
@@ -664,7 +681,12 @@ async fn apply_fact(
         }
         caller.may(permission, Target::Item { organs: &organs })?;
         let ctx = context(&shared, &caller)?;
-        let recorded = app.record(&ctx, &id.to_string(), on, event, expected_version)?;
+        let recorded = if uploads.is_empty() {
+            app.record(&ctx, &id.to_string(), on, event, expected_version)?
+        } else {
+            let max = shared.max_upload;
+            app.record_with_files(&ctx, &id.to_string(), on, event, (&uploads, max), expected_version)?
+        };
         // The promise as it now stands, in the form `list --json` gives it (its timeline: GET the promise).
         let (_, after, reply) = app.commitment_now(&id.to_string())?;
         let view = CommitmentView::new(&after, reply.as_ref(), recorded.status, recorded.short_id, Policy::default());

@@ -30,8 +30,13 @@ const PAGE: usize = 50;
 /// Days ahead in which an active promise's due date makes it yellow.
 const NEAR_DAYS: u32 = 30;
 
-pub(crate) fn routes() -> Router<Arc<Shared>> {
+pub(crate) fn routes(body_limit: usize) -> Router<Arc<Shared>> {
     Router::new()
+        .route("/intake", get(crate::intake::upload_page).post(crate::intake::upload_submit))
+        .route("/intake/{draft}", get(crate::intake::review_page).post(crate::intake::review_submit))
+        .route("/users", get(crate::users::users_page).post(crate::users::create_submit))
+        .route("/users/{name}/{action}", post(crate::users::change_submit))
+        .route("/commitments/{id}/files/{sha256}", get(attachment_file))
         .route("/", get(dashboard))
         .route("/login", get(login_page).post(login_submit))
         .route("/logout", post(logout_submit))
@@ -45,6 +50,56 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/commitments/{id}", get(detail_page))
         .route("/commitments/{id}/{action}", post(fact_submit))
         .route("/static/app.css", get(stylesheet))
+        .layer(axum::extract::DefaultBodyLimit::max(body_limit))
+}
+
+/// A form as posted: its text fields, and the files of a `multipart/form-data` one (a field with a file name; an
+/// empty file input sends one with no name and no bytes, which is left out).
+pub(crate) struct FormData {
+    pub fields: HashMap<String, String>,
+    pub files: Vec<(String, duban_app::Upload)>,
+}
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for FormData {
+    type Rejection = Response;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<FormData, Response> {
+        let multipart = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|value| value.starts_with("multipart/form-data"));
+        let too_large = |error: &dyn std::fmt::Display| {
+            let message = format!("无法读取上传的表单（{error}）：文件可能过大，请分开上传或换小一些的文件");
+            failure_page(Failure::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", message), None)
+        };
+        if !multipart {
+            let axum::extract::Form(fields) =
+                axum::extract::Form::<HashMap<String, String>>::from_request(request, state)
+                    .await
+                    .map_err(|rejection| failure_page(Failure::bad(rejection.body_text()), None))?;
+            return Ok(FormData { fields, files: Vec::new() });
+        }
+        let mut parts = axum::extract::Multipart::from_request(request, state)
+            .await
+            .map_err(|rejection| failure_page(Failure::bad(rejection.body_text()), None))?;
+        let mut form = FormData { fields: HashMap::new(), files: Vec::new() };
+        while let Some(field) = parts.next_field().await.map_err(|error| too_large(&error))? {
+            let name = field.name().unwrap_or_default().to_string();
+            let file_name = field.file_name().map(str::to_string);
+            let bytes = field.bytes().await.map_err(|error| too_large(&error))?;
+            match file_name {
+                Some(file_name) if !file_name.is_empty() || !bytes.is_empty() => {
+                    form.files.push((name, duban_app::Upload { file_name, bytes: bytes.to_vec() }));
+                }
+                Some(_) => {}
+                None => {
+                    form.fields.insert(name, String::from_utf8_lossy(&bytes).into_owned());
+                }
+            }
+        }
+        Ok(form)
+    }
 }
 
 /// Text made safe to place in HTML, as element content or a quoted attribute.
@@ -79,18 +134,18 @@ fn csrf_of(session: &str) -> String {
 }
 
 /// Compares two tokens in time independent of where they differ.
-fn same(a: &str, b: &str) -> bool {
+pub(crate) fn same(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// The logged-in user of a page, and the session's CSRF token.
-struct Visitor {
-    caller: Caller,
-    csrf: String,
+pub(crate) struct Visitor {
+    pub caller: Caller,
+    pub csrf: String,
 }
 
 /// The visitor, or a redirect to the login page.
-async fn visitor(shared: &Arc<Shared>, headers: &HeaderMap) -> Result<Visitor, Response> {
+pub(crate) async fn visitor(shared: &Arc<Shared>, headers: &HeaderMap) -> Result<Visitor, Response> {
     let to_login = || redirect("/login");
     let token = cookie(headers, SESSION_COOKIE).ok_or_else(to_login)?;
     let worker = shared.clone();
@@ -101,12 +156,12 @@ async fn visitor(shared: &Arc<Shared>, headers: &HeaderMap) -> Result<Visitor, R
     Ok(Visitor { caller: Caller { principal }, csrf: csrf_of(&token) })
 }
 
-fn redirect(to: &str) -> Response {
+pub(crate) fn redirect(to: &str) -> Response {
     (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_string())]).into_response()
 }
 
 /// A whole page: the navigation for `user`, the title and the body.
-fn page(status: StatusCode, title: &str, user: Option<&Visitor>, body: &str) -> Response {
+pub(crate) fn page(status: StatusCode, title: &str, user: Option<&Visitor>, body: &str) -> Response {
     let mut nav = String::new();
     if let Some(visitor) = user {
         let principal = &visitor.caller.principal;
@@ -115,9 +170,17 @@ fn page(status: StatusCode, title: &str, user: Option<&Visitor>, body: &str) -> 
         } else {
             format!("（{}）", esc(&principal.organs.join("、")))
         };
+        let allowed = |action: Action| permits(principal, action, Target::Register).is_ok();
+        let mut extra = String::new();
+        if allowed(Action::Register) {
+            extra.push_str(r#"<a href="/intake">导入</a>"#);
+        }
+        if allowed(Action::ManageAccounts) {
+            extra.push_str(r#"<a href="/users">用户</a>"#);
+        }
         let _ = write!(
             nav,
-            r#"<nav aria-label="主导航"><a href="/">首页</a><a href="/commitments">承诺</a><a href="/replies">答复</a><a href="/reports">报告</a>
+            r#"<nav aria-label="主导航"><a href="/">首页</a><a href="/commitments">承诺</a><a href="/replies">答复</a><a href="/reports">报告</a>{extra}
 <form method="get" action="/search" class="find" role="search"><input type="search" name="q" aria-label="搜索承诺、答复和进展" placeholder="搜索承诺、答复、进展"><button type="submit">搜索</button></form>
 <span class="who">{}·{}{organs}</span>
 <form method="post" action="/logout" class="inline"><input type="hidden" name="csrf" value="{}"><button type="submit">退出</button></form></nav>"#,
@@ -150,7 +213,7 @@ fn page(status: StatusCode, title: &str, user: Option<&Visitor>, body: &str) -> 
     (status, headers, html).into_response()
 }
 
-fn failure_page(failure: Failure, user: Option<&Visitor>) -> Response {
+pub(crate) fn failure_page(failure: Failure, user: Option<&Visitor>) -> Response {
     let body = format!(
         r#"<p class="error" role="alert">{}</p><p><a href="/commitments">返回承诺列表</a></p>"#,
         esc(&failure.message)
@@ -236,7 +299,7 @@ async fn logout_submit(
 }
 
 /// The visitor who posted `form`, if the form carries the session's CSRF token; else the page that refuses it.
-async fn posting(
+pub(crate) async fn posting(
     shared: &Arc<Shared>,
     headers: &HeaderMap,
     form: &HashMap<String, String>,
@@ -248,7 +311,7 @@ async fn posting(
     Ok(visitor)
 }
 
-fn csrf_refused() -> Failure {
+pub(crate) fn csrf_refused() -> Failure {
     Failure::new(
         StatusCode::FORBIDDEN,
         "forbidden",
@@ -554,7 +617,12 @@ async fn replies_page(
 }
 
 /// One reply (`/replies/{id}`): its registration, its promises with their statuses, its amendments and facts.
-async fn reply_page(State(shared): State<Arc<Shared>>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+async fn reply_page(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
     let visitor = match visitor(&shared, &headers).await {
         Ok(visitor) => visitor,
         Err(response) => return response,
@@ -575,7 +643,10 @@ async fn reply_page(State(shared): State<Arc<Shared>>, headers: HeaderMap, Path(
     };
     let reply = duban_app::ReplyView::new(&detail.reply, detail.commitments.len());
     let or_dash = |text: Option<&str>| esc(text.filter(|t| !t.is_empty()).unwrap_or("—"));
-    let mut body = format!(
+    let notice = query.get("done").map(|done| format!(r#"<p class="notice" role="status">{}</p>"#, esc(done)));
+    let mut body = notice.unwrap_or_default();
+    let _ = write!(
+        body,
         r#"<dl class="facts" id="reply">
 <dt>编号</dt><dd>#{}</dd><dt>答复单位</dt><dd id="reply-organ">{}</dd><dt>文号</dt><dd id="reply-doc-no">{}</dd>
 <dt>签发日期</dt><dd>{}</dd><dt>建议提案</dt><dd>{}</dd><dt>标题</dt><dd>{}</dd><dt>办理结果</dt><dd>{}</dd>
@@ -620,9 +691,10 @@ async fn reply_page(State(shared): State<Arc<Shared>>, headers: HeaderMap, Path(
     for event in detail.events.iter().map(duban_app::EventView::new) {
         let _ = write!(
             body,
-            r#"<li><span class="meta">{} · {}</span> {}</li>"#,
+            r#"<li><span class="meta">{} · {}</span> {}：{}</li>"#,
             event.occurred_on,
             esc(event.actor),
+            esc(event.label),
             esc(&event.summary)
         );
     }
@@ -1101,8 +1173,10 @@ async fn detail(
             .unwrap_or_default()
     };
     let form = |action: &str, title: &str, fields: &str| -> String {
+        // Only the progress report carries files.
+        let encoding = if action == "progress" { r#" enctype="multipart/form-data""# } else { "" };
         format!(
-            r#"<form method="post" action="/commitments/{}/{action}" class="card" id="form-{action}"><h3>{}</h3>
+            r#"<form method="post" action="/commitments/{}/{action}" class="card" id="form-{action}"{encoding}><h3>{}</h3>
 <input type="hidden" name="csrf" value="{}"><input type="hidden" name="expected_version" value="{}">{fields}<button type="submit">{}</button></form>"#,
             esc(&id),
             esc(title),
@@ -1122,10 +1196,12 @@ async fn detail(
                 r#"<label for="progress-on">日期</label><input id="progress-on" type="date" name="on" value="{today}" required>
 <label for="progress-summary">进展情况</label><textarea id="progress-summary" name="summary" rows="3" required>{}</textarea>
 <label for="progress-percent">完成比例（%，可不填）</label><input id="progress-percent" name="percent" inputmode="numeric" value="{}">
-<label for="progress-evidence">佐证（每行一项，可不填）</label><textarea id="progress-evidence" name="evidence" rows="2">{}</textarea>"#,
+<label for="progress-evidence">附件（佐证材料：PDF、图片、Word、Excel，每个不超过 {} MB，可多选，可不传）</label><input id="progress-evidence" type="file" name="evidence" multiple accept=".pdf,.png,.jpg,.jpeg,.gif,.webp,.bmp,.tif,.tiff,.doc,.docx,.xls,.xlsx">
+<label for="progress-notes">佐证说明（文号、会议纪要等，每行一项，可不填）</label><textarea id="progress-notes" name="evidence_notes" rows="2">{}</textarea>"#,
                 kept_value("progress", "summary"),
                 kept_value("progress", "percent"),
-                kept_value("progress", "evidence")
+                shared.max_upload / (1024 * 1024),
+                kept_value("progress", "evidence_notes")
             ),
         ));
     }
@@ -1206,13 +1282,22 @@ async fn detail(
     }
     body.push_str(r#"<section aria-labelledby="timeline"><h2 id="timeline">时间线</h2><div class="scroll"><table id="events"><thead><tr><th scope="col">发生日期</th><th scope="col">事件</th><th scope="col">内容</th><th scope="col">佐证</th><th scope="col">记录人</th><th scope="col">日志序号</th></tr></thead><tbody>"#);
     for envelope in &detail.events {
+        // A file is downloaded from the promise it belongs to (whoever sees the promise may fetch it).
+        let evidence = match &envelope.event {
+            duban_domain::Event::EvidenceAttached(file) => format!(
+                r#"<a class="file" href="/commitments/{}/files/{}" download>下载 {}</a>"#,
+                esc(&id),
+                esc(&file.sha256),
+                esc(&file.file_name)
+            ),
+            event => esc(&event.evidence().join("、")),
+        };
         let _ = write!(
             body,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{evidence}</td><td>{}</td><td class=\"num\">{}</td></tr>",
             envelope.occurred_on,
             esc(envelope.event.label()),
             esc(&envelope.event.summary()),
-            esc(&envelope.event.evidence().join("、")),
             esc(&envelope.actor),
             envelope.seq
         );
@@ -1222,16 +1307,58 @@ async fn detail(
     page(status, &title, Some(visitor), &body)
 }
 
+/// `GET /commitments/{id}/files/{sha256}`: a file attached to a promise the visitor may see, as a download (never
+/// shown as a page of this site: its name is given in the header, its kind is the one recognised when it was kept).
+async fn attachment_file(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path((id, sha256)): Path<(String, String)>,
+) -> Response {
+    let visitor = match visitor(&shared, &headers).await {
+        Ok(visitor) => visitor,
+        Err(response) => return response,
+    };
+    let (worker, caller) = (shared.clone(), visitor.caller.clone());
+    let found = blocking(move || {
+        let (promise, state, _) = worker.app.commitment_now(&id)?;
+        let not_found = || Failure::new(StatusCode::NOT_FOUND, "not_found", format!("找不到承诺 {id} 的附件 {sha256}"));
+        if !caller.sees(&promise_organs(&state)) {
+            return Err(not_found());
+        }
+        worker.app.attachment(&promise, &sha256)?.ok_or_else(not_found)
+    })
+    .await;
+    let file = match found {
+        Ok(file) => file,
+        Err(failure) => return failure_page(failure, Some(&visitor)),
+    };
+    let disposition = format!("attachment; filename*=UTF-8''{}", enc(&file.fact.file_name));
+    let mut response = file.bytes.into_response();
+    let headers = response.headers_mut();
+    let value = |text: &str| {
+        header::HeaderValue::from_str(text).unwrap_or(header::HeaderValue::from_static("application/octet-stream"))
+    };
+    headers.insert(header::CONTENT_TYPE, value(&file.fact.media_type));
+    headers.insert(header::CONTENT_DISPOSITION, value(&disposition));
+    headers
+        .insert(header::HeaderName::from_static("x-content-type-options"), header::HeaderValue::from_static("nosniff"));
+    headers.insert(header::CACHE_CONTROL, header::HeaderValue::from_static("private, no-store"));
+    response
+}
+
 async fn fact_submit(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
     Path((id, action)): Path<(String, String)>,
-    form: axum::extract::Form<HashMap<String, String>>,
+    form: FormData,
 ) -> Response {
+    let FormData { fields: form, files } = form;
     let visitor = match posting(&shared, &headers, &form).await {
         Ok(visitor) => visitor,
         Err(response) => return response,
     };
+    let uploads: Vec<duban_app::Upload> =
+        files.into_iter().filter(|(field, _)| field == "evidence").map(|(_, upload)| upload).collect();
     // The form's fields as the API's JSON: numbers and lists where the API takes them, empty fields left out.
     let mut body = serde_json::Map::new();
     for (name, value) in form.iter() {
@@ -1255,13 +1382,15 @@ async fn fact_submit(
                     .await;
                 }
             },
-            "evidence" => json!(value.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>()),
+            "evidence_notes" => json!(value.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>()),
             _ => json!(value),
         };
-        body.insert(name.clone(), field);
+        let name = if name == "evidence_notes" { "evidence".to_string() } else { name.clone() };
+        body.insert(name, field);
     }
     let label = ACTIONS.iter().find(|(code, _)| *code == action).map(|(_, label)| *label).unwrap_or("");
-    match apply_fact(shared.clone(), visitor.caller.clone(), id.clone(), action.clone(), Value::Object(body)).await {
+    let caller = visitor.caller.clone();
+    match apply_fact(shared.clone(), caller, id.clone(), action.clone(), Value::Object(body), uploads).await {
         Ok(_) => redirect(&format!("/commitments/{}?done={}", enc(&id), enc(label))),
         Err(failure) if failure.status == StatusCode::CONFLICT => {
             let notice = r#"<p class="error" role="alert" id="stale">在您打开此页之后，已有他人修改了这项承诺：下面是它现在的样子，您填写的内容已保留，请核对后重新提交。</p>"#.to_string();
@@ -1275,7 +1404,7 @@ async fn fact_submit(
     }
 }
 
-fn error_notice(failure: &Failure) -> String {
+pub(crate) fn error_notice(failure: &Failure) -> String {
     format!(r#"<p class="error" role="alert">{}</p>"#, esc(&failure.message))
 }
 
@@ -1343,6 +1472,24 @@ button { background: #0b5cad; color: #fff; border: none; cursor: pointer; paddin
 .notice { background: #e3f4e4; color: var(--green); padding: .6rem .8rem; border-radius: 4px; }
 .quiet { color: #52606d; }
 .paging { display: flex; gap: 1rem; margin: 1rem 0; }
+.review fieldset.card { border: none; margin: 0 0 1rem; }
+.review legend { font-weight: bold; font-size: 1.1rem; padding: 0; margin-bottom: .5rem; }
+.fields { display: grid; grid-template-columns: repeat(auto-fit, minmax(240px, 1fr)); gap: .5rem 1rem; }
+.fields > div { display: flex; flex-direction: column; }
+.fields .missing input { border: 2px solid var(--yellow); background: #fffaf0; }
+.hint { color: var(--yellow); font-size: .85rem; }
+ol.promises { padding-left: 1.5rem; display: flex; flex-direction: column; gap: .75rem; }
+li.promise { display: flex; flex-direction: column; gap: .3rem; border-bottom: 1px solid var(--line); padding-bottom: .75rem; }
+.context { margin: 0; padding: .4rem .6rem; background: var(--bg); border-left: 4px solid #9aa5b1; font-size: .92rem; overflow-wrap: anywhere; }
+.context mark { background: #fff3bf; color: inherit; }
+fieldset.choice { border: none; padding: 0; margin: 0; display: flex; gap: 1rem; align-items: center; flex-wrap: wrap; }
+fieldset.choice legend { font-weight: normal; font-size: .9rem; color: #52606d; float: left; margin-right: .5rem; }
+#confirm { font-size: 1.05rem; padding: .6rem 1.5rem; }
+details summary { cursor: pointer; color: #0b5cad; }
+details .card { margin-top: .4rem; padding: .5rem; background: var(--bg); }
+details label { display: flex; flex-direction: column; font-size: .9rem; }
+a.file { white-space: nowrap; }
+tr.failed td { color: var(--red); }
 @media (max-width: 600px) {
   main { padding: .5rem; }
   .facts { grid-template-columns: 1fr; } .facts dt { font-weight: bold; margin-top: .4rem; }

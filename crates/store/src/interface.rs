@@ -129,6 +129,16 @@ pub trait EventStore: Send + Sync {
     /// How many stored events this handle has decoded from the log (the projection is not counted).
     fn events_read(&self) -> u64;
 
+    /// Keeps a file (an attachment) by its content, durably before it returns, so that an event naming it may
+    /// follow; returns its hex SHA-256. The same content is kept once.
+    fn put_file(&self, bytes: &[u8]) -> Result<String>;
+
+    /// The file kept under `sha256`, checked against it (a damaged copy is an error naming it); `None` if none is.
+    fn file(&self, sha256: &str) -> Result<Option<Vec<u8>>>;
+
+    /// The hashes of every file kept.
+    fn file_hashes(&self) -> Result<Vec<String>>;
+
     /// Use [`bulk`](trait.EventStore.html#method.bulk): starts deferring the projection.
     #[doc(hidden)]
     fn begin_bulk(&self) -> Result<()>;
@@ -337,6 +347,18 @@ impl EventStore for SledStore {
 
     fn events_read(&self) -> u64 {
         SledStore::events_read(self)
+    }
+
+    fn put_file(&self, bytes: &[u8]) -> Result<String> {
+        crate::files::put(self.path(), bytes)
+    }
+
+    fn file(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
+        crate::files::get(self.path(), sha256)
+    }
+
+    fn file_hashes(&self) -> Result<Vec<String>> {
+        crate::files::hashes(self.path())
     }
 
     fn begin_bulk(&self) -> Result<()> {

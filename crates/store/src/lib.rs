@@ -11,6 +11,7 @@
 mod acknowledged;
 mod chain;
 mod error;
+mod files;
 mod index;
 mod interface;
 mod space;
@@ -51,6 +52,7 @@ pub mod format {
     pub use crate::chain::{new_payload, push_record, seal, seal_log_chunk, CHUNK_BYTES};
 }
 pub use error::{Result, StoreError};
+pub use files::sha256_hex;
 pub use index::Family;
 use index::{StoredFamily, StreamEntry};
 pub use interface::{create, open, open_reading, restore, Bulk, EventStore, StreamBatch};

@@ -1442,3 +1442,40 @@ fn acknowledged_events_missing_after_recovery_are_refused() {
     assert_eq!(SledStore::open(&earlier).unwrap().head().unwrap().seq, 3);
     assert_eq!(SledStore::open(&path).unwrap().head().unwrap().seq, 5);
 }
+
+#[test]
+fn attachments_are_kept_once_by_their_hash_and_checked_when_read() {
+    use crate::EventStore;
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledStore::create(&dir.path().join("s.db")).unwrap();
+    assert_eq!(store.file_hashes().unwrap(), Vec::<String>::new());
+    let pdf = b"%PDF-1.4 evidence".to_vec();
+    let sha = store.put_file(&pdf).unwrap();
+    assert_eq!(sha, crate::sha256_hex(&pdf));
+    assert_eq!(store.put_file(&pdf).unwrap(), sha, "the same content, the same name");
+    let other = store.put_file(b"\x89PNG other").unwrap();
+    let mut both = vec![sha.clone(), other.clone()];
+    both.sort();
+    assert_eq!(store.file_hashes().unwrap(), both);
+    assert_eq!(store.file(&sha).unwrap(), Some(pdf.clone()));
+    assert_eq!(store.file(&"0".repeat(64)).unwrap(), None);
+    assert_eq!(store.file("../../conf").unwrap(), None, "only a hash names a file");
+    // A damaged copy is reported, naming the file, never handed out.
+    let path = dir.path().join("s.db").join("files").join(&sha[..2]).join(&sha);
+    std::fs::write(&path, b"%PDF-1.4 forged").unwrap();
+    let damaged = store.file(&sha).unwrap_err();
+    assert!(matches!(damaged, StoreError::Damaged { .. }) && damaged.to_string().contains(&sha), "{damaged}");
+}
+
+#[test]
+fn a_damaged_attachment_is_mended_by_putting_it_again() {
+    use crate::EventStore;
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledStore::create(&dir.path().join("s.db")).unwrap();
+    let sha = store.put_file(b"evidence").unwrap();
+    let path = dir.path().join("s.db").join("files").join(&sha[..2]).join(&sha);
+    std::fs::write(&path, b"evidencX").unwrap();
+    assert!(store.file(&sha).is_err());
+    store.put_file(b"evidence").unwrap();
+    assert_eq!(store.file(&sha).unwrap().as_deref(), Some(&b"evidence"[..]));
+}
