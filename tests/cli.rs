@@ -709,3 +709,43 @@ fn search_finds_promises_replies_and_progress_by_their_words() {
     assert_eq!((&again["search"]["differed"], &again["search"]["newly_indexed"]), (&0.into(), &0.into()), "{again}");
     assert_eq!(hits(&duban, &["统一的概念验证"]), [("commitment".to_string(), id.clone())], "from the stored index");
 }
+
+/// `progress --attach`: a file is kept by its hash beside the store and named by a fact appended with the report; a
+/// file whose content is not what its name says, a folder or a missing file is refused and nothing is written.
+#[test]
+fn progress_attaches_files_checked_by_their_content() {
+    let duban = Duban::new();
+    let reply =
+        duban.ok(&["reply", "add", "--organ", "区科委", "--doc-no", "科〔2025〕1号", "--signed-on", "2025-06-01"]);
+    let promise = duban.ok(&["commit", "add", "--reply", &reply, "--text", "年底前建成平台", "--due", "2025-12-31"]);
+    let dir = duban.dir.path();
+    std::fs::write(dir.join("验收.pdf"), b"%PDF-1.7\nproof\n").unwrap();
+    std::fs::write(dir.join("假的.pdf"), b"<html>not a pdf</html>").unwrap();
+    std::fs::write(dir.join("说明.txt"), b"text").unwrap();
+    let events = || {
+        let shown: Value = serde_json::from_str(&duban.ok(&["show", &promise, "--json"])).unwrap();
+        shown["events"].as_array().unwrap().len()
+    };
+    for (file, says) in [
+        ("假的.pdf", "文件名与内容不符"),
+        ("说明.txt", "类型不受支持"),
+        ("无此文件.pdf", "无法读取附件"),
+        (".", "不是普通文件"),
+    ] {
+        let path = dir.join(file).to_string_lossy().to_string();
+        let refused = duban.run(&["progress", &promise, "--summary", "完成", "--attach", &path]);
+        assert_eq!(refused.code, 1, "{file}: {}", refused.stderr);
+        assert!(refused.stderr.contains(says), "{file}: {}", refused.stderr);
+    }
+    assert_eq!(events(), 1, "nothing written");
+    let path = dir.join("验收.pdf").to_string_lossy().to_string();
+    let done = duban.run(&["progress", &promise, "--summary", "完成", "--attach", &path, "--attach", &path]);
+    assert_eq!(done.code, 0, "{}", done.stderr);
+    let shown: Value = serde_json::from_str(&duban.ok(&["show", &promise, "--json"])).unwrap();
+    let kinds: Vec<&str> = shown["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["CommitmentMade", "ProgressReported", "EvidenceAttached", "EvidenceAttached"]);
+    let sha = shown["events"][2]["data"]["EvidenceAttached"]["sha256"].as_str().unwrap().to_string();
+    let kept = duban.store().join("files").join(&sha[..2]).join(&sha);
+    assert_eq!(std::fs::read(kept).unwrap(), b"%PDF-1.7\nproof\n", "kept once, by its hash");
+    assert_eq!(duban.run(&["verify"]).code, 0);
+}

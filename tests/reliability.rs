@@ -46,8 +46,9 @@ fn every_event_variant_of_schema_1_still_loads_and_folds() {
     let variants = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/schema-1-variants.jsonl");
     let schema_2 = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/schema-2.jsonl");
     let schema_3 = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/schema-3.jsonl");
+    let schema_4 = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/schema-4.jsonl");
     let mut tags = std::collections::BTreeSet::new();
-    for (file, schema) in [(fixture(), 1), (variants.clone(), 1), (schema_2, 2), (schema_3, 3)] {
+    for (file, schema) in [(fixture(), 1), (variants.clone(), 1), (schema_2, 2), (schema_3, 3), (schema_4, 4)] {
         for line in std::fs::read_to_string(&file).unwrap().lines().filter(|line| !line.starts_with("{\"trailer\"")) {
             let event: Value = serde_json::from_str(line).unwrap();
             assert_eq!(event["schema"], schema);
@@ -117,6 +118,39 @@ fn schema_2_events_still_load_and_fold() {
         serde_json::from_str(&duban.run_in(&store, &["show", "01KEJPNMM0GMSTS25CWQJ330B5", "--json"]).stdout).unwrap();
     assert!(commitment["text"].as_str().unwrap().ends_with("并同步推进加装电梯。"));
     assert_eq!(commitment["progress_reports"], 1);
+}
+
+/// The pinned fixture of schema 4 (never regenerated), written by the binary: a document uploaded on the web's
+/// 文件导入 page and registered after its review (a title corrected, a due date given, a sentence dropped, a missed
+/// promise added: `IntakeReviewed`), then a progress report with a PDF attached by `duban progress --attach`
+/// (`EvidenceAttached`; the file itself is not in the export, only its hash).
+#[test]
+fn schema_4_events_still_load_and_fold() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/schema-4.jsonl");
+    let duban = Duban::new();
+    let store = duban.dir.path().join("schema4.db");
+    let restored = duban.run_in(&store, &["import-events", &fixture.to_string_lossy()]);
+    assert_eq!(restored.code, 0, "{}", restored.stderr);
+    let verify: Value = serde_json::from_str(&duban.run_in(&store, &["verify", "--json"]).stdout).unwrap();
+    assert_eq!(verify["head_hash"], "6faf02211a5b8fbd564445f033836472cced65ec7b1e63168ac85eb01bed5374");
+    let shown = duban.run_in(&store, &["reply", "show", "#5"]);
+    assert!(
+        shown.stdout.contains("导入复核：改 2 处（标题、承诺 3 的期限），删去 1 条，补充 1 条（督办员"),
+        "{}",
+        shown.stdout
+    );
+    let list: Value =
+        serde_json::from_str(&duban.run_in(&store, &["list", "--json", "--as-of", "2026-07-02"]).stdout).unwrap();
+    let texts: Vec<&str> = list.as_array().unwrap().iter().map(|row| row["text"].as_str().unwrap()).collect();
+    assert_eq!(texts.len(), 4, "three read and kept, one added: {texts:?}");
+    assert!(!texts.iter().any(|text| text.contains("研究制定概念验证专项支持办法")), "the dropped one: {texts:?}");
+    let added = list.as_array().unwrap().iter().find(|row| row["text"] == "年内举办科技成果转化对接会不少于4场。");
+    assert_eq!(added.unwrap()["due"], "2026-12-31");
+    let show: Value = serde_json::from_str(&duban.run_in(&store, &["show", "#7", "--json"]).stdout).unwrap();
+    let attached = &show["events"][2]["data"]["EvidenceAttached"];
+    assert_eq!(attached["file_name"], "验收报告.pdf");
+    assert_eq!(attached["sha256"], "24daf9eefa598815b6b4d7c82b383cb701335bd5c0d1697653f5004a9e3cc089");
+    assert_eq!(show["percent"], 50);
 }
 
 /// The pinned fixture of schema 3 (never regenerated), written by the CLI: a suggestion assigned, returned by a

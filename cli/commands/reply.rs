@@ -246,6 +246,10 @@ fn show(ctx: &mut Ctx, args: ShowArgs) -> anyhow::Result<()> {
             )?;
         }
     }
+    // What the person who reviewed the document's reading changed before it was registered (the web's 文件导入).
+    for envelope in detail.events.iter().filter(|e| matches!(e.event, duban_domain::Event::IntakeReviewed(_))) {
+        writeln!(out, "导入复核：{}（{}，日志第 {} 条）", envelope.event.summary(), envelope.actor, envelope.seq)?;
+    }
     let mut commitments = table(&["编号", "也可写作", "状态", "期限", "承诺内容"]);
     for (state, status) in &detail.commitments {
         let position =
