@@ -6,8 +6,14 @@ Usage: python3 tests/browser/web.py target/release/duban [SCREENSHOT_DIR]
 A scratch store with a few replies and promises, accounts of every role, the real `duban serve` on a free loopback
 port; then, in the browser: each role logs in; the dashboard's counts equal `list --json`; an organ reports progress
 through the form and cannot reach another organ's promise; two sessions edit one promise and the second is told;
-every resource a page loads comes from the server itself. Screenshots of the dashboard, list and detail at 1280 and
-375 px are written to SCREENSHOT_DIR (default: a temporary folder) to be looked at.
+every resource a page loads comes from the server itself; a liaison uploads a reply document on 文件导入, corrects a
+field and a promise on the review page, drops one, adds one, confirms, and the reply appears as corrected; an organ
+attaches a file to its progress report and downloads it back; an admin creates an account on 用户. Screenshots of
+the dashboard, list, detail, review and other pages at 1280 and 375 px are written to SCREENSHOT_DIR (default: a
+temporary folder) to be looked at.
+
+The document uploaded is the first real seed reply (../shared/seeds) when that folder is beside the checkout, as in
+CI; otherwise the bundled sample crates/ingest/samples/keji-gbk.txt (the script says which).
 """
 
 import datetime
@@ -33,6 +39,14 @@ os.makedirs(SHOTS, exist_ok=True)
 NOW = "2026-01-10T09:00:00+08:00"
 WORK = tempfile.mkdtemp(prefix="duban-browser-")
 STORE = os.path.join(WORK, "duban.db")
+HERE = os.path.dirname(os.path.abspath(__file__))
+SEEDS = os.path.join(HERE, "..", "..", "..", "shared", "seeds")
+if os.path.isdir(SEEDS):
+    DOCUMENT = os.path.join(SEEDS, sorted(f for f in os.listdir(SEEDS) if f.endswith(".txt"))[0])
+else:
+    DOCUMENT = os.path.join(HERE, "..", "..", "crates", "ingest", "samples", "keji-gbk.txt")
+DOCUMENT = os.path.abspath(DOCUMENT)
+print(f"browser: the document uploaded for review is {DOCUMENT}")
 ENV = {"DUBAN_NOW": NOW, "DUBAN_STORE": STORE, "DUBAN_ACTOR": "王芳", "PATH": os.environ.get("PATH", "")}
 
 
@@ -67,6 +81,11 @@ for name, (role, organs) in ROLES.items():
         args += ["--organ", organ]
     duban(*args, stdin=f"{name}-password\n")
 listed = json.loads(duban("list", "--json"))
+read = json.loads(duban("parse", DOCUMENT, "--json"))
+check(len(read["commitments"]) >= 2, f"the document has promises to review: {read['commitments']}")
+PDF = os.path.join(WORK, "验收报告.pdf")
+with open(PDF, "wb") as out:
+    out.write(b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n")
 
 server = subprocess.Popen([DUBAN, "serve", "--listen", "127.0.0.1:0"], env=ENV, cwd=WORK, stdout=subprocess.PIPE, text=True)
 BASE = "http://" + server.stdout.readline().strip().rsplit("http://", 1)[-1]
@@ -168,6 +187,45 @@ try:
     linked = [a.get_attribute("href") for a in driver.find_elements(By.CSS_SELECTOR, "#hits a")]
     check(any(href.endswith(promises["<b>加快</b>建设概念验证平台"]) for href in linked), f"the promise found: {linked}")
 
+    # 文件导入: the liaison uploads the document, corrects it on the review page and confirms.
+    driver.get(BASE + "/intake")
+    only_this_server(driver)
+    driver.find_element(By.ID, "documents").send_keys(DOCUMENT)
+    driver.find_element(By.CSS_SELECTOR, "#upload button").click()
+    WebDriverWait(driver, 10).until(lambda d: d.find_elements(By.ID, "review"))
+    only_this_server(driver)
+    organ = driver.find_element(By.ID, "f-organ")
+    check(organ.get_attribute("value") == (read["reply"]["organ"] or ""), "the organ as read")
+    check(len(driver.find_elements(By.CSS_SELECTOR, "blockquote.context mark")) == len(read["commitments"]), "each in context")
+    title = driver.find_element(By.ID, "f-title")
+    title.clear()
+    title.send_keys("复核后的标题")
+    first = driver.find_element(By.ID, "p0-text")
+    first.clear()
+    first.send_keys("复核修改后的第一条承诺。")
+    last = len(read["commitments"]) - 1
+    driver.find_element(By.CSS_SELECTOR, f"input[name=p{last}_keep][value=drop]").click()
+    driver.find_element(By.ID, f"p{last + 1}-text").send_keys("复核补充的承诺：年内完成回访。")
+    review_url = driver.current_url
+    for width in (1280, 375):
+        driver.set_window_size(width, 1000)
+        height = driver.execute_script("return document.body.scrollHeight")
+        driver.set_window_size(width, min(max(height, 600), 6000))
+        check(driver.save_screenshot(os.path.join(SHOTS, f"review-{width}.png")), "screenshot of the review page")
+    driver.set_window_size(1280, 900)
+    driver.find_element(By.ID, "confirm").click()
+    WebDriverWait(driver, 10).until(lambda d: "/replies/" in d.current_url)
+    only_this_server(driver)
+    body = driver.find_element(By.TAG_NAME, "body").text
+    check("已登记答复及" in body, f"registered: {body[:300]}")
+    check("复核后的标题" in body and "复核修改后的第一条承诺。" in body, "the corrections are what was registered")
+    check("复核补充的承诺：年内完成回访。" in body, "the added promise is registered")
+    check(read["commitments"][last]["text"] not in body, "the dropped sentence is not")
+    check("导入复核" in body, "what the reviewer changed is recorded")
+    reviewed_reply = driver.current_url.split("/replies/")[1].split("?")[0]
+    driver.get(review_url)
+    check("找不到待复核的文件" in driver.find_element(By.CSS_SELECTOR, ".error").text, "a draft is registered once")
+
     # Screenshots of the pages at desktop and phone width.
     own = promises["年底前建成科技成果转化平台"]
     for width in (1280, 375):
@@ -230,14 +288,48 @@ try:
     check(not driver.find_elements(By.ID, "form-close"), "an organ cannot close")
     driver.find_element(By.ID, "progress-summary").send_keys("完成平台选址")
     driver.find_element(By.ID, "progress-percent").send_keys("40")
+    driver.find_element(By.ID, "progress-evidence").send_keys(PDF)
     driver.find_element(By.CSS_SELECTOR, "#form-progress button").click()
     WebDriverWait(driver, 10).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".notice"))
     check("已记录" in driver.find_element(By.CSS_SELECTOR, ".notice").text, "progress confirmed")
     check("完成平台选址" in driver.find_element(By.ID, "events").text, "progress in the timeline")
+    link = driver.find_element(By.CSS_SELECTOR, "#events a.file")
+    check("验收报告.pdf" in link.text, f"the attachment in the timeline: {link.text}")
+    session = driver.get_cookie("duban_session")["value"]
+    request = urllib.request.Request(link.get_attribute("href"), headers={"Cookie": f"duban_session={session}"})
+    with urllib.request.urlopen(request) as answer, open(PDF, "rb") as sent:
+        check(answer.read() == sent.read(), "the attachment downloads as it was uploaded")
+        check("attachment" in answer.headers["Content-Disposition"], "as a download")
+    only_this_server(driver)
     driver.get(f"{BASE}/commitments/{promises['新建学校一所']}")
     check("找不到" in driver.find_element(By.CSS_SELECTOR, ".error").text, "another organ's promise is not found")
     driver.get(BASE + "/commitments?organ=" + urllib.parse.quote("区教育局"))
     check(driver.find_element(By.ID, "list-total").text == "0", "no filter shows another organ's")
+    driver.get(BASE + "/intake")
+    check(driver.find_elements(By.CSS_SELECTOR, ".error"), "an organ registers no replies")
+    driver.quit()
+
+    # 用户: an admin creates an account, which can then log in.
+    driver = browser()
+    log_in(driver, "管理员")
+    driver.get(BASE + "/users")
+    only_this_server(driver)
+    names = driver.find_element(By.ID, "accounts").text
+    check(all(name in names for name in ROLES), f"every account listed: {names}")
+    driver.find_element(By.ID, "u-name").send_keys("新读者")
+    driver.find_element(By.CSS_SELECTOR, "#u-role option[value=viewer]").click()
+    driver.find_element(By.ID, "u-password").send_keys("新读者-password")
+    driver.find_element(By.CSS_SELECTOR, "#new-user button").click()
+    WebDriverWait(driver, 10).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".notice"))
+    check("已新建账户 新读者" in driver.find_element(By.CSS_SELECTOR, ".notice").text, "account created")
+    for width in (1280, 375):
+        driver.set_window_size(width, 1000)
+        height = driver.execute_script("return document.body.scrollHeight")
+        driver.set_window_size(width, min(max(height, 600), 4000))
+        check(driver.save_screenshot(os.path.join(SHOTS, f"users-{width}.png")), "screenshot of the users page")
+    driver.quit()
+    driver = browser()
+    log_in(driver, "新读者")
     driver.quit()
 finally:
     server.terminate()
@@ -245,6 +337,9 @@ finally:
 
 shown = json.loads(duban("show", own, "--json"))
 actors = [event["actor"] for event in shown["events"]]
-check(actors == ["王芳", "督办员", "科委联络员"], f"facts recorded as the accounts that wrote them: {actors}")
+check(actors == ["王芳", "督办员", "科委联络员", "科委联络员"], f"facts recorded as the accounts that wrote them: {actors}")
+check(shown["events"][-1]["type"] == "EvidenceAttached", "the file named in the log")
+reviewed = duban("reply", "show", reviewed_reply)
+check("导入复核：改 2 处（标题、承诺 1 的内容），删去 1 条，补充 1 条（督办员" in reviewed, reviewed)
 duban("verify")
 print(f"browser: every check passed; screenshots in {SHOTS}")
