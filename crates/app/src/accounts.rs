@@ -286,6 +286,8 @@ impl App {
                     Event::CommitmentMade(_) => changes.commitments += 1,
                     Event::ProgressReported(_) => changes.progress += 1,
                     Event::Closed(_) => changes.closed += 1,
+                    // Parts of the fact they were appended with (a progress report's file, a registration's review).
+                    Event::EvidenceAttached(_) | Event::IntakeReviewed(_) => {}
                     _ => changes.other += 1,
                 }
             }
