@@ -235,23 +235,39 @@ fn a_damaged_search_index_is_reported_and_rebuilt() {
     let stored = find(&app).unwrap();
     assert_eq!(stored.hits.first().map(|hit| hit.id), Some(kept), "the promise by its text");
     assert_eq!(stored.total, 2, "the promise and its closure's summary");
-    // Damaged: every stored posting list cut short.
-    let postings: Vec<Vec<u8>> =
-        app.store.derived_keys(b"search/s").unwrap().into_iter().filter(|key| key.contains(&b'p')).collect();
-    assert!(!postings.is_empty());
-    app.store.write_derived(postings.iter().map(|key| (key.clone(), Some(vec![0x80]))).collect()).unwrap();
+    // Damaged: a byte of every segment file flipped (each piece carries its CRC).
+    let folder = std::path::Path::new(&app.store.location()).join("derived");
+    let files: Vec<std::path::PathBuf> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "seg"))
+        .collect();
+    assert!(!files.is_empty());
+    for path in &files {
+        let mut bytes = std::fs::read(path).unwrap();
+        let middle = bytes.len() / 3;
+        bytes[middle] ^= 0x40;
+        std::fs::write(path, bytes).unwrap();
+    }
     let error = find(&app).unwrap_err();
     assert!(!error.is_user_error());
     assert!(error.to_string().contains("duban rebuild"), "{error}");
     let rebuilt = app.rebuild_search().unwrap();
     assert!(rebuilt.differed >= 1, "{rebuilt:?}");
     assert_eq!(find(&app).unwrap().total, 2);
-    // Readable but wrong: a bigram's posting list naming one more document.
-    let keys = app.store.derived_keys(b"search/s").unwrap();
-    let bigram = keys.iter().find(|key| key.windows(2).any(|w| w == b"pb")).unwrap().clone();
-    let mut value = app.store.derived(&bigram).unwrap().unwrap();
-    value.extend([100, 1, 0]);
-    app.store.write_derived(vec![(bigram, Some(value))]).unwrap();
+    // Gone: a segment file deleted is damage too.
+    let head = app.search_head().unwrap().unwrap();
+    let first = head.segments[0];
+    app.store.remove_derived_file(&super::search::segment_file_name(first.id)).unwrap();
+    assert!(find(&app).unwrap_err().to_string().contains("duban rebuild"));
+    assert!(app.rebuild_search().unwrap().differed >= 1);
+    assert_eq!(find(&app).unwrap().total, 2);
+    // Readable but wrong: a well-formed segment whose bigram list names one more document.
+    let head = app.search_head().unwrap().unwrap();
+    app.rewrite_segment_for_test(head.segments[0], &mut |segment| {
+        let (_, value) = segment.postings.iter_mut().find(|(gram, _)| gram[0] == b'b').unwrap();
+        value.extend([100, 1, 0]);
+    });
     assert_eq!(app.rebuild_search().unwrap().differed, 1);
     assert_eq!(app.rebuild_search().unwrap().differed, 0, "and then as derived");
 }

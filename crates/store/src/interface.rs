@@ -129,6 +129,18 @@ pub trait EventStore: Send + Sync {
     /// How many stored events this handle has decoded from the log (the projection is not counted).
     fn events_read(&self) -> u64;
 
+    /// Writes a derived file whole (see `derived_files`): after this returns it is in place, whole, and durable.
+    fn write_derived_file(&self, name: &str, bytes: &[u8]) -> Result<()>;
+
+    /// A derived file opened to be read in pieces; `None` if there is none of that name.
+    fn derived_file(&self, name: &str) -> Result<Option<Arc<dyn crate::DerivedFile>>>;
+
+    /// Removes a derived file (none of that name is no error).
+    fn remove_derived_file(&self, name: &str) -> Result<()>;
+
+    /// The names of every derived file.
+    fn derived_file_names(&self) -> Result<Vec<String>>;
+
     /// Keeps a file (an attachment) by its content, durably before it returns, so that an event naming it may
     /// follow; returns its hex SHA-256. The same content is kept once.
     fn put_file(&self, bytes: &[u8]) -> Result<String>;
@@ -347,6 +359,22 @@ impl EventStore for SledStore {
 
     fn events_read(&self) -> u64 {
         SledStore::events_read(self)
+    }
+
+    fn write_derived_file(&self, name: &str, bytes: &[u8]) -> Result<()> {
+        crate::derived_files::write(self.path(), name, bytes)
+    }
+
+    fn derived_file(&self, name: &str) -> Result<Option<Arc<dyn crate::DerivedFile>>> {
+        crate::derived_files::open(self.path(), name)
+    }
+
+    fn remove_derived_file(&self, name: &str) -> Result<()> {
+        crate::derived_files::remove(self.path(), name)
+    }
+
+    fn derived_file_names(&self) -> Result<Vec<String>> {
+        crate::derived_files::names(self.path())
     }
 
     fn put_file(&self, bytes: &[u8]) -> Result<String> {

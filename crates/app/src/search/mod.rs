@@ -14,10 +14,11 @@
 //! item that holds the whole query as one phrase comes before one where the terms are scattered; then promises
 //! before replies before progress; then the more recent fact first.
 
+mod file;
 mod index;
 mod text;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
@@ -40,52 +41,38 @@ pub const MAX_SEGMENT_DOCS: u32 = 262_144;
 /// over many writes, each bounded in time and memory, instead of by the first.
 pub const CATCH_UP_EVENTS: u64 = 32_768;
 /// The format of what is stored; another is derived afresh by `rebuild` (until then queries index the whole log).
-const FORMAT: u32 = 1;
+/// Format 2: segments as files of their own (`file.rs`); format 1 kept them as derived values, which `rebuild`
+/// removes.
+const FORMAT: u32 = 2;
 
 const HEAD_KEY: &[u8] = b"search/head";
 
-fn segment_prefix(id: u32) -> Vec<u8> {
-    format!("search/s{id:08x}/").into_bytes()
+/// The derived values of format 1's segments all start with this.
+const FORMAT_1_SEGMENTS: &[u8] = b"search/s";
+
+#[cfg(test)]
+pub(crate) fn segment_file_name(id: u32) -> String {
+    segment_name(id)
 }
 
-fn block_key(id: u32, block: u32) -> Vec<u8> {
-    let mut key = segment_prefix(id);
-    key.extend(format!("d{block:08x}").as_bytes());
-    key
-}
-
-fn posting_key(id: u32, gram: &[u8]) -> Vec<u8> {
-    let mut key = segment_prefix(id);
-    key.push(b'p');
-    key.extend(gram);
-    key
-}
-
-fn kinds_key(id: u32) -> Vec<u8> {
-    let mut key = segment_prefix(id);
-    key.push(b'k');
-    key
-}
-
-fn replacements_key(id: u32) -> Vec<u8> {
-    let mut key = segment_prefix(id);
-    key.push(b'r');
-    key
+/// The derived file of segment `id`.
+fn segment_name(id: u32) -> String {
+    format!("search-{id:08x}.seg")
 }
 
 /// What the stored index covers.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-struct Head {
+pub(crate) struct Head {
     format: u32,
     /// The log is indexed up to this seq.
     covered: u64,
-    segments: Vec<SegmentInfo>,
+    pub(crate) segments: Vec<SegmentInfo>,
     next_id: u32,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-struct SegmentInfo {
-    id: u32,
+pub(crate) struct SegmentInfo {
+    pub(crate) id: u32,
     base: u32,
     docs: u32,
 }
@@ -179,7 +166,7 @@ pub struct SearchRebuilt {
 
 /// A place to read a segment from: stored, or (the tail) in memory.
 enum Source<'a> {
-    Stored { app: &'a App, info: SegmentInfo, blocks: HashMap<u32, Vec<u8>> },
+    Stored { app: &'a App, info: SegmentInfo, file: Arc<file::SegmentFile>, blocks: HashMap<u32, Vec<u8>> },
     Memory(&'a Segment),
 }
 
@@ -199,6 +186,8 @@ struct CacheInner {
     /// Each segment's kinds (a byte a document: under a megabyte per million texts), by segment id; those of
     /// segments no longer in the index go when another is kept.
     kinds: HashMap<u32, Arc<Vec<u8>>>,
+    /// Segment files opened (their footer and tables read), by segment id.
+    files: HashMap<u32, Arc<file::SegmentFile>>,
 }
 
 /// What a serving handle keeps of decoded posting lists.
@@ -216,6 +205,18 @@ impl PostingCache {
 
     fn kinds(&self, segment: u32) -> Option<Arc<Vec<u8>>> {
         self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).kinds.get(&segment).cloned()
+    }
+
+    fn file(&self, segment: u32) -> Option<Arc<file::SegmentFile>> {
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).files.get(&segment).cloned()
+    }
+
+    fn keep_file(&self, segment: u32, file: Arc<file::SegmentFile>) {
+        let mut inner = self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if inner.files.len() >= 64 {
+            inner.files.clear();
+        }
+        inner.files.insert(segment, file);
     }
 
     fn keep_kinds(&self, segment: u32, kinds: Arc<Vec<u8>>) {
@@ -259,11 +260,11 @@ impl Source<'_> {
     /// A posting list of this segment, decoded (from a serving handle's cache when it holds it).
     fn posting(&self, gram: &[u8]) -> Result<Option<Arc<Flat>>> {
         match self {
-            Source::Stored { app, info, .. } => {
+            Source::Stored { app, info, file, .. } => {
                 if let Some(list) = app.postings.as_ref().and_then(|cache| cache.get(info.id, gram)) {
                     return Ok(Some(list));
                 }
-                let Some(bytes) = app.store.derived(&posting_key(info.id, gram))? else { return Ok(None) };
+                let Some(bytes) = file.posting(gram)? else { return Ok(None) };
                 let list = Arc::new(Flat::of(gram, &bytes)?);
                 if let Some(cache) = &app.postings {
                     cache.put(info.id, gram, list.clone());
@@ -293,14 +294,13 @@ impl Source<'_> {
 
     fn doc(&mut self, docno: u32) -> Result<Doc> {
         match self {
-            Source::Stored { app, info, blocks } => {
+            Source::Stored { info, file, blocks, .. } => {
                 let local =
                     docno.checked_sub(info.base).filter(|&l| l < info.docs).ok_or_else(|| damaged("文档编号"))?;
                 let block = local / BLOCK_DOCS;
                 let bytes = match blocks.entry(block) {
                     std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
-                    std::collections::hash_map::Entry::Vacant(entry) => entry
-                        .insert(app.store.derived(&block_key(info.id, block))?.ok_or_else(|| damaged("缺少文档块"))?),
+                    std::collections::hash_map::Entry::Vacant(entry) => entry.insert(file.block(block)?),
                 };
                 Ok(index::decode_doc(bytes, (local % BLOCK_DOCS) as usize)?)
             }
@@ -319,11 +319,11 @@ impl Source<'_> {
     /// Each document's kind, one byte each (from a serving handle's cache when it holds them).
     fn kinds(&self) -> Result<Arc<Vec<u8>>> {
         match self {
-            Source::Stored { app, info, .. } => {
+            Source::Stored { app, info, file, .. } => {
                 if let Some(kinds) = app.postings.as_ref().and_then(|cache| cache.kinds(info.id)) {
                     return Ok(kinds);
                 }
-                let kinds = app.store.derived(&kinds_key(info.id))?.ok_or_else(|| damaged("缺少类别表"))?;
+                let kinds = file.kinds()?;
                 if kinds.len() != info.docs as usize {
                     return Err(damaged("类别表长度"));
                 }
@@ -339,10 +339,7 @@ impl Source<'_> {
 
     fn replacements(&self) -> Result<Vec<Doc>> {
         match self {
-            Source::Stored { app, info, .. } => match app.store.derived(&replacements_key(info.id))? {
-                Some(bytes) => Ok(index::decode_block(&bytes)?),
-                None => Err(damaged("缺少修改记录")),
-            },
+            Source::Stored { file, .. } => Ok(index::decode_block(&file.replacements()?)?),
             Source::Memory(segment) => Ok(segment.docs.iter().filter(|d| d.replaces).copied().collect()),
         }
     }
@@ -391,7 +388,15 @@ fn texts_from(app: &App, from_seq: u64, at_most: u64, add: &mut dyn FnMut(Doc, &
 }
 
 impl App {
-    fn search_head(&self) -> Result<Option<Head>> {
+    /// Rewrites stored segment `info` as `change` leaves it (tests of `rebuild`'s comparison).
+    #[cfg(test)]
+    pub(crate) fn rewrite_segment_for_test(&self, info: SegmentInfo, change: &mut dyn FnMut(&mut Segment)) {
+        let mut segment = self.load_segment(info).unwrap();
+        change(&mut segment);
+        self.store.write_derived_file(&segment_name(info.id), &file::encode(&segment).unwrap()).unwrap();
+    }
+
+    pub(crate) fn search_head(&self) -> Result<Option<Head>> {
         match self.store.derived(HEAD_KEY)? {
             None => Ok(None),
             Some(bytes) => {
@@ -399,6 +404,22 @@ impl App {
                 Ok((head.format == FORMAT).then_some(head))
             }
         }
+    }
+
+    /// Segment `info`'s file, opened (kept open by a serving handle).
+    fn segment_file(&self, info: SegmentInfo) -> Result<Arc<file::SegmentFile>> {
+        if let Some(file) = self.postings.as_ref().and_then(|cache| cache.file(info.id)) {
+            return Ok(file);
+        }
+        let opened = self.store.derived_file(&segment_name(info.id))?.ok_or_else(|| damaged("缺少段文件"))?;
+        let file = Arc::new(file::SegmentFile::open(opened)?);
+        if file.base != info.base || file.docs != info.docs {
+            return Err(damaged("段文件与索引头不符"));
+        }
+        if let Some(cache) = &self.postings {
+            cache.keep_file(info.id, file.clone());
+        }
+        Ok(file)
     }
 
     /// The seq the stored index covers to, and its segments' sizes.
@@ -434,8 +455,11 @@ impl App {
             return refuse("搜索词为空：请给出要找的字词，例如 duban search 概念验证");
         }
         let (head, tail) = self.search_sources()?;
-        let mut sources: Vec<Source> =
-            head.segments.iter().map(|&info| Source::Stored { app: self, info, blocks: HashMap::new() }).collect();
+        let mut sources = Vec::with_capacity(head.segments.len() + 1);
+        for &info in &head.segments {
+            let file = self.segment_file(info)?;
+            sources.push(Source::Stored { app: self, info, file, blocks: HashMap::new() });
+        }
         sources.push(Source::Memory(&tail));
         let phrase: Vec<char> = terms.concat();
         // Every text replaced since it was written, by item: a text is current unless one of these replaced it.
@@ -668,8 +692,10 @@ impl App {
         if head_seq.saturating_sub(head.covered) < at_least.max(1) {
             return Ok(false);
         }
+        // The files of segments a merge replaced, once the head that replaced them is durable: every append since
+        // it was written synced the store.
+        self.remove_unnamed_segments(&head)?;
         let (mut segment, covered) = self.tail(&head, at_most)?;
-        let mut changes = Vec::new();
         // Merge with the newest segments while the newer is at least a quarter of the one before.
         while let Some(last) = head.segments.last().copied() {
             let newer = segment.docs.len() as u32;
@@ -677,37 +703,47 @@ impl App {
                 break;
             }
             let older = self.load_segment(last)?;
-            changes.extend(self.store.derived_keys(&segment_prefix(last.id))?.into_iter().map(|key| (key, None)));
             head.segments.pop();
             segment = older.merge(segment)?;
         }
         let id = head.next_id;
         head.next_id += 1;
         if !segment.docs.is_empty() {
-            changes.extend(segment_writes(id, &segment));
+            self.store.write_derived_file(&segment_name(id), &file::encode(&segment)?)?;
             head.segments.push(SegmentInfo { id, base: segment.base, docs: segment.docs.len() as u32 });
         }
         head.covered = covered.max(head.covered);
-        changes.push((HEAD_KEY.to_vec(), Some(serde_json::to_vec(&head).map_err(|_| damaged("索引头"))?)));
-        self.store.write_derived(changes)?;
+        let head = serde_json::to_vec(&head).map_err(|_| damaged("索引头"))?;
+        self.store.write_derived(vec![(HEAD_KEY.to_vec(), Some(head))])?;
         Ok(true)
+    }
+
+    /// Removes the segment files `head` does not name (replaced by a merge, or written by an index step that a
+    /// crash kept from its head).
+    fn remove_unnamed_segments(&self, head: &Head) -> Result<()> {
+        let named: Vec<String> = head.segments.iter().map(|s| segment_name(s.id)).collect();
+        for name in self.store.derived_file_names()? {
+            if name.starts_with("search-") && !named.contains(&name) {
+                self.store.remove_derived_file(&name)?;
+            }
+        }
+        Ok(())
     }
 
     /// A stored segment, whole.
     fn load_segment(&self, info: SegmentInfo) -> Result<Segment> {
+        let file = self.segment_file(info)?;
         let mut segment = Segment { base: info.base, ..Segment::default() };
-        for block in 0..info.docs.div_ceil(BLOCK_DOCS) {
-            let bytes = self.store.derived(&block_key(info.id, block))?.ok_or_else(|| damaged("缺少文档块"))?;
-            segment.docs.extend(index::decode_block(&bytes)?);
+        if file.block_count() != info.docs.div_ceil(BLOCK_DOCS) {
+            return Err(damaged("文档块数"));
+        }
+        for block in 0..file.block_count() {
+            segment.docs.extend(index::decode_block(&file.block(block)?)?);
         }
         if segment.docs.len() != info.docs as usize {
             return Err(damaged("文档数"));
         }
-        let prefix = posting_key(info.id, b"");
-        for key in self.store.derived_keys(&prefix)? {
-            let bytes = self.store.derived(&key)?.ok_or_else(|| damaged("缺少倒排表"))?;
-            segment.postings.insert(key[prefix.len()..].to_vec(), bytes);
-        }
+        segment.postings = file.postings()?;
         Ok(segment)
     }
 
@@ -746,7 +782,7 @@ impl App {
                     }
                     let id = next_id;
                     next_id += 1;
-                    self.store.write_derived(segment_writes(id, &segment))?;
+                    self.store.write_derived_file(&segment_name(id), &file::encode(&segment)?)?;
                     SegmentInfo { id, base: segment.base, docs: segment.docs.len() as u32 }
                 }
             };
@@ -786,17 +822,12 @@ impl App {
             HEAD_KEY.to_vec(),
             Some(serde_json::to_vec(&fresh).map_err(|_| damaged("索引头"))?),
         )])?;
-        // What no segment of the new head holds: the replaced segments, and what a crash left half written.
-        let kept: Vec<Vec<u8>> = fresh.segments.iter().map(|s| segment_prefix(s.id)).collect();
-        let stale: Vec<(Vec<u8>, Option<Vec<u8>>)> = self
-            .store
-            .derived_keys(b"search/s")?
-            .into_iter()
-            .filter(|key| !kept.iter().any(|prefix| key.starts_with(prefix)))
-            .map(|key| (key, None))
-            .collect();
-        if !stale.is_empty() {
-            self.store.write_derived(stale)?;
+        // Format 1's segments (derived values), if the store still holds them. The files the new head does not name
+        // are removed by the next index step, once this head is durable.
+        let stale: Vec<(Vec<u8>, Option<Vec<u8>>)> =
+            self.store.derived_keys(FORMAT_1_SEGMENTS)?.into_iter().map(|key| (key, None)).collect();
+        for batch in stale.chunks(65_536) {
+            self.store.write_derived(batch.to_vec())?;
         }
         Ok(rebuilt)
     }
@@ -810,25 +841,6 @@ fn is_default(filter: &ListFilter) -> bool {
         && filter.organ.is_none()
         && filter.year.is_none()
         && filter.proposal.is_none()
-}
-
-/// The writes that store `segment` as segment `id`.
-fn segment_writes(id: u32, segment: &Segment) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
-    let mut changes = Vec::with_capacity(segment.postings.len() + segment.blocks() as usize + 1);
-    for block in 0..segment.blocks() {
-        changes.push((block_key(id, block), Some(segment.block(block))));
-    }
-    let replacements = Segment {
-        base: 0,
-        docs: segment.docs.iter().filter(|d| d.replaces).copied().collect(),
-        postings: BTreeMap::new(),
-    };
-    changes.push((replacements_key(id), Some(replacements.block(0))));
-    changes.push((kinds_key(id), Some(segment.kinds())));
-    for (gram, bytes) in &segment.postings {
-        changes.push((posting_key(id, gram), Some(bytes.clone())));
-    }
-    changes
 }
 
 /// Every searchable text of a log as folded at one horizon, for a plain substring scan: what the index must agree
