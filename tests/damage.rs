@@ -1,7 +1,8 @@
 //! Damage to a store's files: flipped bits, zeroed runs, truncations and deleted files, on every file of a store.
 //! Whatever the damage, a command answers: never a panic (exit code 101) or a signal, never a hang, and never a
 //! wrong answer given as right (exit 0 with other rows than the undamaged store's). It may refuse (exit 1 or 2),
-//! naming the damage and the way out. The counts are printed.
+//! naming the damage and the way out. The counts are printed. `list`, `verify` and `search` (whose index is files of
+//! its own, in `derived/`) are asked.
 
 mod common;
 
@@ -67,7 +68,13 @@ fn damaged_stores_never_panic_hang_or_answer_wrongly() {
         duban.ok(&["progress", &id, "--summary", &format!("进展{number}")]);
     }
     duban.ok(&["list"]);
+    // The search index as files of its own (derived/), so that damage reaches them too.
+    duban.ok(&["rebuild"]);
+    assert!(duban.store().join("derived").read_dir().unwrap().next().is_some(), "the index has segment files");
     let good = duban.run(&["list", "--json"]).stdout.into_bytes();
+    let search = ["search", "课后延时服务", "--json"];
+    let found = duban.run(&search).stdout.into_bytes();
+    assert!(String::from_utf8_lossy(&found).contains("课后延时服务"), "the undamaged store finds it");
     let base = duban.store();
     let mut rng = Rng(0xDA4A_6E00_0000_0003);
     let mut counts: BTreeMap<String, u64> = BTreeMap::new();
@@ -98,11 +105,18 @@ fn damaged_stores_never_panic_hang_or_answer_wrongly() {
             _ => {}
         }
         let name = file.strip_prefix(&store).unwrap().display().to_string();
-        for args in [&["list", "--json"][..], &["verify", "--json"][..]] {
+        for args in [&["list", "--json"][..], &["verify", "--json"][..], &search[..]] {
+            let expected = match args[0] {
+                "list" => Some(&good),
+                "search" => Some(&found),
+                _ => None,
+            };
             let outcome = match run(&duban, &store, args) {
                 Err(()) => "hang".to_string(),
                 Ok((None, _)) | Ok((Some(101), _)) => "panic or signal".to_string(),
-                Ok((Some(0), out)) if args[0] == "list" && out != good => "wrong answer, exit 0".to_string(),
+                Ok((Some(0), out)) if expected.is_some_and(|expected| out != *expected) => {
+                    "wrong answer, exit 0".to_string()
+                }
                 Ok((Some(code), _)) => format!("exit {code}"),
             };
             if outcome.starts_with('h') || outcome.starts_with('p') || outcome.starts_with('w') {
