@@ -219,9 +219,9 @@ impl App {
 
     /// What changed between the account's previous session and its latest (`None` before its second): counted
     /// when the latest was opened, so a page shows it without reading the log.
-    pub fn since_last_visit(&self, account: &str) -> Result<Option<SinceLastVisit>> {
-        let Ok(account) = self.account(account) else { return Ok(None) };
-        let Some(stored) = self.store.secret(&visit_changes_key(account.id.unwrap_or_default()))? else {
+    /// By the account's id (what a session gives), so that a page never looks an account up among all of them.
+    pub fn since_last_visit(&self, account: Ulid) -> Result<Option<SinceLastVisit>> {
+        let Some(stored) = self.store.secret(&visit_changes_key(account))? else {
             return Ok(None);
         };
         let numbers: Vec<u64> = String::from_utf8_lossy(&stored).split(' ').filter_map(|n| n.parse().ok()).collect();

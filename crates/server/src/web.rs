@@ -142,6 +142,8 @@ pub(crate) fn same(a: &str, b: &str) -> bool {
 pub(crate) struct Visitor {
     pub caller: Caller,
     pub csrf: String,
+    /// The account's id (its stream).
+    pub account: ulid::Ulid,
 }
 
 /// The visitor, or a redirect to the login page.
@@ -152,8 +154,8 @@ pub(crate) async fn visitor(shared: &Arc<Shared>, headers: &HeaderMap) -> Result
     let lookup = token.clone();
     let found =
         blocking(move || Ok(worker.app.session(&lookup, worker.clock.now())?)).await.map_err(|f| f.into_response())?;
-    let (_, principal) = found.ok_or_else(to_login)?;
-    Ok(Visitor { caller: Caller { principal }, csrf: csrf_of(&token) })
+    let (account, principal) = found.ok_or_else(to_login)?;
+    Ok(Visitor { caller: Caller { principal }, csrf: csrf_of(&token), account: account.id.unwrap_or_default() })
 }
 
 pub(crate) fn redirect(to: &str) -> Response {
@@ -333,11 +335,11 @@ async fn dashboard(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Res
         Err(response) => return response,
     };
     let view = View::now(today(&shared));
-    let caller = visitor.caller.clone();
+    let (caller, account) = (visitor.caller.clone(), visitor.account);
     let worker = shared.clone();
     let figures = blocking(move || {
         let visible = |state: &duban_domain::CommitmentState| caller.sees(&promise_organs(state));
-        let since = worker.app.since_last_visit(&caller.principal.name)?;
+        let since = worker.app.since_last_visit(account)?;
         Ok((worker.app.dashboard(&view, &visible, NEAR_DAYS, 10)?, since))
     })
     .await;
