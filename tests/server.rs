@@ -492,6 +492,9 @@ fn the_command_line_through_a_server_prints_what_it_prints_on_a_local_store() {
         vec!["close", &science, "--outcome", "已落实", "--summary", "平台建成"],
         vec!["reopen", &science, "--reason", "验收未通过"],
         vec!["progress", &science, "--summary", "整改", "--json"],
+        // A file attached through the server is kept by it, as it would be here.
+        vec!["progress", &science, "--summary", "验收材料", "--attach", "验收.pdf"],
+        vec!["progress", &science, "--summary", "假的", "--attach", "假的.pdf"],
         vec!["commit", "amend", &education, "--text", "年底前新建学校一所", "--section", "body", "--reason", "漏读"],
         vec!["dismiss", &education, "--reason", "误录", "--duplicate-of", &science],
         vec!["show", &science],
@@ -517,6 +520,10 @@ fn the_command_line_through_a_server_prints_what_it_prints_on_a_local_store() {
             .collect::<Vec<_>>()
             .join("\n")
     };
+    for dir in [local.dir.path(), served.dir.path()] {
+        std::fs::write(dir.join("验收.pdf"), b"%PDF-1.4\nproof\n").unwrap();
+        std::fs::write(dir.join("假的.pdf"), b"<html></html>").unwrap();
+    }
     for args in &script {
         let here = client(&local, &local.store(), &config, None, args, "");
         let there = client(&served, &served.store(), &config, Some(&url), args, "");
@@ -533,6 +540,11 @@ fn the_command_line_through_a_server_prints_what_it_prints_on_a_local_store() {
         .map(|event| event["actor"].as_str().unwrap().to_string().leak() as &str)
         .collect();
     assert!(actors.iter().all(|actor| *actor == "王芳"), "{actors:?}");
+    let kept: Value = serde_json::from_str(&shown.stdout).unwrap();
+    let attached = kept["events"].as_array().unwrap().iter().find(|e| e["type"] == "EvidenceAttached").unwrap().clone();
+    let sha = attached["data"]["EvidenceAttached"]["sha256"].as_str().unwrap().to_string();
+    let file = served.store().join("files").join(&sha[..2]).join(&sha);
+    assert_eq!(std::fs::read(file).unwrap(), b"%PDF-1.4\nproof\n", "the server keeps the file");
 
     // An organ account through the CLI: its own promise, not another organ's.
     let organ_config = served.dir.path().join("organ-config");

@@ -25,8 +25,16 @@ pub fn commitment_fact_with_files(
     if uploads.is_empty() {
         return commitment_fact(ctx, input, on, event);
     }
-    if ctx.server.is_some() {
-        crate::toolkit::refuse("附件须在本机事件库上记录，或在网页的承诺详情中上传（--server 暂不能传送文件）")?;
+    if let Some(server) = ctx.server.clone() {
+        use base64::Engine;
+        let files: Vec<serde_json::Value> = uploads
+            .iter()
+            .map(|upload| {
+                let content = base64::engine::general_purpose::STANDARD.encode(&upload.bytes);
+                json!({ "file_name": upload.file_name, "content_base64": content })
+            })
+            .collect();
+        return remote_fact(ctx, &server, input, on, event, json!({ "attachments": files }));
     }
     let max = duban_app::DEFAULT_MAX_ATTACHMENT_BYTES;
     let recorded = ctx.app()?.record_with_files(&ctx.context()?, input, on, event, (uploads, max), None)?;

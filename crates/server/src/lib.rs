@@ -137,7 +137,11 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/api/commitments", get(commitments).post(new_commitment))
         .route("/api/commitments/{id}", get(commitment))
         .route("/api/search", get(search))
-        .route("/api/commitments/{id}/{action}", post(commitment_fact))
+        // A progress report may carry files (Base64 in its JSON: four thirds of their size).
+        .route(
+            "/api/commitments/{id}/{action}",
+            post(commitment_fact).layer(axum::extract::DefaultBodyLimit::max(body_limit * 3 / 2)),
+        )
         .route("/api/replies", get(replies).post(new_reply))
         .route("/api/replies/{id}", get(reply))
         .route("/api/replies/{id}/evaluate", post(evaluate))
@@ -580,7 +584,27 @@ async fn commitment_fact(
 ) -> Answer {
     let caller = caller(&shared, &headers).await?;
     let body = parse_body(&body)?;
-    apply_fact(shared, caller, id, action, body, Vec::new()).await.and_then(ok)
+    let uploads = attachments(&body)?;
+    apply_fact(shared, caller, id, action, body, uploads).await.and_then(ok)
+}
+
+/// A progress report's files as the API takes them: `attachments`, a list of `{"file_name", "content_base64"}`.
+fn attachments(body: &Value) -> Result<Vec<duban_app::Upload>, Failure> {
+    use base64::Engine;
+    let Some(list) = body.get("attachments").filter(|value| !value.is_null()) else { return Ok(Vec::new()) };
+    let shape = || Failure::bad("attachments 应为 [{\"file_name\": 文本, \"content_base64\": 文本}] 的列表");
+    list.as_array()
+        .ok_or_else(shape)?
+        .iter()
+        .map(|item| {
+            let file_name = item.get("file_name").and_then(Value::as_str).ok_or_else(shape)?.to_string();
+            let content = item.get("content_base64").and_then(Value::as_str).ok_or_else(shape)?;
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(content)
+                .map_err(|_| Failure::bad(format!("附件“{file_name}”的 content_base64 不是有效的 Base64")))?;
+            Ok(duban_app::Upload { file_name, bytes })
+        })
+        .collect()
 }
 
 /// One fact about a promise, from the fields of its request (the API's JSON, or a web form's): checked against the
