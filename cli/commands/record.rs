@@ -38,16 +38,7 @@ pub fn commitment_fact_with_files(
     }
     let max = duban_app::DEFAULT_MAX_ATTACHMENT_BYTES;
     let recorded = ctx.app()?.record_with_files(&ctx.context()?, input, on, event, (uploads, max), None)?;
-    let confirmed = Confirmed {
-        id: recorded.id.to_string(),
-        number: recorded.number,
-        seq: recorded.seq,
-        event: recorded.event.to_string(),
-        label: recorded.label.to_string(),
-        occurred_on: recorded.occurred_on,
-        status: recorded.status,
-    };
-    confirm(ctx, &confirmed)
+    confirm(ctx, &Confirmed::from(&recorded))
 }
 
 /// As [`commitment_fact`]; through a server, `extra`'s fields are added to the request (what the server resolves
@@ -63,16 +54,21 @@ pub fn commitment_fact_with(
         return remote_fact(ctx, &server, input, on, event, extra);
     }
     let recorded = ctx.app()?.record(&ctx.context()?, input, on, event, None)?;
-    let confirmed = Confirmed {
-        id: recorded.id.to_string(),
-        number: recorded.number,
-        seq: recorded.seq,
-        event: recorded.event.to_string(),
-        label: recorded.label.to_string(),
-        occurred_on: recorded.occurred_on,
-        status: recorded.status,
-    };
-    confirm(ctx, &confirmed)
+    confirm(ctx, &Confirmed::from(&recorded))
+}
+
+impl From<&duban_app::Recorded> for Confirmed {
+    fn from(recorded: &duban_app::Recorded) -> Confirmed {
+        Confirmed {
+            id: recorded.id.to_string(),
+            number: recorded.number,
+            seq: recorded.seq,
+            event: recorded.event.to_string(),
+            label: recorded.label.to_string(),
+            occurred_on: recorded.occurred_on,
+            status: recorded.status,
+        }
+    }
 }
 
 /// What a recorded fact is confirmed with, locally or from the server's answer.

@@ -14,10 +14,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::NaiveDate;
 use duban_app::{Reviewed, ReviewedPromise};
-use duban_domain::{Action, Target};
+use duban_domain::Action;
 use duban_ingest::Parsed;
 
-use crate::web::{esc, failure_page, page, posting, redirect, visitor, FormData, Visitor};
+use crate::web::{esc, failure_page, page, posting_who_may, redirect, visitor_who_may, FormData, Visitor};
 use crate::{blocking, context, percent_encode as enc, Failure, Shared};
 
 /// How long an uploaded document waits for its review, and how many may wait at once (the oldest goes first).
@@ -64,8 +64,9 @@ impl Drafts {
     }
 }
 
-fn may_register(visitor: &Visitor) -> Result<(), Failure> {
-    visitor.caller.may(Action::Register, Target::Register)
+/// The draft `id`, if it is this visitor's and still waits.
+fn draft_of(shared: &Shared, id: &str, visitor: &Visitor) -> Option<Draft> {
+    shared.drafts.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(id, &visitor.caller.principal.name)
 }
 
 fn gone(id: &str) -> Failure {
@@ -78,13 +79,10 @@ fn gone(id: &str) -> Failure {
 
 /// `GET /intake`: the upload form.
 pub(crate) async fn upload_page(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    let visitor = match visitor(&shared, &headers).await {
+    let visitor = match visitor_who_may(&shared, &headers, Action::Register).await {
         Ok(visitor) => visitor,
         Err(response) => return response,
     };
-    if let Err(failure) = may_register(&visitor) {
-        return failure_page(failure, Some(&visitor));
-    }
     page(StatusCode::OK, "文件导入", Some(&visitor), &upload_form(&visitor, ""))
 }
 
@@ -104,13 +102,10 @@ fn upload_form(visitor: &Visitor, notice: &str) -> String {
 /// `POST /intake`: reads each uploaded document; one that reads goes to its review, one that does not is named
 /// with the reason.
 pub(crate) async fn upload_submit(State(shared): State<Arc<Shared>>, headers: HeaderMap, form: FormData) -> Response {
-    let visitor = match posting(&shared, &headers, &form.fields).await {
+    let visitor = match posting_who_may(&shared, &headers, &form.fields, Action::Register).await {
         Ok(visitor) => visitor,
         Err(response) => return response,
     };
-    if let Err(failure) = may_register(&visitor) {
-        return failure_page(failure, Some(&visitor));
-    }
     let documents: Vec<duban_app::Upload> =
         form.files.into_iter().filter(|(field, _)| field == "documents").map(|(_, upload)| upload).collect();
     if documents.is_empty() {
@@ -194,15 +189,11 @@ pub(crate) async fn review_page(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let visitor = match visitor(&shared, &headers).await {
+    let visitor = match visitor_who_may(&shared, &headers, Action::Register).await {
         Ok(visitor) => visitor,
         Err(response) => return response,
     };
-    if let Err(failure) = may_register(&visitor) {
-        return failure_page(failure, Some(&visitor));
-    }
-    let draft = shared.drafts.lock().unwrap_or_else(|p| p.into_inner()).get(&id, &visitor.caller.principal.name);
-    let Some(draft) = draft else { return failure_page(gone(&id), Some(&visitor)) };
+    let Some(draft) = draft_of(&shared, &id, &visitor) else { return failure_page(gone(&id), Some(&visitor)) };
     let given = Reviewed::as_read(&draft.parsed);
     review(&visitor, &id, &draft.parsed, &given, "", StatusCode::OK)
 }
@@ -383,15 +374,11 @@ pub(crate) async fn review_submit(
     Path(id): Path<String>,
     form: FormData,
 ) -> Response {
-    let visitor = match posting(&shared, &headers, &form.fields).await {
+    let visitor = match posting_who_may(&shared, &headers, &form.fields, Action::Register).await {
         Ok(visitor) => visitor,
         Err(response) => return response,
     };
-    if let Err(failure) = may_register(&visitor) {
-        return failure_page(failure, Some(&visitor));
-    }
-    let draft = shared.drafts.lock().unwrap_or_else(|p| p.into_inner()).get(&id, &visitor.caller.principal.name);
-    let Some(draft) = draft else { return failure_page(gone(&id), Some(&visitor)) };
+    let Some(draft) = draft_of(&shared, &id, &visitor) else { return failure_page(gone(&id), Some(&visitor)) };
     let given = match reviewed_from(&form.fields) {
         Ok(given) => given,
         Err(message) => {

@@ -8,14 +8,10 @@ use std::sync::Arc;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use duban_domain::{Action, Role, Target};
+use duban_domain::{Action, Role};
 
-use crate::web::{esc, failure_page, page, posting, redirect, visitor, FormData, Visitor};
+use crate::web::{esc, failure_page, page, posting_who_may, redirect, visitor_who_may, FormData, Visitor};
 use crate::{blocking, context, percent_encode as enc, Failure, Shared};
-
-fn may_manage(visitor: &Visitor) -> Result<(), Failure> {
-    visitor.caller.may(Action::ManageAccounts, Target::Register)
-}
 
 /// Organs as typed: separated by 、，, ; or line breaks.
 fn organs_of(text: &str) -> Vec<String> {
@@ -38,7 +34,7 @@ pub(crate) async fn users_page(
     headers: HeaderMap,
     Query(query): Query<std::collections::HashMap<String, String>>,
 ) -> Response {
-    let visitor = match visitor(&shared, &headers).await {
+    let visitor = match visitor_who_may(&shared, &headers, Action::ManageAccounts).await {
         Ok(visitor) => visitor,
         Err(response) => return response,
     };
@@ -47,9 +43,6 @@ pub(crate) async fn users_page(
 }
 
 async fn users(shared: &Arc<Shared>, visitor: &Visitor, notice: &str, status: StatusCode) -> Response {
-    if let Err(failure) = may_manage(visitor) {
-        return failure_page(failure, Some(visitor));
-    }
     let worker = shared.clone();
     let accounts = match blocking(move || Ok(worker.app.accounts()?)).await {
         Ok(accounts) => accounts,
@@ -102,13 +95,10 @@ fn role_of(fields: &std::collections::HashMap<String, String>) -> Result<Role, F
 
 /// `POST /users`: a new account.
 pub(crate) async fn create_submit(State(shared): State<Arc<Shared>>, headers: HeaderMap, form: FormData) -> Response {
-    let visitor = match posting(&shared, &headers, &form.fields).await {
+    let visitor = match posting_who_may(&shared, &headers, &form.fields, Action::ManageAccounts).await {
         Ok(visitor) => visitor,
         Err(response) => return response,
     };
-    if let Err(failure) = may_manage(&visitor) {
-        return failure_page(failure, Some(&visitor));
-    }
     let fields = form.fields;
     let (worker, caller) = (shared.clone(), visitor.caller.clone());
     let done = blocking(move || {
@@ -131,13 +121,10 @@ pub(crate) async fn change_submit(
     Path((name, action)): Path<(String, String)>,
     form: FormData,
 ) -> Response {
-    let visitor = match posting(&shared, &headers, &form.fields).await {
+    let visitor = match posting_who_may(&shared, &headers, &form.fields, Action::ManageAccounts).await {
         Ok(visitor) => visitor,
         Err(response) => return response,
     };
-    if let Err(failure) = may_manage(&visitor) {
-        return failure_page(failure, Some(&visitor));
-    }
     let fields = form.fields;
     let (worker, caller) = (shared.clone(), visitor.caller.clone());
     let done = blocking(move || {

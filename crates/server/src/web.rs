@@ -313,6 +313,34 @@ pub(crate) async fn posting(
     Ok(visitor)
 }
 
+/// The visitor of a page, if its role may do `action` in the register; else the way to the login form, or the page
+/// that refuses it.
+pub(crate) async fn visitor_who_may(
+    shared: &Arc<Shared>,
+    headers: &HeaderMap,
+    action: Action,
+) -> Result<Visitor, Response> {
+    let visitor = visitor(shared, headers).await?;
+    match visitor.caller.may(action, Target::Register) {
+        Ok(()) => Ok(visitor),
+        Err(failure) => Err(failure_page(failure, Some(&visitor))),
+    }
+}
+
+/// As [`posting`], for a form whose use needs the role to be allowed `action` in the register.
+pub(crate) async fn posting_who_may(
+    shared: &Arc<Shared>,
+    headers: &HeaderMap,
+    form: &HashMap<String, String>,
+    action: Action,
+) -> Result<Visitor, Response> {
+    let visitor = posting(shared, headers, form).await?;
+    match visitor.caller.may(action, Target::Register) {
+        Ok(()) => Ok(visitor),
+        Err(failure) => Err(failure_page(failure, Some(&visitor))),
+    }
+}
+
 pub(crate) fn csrf_refused() -> Failure {
     Failure::new(
         StatusCode::FORBIDDEN,
