@@ -212,8 +212,22 @@ fn a_long_unindexed_tail_is_indexed_a_bounded_step_at_a_time() {
     assert!(head >= 4, "{head}");
     // One event a step, as a write catches up a store whose index fell behind (by CATCH_UP_EVENTS a step).
     let mut steps = 0;
+    let named = |app: &App| -> std::collections::BTreeSet<String> {
+        let head = app.search_head().unwrap().unwrap_or_default();
+        head.segments.iter().map(|s| crate::search::segment_file_name(s.id)).collect()
+    };
+    let files = |app: &App| -> std::collections::BTreeSet<String> {
+        app.store.derived_file_names().unwrap().into_iter().filter(|n| n.starts_with("search-")).collect()
+    };
+    let mut before = named(&app);
     while app.index_tail(1, 1).unwrap() {
         steps += 1;
+        // A step removes the files its starting head no longer named (merged away a step before) and writes one.
+        let after = named(&app);
+        let kept = files(&app);
+        assert!(after.is_subset(&kept), "step {steps}: {after:?} ⊄ {kept:?}");
+        assert!(kept.iter().all(|name| after.contains(name) || before.contains(name)), "step {steps}: {kept:?}");
+        before = after;
         let (covered, segments) = app.search_covered().unwrap();
         assert_eq!(covered, steps, "step {steps}");
         assert_eq!(find(&app), unindexed, "the same answer part way, at {covered}");

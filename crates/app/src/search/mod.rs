@@ -678,23 +678,32 @@ impl App {
         let _ = self.index_tail(TAIL_EVENTS, CATCH_UP_EVENTS);
     }
 
-    /// Indexes the whole tail now (after a restore, or a bulk load that bypassed the writes' upkeep).
+    /// Indexes the whole tail now (after a restore, or a bulk load that bypassed the writes' upkeep). Step after
+    /// step with no append between, so no head is known durable: replaced files are left to a later write's step.
     pub fn index_search(&self) -> Result<()> {
         let _indexing = self.indexing.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        while self.index_tail(1, u64::from(MAX_SEGMENT_DOCS))? {}
+        while self.index_step(1, u64::from(MAX_SEGMENT_DOCS), false)? {}
         Ok(())
     }
 
     /// Indexes the tail (at most `at_most` events of it) if it is at least `at_least` events long; whether it did.
+    /// Called after appends (each of which synced the store, and with it the last head written).
     pub(crate) fn index_tail(&self, at_least: u64, at_most: u64) -> Result<bool> {
+        self.index_step(at_least, at_most, true)
+    }
+
+    /// As [`App::index_tail`]; `collect`: remove the files the stored head no longer names first (only when that
+    /// head is known durable).
+    fn index_step(&self, at_least: u64, at_most: u64, collect: bool) -> Result<bool> {
         let head_seq = self.store.head()?.seq;
         let mut head = self.search_head()?.unwrap_or(Head { format: FORMAT, ..Head::default() });
         if head_seq.saturating_sub(head.covered) < at_least.max(1) {
             return Ok(false);
         }
-        // The files of segments a merge replaced, once the head that replaced them is durable: every append since
-        // it was written synced the store.
-        self.remove_unnamed_segments(&head)?;
+        // The files of segments a merge replaced, once the head that replaced them is durable.
+        if collect {
+            self.remove_unnamed_segments(&head)?;
+        }
         let (mut segment, covered) = self.tail(&head, at_most)?;
         // Merge with the newest segments while the newer is at least a quarter of the one before.
         while let Some(last) = head.segments.last().copied() {
