@@ -50,6 +50,13 @@ impl DerivedFile for Opened {
     }
 }
 
+/// A name no other writer of this machine uses at the same time (the process and a counter of its own): two
+/// writers of one file each write their own partial copy, and the rename of either is whole.
+pub(crate) fn unique() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    format!("{}-{}", std::process::id(), NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+}
+
 /// Derived files are named by their reader: letters, digits, `-`, `_` and `.`, not starting with `.`.
 fn checked(name: &str) -> Result<&str> {
     let plain = !name.is_empty()
@@ -67,7 +74,7 @@ pub(crate) fn write(store: &Path, name: &str, bytes: &[u8]) -> Result<()> {
     let folder = store.join(FOLDER);
     std::fs::create_dir_all(&folder)?;
     let target = folder.join(checked(name)?);
-    let partial = folder.join(format!(".{name}.{}.partial", std::process::id()));
+    let partial = folder.join(format!(".{name}.{}.partial", unique()));
     let written = (|| {
         let mut file = std::fs::File::create(&partial)?;
         std::io::Write::write_all(&mut file, bytes)?;

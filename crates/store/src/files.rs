@@ -41,7 +41,7 @@ pub(crate) fn put(store: &Path, bytes: &[u8]) -> Result<String> {
     }
     let folder = target.parent().expect("a file's path has a folder");
     std::fs::create_dir_all(folder)?;
-    let partial = folder.join(format!(".{sha256}.{}.partial", std::process::id()));
+    let partial = folder.join(format!(".{sha256}.{}.partial", crate::derived_files::unique()));
     let written = (|| {
         let mut file = std::fs::File::create(&partial)?;
         file.write_all(bytes)?;

@@ -1479,3 +1479,25 @@ fn a_damaged_attachment_is_mended_by_putting_it_again() {
     store.put_file(b"evidence").unwrap();
     assert_eq!(store.file(&sha).unwrap().as_deref(), Some(&b"evidence"[..]));
 }
+
+#[test]
+fn the_same_attachment_put_by_many_threads_at_once_is_kept_whole() {
+    use crate::EventStore;
+    let dir = tempfile::tempdir().unwrap();
+    let store = std::sync::Arc::new(SledStore::create(&dir.path().join("s.db")).unwrap());
+    let bytes: Vec<u8> = (0..2_000_000u32).map(|n| (n % 251) as u8).collect();
+    let puts: Vec<_> = (0..8)
+        .map(|_| {
+            let (store, bytes) = (store.clone(), bytes.clone());
+            std::thread::spawn(move || store.put_file(&bytes).unwrap())
+        })
+        .collect();
+    let hashes: Vec<String> = puts.into_iter().map(|put| put.join().unwrap()).collect();
+    assert!(hashes.windows(2).all(|pair| pair[0] == pair[1]));
+    assert_eq!(store.file(&hashes[0]).unwrap().as_deref(), Some(&bytes[..]));
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("s.db").join("files").join(&hashes[0][..2]))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
+    assert_eq!(leftovers.len(), 1, "no partial copy left: {leftovers:?}");
+}
