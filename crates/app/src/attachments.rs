@@ -149,12 +149,8 @@ impl App {
             }
             // Read through the store, so a damaged file is reported here instead of copied.
             let Some(bytes) = self.store.file(sha256)? else { continue };
-            let folder = target.parent().expect("a file's path has a folder");
-            std::fs::create_dir_all(folder)?;
-            let partial = folder.join(format!(".{sha256}.partial"));
-            std::fs::write(&partial, &bytes)?;
-            std::fs::File::open(&partial)?.sync_all()?;
-            std::fs::rename(&partial, &target)?;
+            std::fs::create_dir_all(target.parent().expect("a file's path has a folder"))?;
+            duban_store::write_whole(&target, &bytes)?;
             copied += 1;
         }
         Ok((copied, hashes.len()))

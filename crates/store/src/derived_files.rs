@@ -73,20 +73,26 @@ fn checked(name: &str) -> Result<&str> {
 pub(crate) fn write(store: &Path, name: &str, bytes: &[u8]) -> Result<()> {
     let folder = store.join(FOLDER);
     std::fs::create_dir_all(&folder)?;
-    let target = folder.join(checked(name)?);
+    Ok(write_whole(&folder.join(checked(name)?), bytes)?)
+}
+
+/// Writes `path` whole or not at all: a partial copy of this writer's own beside it, synced, renamed into place,
+/// the folder synced. A failure removes the partial copy and leaves `path` as it was.
+pub fn write_whole(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let folder = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().map(|name| name.to_string_lossy().to_string()).unwrap_or_default();
     let partial = folder.join(format!(".{name}.{}.partial", unique()));
     let written = (|| {
         let mut file = std::fs::File::create(&partial)?;
         std::io::Write::write_all(&mut file, bytes)?;
         file.sync_all()?;
-        std::fs::rename(&partial, &target)?;
-        std::fs::File::open(&folder)?.sync_all()
+        std::fs::rename(&partial, path)?;
+        std::fs::File::open(folder)?.sync_all()
     })();
-    if let Err(error) = written {
+    if written.is_err() {
         let _ = std::fs::remove_file(&partial);
-        return Err(error.into());
     }
-    Ok(())
+    written
 }
 
 pub(crate) fn open(store: &Path, name: &str) -> Result<Option<std::sync::Arc<dyn DerivedFile>>> {

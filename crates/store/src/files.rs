@@ -8,7 +8,6 @@
 //! event names (an upload whose append was refused) is harmless and kept; content addressing makes a second put of
 //! the same bytes a no-op.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -41,19 +40,9 @@ pub(crate) fn put(store: &Path, bytes: &[u8]) -> Result<String> {
     }
     let folder = target.parent().expect("a file's path has a folder");
     std::fs::create_dir_all(folder)?;
-    let partial = folder.join(format!(".{sha256}.{}.partial", crate::derived_files::unique()));
-    let written = (|| {
-        let mut file = std::fs::File::create(&partial)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&partial, &target)?;
-        std::fs::File::open(folder)?.sync_all()?;
-        std::fs::File::open(store.join(FOLDER))?.sync_all()
-    })();
-    if let Err(error) = written {
-        let _ = std::fs::remove_file(&partial);
-        return Err(error.into());
-    }
+    crate::derived_files::write_whole(&target, bytes)?;
+    // The `ab/` folder may be new: its entry in `files/` is synced too.
+    std::fs::File::open(store.join(FOLDER))?.sync_all()?;
     Ok(sha256)
 }
 

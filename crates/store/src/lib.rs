@@ -52,7 +52,7 @@ pub use chain::{
 pub mod format {
     pub use crate::chain::{new_payload, push_record, seal, seal_log_chunk, CHUNK_BYTES};
 }
-pub use derived_files::DerivedFile;
+pub use derived_files::{write_whole, DerivedFile};
 pub use error::{Result, StoreError};
 pub use files::sha256_hex;
 pub use index::Family;
