@@ -36,17 +36,22 @@ pub fn run(ctx: &mut Ctx, args: Args) -> anyhow::Result<()> {
         ));
     }
     let clock = if ctx.fixed_clock { Clock::Fixed(ctx.now) } else { Clock::System };
-    let address_file = ctx.store_path.join(ADDRESS_FILE);
+    // A database is shared by any number of servers: only a store folder names the one serving it.
+    let address_file = (!duban_store::is_database(&ctx.store_path)).then(|| ctx.store_path.join(ADDRESS_FILE));
     let marker = address_file.clone();
     let on_listening = Box::new(move |address: SocketAddr| {
-        let _ = std::fs::write(&marker, format!("http://{address}\n"));
+        if let Some(marker) = &marker {
+            let _ = std::fs::write(marker, format!("http://{address}\n"));
+        }
         // Printed and flushed at once: scripts and tests wait for this line.
         println!("duban serve 正在监听 http://{address}");
         let _ = std::io::Write::flush(&mut std::io::stdout());
     });
     let max_upload_bytes = args.max_upload_mb as usize * 1024 * 1024;
     let served = serve(app, Options { listen: args.listen, clock, on_listening, max_upload_bytes });
-    let _ = std::fs::remove_file(&address_file);
+    if let Some(address_file) = &address_file {
+        let _ = std::fs::remove_file(address_file);
+    }
     served?;
     writeln!(ctx.out, "duban serve 已停止，事件库已关闭")?;
     Ok(())

@@ -16,6 +16,7 @@ use duban_domain::{CommitmentState, Envelope, NewEvent, ProposalState, ReplyStat
 use ulid::Ulid;
 
 use crate::error::Result;
+use crate::postgres::PgStore;
 use crate::{Family, Head, RebuildReport, Refolded, SledStore, VerifyReport};
 
 /// One stream's part of an append: the stream, the version it was read at, and its new events in order.
@@ -126,6 +127,14 @@ pub trait EventStore: Send + Sync {
     /// batches, never part of one.
     fn write_derived(&self, changes: Vec<(Vec<u8>, Option<Vec<u8>>)>) -> Result<()>;
 
+    /// Holds the upkeep of the derived read models (the search index's steps) against every other process using
+    /// this store, until the guard is dropped; with `wait` false, `None` if another holds it now. A sled store is
+    /// held by one process, whose own lock suffices: it hands out a guard that holds nothing.
+    fn lock_derived(&self, wait: bool) -> Result<Option<Box<dyn DerivedLock + '_>>> {
+        let _ = wait;
+        Ok(Some(Box::new(Unshared)))
+    }
+
     /// How many stored events this handle has decoded from the log (the projection is not counted).
     fn events_read(&self) -> u64;
 
@@ -170,6 +179,14 @@ impl dyn EventStore + '_ {
     }
 }
 
+/// Held while a process keeps the derived read models up (see [`EventStore::lock_derived`]); let go when dropped.
+pub trait DerivedLock {}
+
+/// The guard of a store only one process opens.
+struct Unshared;
+
+impl DerivedLock for Unshared {}
+
 /// A bulk session (see [`EventStore::bulk`](trait.EventStore.html#method.bulk)).
 pub struct Bulk<'a> {
     store: &'a dyn EventStore,
@@ -194,26 +211,54 @@ impl Drop for Bulk<'_> {
     }
 }
 
-/// Opens the store at `location`.
+/// The database URL `location` holds, if it names a PostgreSQL database (`postgres://…`) rather than a folder.
+fn database(location: &Path) -> Option<&str> {
+    location.to_str().filter(|_| crate::postgres::is_url(location))
+}
+
+/// Whether `location` names a database rather than a folder on this machine (a server then leaves no address
+/// file beside it, and several processes may open it at once).
+pub fn is_database(location: &Path) -> bool {
+    database(location).is_some()
+}
+
+/// Opens the store at `location`: a folder (sled) or a `postgres://` URL.
 pub fn open(location: &Path) -> Result<Arc<dyn EventStore>> {
-    Ok(Arc::new(SledStore::open(location)?))
+    match database(location) {
+        Some(url) => Ok(Arc::new(PgStore::open(url)?)),
+        None => Ok(Arc::new(SledStore::open(location)?)),
+    }
 }
 
 /// Opens the store at `location` for a command that only reads: on a healthy store, nothing is written or synced.
 pub fn open_reading(location: &Path) -> Result<Arc<dyn EventStore>> {
-    Ok(Arc::new(SledStore::open_reading(location)?))
+    match database(location) {
+        Some(url) => Ok(Arc::new(PgStore::open(url)?)),
+        None => Ok(Arc::new(SledStore::open_reading(location)?)),
+    }
 }
 
 /// Restores an export into a new store at `location` (or in place of an empty one), all or nothing: returns the
 /// store and how many events it holds.
 pub fn restore(location: &Path, file: &Path) -> Result<(Arc<dyn EventStore>, u64)> {
-    let (store, count) = SledStore::restore(location, file)?;
-    Ok((Arc::new(store), count))
+    match database(location) {
+        Some(url) => {
+            let (store, count) = PgStore::restore(url, file)?;
+            Ok((Arc::new(store), count))
+        }
+        None => {
+            let (store, count) = SledStore::restore(location, file)?;
+            Ok((Arc::new(store), count))
+        }
+    }
 }
 
 /// Creates a new, empty store at `location`.
 pub fn create(location: &Path) -> Result<Arc<dyn EventStore>> {
-    Ok(Arc::new(SledStore::create(location)?))
+    match database(location) {
+        Some(url) => Ok(Arc::new(PgStore::create(url)?)),
+        None => Ok(Arc::new(SledStore::create(location)?)),
+    }
 }
 
 impl EventStore for SledStore {

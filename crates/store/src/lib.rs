@@ -15,6 +15,7 @@ mod error;
 mod files;
 mod index;
 mod interface;
+mod postgres;
 mod space;
 mod streams;
 mod transfer;
@@ -57,7 +58,7 @@ pub use error::{Result, StoreError};
 pub use files::sha256_hex;
 pub use index::Family;
 use index::{StoredFamily, StreamEntry};
-pub use interface::{create, open, open_reading, restore, Bulk, EventStore, StreamBatch};
+pub use interface::{create, is_database, open, open_reading, restore, Bulk, DerivedLock, EventStore, StreamBatch};
 pub use transfer::{check_export, write_export};
 pub use upgrade::{upgrade, UpgradeReport};
 pub use verify::{Difference, RebuildReport, Refolded, VerifyReport};
@@ -418,15 +419,7 @@ impl SledStore {
     /// Appends to several streams in one atomic batch: every stream's events are written, or none are (an imported
     /// document's reply and all its commitments). Each stream must still be at its expected version.
     pub fn append_streams(&self, batches: Vec<(Ulid, u32, Vec<NewEvent>)>) -> Result<Vec<Envelope>> {
-        for (stream, expected_version, events) in &batches {
-            check_batch(*stream, *expected_version, events)?;
-        }
-        let mut streams_seen = std::collections::HashSet::new();
-        if let Some((stream, _, _)) = batches.iter().find(|(stream, _, _)| !streams_seen.insert(*stream)) {
-            return Err(StoreError::BadAppend {
-                stream: *stream, reason: "同一流在一次追加中出现两次".into()
-            });
-        }
+        check_batches(&batches)?;
         let sealed = self.append_locked(batches)?;
         if let Some(last) = sealed.last() {
             self.make_durable(last.seq)?;
@@ -1176,6 +1169,18 @@ pub(crate) const ANCHOR_BROKEN: &str =
     "日志块记下的前一条事件的哈希与实际不符（其前的事件被改动，或日志块被调换、插入）";
 
 /// Checks what can be checked before reading the store: events present, of one stream and kind, opening events first.
+/// What every engine checks of an append before reading anything: each batch well formed, no stream twice.
+pub(crate) fn check_batches(batches: &[(Ulid, u32, Vec<NewEvent>)]) -> Result<()> {
+    for (stream, expected_version, events) in batches {
+        check_batch(*stream, *expected_version, events)?;
+    }
+    let mut streams_seen = std::collections::HashSet::new();
+    if let Some((stream, _, _)) = batches.iter().find(|(stream, _, _)| !streams_seen.insert(*stream)) {
+        return Err(StoreError::BadAppend { stream: *stream, reason: "同一流在一次追加中出现两次".into() });
+    }
+    Ok(())
+}
+
 fn check_batch(stream: Ulid, expected_version: u32, events: &[NewEvent]) -> Result<()> {
     let Some(first) = events.first() else {
         return Err(StoreError::BadAppend { stream, reason: "没有事件".into() });
@@ -1203,11 +1208,11 @@ fn ulid_of(key: &[u8]) -> Ulid {
     Ulid::from_bytes(key.try_into().unwrap_or_default())
 }
 
-fn decode_family(id: &Ulid, bytes: &[u8]) -> Result<Family> {
+pub(crate) fn decode_family(id: &Ulid, bytes: &[u8]) -> Result<Family> {
     Family::from_bytes(bytes).ok_or_else(|| bad_family(id))
 }
 
-fn bad_family(id: &Ulid) -> StoreError {
+pub(crate) fn bad_family(id: &Ulid) -> StoreError {
     StoreError::ProjectionDamaged { what: format!("答复 {id} 的条目"), reason: "无法解码".into() }
 }
 

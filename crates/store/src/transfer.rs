@@ -71,7 +71,7 @@ impl SledStore {
 /// command that recorded it was. An export edited and re-hashed (a sound chain) still cannot bring in what no
 /// command would have accepted, such as progress on a closed commitment.
 #[derive(Default)]
-struct ChainCheck {
+pub(crate) struct ChainCheck {
     head: Option<Head>,
     streams: HashMap<Ulid, (u32, StreamKind)>,
     replies: HashMap<Ulid, ReplyState>,
@@ -179,7 +179,7 @@ pub fn write_export(events: impl IntoIterator<Item = Result<Envelope>>, out: &mu
     Ok(count)
 }
 
-fn open(file: &Path) -> Result<BufReader<std::fs::File>> {
+pub(crate) fn open(file: &Path) -> Result<BufReader<std::fs::File>> {
     Ok(BufReader::new(std::fs::File::open(file)?))
 }
 
@@ -189,7 +189,7 @@ pub fn check_export(reader: impl BufRead) -> Result<u64> {
     for_each_envelope(reader, &mut ChainCheck::default(), |_| Ok(()))
 }
 
-fn for_each_envelope(
+pub(crate) fn for_each_envelope(
     reader: impl BufRead,
     check: &mut ChainCheck,
     mut each: impl FnMut(Envelope) -> Result<()>,

@@ -20,10 +20,10 @@ const REBUILD_BATCH: usize = crate::FAMILY_BATCH;
 
 /// The log folded afresh by [`SledStore::refold`]: every stream's state and event positions.
 pub struct Refolded {
-    head: u64,
-    events: u64,
-    folded: Folded,
-    seqs: IdMap<Vec<u64>>,
+    pub(crate) head: u64,
+    pub(crate) events: u64,
+    pub(crate) folded: Folded,
+    pub(crate) seqs: IdMap<Vec<u64>>,
 }
 
 /// What `verify` found: how far the chain holds, and the first place it does not.
@@ -61,7 +61,7 @@ impl SledStore {
         self.settle()?;
         let mut head = Head::empty();
         let mut previous = [0u8; 32];
-        let mut expected: HashMap<Ulid, (StreamEntry, Vec<u64>)> = HashMap::new();
+        let mut expected = Expected::default();
         let broken = |head: Head, seq: u64, reason: String| {
             Ok(VerifyReport { events: head.seq, head, broken: Some((seq, reason)) })
         };
@@ -107,21 +107,9 @@ impl SledStore {
                     Ok(envelope) => envelope,
                     Err(error) => return broken(head, seq, error.to_string()),
                 };
-                let (stream, seqs) =
-                    expected.entry(envelope.stream).or_insert_with(|| (StreamEntry::opened_by(&envelope), Vec::new()));
-                if envelope.version != seqs.len() as u32 + 1
-                    || stream.kind != envelope.event.stream_kind()
-                    || envelope.event.opens_stream() != (envelope.version == 1)
-                {
-                    let reason = format!(
-                        "流 {} 的版本由 {} 跳到 {}，或事件不属于该流",
-                        envelope.stream,
-                        seqs.len(),
-                        envelope.version
-                    );
+                if let Some(reason) = expected.admit(&envelope) {
                     return broken(head, seq, reason);
                 }
-                seqs.push(seq);
                 previous = hash;
                 head = Head { seq, hash: envelope.hash };
             }
@@ -132,18 +120,15 @@ impl SledStore {
             return broken(head.clone(), head.seq + 1, reason);
         }
         // The index: every stream's entry names exactly its events; report the earliest event it misplaces.
-        let mut misplaced: Option<(u64, String)> = None;
-        let mut note = |seq: u64, reason: String| {
-            if misplaced.as_ref().is_none_or(|(earliest, _)| seq < *earliest) {
-                misplaced = Some((seq, reason));
-            }
-        };
+        let mut unreadable: Option<(u64, String)> = None;
         let mut positions: HashMap<Ulid, Vec<u64>> = HashMap::new();
         for entry in self.families.iter() {
             let (key, value) = entry?;
             match Family::from_bytes(&value) {
                 Some(family) => positions.extend(family.seqs),
-                None => note(head.seq + 1, format!("答复 {} 的状态投影条目无法读取", ulid_of(&key))),
+                None => {
+                    unreadable.get_or_insert((head.seq + 1, format!("答复 {} 的状态投影条目无法读取", ulid_of(&key))));
+                }
             }
         }
         let mut stored_entries = Vec::new();
@@ -151,25 +136,12 @@ impl SledStore {
             let (key, value) = bucket?;
             match crate::streams::stored(&key, &value).ok() {
                 Some(entries) => stored_entries.extend(entries),
-                None => note(head.seq + 1, "流索引有一组条目无法读取".to_string()),
-            }
-        }
-        for (stream, stored) in stored_entries {
-            let stored = Some(stored);
-            let seqs = positions.remove(&stream).unwrap_or_default();
-            match expected.remove(&stream) {
-                None => note(head.seq + 1, format!("流索引含有日志中没有的流 {stream}")),
-                Some((wanted, wanted_seqs)) if stored != Some(wanted) || seqs != wanted_seqs => {
-                    let at = wanted_seqs.iter().zip(seqs.iter().chain(std::iter::repeat(&0))).find(|(a, b)| a != b);
-                    let seq = at.map_or(wanted_seqs[0], |(seq, _)| *seq);
-                    note(seq, format!("流索引未正确指向流 {stream} 的事件"));
+                None => {
+                    unreadable.get_or_insert((head.seq + 1, "流索引有一组条目无法读取".to_string()));
                 }
-                _ => {}
             }
         }
-        for (stream, (_, seqs)) in expected {
-            note(seqs[0], format!("流索引缺少流 {stream}"));
-        }
+        let misplaced = expected.misplaced(head.seq + 1, stored_entries, positions, unreadable);
         if let Some((seq, reason)) = misplaced {
             let before = match seq.min(head.seq + 1) - 1 {
                 0 => Head::empty(),
@@ -235,45 +207,7 @@ impl SledStore {
         }
         let Refolded { head, events, folded, mut seqs } = refolded;
         let (replies, commitments) = (folded.replies.len(), folded.commitments.len());
-        // Each stream's index entry, as its opening event gave it.
-        let mut entries: IdMap<StreamEntry> = IdMap::default();
-        entries.reserve(replies + commitments);
-        for id in folded.replies.keys() {
-            entries.insert(*id, StreamEntry::of(StreamKind::Reply, *id, None));
-        }
-        for (id, state) in &folded.commitments {
-            entries.insert(*id, StreamEntry::of(StreamKind::Commitment, *id, state.reply));
-        }
-        for id in folded.proposals.keys() {
-            entries.insert(*id, StreamEntry::of(StreamKind::Proposal, *id, None));
-        }
-        for id in folded.accounts.keys() {
-            entries.insert(*id, StreamEntry::of(StreamKind::Account, *id, None));
-        }
-        let mut wanted: BTreeMap<Ulid, Family> = BTreeMap::new();
-        for (id, reply) in folded.replies {
-            let family = wanted.entry(id).or_default();
-            family.reply = Some(reply);
-            family.seqs.insert(id, seqs.remove(&id).unwrap_or_default());
-        }
-        for (id, commitment) in folded.commitments {
-            let family = wanted.entry(entries.get(&id).map_or(id, |entry| entry.family)).or_default();
-            family.commitments.push(commitment);
-            family.seqs.insert(id, seqs.remove(&id).unwrap_or_default());
-        }
-        for (id, proposal) in folded.proposals {
-            let family = wanted.entry(id).or_default();
-            family.proposal = Some(proposal);
-            family.seqs.insert(id, seqs.remove(&id).unwrap_or_default());
-        }
-        for (id, account) in folded.accounts {
-            let family = wanted.entry(id).or_default();
-            family.account = Some(account);
-            family.seqs.insert(id, seqs.remove(&id).unwrap_or_default());
-        }
-        for family in wanted.values_mut() {
-            family.commitments.sort_by_key(|state| state.id);
-        }
+        let (entries, wanted) = wanted_projection(folded, &mut seqs);
         let mut differences = Vec::new();
         // The stream index is checked on a second thread while this one compares the families.
         let index_check = |entries: IdMap<StreamEntry>| self.index_fixes(entries);
@@ -422,10 +356,117 @@ impl SledStore {
     }
 }
 
+/// What the log says each stream's index entry and event positions must be, gathered as `verify` walks it.
+#[derive(Default)]
+pub(crate) struct Expected(HashMap<Ulid, (StreamEntry, Vec<u64>)>);
+
+impl Expected {
+    /// Takes the log's next event; says why it cannot follow its stream's events, if it cannot.
+    pub(crate) fn admit(&mut self, envelope: &Envelope) -> Option<String> {
+        let (stream, seqs) =
+            self.0.entry(envelope.stream).or_insert_with(|| (StreamEntry::opened_by(envelope), Vec::new()));
+        if envelope.version != seqs.len() as u32 + 1
+            || stream.kind != envelope.event.stream_kind()
+            || envelope.event.opens_stream() != (envelope.version == 1)
+        {
+            return Some(format!(
+                "流 {} 的版本由 {} 跳到 {}，或事件不属于该流",
+                envelope.stream,
+                seqs.len(),
+                envelope.version
+            ));
+        }
+        seqs.push(envelope.seq);
+        None
+    }
+
+    /// The earliest event the stored index (`stored`: each stream's entry) or the families' positions
+    /// (`positions`) misplace, and how; `unreadable`, a part of them that could not be read, counts as such. What
+    /// no event of the log explains is placed at `past`, the seq after the head.
+    pub(crate) fn misplaced(
+        mut self,
+        past: u64,
+        stored: Vec<(Ulid, StreamEntry)>,
+        mut positions: HashMap<Ulid, Vec<u64>>,
+        unreadable: Option<(u64, String)>,
+    ) -> Option<(u64, String)> {
+        let mut misplaced = unreadable;
+        let mut note = |seq: u64, reason: String| {
+            if misplaced.as_ref().is_none_or(|(earliest, _)| seq < *earliest) {
+                misplaced = Some((seq, reason));
+            }
+        };
+        for (stream, stored) in stored {
+            let seqs = positions.remove(&stream).unwrap_or_default();
+            match self.0.remove(&stream) {
+                None => note(past, format!("流索引含有日志中没有的流 {stream}")),
+                Some((wanted, wanted_seqs)) if stored != wanted || seqs != wanted_seqs => {
+                    let at = wanted_seqs.iter().zip(seqs.iter().chain(std::iter::repeat(&0))).find(|(a, b)| a != b);
+                    let seq = at.map_or(wanted_seqs[0], |(seq, _)| *seq);
+                    note(seq, format!("流索引未正确指向流 {stream} 的事件"));
+                }
+                _ => {}
+            }
+        }
+        for (stream, (_, seqs)) in self.0 {
+            note(seqs[0], format!("流索引缺少流 {stream}"));
+        }
+        misplaced
+    }
+}
+
+/// The stream index and the families the folded log gives: what the stored projection must equal.
+pub(crate) fn wanted_projection(
+    folded: Folded,
+    seqs: &mut IdMap<Vec<u64>>,
+) -> (IdMap<StreamEntry>, BTreeMap<Ulid, Family>) {
+    let (replies, commitments) = (folded.replies.len(), folded.commitments.len());
+    // Each stream's index entry, as its opening event gave it.
+    let mut entries: IdMap<StreamEntry> = IdMap::default();
+    entries.reserve(replies + commitments);
+    for id in folded.replies.keys() {
+        entries.insert(*id, StreamEntry::of(StreamKind::Reply, *id, None));
+    }
+    for (id, state) in &folded.commitments {
+        entries.insert(*id, StreamEntry::of(StreamKind::Commitment, *id, state.reply));
+    }
+    for id in folded.proposals.keys() {
+        entries.insert(*id, StreamEntry::of(StreamKind::Proposal, *id, None));
+    }
+    for id in folded.accounts.keys() {
+        entries.insert(*id, StreamEntry::of(StreamKind::Account, *id, None));
+    }
+    let mut wanted: BTreeMap<Ulid, Family> = BTreeMap::new();
+    for (id, reply) in folded.replies {
+        let family = wanted.entry(id).or_default();
+        family.reply = Some(reply);
+        family.seqs.insert(id, seqs.remove(&id).unwrap_or_default());
+    }
+    for (id, commitment) in folded.commitments {
+        let family = wanted.entry(entries.get(&id).map_or(id, |entry| entry.family)).or_default();
+        family.commitments.push(commitment);
+        family.seqs.insert(id, seqs.remove(&id).unwrap_or_default());
+    }
+    for (id, proposal) in folded.proposals {
+        let family = wanted.entry(id).or_default();
+        family.proposal = Some(proposal);
+        family.seqs.insert(id, seqs.remove(&id).unwrap_or_default());
+    }
+    for (id, account) in folded.accounts {
+        let family = wanted.entry(id).or_default();
+        family.account = Some(account);
+        family.seqs.insert(id, seqs.remove(&id).unwrap_or_default());
+    }
+    for family in wanted.values_mut() {
+        family.commitments.sort_by_key(|state| state.id);
+    }
+    (entries, wanted)
+}
+
 /// The replies and commitments that differ between a stored family and the one folded from the log (`None`: the
 /// family should not exist).
 /// A member whose states agree but whose event positions differ is an `index` difference (once per stream).
-fn compare(stored: &Family, wanted: Option<&Family>, index: &mut std::collections::BTreeSet<Ulid>) -> Vec<Difference> {
+pub(crate) fn compare(stored: &Family, wanted: Option<&Family>, index: &mut std::collections::BTreeSet<Ulid>) -> Vec<Difference> {
     let empty = Family::default();
     let wanted = wanted.unwrap_or(&empty);
     let mut differences = Vec::new();

@@ -454,6 +454,16 @@ impl App {
         if terms.is_empty() {
             return refuse("搜索词为空：请给出要找的字词，例如 duban search 概念验证");
         }
+        match self.search_once(request, view, visible, &terms) {
+            // On a store that several processes share, another may have merged segments (and removed the files they
+            // replaced) between this query reading the index's head and its segments: asked again, it reads the new
+            // head. Damage fails again and is reported.
+            Err(AppError::Derived(_)) => self.search_once(request, view, visible, &terms),
+            found => found,
+        }
+    }
+
+    fn search_once(&self, request: &SearchRequest, view: &View, visible: &Visible, terms: &[Vec<char>]) -> Result<Found> {
         let (head, tail) = self.search_sources()?;
         let mut sources = Vec::with_capacity(head.segments.len() + 1);
         for &info in &head.segments {
@@ -479,7 +489,7 @@ impl App {
             Kind::ALL.into_iter().filter(|&k| replaced.keys().any(|(r, _)| *r == k)).collect();
         for (at, source) in sources.iter_mut().enumerate() {
             let mut found: Option<Vec<u32>> = None;
-            for term in &terms {
+            for term in terms {
                 let docs = source.matching(term)?;
                 found = Some(match found {
                     None => docs,
@@ -675,6 +685,7 @@ impl App {
     /// index the tail themselves meanwhile, so no answer waits for it.
     pub fn index_behind(&self) {
         let Ok(_indexing) = self.indexing.try_lock() else { return };
+        let Ok(Some(_shared)) = self.store.lock_derived(false) else { return };
         let _ = self.index_tail(TAIL_EVENTS, CATCH_UP_EVENTS);
     }
 
@@ -682,6 +693,7 @@ impl App {
     /// step with no append between, so no head is known durable: replaced files are left to a later write's step.
     pub fn index_search(&self) -> Result<()> {
         let _indexing = self.indexing.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let _shared = self.store.lock_derived(true)?;
         while self.index_step(1, u64::from(MAX_SEGMENT_DOCS), false)? {}
         Ok(())
     }
@@ -759,6 +771,7 @@ impl App {
     /// Derives the index afresh from the whole log, compares it with the stored one segment by segment (keeping the
     /// stored segments' bounds where they are sound), and writes what differed.
     pub fn rebuild_search(&self) -> Result<SearchRebuilt> {
+        let _shared = self.store.lock_derived(true)?;
         let (old, unreadable) = match self.search_head() {
             Ok(old) => (old, false),
             Err(_) => (None, true),
