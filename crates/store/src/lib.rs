@@ -1176,7 +1176,9 @@ pub(crate) fn check_batches(batches: &[(Ulid, u32, Vec<NewEvent>)]) -> Result<()
     }
     let mut streams_seen = std::collections::HashSet::new();
     if let Some((stream, _, _)) = batches.iter().find(|(stream, _, _)| !streams_seen.insert(*stream)) {
-        return Err(StoreError::BadAppend { stream: *stream, reason: "同一流在一次追加中出现两次".into() });
+        return Err(StoreError::BadAppend {
+            stream: *stream, reason: "同一流在一次追加中出现两次".into()
+        });
     }
     Ok(())
 }

@@ -149,6 +149,17 @@ impl Pool {
     }
 }
 
+impl Drop for Pool {
+    /// Closing a connection blocks on the `postgres` crate's own runtime, which cannot start inside another (a
+    /// server drops its store on an async thread): the connections are closed on a thread of their own.
+    fn drop(&mut self) {
+        let clients = std::mem::take(&mut self.idle.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner()).0);
+        if !clients.is_empty() {
+            let _ = std::thread::spawn(move || drop(clients)).join();
+        }
+    }
+}
+
 impl std::ops::Deref for Conn<'_> {
     type Target = Client;
     fn deref(&self) -> &Client {
@@ -248,8 +259,11 @@ impl PgStore {
                 for migration in &MIGRATIONS[found..] {
                     tx.batch_execute(migration).map_err(&err)?;
                 }
-                tx.execute("UPDATE duban_meta SET value = $1 WHERE key = 'migration'", &[&MIGRATIONS.len().to_string()])
-                    .map_err(&err)?;
+                tx.execute(
+                    "UPDATE duban_meta SET value = $1 WHERE key = 'migration'",
+                    &[&MIGRATIONS.len().to_string()],
+                )
+                .map_err(&err)?;
                 tx.commit().map_err(&err)?;
             }
         }
@@ -271,8 +285,7 @@ impl PgStore {
     /// How many migrations the database has had (`None`: no duban tables).
     fn migration(&self, tx: &mut Transaction) -> Result<Option<usize>> {
         let err = self.pool.err();
-        let exists: bool =
-            tx.query_one("SELECT to_regclass('duban_meta') IS NOT NULL", &[]).map_err(&err)?.get(0);
+        let exists: bool = tx.query_one("SELECT to_regclass('duban_meta') IS NOT NULL", &[]).map_err(&err)?.get(0);
         if !exists {
             return Ok(None);
         }
@@ -282,7 +295,8 @@ impl PgStore {
     }
 
     fn read_head(&self, client: &mut impl postgres::GenericClient, lock: bool) -> Result<Head> {
-        let query = if lock { "SELECT seq, hash FROM duban_head FOR UPDATE" } else { "SELECT seq, hash FROM duban_head" };
+        let query =
+            if lock { "SELECT seq, hash FROM duban_head FOR UPDATE" } else { "SELECT seq, hash FROM duban_head" };
         let row = client.query_one(query, &[]).map_err(self.pool.err())?;
         Ok(Head { seq: row.get::<_, i64>(0) as u64, hash: row.get(1) })
     }
@@ -300,7 +314,10 @@ impl PgStore {
         for (expected, row) in (from..).zip(rows) {
             let seq = row.get::<_, i64>(0) as u64;
             if seq != expected {
-                return Err(StoreError::Corrupt { seq: expected, reason: format!("日志中缺少此事件（其后存有第 {seq} 条）") });
+                return Err(StoreError::Corrupt {
+                    seq: expected,
+                    reason: format!("日志中缺少此事件（其后存有第 {seq} 条）"),
+                });
             }
             out.push((seq, row.get(1)));
         }
@@ -386,9 +403,11 @@ impl PgStore {
         Ok(())
     }
 
-    /// Shows `visit` the events `from..=to` decoded for folding, a page at a time.
+    /// Shows `visit` the events `from..=to` decoded for folding, a page at a time, each one's hash checked against
+    /// the one before (a fold never uses an event the chain disowns).
     fn scan(&self, from: u64, to: u64, visit: &mut dyn FnMut(Envelope) -> Result<bool>) -> Result<()> {
         let mut at = from.max(1);
+        let mut prev = if at <= to { self.hash_before(at)? } else { genesis() };
         while at <= to {
             let last = (at + PAGE as u64 - 1).min(to);
             let rows = self.rows(at, last)?;
@@ -398,6 +417,7 @@ impl PgStore {
             }
             for (seq, record) in rows {
                 self.events_read.fetch_add(1, Ordering::Relaxed);
+                prev = chain::chained_full(seq, &prev, &record)?;
                 if !visit(chain::decode_for_fold(seq, &record)?)? {
                     return Ok(());
                 }
@@ -440,7 +460,11 @@ impl Iterator for LogReader<'_> {
                     self.page = self.store.rows(self.next, last)?.into_iter();
                     match self.page.next() {
                         Some(row) => row,
-                        None => return Err(StoreError::Corrupt { seq: self.next, reason: "日志中缺少此事件".into() }),
+                        None => {
+                            return Err(StoreError::Corrupt {
+                                seq: self.next, reason: "日志中缺少此事件".into()
+                            })
+                        }
                     }
                 }
             };
@@ -536,9 +560,8 @@ impl DerivedFile for PgFile {
                 &[&self.name, &from, &count],
             )
             .map_err(self.pool.err())?;
-        let bytes: Vec<u8> = row
-            .ok_or_else(|| StoreError::Damaged { what: format!("派生文件 {} 已不在", self.name) })?
-            .get(0);
+        let bytes: Vec<u8> =
+            row.ok_or_else(|| StoreError::Damaged { what: format!("派生文件 {} 已不在", self.name) })?.get(0);
         if bytes.len() != len {
             return Err(short());
         }
@@ -595,7 +618,8 @@ impl EventStore for PgStore {
             let entry = match row {
                 Some(row) => {
                     let kind = u8::try_from(row.get::<_, i16>(0)).ok().and_then(kind_from_byte);
-                    let kind = kind.ok_or_else(|| StoreError::Damaged { what: format!("流 {stream} 的索引条目") })?;
+                    let kind =
+                        kind.ok_or_else(|| StoreError::Damaged { what: format!("流 {stream} 的索引条目") })?;
                     Some(StreamEntry { kind, family: parse_id(row.get(1))? })
                 }
                 None => None,
@@ -636,19 +660,18 @@ impl EventStore for PgStore {
                     entry
                 }
             };
-            if !families.contains_key(&entry.family) {
-                let row = tx
-                    .query_opt("SELECT state FROM duban_families WHERE id = $1", &[&id_text(&entry.family)])
-                    .map_err(&err)?;
-                let family = match row {
-                    Some(row) => {
-                        StoredFamily::parse(row.get(0)).ok_or_else(|| crate::bad_family(&entry.family))?
-                    }
-                    None => StoredFamily::new(),
-                };
-                families.insert(entry.family, family);
-            }
-            let family = families.get_mut(&entry.family).expect("inserted above");
+            let family = match families.entry(entry.family) {
+                std::collections::hash_map::Entry::Occupied(family) => family.into_mut(),
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    let row = tx
+                        .query_opt("SELECT state FROM duban_families WHERE id = $1", &[&id_text(&entry.family)])
+                        .map_err(&err)?;
+                    slot.insert(match row {
+                        Some(row) => StoredFamily::parse(row.get(0)).ok_or_else(|| crate::bad_family(&entry.family))?,
+                        None => StoredFamily::new(),
+                    })
+                }
+            };
             family.apply(envelope).ok_or_else(|| crate::bad_family(&entry.family))?;
         }
         self.insert_events(&mut tx, &rows)?;
@@ -683,7 +706,9 @@ impl EventStore for PgStore {
         for row in rows {
             let seq = row.get::<_, i64>(0) as u64;
             let prev = match row.get::<_, Option<Vec<u8>>>(2) {
-                Some(bytes) => bytes.try_into().map_err(|_| StoreError::Corrupt { seq: seq - 1, reason: "记录过短".into() })?,
+                Some(bytes) => {
+                    bytes.try_into().map_err(|_| StoreError::Corrupt { seq: seq - 1, reason: "记录过短".into() })?
+                }
                 None if seq == 1 => genesis(),
                 None => return Err(StoreError::Corrupt { seq: seq - 1, reason: "日志中缺少此事件".into() }),
             };
@@ -1120,10 +1145,8 @@ impl EventStore for PgStore {
         if wait {
             conn.execute("SELECT pg_advisory_lock($1)", &[&DERIVED_LOCK]).map_err(self.pool.err())?;
         } else {
-            let taken: bool = conn
-                .query_one("SELECT pg_try_advisory_lock($1)", &[&DERIVED_LOCK])
-                .map_err(self.pool.err())?
-                .get(0);
+            let taken: bool =
+                conn.query_one("SELECT pg_try_advisory_lock($1)", &[&DERIVED_LOCK]).map_err(self.pool.err())?.get(0);
             if !taken {
                 return Ok(None);
             }

@@ -7,6 +7,8 @@ use ulid::Ulid;
 
 use crate::{chain, Family, SledStore, StoreError};
 
+mod conformance;
+
 fn day(text: &str) -> NaiveDate {
     text.parse().unwrap()
 }

@@ -466,7 +466,11 @@ pub(crate) fn wanted_projection(
 /// The replies and commitments that differ between a stored family and the one folded from the log (`None`: the
 /// family should not exist).
 /// A member whose states agree but whose event positions differ is an `index` difference (once per stream).
-pub(crate) fn compare(stored: &Family, wanted: Option<&Family>, index: &mut std::collections::BTreeSet<Ulid>) -> Vec<Difference> {
+pub(crate) fn compare(
+    stored: &Family,
+    wanted: Option<&Family>,
+    index: &mut std::collections::BTreeSet<Ulid>,
+) -> Vec<Difference> {
     let empty = Family::default();
     let wanted = wanted.unwrap_or(&empty);
     let mut differences = Vec::new();

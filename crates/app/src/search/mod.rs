@@ -463,7 +463,13 @@ impl App {
         }
     }
 
-    fn search_once(&self, request: &SearchRequest, view: &View, visible: &Visible, terms: &[Vec<char>]) -> Result<Found> {
+    fn search_once(
+        &self,
+        request: &SearchRequest,
+        view: &View,
+        visible: &Visible,
+        terms: &[Vec<char>],
+    ) -> Result<Found> {
         let (head, tail) = self.search_sources()?;
         let mut sources = Vec::with_capacity(head.segments.len() + 1);
         for &info in &head.segments {
@@ -579,7 +585,7 @@ impl App {
             let doc = sources[at].doc(docno)?;
             let score =
                 f64::from(u8::from(whole)) * 100.0 + f64::from(weight(doc.kind)) * 10.0 + doc.seq as f64 / newest;
-            let Some(hit) = self.resolve_hit(&doc, &terms, score, request, view, visible)? else { continue };
+            let Some(hit) = self.resolve_hit(&doc, terms, score, request, view, visible)? else { continue };
             total += 1;
             if request.keys {
                 keys.push(key(&doc));
