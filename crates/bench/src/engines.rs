@@ -245,25 +245,33 @@ fn progress(stream: Ulid, number: usize) -> NewEvent {
 
 /// Single durable commands in one process: a progress report on each pick, each its own durable append, the engines
 /// alternating command by command (each one first every other time). duban's latencies, then SQLite's.
-pub fn singles(dir: &Path, picks: &[(Ulid, u32)]) -> (Latency, Latency) {
+/// With `pg`, the PostgreSQL store takes its turn too (first and last in turn, SQLite between): its latencies third.
+pub fn singles(dir: &Path, picks: &[(Ulid, u32)], pg: Option<&Postgres>) -> (Latency, Latency, Option<Latency>) {
     let store = SledStore::open(&dir.join("duban.db")).unwrap();
     let mut db = Connection::open(dir.join("baseline.sqlite")).unwrap();
     db.execute_batch(crate::scan::CACHE).unwrap();
     db.execute_batch("PRAGMA synchronous = FULL;").unwrap();
-    let mut samples = [Vec::with_capacity(picks.len()), Vec::with_capacity(picks.len())];
+    let on_pg = pg.map(|pg| duban_store::open(&pg.url()).unwrap());
+    let mut samples = [Vec::with_capacity(picks.len()), Vec::with_capacity(picks.len()), Vec::new()];
     for (number, (stream, version)) in picks.iter().enumerate() {
-        for engine in if number % 2 == 0 { [0, 1] } else { [1, 0] } {
+        let order: &[usize] = match (number % 2 == 0, on_pg.is_some()) {
+            (true, false) => &[0, 1],
+            (false, false) => &[1, 0],
+            (true, true) => &[0, 1, 2],
+            (false, true) => &[2, 1, 0],
+        };
+        for &engine in order {
             let started = Instant::now();
-            if engine == 0 {
-                store.append(*stream, *version, vec![progress(*stream, number)]).unwrap();
-            } else {
-                sqlite_progress(&mut db, *stream, *version, number);
+            match engine {
+                0 => drop(store.append(*stream, *version, vec![progress(*stream, number)]).unwrap()),
+                1 => sqlite_progress(&mut db, *stream, *version, number),
+                _ => postgres_progress(on_pg.as_deref().unwrap(), *stream, *version, number),
             }
             samples[engine].push(started.elapsed().as_secs_f64());
         }
     }
-    let [duban, sqlite] = samples;
-    (latency(duban), latency(sqlite))
+    let [duban, sqlite, pg] = samples;
+    (latency(duban), latency(sqlite), on_pg.map(|_| latency(pg)))
 }
 
 /// One progress report on `stream` at `version`, in one transaction: the state read and its version checked, the
@@ -370,4 +378,84 @@ pub fn sqlite_chunks(dir: &Path, batches: &[Batch], events: usize) -> f64 {
         bytes as f64 / events as f64
     );
     bytes as f64 / events as f64
+}
+
+/// The store benchmark's third engine: duban's own PostgreSQL store (`duban_store::open("postgres://…")`), in a
+/// database of its own that each run makes afresh. It runs the same appends through the same interface; what it
+/// does not defer (every append writes its touched families in its own transaction: nothing is held in memory
+/// between appends, so that other processes see them) is part of what is measured.
+pub struct Postgres {
+    admin: String,
+    name: String,
+}
+
+impl Postgres {
+    pub fn new(admin: &str) -> Postgres {
+        Postgres { admin: admin.to_string(), name: "duban_bench".into() }
+    }
+
+    pub fn url(&self) -> std::path::PathBuf {
+        let base = self.admin.rsplit_once('/').map_or(self.admin.as_str(), |(base, _)| base);
+        std::path::PathBuf::from(format!("{base}/{}", self.name))
+    }
+
+    fn admin(&self) -> postgres::Client {
+        postgres::Client::connect(&self.admin, postgres::NoTls).expect("the PostgreSQL server answers")
+    }
+
+    /// An empty database in place of the last run's.
+    pub fn reset(&self) {
+        let mut admin = self.admin();
+        admin.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).unwrap();
+        admin.batch_execute(&format!("CREATE DATABASE {}", self.name)).unwrap();
+    }
+
+    /// Bytes the store's tables take: heap, indexes and TOAST, after a checkpoint-free `VACUUM` has settled the
+    /// visibility maps (the write-ahead log is the server's, shared, and recycled: not counted).
+    pub fn bytes(&self) -> u64 {
+        let mut client = postgres::Client::connect(self.url().to_str().unwrap(), postgres::NoTls).unwrap();
+        client.batch_execute("VACUUM").unwrap();
+        let row = client
+            .query_one(
+                "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint FROM pg_class c \
+                 JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE c.relkind = 'r' AND n.nspname = 'public' AND c.relname LIKE 'duban_%'",
+                &[],
+            )
+            .unwrap();
+        row.get::<_, i64>(0) as u64
+    }
+
+    pub fn drop_database(&self) {
+        let _ = self.admin().batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+    }
+}
+
+/// Loads the batches into a fresh PostgreSQL store, then rebuilds it (refold and compare), as `duban` does.
+pub fn postgres(pg: &Postgres, batches: &[Batch], events: usize) -> Figures {
+    pg.reset();
+    let store = duban_store::create(&pg.url()).unwrap();
+    let started = Instant::now();
+    let bulk = store.bulk().unwrap();
+    for batch in batches {
+        store.append(batch.clone()).unwrap();
+    }
+    bulk.finish().unwrap();
+    let append = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    let refolded = store.refold().unwrap();
+    assert!(store.rebuild_from(refolded).unwrap().differences.is_empty());
+    let rebuild = started.elapsed().as_secs_f64();
+    drop(store);
+    Figures {
+        append_per_second: events as f64 / append,
+        rebuild_seconds: rebuild,
+        bytes_per_event: pg.bytes() as f64 / events as f64,
+    }
+}
+
+/// Single durable commands on the PostgreSQL store, as [`singles`] times them on the other two (called between
+/// them, command by command, by the caller).
+pub fn postgres_progress(store: &dyn duban_store::EventStore, stream: Ulid, version: u32, number: usize) {
+    store.append(vec![(stream, version, vec![progress(stream, number)])]).unwrap();
 }

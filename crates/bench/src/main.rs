@@ -83,6 +83,10 @@ enum Bench {
         /// How many rounds of daily commands.
         #[arg(long, default_value_t = 2)]
         daily_rounds: usize,
+        /// A PostgreSQL server (a URL to a database the benchmark may create others from, e.g. what `.ci/postgres`
+        /// prints): duban's PostgreSQL store is then measured beside sled and SQLite in the same runs.
+        #[arg(long, env = "DUBAN_BENCH_POSTGRES", value_name = "URL")]
+        postgres: Option<String>,
     },
     /// Daily use on a store made by one import of generated reply documents (about four promises each), beside the
     /// SQLite baseline loaded with the same events: single commands, bytes added per event, latency.
@@ -156,8 +160,34 @@ fn main() {
         Bench::ServeLoad { events, seed, clients, seconds } => serve::run(events, seed, clients, seconds),
         Bench::DailyOnly { store, commands, rounds, processes } => daily::only(&store, commands, rounds, processes),
         Bench::Report { events, seed, year, dir } => report(events, seed, year, dir),
-        Bench::Store { events, seed, batch, singles, runs, in_process, keep, daily, daily_processes, daily_rounds } => {
-            store(events, seed, batch, singles, runs, in_process, keep, (daily, daily_processes, daily_rounds))
+        Bench::Store {
+            events,
+            seed,
+            batch,
+            singles,
+            runs,
+            in_process,
+            keep,
+            daily,
+            daily_processes,
+            daily_rounds,
+            postgres,
+        } => {
+            let pg = postgres.as_deref().map(engines::Postgres::new);
+            store(
+                events,
+                seed,
+                batch,
+                singles,
+                runs,
+                in_process,
+                keep,
+                (daily, daily_processes, daily_rounds),
+                pg.as_ref(),
+            );
+            if let Some(pg) = pg {
+                pg.drop_database();
+            }
         }
         Bench::DailyImport { replies, commands, processes, rounds } => {
             daily_import(replies, commands, processes, rounds)
@@ -208,6 +238,33 @@ fn summary_row(name: &str, unit: &str, pairs: &[(f64, f64)], higher_is_better: b
     );
 }
 
+/// One line of the PostgreSQL summary: its median and range over the runs, and its per-run ratio to sled's and to
+/// SQLite's figure, oriented so that above 1 means PostgreSQL does better.
+fn pg_row(name: &str, unit: &str, triples: &[(f64, f64, f64)], higher_is_better: bool) {
+    let ratio = |of: f64, pg: f64| if higher_is_better { pg / of } else { of / pg };
+    let pg = spread(&triples.iter().map(|t| t.2).collect::<Vec<_>>());
+    let to_sled = spread(&triples.iter().map(|t| ratio(t.0, t.2)).collect::<Vec<_>>());
+    let to_sqlite = spread(&triples.iter().map(|t| ratio(t.1, t.2)).collect::<Vec<_>>());
+    println!(
+        "store: {name:<38} {unit:<10} {:>30}   {:.2} ({:.2}–{:.2})   {:.2} ({:.2}–{:.2})",
+        format!("{:.1} ({:.1}–{:.1})", pg.median, pg.low, pg.high),
+        to_sled.median,
+        to_sled.low,
+        to_sled.high,
+        to_sqlite.median,
+        to_sqlite.low,
+        to_sqlite.high
+    );
+}
+
+fn pg_header(title: &str) {
+    println!("store: {title}");
+    println!(
+        "store: {:<38} {:<10} {:>30}   PostgreSQL's advantage ×, per run: over sled, over SQLite",
+        "figure", "unit", "PostgreSQL: median (range)"
+    );
+}
+
 fn summary_header(title: &str) {
     println!("store: {title}");
     println!(
@@ -226,6 +283,7 @@ fn store(
     in_process: bool,
     keep: Option<PathBuf>,
     (daily, daily_processes, daily_rounds): (usize, usize, usize),
+    pg: Option<&engines::Postgres>,
 ) {
     let started = Instant::now();
     let histories = generate::histories(seed, events);
@@ -264,6 +322,7 @@ fn store(
     };
     // Runs alternate which engine goes first (ABAB…); each run loads both from nothing into the same folder.
     let (mut append, mut rebuild, mut bytes, mut p50, mut p99) = (vec![], vec![], vec![], vec![], vec![]);
+    let mut on_pg: Vec<[(f64, f64, f64); 5]> = Vec::new();
     println!("store: run  first   load   duban: append/s rebuild s bytes/ev p50 ms  SQLite: append/s rebuild s bytes/ev p50 ms");
     for run in 0..runs.max(1) {
         for name in ["duban.db", "baseline.sqlite", "baseline.sqlite-wal", "baseline.sqlite-shm"] {
@@ -275,14 +334,35 @@ fn store(
             }
         }
         let load_at_start = load();
-        let (duban, sqlite) = if run % 2 == 0 {
+        // With PostgreSQL, it goes last when duban goes first and first when duban goes last.
+        let (duban, sqlite, postgres) = if run % 2 == 0 {
             let duban = engines::duban(dir, &batches, events);
-            (duban, engines::sqlite(dir, &batches, events))
-        } else {
             let sqlite = engines::sqlite(dir, &batches, events);
-            (engines::duban(dir, &batches, events), sqlite)
+            (duban, sqlite, pg.map(|pg| engines::postgres(pg, &batches, events)))
+        } else {
+            let postgres = pg.map(|pg| engines::postgres(pg, &batches, events));
+            let sqlite = engines::sqlite(dir, &batches, events);
+            (engines::duban(dir, &batches, events), sqlite, postgres)
         };
-        let (duban_single, sqlite_single) = engines::singles(dir, &picks);
+        let (duban_single, sqlite_single, pg_single) = engines::singles(dir, &picks, pg);
+        if let (Some(postgres), Some(single)) = (&postgres, &pg_single) {
+            println!(
+                "store: {:>3}  PostgreSQL: {:>10.0} append/s {:>9.3} rebuild s {:>8.1} bytes/ev {:>6.2} p50 ms {:>6.2} p99 ms",
+                run + 1,
+                postgres.append_per_second,
+                postgres.rebuild_seconds,
+                postgres.bytes_per_event,
+                single.p50_ms,
+                single.p99_ms
+            );
+            on_pg.push([
+                (duban.append_per_second, sqlite.append_per_second, postgres.append_per_second),
+                (duban.rebuild_seconds * 1000.0, sqlite.rebuild_seconds * 1000.0, postgres.rebuild_seconds * 1000.0),
+                (duban_single.p50_ms, sqlite_single.p50_ms, single.p50_ms),
+                (duban_single.p99_ms, sqlite_single.p99_ms, single.p99_ms),
+                (duban.bytes_per_event, sqlite.bytes_per_event, postgres.bytes_per_event),
+            ]);
+        }
         println!(
             "store: {:>3}  {:<6} {:>5.2}   {:>15.0} {:>9.3} {:>8.1} {:>6.2}  {:>16.0} {:>9.3} {:>8.1} {:>6.2}",
             run + 1,
@@ -310,6 +390,19 @@ fn store(
     summary_row("single durable command p50", "ms", &p50, false);
     summary_row("single durable command p99", "ms", &p99, false);
     summary_row("bytes on disk per event", "bytes", &bytes, false);
+    if !on_pg.is_empty() {
+        pg_header(&format!("PostgreSQL in the same {} runs", on_pg.len()));
+        let figures = [
+            ("bulk append", "events/s", true),
+            ("full rebuild (in the loading process)", "ms", false),
+            ("single durable command p50", "ms", false),
+            ("single durable command p99", "ms", false),
+            ("bytes on disk per event (tables)", "bytes", false),
+        ];
+        for (index, (name, unit, higher)) in figures.into_iter().enumerate() {
+            pg_row(name, unit, &on_pg.iter().map(|run| run[index]).collect::<Vec<_>>(), higher);
+        }
+    }
     let chunk_format = engines::sqlite_chunks(dir, &batches, events);
     let duban_bytes = spread(&bytes.iter().map(|pair| pair.0).collect::<Vec<_>>()).median;
     println!(
@@ -324,8 +417,11 @@ fn store(
     // From here on, whole `duban` processes run on the store as a store in use is: with its search index, which every
     // write keeps up (the bulk load bypassed that upkeep; without it the first writes would catch it up).
     daily::index_search(dir, events);
+    if let Some(pg) = pg {
+        duban_app::App::open(&pg.url()).unwrap().index_search().unwrap();
+    }
     if !in_process {
-        cold(dir, &shown.to_string(), &picks, runs.max(1));
+        cold(dir, &shown.to_string(), &picks, runs.max(1), pg);
     }
     if let Some((open, now)) = open {
         // The single commands above moved some versions on: the daily commands read each state as they go.
@@ -388,7 +484,7 @@ fn daily_import(replies: usize, commands: usize, processes: usize, rounds: usize
 /// Cold processes on the stores `store` built: each operation `pairs` times per engine, alternating which runs first;
 /// each engine's median wall time, the per-pair ratio's median and range, the largest peak RSS. Then the single
 /// command as users meet it: a whole process (start, open, append, fsync, exit) per fact, engines alternating.
-fn cold(dir: &Path, shown: &str, picks: &[(ulid::Ulid, u32)], pairs: usize) {
+fn cold(dir: &Path, shown: &str, picks: &[(ulid::Ulid, u32)], pairs: usize, pg: Option<&engines::Postgres>) {
     let duban = std::env::current_exe().unwrap().with_file_name("duban");
     assert!(duban.exists(), "build the duban binary first: cargo build --release");
     let bench = std::env::current_exe().unwrap();
@@ -400,6 +496,17 @@ fn cold(dir: &Path, shown: &str, picks: &[(ulid::Ulid, u32)], pairs: usize) {
     let duban_args = |args: &[&str]| -> Vec<String> {
         ["--store", store.as_str()].iter().chain(args).map(|arg| arg.to_string()).collect()
     };
+    let pg_url = pg.map(|pg| pg.url().to_string_lossy().to_string());
+    let on_pg = |args: &[String]| -> Option<Vec<String>> {
+        let url = pg_url.as_ref()?;
+        let mut args = args.to_vec();
+        args[1] = url.clone();
+        if let Some(out) = args.iter().position(|arg| arg == "--out") {
+            args[out + 1] = dir.join("report-pg.csv").to_string_lossy().to_string();
+        }
+        Some(args)
+    };
+    let mut pg_rows: Vec<(&str, Vec<(f64, f64, f64)>)> = Vec::new();
     let probe_args = |op: &str, arg: &str| -> Vec<String> {
         ["probe", "--db", sqlite.as_str(), "--op", op, "--arg", arg].iter().map(|a| a.to_string()).collect()
     };
@@ -428,6 +535,7 @@ fn cold(dir: &Path, shown: &str, picks: &[(ulid::Ulid, u32)], pairs: usize) {
     summary_header(&format!("cold process, {pairs} alternated pairs (ms; peak RSS MB after)"));
     for (name, duban_argv, probe_argv) in operations {
         let mut times = Vec::new();
+        let mut pg_times = Vec::new();
         let (mut duban_mb, mut sqlite_mb) = (0.0f64, 0.0f64);
         for pair in 0..pairs {
             let mut one = |first: bool| {
@@ -441,19 +549,30 @@ fn cold(dir: &Path, shown: &str, picks: &[(ulid::Ulid, u32)], pairs: usize) {
                     seconds * 1000.0
                 }
             };
-            let (d, s) = if pair % 2 == 0 {
+            let pg_argv = on_pg(&duban_argv);
+            let on_postgres = || pg_argv.as_ref().map(|argv| timed(&duban, argv).0 * 1000.0);
+            let (d, s, p) = if pair % 2 == 0 {
                 let d = one(true);
-                (d, one(false))
-            } else {
                 let s = one(false);
-                (one(true), s)
+                (d, s, on_postgres())
+            } else {
+                let p = on_postgres();
+                let s = one(false);
+                (one(true), s, p)
             };
             times.push((d, s));
+            if let Some(p) = p {
+                pg_times.push((d, s, p));
+            }
         }
         summary_row(name, &format!("{duban_mb:.0}/{sqlite_mb:.0} MB"), &times, false);
+        if !pg_times.is_empty() {
+            pg_rows.push((name, pg_times));
+        }
     }
     // Whole processes, one fact each: `duban note` and the probe's `record` (the same steps), alternating.
     let mut times = Vec::new();
+    let mut note_times = Vec::new();
     // A note: allowed on every commitment, open or closed (the picks include closed ones).
     for (number, (commitment, _)) in picks.iter().take(40.max(pairs)).enumerate() {
         let id = commitment.to_string();
@@ -471,16 +590,32 @@ fn cold(dir: &Path, shown: &str, picks: &[(ulid::Ulid, u32)], pairs: usize) {
             assert!(output.status.success(), "{argv:?}: {}", String::from_utf8_lossy(&output.stderr));
             started.elapsed().as_secs_f64() * 1000.0
         };
-        let (d, s) = if number % 2 == 0 {
+        let pg_argv = on_pg(&duban_argv);
+        let on_postgres = || pg_argv.as_ref().map(|argv| run(&duban, argv));
+        let (d, s, p) = if number % 2 == 0 {
             let d = run(&duban, &duban_argv);
-            (d, run(&bench, &probe_argv))
-        } else {
             let s = run(&bench, &probe_argv);
-            (run(&duban, &duban_argv), s)
+            (d, s, on_postgres())
+        } else {
+            let p = on_postgres();
+            let s = run(&bench, &probe_argv);
+            (run(&duban, &duban_argv), s, p)
         };
         times.push((d, s));
+        if let Some(p) = p {
+            note_times.push((d, s, p));
+        }
     }
     summary_row("single command, whole process", "ms", &times, false);
+    if !note_times.is_empty() {
+        pg_rows.push(("single command, whole process", note_times));
+    }
+    if !pg_rows.is_empty() {
+        pg_header(&format!("PostgreSQL, cold process, {pairs} runs in turn with the pairs above (ms)"));
+        for (name, triples) in &pg_rows {
+            pg_row(name, "ms", triples, false);
+        }
+    }
     println!(
         "store: store folder {:.0} MB; SQLite file {:.0} MB; load {:.2}",
         engines::size_of(&dir.join("duban.db")) as f64 / 1e6,

@@ -606,37 +606,30 @@ impl EventStore for PgStore {
         let err = self.pool.err();
         let mut tx = conn.transaction().map_err(&err)?;
         let mut head = self.read_head(&mut tx, true)?;
+        // Every stream's index entry and version, then every touched family: three queries, however many streams.
+        let ids: Vec<String> = batches.iter().map(|(stream, _, _)| id_text(stream)).collect();
+        let mut entries: HashMap<Ulid, StreamEntry> = HashMap::new();
+        for row in tx.query("SELECT id, kind, family FROM duban_streams WHERE id = ANY($1)", &[&ids]).map_err(&err)? {
+            let stream = parse_id(row.get(0))?;
+            let kind = u8::try_from(row.get::<_, i16>(1)).ok().and_then(kind_from_byte);
+            let kind = kind.ok_or_else(|| StoreError::Damaged { what: format!("流 {stream} 的索引条目") })?;
+            entries.insert(stream, StreamEntry { kind, family: parse_id(row.get(2))? });
+        }
+        let mut versions: HashMap<Ulid, u32> = HashMap::new();
+        let query = "SELECT stream, max(version) FROM duban_events WHERE stream = ANY($1) GROUP BY stream";
+        for row in tx.query(query, &[&ids]).map_err(&err)? {
+            versions.insert(parse_id(row.get(0))?, row.get::<_, i32>(1) as u32);
+        }
         let mut sealed: Vec<Envelope> = Vec::new();
         let mut rows = Vec::new();
-        let mut entries: HashMap<Ulid, StreamEntry> = HashMap::new();
-        let mut opened: Vec<(Ulid, StreamEntry)> = Vec::new();
         for (stream, expected_version, events) in &batches {
             let (stream, expected_version) = (*stream, *expected_version);
-            let row = tx
-                .query_opt("SELECT kind, family FROM duban_streams WHERE id = $1", &[&id_text(&stream)])
-                .map_err(&err)?;
-            let entry = match row {
-                Some(row) => {
-                    let kind = u8::try_from(row.get::<_, i16>(0)).ok().and_then(kind_from_byte);
-                    let kind =
-                        kind.ok_or_else(|| StoreError::Damaged { what: format!("流 {stream} 的索引条目") })?;
-                    Some(StreamEntry { kind, family: parse_id(row.get(1))? })
-                }
-                None => None,
-            };
-            let actual: i32 = tx
-                .query_one("SELECT coalesce(max(version), 0) FROM duban_events WHERE stream = $1", &[&id_text(&stream)])
-                .map_err(&err)?
-                .get(0);
-            let actual = actual as u32;
+            let actual = versions.get(&stream).copied().unwrap_or(0);
             if actual != expected_version {
                 return Err(StoreError::Conflict { stream, expected: expected_version, actual });
             }
-            if entry.is_some_and(|entry| entry.kind != events[0].event.stream_kind()) {
+            if entries.get(&stream).is_some_and(|entry| entry.kind != events[0].event.stream_kind()) {
                 return Err(StoreError::BadAppend { stream, reason: "该流属于另一种类".into() });
-            }
-            if let Some(entry) = entry {
-                entries.insert(stream, entry);
             }
             for (offset, new) in events.iter().enumerate() {
                 let mut envelope =
@@ -648,31 +641,29 @@ impl EventStore for PgStore {
                 sealed.push(envelope);
             }
         }
-        // The projection: each touched family read once, folded, written once.
-        let mut families: HashMap<Ulid, StoredFamily> = HashMap::new();
+        // The projection: the streams this append opens get their entries; each touched family is read once,
+        // folded, written once.
+        let mut opened: Vec<(Ulid, StreamEntry)> = Vec::new();
         for envelope in &sealed {
-            let entry = match entries.get(&envelope.stream) {
-                Some(entry) => *entry,
-                None => {
-                    let entry = StreamEntry::opened_by(envelope);
-                    entries.insert(envelope.stream, entry);
-                    opened.push((envelope.stream, entry));
-                    entry
-                }
-            };
-            let family = match families.entry(entry.family) {
-                std::collections::hash_map::Entry::Occupied(family) => family.into_mut(),
-                std::collections::hash_map::Entry::Vacant(slot) => {
-                    let row = tx
-                        .query_opt("SELECT state FROM duban_families WHERE id = $1", &[&id_text(&entry.family)])
-                        .map_err(&err)?;
-                    slot.insert(match row {
-                        Some(row) => StoredFamily::parse(row.get(0)).ok_or_else(|| crate::bad_family(&entry.family))?,
-                        None => StoredFamily::new(),
-                    })
-                }
-            };
-            family.apply(envelope).ok_or_else(|| crate::bad_family(&entry.family))?;
+            if let std::collections::hash_map::Entry::Vacant(slot) = entries.entry(envelope.stream) {
+                let entry = StreamEntry::opened_by(envelope);
+                slot.insert(entry);
+                opened.push((envelope.stream, entry));
+            }
+        }
+        let mut wanted: Vec<String> =
+            sealed.iter().map(|envelope| id_text(&entries[&envelope.stream].family)).collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let mut families: HashMap<Ulid, StoredFamily> = HashMap::new();
+        for row in tx.query("SELECT id, state FROM duban_families WHERE id = ANY($1)", &[&wanted]).map_err(&err)? {
+            let id = parse_id(row.get(0))?;
+            families.insert(id, StoredFamily::parse(row.get(1)).ok_or_else(|| crate::bad_family(&id))?);
+        }
+        for envelope in &sealed {
+            let id = entries[&envelope.stream].family;
+            let family = families.entry(id).or_insert_with(StoredFamily::new);
+            family.apply(envelope).ok_or_else(|| crate::bad_family(&id))?;
         }
         self.insert_events(&mut tx, &rows)?;
         self.write_streams(&mut tx, &opened)?;
