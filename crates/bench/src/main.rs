@@ -238,6 +238,9 @@ fn summary_row(name: &str, unit: &str, pairs: &[(f64, f64)], higher_is_better: b
     );
 }
 
+/// One figure of one run: sled's, SQLite's and PostgreSQL's.
+type Triple = (f64, f64, f64);
+
 /// One line of the PostgreSQL summary: its median and range over the runs, and its per-run ratio to sled's and to
 /// SQLite's figure, oriented so that above 1 means PostgreSQL does better.
 fn pg_row(name: &str, unit: &str, triples: &[(f64, f64, f64)], higher_is_better: bool) {
@@ -506,7 +509,7 @@ fn cold(dir: &Path, shown: &str, picks: &[(ulid::Ulid, u32)], pairs: usize, pg: 
         }
         Some(args)
     };
-    let mut pg_rows: Vec<(&str, Vec<(f64, f64, f64)>)> = Vec::new();
+    let mut pg_rows: Vec<(&str, Vec<Triple>)> = Vec::new();
     let probe_args = |op: &str, arg: &str| -> Vec<String> {
         ["probe", "--db", sqlite.as_str(), "--op", op, "--arg", arg].iter().map(|a| a.to_string()).collect()
     };
