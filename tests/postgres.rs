@@ -76,7 +76,7 @@ fn week(duban: &Duban, store: &Path) -> Vec<String> {
 #[ignore = "needs a PostgreSQL server: DUBAN_TEST_POSTGRES (see .ci/postgres)"]
 fn the_cli_answers_the_same_on_postgresql_as_on_sled_and_round_trips_keep_the_head() {
     let database = Database::new();
-    let duban = Duban::new();
+    let mut duban = Duban::new();
     let (sled, pg) = (duban.store(), database.url());
     ok(&duban, &pg, &["init"]);
     let refused = duban.run_in(&pg, &["init"]);
@@ -86,11 +86,14 @@ fn the_cli_answers_the_same_on_postgresql_as_on_sled_and_round_trips_keep_the_he
     let export = duban.dir.path().join("sled.jsonl");
     ok(&duban, &sled, &["export", export.to_str().unwrap()]);
     ok(&duban, &pg, &["import-events", export.to_str().unwrap()]);
-    // The same week of commands on both: the same answers, the same register.
+    // The same week of commands on both, two days later: the same answers, the same register.
+    duban.now = "2026-01-12T09:00:00+08:00".into();
     assert_eq!(week(&duban, &sled), week(&duban, &pg));
     for args in [
         &["list", "--json"][..],
         &["list", "--as-of", "2026-01-06", "--json"],
+        &["list", "--known-at", "20", "--json"],
+        &["list", "--known-at", "2026-01-11", "--json"],
         &["show", "#3", "--json"],
         &["reply", "list", "--json"],
         &["search", "概念验证", "--json"],

@@ -23,6 +23,8 @@ pub enum StoreError {
     UpgradeInterrupted { path: PathBuf },
     #[error("{} 是本程序无法读取的布局（{found}）的事件库：请用写入它的 duban 版本 export，再用 import-events 还原到新库", path.display())]
     OtherLayout { path: PathBuf, found: u16, supported: u16 },
+    #[error("{location} 是 PostgreSQL 数据库，不需要 `duban upgrade`：duban 打开它时自动完成表结构的迁移")]
+    NoUpgrade { location: String },
     #[error("事件库由更新版本的 duban 写入（模式版本 {found}，本程序最高读取 {supported}），请升级 duban")]
     NewerSchema { found: u16, supported: u16 },
     #[error("并发冲突：流 {stream} 预期版本 {expected}，实际已是版本 {actual}；请重新读取后再试")]
@@ -62,6 +64,7 @@ impl StoreError {
                 | StoreError::BadImport { .. }
                 | StoreError::NeedsUpgrade { .. }
                 | StoreError::UpgradeInterrupted { .. }
+                | StoreError::NoUpgrade { .. }
                 | StoreError::Domain(_)
         )
     }

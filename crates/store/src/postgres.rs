@@ -92,12 +92,19 @@ fn shown(url: &str) -> String {
     }
 }
 
-fn engine(location: &str, error: postgres::Error) -> StoreError {
-    let detail = match error.as_db_error() {
+/// What went wrong, as PostgreSQL said it (its message and SQLSTATE), or as the client saw it.
+fn detail(error: &postgres::Error) -> String {
+    match error.as_db_error() {
         Some(db) => format!("{}（{}）", db.message(), db.code().code()),
-        None => error.to_string(),
-    };
-    StoreError::Engine(format!("PostgreSQL {location}：{detail}"))
+        None => match std::error::Error::source(error) {
+            Some(source) => format!("{error}：{source}"),
+            None => error.to_string(),
+        },
+    }
+}
+
+fn engine(location: &str, error: postgres::Error) -> StoreError {
+    StoreError::Engine(format!("PostgreSQL {location}：{}", detail(&error)))
 }
 
 /// The few connections a process keeps open, handed to one caller at a time.
@@ -127,7 +134,7 @@ impl Pool {
                     Ok(client) => Ok(Conn { client: Some(client), pool: self }),
                     Err(error) => {
                         self.release(None);
-                        Err(StoreError::Engine(format!("无法连接 PostgreSQL {}：{error}", self.shown)))
+                        Err(StoreError::Engine(format!("无法连接 PostgreSQL {}：{}", self.shown, detail(&error))))
                     }
                 };
             }

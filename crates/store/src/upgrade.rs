@@ -39,6 +39,9 @@ pub struct UpgradeReport {
 /// older layout into the current one (every event's hash checked, the head compared before anything is renamed). A
 /// store already current is left as it is.
 pub fn upgrade(path: &Path) -> Result<UpgradeReport> {
+    if crate::is_database(path) {
+        return Err(crate::StoreError::NoUpgrade { location: path.display().to_string() });
+    }
     let finished_interrupted = finish_interrupted(path)?;
     let (store, from) = SledStore::open_any_layout(path, false)?;
     if from == crate::LAYOUT {
