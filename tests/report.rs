@@ -208,7 +208,7 @@ fn report_arguments_are_checked() {
 
 #[test]
 fn the_demo_ends_with_the_html_report() {
-    let duban = Duban { dir: tempfile::tempdir().unwrap(), now: "2026-11-21T10:00:00+08:00".into() };
+    let duban = Duban::at("2026-11-21T10:00:00+08:00");
     let output = duban.run(&["demo", "--dir", "demo"]);
     assert_eq!(output.code, 0, "{}", output.stderr);
     let path = duban.dir.path().join("demo/report-2025.html");

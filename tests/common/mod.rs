@@ -13,20 +13,79 @@ pub struct Output {
 }
 
 /// A scratch store and a clock that tests move by hand.
+///
+/// With `DUBAN_TEST_ENGINE=postgres` (and `DUBAN_TEST_POSTGRES` naming a server, as `.ci/run` sets both for a second
+/// pass of the end-to-end tests), the store is a PostgreSQL database of the test's own instead of a folder; other
+/// stores a test makes by path stay sled folders.
 pub struct Duban {
     pub dir: tempfile::TempDir,
     pub now: String,
+    database: Option<Database>,
+}
+
+/// A database made for one test and dropped after it.
+struct Database {
+    admin: String,
+    name: String,
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        if let Ok(mut client) = postgres::Client::connect(&self.admin, postgres::NoTls) {
+            let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+        }
+    }
+}
+
+/// Whether this run puts the tests' stores in PostgreSQL.
+pub fn on_postgres() -> bool {
+    std::env::var("DUBAN_TEST_ENGINE").is_ok_and(|engine| engine == "postgres")
 }
 
 impl Duban {
     pub fn new() -> Duban {
-        let duban = Duban { dir: tempfile::tempdir().unwrap(), now: "2026-01-10T09:00:00+08:00".into() };
+        let duban = Duban::at("2026-01-10T09:00:00+08:00");
         duban.ok(&["init"]);
         duban
     }
 
+    /// A scratch place with the clock at `now`, no store made yet.
+    pub fn at(now: &str) -> Duban {
+        let database = on_postgres().then(|| {
+            let admin = std::env::var("DUBAN_TEST_POSTGRES")
+                .expect("DUBAN_TEST_ENGINE=postgres needs DUBAN_TEST_POSTGRES: the URL `.ci/postgres` prints");
+            let name = format!("duban_cli_{}", ulid::Ulid::new().to_string().to_lowercase());
+            let mut client = postgres::Client::connect(&admin, postgres::NoTls).expect("the test server answers");
+            client.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+            Database { admin, name }
+        });
+        Duban { dir: tempfile::tempdir().unwrap(), now: now.into(), database }
+    }
+
+    /// Replaces this store with a copy of `other`'s, secrets and all (a folder copied; a database made from the
+    /// other as its template).
+    pub fn copy_store_from(&self, other: &Duban) {
+        match (&self.database, &other.database) {
+            (Some(mine), Some(theirs)) => {
+                let mut client = postgres::Client::connect(&mine.admin, postgres::NoTls).unwrap();
+                client.batch_execute(&format!("DROP DATABASE {} WITH (FORCE)", mine.name)).unwrap();
+                client.batch_execute(&format!("CREATE DATABASE {} TEMPLATE {}", mine.name, theirs.name)).unwrap();
+            }
+            _ => {
+                std::fs::remove_dir_all(self.store()).unwrap();
+                copy_folder(&other.store(), &self.store());
+            }
+        }
+    }
+
     pub fn store(&self) -> PathBuf {
-        self.dir.path().join("duban.db")
+        match &self.database {
+            Some(Database { admin, name }) => {
+                let base = admin.rsplit_once('/').map_or(admin.as_str(), |(base, _)| base);
+                PathBuf::from(format!("{base}/{name}"))
+            }
+            None => self.dir.path().join("duban.db"),
+        }
     }
 
     pub fn run_in(&self, store: &Path, args: &[&str]) -> Output {
