@@ -459,3 +459,34 @@ pub fn postgres(pg: &Postgres, batches: &[Batch], events: usize) -> Figures {
 pub fn postgres_progress(store: &dyn duban_store::EventStore, stream: Ulid, version: u32, number: usize) {
     store.append(vec![(stream, version, vec![progress(stream, number)])]).unwrap();
 }
+
+/// Durable appends per second from `writers` threads at once, each appending one progress report at a time to a
+/// commitment of its own (no conflicts: what is measured is how the engine serialises and syncs concurrent
+/// appends — sled's group commit, PostgreSQL's locked head row and its WAL flushes), for `seconds`.
+pub fn concurrent(store: &dyn duban_store::EventStore, picks: &[(Ulid, u32)], writers: usize, seconds: f64) -> f64 {
+    let streams: Vec<Ulid> = picks.iter().map(|(stream, _)| *stream).take(writers).collect();
+    assert_eq!(streams.len(), writers, "one commitment per writer");
+    let deadline = Instant::now() + std::time::Duration::from_secs_f64(seconds);
+    let started = Instant::now();
+    let appended: usize = std::thread::scope(|scope| {
+        let threads: Vec<_> = streams
+            .iter()
+            .enumerate()
+            .map(|(writer, stream)| {
+                scope.spawn(move || {
+                    let mut version = store.stream_version(stream).unwrap();
+                    let mut count = 0;
+                    while Instant::now() < deadline {
+                        let number = 2_000_000 + writer * 100_000 + count;
+                        store.append(vec![(*stream, version, vec![progress(*stream, number)])]).unwrap();
+                        version += 1;
+                        count += 1;
+                    }
+                    count
+                })
+            })
+            .collect();
+        threads.into_iter().map(|thread| thread.join().unwrap()).sum()
+    });
+    appended as f64 / started.elapsed().as_secs_f64()
+}

@@ -238,6 +238,9 @@ fn summary_row(name: &str, unit: &str, pairs: &[(f64, f64)], higher_is_better: b
     );
 }
 
+/// Writers appending at once in the concurrency figure (issue 21 names 8).
+const WRITERS: usize = 8;
+
 /// One figure of one run: sled's, SQLite's and PostgreSQL's.
 type Triple = (f64, f64, f64);
 
@@ -326,6 +329,7 @@ fn store(
     // Runs alternate which engine goes first (ABAB…); each run loads both from nothing into the same folder.
     let (mut append, mut rebuild, mut bytes, mut p50, mut p99) = (vec![], vec![], vec![], vec![], vec![]);
     let mut on_pg: Vec<[(f64, f64, f64); 5]> = Vec::new();
+    let mut concurrent: Vec<(f64, f64)> = Vec::new();
     println!("store: run  first   load   duban: append/s rebuild s bytes/ev p50 ms  SQLite: append/s rebuild s bytes/ev p50 ms");
     for run in 0..runs.max(1) {
         for name in ["duban.db", "baseline.sqlite", "baseline.sqlite-wal", "baseline.sqlite-shm"] {
@@ -349,6 +353,21 @@ fn store(
         };
         let (duban_single, sqlite_single, pg_single) = engines::singles(dir, &picks, pg);
         if let (Some(postgres), Some(single)) = (&postgres, &pg_single) {
+            // Eight writers at once, on both of duban's engines, in turn.
+            let (sled_store, pg_store) = (
+                duban_store::open(&dir.join("duban.db")).unwrap(),
+                pg.map(|pg| duban_store::open(&pg.url()).unwrap()).unwrap(),
+            );
+            let writers = |store: &dyn duban_store::EventStore| engines::concurrent(store, &picks, WRITERS, 2.0);
+            let (sled_rate, pg_rate) = if run % 2 == 0 {
+                let sled_rate = writers(&*sled_store);
+                (sled_rate, writers(&*pg_store))
+            } else {
+                let pg_rate = writers(&*pg_store);
+                (writers(&*sled_store), pg_rate)
+            };
+            concurrent.push((sled_rate, pg_rate));
+            drop((sled_store, pg_store));
             println!(
                 "store: {:>3}  PostgreSQL: {:>10.0} append/s {:>9.3} rebuild s {:>8.1} bytes/ev {:>6.2} p50 ms {:>6.2} p99 ms",
                 run + 1,
@@ -405,6 +424,14 @@ fn store(
         for (index, (name, unit, higher)) in figures.into_iter().enumerate() {
             pg_row(name, unit, &on_pg.iter().map(|run| run[index]).collect::<Vec<_>>(), higher);
         }
+        // The baseline is left out: it would need a connection per thread and its own retry on SQLITE_BUSY.
+        let triples: Vec<Triple> = concurrent.iter().map(|&(on_sled, on_pg)| (on_sled, f64::NAN, on_pg)).collect();
+        pg_row(&format!("{WRITERS} writers at once, durable appends"), "appends/s", &triples, true);
+        let sled = spread(&concurrent.iter().map(|pair| pair.0).collect::<Vec<_>>());
+        println!(
+            "store: ({WRITERS} writers at once on sled: {:.0} ({:.0}–{:.0}) appends/s; no SQLite figure)",
+            sled.median, sled.low, sled.high
+        );
     }
     let chunk_format = engines::sqlite_chunks(dir, &batches, events);
     let duban_bytes = spread(&bytes.iter().map(|pair| pair.0).collect::<Vec<_>>()).median;
