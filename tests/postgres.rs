@@ -6,12 +6,9 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 
-use common::Duban;
+use common::{request, user_on, Duban, Server};
 use serde_json::{json, Value};
 
 /// A database of its own for one test, dropped at its end.
@@ -143,81 +140,6 @@ fn the_cli_answers_the_same_on_postgresql_as_on_sled_and_round_trips_keep_the_he
     assert!(rebuild.stderr.contains('5'), "{}", rebuild.stderr);
 }
 
-/// A running server, stopped when dropped.
-struct Server {
-    child: Child,
-    address: String,
-}
-
-impl Server {
-    fn start(duban: &Duban, store: &Path) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_duban"))
-            .env_clear()
-            .env("DUBAN_NOW", &duban.now)
-            .env("DUBAN_STORE", store)
-            .current_dir(duban.dir.path())
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
-        let address = line.trim().rsplit("http://").next().unwrap().to_string();
-        if !address.starts_with("127.0.0.1:") {
-            let mut errors = String::new();
-            child.stderr.take().unwrap().read_to_string(&mut errors).unwrap();
-            panic!("the server did not start: {line}{errors}");
-        }
-        Server { child, address }
-    }
-
-    fn stop(mut self) {
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        assert!(self.child.wait().unwrap().success(), "the server stops cleanly");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn request(address: &str, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Option<(u16, Value)> {
-    let mut stream = TcpStream::connect(address).ok()?;
-    let body = body.map(|b| b.to_string()).unwrap_or_default();
-    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{auth}Connection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .ok()?;
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).ok()?;
-    let text = String::from_utf8_lossy(&response).into_owned();
-    let status: u16 = text.split(' ').nth(1)?.parse().ok()?;
-    let (_, body) = text.split_once("\r\n\r\n")?;
-    Some((status, serde_json::from_str(body).unwrap_or_else(|_| Value::String(body.to_string()))))
-}
-
-fn add_user(duban: &Duban, store: &Path, name: &str, role: &str) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_duban"))
-        .env_clear()
-        .env("DUBAN_NOW", &duban.now)
-        .env("DUBAN_ACTOR", "王芳")
-        .env("DUBAN_STORE", store)
-        .args(["user", "add", name, "--role", role, "--password-stdin"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(format!("{name}-password\n").as_bytes()).unwrap();
-    assert!(child.wait().unwrap().success(), "user add {name}");
-}
-
 /// Acceptance 2 of the PostgreSQL issue: 8 writers through two servers on one database, on overlapping promises,
 /// each write carrying the version it read. Afterwards the log is gapless and sound, every acknowledged write is in
 /// it exactly once (and nothing else), and the projection equals the fold. `DUBAN_RACE_SECONDS` sets how long
@@ -230,8 +152,8 @@ fn two_servers_on_one_database_lose_no_write_and_keep_a_gapless_chain() {
     let duban = Duban::new();
     let pg = database.url();
     ok(&duban, &pg, &["init"]);
-    add_user(&duban, &pg, "管理员", "admin");
-    add_user(&duban, &pg, "督办", "liaison");
+    user_on(&duban, &pg, "管理员", "admin", &[]);
+    user_on(&duban, &pg, "督办", "liaison", &[]);
     let reply = ok(
         &duban,
         &pg,
@@ -245,7 +167,7 @@ fn two_servers_on_one_database_lose_no_write_and_keep_a_gapless_chain() {
                 .to_string()
         })
         .collect();
-    let servers = [Server::start(&duban, &pg), Server::start(&duban, &pg)];
+    let servers = [Server::start_on(&duban, &pg), Server::start_on(&duban, &pg)];
     let login = |server: &Server| -> String {
         let body = json!({"username": "督办", "password": "督办-password"});
         let (status, answer) = request(&server.address, "POST", "/api/login", None, Some(body)).unwrap();

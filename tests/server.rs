@@ -3,108 +3,12 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
-use common::Duban;
+use common::{request, user, Duban, Server};
 use serde_json::{json, Value};
-
-/// A running server, stopped (SIGTERM) when dropped.
-struct Server {
-    child: Child,
-    address: String,
-}
-
-impl Server {
-    fn start(duban: &Duban) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_duban"))
-            .env_clear()
-            .env("DUBAN_NOW", &duban.now)
-            .env("DUBAN_STORE", duban.store())
-            .current_dir(duban.dir.path())
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
-        let address = line.trim().rsplit("http://").next().unwrap().to_string();
-        if !address.starts_with("127.0.0.1:") {
-            let mut errors = String::new();
-            child.stderr.take().unwrap().read_to_string(&mut errors).unwrap();
-            panic!("the server did not start: {line}{errors}");
-        }
-        Server { child, address }
-    }
-
-    /// One request; returns the status and the body (JSON when it parses, else a string).
-    fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
-        request(&self.address, method, path, token, body).expect("the server answers")
-    }
-
-    fn login(&self, name: &str, password: &str) -> String {
-        let (status, body) =
-            self.call("POST", "/api/login", None, Some(json!({"username": name, "password": password})));
-        assert_eq!(status, 200, "{name}: {body}");
-        body["token"].as_str().unwrap().to_string()
-    }
-
-    fn stop(mut self) -> String {
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        let status = self.child.wait().unwrap();
-        assert!(status.success(), "the server stops cleanly on SIGTERM: {status}");
-        let mut rest = String::new();
-        self.child.stdout.take().unwrap().read_to_string(&mut rest).unwrap();
-        rest
-    }
-}
-
-/// One HTTP request over a fresh connection; `None` when the connection fails or is cut before a whole answer.
-fn request(address: &str, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Option<(u16, Value)> {
-    let mut stream = TcpStream::connect(address).ok()?;
-    let body = body.map(|b| b.to_string()).unwrap_or_default();
-    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{auth}Connection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .ok()?;
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).ok()?;
-    let text = String::from_utf8_lossy(&response).into_owned();
-    let status: u16 = text.split(' ').nth(1)?.parse().ok()?;
-    let (_, body) = text.split_once("\r\n\r\n")?;
-    Some((status, serde_json::from_str(body).unwrap_or_else(|_| Value::String(body.to_string()))))
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn user(duban: &Duban, name: &str, role: &str, organs: &[&str]) {
-    let mut args = vec!["user", "add", name, "--role", role, "--password-stdin"];
-    for organ in organs {
-        args.extend(["--organ", organ]);
-    }
-    let mut child = Command::new(env!("CARGO_BIN_EXE_duban"))
-        .env_clear()
-        .env("DUBAN_NOW", &duban.now)
-        .env("DUBAN_ACTOR", "王芳")
-        .env("DUBAN_STORE", duban.store())
-        .args(&args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(format!("{name}-password\n").as_bytes()).unwrap();
-    assert!(child.wait().unwrap().success(), "user add {name}");
-}
 
 /// Two replies, one promise each: 区科委's and 区教育局's.
 fn register(duban: &Duban) -> (String, String) {

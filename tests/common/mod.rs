@@ -1,10 +1,12 @@
 //! The harness for end-to-end tests: a scratch store, a cleared environment and a pinned clock.
 #![allow(dead_code)]
 
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 pub struct Output {
     pub code: i32,
@@ -171,4 +173,117 @@ pub fn copy_folder(from: &Path, to: &Path) {
         std::fs::create_dir_all(target.parent().unwrap()).unwrap();
         std::fs::copy(&path, &target).unwrap();
     }
+}
+
+/// A running server, stopped (SIGTERM) when dropped.
+pub struct Server {
+    pub child: Child,
+    pub address: String,
+}
+
+impl Server {
+    pub fn start(duban: &Duban) -> Server {
+        Server::start_on(duban, &duban.store())
+    }
+
+    /// A server on `store` (another than the test's own).
+    pub fn start_on(duban: &Duban, store: &Path) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_duban"))
+            .env_clear()
+            .env("DUBAN_NOW", &duban.now)
+            .env("DUBAN_STORE", store)
+            .current_dir(duban.dir.path())
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
+        let address = line.trim().rsplit("http://").next().unwrap().to_string();
+        if !address.starts_with("127.0.0.1:") {
+            let mut errors = String::new();
+            child.stderr.take().unwrap().read_to_string(&mut errors).unwrap();
+            panic!("the server did not start: {line}{errors}");
+        }
+        Server { child, address }
+    }
+
+    /// One request; returns the status and the body (JSON when it parses, else a string).
+    pub fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
+        request(&self.address, method, path, token, body).expect("the server answers")
+    }
+
+    pub fn login(&self, name: &str, password: &str) -> String {
+        let (status, body) =
+            self.call("POST", "/api/login", None, Some(json!({"username": name, "password": password})));
+        assert_eq!(status, 200, "{name}: {body}");
+        body["token"].as_str().unwrap().to_string()
+    }
+
+    pub fn stop(mut self) -> String {
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "the server stops cleanly on SIGTERM: {status}");
+        let mut rest = String::new();
+        self.child.stdout.take().unwrap().read_to_string(&mut rest).unwrap();
+        rest
+    }
+}
+
+/// One HTTP request over a fresh connection; `None` when the connection fails or is cut before a whole answer.
+pub fn request(
+    address: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> Option<(u16, Value)> {
+    let mut stream = TcpStream::connect(address).ok()?;
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{auth}Connection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .ok()?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).ok()?;
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let status: u16 = text.split(' ').nth(1)?.parse().ok()?;
+    let (_, body) = text.split_once("\r\n\r\n")?;
+    Some((status, serde_json::from_str(body).unwrap_or_else(|_| Value::String(body.to_string()))))
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An account made on the test's store, its password `<name>-password`.
+pub fn user(duban: &Duban, name: &str, role: &str, organs: &[&str]) {
+    user_on(duban, &duban.store(), name, role, organs)
+}
+
+/// An account made on `store`, its password `<name>-password`.
+pub fn user_on(duban: &Duban, store: &Path, name: &str, role: &str, organs: &[&str]) {
+    let mut args = vec!["user", "add", name, "--role", role, "--password-stdin"];
+    for organ in organs {
+        args.extend(["--organ", organ]);
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_duban"))
+        .env_clear()
+        .env("DUBAN_NOW", &duban.now)
+        .env("DUBAN_ACTOR", "王芳")
+        .env("DUBAN_STORE", store)
+        .args(&args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(format!("{name}-password\n").as_bytes()).unwrap();
+    assert!(child.wait().unwrap().success(), "user add {name}");
 }

@@ -10,7 +10,7 @@ use duban_domain::*;
 use proptest::prelude::*;
 use ulid::Ulid;
 
-use super::{day, long_report, new_event, progress, promise, registration, step, Step};
+use super::{day, new_event, progress, promise, registration};
 use crate::{EventStore, StoreError};
 
 /// Where a test's store lives, removed when the test ends.
@@ -367,7 +367,7 @@ fn secrets_derived_values_derived_files_and_attachments_are_kept(engine: Engine)
 fn the_projection_equals_the_fold_of_the_log_for_random_commands(engine: Engine) {
     // Each case on a store of its own: a PostgreSQL database costs more to make than a sled folder.
     let cases = match engine.place {
-        Place::Folder(_) => 24,
+        Place::Folder(_) => 48,
         Place::Database { .. } => 12,
     };
     let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig { cases, ..ProptestConfig::default() });
@@ -489,4 +489,50 @@ fn projection_equals_fold(
     prop_assert!(store.rebuild_from(refolded).unwrap().differences.is_empty());
     prop_assert_eq!(store.verify().unwrap().broken, None);
     Ok(())
+}
+
+/// A step of a random history: which commitment, what to try, and how many days later.
+#[derive(Clone, Debug)]
+enum Step {
+    /// In which reply.
+    NewCommitment(usize),
+    /// With a long report (tens of kilobytes: a few fill a log chunk).
+    Progress(usize, bool),
+    Close(usize, u8),
+    Reopen(usize),
+    Due(usize, u16, bool),
+    Reassign(usize),
+    Note(usize),
+    Dismiss(usize),
+    Evaluate(u8),
+}
+
+fn step() -> impl Strategy<Value = (Step, u16, u16)> {
+    let pick = 0usize..6;
+    let step = prop_oneof![
+        (0usize..4).prop_map(Step::NewCommitment),
+        (pick.clone(), any::<bool>()).prop_map(|(c, long)| Step::Progress(c, long)),
+        (pick.clone(), 0u8..3).prop_map(|(c, o)| Step::Close(c, o)),
+        pick.clone().prop_map(Step::Reopen),
+        (pick.clone(), 0u16..400, any::<bool>()).prop_map(|(c, d, r)| Step::Due(c, d, r)),
+        pick.clone().prop_map(Step::Reassign),
+        pick.clone().prop_map(Step::Note),
+        pick.prop_map(Step::Dismiss),
+        (0u8..3).prop_map(Step::Evaluate),
+    ];
+    // Days later, and how many days back the fact is dated (a fact entered late).
+    (step, 0u16..60, 0u16..20)
+}
+
+/// A long progress report that compresses poorly (so that a few of them fill a log chunk).
+fn long_report(seed: u64) -> String {
+    let mut state = seed | 1;
+    (0..20_000)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            char::from_u32(0x4E00 + (state % 0x5000) as u32).unwrap_or('督')
+        })
+        .collect()
 }
