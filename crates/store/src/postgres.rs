@@ -586,12 +586,10 @@ impl DerivedLock for PgDerivedLock<'_> {}
 impl Drop for PgDerivedLock<'_> {
     fn drop(&mut self) {
         if let Some(mut conn) = self.conn.take() {
-            // Should the unlock fail, the connection is closed rather than handed out still holding the lock.
+            // Should the unlock fail, the connection is closed (its session, and the lock with it, ends) rather than
+            // handed out still holding the lock; the pool counts it gone as `conn` is dropped.
             if conn.execute("SELECT pg_advisory_unlock($1)", &[&DERIVED_LOCK]).is_err() {
-                if let Some(client) = conn.client.take() {
-                    drop(client);
-                    conn.pool.release(None);
-                }
+                drop(conn.client.take());
             }
         }
     }

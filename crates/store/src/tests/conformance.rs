@@ -114,6 +114,36 @@ on_both_engines!(
     the_projection_equals_the_fold_of_the_log_for_random_commands,
 );
 
+/// What only the PostgreSQL store has: connections that can die under it.
+mod on_postgres_only {
+    use super::Engine;
+
+    /// The derived lock's session ended by the server (a restart, an administrator): dropping the guard lets its
+    /// connection go once, the lock is free, and the store goes on.
+    #[test]
+    #[ignore = "needs a PostgreSQL server: DUBAN_TEST_POSTGRES (see .ci/postgres)"]
+    fn a_derived_lock_whose_session_was_ended_is_let_go_and_the_store_goes_on() {
+        let engine = Engine::postgres();
+        let store = engine.store();
+        let guard = store.lock_derived(true).unwrap().expect("free");
+        let url = engine.location().to_string_lossy().to_string();
+        let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        let ended = admin
+            .execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted \
+                 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+                &[],
+            )
+            .unwrap();
+        assert_eq!(ended, 1, "the guard's session");
+        drop(guard);
+        assert!(store.lock_derived(false).unwrap().is_some(), "the lock went with its session");
+        assert_eq!(store.head().unwrap().seq, 0);
+        let mut export = Vec::new();
+        assert_eq!(store.export(&mut export).unwrap(), 0);
+    }
+}
+
 /// One reply, one commitment with one progress report: (reply, commitment).
 fn seed(store: &dyn EventStore) -> (Ulid, Ulid) {
     let (reply, commitment) = (Ulid::new(), Ulid::new());
