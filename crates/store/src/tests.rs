@@ -436,55 +436,10 @@ proptest! {
     /// conflict error, and when they retry no update is lost.
     #[test]
     fn racing_writers_exactly_one_wins_and_no_update_is_lost(writers in 2usize..8) {
-        racing_writers(writers);
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::create(&dir.path().join("duban.db")).unwrap();
+        conformance::racing(&*store, writers);
     }
-}
-
-fn racing_writers(writers: usize) {
-    let (_dir, store, _, commitment) = seeded();
-    let barrier = std::sync::Barrier::new(writers);
-    let results: Vec<Result<_, _>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..writers)
-            .map(|writer| {
-                let (store, barrier) = (&store, &barrier);
-                scope.spawn(move || {
-                    barrier.wait();
-                    let event = new_event(commitment, day("2025-08-01"), progress(&format!("写入者{writer}")));
-                    store.append(commitment, 2, vec![event])
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    });
-    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "exactly one writer wins version 3");
-    for result in results.iter().filter(|r| r.is_err()) {
-        assert!(matches!(result, Err(StoreError::Conflict { expected: 2, actual: 3, .. })), "{result:?}");
-    }
-    // Losers re-read and retry, as a command does; every update lands exactly once.
-    std::thread::scope(|scope| {
-        for writer in 0..writers {
-            let store = &store;
-            scope.spawn(move || loop {
-                let version = store.stream_version(&commitment).unwrap();
-                let event = new_event(commitment, day("2025-08-02"), progress(&format!("重试{writer}")));
-                match store.append(commitment, version, vec![event]) {
-                    Ok(_) => break,
-                    Err(StoreError::Conflict { .. }) => continue,
-                    Err(other) => panic!("{other:?}"),
-                }
-            });
-        }
-    });
-    let stream = store.read_stream(&commitment).unwrap();
-    assert_eq!(stream.len(), 2 + 1 + writers);
-    for writer in 0..writers {
-        let needle = format!("重试{writer}");
-        let count =
-            stream.iter().filter(|e| matches!(&e.event, Event::ProgressReported(p) if p.summary == needle)).count();
-        assert_eq!(count, 1, "{needle}");
-    }
-    assert_eq!(store.commitment(&commitment).unwrap().unwrap().progress_reports as usize, 2 + writers);
-    assert_eq!(store.verify().unwrap().broken, None);
 }
 
 #[test]

@@ -242,9 +242,13 @@ fn a_stale_version_is_a_conflict_and_an_append_is_all_or_nothing(engine: Engine)
 }
 
 fn racing_writers_one_wins_each_version_and_no_update_is_lost(engine: Engine) {
-    let store = engine.store();
+    racing(engine.store(), 6);
+}
+
+/// `writers` threads append version 3 of one commitment at once: exactly one wins, the others get the conflict;
+/// retrying as a command does, every update lands exactly once and the log stays gapless.
+pub(super) fn racing(store: &dyn EventStore, writers: usize) {
     let (_, commitment) = seed(store);
-    let writers = 6;
     let barrier = std::sync::Barrier::new(writers);
     let results: Vec<_> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..writers)
