@@ -138,6 +138,9 @@ enum Bench {
         /// Random queries checked against the scan.
         #[arg(long, default_value_t = 200)]
         queries: usize,
+        /// Keep the timed store in DIR (`DIR/bare.db`); when it is already there, only time the queries on it.
+        #[arg(long, value_name = "DIR")]
+        keep: Option<std::path::PathBuf>,
     },
     /// The annual report over a generated history: the pure build and every renderer.
     Report {
@@ -193,7 +196,7 @@ fn main() {
             daily_import(replies, commands, processes, rounds)
         }
         Bench::Probe { db, op, arg } => probe::run(&db, &op, &arg),
-        Bench::Search { events, seed, queries } => search::run(events, seed, queries),
+        Bench::Search { events, seed, queries, keep } => search::run(events, seed, queries, keep.as_deref()),
     }
 }
 

@@ -112,6 +112,25 @@ pub struct SledStore {
     /// Whether checkpoints are made at all: only for a handle that serves many reads (`EventStore::serve_many_reads`);
     /// a one-command process reads a fact's chunk up to its frame and chains only up to the fact.
     remember_chunks: std::sync::atomic::AtomicBool,
+    /// On a handle that remembers chunks, the unframed chunks it read last — the log's newest: the run that appends
+    /// write, a chunk each, until it fills a chunk (see `write_sealed`) — decoded and chained whole, by first seq,
+    /// up to [`OPEN_CHUNKS`]: read again unchanged, one is not decoded or chained again; rewritten with more records
+    /// after the same ones (a run's last chunk), only the records after those held are chained (the held bytes are
+    /// compared with the new payload's start).
+    open_chunks: std::sync::Mutex<BTreeMap<u64, std::sync::Arc<OpenChunk>>>,
+}
+
+/// Unframed chunks a serving handle keeps decoded at most (a run's chunks together hold under 256 KiB of records;
+/// a bulk load's last chunk up to that much).
+const OPEN_CHUNKS: usize = 64;
+
+/// An unframed chunk as stored, decoded and chained whole (see `SledStore::open_chunks`).
+struct OpenChunk {
+    value: sled::IVec,
+    anchor: [u8; 32],
+    payload: Vec<u8>,
+    records: Vec<std::ops::Range<usize>>,
+    hashes: Vec<[u8; 32]>,
 }
 
 /// The hashes known in a framed chunk read whole once: before each of its frames, and before every
@@ -331,6 +350,7 @@ impl SledStore {
             durable: std::sync::Mutex::new(0),
             checkpoints: std::sync::Mutex::new(BTreeMap::new()),
             remember_chunks: std::sync::atomic::AtomicBool::new(false),
+            open_chunks: std::sync::Mutex::new(BTreeMap::new()),
         })
     }
 
@@ -996,6 +1016,7 @@ impl ChunkReader {
                     let skip = if k == 0 { chain::ANCHOR_BYTES } else { 0 };
                     self.load(first + frame_first, anchor, bytes, skip, (start - frame_first) as usize)?;
                 }
+                (None, _) if store.remember_chunks.load(Ordering::Relaxed) => self.hold_open(store, first, value)?,
                 _ => {
                     let remember = store.remember_chunks.load(Ordering::Relaxed);
                     // Without checkpoints to make, the frames up to the fact's are enough: it is chained from the
@@ -1022,6 +1043,45 @@ impl ChunkReader {
             }
         }
         Ok(usize::try_from(seq - self.first).ok().filter(|&index| index < self.records.len()))
+    }
+
+    /// Holds the unframed chunk `value` (starting at event `first`) chained whole, from what the store remembers of
+    /// it where it can, and remembers it.
+    fn hold_open(&mut self, store: &SledStore, first: u64, value: sled::IVec) -> Result<()> {
+        let held = store.open_chunks.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(&first).cloned();
+        if let Some(held) = held.as_ref().filter(|held| held.value == value) {
+            self.first = first;
+            self.anchor = held.anchor;
+            self.payload.clone_from(&held.payload);
+            self.records.clone_from(&held.records);
+            self.hashes.clone_from(&held.hashes);
+            return Ok(());
+        }
+        let payload = chain::open_chunk(first, &value)?;
+        let anchor = *chain::split_payload(first, &payload)?.0;
+        self.load(first, anchor, payload, chain::ANCHOR_BYTES, 0)?;
+        // The records of the bytes held before, unchanged, have the hashes chained then.
+        if let Some(held) = held.filter(|held| held.anchor == anchor && self.payload.starts_with(&held.payload)) {
+            self.hashes.clone_from(&held.hashes);
+        }
+        if let Some(last) = self.records.len().checked_sub(1) {
+            self.hashes(last)?;
+        }
+        let chunk = OpenChunk {
+            value,
+            anchor,
+            payload: self.payload.clone(),
+            records: self.records.clone(),
+            hashes: self.hashes.clone(),
+        };
+        let mut held = store.open_chunks.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if held.len() >= OPEN_CHUNKS {
+            // The oldest go: the run's newest chunks are the ones read again.
+            let oldest = held.keys().next().copied().unwrap_or_default();
+            held.remove(&oldest);
+        }
+        held.insert(first, std::sync::Arc::new(chunk));
+        Ok(())
     }
 
     /// Holds `payload`'s records from byte `skip` on, the first being event `first`, but for the first `passed` of

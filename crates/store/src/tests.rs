@@ -1053,6 +1053,89 @@ fn a_stream_whose_events_lie_far_apart_reads_back_whole_and_in_order() {
     assert_eq!(second_alone, second_from_log);
 }
 
+/// A serving handle keeps the newest chunks — the run appends write — decoded and chained: read again, and after
+/// more appends, they give what a one-command handle reads, and a record altered under them is still found.
+#[test]
+fn a_serving_handle_reads_the_newest_chunks_as_a_fresh_handle_does() {
+    let (dir, store, _reply, commitment) = seeded();
+    crate::EventStore::serve_many_reads(&store);
+    let same_as_the_log = |store: &SledStore| {
+        let head = store.head().unwrap().seq;
+        for seq in 1..=head {
+            let alone = store.event_at(seq).unwrap().expect("held");
+            let read = store.read_all(seq).next().unwrap().unwrap();
+            assert_eq!(
+                (alone.seq, &alone.prev_hash, &alone.hash, &alone.event),
+                (seq, &read.prev_hash, &read.hash, &read.event)
+            );
+        }
+    };
+    same_as_the_log(&store);
+    assert_eq!(store.open_chunks.lock().unwrap().len(), 3, "each append's chunk is held");
+    same_as_the_log(&store);
+    for (number, version) in (2..6).enumerate() {
+        let summary = format!("第{number}次进展");
+        store.append(commitment, version, vec![new_event(commitment, day("2025-08-01"), progress(&summary))]).unwrap();
+        same_as_the_log(&store);
+    }
+    tamper(&store, 3, |record| {
+        let at = record.windows("选".len()).position(|w| w == "选".as_bytes()).unwrap();
+        record[at + 1] ^= 0x01;
+    });
+    assert!(store.event_at(3).is_err(), "the altered record");
+    assert!(store.event_at(2).is_ok(), "the records before it");
+    drop(store);
+    let fresh = SledStore::open(&dir.path().join("duban.db")).unwrap();
+    assert!(fresh.event_at(3).is_err());
+}
+
+/// A run's chunk rewritten with more records after the same ones (as a merge leaves a run's last chunk): a serving
+/// handle that held it chains only the new records, to the same events; a held record altered in the rewrite is not
+/// taken from what was held.
+#[test]
+fn a_held_chunk_rewritten_longer_reads_as_the_log_does() {
+    let (_dir, store, _reply, commitment) = seeded();
+    let more = vec![
+        new_event(commitment, day("2025-08-01"), progress("完成立项")),
+        new_event(commitment, day("2025-09-01"), progress("开工建设")),
+    ];
+    store.append(commitment, 2, more).unwrap();
+    crate::EventStore::serve_many_reads(&store);
+    let expected: Vec<Envelope> = store.read_all(1).map(Result::unwrap).collect();
+    assert_eq!(store.event_at(3).unwrap().as_ref(), Some(&expected[2]));
+    assert!(store.open_chunks.lock().unwrap().contains_key(&3), "seq 3's chunk is held");
+    // Seq 3's chunk and seq 4's chunk (seqs 4–5) rewritten as one chunk under seq 3.
+    let rewrite = |change: &dyn Fn(&mut Vec<Vec<u8>>)| {
+        let (_, three) = store.chunk_holding(3).unwrap().unwrap();
+        let (anchor, records) = chain::split_payload(3, &three).unwrap();
+        let anchor = *anchor;
+        let mut records: Vec<Vec<u8>> = chain::records(3, records).unwrap().into_iter().map(<[u8]>::to_vec).collect();
+        let (_, four) = store.chunk_holding(4).unwrap().unwrap();
+        let later = chain::split_payload(4, &four).unwrap().1;
+        records.extend(chain::records(4, later).unwrap().into_iter().map(<[u8]>::to_vec));
+        change(&mut records);
+        let mut payload = chain::new_payload(&anchor, 1024);
+        for record in &records {
+            chain::push_record(&mut payload, record);
+        }
+        (anchor, payload)
+    };
+    let (_, longer) = rewrite(&|_| {});
+    let (_, altered) = rewrite(&|records| {
+        let at = records[0].windows("选".len()).position(|w| w == "选".as_bytes()).unwrap();
+        records[0][at + 1] ^= 0x01;
+    });
+    store.log.remove(chain::seq_key(4)).unwrap();
+    store.log.insert(chain::seq_key(3), chain::seal_chunk(&longer)).unwrap();
+    for seq in 1..=5 {
+        assert_eq!(store.event_at(seq).unwrap().as_ref(), Some(&expected[seq as usize - 1]), "seq {seq}");
+    }
+    assert_eq!(store.open_chunks.lock().unwrap()[&3].records.len(), 3, "held as rewritten");
+    store.log.insert(chain::seq_key(3), chain::seal_chunk(&altered)).unwrap();
+    assert!(store.event_at(3).is_err(), "the altered record");
+    assert!(store.event_at(5).is_err(), "a record after it");
+}
+
 fn folder_bytes(dir: &std::path::Path) -> u64 {
     let mut total = 0;
     for entry in std::fs::read_dir(dir).unwrap() {

@@ -230,8 +230,16 @@ pub fn decode_doc(bytes: &[u8], at: usize) -> Result<Doc, Damaged> {
 
 /// A posting list decoded: each document with the positions a bigram starts at (none for a single character).
 pub fn decode(bytes: &[u8], positional: bool) -> Result<Vec<(u32, Vec<u32>)>, Damaged> {
-    let flat = Flat::decode(bytes, positional)?;
-    Ok(flat.docs.iter().enumerate().map(|(at, docno)| (*docno, flat.positions(at).to_vec())).collect())
+    let flat = Flat::decode(bytes.to_vec(), positional)?;
+    let mut positions = Vec::new();
+    let mut out = Vec::with_capacity(flat.docs.len());
+    for (at, docno) in flat.docs.iter().enumerate() {
+        if positional {
+            flat.positions(at, &mut positions)?;
+        }
+        out.push((*docno, positions.clone()));
+    }
+    Ok(out)
 }
 
 fn put_varint(bytes: &mut Vec<u8>, mut value: u64) {
@@ -242,7 +250,19 @@ fn put_varint(bytes: &mut Vec<u8>, mut value: u64) {
     bytes.push(value as u8);
 }
 
+#[inline(always)]
 fn get_varint(bytes: &[u8], at: &mut usize) -> Result<u64, Damaged> {
+    // Most deltas, counts and positions are below 128: one byte.
+    let first = *bytes.get(*at).ok_or(Damaged)?;
+    if first < 0x80 {
+        *at += 1;
+        return Ok(u64::from(first));
+    }
+    get_long_varint(bytes, at)
+}
+
+#[inline(never)]
+fn get_long_varint(bytes: &[u8], at: &mut usize) -> Result<u64, Damaged> {
     let mut value = 0u64;
     for shift in (0..64).step_by(7) {
         let byte = *bytes.get(*at).ok_or(Damaged)?;
@@ -255,63 +275,103 @@ fn get_varint(bytes: &[u8], at: &mut usize) -> Result<u64, Damaged> {
     Err(Damaged)
 }
 
-/// A posting list decoded flat: its documents, and (a bigram's) where each one's positions start in `positions`.
+/// A posting list decoded flat: its documents, and (a bigram's) where each one's positions start in the list as
+/// stored, which it keeps. A query needs the positions of the few documents every bigram of a term has in common,
+/// so they are decoded when asked for; the stored form is also the smaller one to keep in a cache.
 #[derive(Debug)]
 pub struct Flat {
     docs: Vec<u32>,
     starts: Vec<u32>,
-    positions: Vec<u32>,
+    stored: Vec<u8>,
 }
 
 impl Flat {
-    /// A stored posting list of `gram`, decoded (a bigram's with its positions).
-    pub fn of(gram: &[u8], bytes: &[u8]) -> Result<Flat, Damaged> {
+    /// A stored posting list of `gram`, decoded (a bigram's positions left where they are).
+    pub fn of(gram: &[u8], bytes: Vec<u8>) -> Result<Flat, Damaged> {
         Flat::decode(bytes, gram.first() == Some(&b'b'))
     }
 
     /// What it takes in memory.
     pub fn bytes(&self) -> usize {
-        std::mem::size_of::<Flat>() + 4 * (self.docs.len() + self.starts.len() + self.positions.len())
+        std::mem::size_of::<Flat>() + 4 * (self.docs.len() + self.starts.len()) + self.stored.len()
     }
 
-    fn decode(bytes: &[u8], positional: bool) -> Result<Flat, Damaged> {
-        let mut flat = Flat { docs: Vec::new(), starts: Vec::new(), positions: Vec::new() };
+    fn decode(bytes: Vec<u8>, positional: bool) -> Result<Flat, Damaged> {
+        // A document takes at least two bytes with its positions (delta, count, a position: usually three).
+        let guess = if positional { bytes.len() / 3 } else { bytes.len() };
+        let mut flat = Flat {
+            docs: Vec::with_capacity(guess),
+            starts: Vec::with_capacity(if positional { guess } else { 0 }),
+            stored: Vec::new(),
+        };
         let mut at = 0;
+        let mut previous: Option<u32> = None;
         while at < bytes.len() {
-            let delta = u32::try_from(get_varint(bytes, &mut at)?).map_err(|_| Damaged)?;
-            let docno = match flat.docs.last() {
+            let delta = u32::try_from(get_varint(&bytes, &mut at)?).map_err(|_| Damaged)?;
+            let docno = match previous {
                 Some(previous) => previous.checked_add(delta).filter(|_| delta > 0).ok_or(Damaged)?,
                 None => delta,
             };
+            previous = Some(docno);
             flat.docs.push(docno);
-            flat.starts.push(flat.positions.len() as u32);
             if !positional {
                 continue;
             }
-            let count = get_varint(bytes, &mut at)?;
-            if count == 0 || count > bytes.len() as u64 {
+            flat.starts.push(at as u32);
+            let count = get_varint(&bytes, &mut at)?;
+            if count == 0 || count > (bytes.len() - at) as u64 {
                 return Err(Damaged);
             }
-            let mut position = 0u32;
-            for _ in 0..count {
-                let step = u32::try_from(get_varint(bytes, &mut at)?).map_err(|_| Damaged)?;
-                position = position.checked_add(step).ok_or(Damaged)?;
-                flat.positions.push(position);
+            // Past `count` varints: each ends with a byte below 0x80.
+            let mut left = count;
+            while left > 0 {
+                let byte = *bytes.get(at).ok_or(Damaged)?;
+                at += 1;
+                left -= u64::from(byte < 0x80);
             }
+        }
+        if positional {
+            flat.stored = bytes;
         }
         Ok(flat)
     }
 
-    fn positions(&self, at: usize) -> &[u32] {
-        let from = self.starts[at] as usize;
-        let to = self.starts.get(at + 1).map_or(self.positions.len(), |&end| end as usize);
-        &self.positions[from..to]
+    /// The position of document `at` (by its place in the list) if it has one only (the common case: a bigram
+    /// seldom occurs twice in a text).
+    #[inline]
+    fn single(&self, at: usize) -> Result<Option<u32>, Damaged> {
+        let mut from = *self.starts.get(at).ok_or(Damaged)? as usize;
+        if get_varint(&self.stored, &mut from)? != 1 {
+            return Ok(None);
+        }
+        Ok(Some(u32::try_from(get_varint(&self.stored, &mut from)?).map_err(|_| Damaged)?))
+    }
+
+    /// The positions of document `at` (by its place in the list), into `out`.
+    fn positions(&self, at: usize, out: &mut Vec<u32>) -> Result<(), Damaged> {
+        out.clear();
+        let mut from = *self.starts.get(at).ok_or(Damaged)? as usize;
+        let count = get_varint(&self.stored, &mut from)?;
+        let mut position = 0u32;
+        for _ in 0..count {
+            let step = u32::try_from(get_varint(&self.stored, &mut from)?).map_err(|_| Damaged)?;
+            position = position.checked_add(step).ok_or(Damaged)?;
+            out.push(position);
+        }
+        Ok(())
     }
 }
 
 /// The index of the first of `sorted` that is at least `wanted` (its length if none is): by doubling steps, then
 /// halving, so that finding a document near the last one found costs a step or two.
+#[inline]
 fn gallop(sorted: &[u32], wanted: u32) -> usize {
+    // Where lists overlap densely the next document is the one at hand.
+    match sorted.first() {
+        Some(&first) if first >= wanted => return 0,
+        None => return 0,
+        _ => {}
+    }
     let mut high = 1;
     while high < sorted.len() && sorted[high - 1] < wanted {
         high *= 2;
@@ -324,11 +384,32 @@ fn gallop(sorted: &[u32], wanted: u32) -> usize {
 /// A way to read a posting list by its gram, decoded (`None`: no document has it).
 pub type Postings<'a> = dyn FnMut(&Gram) -> Result<Option<Arc<Flat>>, Damaged> + 'a;
 
-/// The documents whose text contains `term`, given a way to read posting lists; sorted.
-pub fn matching(term: &[char], posting: &mut Postings) -> Result<Vec<u32>, Damaged> {
+/// The documents of `docs` that are also in `within` (all of them without it); sorted.
+fn restricted(docs: &[u32], within: Option<&[u32]>) -> Vec<u32> {
+    let Some(within) = within else { return docs.to_vec() };
+    let (short, long) = if within.len() < docs.len() { (within, docs) } else { (docs, within) };
+    let mut cursor = 0;
+    let mut out = Vec::new();
+    for &docno in short {
+        cursor += gallop(&long[cursor..], docno);
+        if long.get(cursor) == Some(&docno) {
+            out.push(docno);
+        }
+    }
+    out
+}
+
+/// The documents whose text contains `term` — of `within`'s, when given (the documents the terms before it
+/// matched) — given a way to read posting lists; sorted.
+pub fn matching(term: &[char], posting: &mut Postings, within: Option<&[u32]>) -> Result<Vec<u32>, Damaged> {
+    if within.is_some_and(<[u32]>::is_empty) {
+        return Ok(Vec::new());
+    }
     match term {
         [] => Ok(Vec::new()),
-        [c] => Ok(posting(&unigram(*c))?.map_or_else(Vec::new, |list| list.docs.clone())),
+        [c] => Ok(posting(&unigram(*c))?.map_or_else(Vec::new, |list| restricted(&list.docs, within))),
+        // One bigram: every document in its list holds it.
+        [a, b] => Ok(posting(&bigram(*a, *b))?.map_or_else(Vec::new, |list| restricted(&list.docs, within))),
         _ => {
             let mut lists = Vec::with_capacity(term.len() - 1);
             for pair in term.windows(2) {
@@ -337,32 +418,61 @@ pub fn matching(term: &[char], posting: &mut Postings) -> Result<Vec<u32>, Damag
                     None => return Ok(Vec::new()),
                 }
             }
-            // Walk the shortest list; find each document in the others from where the last one was found (all are
-            // in document order, so no list is searched twice over).
+            // Walk the shortest list (or `within`, if shorter); find each document in the others from where the last
+            // one was found (all are in document order, so no list is searched twice over). Only a document every
+            // list holds has its positions read.
             let anchor = (0..lists.len()).min_by_key(|&i| lists[i].docs.len()).unwrap_or(0);
+            let by_within = within.is_some_and(|within| within.len() < lists[anchor].docs.len());
+            let (driver, within) = match within {
+                Some(within) if by_within => (within, None),
+                _ => (&lists[anchor].docs[..], within),
+            };
             let mut out = Vec::new();
-            let mut found: Vec<&[u32]> = Vec::with_capacity(lists.len());
             let mut cursors = vec![0; lists.len()];
-            'docs: for (at, docno) in lists[anchor].docs.iter().enumerate() {
-                found.clear();
+            let mut within_cursor = 0;
+            let mut positions: Vec<Vec<u32>> = vec![Vec::new(); lists.len()];
+            'docs: for (at, docno) in driver.iter().enumerate() {
+                if let Some(within) = within {
+                    within_cursor += gallop(&within[within_cursor..], *docno);
+                    if within.get(within_cursor) != Some(docno) {
+                        continue 'docs;
+                    }
+                }
                 for (i, (list, cursor)) in lists.iter().zip(cursors.iter_mut()).enumerate() {
-                    if i == anchor {
-                        found.push(list.positions(at));
+                    if i == anchor && !by_within {
+                        *cursor = at;
                         continue;
                     }
                     *cursor += gallop(&list.docs[*cursor..], *docno);
                     if list.docs.get(*cursor) != Some(docno) {
                         continue 'docs;
                     }
-                    found.push(list.positions(*cursor));
                 }
-                let starts = lists[anchor].positions(at).iter().filter_map(|p| p.checked_sub(anchor as u32));
+                // Each bigram once in the text (the common case): they follow each other or not.
+                let mut singles = true;
+                let mut follow = true;
+                let mut start = None;
+                for (i, (list, &cursor)) in lists.iter().zip(&cursors).enumerate() {
+                    let Some(position) = list.single(cursor)? else {
+                        singles = false;
+                        break;
+                    };
+                    let begins = position.checked_sub(i as u32);
+                    follow &= begins.is_some() && start.is_none_or(|start| begins == Some(start));
+                    start = start.or(begins);
+                }
+                if singles {
+                    if follow {
+                        out.push(*docno);
+                    }
+                    continue;
+                }
+                for ((list, &cursor), positions) in lists.iter().zip(&cursors).zip(positions.iter_mut()) {
+                    list.positions(cursor, positions)?;
+                }
+                let starts = positions[anchor].iter().filter_map(|p| p.checked_sub(anchor as u32));
                 for start in starts {
-                    if found
-                        .iter()
-                        .enumerate()
-                        .all(|(i, positions)| positions.binary_search(&(start + i as u32)).is_ok())
-                    {
+                    if positions.iter().enumerate().all(|(i, held)| held.binary_search(&(start + i as u32)).is_ok()) {
                         out.push(*docno);
                         continue 'docs;
                     }
@@ -397,10 +507,14 @@ mod tests {
     }
 
     fn find(segment: &Segment, term: &str) -> Vec<u32> {
-        matching(&fold(term), &mut |gram| {
-            segment.postings.get(gram).map(|bytes| Flat::of(gram, bytes).map(Arc::new)).transpose()
-        })
-        .unwrap()
+        find_within(segment, term, None)
+    }
+
+    fn find_within(segment: &Segment, term: &str, within: Option<&[u32]>) -> Vec<u32> {
+        let mut posting = |gram: &Gram| {
+            segment.postings.get(gram).map(|bytes| Flat::of(gram, bytes.clone()).map(Arc::new)).transpose()
+        };
+        matching(&fold(term), &mut posting, within).unwrap()
     }
 
     #[test]
@@ -423,6 +537,53 @@ mod tests {
         assert_eq!(find(&s, "哈哈哈"), [3]);
         assert_eq!(find(&s, "哈哈哈哈哈"), Vec::<u32>::new());
         assert_eq!(find(&s, "平台概"), Vec::<u32>::new());
+    }
+
+    #[test]
+    fn bigrams_that_each_occur_once_must_still_follow_each_other() {
+        let s = segment(0, &["验证台证平", "验证平台", "证平验证", "验证平验证平"]);
+        assert_eq!(find(&s, "验证平"), [1, 3]);
+        assert_eq!(find(&s, "验证平台"), [1]);
+        assert_eq!(find(&s, "证平验"), [2, 3]);
+    }
+
+    #[test]
+    fn a_term_within_earlier_matches_keeps_only_those() {
+        let s = segment(0, &["概念验证平台", "验证概念", "概念验证", "平台", "概念验证集市", "概念验证"]);
+        let every: Vec<u32> = (0..6).collect();
+        for term in ["概念验证", "概念", "验", "验证平台", "市"] {
+            assert_eq!(find_within(&s, term, Some(&every)), find(&s, term), "{term}");
+            // Driven by `within` (shorter than every list) and by the shortest list, as the lengths fall.
+            for within in [&[2u32][..], &[0, 2], &[1, 2, 4], &[0, 1, 3, 4, 5]] {
+                let expected: Vec<u32> = find(&s, term).into_iter().filter(|d| within.contains(d)).collect();
+                assert_eq!(find_within(&s, term, Some(within)), expected, "{term} within {within:?}");
+            }
+            assert_eq!(find_within(&s, term, Some(&[])), Vec::<u32>::new());
+        }
+    }
+
+    #[test]
+    fn positions_are_read_only_when_asked_for_and_damage_there_is_an_error() {
+        let s = segment(0, &["哈哈哈哈", "哈哈"]);
+        let bytes = s.postings.get(&bigram('哈', '哈')).unwrap().clone();
+        let flat = Flat::of(&bigram('哈', '哈'), bytes.clone()).unwrap();
+        let mut positions = Vec::new();
+        flat.positions(0, &mut positions).unwrap();
+        assert_eq!(positions, [0, 1, 2]);
+        assert_eq!(flat.single(0).unwrap(), None);
+        assert_eq!(flat.single(1).unwrap(), Some(0));
+        // A position's varint left unfinished at the end: the list does not decode.
+        let mut cut = bytes;
+        let last = cut.len() - 1;
+        cut[last] |= 0x80;
+        assert!(Flat::of(&bigram('哈', '哈'), cut).is_err());
+        // A position longer than any varint: the list decodes (its documents are sound), reading the position fails.
+        let mut long = vec![0, 1];
+        long.extend([0x80; 10]);
+        long.push(0x01);
+        let flat = Flat::of(&bigram('哈', '哈'), long).unwrap();
+        assert!(flat.single(0).is_err());
+        assert!(flat.positions(0, &mut positions).is_err());
     }
 
     #[test]
