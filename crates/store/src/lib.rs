@@ -126,7 +126,7 @@ const OPEN_CHUNKS: usize = 64;
 
 /// An unframed chunk as stored, decoded and chained whole (see `SledStore::open_chunks`).
 struct OpenChunk {
-    value: sled::IVec,
+    value: space::IVec,
     anchor: [u8; 32],
     payload: Vec<u8>,
     records: Vec<std::ops::Range<usize>>,
@@ -1047,7 +1047,7 @@ impl ChunkReader {
 
     /// Holds the unframed chunk `value` (starting at event `first`) chained whole, from what the store remembers of
     /// it where it can, and remembers it.
-    fn hold_open(&mut self, store: &SledStore, first: u64, value: sled::IVec) -> Result<()> {
+    fn hold_open(&mut self, store: &SledStore, first: u64, value: space::IVec) -> Result<()> {
         let held = store.open_chunks.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(&first).cloned();
         if let Some(held) = held.as_ref().filter(|held| held.value == value) {
             self.first = first;
