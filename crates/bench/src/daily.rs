@@ -361,7 +361,7 @@ pub fn open_commitments(log: &[duban_domain::Envelope]) -> (Vec<Ulid>, DateTime<
 
 /// duban alone, in process, on a copy of `source`: `rounds` rounds of `per_round` commands, and after each how
 /// sled's data file, its blob files and the live keys and values have grown.
-pub fn only(source: &Path, per_round: usize, rounds: usize, processes: usize) {
+pub fn only(source: &Path, per_round: usize, rounds: usize, processes: usize, rest_seconds: u64) {
     let duban_binary = std::env::current_exe().unwrap().with_file_name("duban");
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("duban.db");
@@ -418,6 +418,7 @@ pub fn only(source: &Path, per_round: usize, rounds: usize, processes: usize) {
             }
         }
         let store = store.get_or_insert_with(|| open(&path));
+        std::thread::sleep(std::time::Duration::from_secs(rest_seconds));
         let after = sizes(store);
         let per = |a: u64, b: u64| (a as f64 - b as f64) / per_round as f64;
         println!(

@@ -127,6 +127,10 @@ enum Bench {
         /// Of each round's commands, how many run as whole `duban` processes.
         #[arg(long, default_value_t = 0)]
         processes: usize,
+        /// After each round, the store stays open this many seconds before it is measured, as a server's would
+        /// between commands people type over a day (sled cleans its segments a little every half second).
+        #[arg(long, default_value_t = 0)]
+        rest_seconds: u64,
     },
     /// Search: the index checked against a substring scan with random queries, its size and build time, and cold,
     /// in-process and served query times (needs target/release/duban beside this binary for the last two).
@@ -161,7 +165,9 @@ fn main() {
     match Cli::parse().bench {
         Bench::Parse { dir, seconds } => parse(dir, seconds),
         Bench::ServeLoad { events, seed, clients, seconds } => serve::run(events, seed, clients, seconds),
-        Bench::DailyOnly { store, commands, rounds, processes } => daily::only(&store, commands, rounds, processes),
+        Bench::DailyOnly { store, commands, rounds, processes, rest_seconds } => {
+            daily::only(&store, commands, rounds, processes, rest_seconds)
+        }
         Bench::Report { events, seed, year, dir } => report(events, seed, year, dir),
         Bench::Store {
             events,
