@@ -85,8 +85,19 @@ impl App {
     /// Every account, in the order created.
     pub fn accounts(&self) -> Result<Vec<AccountState>> {
         let mut accounts = Vec::new();
-        for family in self.store.families_between(None, None) {
-            accounts.extend(family?.account);
+        match &self.register {
+            // A server holds every family decoded: reading them all again from the store took ~0.2 s at a million
+            // events, on every login.
+            Some(register) => {
+                for family in register.current(&*self.store)?.iter() {
+                    accounts.extend(family.account.clone());
+                }
+            }
+            None => {
+                for family in self.store.families_between(None, None) {
+                    accounts.extend(family?.account);
+                }
+            }
         }
         accounts.sort_by_key(|account| account.number);
         Ok(accounts)

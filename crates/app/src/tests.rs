@@ -164,6 +164,30 @@ fn a_serving_handle_lists_what_a_fresh_reading_lists_after_every_write() {
     assert_eq!(serving.replies(&today).unwrap().len(), 2);
 }
 
+/// A serving handle reads accounts from the register it holds (not every family from the store): what it answers
+/// equals a fresh handle's after accounts are created, changed and disabled through either handle.
+#[test]
+fn a_serving_handle_knows_accounts_as_a_fresh_handle_does() {
+    use duban_domain::Role;
+    let (_dir, app, _, _) = register();
+    let serving = app.clone().serving();
+    let names = |app: &App| -> Vec<(String, Option<Role>, bool)> {
+        app.accounts().unwrap().into_iter().map(|a| (a.name.clone(), a.role, a.disabled)).collect()
+    };
+    assert!(serving.accounts().unwrap().is_empty());
+    let ctx = at("2025-12-01");
+    serving.create_account(&ctx, "联络员甲", Role::Liaison, vec![], "一二三四五六七八").unwrap();
+    app.create_account(&ctx, "局甲", Role::Organ, vec!["市测试局".into()], "一二三四五六七八").unwrap();
+    assert_eq!(names(&serving), names(&app));
+    assert_eq!(names(&serving).len(), 2);
+    app.disable_account(&ctx, "联络员甲", true, "调岗").unwrap();
+    serving.change_account(&ctx, "局甲", Role::Viewer, vec![]).unwrap();
+    assert_eq!(names(&serving), names(&app), "the register caught up with both handles' changes");
+    assert!(serving.account("联络员甲").unwrap().disabled);
+    assert_eq!(serving.account("局甲").unwrap().role, Some(Role::Viewer));
+    assert!(serving.account("无此人").is_err());
+}
+
 /// Writers racing on one stream without pinning a version (as the server's clients do) all get through: the loser
 /// of each race is checked again and retried, never told of a conflict it did not ask about. With a version pinned,
 /// the conflict is told.
