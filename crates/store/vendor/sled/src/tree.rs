@@ -799,6 +799,17 @@ impl Tree {
         self.context.pagecache.flush()
     }
 
+    /// duban: moves up to `pages` pages out of the segments queued for cleaning, and returns how many were moved.
+    /// Called after each write, it paces sled's cleaning by what is written rather than only by time (its flusher
+    /// cleans one segment each half second at most), so that a burst of writes cannot outrun it (issue 14).
+    pub fn clean_pages(&self, pages: usize) -> Result<usize> {
+        let mut cleaned = 0;
+        while cleaned < pages && self.context.pagecache.attempt_gc_from(true)? {
+            cleaned += 1;
+        }
+        Ok(cleaned)
+    }
+
     /// Asynchronously flushes all dirty IO buffers
     /// and calls fsync. If this succeeds, it is
     /// guaranteed that all previous writes will

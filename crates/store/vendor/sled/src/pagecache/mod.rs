@@ -890,9 +890,28 @@ impl PageCache {
         )
     ))]
     pub(crate) fn attempt_gc(&self) -> Result<bool> {
+        self.attempt_gc_from(false)
+    }
+
+    /// duban: as `attempt_gc`, and with `any_segment` a segment whose pages are all handed out does not end the
+    /// attempt: the next queued segment is tried (see `Tree::clean_pages`).
+    #[cfg(all(
+        not(miri),
+        any(
+            windows,
+            target_os = "linux",
+            target_os = "macos",
+            target_os = "dragonfly",
+            target_os = "freebsd",
+            target_os = "openbsd",
+            target_os = "netbsd",
+        )
+    ))]
+    pub(crate) fn attempt_gc_from(&self, any_segment: bool) -> Result<bool> {
         let guard = pin();
         let cc = concurrency_control::read();
-        let to_clean = self.log.iobufs.segment_cleaner.pop();
+        let cleaner = &self.log.iobufs.segment_cleaner;
+        let to_clean = if any_segment { cleaner.pop_any() } else { cleaner.pop() };
         let ret = if let Some((pid_to_clean, segment_to_clean)) = to_clean {
             self.rewrite_page(pid_to_clean, segment_to_clean, &guard)
                 .map(|_| true)

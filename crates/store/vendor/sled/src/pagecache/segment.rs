@@ -119,6 +119,21 @@ impl SegmentCleaner {
         None
     }
 
+    /// duban: as `pop`, but a segment whose pages are all handed out is dropped and the next one tried.
+    pub(crate) fn pop_any(&self) -> Option<(PageId, LogOffset)> {
+        let mut inner = self.inner.lock();
+        loop {
+            let offset = {
+                let (offset, pids) = inner.iter_mut().next()?;
+                if let Some(pid) = pids.pop_first() {
+                    return Some((pid, *offset));
+                }
+                *offset
+            };
+            inner.remove(&offset);
+        }
+    }
+
     fn add_pids(&self, offset: LogOffset, pids: BTreeSet<PageId>) {
         let mut inner = self.inner.lock();
         let prev = inner.insert(offset, pids);
@@ -1100,25 +1115,23 @@ impl SegmentAccountant {
         let config = self.config.clone();
 
         io_fail!(&config, "file truncation");
-        threadpool::spawn(move || {
-            debug!("truncating file to length {}", at);
-            // duban: a file already of that length is left alone.
-            let res = config
-                .file
-                .metadata()
-                .and_then(|meta| {
-                    if meta.len() == at {
-                        Ok(())
-                    } else {
-                        config
-                            .file
-                            .set_len(at)
-                            .and_then(|_| config.file.sync_all())
-                    }
-                })
-                .map_err(|e| e.into());
-            completer.fill(res);
-        })?;
+        // duban: done here, not on the IO threadpool. The caller holds the segment accountant, and `bump_tip` waits
+        // for a truncation while holding it: with every IO thread waiting for the accountant, a truncation queued
+        // behind them never ran (a deadlock, found once cleaning paced by writes made truncations common).
+        debug!("truncating file to length {}", at);
+        // duban: a file already of that length is left alone.
+        let res = config
+            .file
+            .metadata()
+            .and_then(|meta| {
+                if meta.len() == at {
+                    Ok(())
+                } else {
+                    config.file.set_len(at).and_then(|_| config.file.sync_all())
+                }
+            })
+            .map_err(|e| e.into());
+        completer.fill(res);
 
         if self.async_truncations.insert(at, promise).is_some() {
             panic!(
