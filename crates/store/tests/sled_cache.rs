@@ -33,35 +33,15 @@ static ALLOCATOR: Counting = Counting;
 const VALUES: u32 = 600;
 const VALUE_BYTES: usize = 64 * 1024;
 
-/// Bytes no compressor shrinks (a xorshift stream), different for every key.
+mod sled_patch;
+
+/// Bytes no compressor shrinks, different for every key.
 fn value(key: u32) -> Vec<u8> {
-    let mut state = 0x9E37_79B9_7F4A_7C15u64 ^ u64::from(key);
-    (0..VALUE_BYTES)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as u8
-        })
-        .collect()
+    sled_patch::incompressible(u64::from(key), VALUE_BYTES)
 }
 
-/// Opens the database, waiting while the handle dropped before still holds its lock (sled's flusher lets go of the
-/// file a moment after the last handle is dropped; the store waits the same way).
 fn open(path: &std::path::Path) -> sled::Db {
-    let started = std::time::Instant::now();
-    loop {
-        match sled::Config::new().path(path).cache_capacity(1024 * 1024).segment_size(256 * 1024).open() {
-            Ok(db) => return db,
-            Err(sled::Error::Io(error))
-                if error.to_string().contains("could not acquire lock")
-                    && started.elapsed() < std::time::Duration::from_secs(30) =>
-            {
-                std::thread::sleep(std::time::Duration::from_millis(10));
-            }
-            Err(other) => panic!("opening the database: {other}"),
-        }
-    }
+    sled_patch::open(|| sled::Config::new().path(path).cache_capacity(1024 * 1024).segment_size(256 * 1024))
 }
 
 #[test]

@@ -10,34 +10,16 @@ const VALUE_BYTES: usize = 1_000;
 const BURSTS: u32 = 10;
 const WRITES_PER_BURST: u32 = 3_000;
 
-/// Bytes no compressor shrinks (a xorshift stream), different for every key and version.
+mod sled_patch;
+
+/// Bytes no compressor shrinks, different for every key and version.
 fn value(key: u32, version: u32) -> Vec<u8> {
-    let mut state = 0x9E37_79B9_7F4A_7C15u64 ^ (u64::from(key) << 20) ^ u64::from(version);
-    (0..VALUE_BYTES)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as u8
-        })
-        .collect()
+    sled_patch::incompressible((u64::from(key) << 20) ^ u64::from(version), VALUE_BYTES)
 }
 
-/// Opens the database, waiting while the handle dropped before still holds its lock.
+/// sled's flusher off: how much it cleans would depend on the machine's speed.
 fn open(path: &std::path::Path) -> sled::Db {
-    let started = std::time::Instant::now();
-    loop {
-        match sled::Config::new().path(path).segment_size(256 * 1024).flush_every_ms(None).open() {
-            Ok(db) => return db,
-            Err(sled::Error::Io(error))
-                if error.to_string().contains("could not acquire lock")
-                    && started.elapsed() < std::time::Duration::from_secs(30) =>
-            {
-                std::thread::sleep(std::time::Duration::from_millis(10));
-            }
-            Err(other) => panic!("{other}"),
-        }
-    }
+    sled_patch::open(|| sled::Config::new().path(path).segment_size(256 * 1024).flush_every_ms(None))
 }
 
 /// Loads every key once, then overwrites random keys one batch at a time in bursts, each through a handle of its
