@@ -359,8 +359,9 @@ pub fn open_commitments(log: &[duban_domain::Envelope]) -> (Vec<Ulid>, DateTime<
     (open, latest.unwrap_or_default() + Duration::days(1))
 }
 
-/// duban alone, in process, on a copy of `source`: `rounds` rounds of `per_round` commands, and after each how
-/// sled's data file, its blob files and the live keys and values have grown.
+/// duban alone, in process, on a copy of `source`: `rounds` rounds of `per_round` commands, and after each (and
+/// `rest_seconds` with the store open) how sled's data file, its blob files, the live keys and values and the whole
+/// folder have grown.
 pub fn only(source: &Path, per_round: usize, rounds: usize, processes: usize, rest_seconds: u64) {
     let duban_binary = std::env::current_exe().unwrap().with_file_name("duban");
     let dir = tempfile::tempdir().unwrap();

@@ -32,8 +32,9 @@ pub(crate) const SEGMENT_BYTES: usize = 256 * 1024;
 /// after a burst of writes finds nothing queued until it has filled a segment: a day's commands in a few seconds
 /// (the daily-use benchmark), or a server restarted after them, left the file to grow by what they replaced. Paced
 /// by writes, the cleaning keeps up with them: the daily-use rounds at a million events went from +341 / +996 / +786
-/// bytes per event of sled's data file to −79 / −524 / −288 / −345 (the bulk load's garbage cleaned as they go), at
-/// most twice the bytes a segment frees moved once (sled cleans segments at most half live). Decision 0018.
+/// bytes per event of sled's data file to −79 / −524 / −288 / −345 (the bulk load's garbage cleaned as they go). The
+/// cost is sled's usual one: it cleans a segment only once at most half of it is live, so each byte freed costs at
+/// most one byte moved. Decision 0018.
 const CLEAN_PAGES_PER_WRITE: usize = 2;
 
 /// How long opening waits for a store another handle is letting go of.
