@@ -67,6 +67,21 @@ fn damaged_stores_never_panic_hang_or_answer_wrongly() {
     for number in 0..5 {
         duban.ok(&["progress", &id, "--summary", &format!("进展{number}")]);
     }
+    // Long reports of text that does not compress away, enough to fill a log chunk: a full chunk is kept in a file
+    // of its own (chunks/), so that damage reaches one too.
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    for number in 0..16 {
+        let text: String = (0..6000)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                char::from_u32(0x4E00 + (state % 20_000) as u32).unwrap()
+            })
+            .collect();
+        duban.ok(&["progress", &id, "--summary", &format!("长进展{number}：{text}")]);
+    }
+    assert!(duban.store().join("chunks").read_dir().unwrap().next().is_some(), "the log has a chunk file");
     duban.ok(&["list"]);
     // The search index as files of its own (derived/), so that damage reaches them too.
     duban.ok(&["rebuild"]);

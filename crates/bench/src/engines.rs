@@ -109,10 +109,12 @@ pub fn describe_duban(dir: &Path, events: usize) {
     }
     drop(store);
     println!(
-        "store: duban  files: db {:.1} MB, blobs {:.1} MB in {} files",
+        "store: duban  files: db {:.1} MB, blobs {:.1} MB in {} files, log chunks {:.1} MB in {} files",
         size_of(&path.join("db")) as f64 / 1e6,
         size_of(&path.join("blobs")) as f64 / 1e6,
-        std::fs::read_dir(path.join("blobs")).map_or(0, |entries| entries.count())
+        std::fs::read_dir(path.join("blobs")).map_or(0, |entries| entries.count()),
+        size_of(&path.join("chunks")) as f64 / 1e6,
+        std::fs::read_dir(path.join("chunks")).map_or(0, |entries| entries.count())
     );
 }
 

@@ -15,7 +15,7 @@
 //! before the chunk's first record), then consecutive records, each framed by its length (a LEB128 varint); the
 //! whole compressed with zstd once the chunk is full, with LZ4 while it belongs to the open run of small appends
 //! (see `SledStore::write_sealed`), as it is when neither saves space. A chunk is one sled value, keyed by the sequence number of its
-//! first record. A reader that needs an event's hash chains from its chunk's anchor; `verify` chains from genesis,
+//! first record; a full one is kept in a file of its own, the sled value pointing to it (`chunk_files`, layout 6). A reader that needs an event's hash chains from its chunk's anchor; `verify` chains from genesis,
 //! checks every record's check and every chunk's anchor, and names the first record that does not hold. Full
 //! 32-byte hashes per record were a third of the compressed log.
 //!
@@ -276,9 +276,16 @@ const ZSTD: u8 = 2;
 /// frame only (see [`Frame`]).
 const ZSTD_FRAMED: u8 = 3;
 
-/// A log chunk's frames stop growing at this many bytes (before compression): reading one event decompresses an
-/// eighth of its chunk (see [`ZSTD_LEVEL`] for what it costs on disk).
-pub const FRAME_BYTES: usize = 32 * 1024;
+/// A log chunk's frames stop growing at this many bytes (before compression): reading one event decompresses a
+/// sixteenth of its chunk. 32 KiB until layout 6 (decision 0019): under a server's load, with events read from
+/// chunk files a frame at a time, zstd was half of a `show`; at 16 KiB a million-event bulk load takes ~7 bytes per
+/// event more (8 KiB: ~14 more, for little more speed).
+pub const FRAME_BYTES: usize = 16 * 1024;
+
+/// A full log chunk kept in a file of its own (see `chunk_files`): the stored value is a pointer, the codec byte,
+/// the file's length (little-endian u64), then the framed chunk's head (from its codec byte through its frame table)
+/// as the file begins with it. One event is read by reading its frame's bytes from the file (layout 6).
+const EXTERNAL: u8 = 4;
 
 /// Bytes of a frame's entry in a framed chunk's table: its first record's index, where its bytes start in the
 /// payload, and how many compressed bytes it takes (little-endian u32 each).
@@ -409,8 +416,22 @@ pub struct Frame {
     stored: std::ops::Range<usize>,
 }
 
-/// A framed chunk's frames, checked against each other and the value's size (`None`: the chunk is not framed).
+/// A framed chunk's frames, checked against each other and the value's size (`None`: the chunk is not framed). Of a
+/// chunk kept in a file, the frames as they lie in the file (see [`external`]).
 pub fn frames(first: u64, value: &[u8]) -> Result<Option<Vec<Frame>>> {
+    match value.first() {
+        Some(&ZSTD_FRAMED) => frames_in(first, value, value.len()),
+        Some(&EXTERNAL) => {
+            let (length, head) = external(first, value)?;
+            frames_in(first, head, length)
+        }
+        _ => Ok(None),
+    }
+}
+
+/// The framed chunk that begins with `head` (its codec byte, size, count and table, and perhaps more) and takes
+/// `total` bytes in all: its frames.
+fn frames_in(first: u64, value: &[u8], total: usize) -> Result<Option<Vec<Frame>>> {
     let Some((&ZSTD_FRAMED, rest)) = value.split_first() else { return Ok(None) };
     let broken = |what: &str| corrupt(first, format!("日志块的分帧表{what}"));
     let (size, rest) = rest.split_first_chunk::<4>().ok_or_else(|| broken("缺失"))?;
@@ -422,6 +443,7 @@ pub fn frames(first: u64, value: &[u8]) -> Result<Option<Vec<Frame>>> {
     }
     let (table, _) = rest.split_at(count * FRAME_ENTRY);
     let mut stored_at = value.len() - rest.len() + count * FRAME_ENTRY;
+    let value_len = total;
     let mut frames: Vec<Frame> = Vec::with_capacity(count);
     for (k, entry) in table.chunks_exact(FRAME_ENTRY).enumerate() {
         let field = |i: usize| u32::from_le_bytes([entry[i], entry[i + 1], entry[i + 2], entry[i + 3]]);
@@ -434,13 +456,13 @@ pub fn frames(first: u64, value: &[u8]) -> Result<Option<Vec<Frame>>> {
             None => first_record == 0 && start == 0,
             Some(last) => first_record > last.first_record && start > last.payload.start,
         };
-        if !in_order || next_start <= start || next_start > size || stored_at + stored > value.len() {
+        if !in_order || next_start <= start || next_start > size || stored_at + stored > value_len {
             return Err(broken("与块的大小不符"));
         }
         frames.push(Frame { first_record, payload: start..next_start, stored: stored_at..stored_at + stored });
         stored_at += stored;
     }
-    if stored_at != value.len() {
+    if stored_at != value_len {
         return Err(broken("与块的大小不符"));
     }
     Ok(Some(frames))
@@ -450,6 +472,59 @@ pub fn frames(first: u64, value: &[u8]) -> Result<Option<Vec<Frame>>> {
 pub fn open_frame(first: u64, value: &[u8], frame: &Frame) -> Result<Vec<u8>> {
     let body = value.get(frame.stored.clone()).ok_or_else(|| corrupt(first, "日志块的分帧表与块的大小不符"))?;
     decompress(first, body, frame.payload.len())
+}
+
+/// Frames `frames` (consecutive) of a framed chunk, from `bytes`, the chunk's stored bytes from offset `at` on:
+/// their payload bytes, one after the other.
+pub fn open_frames_at(first: u64, bytes: &[u8], at: usize, frames: &[Frame]) -> Result<Vec<u8>> {
+    let mut payload = Vec::with_capacity(frames.iter().map(|frame| frame.payload.len()).sum());
+    for frame in frames {
+        let body = frame
+            .stored
+            .start
+            .checked_sub(at)
+            .and_then(|start| bytes.get(start..start + frame.stored.len()))
+            .ok_or_else(|| corrupt(first, "日志块的分帧表与块的大小不符"))?;
+        payload.extend_from_slice(&decompress(first, body, frame.payload.len())?);
+    }
+    Ok(payload)
+}
+
+/// Where a frame's compressed bytes lie in its chunk's stored bytes (in the value, or in the chunk's file).
+pub fn stored_range(frame: &Frame) -> std::ops::Range<usize> {
+    frame.stored.clone()
+}
+
+/// The pointer kept in the log for a full chunk whose stored `value` goes to a file of its own (`None`: a value
+/// that is not framed stays in the log as it is).
+pub fn external_pointer(value: &[u8]) -> Option<Vec<u8>> {
+    let rest = value.strip_prefix(&[ZSTD_FRAMED])?;
+    let count = usize::from(u16::from_le_bytes(*rest.get(4..6)?.first_chunk::<2>()?));
+    let head = value.get(..1 + 4 + 2 + count * FRAME_ENTRY)?;
+    let mut pointer = Vec::with_capacity(1 + 8 + head.len());
+    pointer.push(EXTERNAL);
+    pointer.extend_from_slice(&(value.len() as u64).to_le_bytes());
+    pointer.extend_from_slice(head);
+    Some(pointer)
+}
+
+/// Whether a stored log value is a pointer to a chunk's file.
+pub fn is_external(value: &[u8]) -> bool {
+    value.first() == Some(&EXTERNAL)
+}
+
+/// A pointer's file length and the head the file must begin with.
+pub fn external(first: u64, value: &[u8]) -> Result<(usize, &[u8])> {
+    let rest = match value.split_first() {
+        Some((&EXTERNAL, rest)) => rest,
+        _ => return Err(corrupt(first, "日志块不是指向文件的记录")),
+    };
+    let (length, head) = rest.split_first_chunk::<8>().ok_or_else(|| corrupt(first, "日志块的文件记录过短"))?;
+    let length = u64::from_le_bytes(*length);
+    if length > MAX_PAYLOAD as u64 + 1024 * 1024 || head.first() != Some(&ZSTD_FRAMED) {
+        return Err(corrupt(first, "日志块的文件记录无效"));
+    }
+    Ok((length as usize, head))
 }
 
 /// zstd-decompresses `body`, which must hold exactly `size` bytes.
@@ -517,6 +592,7 @@ pub fn open_chunk(first: u64, value: &[u8]) -> Result<Vec<u8>> {
             }
             Ok(payload)
         }
+        Some((&EXTERNAL, _)) => Err(corrupt(first, "日志块在文件中，须由事件库读取")),
         _ => Err(corrupt(first, "日志块格式未知")),
     }
 }

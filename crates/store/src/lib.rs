@@ -2,7 +2,8 @@
 //! the same atomic batch as every append, so reads of current state never replay the log.
 //!
 //! One sled tree in four key spaces (see `space`; keys sort in the order they are read):
-//! - `log`: big-endian seq of a chunk's first event → chunk (consecutive records, LZ4-compressed; see `chain`).
+//! - `log`: big-endian seq of a chunk's first event → chunk (consecutive records, compressed; see `chain`), or for a
+//!   full chunk a pointer to its file (`chunk_files`).
 //! - `streams`: the first three bytes of stream ids → the kind and family (the reply it belongs to) of each stream
 //!   whose id starts so, written as the stream opens (see `streams`).
 //! - `families`: reply id (16 bytes) → the folded reply and its commitments, with each one's event positions.
@@ -10,6 +11,7 @@
 
 mod acknowledged;
 mod chain;
+mod chunk_files;
 mod derived_files;
 mod error;
 mod files;
@@ -118,6 +120,8 @@ pub struct SledStore {
     /// after the same ones (a run's last chunk), only the records after those held are chained (the held bytes are
     /// compared with the new payload's start).
     open_chunks: std::sync::Mutex<BTreeMap<u64, std::sync::Arc<OpenChunk>>>,
+    /// The full chunks' files this handle has open (see `chunk_files`).
+    chunk_files: chunk_files::ChunkFiles,
 }
 
 /// Unframed chunks a serving handle keeps decoded at most (a run's chunks together hold under 256 KiB of records;
@@ -204,11 +208,16 @@ pub(crate) enum Projection {
 /// key per event; layout 2 a full hash per record (see `chain` for layout 3); layout 3 one index key per stream (see
 /// `streams` for layout 4); layout 4's folded commitments did not say where their due date came from (layout 5:
 /// `CommitmentState::due_source`).
-pub(crate) const LAYOUT: u16 = 5;
+/// Layout 6 keeps full log chunks in files of their own (see `chunk_files`); a store of layout 5 is layout 6 without
+/// any, so it is opened as it is and becomes layout 6 with its first chunk file.
+pub(crate) const LAYOUT: u16 = 6;
 
 /// Layouts `duban upgrade` copies into the current one: their logs are the current log's, only the index or the
 /// projection differ, and the copy folds both afresh.
 pub(crate) const UPGRADABLE: [u16; 2] = [3, 4];
+
+/// A layout opened as it is: a layout-6 store with no chunk files yet.
+pub(crate) const OPENS_AS_IS: u16 = 5;
 
 impl SledStore {
     /// Creates a new, empty store at `path`; refuses a path that already holds anything (an empty folder will do).
@@ -296,7 +305,7 @@ impl SledStore {
     fn open_as(path: &Path, reads_only: bool) -> Result<SledStore> {
         let (store, layout) = SledStore::open_any_layout(path, reads_only)?;
         acknowledged::check(path, &store.head()?)?;
-        if layout != LAYOUT {
+        if layout != LAYOUT && layout != OPENS_AS_IS {
             return Err(StoreError::NeedsUpgrade { path: path.to_path_buf(), found: layout, supported: LAYOUT });
         }
         store.settle()?;
@@ -328,7 +337,7 @@ impl SledStore {
             return Err(StoreError::NewerSchema { found: schema, supported: SCHEMA_VERSION });
         }
         let layout = number(LAYOUT_KEY)?.unwrap_or(1);
-        if !UPGRADABLE.contains(&layout) && layout != LAYOUT {
+        if !UPGRADABLE.contains(&layout) && layout != LAYOUT && layout != OPENS_AS_IS {
             return Err(StoreError::OtherLayout { path: path.to_path_buf(), found: layout, supported: LAYOUT });
         }
         Ok((store, layout))
@@ -351,6 +360,7 @@ impl SledStore {
             checkpoints: std::sync::Mutex::new(BTreeMap::new()),
             remember_chunks: std::sync::atomic::AtomicBool::new(false),
             open_chunks: std::sync::Mutex::new(BTreeMap::new()),
+            chunk_files: chunk_files::ChunkFiles::default(),
         })
     }
 
@@ -632,7 +642,7 @@ impl SledStore {
             return Ok(None);
         };
         let first = chunk_first(&key);
-        Ok(Some((first, chain::open_chunk(first, &value)?)))
+        Ok(Some((first, self.open_log_chunk(first, &value)?)))
     }
 
     /// The whole log in global order, starting at `from_seq`.
@@ -725,7 +735,7 @@ impl SledStore {
         from_seq: u64,
         batch: &mut Vec<Envelope>,
     ) -> Result<([u8; 32], [u8; 32])> {
-        let payload = chain::open_chunk(first, value)?;
+        let payload = self.open_log_chunk(first, value)?;
         let (anchor, mut rest) = chain::split_payload(first, &payload)?;
         if rest.is_empty() {
             return Err(StoreError::Corrupt { seq: first, reason: "空的日志块".into() });
@@ -790,7 +800,7 @@ impl SledStore {
             }
             let opened = chunks.next()?.and_then(|(key, value)| {
                 let first = chunk_first(&key);
-                let opened = chain::open_chunk(first, &value)?;
+                let opened = self.open_log_chunk(first, &value)?;
                 let (anchor, framed) = chain::split_payload(first, &opened)?;
                 if framed.is_empty() {
                     return Err(StoreError::Corrupt { seq: first, reason: "空的日志块".into() });
@@ -979,6 +989,9 @@ pub(crate) struct ChunkReader {
     anchor: [u8; 32],
     records: Vec<std::ops::Range<usize>>,
     hashes: Vec<[u8; 32]>,
+    /// When what is held is a framed chunk's first frames (read without checkpoints, up to a fact's frame): how many.
+    /// A later fact of the same chunk then needs only the frames after them (facts are mostly read in log order).
+    frames_held: Option<usize>,
 }
 
 impl ChunkReader {
@@ -1012,11 +1025,31 @@ impl ChunkReader {
                         }
                         _ => (frame_first, known.frames[k]),
                     };
-                    let bytes = chain::open_frame(first, &value, &frames[k])?;
+                    let bytes = store.open_frames(first, &value, &frames[k..=k])?;
                     let skip = if k == 0 { chain::ANCHOR_BYTES } else { 0 };
                     self.load(first + frame_first, anchor, bytes, skip, (start - frame_first) as usize)?;
+                    self.frames_held = None;
                 }
-                (None, _) if store.remember_chunks.load(Ordering::Relaxed) => self.hold_open(store, first, value)?,
+                (None, _) if store.remember_chunks.load(Ordering::Relaxed) => {
+                    self.hold_open(store, first, value)?;
+                    self.frames_held = None;
+                }
+                (Some(frames), None)
+                    if self.first == first
+                        && self.frames_held.is_some_and(|held| held < frames.len())
+                        && !store.remember_chunks.load(Ordering::Relaxed) =>
+                {
+                    // The same chunk's first frames are held: only the frames after them up to the fact's are read,
+                    // their records chained on from the last held.
+                    let held = self.frames_held.unwrap_or_default();
+                    let index = seq - first;
+                    let k = frames.partition_point(|frame| u64::from(frame.first_record) <= index).max(1) - 1;
+                    if k >= held {
+                        let bytes = store.open_frames(first, &value, &frames[held..=k])?;
+                        self.extend(bytes)?;
+                        self.frames_held = Some(k + 1);
+                    }
+                }
                 _ => {
                     let remember = store.remember_chunks.load(Ordering::Relaxed);
                     // Without checkpoints to make, the frames up to the fact's are enough: it is chained from the
@@ -1025,16 +1058,19 @@ impl ChunkReader {
                         Some(frames) if !remember => {
                             let index = seq - first;
                             let k = frames.partition_point(|frame| u64::from(frame.first_record) <= index).max(1) - 1;
-                            let mut payload = Vec::with_capacity(frames[k].payload.end);
-                            for frame in &frames[..=k] {
-                                payload.extend_from_slice(&chain::open_frame(first, &value, frame)?);
-                            }
-                            payload
+                            store.open_frames(first, &value, &frames[..=k])?
                         }
-                        _ => chain::open_chunk(first, &value)?,
+                        _ => store.open_log_chunk(first, &value)?,
                     };
                     let anchor = *chain::split_payload(first, &payload)?.0;
                     self.load(first, anchor, payload, chain::ANCHOR_BYTES, 0)?;
+                    self.frames_held = match &frames {
+                        Some(frames) if !remember => {
+                            let index = seq - first;
+                            Some(frames.partition_point(|frame| u64::from(frame.first_record) <= index).max(1))
+                        }
+                        _ => None,
+                    };
                     if let (Some(frames), true) = (frames, remember) {
                         let known = self.checkpoints(&frames, value.len())?;
                         store.remember_checkpoints(first, known);
@@ -1057,7 +1093,7 @@ impl ChunkReader {
             self.hashes.clone_from(&held.hashes);
             return Ok(());
         }
-        let payload = chain::open_chunk(first, &value)?;
+        let payload = store.open_log_chunk(first, &value)?;
         let anchor = *chain::split_payload(first, &payload)?.0;
         self.load(first, anchor, payload, chain::ANCHOR_BYTES, 0)?;
         // The records of the bytes held before, unchanged, have the hashes chained then.
@@ -1081,6 +1117,20 @@ impl ChunkReader {
             held.remove(&oldest);
         }
         held.insert(first, std::sync::Arc::new(chunk));
+        Ok(())
+    }
+
+    /// Adds the records in `bytes` (payload bytes that follow the held ones) to what is held.
+    fn extend(&mut self, bytes: Vec<u8>) -> Result<()> {
+        let start = self.payload.len();
+        self.payload.extend_from_slice(&bytes);
+        let (payload, records) = (&self.payload, &mut self.records);
+        let mut rest = &payload[start..];
+        while !rest.is_empty() {
+            let record = chain::next_record(self.first + records.len() as u64, &mut rest)?;
+            let end = payload.len() - rest.len();
+            records.push(end - record.len()..end);
+        }
         Ok(())
     }
 
@@ -1178,6 +1228,28 @@ impl ChunkReader {
 }
 
 impl SledStore {
+    /// The payload of the log chunk beginning at event `first`, stored as `value` (in the log, or in its file).
+    pub(crate) fn open_log_chunk(&self, first: u64, value: &[u8]) -> Result<Vec<u8>> {
+        if chain::is_external(value) {
+            let (length, head) = chain::external(first, value)?;
+            let bytes = self.chunk_files.read_whole(&self.path, first, length, head)?;
+            return chain::open_chunk(first, &bytes);
+        }
+        chain::open_chunk(first, value)
+    }
+
+    /// The payload bytes of `frames` (consecutive frames of the framed chunk beginning at event `first`, stored as
+    /// `value`): from a chunk's file, only their bytes are read.
+    fn open_frames(&self, first: u64, value: &[u8], frames: &[chain::Frame]) -> Result<Vec<u8>> {
+        let (Some(start), Some(last)) = (frames.first(), frames.last()) else { return Ok(Vec::new()) };
+        let span = chain::stored_range(start).start..chain::stored_range(last).end;
+        if chain::is_external(value) {
+            let bytes = self.chunk_files.read_at(&self.path, first, span.clone())?;
+            return chain::open_frames_at(first, &bytes, span.start, frames);
+        }
+        chain::open_frames_at(first, value, 0, frames)
+    }
+
     /// How many of the chunks holding `seqs` have no checkpoints yet.
     fn unread_chunks(&self, seqs: &[u64]) -> usize {
         let mut unread = std::collections::BTreeSet::new();
@@ -1404,7 +1476,7 @@ impl SledStore {
                 for entry in log.range(Bound::Included(&chain::seq_key(tail)), Bound::Unbounded) {
                     let (key, value) = entry?;
                     let at = chunk_first(&key);
-                    run.push((at, chain::open_chunk(at, &value)?));
+                    run.push((at, self.open_log_chunk(at, &value)?));
                 }
             }
             for (at, _) in &run {
@@ -1427,7 +1499,7 @@ impl SledStore {
             let mut payload = chain::new_payload(&prev, chain::CHUNK_BYTES);
             for (seq, (record, hash)) in (chunk_first..).zip(records) {
                 if payload.len() > chain::ANCHOR_BYTES && payload.len() + record.len() + 4 > chain::CHUNK_BYTES {
-                    writes.insert_spaced(log, &chain::seq_key(chunk_first), chain::seal_log_chunk(&payload));
+                    self.write_full_chunk(&mut writes, chunk_first, &payload)?;
                     (chunk_first, payload) = (seq, chain::new_payload(&prev, chain::CHUNK_BYTES));
                 }
                 chain::push_record(&mut payload, record);
@@ -1462,6 +1534,22 @@ impl SledStore {
             self.write_held(held, last)?;
         }
         Ok(projection == Projection::Now || behind)
+    }
+
+    /// Adds the full chunk beginning at event `chunk_first` with `payload` to `writes`: compressed, into a file of
+    /// its own (written and synced now) and a pointer to it in the log; a chunk that does not compress stays in the
+    /// log whole. The store's layout becomes 6 with its first chunk file (a duban before it would misread the log).
+    fn write_full_chunk(&self, writes: &mut Writes, chunk_first: u64, payload: &[u8]) -> Result<()> {
+        let value = chain::seal_log_chunk(payload);
+        match chain::external_pointer(&value) {
+            Some(pointer) => {
+                chunk_files::write(&self.path, chunk_first, &value)?;
+                writes.insert(&self.log, &chain::seq_key(chunk_first), pointer);
+                writes.insert(&self.meta, LAYOUT_KEY, LAYOUT.to_be_bytes().to_vec());
+            }
+            None => writes.insert_spaced(&self.log, &chain::seq_key(chunk_first), value),
+        }
+        Ok(())
     }
 
     /// Writes what is held, [`FAMILY_BATCH`] keys to a batch in key order (the index entries of opened streams

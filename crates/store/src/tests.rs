@@ -154,19 +154,21 @@ fn small_appends_are_merged_into_full_chunks_once_they_fill_one() {
         .iter()
         .map(|entry| {
             let (key, value) = entry.unwrap();
-            chain::open_chunk(u64::from_be_bytes(key.as_ref().try_into().unwrap()), &value).unwrap().len()
+            store.open_log_chunk(u64::from_be_bytes(key.as_ref().try_into().unwrap()), &value).unwrap().len()
         })
         .collect();
     assert!(payloads[0] > chain::CHUNK_BYTES * 9 / 10, "the first chunk is full: {payloads:?}");
-    let flags: Vec<u8> = store.log.iter().map(|entry| entry.unwrap().1[0]).collect();
-    assert_eq!(flags[0], 3, "full chunks are compressed with zstd, in frames");
-    assert!(flags.last().is_some_and(|flag| *flag < 2), "the open run's with LZ4 (or plain)");
-    // Each full chunk has seventeen empty spacer keys after it in sled (so that a node holds one full chunk and
-    // nothing after it); readers never see them.
+    let values: Vec<Vec<u8>> = store.log.iter().map(|entry| entry.unwrap().1.to_vec()).collect();
+    assert_eq!(values[0][0], 4, "a full chunk is kept in a file, the log holding a pointer to it");
+    assert!(values[0].len() < 1024, "the pointer is small: {} bytes", values[0].len());
+    let file = std::fs::read(store.path.join("chunks").join(format!("{:016x}", 1))).unwrap();
+    assert_eq!(file[0], 3, "the file holds the chunk compressed with zstd, in frames");
+    assert_eq!(file.len() as u64, u64::from_le_bytes(values[0][1..9].try_into().unwrap()));
+    assert!(values.last().is_some_and(|value| value[0] < 2), "the open run's with LZ4 (or plain)");
+    assert_eq!(store.meta.get(b"layout").unwrap().unwrap().as_ref(), &6u16.to_be_bytes(), "layout 6 with the file");
+    // Chunk pointers are small values: no spacer keys after them in sled.
     let spacers = store.db.raw_keys(&[crate::space::LOG]).into_iter().filter(|key| key.len() == 10);
-    let full = payloads.iter().filter(|bytes| **bytes > chain::CHUNK_BYTES * 9 / 10).count();
-    assert!(full >= 1);
-    assert_eq!(spacers.count(), 17 * full, "{payloads:?}");
+    assert_eq!(spacers.count(), 0, "{payloads:?}");
     assert!(store.log.iter().all(|entry| entry.unwrap().0.len() == 8));
     assert_eq!(store.read_all(1).map(|e| e.unwrap().seq).collect::<Vec<_>>(), (1..=total).collect::<Vec<_>>());
     assert_eq!(store.read_stream(&commitment).unwrap().len(), total as usize - 1);
@@ -278,6 +280,99 @@ fn a_damaged_compressed_chunk_is_reported_not_a_panic() {
     store.log.insert(&key, vec![9u8, 1, 2, 3]).unwrap();
     assert!(matches!(store.scan_log(1, |_| true), Err(StoreError::Corrupt { .. })));
     assert!(store.rebuild().is_err());
+}
+
+/// A store (of layout 5, as a duban before chunk files left it) whose log holds one full chunk and the open run
+/// after it: (dir, store, commitment, events). Distinct texts of ~4 KB each, so that they do not compress away.
+fn with_a_full_chunk() -> (tempfile::TempDir, SledStore, Ulid, u64) {
+    let (dir, store, _, commitment) = seeded();
+    store.meta.insert(b"layout", &5u16.to_be_bytes()).unwrap();
+    drop(store);
+    let store = SledStore::open(&dir.path().join("duban.db")).unwrap();
+    let appends = chain::CHUNK_BYTES * 3 / 2 / 4000 + 2;
+    for version in 2..2 + appends as u32 {
+        let text: String =
+            (0..1000).map(|i| char::from_u32(0x4E00 + (i * 7 + version * 131) % 2000).unwrap()).collect();
+        store.append(commitment, version, vec![new_event(commitment, day("2025-08-01"), progress(&text))]).unwrap();
+    }
+    (dir, store, commitment, 3 + appends as u64)
+}
+
+#[test]
+fn a_layout_5_store_opens_as_it_is_and_becomes_layout_6_with_its_first_chunk_file() {
+    let (dir, store, commitment, total) = with_a_full_chunk();
+    assert_eq!(store.meta.get(b"layout").unwrap().unwrap().as_ref(), &6u16.to_be_bytes());
+    assert!(store.path.join("chunks").join(format!("{:016x}", 1)).is_file());
+    drop(store);
+    // A one-command handle reads the chunk's frames up to each fact, going on from those it holds: the same events
+    // as the whole log gives.
+    let store = SledStore::open(&dir.path().join("duban.db")).unwrap();
+    let whole: Vec<Envelope> = store.read_all(1).map(Result::unwrap).filter(|e| e.stream == commitment).collect();
+    drop(store);
+    let store = SledStore::open(&dir.path().join("duban.db")).unwrap();
+    assert_eq!(store.read_stream(&commitment).unwrap(), whole);
+    let for_fold = store.read_streams_for_fold(&[commitment]).unwrap();
+    assert_eq!(for_fold.iter().map(|e| e.id).collect::<Vec<_>>(), whole.iter().map(|e| e.id).collect::<Vec<_>>());
+    drop(store);
+    let store = SledStore::open(&dir.path().join("duban.db")).unwrap();
+    crate::EventStore::serve_many_reads(&store);
+    // Every event reads back, from the file a frame at a time (twice: the second time from checkpoints).
+    for _ in 0..2 {
+        let events = store.read_stream(&commitment).unwrap();
+        assert_eq!(events.len() as u64, total - 1);
+        assert_eq!(events.last().unwrap().hash, store.head().unwrap().hash);
+    }
+    assert_eq!(store.read_all(1).count() as u64, total);
+    assert_eq!(store.verify().unwrap().broken, None);
+}
+
+#[test]
+fn a_damaged_or_missing_chunk_file_is_reported_with_the_way_out_never_read_as_something_else() {
+    let (dir, store, commitment, _) = with_a_full_chunk();
+    let path = dir.path().join("duban.db").join("chunks").join(format!("{:016x}", 1));
+    let good = std::fs::read(&path).unwrap();
+    let expected = store.read_stream(&commitment).unwrap();
+    drop(store);
+    let names_the_file = |error: StoreError| {
+        let text = error.to_string();
+        assert!(text.contains("chunks/0000000000000001") && text.contains("duban restore"), "{text}");
+    };
+    let mut damages: Vec<(String, Vec<u8>)> = vec![
+        ("truncated".into(), good[..good.len() / 2].to_vec()),
+        ("empty".into(), Vec::new()),
+        ("longer".into(), [&good[..], b"x"].concat()),
+    ];
+    for at in [0, 3, 20, good.len() / 3, good.len() / 2, good.len() - 1] {
+        let mut damaged = good.clone();
+        damaged[at] ^= 0x41;
+        damages.push((format!("byte {at}"), damaged));
+    }
+    for (what, bytes) in damages {
+        std::fs::write(&path, &bytes).unwrap();
+        // A fresh handle (no checkpoints) and a serving one (checkpoints made by a first read) alike.
+        for serving in [false, true] {
+            let store = SledStore::open(&dir.path().join("duban.db")).unwrap();
+            if serving {
+                crate::EventStore::serve_many_reads(&store);
+            }
+            match store.read_stream(&commitment) {
+                Ok(events) => assert_eq!(events, expected, "{what}: read, then only as it was"),
+                Err(error) => assert!(matches!(error, StoreError::Corrupt { .. }), "{what}: {error:?}"),
+            }
+            assert!(store.verify().unwrap().broken.is_some(), "{what}: verify finds it");
+            assert!(store.scan_log(1, |_| true).is_err(), "{what}: a scan stops with an error");
+        }
+    }
+    std::fs::remove_file(&path).unwrap();
+    let store = SledStore::open(&dir.path().join("duban.db")).unwrap();
+    names_the_file(store.read_stream(&commitment).unwrap_err());
+    let (seq, reason) = store.verify().unwrap().broken.unwrap();
+    assert_eq!(seq, 1, "{reason}");
+    assert!(reason.contains("缺失"), "{reason}");
+    drop(store);
+    std::fs::write(&path, &good[..100]).unwrap();
+    let store = SledStore::open(&dir.path().join("duban.db")).unwrap();
+    names_the_file(store.read_stream(&commitment).unwrap_err());
 }
 
 #[test]

@@ -44,7 +44,7 @@ pub fn upgrade(path: &Path) -> Result<UpgradeReport> {
     }
     let finished_interrupted = finish_interrupted(path)?;
     let (store, from) = SledStore::open_any_layout(path, false)?;
-    if from == crate::LAYOUT {
+    if from == crate::LAYOUT || from == crate::OPENS_AS_IS {
         let events = store.head()?.seq;
         return Ok(UpgradeReport { from, to: from, finished_interrupted, events });
     }

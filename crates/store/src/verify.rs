@@ -76,7 +76,7 @@ impl SledStore {
                 let reason = format!("第 {expected_seq} 条事件缺失（其后存有第 {first} 条）");
                 return broken(head, expected_seq, reason);
             }
-            let payload = match chain::open_chunk(first, &value) {
+            let payload = match self.open_log_chunk(first, &value) {
                 Ok(payload) => payload,
                 Err(error) => return broken(head, first, error.to_string()),
             };
