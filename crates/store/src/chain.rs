@@ -14,9 +14,10 @@
 //! its hash (layout 3): a stored *record* is `check ‖ tail`. Records are kept in chunks: the *anchor* (the full hash
 //! before the chunk's first record), then consecutive records, each framed by its length (a LEB128 varint); the
 //! whole compressed with zstd once the chunk is full, with LZ4 while it belongs to the open run of small appends
-//! (see `SledStore::write_sealed`), as it is when neither saves space. A chunk is one sled value, keyed by the sequence number of its
-//! first record; a full one is kept in a file of its own, the sled value pointing to it (`chunk_files`, layout 6). A reader that needs an event's hash chains from its chunk's anchor; `verify` chains from genesis,
-//! checks every record's check and every chunk's anchor, and names the first record that does not hold. Full
+//! (see `SledStore::write_sealed`), as it is when neither saves space. A chunk is one sled value, keyed by the
+//! sequence number of its first record; a full one is kept in a file of its own, the sled value pointing to it
+//! (`chunk_files`, layout 6). A reader that needs an event's hash chains from its chunk's anchor; `verify` chains
+//! from genesis, checks every record's check and every chunk's anchor, and names the first record that does not hold. Full
 //! 32-byte hashes per record were a third of the compressed log.
 //!
 //! The *full* form of a record, `hash (32 bytes) ‖ tail`, is what a store keeping one row per event holds (the
@@ -429,9 +430,9 @@ pub fn frames(first: u64, value: &[u8]) -> Result<Option<Vec<Frame>>> {
     }
 }
 
-/// The framed chunk that begins with `head` (its codec byte, size, count and table, and perhaps more) and takes
-/// `total` bytes in all: its frames.
-fn frames_in(first: u64, value: &[u8], total: usize) -> Result<Option<Vec<Frame>>> {
+/// The framed chunk that begins with `value` (its codec byte, size, count and table, and perhaps more) and takes
+/// `value_len` bytes in all: its frames.
+fn frames_in(first: u64, value: &[u8], value_len: usize) -> Result<Option<Vec<Frame>>> {
     let Some((&ZSTD_FRAMED, rest)) = value.split_first() else { return Ok(None) };
     let broken = |what: &str| corrupt(first, format!("日志块的分帧表{what}"));
     let (size, rest) = rest.split_first_chunk::<4>().ok_or_else(|| broken("缺失"))?;
@@ -443,7 +444,6 @@ fn frames_in(first: u64, value: &[u8], total: usize) -> Result<Option<Vec<Frame>
     }
     let (table, _) = rest.split_at(count * FRAME_ENTRY);
     let mut stored_at = value.len() - rest.len() + count * FRAME_ENTRY;
-    let value_len = total;
     let mut frames: Vec<Frame> = Vec::with_capacity(count);
     for (k, entry) in table.chunks_exact(FRAME_ENTRY).enumerate() {
         let field = |i: usize| u32::from_le_bytes([entry[i], entry[i + 1], entry[i + 2], entry[i + 3]]);
@@ -469,9 +469,9 @@ fn frames_in(first: u64, value: &[u8], total: usize) -> Result<Option<Vec<Frame>
 }
 
 /// One frame's bytes of a framed chunk's payload (the first frame's begin with the chunk's anchor).
+#[cfg(test)]
 pub fn open_frame(first: u64, value: &[u8], frame: &Frame) -> Result<Vec<u8>> {
-    let body = value.get(frame.stored.clone()).ok_or_else(|| corrupt(first, "日志块的分帧表与块的大小不符"))?;
-    decompress(first, body, frame.payload.len())
+    open_frames_at(first, value, 0, std::slice::from_ref(frame))
 }
 
 /// Frames `frames` (consecutive) of a framed chunk, from `bytes`, the chunk's stored bytes from offset `at` on:
@@ -586,11 +586,7 @@ pub fn open_chunk(first: u64, value: &[u8]) -> Result<Vec<u8>> {
         }
         Some((&ZSTD_FRAMED, _)) => {
             let frames = frames(first, value)?.unwrap_or_default();
-            let mut payload = Vec::with_capacity(frames.last().map_or(0, |frame| frame.payload.end));
-            for frame in &frames {
-                payload.extend_from_slice(&open_frame(first, value, frame)?);
-            }
-            Ok(payload)
+            open_frames_at(first, value, 0, &frames)
         }
         Some((&EXTERNAL, _)) => Err(corrupt(first, "日志块在文件中，须由事件库读取")),
         _ => Err(corrupt(first, "日志块格式未知")),
