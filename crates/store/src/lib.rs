@@ -1015,7 +1015,7 @@ impl ChunkReader {
             match (&frames, store.checkpoints(first, value.len())) {
                 (Some(frames), Some(known)) if known.frames.len() == frames.len() => {
                     let index = seq - first;
-                    let k = frames.partition_point(|frame| u64::from(frame.first_record) <= index).max(1) - 1;
+                    let k = frame_holding(frames, index);
                     let frame_first = u64::from(frames[k].first_record);
                     // Chained from the nearest known hash: the frame's start, or a checkpoint within it.
                     let step = (index / CHECKPOINT_EVERY) as usize;
@@ -1043,7 +1043,7 @@ impl ChunkReader {
                     // their records chained on from the last held.
                     let held = self.frames_held.unwrap_or_default();
                     let index = seq - first;
-                    let k = frames.partition_point(|frame| u64::from(frame.first_record) <= index).max(1) - 1;
+                    let k = frame_holding(frames, index);
                     if k >= held {
                         let bytes = store.open_frames(first, &value, &frames[held..=k])?;
                         self.extend(bytes)?;
@@ -1057,7 +1057,7 @@ impl ChunkReader {
                     let payload = match &frames {
                         Some(frames) if !remember => {
                             let index = seq - first;
-                            let k = frames.partition_point(|frame| u64::from(frame.first_record) <= index).max(1) - 1;
+                            let k = frame_holding(frames, index);
                             store.open_frames(first, &value, &frames[..=k])?
                         }
                         _ => store.open_log_chunk(first, &value)?,
@@ -1067,7 +1067,7 @@ impl ChunkReader {
                     self.frames_held = match &frames {
                         Some(frames) if !remember => {
                             let index = seq - first;
-                            Some(frames.partition_point(|frame| u64::from(frame.first_record) <= index).max(1))
+                            Some(frame_holding(frames, index) + 1)
                         }
                         _ => None,
                     };
@@ -1283,6 +1283,11 @@ impl SledStore {
         }
         checkpoints.insert(first, std::sync::Arc::new(known));
     }
+}
+
+/// Which of a framed chunk's `frames` holds its record `index`.
+fn frame_holding(frames: &[chain::Frame], index: u64) -> usize {
+    frames.partition_point(|frame| u64::from(frame.first_record) <= index).max(1) - 1
 }
 
 /// Events at least this many apart are taken to lie in different chunks (a full chunk holds ~1,700 generated events).
