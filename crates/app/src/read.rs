@@ -18,6 +18,8 @@ use crate::error::{refuse, Result};
 use crate::views::proposal_text;
 use crate::App;
 
+mod kept;
+
 /// How a view judges statuses: on which date, and after how many days without progress a promise has stalled.
 #[derive(Clone, Copy, Debug)]
 pub struct View {
@@ -121,20 +123,10 @@ fn sort_rows<T>(
     policy: Policy,
     key: impl Fn(&T) -> (&CommitmentState, Status),
 ) {
-    match order {
-        Order::Due => rows.sort_by_cached_key(|row| {
-            let (state, _) = key(row);
-            let due = state.due_on(policy);
-            (due.is_none(), due, state.id)
-        }),
-        Order::Number => rows.sort_by_key(|row| (key(row).0.number, key(row).0.id)),
-        Order::Owner => rows.sort_by(|a, b| {
-            let (a, b) = (key(a).0, key(b).0);
-            a.owner.cmp(&b.owner).then(a.id.cmp(&b.id))
-        }),
-        Order::Status => rows.sort_by_key(|row| (urgency(key(row).1), key(row).0.id)),
-        Order::Progress => rows.sort_by_key(|row| (std::cmp::Reverse(key(row).0.last_progress_on), key(row).0.id)),
-    }
+    rows.sort_by_cached_key(|row| {
+        let (state, status) = key(row);
+        kept::RowKey::new(order, policy, state, status)
+    });
     if descending {
         rows.reverse();
     }
@@ -468,56 +460,34 @@ impl App {
     ) -> Result<(usize, Listing)> {
         let (on_date, policy) = (view.on_date, view.policy);
         if let (Some(register), true) = (&self.register, view.horizon.is_everything()) {
-            // Kept in memory: the filter runs over the families as they stand (only those naming a matching organ,
-            // when an organ is asked for), and short ids come from the register's ordered ids.
-            let (families, organs) = match &filter.organ {
-                Some(organ) => {
-                    let (families, mut names) = register.naming(&*self.store, organ)?;
-                    names.sort_unstable();
-                    (families, Some(names))
-                }
-                None => (register.current(&*self.store)?, None),
-            };
-            // The organ asked for is matched once per name, not once per row; a family's reply once per family.
-            // The names an organ matches are few (one, mostly): then equality, which compares lengths first, beats a
-            // binary search's byte-wise comparisons on every row of a long list (a fifth of the server's time went
-            // there under load).
-            let filter = ListFilter { organ: None, ..filter.clone() };
-            let named = |name: &str| match &organs {
-                None => true,
-                Some(names) if names.len() <= 8 => names.iter().any(|n| n == name),
-                Some(names) => names.binary_search_by(|n| n.as_str().cmp(name)).is_ok(),
-            };
-            let mut rows = Vec::new();
-            for family in families.iter().filter(|family| family.proposal.is_none() && family.account.is_none()) {
-                let reply = family.reply.as_ref();
-                let reply_named = organs.is_none()
-                    || reply.and_then(|reply| reply.registered.as_ref()).is_some_and(|r| named(&r.organ));
-                for state in &family.commitments {
-                    if !reply_named && !named(&state.owner) {
-                        continue;
+            // Kept in memory, and the listing kept between requests (see `kept`): only the page is copied.
+            let rows = register.listing(&*self.store, filter, view)?;
+            let mut total = 0;
+            let mut page = Vec::new();
+            let mut take = |row: &kept::KeptRow| {
+                if visible(row.state()) {
+                    if total >= offset && page.len() < limit {
+                        page.push(row.clone());
                     }
-                    let status = status(state, on_date, policy);
-                    if filter.keeps(state, reply, status, on_date, policy) && visible(state) {
-                        rows.push((state, reply, status));
-                    }
+                    total += 1;
                 }
+            };
+            match descending {
+                false => rows.iter().for_each(&mut take),
+                true => rows.iter().rev().for_each(&mut take),
             }
-            sort_rows(&mut rows, filter.order, descending, policy, |(state, _, status)| (*state, *status));
-            let total = rows.len();
-            let page: Vec<_> = rows.into_iter().skip(offset).take(limit).collect();
-            let ids: Vec<Ulid> = page.iter().map(|(state, _, _)| state.id.unwrap_or_default()).collect();
+            let ids: Vec<Ulid> = page.iter().map(|row| row.state().id.unwrap_or_default()).collect();
             let shorts = register.short_ids(&ids);
             let mut shared: std::collections::HashMap<Ulid, Arc<ReplyState>> = std::collections::HashMap::new();
             let rows = page
                 .into_iter()
                 .zip(shorts)
-                .map(|((state, reply, status), short_id)| {
-                    let reply = reply.map(|reply| {
+                .map(|(row, short_id)| {
+                    let reply = row.family.reply.as_ref().map(|reply| {
                         let id = reply.id.unwrap_or_default();
                         shared.entry(id).or_insert_with(|| Arc::new(reply.clone())).clone()
                     });
-                    ListRow { state: state.clone(), reply, status, short_id }
+                    ListRow { state: row.state().clone(), reply, status: row.status, short_id }
                 })
                 .collect();
             return Ok((total, Listing { rows }));
@@ -720,15 +690,14 @@ fn short_ids(all: &[Ulid]) -> impl Fn(&Ulid) -> String + '_ {
     }
 }
 
-/// Families handed out by the register, shared until it changes.
-type Families = Arc<Vec<Arc<duban_store::Family>>>;
-
 /// The register as last read, kept by a long-lived handle (the server: see [`App::serving`]) and brought up to the
 /// head before each read by re-reading only the families the log touched since: a list on a million-event register
 /// then filters what is in memory instead of decoding a hundred thousand families.
 #[derive(Default)]
 pub(crate) struct Register {
     state: std::sync::Mutex<RegisterState>,
+    /// Listings kept between requests (taken after `state` when both are held).
+    kept: std::sync::Mutex<kept::KeptLists>,
 }
 
 #[derive(Default)]
@@ -747,6 +716,10 @@ struct RegisterState {
     /// family names: a list for one organ reads its families only.
     by_organ: std::collections::HashMap<String, BTreeMap<Ulid, Arc<duban_store::Family>>>,
     organs_of: std::collections::HashMap<Ulid, Vec<String>>,
+    /// The families re-read since the register was loaded, with the position each was re-read at (the last
+    /// `kept::JOURNAL`), for bringing kept listings up to date; positions up to `journal_from` may be missing.
+    journal: std::collections::VecDeque<(u64, Ulid)>,
+    journal_from: u64,
 }
 
 impl RegisterState {
@@ -806,6 +779,7 @@ impl Register {
                 state.remember(id, family);
             }
             state.seq = head;
+            state.journal_from = head;
             state.loaded = true;
         } else if head > state.seq {
             let mut touched = std::collections::BTreeSet::new();
@@ -820,6 +794,14 @@ impl Register {
                 touched.insert(family);
                 true
             })?;
+            for &id in &touched {
+                state.journal.push_back((head, id));
+                if state.journal.len() > kept::JOURNAL {
+                    if let Some((seq, _)) = state.journal.pop_front() {
+                        state.journal_from = seq;
+                    }
+                }
+            }
             for id in touched {
                 match store.families_between(Some(id), Some(Ulid(id.0 + 1))).next().transpose()? {
                     Some(family) => state.remember(id, family),
@@ -845,32 +827,6 @@ impl Register {
     pub fn holding(&self, store: &dyn duban_store::EventStore, id: Ulid) -> Result<Option<Arc<duban_store::Family>>> {
         let state = self.refreshed(store)?;
         Ok(state.family_of.get(&id).and_then(|family| state.families.get(family)).cloned())
-    }
-
-    /// The families, as of now, that name an organ `organ` matches, in id order; and the names it matches.
-    pub fn naming(
-        &self,
-        store: &dyn duban_store::EventStore,
-        organ: &duban_domain::OrganQuery,
-    ) -> Result<(Families, Vec<String>)> {
-        let state = self.refreshed(store)?;
-        let mut names = Vec::new();
-        let mut sets = Vec::new();
-        for (name, families) in &state.by_organ {
-            if organ.matches(name) {
-                names.push(name.clone());
-                sets.push(families);
-            }
-        }
-        let mut families: Vec<Arc<duban_store::Family>> = Vec::with_capacity(sets.iter().map(|set| set.len()).sum());
-        for set in &sets {
-            families.extend(set.values().cloned());
-        }
-        if sets.len() > 1 {
-            families.sort_unstable_by_key(|family| family_id(family));
-            families.dedup_by_key(|family| family_id(family));
-        }
-        Ok((Arc::new(families), names))
     }
 
     /// The short id of each of `ids` among every reply and commitment the register holds.

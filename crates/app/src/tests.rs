@@ -309,3 +309,119 @@ fn a_damaged_search_index_is_reported_and_rebuilt() {
     assert_eq!(app.rebuild_search().unwrap().differed, 1);
     assert_eq!(app.rebuild_search().unwrap().differed, 0, "and then as derived");
 }
+
+/// A serving handle keeps listings between requests and brings them up to date family by family (`read::kept`):
+/// after every write of a long mixed sequence — promises made, progress, due dates moved, promises handed to
+/// another organ, closed, reopened, dismissed, some through another handle — every listing asked for (organs,
+/// statuses, orders, both directions, pages, two dates) is row for row what a handle reading afresh lists.
+#[test]
+fn a_kept_listing_brought_up_to_date_is_the_listing_worked_out_afresh() {
+    use duban_domain::{Dismissed, DueDateSet, Reassigned, Reopened};
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::create(&dir.path().join("duban.db")).unwrap();
+    let serving = app.clone().serving();
+    let organs = ["市甲局", "市乙局", "区甲局"];
+    let mut seed = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = move |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    let mut promises: Vec<ulid::Ulid> = Vec::new();
+    let mut replies = 0;
+    let filters: Vec<ListFilter> = {
+        let organ = |name: &str| Some(duban_domain::OrganQuery::new(name, &duban_domain::Aliases::default()));
+        let mut filters = Vec::new();
+        for organ in [None, organ("市甲局"), organ("甲局"), organ("市乙局")] {
+            for order in [crate::Order::Due, crate::Order::Status, crate::Order::Owner, crate::Order::Progress] {
+                filters.push(ListFilter { organ: organ.clone(), order, ..ListFilter::default() });
+            }
+            filters.push(ListFilter { organ: organ.clone(), statuses: vec![Status::Overdue], ..ListFilter::default() });
+            filters.push(ListFilter {
+                organ: organ.clone(),
+                active: true,
+                due_within: Some(60),
+                ..ListFilter::default()
+            });
+            filters.push(ListFilter { organ, year: Some(2025), order: crate::Order::Number, ..ListFilter::default() });
+        }
+        filters
+    };
+    let everything = |_: &duban_domain::CommitmentState| true;
+    let only_yi = |state: &duban_domain::CommitmentState| state.owner == "市乙局";
+    let rows = |app: &App,
+                filter: &ListFilter,
+                view: &View,
+                descending: bool,
+                offset: usize,
+                visible: &dyn Fn(&duban_domain::CommitmentState) -> bool| {
+        let (total, listing) = app.list_page(filter, view, visible, offset, 7, descending).unwrap();
+        let rows: Vec<_> = listing
+            .rows
+            .iter()
+            .map(|row| (row.state.id.unwrap(), row.status, row.short_id.clone(), row.state.version))
+            .collect();
+        (total, rows)
+    };
+    let mut compared = 0;
+    for step in 0..120 {
+        let date = NaiveDate::from_ymd_opt(2025, 6, 1).unwrap() + chrono::Days::new(step * 3);
+        let ctx = at(&date.to_string());
+        let writer = if next(3) == 0 { &app } else { &serving };
+        let roll = next(10);
+        if promises.len() < 4 || roll == 0 {
+            replies += 1;
+            let organ = organs[next(organs.len())];
+            let reply = writer
+                .register_reply(&ctx, reply(organ, &format!("测〔2025〕{replies}号"), &date.to_string()))
+                .unwrap();
+            for n in 0..1 + next(3) {
+                let due = date + chrono::Days::new(next(200) as u64);
+                let made = promise(&reply.to_string(), &format!("承诺{replies}-{n}"), &due.to_string());
+                promises.push(writer.make_commitment(&ctx, made).unwrap().0);
+            }
+        } else {
+            let id = promises[next(promises.len())].to_string();
+            let event = match roll {
+                1..=3 => Event::ProgressReported(ProgressReported {
+                    summary: "进展".into(),
+                    evidence: vec![],
+                    percent: None,
+                }),
+                4 => Event::DueDateSet(DueDateSet {
+                    due: date + chrono::Days::new(next(90) as u64),
+                    reason: Some("调整".into()),
+                }),
+                5 => {
+                    Event::Reassigned(Reassigned { owner: organs[next(organs.len())].into(), reason: "调整".into() })
+                }
+                6 | 7 => {
+                    Event::Closed(Closed { outcome: Outcome::Fulfilled, summary: "已完成".into(), evidence: vec![] })
+                }
+                8 => Event::Reopened(Reopened { reason: "重新办理".into() }),
+                _ => Event::Dismissed(Dismissed { reason: "误录".into(), duplicate_of: None }),
+            };
+            // Refusals (closing a closed promise, reopening an open one) write nothing: fine either way.
+            let _ = writer.record(&ctx, &id, Some(date), event, None);
+        }
+        // Two fixed dates (the listings kept are brought up to date) and the day's (worked out afresh).
+        for on_date in [day("2025-09-01"), day("2026-01-15"), date] {
+            let view = View::now(on_date);
+            for filter in &filters {
+                let descending = next(2) == 0;
+                let offset = next(4);
+                let visible: &dyn Fn(&duban_domain::CommitmentState) -> bool =
+                    if next(4) == 0 { &only_yi } else { &everything };
+                let kept = rows(&serving, filter, &view, descending, offset, visible);
+                assert_eq!(
+                    kept,
+                    rows(&app, filter, &view, descending, offset, visible),
+                    "step {step}, {filter:?}, {on_date}"
+                );
+                compared += usize::from(!kept.1.is_empty());
+            }
+        }
+    }
+    assert!(compared > 1_000, "most listings compared had rows: {compared}");
+}

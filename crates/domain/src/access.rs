@@ -231,6 +231,25 @@ mod tests {
         assert_eq!(decided, 4 * 14 * 3);
     }
 
+    /// The server asks once per request whether a caller may act on an item of no organ, and takes a yes for every
+    /// item (a listing does not ask row by row): that holds for every role and action.
+    #[test]
+    fn an_item_of_no_organ_permitted_means_every_item_is() {
+        for role in Role::ALL {
+            for action in Action::ALL {
+                if permits(&principal(role), action, Target::Item { organs: &[] }).is_ok() {
+                    for organs in [&["区科委"][..], &["区教育局"], &["区科委", "区教育局"]] {
+                        assert!(
+                            permits(&principal(role), action, Target::Item { organs }).is_ok(),
+                            "{role:?} {action:?}"
+                        );
+                    }
+                }
+            }
+        }
+        assert!(permits(&principal(Role::Organ), Action::Read, Target::Item { organs: &[] }).is_err());
+    }
+
     #[test]
     fn refusals_say_who_and_why_in_chinese() {
         let organ = principal(Role::Organ);

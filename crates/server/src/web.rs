@@ -366,7 +366,7 @@ async fn dashboard(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Res
     let (caller, account) = (visitor.caller.clone(), visitor.account);
     let worker = shared.clone();
     let figures = blocking(move || {
-        let visible = |state: &duban_domain::CommitmentState| caller.sees(&promise_organs(state));
+        let visible = caller.promise_visibility();
         let since = worker.app.since_last_visit(account)?;
         Ok((worker.app.dashboard(&view, &visible, NEAR_DAYS, 10)?, since))
     })
@@ -784,7 +784,7 @@ async fn list_page(
     let worker = shared.clone();
     let order = filter.order;
     let listed = blocking(move || {
-        let visible = |state: &duban_domain::CommitmentState| caller.sees(&promise_organs(state));
+        let visible = caller.promise_visibility();
         let (total, listing) =
             worker.app.list_page(&filter, &view, &visible, (page_number - 1) * PAGE, PAGE, descending)?;
         let rows: Vec<CommitmentView> = listing
@@ -994,7 +994,7 @@ async fn export_list(
     let worker = shared.clone();
     let built = blocking(move || {
         use duban_report::Cell;
-        let visible = |state: &duban_domain::CommitmentState| caller.sees(&promise_organs(state));
+        let visible = caller.promise_visibility();
         let (_, listing) = worker.app.list_page(&filter, &view, &visible, 0, usize::MAX, descending)?;
         let rows: Vec<Vec<Cell>> = listing
             .rows
