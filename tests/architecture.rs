@@ -78,9 +78,9 @@ fn only_the_stores_engine_file_names_sled() {
     }
     assert!(files.len() > 50, "the tree was walked: {} files", files.len());
     let engine = root().join("crates/store/src/space.rs");
-    // The tests of our patches to sled (vendor/sled/DUBAN.md: its cache, its cleaning) use sled itself, as the
+    // The tests of our patches to sled (vendor/sled/DUBAN.md: its cache, its cleaning, its holes) use sled itself, as the
     // patches are in sled.
-    let sled_patch_tests = ["sled_cache.rs", "sled_cleaning.rs", "sled_patch/mod.rs"]
+    let sled_patch_tests = ["sled_cache.rs", "sled_cleaning.rs", "sled_holes.rs", "sled_patch/mod.rs"]
         .map(|file| root().join("crates/store/tests").join(file));
     let naming: Vec<&PathBuf> = files
         .iter()

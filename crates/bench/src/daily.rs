@@ -389,7 +389,14 @@ pub fn only(source: &Path, per_round: usize, rounds: usize, processes: usize, re
     let sizes = |(store, _): &(std::sync::Arc<SledStore>, App)| {
         let live: u64 = store.live_bytes().iter().map(|(_, _, bytes)| bytes).sum();
         // sled's blob files and the log's chunk files together: both hold values written once, in files of their own.
-        (size_of(&path.join("db")), size_of(&path.join("blobs")) + size_of(&path.join("chunks")), live, size_of(&path))
+        let index = size_of(&path.join("derived"));
+        (
+            size_of(&path.join("db")),
+            size_of(&path.join("blobs")) + size_of(&path.join("chunks")),
+            live,
+            size_of(&path),
+            index,
+        )
     };
     let mut closed = std::collections::HashSet::new();
     let mut before = sizes(store.as_ref().unwrap());
@@ -424,11 +431,12 @@ pub fn only(source: &Path, per_round: usize, rounds: usize, processes: usize, re
         let after = sizes(store);
         let per = |a: u64, b: u64| (a as f64 - b as f64) / per_round as f64;
         println!(
-            "round {}: {:.1} s; bytes per event: data {:.0}, blobs and chunks {:.0}, live {:.0}, the whole folder {:.0}; data {:.1} MB",
+            "round {}: {:.1} s; bytes per event: data {:.0}, blobs and chunks {:.0}, search index {:.0}, live {:.0}, the whole folder {:.0}; data {:.1} MB",
             round + 1,
             started.elapsed().as_secs_f64(),
             per(after.0, before.0),
             per(after.1, before.1),
+            per(after.4, before.4),
             per(after.2, before.2),
             per(after.3, before.3),
             after.0 as f64 / 1e6

@@ -127,6 +127,12 @@ pub trait EventStore: Send + Sync {
     /// batches, never part of one.
     fn write_derived(&self, changes: Vec<(Vec<u8>, Option<Vec<u8>>)>) -> Result<()>;
 
+    /// Makes what `write_derived` wrote durable (a derived write is otherwise made durable by the next append). A
+    /// store whose derived writes are durable as they return (PostgreSQL's, committed) has nothing to do.
+    fn sync_derived(&self) -> Result<()> {
+        Ok(())
+    }
+
     /// Holds the upkeep of the derived read models (the search index's steps) against every other process using
     /// this store, until the guard is dropped; with `wait` false, `None` if another holds it now. A sled store is
     /// held by one process, whose own lock suffices: it hands out a guard that holds nothing.
@@ -400,6 +406,10 @@ impl EventStore for SledStore {
 
     fn write_derived(&self, changes: Vec<(Vec<u8>, Option<Vec<u8>>)>) -> Result<()> {
         SledStore::write_derived(self, changes)
+    }
+
+    fn sync_derived(&self) -> Result<()> {
+        SledStore::sync(self)
     }
 
     fn events_read(&self) -> u64 {

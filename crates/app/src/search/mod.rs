@@ -792,12 +792,16 @@ impl App {
         let _ = self.index_tail(TAIL_EVENTS, CATCH_UP_EVENTS);
     }
 
-    /// Indexes the whole tail now (after a restore, or a bulk load that bypassed the writes' upkeep). Step after
-    /// step with no append between, so no head is known durable: replaced files are left to a later write's step.
+    /// Indexes the whole tail now (after a restore, or a bulk load that bypassed the writes' upkeep), step after
+    /// step; then makes the last head durable and removes the files it does not name.
     pub fn index_search(&self) -> Result<()> {
         let _indexing = self.indexing.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let _shared = self.store.lock_derived(true)?;
         while self.index_step(1, u64::from(MAX_SEGMENT_DOCS), false)? {}
+        if let Some(head) = self.search_head()? {
+            self.store.sync_derived()?;
+            self.remove_unnamed_segments(&head)?;
+        }
         Ok(())
     }
 
@@ -807,15 +811,17 @@ impl App {
         self.index_step(at_least, at_most, true)
     }
 
-    /// As [`App::index_tail`]; `collect`: remove the files the stored head no longer names first (only when that
-    /// head is known durable).
+    /// As [`App::index_tail`]; `collect`: remove the files the stored head does not name, before the step (files a
+    /// crash kept from their head) and after it (the segments a merge replaced, once the new head is durable: one
+    /// `fsync` a step, every [`TAIL_EVENTS`] events, against a merge's inputs lying on disk beside its output until
+    /// the next step — a daily-use round's size moved by megabytes with them at a million events).
     fn index_step(&self, at_least: u64, at_most: u64, collect: bool) -> Result<bool> {
         let head_seq = self.store.head()?.seq;
         let mut head = self.search_head()?.unwrap_or(Head { format: FORMAT, ..Head::default() });
         if head_seq.saturating_sub(head.covered) < at_least.max(1) {
             return Ok(false);
         }
-        // The files of segments a merge replaced, once the head that replaced them is durable.
+        // Files no durable head names (a crash between a step's files and its head).
         if collect {
             self.remove_unnamed_segments(&head)?;
         }
@@ -837,8 +843,12 @@ impl App {
             head.segments.push(SegmentInfo { id, base: segment.base, docs: segment.docs.len() as u32 });
         }
         head.covered = covered.max(head.covered);
-        let head = serde_json::to_vec(&head).map_err(|_| damaged("索引头"))?;
-        self.store.write_derived(vec![(HEAD_KEY.to_vec(), Some(head))])?;
+        let encoded = serde_json::to_vec(&head).map_err(|_| damaged("索引头"))?;
+        self.store.write_derived(vec![(HEAD_KEY.to_vec(), Some(encoded))])?;
+        if collect {
+            self.store.sync_derived()?;
+            self.remove_unnamed_segments(&head)?;
+        }
         Ok(true)
     }
 

@@ -737,6 +737,19 @@ impl SegmentAccountant {
             }
         }
 
+        // duban: a freed segment left inside the file is given back to the file system (a hole punched where it
+        // was), so that the store takes on disk what it holds, not the most it ever held. Its content is dead: a
+        // segment is freed only once what replaced its pages is stable, and sled writes over it when it next needs
+        // a segment (and zeroes it at the next start; a hole reads as those zeroes). A reading handle leaves the
+        // file alone (decision 0010); where holes cannot be punched the segment stays as stock sled leaves it.
+        if self.free.contains(&lid) && !self.config.reads_only {
+            super::punch_hole(
+                &self.config.file,
+                lid,
+                self.config.segment_size as LogOffset,
+            );
+        }
+
         Ok(())
     }
 
