@@ -8,7 +8,8 @@
 //!
 //! What a row shows depends only on its family and on the view's date and policy, all of which are in the key, so a
 //! kept listing brought up to date is row for row the listing worked out afresh (`tests::a_kept_listing_…`). Lists
-//! kept are few (`KEPT_LISTS`) and short (`KEPT_ROWS`): a listing of the whole register is worked out each time.
+//! kept are few (`KEPT_LISTS`), short (`KEPT_ROWS` each, `KEPT_ROWS_IN_ALL` together) and recent (asked for within
+//! the last `JOURNAL` family changes): a listing of the whole register is worked out each time.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -24,8 +25,13 @@ use super::{ListFilter, Order, RegisterState, View};
 const KEPT_LISTS: usize = 256;
 /// A listing longer than this is not kept: it costs memory in proportion, and is seldom asked for twice the same.
 const KEPT_ROWS: usize = 65_536;
-/// How many family changes the register remembers for bringing kept listings up to date.
-pub(super) const JOURNAL: usize = 65_536;
+/// The rows of every kept listing together, at most (~60 bytes each, besides the families they share with the
+/// register): the least recently used listings go first.
+const KEPT_ROWS_IN_ALL: usize = 262_144;
+/// How many family changes the register remembers for bringing kept listings up to date. A listing not asked for
+/// within as many changes is dropped: it could not be brought up to date, and it would hold on to the families it
+/// shows as they were (a row holds its family) while the register moves on.
+pub(super) const JOURNAL: usize = 8_192;
 
 /// Where a row stands in an order: each order ends by id, so no two rows of a listing tie.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -163,7 +169,8 @@ impl super::Register {
             let mut kept = self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             let KeptLists { lists, clock } = &mut *kept;
             *clock += 1;
-            if let Some(list) = lists.iter_mut().find(|list| list.key == key && list.seq >= state.journal_from) {
+            lists.retain(|list| list.seq >= state.journal_from);
+            if let Some(list) = lists.iter_mut().find(|list| list.key == key) {
                 list.used = *clock;
                 if list.seq < state.seq {
                     bring_up_to_date(list, &state, &filter);
@@ -199,10 +206,10 @@ impl super::Register {
                 Some(list) if list.seq >= seq => {}
                 Some(list) => (list.seq, list.rows) = (seq, rows.clone()),
                 None => {
-                    if lists.len() >= KEPT_LISTS {
-                        if let Some(oldest) = (0..lists.len()).min_by_key(|&at| lists[at].used) {
-                            lists.swap_remove(oldest);
-                        }
+                    let mut held: usize = lists.iter().map(|list| list.rows.len()).sum();
+                    while lists.len() >= KEPT_LISTS || (!lists.is_empty() && held + rows.len() > KEPT_ROWS_IN_ALL) {
+                        let Some(oldest) = (0..lists.len()).min_by_key(|&at| lists[at].used) else { break };
+                        held -= lists.swap_remove(oldest).rows.len();
                     }
                     lists.push(Kept { key, seq, rows: rows.clone(), used: *clock });
                 }
