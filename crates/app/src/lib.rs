@@ -46,7 +46,8 @@ pub use intake::{Reviewed, ReviewedPromise};
 pub use maintain::{Backup, HeadCheck, Restored, Verified};
 pub use proposals::{NewProposal, ProposalDetail, ProposalRecorded, ProposalRow};
 pub use read::{
-    signal, CommitmentDetail, Dashboard, ListFilter, ListRow, Listing, Order, ReplyDetail, ReplyFilter, ReplyRow, View,
+    signal, CommitmentDetail, Dashboard, ListFilter, ListRow, Listing, Order, PageRow, ReplyDetail, ReplyFilter,
+    ReplyRow, View,
 };
 pub use refs::{position_of, position_reference, Reference};
 pub use register::reply_key;

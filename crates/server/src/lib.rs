@@ -545,14 +545,10 @@ async fn commitments(
     let descending = query.get("desc").is_some_and(|v| v == "true");
     let (total, value) = blocking(move || {
         let visible = caller.promise_visibility();
-        let (total, listing) = shared.app.list_page(&filter, &view, &visible, offset, limit, descending)?;
-        let rows: Vec<CommitmentView> = listing
-            .rows
-            .iter()
-            .map(|row| {
-                CommitmentView::new(&row.state, row.reply.as_deref(), row.status, row.short_id.clone(), view.policy)
-            })
-            .collect();
+        let mut rows: Vec<CommitmentView> = Vec::new();
+        let total = shared.app.visit_page(&filter, &view, &visible, offset, limit, descending, &mut |row| {
+            rows.push(CommitmentView::new(row.state, row.reply, row.status, row.short_id, view.policy))
+        })?;
         Ok((total, axum::Json(rows).into_response()))
     })
     .await?;

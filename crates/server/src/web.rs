@@ -785,15 +785,11 @@ async fn list_page(
     let order = filter.order;
     let listed = blocking(move || {
         let visible = caller.promise_visibility();
-        let (total, listing) =
-            worker.app.list_page(&filter, &view, &visible, (page_number - 1) * PAGE, PAGE, descending)?;
-        let rows: Vec<CommitmentView> = listing
-            .rows
-            .iter()
-            .map(|row| {
-                CommitmentView::new(&row.state, row.reply.as_deref(), row.status, row.short_id.clone(), view.policy)
-            })
-            .collect();
+        let mut rows: Vec<CommitmentView> = Vec::new();
+        let offset = (page_number - 1) * PAGE;
+        let total = worker.app.visit_page(&filter, &view, &visible, offset, PAGE, descending, &mut |row| {
+            rows.push(CommitmentView::new(row.state, row.reply, row.status, row.short_id, view.policy))
+        })?;
         Ok((total, rows))
     })
     .await;
