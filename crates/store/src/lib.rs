@@ -545,8 +545,12 @@ impl SledStore {
     /// snapshot and its folder as it is renamed into place. So this lists no folder and syncs one file, however many
     /// blob files a large store holds.
     pub fn sync(&self) -> Result<()> {
+        // The segments sled freed so far go back to the file system once this sync has made what replaced them
+        // durable (decision 0021).
+        let freed = self.db.freed_segments();
         self.db.flush()?;
         std::fs::File::open(space::Db::files(&self.path).data)?.sync_all()?;
+        self.db.give_back(freed);
         Ok(())
     }
 

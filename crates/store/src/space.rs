@@ -143,6 +143,18 @@ impl Db {
         Ok(())
     }
 
+    /// The segments sled freed inside its data file since the last call, to be given back to the file system
+    /// ([`Db::give_back`]) once the file has been synced after this call (vendored sled, change 7).
+    pub fn freed_segments(&self) -> sled::FreedSegments {
+        self.db.freed_segments()
+    }
+
+    /// Punches a hole where each of `freed` lies, if sled has not used it again since: after a sync of the data
+    /// file that followed [`Db::freed_segments`], so that what replaced their pages is durable first.
+    pub fn give_back(&self, freed: sled::FreedSegments) {
+        self.db.give_back(freed)
+    }
+
     /// The files sled writes: its data file, the one this store must `fsync` itself (sled's `flush` only calls
     /// `sync_file_range`; the blob files and snapshots the vendored sled syncs as it writes them).
     pub fn files(path: &Path) -> SledFiles {

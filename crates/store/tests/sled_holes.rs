@@ -2,7 +2,9 @@
 //! a segment it freed inside its file, allocated, until it writes over it, so the file takes on disk the most the
 //! store ever held rather than what it holds; a hole is punched where a freed segment was. Here: bursts of
 //! overwrites through reopened handles (as `sled_cleaning.rs`), the file's length and the bytes allocated to it
-//! after each, every value read back after the holes, and a reading handle that leaves the file as it found it.
+//! after each, every value read back after the holes, and a reading handle that leaves the file as it found it. The
+//! holes are punched as the store does it: the segments freed before a sync of the file, after that sync (so that
+//! what replaced their pages is durable first), and only those sled has not used again since.
 
 use std::os::unix::fs::MetadataExt;
 
@@ -59,17 +61,24 @@ fn freed_segments_are_given_back_and_every_value_stays() {
             db.apply_batch(batch).unwrap();
             db.clean_pages(2).unwrap();
             last[key as usize] = version;
+            // As the store syncs after each write: the segments freed before the sync are given back after it.
+            if write % 100 == 99 {
+                let freed = db.freed_segments();
+                db.flush().unwrap();
+                std::fs::File::open(path.join("db")).unwrap().sync_all().unwrap();
+                db.give_back(freed);
+            }
         }
         db.flush().unwrap();
         let (length, allocated) = sizes(&path);
         given_back.push(length.saturating_sub(allocated));
     }
     println!("bytes of the file's length not allocated after each burst: {given_back:?}");
-    // Stock sled: none (a freed segment stays allocated). Measured with the patch: several segments after most bursts.
-    assert!(
-        given_back.iter().filter(|&&bytes| bytes >= SEGMENT).count() >= BURSTS as usize / 2,
-        "freed segments given back after at least half the bursts: {given_back:?}"
-    );
+    // Stock sled: none after any burst (a freed segment stays allocated). Measured with the patch, segments given
+    // back after a sync: 2.2–5.9 MB over the eight bursts, something after six or seven of them.
+    let total: u64 = given_back.iter().sum();
+    let bursts = given_back.iter().filter(|&&bytes| bytes > 0).count();
+    assert!(total >= 4 * SEGMENT && bursts >= 3, "freed segments given back: {given_back:?}");
     // A reading handle punches nothing: no block allocated before is given back. (The first start after a write may
     // still zero the rest of the writer's last segment, as decision 0010 says; a second start writes nothing.)
     let read_all = || {

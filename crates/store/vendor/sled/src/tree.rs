@@ -799,6 +799,20 @@ impl Tree {
         self.context.pagecache.flush()
     }
 
+    /// duban: the segments freed inside the data file since the last call. Sync the file, then hand them to
+    /// [`Tree::give_back`]: their space goes back to the file system once what replaced them is durable.
+    pub fn freed_segments(&self) -> FreedSegments {
+        FreedSegments(self.context.pagecache.take_freed())
+    }
+
+    /// duban: punches a hole where each of `freed` lies, if still free from that same free. Call only after the
+    /// data file was synced following [`Tree::freed_segments`].
+    pub fn give_back(&self, freed: FreedSegments) {
+        if !freed.0.is_empty() {
+            self.context.pagecache.give_back(freed.0);
+        }
+    }
+
     /// duban: moves up to `pages` pages out of the segments queued for cleaning, and returns how many were moved.
     /// Called after each write, it paces sled's cleaning by what is written rather than only by time (its flusher
     /// cleans one segment each half second at most), so that a burst of writes cannot outrun it (issue 14).
@@ -2297,3 +2311,7 @@ impl fmt::Display for CompareAndSwapError {
 }
 
 impl std::error::Error for CompareAndSwapError {}
+
+/// duban: segments freed inside the data file, to be given back after a sync (see [`Tree::freed_segments`]).
+#[derive(Debug, Default)]
+pub struct FreedSegments(Vec<(LogOffset, u64)>);

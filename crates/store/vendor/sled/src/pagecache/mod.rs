@@ -953,6 +953,16 @@ impl PageCache {
         ret
     }
 
+    /// duban: see `SegmentAccountant::take_freed`.
+    pub(crate) fn take_freed(&self) -> Vec<(LogOffset, u64)> {
+        self.log.iobufs.with_sa(|sa| sa.take_freed())
+    }
+
+    /// duban: see `SegmentAccountant::give_back`.
+    pub(crate) fn give_back(&self, taken: Vec<(LogOffset, u64)>) {
+        self.log.iobufs.with_sa(|sa| sa.give_back(taken))
+    }
+
     /// Initiate an atomic sequence of writes to the
     /// underlying log. Returns a `RecoveryGuard` which,
     /// when dropped, will record the current max reserved

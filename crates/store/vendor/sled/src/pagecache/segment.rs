@@ -96,6 +96,11 @@ pub(crate) struct SegmentAccountant {
     segment_cleaner: SegmentCleaner,
     ordering: BTreeMap<Lsn, LogOffset>,
     async_truncations: BTreeMap<LogOffset, OneShot<Result<()>>>,
+    // duban: segments freed inside the file and not yet given back to the file system, with the count of frees at
+    // which each was freed; and for each segment, the count at its last free (see `take_freed`).
+    freed: Vec<(LogOffset, u64)>,
+    frees: u64,
+    last_freed: std::collections::HashMap<LogOffset, u64>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -500,6 +505,9 @@ impl SegmentAccountant {
             segment_cleaner,
             ordering: BTreeMap::default(),
             async_truncations: BTreeMap::default(),
+            freed: Vec::new(),
+            frees: 0,
+            last_freed: Default::default(),
         };
 
         ret.initialize_from_snapshot(snapshot)?;
@@ -737,20 +745,38 @@ impl SegmentAccountant {
             }
         }
 
-        // duban: a freed segment left inside the file is given back to the file system (a hole punched where it
-        // was), so that the store takes on disk what it holds, not the most it ever held. Its content is dead: a
-        // segment is freed only once what replaced its pages is stable, and sled writes over it when it next needs
-        // a segment (and zeroes it at the next start; a hole reads as those zeroes). A reading handle leaves the
-        // file alone (decision 0010); where holes cannot be punched the segment stays as stock sled leaves it.
+        // duban: a freed segment left inside the file is to be given back to the file system (see `take_freed`).
         if self.free.contains(&lid) && !self.config.reads_only {
-            super::punch_hole(
-                &self.config.file,
-                lid,
-                self.config.segment_size as LogOffset,
-            );
+            self.frees += 1;
+            self.last_freed.insert(lid, self.frees);
+            self.freed.push((lid, self.frees));
         }
 
         Ok(())
+    }
+
+    /// duban: the segments freed inside the file since the last call, to be given back with `give_back` once the
+    /// file has been synced after this call. A freed segment's content is dead once what replaced its pages is
+    /// durable: sled frees a segment when that replacement has been written (`possibly_clean_or_free_segment`), not
+    /// synced, so a hole punched at once could reach the disk (the file system commits it on its own schedule) before
+    /// the replacement did, and a power cut between would lose pages. Taken before a sync and given back after it,
+    /// every replacement written before the free is durable first.
+    pub(super) fn take_freed(&mut self) -> Vec<(LogOffset, u64)> {
+        mem::take(&mut self.freed)
+    }
+
+    /// duban: punches a hole where each of `taken` (from `take_freed`, before a sync of the file) lies, if that
+    /// segment is still free from that same free (not reused since, nor truncated away).
+    pub(super) fn give_back(&mut self, taken: Vec<(LogOffset, u64)>) {
+        for (lid, free) in taken {
+            if self.free.contains(&lid) && self.last_freed.get(&lid) == Some(&free) {
+                super::punch_hole(
+                    &self.config.file,
+                    lid,
+                    self.config.segment_size as LogOffset,
+                );
+            }
+        }
     }
 
     /// Asynchronously apply a GC-related operation. Used in a flat-combining
