@@ -240,7 +240,34 @@ struct Round {
     in_process: [Vec<f64>; 2],
     processes: [Vec<f64>; 2],
     added: [f64; 2],
+    /// Each engine's bytes on disk every twentieth of the round.
+    samples: [Vec<f64>; 2],
+    /// Bytes per event from the mean of the round before (or the start) to this round's mean (`by_mean`).
+    by_mean: [f64; 2],
 }
+
+/// Bytes added per event, judged by each round's mean size rather than its last: a log-structured store's file
+/// moves in a sawtooth as its garbage is collected (sled's data file by several megabytes every few thousand
+/// commands), so a round's last size says where in that sawtooth the round ended; the mean of sizes sampled
+/// through the round does not. Each round's mean stands for its size at its samples' mean position; the start
+/// (one size, before the first round) stands at 0. So the first figure covers the first half round, every later
+/// one a whole round.
+/// Samples are taken after every `every` commands of a round.
+fn by_mean(start: f64, rounds: &[&[f64]], per_round: usize, every: usize) -> Vec<f64> {
+    let mut figures = Vec::new();
+    let (mut size, mut at) = (start, 0.0);
+    for (number, samples) in rounds.iter().enumerate() {
+        let count = samples.len().max(1) as f64;
+        let mean = samples.iter().sum::<f64>() / count;
+        let position = (number * per_round) as f64 + every as f64 * (count + 1.0) / 2.0;
+        figures.push((mean - size) / (position - at));
+        (size, at) = (mean, position);
+    }
+    figures
+}
+
+/// How many times a round samples each engine's size.
+const SAMPLES: usize = 20;
 
 /// Runs `rounds` rounds of `per_round` commands on the stores `dir` holds (`duban.db`, `baseline.sqlite`), the first
 /// `processes` of each round as whole processes. `commitments` are open ones; `now` is after every stored fact.
@@ -259,10 +286,24 @@ pub fn run(
     let sqlite_bytes = || size_of(&sqlite_path) + size_of(&dir.join("baseline.sqlite-wal"));
     let mut closed = std::collections::HashSet::new();
     let mut rounds = Vec::new();
+    let start = [size_of(&store_path) as f64, sqlite_bytes() as f64];
+    let every = (per_round / SAMPLES).max(1);
     for round in 0..round_count {
         let commands = workload(commitments, per_round, round * per_round, &mut closed);
         let before = [size_of(&store_path) as f64, sqlite_bytes() as f64];
-        let mut result = Round { in_process: [vec![], vec![]], processes: [vec![], vec![]], added: [0.0; 2] };
+        let mut result = Round {
+            in_process: [vec![], vec![]],
+            processes: [vec![], vec![]],
+            added: [0.0; 2],
+            samples: [vec![], vec![]],
+            by_mean: [0.0; 2],
+        };
+        let sample = |result: &mut Round, index: usize| {
+            if (index + 1).is_multiple_of(every) {
+                result.samples[0].push(size_of(&store_path) as f64);
+                result.samples[1].push(sqlite_bytes() as f64);
+            }
+        };
         // Whole processes first, alternating engines command by command.
         for (index, command) in commands.iter().take(processes).enumerate() {
             let at = now + Duration::seconds((round * per_round + index) as i64);
@@ -289,6 +330,7 @@ pub fn run(
                 assert!(output.status.success(), "{argv:?}: {}", String::from_utf8_lossy(&output.stderr));
                 result.processes[engine].push(started.elapsed().as_secs_f64());
             }
+            sample(&mut result, index);
         }
         // Then in the benchmark's process, one store handle and one connection, alternating.
         {
@@ -308,6 +350,7 @@ pub fn run(
                     }
                     result.in_process[engine].push(started.elapsed().as_secs_f64());
                 }
+                sample(&mut result, index);
             }
         }
         result.added = [
@@ -315,6 +358,13 @@ pub fn run(
             (sqlite_bytes() as f64 - before[1]) / per_round as f64,
         ];
         rounds.push(result);
+    }
+    for (engine, start) in start.into_iter().enumerate() {
+        let samples: Vec<&[f64]> = rounds.iter().map(|round| round.samples[engine].as_slice()).collect();
+        let figures = by_mean(start, &samples, per_round, every);
+        for (round, figure) in rounds.iter_mut().zip(figures) {
+            round.by_mean[engine] = figure;
+        }
     }
     println!(
         "daily ({label}): {per_round} single commands a round ({processes} as whole processes), engines alternating"
@@ -329,6 +379,7 @@ pub fn run(
             );
         };
         row("bytes added per event", round.added[0], round.added[1]);
+        row("the same, by mean size", round.by_mean[0], round.by_mean[1]);
         let (duban, sqlite): (Latency, Latency) =
             (latency(round.processes[0].clone()), latency(round.processes[1].clone()));
         row("whole process p50 (ms)", duban.p50_ms, sqlite.p50_ms);
@@ -362,7 +413,7 @@ pub fn open_commitments(log: &[duban_domain::Envelope]) -> (Vec<Ulid>, DateTime<
 /// duban alone, in process, on a copy of `source`: `rounds` rounds of `per_round` commands, and after each (and
 /// `rest_seconds` with the store open) how sled's data file, its blob files, the live keys and values and the whole
 /// folder have grown.
-pub fn only(source: &Path, per_round: usize, rounds: usize, processes: usize, rest_seconds: u64) {
+pub fn only(source: &Path, per_round: usize, rounds: usize, processes: usize, rest_seconds: u64, sample: usize) {
     let duban_binary = std::env::current_exe().unwrap().with_file_name("duban");
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("duban.db");
@@ -425,6 +476,9 @@ pub fn only(source: &Path, per_round: usize, rounds: usize, processes: usize, re
                 let (_, app) = store.get_or_insert_with(|| open(&path));
                 duban_record(app, command, at);
             }
+            if sample > 0 && (index + 1).is_multiple_of(sample) {
+                println!("sample {} {:.2}", round * per_round + index + 1, size_of(&path.join("db")) as f64 / 1e6);
+            }
         }
         let store = store.get_or_insert_with(|| open(&path));
         std::thread::sleep(std::time::Duration::from_secs(rest_seconds));
@@ -454,5 +508,54 @@ fn copy_folder(from: &Path, to: &Path) {
         } else {
             std::fs::copy(entry.path(), target).unwrap();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::by_mean;
+
+    /// Sizes sampled every `every` commands from `start`, `rounds` rounds of `per_round`, by `size(command)`.
+    fn sampled(rounds: usize, per_round: usize, every: usize, size: impl Fn(usize) -> f64) -> Vec<Vec<f64>> {
+        (0..rounds)
+            .map(|round| (1..=per_round / every).map(|step| size(round * per_round + step * every)).collect())
+            .collect()
+    }
+
+    fn figures(samples: &[Vec<f64>], start: f64, per_round: usize, every: usize) -> Vec<f64> {
+        let slices: Vec<&[f64]> = samples.iter().map(Vec::as_slice).collect();
+        by_mean(start, &slices, per_round, every)
+    }
+
+    #[test]
+    fn steady_growth_gives_every_round_the_same_figure_the_first_included() {
+        let samples = sampled(3, 10_000, 500, |command| 1e6 + 120.0 * command as f64);
+        for figure in figures(&samples, 1e6, 10_000, 500) {
+            assert!((figure - 120.0).abs() < 1e-9, "{figure}");
+        }
+    }
+
+    #[test]
+    fn a_sawtooth_whose_period_divides_the_round_leaves_only_the_growth() {
+        // A collection every 2,500 commands drops 8 MB that the 2,500 commands before built up, on 100 bytes a command
+        // of growth: each round's last size is at the bottom of a tooth, its mean is not.
+        let tooth = |command: usize| 8e6 * ((command % 2_500) as f64 / 2_500.0);
+        let samples = sampled(3, 10_000, 500, |command| 3e7 + 100.0 * command as f64 + tooth(command));
+        let figures = figures(&samples, 3e7, 10_000, 500);
+        assert!(figures[0] > 100.0, "the first half round rises to the tooth's mean: {figures:?}");
+        for figure in &figures[1..] {
+            assert!((figure - 100.0).abs() < 1e-6, "{figures:?}");
+        }
+    }
+
+    #[test]
+    fn a_store_that_shrinks_then_holds_shows_it_mostly_in_the_first_round() {
+        // 4 MB given back over the first 2,000 commands, nothing after: the first round's mean still holds some of
+        // the larger sizes, so the second figure is a little below zero (never above), and the third is zero.
+        let size = |command: usize| if command <= 2_000 { 5e7 - 2_000.0 * command as f64 } else { 4.6e7 };
+        let figures = figures(&sampled(3, 10_000, 500, size), 5e7, 10_000, 500);
+        assert!(figures[0] < -500.0, "{figures:?}");
+        assert!(figures[1] <= 0.0 && figures[1] > figures[0] / 10.0, "{figures:?}");
+        assert!(figures[2].abs() < 1e-9, "{figures:?}");
     }
 }

@@ -131,6 +131,9 @@ enum Bench {
         /// between commands people type over a day (sled cleans its segments a little every half second).
         #[arg(long, default_value_t = 0)]
         rest_seconds: u64,
+        /// Print sled's data file's size every this many commands (0: never).
+        #[arg(long, default_value_t = 0)]
+        sample: usize,
     },
     /// Search: the index checked against a substring scan with random queries, its size and build time, and cold,
     /// in-process and served query times (needs target/release/duban beside this binary for the last two).
@@ -165,8 +168,8 @@ fn main() {
     match Cli::parse().bench {
         Bench::Parse { dir, seconds } => parse(dir, seconds),
         Bench::ServeLoad { events, seed, clients, seconds } => serve::run(events, seed, clients, seconds),
-        Bench::DailyOnly { store, commands, rounds, processes, rest_seconds } => {
-            daily::only(&store, commands, rounds, processes, rest_seconds)
+        Bench::DailyOnly { store, commands, rounds, processes, rest_seconds, sample } => {
+            daily::only(&store, commands, rounds, processes, rest_seconds, sample)
         }
         Bench::Report { events, seed, year, dir } => report(events, seed, year, dir),
         Bench::Store {
