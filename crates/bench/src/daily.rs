@@ -389,6 +389,12 @@ pub fn run(
         row("in process p50 (ms)", duban.p50_ms, sqlite.p50_ms);
         row("in process p99 (ms)", duban.p99_ms, sqlite.p99_ms);
     }
+    let total = (per_round * rounds.len()) as f64;
+    println!(
+        "daily ({label}): after the run, bytes added per event: duban {:.1}, SQLite {:.1}",
+        (size_of(&store_path) as f64 - start[0]) / total,
+        (sqlite_bytes() as f64 - start[1]) / total
+    );
     println!(
         "daily ({label}): folders after: duban {:.1} MB, SQLite {:.1} MB",
         size_of(&store_path) as f64 / 1e6,

@@ -1606,11 +1606,12 @@ impl SledStore {
     /// written a few times instead of thousands, which saves time and, above all, the garbage sled would keep.
     /// Every append is as durable as ever (the log is the truth); readers of this handle see the families written
     /// first, and after a crash `open` folds the events the projection had not reached. Turning it off writes
-    /// what is held.
+    /// what is held. While on, each write also keeps sled's file compact ([`space::Db::compact_while_loading`]).
     pub(crate) fn write_behind(&self, on: bool) -> Result<()> {
         self.settle()?;
         let _writer = self.write_lock();
         *self.behind.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = on.then(Behind::default);
+        self.db.compact_while_loading(on);
         Ok(())
     }
 

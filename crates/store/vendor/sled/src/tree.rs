@@ -813,6 +813,21 @@ impl Tree {
         }
     }
 
+    /// duban: moves up to `pages` pages out of segments: those queued for cleaning first, and when none is queued,
+    /// the emptiest segment if at most `max_live_pct` percent of it is live (sled itself waits until half is dead).
+    /// Returns how many pages were moved. For bulk loads, which can afford to keep their file compact as they go.
+    pub fn compact_pages(&self, pages: usize, max_live_pct: usize) -> Result<usize> {
+        let mut cleaned = 0;
+        while cleaned < pages {
+            let moved = self.clean_pages(pages - cleaned)?;
+            cleaned += moved;
+            if moved == 0 && !self.context.pagecache.queue_emptiest(max_live_pct)? {
+                break;
+            }
+        }
+        Ok(cleaned)
+    }
+
     /// duban: moves up to `pages` pages out of the segments queued for cleaning, and returns how many were moved.
     /// Called after each write, it paces sled's cleaning by what is written rather than only by time (its flusher
     /// cleans one segment each half second at most), so that a burst of writes cannot outrun it (issue 14).

@@ -958,6 +958,12 @@ impl PageCache {
         self.log.iobufs.with_sa(|sa| sa.take_freed())
     }
 
+    /// duban: see `SegmentAccountant::queue_emptiest`.
+    pub(crate) fn queue_emptiest(&self, max_live_pct: usize) -> Result<bool> {
+        let lsn = self.log.iobufs.max_reserved_lsn.load(std::sync::atomic::Ordering::Acquire);
+        self.log.iobufs.with_sa(|sa| sa.queue_emptiest(max_live_pct, lsn))
+    }
+
     /// duban: see `SegmentAccountant::give_back`.
     pub(crate) fn give_back(&self, taken: Vec<(LogOffset, u64)>) {
         self.log.iobufs.with_sa(|sa| sa.give_back(taken))

@@ -765,6 +765,30 @@ impl SegmentAccountant {
         mem::take(&mut self.freed)
     }
 
+    /// duban: queues for cleaning the inactive segment with the fewest live bytes, if at most `max_live_pct` percent
+    /// of it is live (sled on its own waits for `SEGMENT_CLEANUP_THRESHOLD`); whether it queued one.
+    pub(super) fn queue_emptiest(&mut self, max_live_pct: usize, lsn: Lsn) -> Result<bool> {
+        let emptiest = self
+            .segments
+            .iter()
+            .enumerate()
+            .filter_map(|(idx, segment)| match segment {
+                Segment::Inactive(inactive) => Some((inactive.rss, idx)),
+                _ => None,
+            })
+            .min();
+        let idx = match emptiest {
+            Some((rss, idx)) if rss * 100 / self.config.segment_size <= max_live_pct => idx,
+            _ => return Ok(false),
+        };
+        let segment_start = (idx * self.config.segment_size) as LogOffset;
+        let to_clean = self.segments[idx].inactive_to_draining(lsn);
+        self.segment_cleaner.add_pids(segment_start, to_clean);
+        // One with nothing live left is freed now, as sled frees a segment when its last page is replaced.
+        self.possibly_clean_or_free_segment(idx, lsn)?;
+        Ok(true)
+    }
+
     /// duban: punches a hole where each of `taken` (from `take_freed`, before a sync of the file) lies, if that
     /// segment is still free from that same free (not reused since, nor truncated away).
     pub(super) fn give_back(&mut self, taken: Vec<(LogOffset, u64)>) {
