@@ -242,8 +242,6 @@ struct Round {
     added: [f64; 2],
     /// Each engine's bytes on disk every twentieth of the round.
     samples: [Vec<f64>; 2],
-    /// Bytes per event from the mean of the round before (or the start) to this round's mean (`by_mean`).
-    by_mean: [f64; 2],
 }
 
 /// Bytes added per event, judged by each round's mean size rather than its last: a log-structured store's file
@@ -251,8 +249,7 @@ struct Round {
 /// commands), so a round's last size says where in that sawtooth the round ended; the mean of sizes sampled
 /// through the round does not. Each round's mean stands for its size at its samples' mean position; the start
 /// (one size, before the first round) stands at 0. So the first figure covers the first half round, every later
-/// one a whole round.
-/// Samples are taken after every `every` commands of a round.
+/// one a whole round. Samples are taken after every `every` commands of a round.
 fn by_mean(start: f64, rounds: &[&[f64]], per_round: usize, every: usize) -> Vec<f64> {
     let mut figures = Vec::new();
     let (mut size, mut at) = (start, 0.0);
@@ -296,7 +293,6 @@ pub fn run(
             processes: [vec![], vec![]],
             added: [0.0; 2],
             samples: [vec![], vec![]],
-            by_mean: [0.0; 2],
         };
         let sample = |result: &mut Round, index: usize| {
             if (index + 1).is_multiple_of(every) {
@@ -359,13 +355,10 @@ pub fn run(
         ];
         rounds.push(result);
     }
-    for (engine, start) in start.into_iter().enumerate() {
+    let by_mean = [0, 1].map(|engine| {
         let samples: Vec<&[f64]> = rounds.iter().map(|round| round.samples[engine].as_slice()).collect();
-        let figures = by_mean(start, &samples, per_round, every);
-        for (round, figure) in rounds.iter_mut().zip(figures) {
-            round.by_mean[engine] = figure;
-        }
-    }
+        by_mean(start[engine], &samples, per_round, every)
+    });
     println!(
         "daily ({label}): {per_round} single commands a round ({processes} as whole processes), engines alternating"
     );
@@ -379,7 +372,7 @@ pub fn run(
             );
         };
         row("bytes added per event", round.added[0], round.added[1]);
-        row("the same, by mean size", round.by_mean[0], round.by_mean[1]);
+        row("the same, by mean size", by_mean[0][number], by_mean[1][number]);
         let (duban, sqlite): (Latency, Latency) =
             (latency(round.processes[0].clone()), latency(round.processes[1].clone()));
         row("whole process p50 (ms)", duban.p50_ms, sqlite.p50_ms);

@@ -14,7 +14,7 @@ mod sled_patch;
 
 /// Bytes no compressor shrinks, different for every key and version.
 fn value(key: u32, version: u32) -> Vec<u8> {
-    sled_patch::incompressible((u64::from(key) << 20) ^ u64::from(version), VALUE_BYTES)
+    sled_patch::versioned(key, version, VALUE_BYTES)
 }
 
 /// sled's flusher off: how much it cleans would depend on the machine's speed.
@@ -43,10 +43,7 @@ fn run(dir: &std::path::Path, pages_per_write: usize) -> (u64, u64) {
     for burst in 0..BURSTS {
         let db = open(&path);
         for write in 0..WRITES_PER_BURST {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            let key = (state % u64::from(KEYS)) as u32;
+            let key = sled_patch::random_key(&mut state, KEYS);
             let mut batch = sled::Batch::default();
             batch.insert(&key.to_be_bytes(), value(key, burst * WRITES_PER_BURST + write + 1));
             db.apply_batch(batch).unwrap();

@@ -13,7 +13,7 @@ mod sled_patch;
 
 /// Bytes no compressor shrinks, different for every key and version.
 fn value(key: u32, version: u32) -> Vec<u8> {
-    sled_patch::incompressible((u64::from(key) << 20) ^ u64::from(version), VALUE_BYTES)
+    sled_patch::versioned(key, version, VALUE_BYTES)
 }
 
 /// sled's flusher off: how much it cleans would depend on the machine's speed.
@@ -34,16 +34,16 @@ fn load(dir: &std::path::Path, compact: bool) -> u64 {
         std::fs::metadata(path.join("db")).unwrap().blocks() * 512
     };
     let mut sizes = Vec::new();
+    let mut last = std::collections::HashMap::new();
     let mut state = 0x9E37_79B9_7F4A_7C15u64;
     for round in 0..ROUNDS {
         let mut batch = sled::Batch::default();
         let mut bytes = 0;
         for write in 0..500u32 {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            let key = (state % u64::from(KEYS)) as u32;
-            batch.insert(&key.to_be_bytes(), value(key, round * 500 + write + 1));
+            let key = sled_patch::random_key(&mut state, KEYS);
+            let version = round * 500 + write + 1;
+            batch.insert(&key.to_be_bytes(), value(key, version));
+            last.insert(key, version);
             bytes += VALUE_BYTES;
         }
         db.apply_batch(batch).unwrap();
@@ -62,16 +62,6 @@ fn load(dir: &std::path::Path, compact: bool) -> u64 {
         }
     }
     // Every key reads back as last written, whatever was moved.
-    let mut state = 0x9E37_79B9_7F4A_7C15u64;
-    let mut last = std::collections::HashMap::new();
-    for round in 0..ROUNDS {
-        for write in 0..500u32 {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            last.insert((state % u64::from(KEYS)) as u32, round * 500 + write + 1);
-        }
-    }
     for (key, version) in last {
         assert_eq!(db.get(key.to_be_bytes()).unwrap().unwrap().as_ref(), &value(key, version)[..], "key {key}");
     }

@@ -17,7 +17,7 @@ const SEGMENT: u64 = 256 * 1024;
 mod sled_patch;
 
 fn value(key: u32, version: u32) -> Vec<u8> {
-    sled_patch::incompressible((u64::from(key) << 20) ^ u64::from(version), VALUE_BYTES)
+    sled_patch::versioned(key, version, VALUE_BYTES)
 }
 
 fn open(path: &std::path::Path, reads_only: bool) -> sled::Db {
@@ -51,10 +51,7 @@ fn freed_segments_are_given_back_and_every_value_stays() {
     for burst in 0..BURSTS {
         let db = open(&path, false);
         for write in 0..WRITES_PER_BURST {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            let key = (state % u64::from(KEYS)) as u32;
+            let key = sled_patch::random_key(&mut state, KEYS);
             let version = burst * WRITES_PER_BURST + write + 1;
             let mut batch = sled::Batch::default();
             batch.insert(&key.to_be_bytes(), value(key, version));

@@ -1,5 +1,5 @@
-//! What the tests of our patches to sled (`vendor/sled/DUBAN.md`) share: bytes no compressor shrinks, and opening a
-//! database while the handle dropped before still lets go of it.
+//! What the tests of our patches to sled (`vendor/sled/DUBAN.md`) share: bytes no compressor shrinks, a key's value
+//! at each version, random keys, and opening a database while the handle dropped before still lets go of it.
 
 /// `len` bytes no compressor shrinks (a xorshift stream), different for every seed.
 pub fn incompressible(seed: u64, len: usize) -> Vec<u8> {
@@ -12,6 +12,21 @@ pub fn incompressible(seed: u64, len: usize) -> Vec<u8> {
             state as u8
         })
         .collect()
+}
+
+/// Key `key`'s value at `version`: `len` incompressible bytes, different for every key and version.
+#[allow(dead_code)] // each test binary compiles this module; `sled_cache.rs` has no versions
+pub fn versioned(key: u32, version: u32, len: usize) -> Vec<u8> {
+    incompressible((u64::from(key) << 20) ^ u64::from(version), len)
+}
+
+/// The next of `keys` keys from a xorshift `state`.
+#[allow(dead_code)] // as above
+pub fn random_key(state: &mut u64, keys: u32) -> u32 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    (*state % u64::from(keys)) as u32
 }
 
 /// Opens the database `config` describes, waiting while the handle dropped before still holds its lock (sled's
