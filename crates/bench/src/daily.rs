@@ -476,7 +476,16 @@ pub fn only(source: &Path, per_round: usize, rounds: usize, processes: usize, re
                 duban_record(app, command, at);
             }
             if sample > 0 && (index + 1).is_multiple_of(sample) {
-                println!("sample {} {:.2}", round * per_round + index + 1, size_of(&path.join("db")) as f64 / 1e6);
+                let mb = |part: &str| size_of(&path.join(part)) as f64 / 1e6;
+                println!(
+                    "sample {} data {:.2} blobs {:.2} chunks {:.2} index {:.2} whole {:.2}",
+                    round * per_round + index + 1,
+                    mb("db"),
+                    mb("blobs"),
+                    mb("chunks"),
+                    mb("derived"),
+                    size_of(&path) as f64 / 1e6
+                );
             }
         }
         let store = store.get_or_insert_with(|| open(&path));

@@ -103,6 +103,10 @@ enum Bench {
         /// How many rounds.
         #[arg(long, default_value_t = 2)]
         rounds: usize,
+        /// Keep both engines' stores in this folder (new or empty), as they are after the rounds, to run
+        /// `daily-only` or `duban` on afterwards.
+        #[arg(long)]
+        keep: Option<PathBuf>,
     },
     /// One cold-process operation on the SQLite baseline (run by `store`, timed from outside).
     #[command(hide = true)]
@@ -201,8 +205,8 @@ fn main() {
                 pg.drop_database();
             }
         }
-        Bench::DailyImport { replies, commands, processes, rounds } => {
-            daily_import(replies, commands, processes, rounds)
+        Bench::DailyImport { replies, commands, processes, rounds, keep } => {
+            daily_import(replies, commands, processes, rounds, keep.as_deref())
         }
         Bench::Probe { db, op, arg } => probe::run(&db, &op, &arg),
         Bench::Search { events, seed, queries, keep } => search::run(events, seed, queries, keep.as_deref()),
@@ -474,11 +478,18 @@ fn store(
 
 /// Daily use on a store made by one `duban import` of `replies` generated documents (one template, four promises
 /// each, numbered apart), and the SQLite baseline loaded with the same events.
-fn daily_import(replies: usize, commands: usize, processes: usize, rounds: usize) {
+fn daily_import(replies: usize, commands: usize, processes: usize, rounds: usize, keep: Option<&Path>) {
     let duban = std::env::current_exe().unwrap().with_file_name("duban");
     assert!(duban.exists(), "build the duban binary first: cargo build --release");
     let temporary = tempfile::tempdir().unwrap();
-    let dir = temporary.path();
+    let dir = match keep {
+        Some(keep) => {
+            std::fs::create_dir_all(keep).unwrap();
+            assert!(std::fs::read_dir(keep).unwrap().next().is_none(), "{} is not empty", keep.display());
+            keep
+        }
+        None => temporary.path(),
+    };
     let documents = dir.join("documents");
     std::fs::create_dir(&documents).unwrap();
     let template = include_str!("../../ingest/samples/jiaoyu.txt");

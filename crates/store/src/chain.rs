@@ -40,6 +40,14 @@ pub const GENESIS: &str = duban_domain::GENESIS_HASH;
 /// event decompresses its chunk and chains hashes from the chunk's anchor to it.
 pub const CHUNK_BYTES: usize = 256 * 1024;
 
+/// The chunk size of a run of single commands (a bulk load's chunks stay at [`CHUNK_BYTES`]). A run's chunks, one
+/// per command, stay in sled's segments until the run fills a chunk and they are removed together: at
+/// `CHUNK_BYTES`, ~2,000 commands' worth, whose segments then all lost their live data at once and were cleaned
+/// together — a sawtooth of sled's file that moved a round of daily use by as much as its growth (decision 0023).
+/// Filled at 32 KiB (~250 commands), a run dies a few segments at a time. Its full chunk is a file of ~12 KB; the
+/// file system's blocks then take a few bytes more per event than at `CHUNK_BYTES`.
+pub const COMMAND_CHUNK_BYTES: usize = 32 * 1024;
+
 /// Bytes of an event's hash kept with its stored record: enough for `verify` to name the record that was altered
 /// (a random change passes unnoticed there once in four billion times, and then fails at the next chunk's anchor or
 /// the head, which are whole).

@@ -1471,7 +1471,14 @@ impl SledStore {
         // Every envelope here was sealed with a well-formed hash (a restore checked its file's).
         let hash_of = |envelope: &Envelope| chain::unhex(&envelope.hash).unwrap_or([0xFF; 32]);
         let anchor = chain::unhex(&first.prev_hash).unwrap_or([0xFF; 32]);
-        if run_bytes + new_bytes < chain::CHUNK_BYTES {
+        // Single commands fill chunks of `COMMAND_CHUNK_BYTES`, bulk loads (a loading session, or an append that
+        // large by itself) chunks of `CHUNK_BYTES`.
+        let limit = if self.db.loading() || new_bytes >= chain::COMMAND_CHUNK_BYTES {
+            chain::CHUNK_BYTES
+        } else {
+            chain::COMMAND_CHUNK_BYTES
+        };
+        if run_bytes + new_bytes < limit {
             let mut payload = chain::new_payload(&anchor, chain::ANCHOR_BYTES + new_bytes);
             for (_, record) in sealed {
                 chain::push_record(&mut payload, record);
@@ -1507,7 +1514,7 @@ impl SledStore {
             let mut chunk_first = run.first().map_or(first.seq, |(at, _)| *at);
             let mut payload = chain::new_payload(&prev, chain::CHUNK_BYTES);
             for (seq, (record, hash)) in (chunk_first..).zip(records) {
-                if payload.len() > chain::ANCHOR_BYTES && payload.len() + record.len() + 4 > chain::CHUNK_BYTES {
+                if payload.len() > chain::ANCHOR_BYTES && payload.len() + record.len() + 4 > limit {
                     self.write_full_chunk(&mut writes, chunk_first, &payload)?;
                     (chunk_first, payload) = (seq, chain::new_payload(&prev, chain::CHUNK_BYTES));
                 }

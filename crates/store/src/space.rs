@@ -165,6 +165,11 @@ impl Db {
         self.compacting.store(on, std::sync::atomic::Ordering::Relaxed);
     }
 
+    /// Whether a bulk load is under way (see [`Db::compact_while_loading`]).
+    pub fn loading(&self) -> bool {
+        self.compacting.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Punches a hole where each of `freed` lies, if sled has not used it again since: after a sync of the data
     /// file that followed [`Db::freed_segments`], so that what replaced their pages is durable first.
     pub fn give_back(&self, freed: sled::FreedSegments) {

@@ -135,11 +135,71 @@ fn several_streams_are_appended_together_or_not_at_all() {
     assert_eq!(store.verify().unwrap().broken, None);
 }
 
+/// A text of about 3 KB that does not compress away, different for each `version`.
+fn distinct_text(version: u32) -> String {
+    (0..1000).map(|i| char::from_u32(0x4E00 + (i * 7 + version * 131) % 2000).unwrap()).collect()
+}
+
+/// The payload size of each chunk of the log, in order.
+fn chunk_payloads(store: &SledStore) -> Vec<usize> {
+    store
+        .log
+        .iter()
+        .map(|entry| {
+            let (key, value) = entry.unwrap();
+            store.open_log_chunk(u64::from_be_bytes(key.as_ref().try_into().unwrap()), &value).unwrap().len()
+        })
+        .collect()
+}
+
+/// The payload size of each full chunk (kept in a file of its own), in order.
+fn full_chunk_payloads(store: &SledStore) -> Vec<usize> {
+    let full: Vec<bool> = store.log.iter().map(|entry| entry.unwrap().1[0] == 4).collect();
+    chunk_payloads(store).into_iter().zip(full).filter(|(_, full)| *full).map(|(bytes, _)| bytes).collect()
+}
+
+/// Single commands fill chunks of `COMMAND_CHUNK_BYTES`, so that a run's small chunks leave sled's segments a few at
+/// a time; a bulk session's appends, however small, fill chunks of `CHUNK_BYTES`. Both read back as one log.
+#[test]
+fn single_commands_fill_small_chunks_and_a_bulk_session_full_ones() {
+    let (_dir, store, _, commitment) = seeded();
+    let appends = chain::CHUNK_BYTES * 3 / 2 / 4000 + 2;
+    let bulk = (&store as &dyn crate::EventStore).bulk().unwrap();
+    for version in 2..2 + appends as u32 {
+        let event = new_event(commitment, day("2025-08-01"), progress(&distinct_text(version)));
+        store.append(commitment, version, vec![event]).unwrap();
+    }
+    bulk.finish().unwrap();
+    let loaded = full_chunk_payloads(&store);
+    assert!(!loaded.is_empty(), "{:?}", chunk_payloads(&store));
+    assert!(
+        loaded.iter().all(|&bytes| bytes > chain::CHUNK_BYTES * 9 / 10),
+        "a bulk session fills full-size chunks: {loaded:?}"
+    );
+    let singles = chain::COMMAND_CHUNK_BYTES * 4 / 3000;
+    for version in (2 + appends as u32)..(2 + (appends + singles) as u32) {
+        let event = new_event(commitment, day("2025-08-01"), progress(&distinct_text(version)));
+        store.append(commitment, version, vec![event]).unwrap();
+    }
+    let after = full_chunk_payloads(&store);
+    assert_eq!(after[..loaded.len()], loaded[..], "the bulk session's chunks stay as they were");
+    let small = &after[loaded.len()..];
+    assert!(small.len() >= 3, "{after:?}");
+    assert!(
+        small.iter().all(|&bytes| bytes <= chain::COMMAND_CHUNK_BYTES && bytes > chain::COMMAND_CHUNK_BYTES * 3 / 4),
+        "single commands fill small chunks: {after:?}"
+    );
+    let total = 3 + (appends + singles) as u64;
+    assert_eq!(store.read_all(1).map(|e| e.unwrap().seq).collect::<Vec<_>>(), (1..=total).collect::<Vec<_>>());
+    assert_eq!(store.read_stream(&commitment).unwrap().len(), total as usize - 1);
+    assert_eq!(store.verify().unwrap().broken, None);
+}
+
 #[test]
 fn small_appends_are_merged_into_full_chunks_once_they_fill_one() {
     let (_dir, store, _, commitment) = seeded();
     assert_eq!(store.log.len(), 3, "each small append is a chunk of its own in the open run");
-    // Distinct texts of about 4 KB each (so they do not compress away), enough for one and a half chunks.
+    // Distinct texts of about 4 KB each (so they do not compress away), enough for a dozen chunks of single commands.
     let appends = chain::CHUNK_BYTES * 3 / 2 / 4000 + 2;
     for version in 2..2 + appends as u32 {
         let text: String =
@@ -157,7 +217,10 @@ fn small_appends_are_merged_into_full_chunks_once_they_fill_one() {
             store.open_log_chunk(u64::from_be_bytes(key.as_ref().try_into().unwrap()), &value).unwrap().len()
         })
         .collect();
-    assert!(payloads[0] > chain::CHUNK_BYTES * 9 / 10, "the first chunk is full: {payloads:?}");
+    assert!(
+        payloads[0] > chain::COMMAND_CHUNK_BYTES * 3 / 4 && payloads[0] <= chain::COMMAND_CHUNK_BYTES,
+        "the first chunk is full: {payloads:?}"
+    );
     let values: Vec<Vec<u8>> = store.log.iter().map(|entry| entry.unwrap().1.to_vec()).collect();
     assert_eq!(values[0][0], 4, "a full chunk is kept in a file, the log holding a pointer to it");
     assert!(values[0].len() < 1024, "the pointer is small: {} bytes", values[0].len());
