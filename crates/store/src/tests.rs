@@ -202,21 +202,13 @@ fn small_appends_are_merged_into_full_chunks_once_they_fill_one() {
     // Distinct texts of about 4 KB each (so they do not compress away), enough for a dozen chunks of single commands.
     let appends = chain::CHUNK_BYTES * 3 / 2 / 4000 + 2;
     for version in 2..2 + appends as u32 {
-        let text: String =
-            (0..1000).map(|i| char::from_u32(0x4E00 + (i * 7 + version * 131) % 2000).unwrap()).collect();
-        store.append(commitment, version, vec![new_event(commitment, day("2025-08-01"), progress(&text))]).unwrap();
+        let event = new_event(commitment, day("2025-08-01"), progress(&distinct_text(version)));
+        store.append(commitment, version, vec![event]).unwrap();
     }
     let total = 3 + appends as u64;
     let chunks = store.log.len();
     assert!(chunks < appends / 2, "the run was merged: {chunks} chunks for {total} events");
-    let payloads: Vec<usize> = store
-        .log
-        .iter()
-        .map(|entry| {
-            let (key, value) = entry.unwrap();
-            store.open_log_chunk(u64::from_be_bytes(key.as_ref().try_into().unwrap()), &value).unwrap().len()
-        })
-        .collect();
+    let payloads = chunk_payloads(&store);
     assert!(
         payloads[0] > chain::COMMAND_CHUNK_BYTES * 3 / 4 && payloads[0] <= chain::COMMAND_CHUNK_BYTES,
         "the first chunk is full: {payloads:?}"
@@ -354,9 +346,8 @@ fn with_a_full_chunk() -> (tempfile::TempDir, SledStore, Ulid, u64) {
     let store = SledStore::open(&dir.path().join("duban.db")).unwrap();
     let appends = chain::CHUNK_BYTES * 3 / 2 / 4000 + 2;
     for version in 2..2 + appends as u32 {
-        let text: String =
-            (0..1000).map(|i| char::from_u32(0x4E00 + (i * 7 + version * 131) % 2000).unwrap()).collect();
-        store.append(commitment, version, vec![new_event(commitment, day("2025-08-01"), progress(&text))]).unwrap();
+        let event = new_event(commitment, day("2025-08-01"), progress(&distinct_text(version)));
+        store.append(commitment, version, vec![event]).unwrap();
     }
     (dir, store, commitment, 3 + appends as u64)
 }
