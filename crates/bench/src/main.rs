@@ -334,14 +334,7 @@ fn store(
         started.elapsed().as_secs_f64()
     );
     let temporary = tempfile::tempdir().unwrap();
-    let dir = match &keep {
-        Some(keep) => {
-            std::fs::create_dir_all(keep).unwrap();
-            assert!(std::fs::read_dir(keep).unwrap().next().is_none(), "{} is not empty", keep.display());
-            keep.as_path()
-        }
-        None => temporary.path(),
-    };
+    let dir = kept_or(keep.as_deref(), &temporary);
     // Runs alternate which engine goes first (ABAB…); each run loads both from nothing into the same folder.
     let (mut append, mut rebuild, mut bytes, mut p50, mut p99) = (vec![], vec![], vec![], vec![], vec![]);
     let mut on_pg: Vec<[(f64, f64, f64); 5]> = Vec::new();
@@ -476,20 +469,25 @@ fn store(
     }
 }
 
-/// Daily use on a store made by one `duban import` of `replies` generated documents (one template, four promises
-/// each, numbered apart), and the SQLite baseline loaded with the same events.
-fn daily_import(replies: usize, commands: usize, processes: usize, rounds: usize, keep: Option<&Path>) {
-    let duban = std::env::current_exe().unwrap().with_file_name("duban");
-    assert!(duban.exists(), "build the duban binary first: cargo build --release");
-    let temporary = tempfile::tempdir().unwrap();
-    let dir = match keep {
+/// The folder a benchmark writes its stores to: `keep` (made if missing, and it must be empty), else `temporary`.
+fn kept_or<'a>(keep: Option<&'a Path>, temporary: &'a tempfile::TempDir) -> &'a Path {
+    match keep {
         Some(keep) => {
             std::fs::create_dir_all(keep).unwrap();
             assert!(std::fs::read_dir(keep).unwrap().next().is_none(), "{} is not empty", keep.display());
             keep
         }
         None => temporary.path(),
-    };
+    }
+}
+
+/// Daily use on a store made by one `duban import` of `replies` generated documents (one template, four promises
+/// each, numbered apart), and the SQLite baseline loaded with the same events.
+fn daily_import(replies: usize, commands: usize, processes: usize, rounds: usize, keep: Option<&Path>) {
+    let duban = std::env::current_exe().unwrap().with_file_name("duban");
+    assert!(duban.exists(), "build the duban binary first: cargo build --release");
+    let temporary = tempfile::tempdir().unwrap();
+    let dir = kept_or(keep, &temporary);
     let documents = dir.join("documents");
     std::fs::create_dir(&documents).unwrap();
     let template = include_str!("../../ingest/samples/jiaoyu.txt");

@@ -457,7 +457,7 @@ impl Writes {
             }
         }
         db.tree.apply_batch(batch)?;
-        if db.compacting.load(std::sync::atomic::Ordering::Relaxed) {
+        if db.loading() {
             let pages = (bytes / COMPACT_BYTES_PER_PAGE).max(CLEAN_PAGES_PER_WRITE);
             db.tree.compact_pages(pages, COMPACT_LIVE_PCT)?;
         } else {
