@@ -68,3 +68,42 @@ fn cleaning_paced_by_writes_keeps_the_file_from_growing_with_each_reopened_burst
     assert!(paced_after * 4 <= 9 * paced_loaded, "paced: {paced_after} bytes after a load of {paced_loaded}");
     assert!(stock_after > paced_after + live / 2, "unpaced {stock_after} against paced {paced_after}");
 }
+
+/// Loads every key once, then overwrites `handles` random keys, each through a handle of its own that writes once,
+/// cleans and is dropped — as a command run as a process of its own does. Returns the data file's size after the
+/// load and after the last handle.
+fn one_write_per_handle(dir: &std::path::Path, handles: u32) -> (u64, u64) {
+    let path = dir.join("db");
+    let size = || std::fs::metadata(path.join("db")).unwrap().len();
+    {
+        let db = open(&path);
+        let mut batch = sled::Batch::default();
+        for key in 0..KEYS {
+            batch.insert(&key.to_be_bytes(), value(key, 0));
+        }
+        db.apply_batch(batch).unwrap();
+        db.flush().unwrap();
+    }
+    let loaded = size();
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    for version in 1..=handles {
+        let db = open(&path);
+        let key = sled_patch::random_key(&mut state, KEYS);
+        db.insert(key.to_be_bytes(), value(key, version)).unwrap();
+        db.clean_pages(2).unwrap();
+        db.flush().unwrap();
+    }
+    (loaded, size())
+}
+
+#[test]
+fn a_handle_that_writes_once_cleans_the_segments_it_recovered() {
+    let dir = tempfile::tempdir().unwrap();
+    let handles = 3 * KEYS;
+    let (loaded, after) = one_write_per_handle(dir.path(), handles);
+    let written = u64::from(handles) * VALUE_BYTES as u64;
+    println!("loaded {loaded}; after {handles} handles of one write each: {after}; values written {written}");
+    // Before the fix (session 22) no handle had a segment to clean (sled held the segments it recovered "active"
+    // until its first write reached the disk, as the handle was dropped), and the file grew by every value written.
+    assert!(after < loaded + written / 4, "{after} bytes after a load of {loaded} and {written} written");
+}

@@ -831,7 +831,10 @@ impl Tree {
     /// duban: moves up to `pages` pages out of the segments queued for cleaning, and returns how many were moved.
     /// Called after each write, it paces sled's cleaning by what is written rather than only by time (its flusher
     /// cleans one segment each half second at most), so that a burst of writes cannot outrun it (issue 14).
+    /// The segments the handle recovered at its start can be cleaned from its first call on, not only once its
+    /// first write reached the disk (`SegmentAccountant::settle_recovered`; issue 14, decision 0024).
     pub fn clean_pages(&self, pages: usize) -> Result<usize> {
+        self.context.pagecache.settle_recovered()?;
         let mut cleaned = 0;
         while cleaned < pages && self.context.pagecache.attempt_gc_from(true)? {
             cleaned += 1;

@@ -51,6 +51,26 @@ pub(crate) fn pwrite_unless_present(
     Ok(true)
 }
 
+/// duban: makes `len` bytes of `file` from `offset` read as zeroes, and says whether it changed anything: nothing if
+/// they do already; else a hole punched there, so that the space goes back to the file system (see `punch_hole`), or,
+/// where that cannot be done or the region runs past the file's end, zeroes written as stock sled writes them.
+pub(crate) fn zero_unless_zeroed(
+    file: &std::fs::File,
+    offset: LogOffset,
+    len: usize,
+) -> std::io::Result<bool> {
+    let mut present = vec![0; len];
+    let read = pread_exact_or_eof(file, &mut present, offset)?;
+    if read == len && present.iter().all(|&byte| byte == 0) {
+        return Ok(false);
+    }
+    if read == len && punch_hole(file, offset, len as LogOffset) {
+        return Ok(true);
+    }
+    pwrite_all(file, &vec![0; len], offset)?;
+    Ok(true)
+}
+
 /// duban: gives the file system back `len` bytes of `file` from `offset` (they read as zeroes after); whether it
 /// did. Linux only (`fallocate` punching a hole, the file's length kept).
 #[cfg(target_os = "linux")]
@@ -951,6 +971,12 @@ impl PageCache {
         drop(cc);
         guard.flush();
         ret
+    }
+
+    /// duban: see `SegmentAccountant::settle_recovered`.
+    pub(crate) fn settle_recovered(&self) -> Result<()> {
+        let stable = self.log.iobufs.max_header_stable_lsn.load(std::sync::atomic::Ordering::Acquire);
+        self.log.iobufs.with_sa(|sa| sa.settle_recovered(stable))
     }
 
     /// duban: see `SegmentAccountant::take_freed`.

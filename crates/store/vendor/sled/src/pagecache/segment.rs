@@ -658,11 +658,12 @@ impl SegmentAccountant {
         for segment_base in to_free {
             self.free_segment(segment_base)?;
             io_fail!(self.config, "zero garbage segment SA");
-            // duban: only if the segment is not zeroed already.
-            if super::pwrite_unless_present(
+            // duban: only if the segment is not zeroed already, and as a hole where the file system can punch one
+            // (`MessageKind::Corrupted` is the zero byte): a free segment's space goes back to the file system.
+            if super::zero_unless_zeroed(
                 &self.config.file,
-                &*vec![MessageKind::Corrupted.into(); self.config.segment_size],
                 segment_base,
+                self.config.segment_size,
             )? {
                 self.config
                     .unsynced
@@ -763,6 +764,18 @@ impl SegmentAccountant {
     /// every replacement written before the free is durable first.
     pub(super) fn take_freed(&mut self) -> Vec<(LogOffset, u64)> {
         mem::take(&mut self.freed)
+    }
+
+    /// duban: until a handle's first write of its log reaches the disk, the segments it recovered at its start are
+    /// "active", as if being written, and only inactive segments can be queued for cleaning; sled makes them
+    /// inactive in `stabilize`, called after each write of its log. A command run as a process of its own writes its
+    /// log once, as it ends, so it never had anything to clean. This does what that first `stabilize` would do, with
+    /// what was stable at the start (`stable_lsn`), if no `stabilize` ran yet; after that, sled's own go on.
+    pub(super) fn settle_recovered(&mut self, stable_lsn: Lsn) -> Result<()> {
+        if self.max_stabilized_lsn < 0 {
+            self.stabilize(stable_lsn)?;
+        }
+        Ok(())
     }
 
     /// duban: queues for cleaning the inactive segment with the fewest live bytes, if at most `max_live_pct` percent
