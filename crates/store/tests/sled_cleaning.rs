@@ -22,22 +22,30 @@ fn open(path: &std::path::Path) -> sled::Db {
     sled_patch::open(|| sled::Config::new().path(path).segment_size(256 * 1024).flush_every_ms(None))
 }
 
+/// The data file's length.
+fn size_of(path: &std::path::Path) -> u64 {
+    std::fs::metadata(path.join("db")).unwrap().len()
+}
+
+/// Writes every key once, in one batch, and returns the data file's length after.
+fn load(path: &std::path::Path) -> u64 {
+    let db = open(path);
+    let mut batch = sled::Batch::default();
+    for key in 0..KEYS {
+        batch.insert(&key.to_be_bytes(), value(key, 0));
+    }
+    db.apply_batch(batch).unwrap();
+    db.flush().unwrap();
+    drop(db);
+    size_of(path)
+}
+
 /// Loads every key once, then overwrites random keys one batch at a time in bursts, each through a handle of its
 /// own; returns the data file's size after the load and its mean size after the bursts but the first two (the file
 /// goes up and down by a megabyte or two as segments are cleaned: the mean of eight is what holds from run to run).
 fn run(dir: &std::path::Path, pages_per_write: usize) -> (u64, u64) {
     let path = dir.join("db");
-    let size = || std::fs::metadata(path.join("db")).unwrap().len();
-    {
-        let db = open(&path);
-        let mut batch = sled::Batch::default();
-        for key in 0..KEYS {
-            batch.insert(&key.to_be_bytes(), value(key, 0));
-        }
-        db.apply_batch(batch).unwrap();
-        db.flush().unwrap();
-    }
-    let loaded = size();
+    let loaded = load(&path);
     let mut sizes = Vec::new();
     let mut state = 0x2545_F491_4F6C_DD1Du64;
     for burst in 0..BURSTS {
@@ -50,7 +58,7 @@ fn run(dir: &std::path::Path, pages_per_write: usize) -> (u64, u64) {
             db.clean_pages(pages_per_write).unwrap();
         }
         db.flush().unwrap();
-        sizes.push(size());
+        sizes.push(size_of(&path));
     }
     (loaded, sizes[2..].iter().sum::<u64>() / (sizes.len() as u64 - 2))
 }
@@ -74,17 +82,7 @@ fn cleaning_paced_by_writes_keeps_the_file_from_growing_with_each_reopened_burst
 /// load and after the last handle.
 fn one_write_per_handle(dir: &std::path::Path, handles: u32) -> (u64, u64) {
     let path = dir.join("db");
-    let size = || std::fs::metadata(path.join("db")).unwrap().len();
-    {
-        let db = open(&path);
-        let mut batch = sled::Batch::default();
-        for key in 0..KEYS {
-            batch.insert(&key.to_be_bytes(), value(key, 0));
-        }
-        db.apply_batch(batch).unwrap();
-        db.flush().unwrap();
-    }
-    let loaded = size();
+    let loaded = load(&path);
     let mut state = 0x2545_F491_4F6C_DD1Du64;
     for version in 1..=handles {
         let db = open(&path);
@@ -93,7 +91,7 @@ fn one_write_per_handle(dir: &std::path::Path, handles: u32) -> (u64, u64) {
         db.clean_pages(2).unwrap();
         db.flush().unwrap();
     }
-    (loaded, size())
+    (loaded, size_of(&path))
 }
 
 #[test]
