@@ -34,7 +34,9 @@ pub(crate) const SEGMENT_BYTES: usize = 256 * 1024;
 /// by writes, the cleaning keeps up with them: the daily-use rounds at a million events went from +341 / +996 / +786
 /// bytes per event of sled's data file to −79 / −524 / −288 / −345 (the bulk load's garbage cleaned as they go). The
 /// cost is sled's usual one: it cleans a segment only once at most half of it is live, so each byte freed costs at
-/// most one byte moved. Decision 0018.
+/// most one byte moved. Decision 0018. A handle's first write makes the segments it recovered cleanable (sled held
+/// them back until its first write reached the disk, which a `duban` command does as it ends, so a store written only
+/// through the CLI was never cleaned; decision 0024).
 const CLEAN_PAGES_PER_WRITE: usize = 2;
 
 /// While a bulk load compacts (see [`Db::compact_while_loading`]): a page moved per this many bytes written ...
